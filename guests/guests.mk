@@ -1,0 +1,2 @@
+# Conformance guests (owned by guests/): builds $(GUEST_IMAGES).
+GUEST_IMAGES :=

@@ -1,0 +1,13 @@
+# Host-side unit tests (cmocka). Each tests/unit/test_*.c starts with a line
+#   /* covers: src/core/format.c src/core/other.c */
+# naming the pure sources it links; they are compiled for the host with HOST_TEST.
+HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -Isrc -Iguests -DHOST_TEST -DNESTBED_VERSION=\"test\"
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+unit_covers = $(shell sed -n '1s|^/\* covers: \(.*\) \*/$$|\1|p' $(1))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_covers,tests/unit/$$*.c)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) $(HOST_CFLAGS) $(COVERAGE_CFLAGS) -o $@ $^ -lcmocka
