@@ -50,6 +50,12 @@ struct boot_info {
 	/* Physical extent of nestbed's loaded image, for reservation. */
 	uint64_t image_phys;
 	uint64_t image_size;
+	uint64_t image_virt;               /* the image's first byte as nestbed addresses it */
+	/* Memory nestbed may allocate from (frames for its heap, tables, module copies).
+	 * Multiboot: the part of the relocated region after the image. UEFI: pages the
+	 * entry path allocated from the firmware. Reserved in the guest's memory map. */
+	uint64_t heap_phys;
+	uint64_t heap_size;
 	/* UEFI: boot services are still active; nestbed must not take over the IDT or
 	 * paging that the firmware relies on. */
 	bool firmware_active;

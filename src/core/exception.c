@@ -1,0 +1,165 @@
+#include "core/exception.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/platform.h"
+
+#define IDT_VECTORS 256
+#define IDT_GATE_INTERRUPT 0x8E /* present, DPL 0, 64-bit interrupt gate: SDM vol.3 6.14.1 */
+#define BACKTRACE_MAX_FRAMES 16
+
+struct idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct descriptor_pointer {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+extern const uint64_t idt_stub_table[IDT_VECTORS];
+
+static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+
+/* One expectation at a time; per-CPU once nestbed runs on several CPUs. */
+static struct {
+	bool armed;
+	bool hit;
+	uint64_t vector;
+	uint64_t resume_rip;
+	struct exception_record record;
+} expectation;
+
+static const char *const names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP",
+	"#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
+	"#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+};
+
+const char *exception_name(uint64_t vector)
+{
+	return vector < 32 ? names[vector] : "interrupt";
+}
+
+void idt_init(void)
+{
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	for (int v = 0; v < IDT_VECTORS; v++) {
+		uint64_t addr = idt_stub_table[v];
+		idt[v].offset_low = (uint16_t)addr;
+		idt[v].selector = cs;
+		idt[v].ist = 0;
+		idt[v].type_attr = IDT_GATE_INTERRUPT;
+		idt[v].offset_mid = (uint16_t)(addr >> 16);
+		idt[v].offset_high = (uint32_t)(addr >> 32);
+		idt[v].reserved = 0;
+	}
+}
+
+void idt_load(void)
+{
+	struct descriptor_pointer p = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	__asm__ volatile("lidt %0" ::"m"(p));
+}
+
+void idt_swap_in(uint8_t saved[10])
+{
+	__asm__ volatile("sidt %0" : "=m"(*(struct descriptor_pointer *)saved));
+	idt_init();
+	idt_load();
+}
+
+void idt_restore(const uint8_t saved[10])
+{
+	__asm__ volatile("lidt %0" ::"m"(*(const struct descriptor_pointer *)saved));
+}
+
+void exception_expect(uint64_t vector, uint64_t resume_rip)
+{
+	expectation.armed = true;
+	expectation.hit = false;
+	expectation.vector = vector;
+	expectation.resume_rip = resume_rip;
+}
+
+bool exception_take(struct exception_record *out)
+{
+	bool hit = expectation.hit;
+	if (hit && out)
+		*out = expectation.record;
+	expectation.armed = false;
+	expectation.hit = false;
+	return hit;
+}
+
+void exception_print_frame(const struct exception_frame *f)
+{
+	kprintf("nestbed:   rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n",
+		(unsigned long long)f->rax, (unsigned long long)f->rbx,
+		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	kprintf("nestbed:   rsi=%016llx rdi=%016llx rbp=%016llx rsp=%016llx\n",
+		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
+		(unsigned long long)f->rbp, (unsigned long long)f->rsp);
+	kprintf("nestbed:   r8=%016llx r9=%016llx r10=%016llx r11=%016llx\n",
+		(unsigned long long)f->r8, (unsigned long long)f->r9,
+		(unsigned long long)f->r10, (unsigned long long)f->r11);
+	kprintf("nestbed:   r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n",
+		(unsigned long long)f->r12, (unsigned long long)f->r13,
+		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	kprintf("nestbed:   rip=%016llx cs=%04llx rflags=%016llx ss=%04llx cr0=%016llx cr3=%016llx cr4=%016llx\n",
+		(unsigned long long)f->rip, (unsigned long long)f->cs,
+		(unsigned long long)f->rflags, (unsigned long long)f->ss,
+		(unsigned long long)read_cr0(), (unsigned long long)read_cr3(),
+		(unsigned long long)read_cr4());
+}
+
+static bool plausible_frame(uint64_t rbp)
+{
+	/* canonical, 8-byte aligned, not in the first page */
+	uint64_t top = rbp >> 47;
+	return rbp > 0x1000 && !(rbp & 7) && (top == 0 || top == 0x1ffff);
+}
+
+void print_backtrace(uint64_t rbp)
+{
+	kprintf("nestbed:   backtrace:");
+	for (int i = 0; i < BACKTRACE_MAX_FRAMES && plausible_frame(rbp); i++) {
+		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+		if (!frame[1])
+			break;
+		kprintf(" %016llx", (unsigned long long)frame[1]);
+		if (frame[0] <= rbp)
+			break; /* the chain must go up the stack */
+		rbp = frame[0];
+	}
+	kprintf("\n");
+}
+
+void exception_dispatch(struct exception_frame *f);
+void exception_dispatch(struct exception_frame *f)
+{
+	uint64_t cr2 = read_cr2();
+	if (expectation.armed && !expectation.hit && f->vector == expectation.vector) {
+		expectation.hit = true;
+		expectation.record.vector = f->vector;
+		expectation.record.error_code = f->error_code;
+		expectation.record.rip = f->rip;
+		expectation.record.cr2 = cr2;
+		f->rip = expectation.resume_rip;
+		return;
+	}
+	kprintf("nestbed: exception %s (vector %llu) in nestbed: error=%#llx rip=%#llx cr2=%#llx\n",
+		exception_name(f->vector), (unsigned long long)f->vector,
+		(unsigned long long)f->error_code, (unsigned long long)f->rip,
+		(unsigned long long)cr2);
+	exception_print_frame(f);
+	print_backtrace(f->rbp);
+	platform_exit(EXIT_CODE_FATAL);
+}

@@ -1,0 +1,40 @@
+/* nestbed's own IDT: any exception in nestbed is printed with its registers and a
+ * backtrace, then the machine stops through the exit port (never a silent triple
+ * fault). Self-tests can expect one exception and resume at a given address. */
+#ifndef NESTBED_EXCEPTION_H
+#define NESTBED_EXCEPTION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The layout idt_stubs.asm pushes. */
+struct exception_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+struct exception_record {
+	uint64_t vector, error_code, rip, cr2;
+};
+
+void idt_init(void);
+void idt_load(void);
+/* Loads nestbed's IDT and returns the previous IDTR in *saved (10 bytes). */
+void idt_swap_in(uint8_t saved[10]);
+void idt_restore(const uint8_t saved[10]);
+
+/* The next exception with this vector is recorded and execution resumes at resume_rip. */
+void exception_expect(uint64_t vector, uint64_t resume_rip);
+/* Clears the expectation; returns true and the record if the exception happened. */
+bool exception_take(struct exception_record *out);
+
+const char *exception_name(uint64_t vector);
+
+/* Prints the general-purpose registers of a frame, one parseable line each group. */
+void exception_print_frame(const struct exception_frame *f);
+/* Prints return addresses found by following the frame-pointer chain from rbp. */
+void print_backtrace(uint64_t rbp);
+
+#endif

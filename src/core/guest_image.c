@@ -1,0 +1,202 @@
+#include "core/guest_image.h"
+
+#include <stdbool.h>
+
+#include "core/format.h"
+
+/* ELF (System V ABI, 4.1 and the i386 supplement). */
+#define ELF_MAGIC 0x464C457Fu /* "\x7fELF" little endian */
+#define ELFCLASS32 1
+#define ELFCLASS64 2
+#define ELFDATA2LSB 1
+#define ET_EXEC 2
+#define EM_386 3
+#define PT_LOAD 1
+#define ELF32_EHDR_SIZE 52
+#define ELF32_PHDR_SIZE 32
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+const char *guest_kind_name(enum guest_kind kind)
+{
+	switch (kind) {
+	case GUEST_MULTIBOOT_AOUT: return "multiboot (address fields)";
+	case GUEST_MULTIBOOT_ELF32: return "multiboot (ELF32)";
+	case GUEST_LINUX_BZIMAGE: return "linux bzImage";
+	}
+	return "unknown";
+}
+
+static long find_multiboot_header(const uint8_t *image, size_t size)
+{
+	size_t limit = size < MB1_SEARCH_LIMIT ? size : MB1_SEARCH_LIMIT;
+	for (size_t off = 0; off + 12 <= limit; off += 4) {
+		uint32_t magic = rd32(image + off), flags = rd32(image + off + 4);
+		uint32_t checksum = rd32(image + off + 8);
+		if (magic == MB1_HEADER_MAGIC && (uint32_t)(magic + flags + checksum) == 0)
+			return (long)off;
+	}
+	return -1;
+}
+
+static void add_segment(struct guest_image *g, uint64_t off, uint64_t filesz, uint64_t phys,
+			uint64_t memsz)
+{
+	struct guest_segment *s = &g->segments[g->nr_segments++];
+	s->file_offset = off;
+	s->file_size = filesz;
+	s->phys = phys;
+	s->mem_size = memsz;
+	if (g->nr_segments == 1 || phys < g->phys_lowest)
+		g->phys_lowest = phys;
+	if (phys + memsz > g->phys_highest)
+		g->phys_highest = phys + memsz;
+}
+
+static int parse_address_fields(const uint8_t *image, size_t size, size_t hdr,
+				struct guest_image *g, char *err, size_t errlen)
+{
+	if (hdr + 32 > size) {
+		format_buf(err, errlen, "Multiboot header truncated (address fields past the end)");
+		return -1;
+	}
+	uint32_t header_addr = rd32(image + hdr + 12), load_addr = rd32(image + hdr + 16);
+	uint32_t load_end = rd32(image + hdr + 20), bss_end = rd32(image + hdr + 24);
+	uint32_t entry = rd32(image + hdr + 28);
+	if (header_addr < load_addr || header_addr - load_addr > hdr) {
+		format_buf(err, errlen, "Multiboot address fields inconsistent: header_addr %#x, load_addr %#x, header at file offset %#zx",
+			   header_addr, load_addr, hdr);
+		return -1;
+	}
+	uint64_t file_off = hdr - (header_addr - load_addr);
+	uint64_t load_size = load_end ? (uint64_t)load_end - load_addr : size - file_off;
+	if (load_end && load_end <= load_addr) {
+		format_buf(err, errlen, "Multiboot load_end_addr %#x is not above load_addr %#x", load_end, load_addr);
+		return -1;
+	}
+	if (file_off + load_size > size) {
+		format_buf(err, errlen, "image truncated: load range needs %llu bytes from offset %#llx, file has %zu",
+			   (unsigned long long)load_size, (unsigned long long)file_off, size);
+		return -1;
+	}
+	uint64_t mem_end = (uint64_t)load_addr + load_size;
+	if (bss_end) {
+		if (bss_end < mem_end) {
+			format_buf(err, errlen, "Multiboot bss_end_addr %#x is below the load end %#llx", bss_end,
+				   (unsigned long long)mem_end);
+			return -1;
+		}
+		mem_end = bss_end;
+	}
+	if (entry < load_addr || entry >= mem_end) {
+		format_buf(err, errlen, "Multiboot entry %#x outside the loaded range [%#x, %#llx)", entry,
+			   load_addr, (unsigned long long)mem_end);
+		return -1;
+	}
+	g->kind = GUEST_MULTIBOOT_AOUT;
+	g->entry = entry;
+	add_segment(g, file_off, load_size, load_addr, mem_end - load_addr);
+	return 0;
+}
+
+static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g, char *err,
+		       size_t errlen)
+{
+	if (size < ELF32_EHDR_SIZE || rd32(image) != ELF_MAGIC) {
+		format_buf(err, errlen, "Multiboot header without address fields, and not an ELF file");
+		return -1;
+	}
+	if (image[4] == ELFCLASS64) {
+		format_buf(err, errlen, "64-bit ELF without Multiboot address fields (flags bit 16): a Multiboot 1 loader cannot load it");
+		return -1;
+	}
+	if (image[4] != ELFCLASS32 || image[5] != ELFDATA2LSB || rd16(image + 16) != ET_EXEC ||
+	    rd16(image + 18) != EM_386) {
+		format_buf(err, errlen, "ELF is not a little-endian i386 executable");
+		return -1;
+	}
+	uint32_t phoff = rd32(image + 28);
+	uint16_t phentsize = rd16(image + 42), phnum = rd16(image + 44);
+	if (phentsize < ELF32_PHDR_SIZE || (uint64_t)phoff + (uint64_t)phnum * phentsize > size) {
+		format_buf(err, errlen, "ELF program headers lie outside the file");
+		return -1;
+	}
+	g->kind = GUEST_MULTIBOOT_ELF32;
+	g->entry = rd32(image + 24);
+	for (uint16_t i = 0; i < phnum; i++) {
+		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
+		if (rd32(ph) != PT_LOAD)
+			continue;
+		uint32_t off = rd32(ph + 4), paddr = rd32(ph + 12);
+		uint32_t filesz = rd32(ph + 16), memsz = rd32(ph + 20);
+		if (filesz > memsz || (uint64_t)off + filesz > size) {
+			format_buf(err, errlen, "ELF segment %u: file range [%#x, +%#x) outside the file or larger than in memory",
+				   i, off, filesz);
+			return -1;
+		}
+		if (memsz == 0)
+			continue;
+		if (g->nr_segments == GUEST_MAX_SEGMENTS) {
+			format_buf(err, errlen, "ELF has more than %d loadable segments", GUEST_MAX_SEGMENTS);
+			return -1;
+		}
+		add_segment(g, off, filesz, paddr, memsz);
+	}
+	if (!g->nr_segments) {
+		format_buf(err, errlen, "ELF has no loadable segment");
+		return -1;
+	}
+	bool entry_inside = false;
+	for (uint32_t i = 0; i < g->nr_segments; i++)
+		if (g->entry >= g->segments[i].phys &&
+		    g->entry < g->segments[i].phys + g->segments[i].mem_size)
+			entry_inside = true;
+	if (!entry_inside) {
+		format_buf(err, errlen, "ELF entry %#llx lies in no loadable segment", (unsigned long long)g->entry);
+		return -1;
+	}
+	return 0;
+}
+
+int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out, char *err,
+		      size_t errlen)
+{
+	struct guest_image g = { 0 };
+	if (size == 0) {
+		format_buf(err, errlen, "empty file");
+		return -1;
+	}
+	long hdr = find_multiboot_header(image, size);
+	if (hdr >= 0) {
+		g.mb_flags = rd32(image + hdr + 4);
+		uint32_t unknown = g.mb_flags & MB1_REQUIRED_MASK & ~MB1_SUPPORTED_REQUIRED;
+		if (unknown) {
+			format_buf(err, errlen, "Multiboot header requires features nestbed does not offer (flags %#x)", unknown);
+			return -1;
+		}
+		int rc = (g.mb_flags & MB1_FLAG_ADDRESSES) ?
+				 parse_address_fields(image, size, (size_t)hdr, &g, err, errlen) :
+				 parse_elf32(image, size, &g, err, errlen);
+		if (rc)
+			return rc;
+		*out = g;
+		return 0;
+	}
+	if (size > LINUX_SETUP_HEADER_MAGIC_OFFSET + 4 &&
+	    rd32(image + LINUX_SETUP_HEADER_MAGIC_OFFSET) == LINUX_SETUP_HEADER_MAGIC) {
+		g.kind = GUEST_LINUX_BZIMAGE;
+		*out = g;
+		return 0;
+	}
+	format_buf(err, errlen, "not a Multiboot kernel (no header in the first %d bytes) nor a Linux bzImage",
+		   MB1_SEARCH_LIMIT);
+	return -1;
+}

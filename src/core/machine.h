@@ -1,0 +1,25 @@
+/* Machine-wide state nestbed keeps after boot (per-CPU state lives in struct cpu_tables
+ * and, later, struct vcpu). */
+#ifndef NESTBED_MACHINE_H
+#define NESTBED_MACHINE_H
+
+#include "core/boot_info.h"
+#include "core/cpu_caps.h"
+#include "core/memory.h"
+#include "core/options.h"
+
+struct machine {
+	struct boot_info *bi;
+	struct nestbed_options options;
+	struct cpu_caps caps;
+	struct guest_memmap guest_map;
+};
+
+extern struct machine machine;
+
+void print_memory_map(const char *title, const struct mem_range *ranges, uint32_t count);
+
+/* Runs the L0 self-tests (TAP on the console) and exits through the exit port. */
+_Noreturn void selftest_run(struct machine *m);
+
+#endif

@@ -1,0 +1,116 @@
+#include "core/main.h"
+
+#include "core/console.h"
+#include "core/exception.h"
+#include "core/format.h"
+#include "core/gdt.h"
+#include "core/guest_image.h"
+#include "core/machine.h"
+#include "core/memmap.h"
+#include "core/platform.h"
+#include "core/string.h"
+
+#ifndef NESTBED_VERSION
+#define NESTBED_VERSION "unknown"
+#endif
+
+struct machine machine;
+static struct cpu_tables boot_cpu_tables;
+
+void print_memory_map(const char *title, const struct mem_range *ranges, uint32_t count)
+{
+	kprintf("nestbed: %s (%u ranges)\n", title, count);
+	for (uint32_t i = 0; i < count; i++)
+		kprintf("nestbed:   [%#018llx-%#018llx] %s\n", (unsigned long long)ranges[i].base,
+			(unsigned long long)(ranges[i].base + ranges[i].length - 1),
+			mem_type_name(ranges[i].type));
+}
+
+/* Moves the loader's module images into nestbed's heap so low memory is the guest's. */
+static void copy_modules_high(struct boot_info *bi)
+{
+	for (uint32_t i = 0; i < bi->nr_modules; i++) {
+		struct boot_module *m = &bi->modules[i];
+		uint64_t frames = (m->size + FRAME_SIZE - 1) / FRAME_SIZE;
+		uint64_t dst = frames ? frame_alloc_range(&nestbed_frames, frames, FRAME_SIZE) : 0;
+		if (frames && !dst)
+			fatal("module %s: %llu KiB do not fit in nestbed's heap", m->cmdline,
+			      (unsigned long long)(m->size / 1024));
+		if (frames)
+			memmove(phys_to_virt(dst), phys_to_virt(m->phys), m->size);
+		m->phys = dst;
+	}
+}
+
+static void check_guest(struct machine *m)
+{
+	struct boot_info *bi = m->bi;
+	if (bi->nr_modules == 0)
+		fatal("no guest: give the guest kernel as a Multiboot module (QEMU: -initrd 'guest.elf args', GRUB: module)");
+	struct boot_module *mod = &bi->modules[0];
+	char name[64];
+	cmdline_split_first(mod->cmdline, name, sizeof(name));
+	struct guest_image img;
+	char err[160];
+	if (guest_image_parse(phys_to_virt(mod->phys), mod->size, &img, err, sizeof(err)))
+		fatal("guest image %s: %s", name, err);
+	kprintf("nestbed: guest %s: %s, %llu bytes, entry %#llx, loads at [%#llx-%#llx)\n", name,
+		guest_kind_name(img.kind), (unsigned long long)mod->size,
+		(unsigned long long)img.entry, (unsigned long long)img.phys_lowest,
+		(unsigned long long)img.phys_highest);
+	if (img.kind != GUEST_LINUX_BZIMAGE &&
+	    !memmap_is_usable(m->guest_map.ranges, m->guest_map.nr_ranges, img.phys_lowest,
+			      img.phys_highest - img.phys_lowest))
+		fatal("guest image %s: loads at [%#llx-%#llx), which is not usable guest memory", name,
+		      (unsigned long long)img.phys_lowest, (unsigned long long)img.phys_highest);
+	fatal("cannot run guest %s: nestbed has no %s backend yet", name,
+	      m->caps.svm ? "AMD-V" : m->caps.vmx ? "VT-x" : "virtualization");
+}
+
+_Noreturn void nestbed_main(struct boot_info *bi)
+{
+	struct machine *m = &machine;
+	m->bi = bi;
+	console_init();
+	kprintf("nestbed %s (%s boot, loader \"%s\")\n", NESTBED_VERSION,
+		bi->path == BOOT_PATH_UEFI ? "uefi" : "multiboot", bi->loader_name);
+
+	char err[160];
+	if (options_parse(bi->cmdline, &m->options, err, sizeof(err)))
+		fatal("bad command line: %s", err);
+	kprintf("nestbed: command line \"%s\"\n", bi->cmdline);
+
+	if (!bi->firmware_active) {
+		gdt_load(&boot_cpu_tables);
+		idt_init();
+		idt_load();
+	}
+	if (bi->firmware_active &&
+	    frame_alloc_init(&nestbed_frames, bi->heap_phys, bi->heap_size))
+		fatal("heap [%#llx, +%#llx) unusable", (unsigned long long)bi->heap_phys,
+		      (unsigned long long)bi->heap_size);
+
+	print_memory_map("memory map", bi->ranges, bi->nr_ranges);
+	kprintf("nestbed: own memory image=[%#llx-%#llx) heap=[%#llx-%#llx) free=%llu KiB rsdp=%#llx\n",
+		(unsigned long long)bi->image_phys, (unsigned long long)(bi->image_phys + bi->image_size),
+		(unsigned long long)bi->heap_phys, (unsigned long long)(bi->heap_phys + bi->heap_size),
+		(unsigned long long)(nestbed_frames.nr_free * FRAME_SIZE / 1024),
+		(unsigned long long)bi->rsdp_phys);
+	for (uint32_t i = 0; i < bi->nr_modules; i++)
+		kprintf("nestbed: module %u at %#llx, %llu bytes: \"%s\"\n", i,
+			(unsigned long long)bi->modules[i].phys, (unsigned long long)bi->modules[i].size,
+			bi->modules[i].cmdline);
+
+	cpu_caps_detect(&m->caps);
+	cpu_caps_print(&m->caps);
+
+	if (!bi->firmware_active)
+		copy_modules_high(bi);
+	if (guest_memmap_build(bi, &m->guest_map))
+		fatal("memory map has too many ranges to reserve nestbed's memory");
+
+	if (m->options.selftest)
+		selftest_run(m);
+	check_guest(m);
+	platform_exit(EXIT_CODE_FATAL);
+}

@@ -1,0 +1,30 @@
+/* nestbed's own command line: pure, host-tested.
+ *   selftest        run the L0 self-tests (TAP) instead of a guest
+ *   heap=<MiB>      memory nestbed keeps for itself besides module copies (default 16)
+ *   quiet           print only errors, the summary and the exit line
+ */
+#ifndef NESTBED_OPTIONS_H
+#define NESTBED_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OPTIONS_DEFAULT_HEAP_MIB 16
+#define OPTIONS_MAX_HEAP_MIB 1024
+
+struct nestbed_options {
+	bool selftest;
+	bool quiet;
+	uint32_t heap_mib;
+};
+
+/* Returns 0, or -1 with a one-line reason in err (e.g. "unknown option 'x'"). */
+int options_parse(const char *cmdline, struct nestbed_options *out, char *err, size_t errlen);
+
+/* The first whitespace-separated word of s (a loader passes the image's path there):
+ * writes its basename to name (may be NULL) and returns a pointer to the rest, with
+ * leading blanks skipped. */
+const char *cmdline_split_first(const char *s, char *name, size_t namelen);
+
+#endif

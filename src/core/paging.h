@@ -1,0 +1,47 @@
+/* x86-64 4-level page tables (SDM vol.3 4.5; APM vol.2 5.3): nestbed's own address
+ * space, and the same format serves AMD NPT. Frames come from a frame_alloc; table
+ * memory is reached through frame_ptr so the logic also runs on the host. */
+#ifndef NESTBED_PAGING_H
+#define NESTBED_PAGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/frame_alloc.h"
+
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_U (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PS (1ull << 7)
+#define PTE_G (1ull << 8)
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR_MASK 0x000ffffffffff000ull
+
+#define PAGE_4K (1ull << 12)
+#define PAGE_2M (1ull << 21)
+#define PAGE_1G (1ull << 30)
+
+struct paging {
+	struct frame_alloc *fa;
+	void *(*frame_ptr)(uint64_t phys); /* where table memory is reachable */
+	uint64_t root;                     /* physical address of the PML4 */
+	bool allow_1g;                     /* CPUID 8000_0001h EDX[26] Page1GB */
+};
+
+int paging_init(struct paging *pg, struct frame_alloc *fa, void *(*frame_ptr)(uint64_t));
+
+/* Maps [virt, virt+size) to [phys, ...) with `flags` (PTE_P is implied), using the
+ * largest pages the alignment allows. Both addresses and size must be 4 KiB aligned.
+ * Returns 0, or -1 when frames run out or a smaller mapping is in the way of a large
+ * page (the caller maps fresh ranges; remapping is not supported). */
+int paging_map(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t size, uint64_t flags);
+
+/* Walks the tables: returns 0 and the physical address and the leaf's page size, or -1
+ * if virt is not mapped. */
+int paging_translate(const struct paging *pg, uint64_t virt, uint64_t *phys, uint64_t *page_size);
+
+#endif
