@@ -95,3 +95,14 @@ const char *cmdline_split_first(const char *s, char *name, size_t namelen)
 		s++;
 	return s;
 }
+
+const char *cmdline_skip_image_path(const char *s)
+{
+	const char *p = s;
+	while (is_blank(*p))
+		p++;
+	for (const char *c = p; *c && !is_blank(*c); c++)
+		if (*c == '/' || *c == '\\' || *c == '.')
+			return cmdline_split_first(p, NULL, 0);
+	return p;
+}

@@ -27,4 +27,9 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
  * leading blanks skipped. */
 const char *cmdline_split_first(const char *s, char *name, size_t namelen);
 
+/* Loaders disagree on whether the kernel's own path starts its command line (QEMU:
+ * yes, GRUB 2: no). nestbed's options never contain '/', '\\' or '.', so a first word
+ * with one of them is the path: returns the rest of the line, else the line itself. */
+const char *cmdline_skip_image_path(const char *s);
+
 #endif

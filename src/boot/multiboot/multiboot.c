@@ -61,9 +61,8 @@ static void parse_info(const struct mb1_info *mbi, struct boot_info *bi)
 	bi->path = BOOT_PATH_MULTIBOOT;
 	strlcpy(bi->loader_name, (mbi->flags & MB1_INFO_LOADER_NAME) ? phys_string(mbi->boot_loader_name) : "unknown",
 		sizeof(bi->loader_name));
-	/* Loaders put the kernel's own path first (GRUB, QEMU): drop it. */
 	if (mbi->flags & MB1_INFO_CMDLINE)
-		strlcpy(bi->cmdline, cmdline_split_first(phys_string(mbi->cmdline), NULL, 0),
+		strlcpy(bi->cmdline, cmdline_skip_image_path(phys_string(mbi->cmdline)),
 			sizeof(bi->cmdline));
 	if (mbi->flags & MB1_INFO_MODS) {
 		const struct mb1_module *mods = phys_to_virt(mbi->mods_addr);
