@@ -1,0 +1,219 @@
+"""python3 -m harness: boot images on emulated platforms and judge their TAP output.
+
+    python3 -m harness run --platform P [--bare] [--timeout S] [--log FILE]
+                           [--nestbed PATH] [--nestbed-args 'STRING'] [--memory MIB]
+                           [--cpu-model MODEL] [--keep] IMAGE [ARGS...]
+    python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
+                             [--out DIR] [--image PATH] [--keep]
+    python3 -m harness report [--out DIR]
+    python3 -m harness platforms
+
+run: without --bare, nestbed boots with IMAGE (+ARGS) as its guest module; with --bare,
+IMAGE boots alone with ARGS as its command line. Everything after IMAGE belongs to the
+image. The console streams to stdout; the last line is the verdict:
+    harness: PASS: ...    exit 0     harness: FAIL: <why>   exit 1
+    harness: error: ...   exit 2     harness: SKIP: ...     exit 77
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import (EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_SKIP, ROOT, HarnessError,
+               PlatformUnavailable)
+from .platforms import DEFAULT_MEMORY, PLATFORMS, RunSpec, get_platform
+from .results import skipped_dict, to_dict, write_report, write_results
+from .runner import Interrupted, run
+
+CONFORMANCE = "build/guests/conformance.elf"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message):
+        sys.stdout.flush()
+        print("harness: error: %s" % message, flush=True)
+        sys.exit(EXIT_ERROR)
+
+
+def positive(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a number of seconds" % text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the timeout must be positive, not %s" % text)
+    return value
+
+
+def memory(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a size in MiB" % text)
+    if not 16 <= value <= 65536:
+        raise argparse.ArgumentTypeError("memory %s MiB is out of range (16..65536)" % text)
+    return value
+
+
+def build_parser():
+    parser = Parser(prog="python3 -m harness", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    r = sub.add_parser("run", help="boot one image on one platform")
+    r.add_argument("--platform", required=True, metavar="P",
+                   help="one of: " + ", ".join(PLATFORMS))
+    r.add_argument("--bare", action="store_true",
+                   help="boot IMAGE alone (default: as nestbed's guest)")
+    r.add_argument("--timeout", type=positive, metavar="S",
+                   help="seconds before the emulator is killed (default: per platform)")
+    r.add_argument("--log", type=Path, metavar="FILE", help="also write the console here")
+    r.add_argument("--nestbed", type=Path, metavar="PATH",
+                   help="nestbed image (default build/nestbed.elf, .efi on qemu-uefi-svm)")
+    r.add_argument("--nestbed-args", default="", metavar="STRING",
+                   help="nestbed's own command line")
+    r.add_argument("--memory", type=memory, default=DEFAULT_MEMORY, metavar="MIB")
+    r.add_argument("--cpu-model", metavar="MODEL",
+                   help="Bochs CPU model (default tigerlake / ryzen) or QEMU -cpu value")
+    r.add_argument("--keep", action="store_true", help="keep the run directory on success")
+    r.add_argument("image", metavar="IMAGE")
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+    s = sub.add_parser("suite", help="run the conformance guest on platforms and modes")
+    s.add_argument("--platform", action="append", metavar="P",
+                   help="repeatable (default: qemu-svm)")
+    group = s.add_mutually_exclusive_group()
+    group.add_argument("--bare", dest="modes", action="store_const", const=["bare"])
+    group.add_argument("--nestbed", dest="modes", action="store_const", const=["nestbed"])
+    group.add_argument("--both", dest="modes", action="store_const",
+                       const=["bare", "nestbed"], help="bare and under nestbed (default)")
+    s.add_argument("--timeout", type=positive, metavar="S")
+    s.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
+    s.add_argument("--image", type=Path, default=ROOT / CONFORMANCE, metavar="PATH")
+    s.add_argument("--nestbed-image", type=Path, metavar="PATH")
+    s.add_argument("--memory", type=memory, default=DEFAULT_MEMORY, metavar="MIB")
+    s.add_argument("--keep", action="store_true")
+
+    rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
+    rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
+
+    sub.add_parser("platforms", help="list the platforms and whether they run here")
+    return parser
+
+
+def say(line):
+    sys.stdout.flush()
+    print(line, flush=True)
+
+
+def cmd_run(opts) -> int:
+    platform = get_platform(opts.platform)
+    spec = RunSpec(image=Path(opts.image), args=list(opts.args), bare=opts.bare,
+                   nestbed=opts.nestbed, nestbed_args=opts.nestbed_args.strip(),
+                   memory=opts.memory, cpu_model=opts.cpu_model)
+    result = run(platform, spec, timeout=opts.timeout, stream=sys.stdout.buffer,
+                 log_path=opts.log, keep=opts.keep)
+    if result.run_dir and result.verdict != "pass":
+        say("harness: run directory kept: %s" % _rel(result.run_dir))
+    say(result.final_line())
+    return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
+
+
+def _rel(path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def cmd_suite(opts) -> int:
+    names = opts.platform or ["qemu-svm"]
+    platforms = [get_platform(n) for n in names]
+    modes = opts.modes or ["bare", "nestbed"]
+    if not opts.image.is_file():
+        raise HarnessError("conformance guest %s does not exist (run make)" % _rel(opts.image))
+    combos = [(p, m) for p in platforms for m in modes]
+    logs = ROOT / "build" / "suite-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    counts = {"pass": 0, "fail": 0, "skip": 0, "error": 0}
+    for i, (platform, mode) in enumerate(combos, 1):
+        tag = "[%d/%d] %s %s" % (i, len(combos), platform.name, mode)
+        say("%s: booting %s" % (tag, _rel(opts.image)))
+
+        def progress(line, test, tag=tag):
+            if test is not None:
+                mark = {"ok": "ok  ", "fail": "FAIL", "skip": "skip"}[test.status]
+                say("    %s %s%s" % (mark, test.name, " # " + test.reason
+                                     if test.reason else ""))
+
+        spec = RunSpec(image=opts.image, bare=(mode == "bare"), nestbed=opts.nestbed_image,
+                       memory=opts.memory)
+        start = time.monotonic()
+        try:
+            result = run(platform, spec, timeout=opts.timeout, on_line=progress,
+                         log_path=logs / ("%s-%s.log" % (platform.name, mode)),
+                         keep=opts.keep)
+            record = to_dict(result)
+        except PlatformUnavailable as e:
+            record = skipped_dict(platform.name, mode, e.reason, str(opts.image))
+        except HarnessError as e:
+            record = skipped_dict(platform.name, mode, str(e), str(opts.image))
+            record["verdict"] = "error"
+            record["duration"] = round(time.monotonic() - start, 3)
+        write_results(record, opts.out)
+        counts[record["verdict"]] += 1
+        s = record["summary"]
+        say("%s: %s %d passed, %d failed, %d skipped (%.1f s)%s" % (
+            tag, record["verdict"].upper(), s["passed"], s["failed"], s["skipped"],
+            record["duration"] or 0, ": " + record["reason"] if record["reason"] else ""))
+    report = write_report(opts.out)
+    say("harness: suite: %d passed, %d failed, %d skipped, %d errors; results in %s" % (
+        counts["pass"], counts["fail"], counts["skip"], counts["error"], _rel(opts.out)))
+    say("harness: report: %s" % _rel(report))
+    return EXIT_FAIL if counts["fail"] or counts["error"] else EXIT_PASS
+
+
+def cmd_report(opts) -> int:
+    say("harness: report: %s" % _rel(write_report(opts.out)))
+    return EXIT_PASS
+
+
+def cmd_platforms(opts) -> int:
+    for name in PLATFORMS:
+        platform = get_platform(name)
+        try:
+            platform.emulator_path()
+            platform.check_available()
+            state = "available"
+        except HarnessError as e:
+            state = "missing: %s" % e
+        except PlatformUnavailable as e:
+            state = "unavailable: %s" % e.reason
+        say("%-14s %s [%s]" % (name, platform.summary, state))
+    return EXIT_PASS
+
+
+def main(argv=None) -> int:
+    opts = build_parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
+                "platforms": cmd_platforms}[opts.command](opts)
+    except HarnessError as e:
+        say("harness: error: %s" % e)
+        return EXIT_ERROR
+    except PlatformUnavailable as e:
+        say("harness: SKIP: %s: %s" % (e.platform, e.reason))
+        return EXIT_SKIP
+    except (Interrupted, KeyboardInterrupt) as e:
+        say("harness: FAIL: %s" % (e or "interrupted"))
+        return EXIT_FAIL
+    except BrokenPipeError:
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

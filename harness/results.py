@@ -1,0 +1,191 @@
+"""Result files: results/<platform>-<mode>.json, results/<platform>-<mode>.junit.xml and
+the cross-platform report results/report.md.
+
+JSON layout (one boot of one image on one platform in one mode):
+    {"platform": "qemu-svm", "mode": "bare", "image": "...", "args": [...],
+     "emulator": "QEMU emulator version 7.2.22 ...", "command": "...",
+     "duration": 1.23, "verdict": "pass|fail|skip|error", "reason": "...",
+     "exit_code": 0, "emulator_status": 1, "timed_out": false,
+     "summary": {"passed": n, "failed": n, "skipped": n, "todo": n, "planned": n},
+     "probes": [{"number": 1, "name": "svm/intercept/cpuid", "status": "ok|fail|skip",
+                 "reason": "...", "diagnostics": [...], "todo": false}, ...]}
+"""
+
+import glob
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .runner import RunResult
+from .tap import FAIL, OK, SKIP, TapResult
+
+SCHEMA = 1
+
+
+def result_stem(platform: str, mode: str) -> str:
+    return "%s-%s" % (platform, mode)
+
+
+def probes(tap: TapResult) -> List[dict]:
+    return [{"number": t.number, "name": t.name, "status": t.status, "reason": t.reason,
+             "diagnostics": list(t.diagnostics), "todo": t.directive == "TODO"}
+            for t in tap.tests]
+
+
+def to_dict(result: RunResult) -> dict:
+    tap = result.tap
+    return {
+        "schema": SCHEMA,
+        "platform": result.platform,
+        "mode": result.mode,
+        "image": result.image,
+        "args": list(result.args),
+        "emulator": result.emulator,
+        "command": result.command,
+        "duration": result.duration,
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "exit_code": result.exit_code,
+        "emulator_status": result.status,
+        "timed_out": result.timed_out,
+        "summary": {"passed": len(tap.passed), "failed": len(tap.failed),
+                    "skipped": len(tap.skipped), "todo": len(tap.todo),
+                    "planned": tap.plan, "bail_out": tap.bail_out,
+                    "problems": list(tap.problems)},
+        "probes": probes(tap),
+    }
+
+
+def skipped_dict(platform: str, mode: str, reason: str, image: str = "") -> dict:
+    """The record of a platform that could not run here."""
+    return {"schema": SCHEMA, "platform": platform, "mode": mode, "image": image,
+            "args": [], "emulator": "", "command": "", "duration": 0.0,
+            "verdict": "skip", "reason": reason, "exit_code": None,
+            "emulator_status": None, "timed_out": False,
+            "summary": {"passed": 0, "failed": 0, "skipped": 0, "todo": 0,
+                        "planned": None, "bail_out": None, "problems": []},
+            "probes": []}
+
+
+def write_json(record: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / (result_stem(record["platform"], record["mode"]) + ".json")
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def junit_tree(record: dict) -> ET.ElementTree:
+    """JUnit XML: one testsuite per platform/mode, one testcase per probe, plus a
+    testcase "run" that fails when the boot itself failed (timeout, crash, exit code)."""
+    suite_name = result_stem(record["platform"], record["mode"])
+    cases = []
+    failures = skipped = errors = 0
+    for probe in record["probes"]:
+        area, _, what = probe["name"].rpartition("/")
+        case = ET.Element("testcase", classname="%s.%s" % (
+            suite_name, area.replace("/", ".") if area else "tap"),
+            name=what or "#%d" % probe["number"], time="0")
+        message = probe["reason"]
+        if probe["status"] == FAIL:
+            failures += 1
+            el = ET.SubElement(case, "failure", message=message or "not ok")
+            el.text = "\n".join(probe["diagnostics"])
+        elif probe["status"] == SKIP:
+            skipped += 1
+            ET.SubElement(case, "skipped", message=message)
+        cases.append(case)
+
+    run_case = ET.Element("testcase", classname=suite_name, name="run",
+                          time="%.3f" % (record["duration"] or 0))
+    if record["verdict"] == "skip":
+        skipped += 1
+        ET.SubElement(run_case, "skipped", message=record["reason"])
+    elif record["verdict"] != "pass":
+        errors += 1
+        el = ET.SubElement(run_case, "error", message=record["reason"])
+        el.text = record["command"]
+    cases.append(run_case)
+
+    suite = ET.Element("testsuite", name=suite_name, tests=str(len(cases)),
+                       failures=str(failures), errors=str(errors), skipped=str(skipped),
+                       time="%.3f" % (record["duration"] or 0))
+    props = ET.SubElement(suite, "properties")
+    for key in ("platform", "mode", "emulator", "image"):
+        ET.SubElement(props, "property", name=key, value=str(record.get(key) or ""))
+    suite.extend(cases)
+    root = ET.Element("testsuites", name="nestbed", tests=suite.get("tests"),
+                      failures=suite.get("failures"), errors=suite.get("errors"),
+                      skipped=suite.get("skipped"))
+    root.append(suite)
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(record: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / (result_stem(record["platform"], record["mode"]) + ".junit.xml")
+    junit_tree(record).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def write_results(record: dict, out_dir: Path) -> List[Path]:
+    return [write_json(record, out_dir), write_junit(record, out_dir)]
+
+
+def load_results(out_dir: Path) -> List[dict]:
+    records = []
+    for path in sorted(glob.glob(str(out_dir / "*.json"))):
+        try:
+            with open(path) as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and "platform" in record and "probes" in record:
+            records.append(record)
+    return records
+
+
+_MARK = {OK: "ok", FAIL: "FAIL", SKIP: "skip"}
+
+
+def report_markdown(records: List[dict]) -> str:
+    """A minimal comparison: one column per platform/mode, one row per probe name.
+    (The vendor-neutral VT-x vs AMD-V report is a later issue; this is its entry point.)"""
+    columns = [result_stem(r["platform"], r["mode"]) for r in records]
+    lines = ["# nestbed conformance results", "",
+             "| platform/mode | verdict | passed | failed | skipped | duration | emulator |",
+             "|---|---|---|---|---|---|---|"]
+    for col, r in zip(columns, records):
+        s = r["summary"]
+        verdict = r["verdict"] + (": " + r["reason"] if r["reason"] else "")
+        lines.append("| %s | %s | %d | %d | %d | %.1f s | %s |" % (
+            col, verdict.replace("|", "\\|"), s["passed"], s["failed"], s["skipped"],
+            r["duration"] or 0, r["emulator"] or "-"))
+    names: List[str] = []
+    table: Dict[str, Dict[str, str]] = {}
+    for col, r in zip(columns, records):
+        for p in r["probes"]:
+            if p["name"] not in table:
+                names.append(p["name"])
+                table[p["name"]] = {}
+            table[p["name"]][col] = _MARK.get(p["status"], p["status"])
+    if names:
+        lines += ["", "| probe | " + " | ".join(columns) + " |",
+                  "|---|" + "---|" * len(columns)]
+        for name in sorted(names):
+            lines.append("| %s | %s |" % (name, " | ".join(
+                table[name].get(col, "-") for col in columns)))
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out_dir: Path, records: Optional[List[dict]] = None) -> Path:
+    """Writes out_dir/report.md from the JSON results in out_dir (or the given ones)."""
+    records = load_results(out_dir) if records is None else records
+    path = out_dir / "report.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_markdown(records))
+    return path

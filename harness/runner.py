@@ -1,0 +1,452 @@
+"""One emulator run: start it, stream its console, enforce the timeout, decide the verdict.
+
+The console comes from the emulator's stdout (QEMU -serial stdio) or from a file the
+emulator appends to (Bochs com1 mode=file). Either way it is streamed as it arrives, fed
+line by line to the TAP parser and searched for the exit-port line.
+
+The emulator runs in its own process group and dies with the harness (PR_SET_PDEATHSIG);
+on timeout it is killed with SIGKILL by its own PID (Bochs ignores SIGTERM), then its
+group.
+"""
+
+import ctypes
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+from . import ROOT, HarnessError
+from .platforms import Launch, Platform, RunSpec
+from .tap import TapParser, TapResult, TapTest, clean_line
+
+EXIT_LINE = re.compile(r"^exit-port:\s*(\d+)$")
+EXIT_GRACE = 10.0          # seconds an emulator may take to stop after the exit-port line
+POLL = 0.05
+PR_SET_PDEATHSIG = 1
+BOCHS_SHUTDOWN = "shutdown requested"   # the PANIC text of a write of "Shutdown" to 0x8900
+MAX_NAMES = 5
+GRUB_FAILED = "grub: could not boot"    # what the generated grub.cfg says when boot fails
+
+
+# ---------------------------------------------------------------------------- console
+
+class AnsiFilter:
+    """Removes ANSI escape sequences from a byte stream split at arbitrary points (so that
+    firmware screen clears do not reach the user's terminal)."""
+
+    def __init__(self):
+        self._state = 0          # 0 text, 1 after ESC, 2 inside CSI
+
+    def feed(self, data: bytes) -> bytes:
+        out = bytearray()
+        for b in data:
+            if self._state == 0:
+                if b == 0x1b:
+                    self._state = 1
+                else:
+                    out.append(b)
+            elif self._state == 1:
+                self._state = 2 if b == ord("[") else 0
+            elif 0x40 <= b <= 0x7e:
+                self._state = 0
+        return bytes(out)
+
+
+class Console:
+    """Receives the console's bytes: streams them, splits lines, parses TAP, finds the
+    exit-port line, keeps the whole text."""
+
+    def __init__(self, stream=None, log=None,
+                 on_line: Optional[Callable[[str, Optional[TapTest]], None]] = None):
+        self.stream = stream            # binary file-like or None
+        self.log = log                  # binary file-like or None
+        self.on_line = on_line
+        self.parser = TapParser()
+        self.exit_code: Optional[int] = None
+        self.exit_time: Optional[float] = None
+        self.lines: List[str] = []
+        self._filter = AnsiFilter()
+        self._partial = b""
+        self._ends_with_newline = True
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        shown = self._filter.feed(data)
+        if shown:
+            for out in (self.stream, self.log):
+                if out is not None:
+                    out.write(shown)
+                    out.flush()
+            self._ends_with_newline = shown.endswith(b"\n")
+        self._partial += data
+        *complete, self._partial = self._partial.split(b"\n")
+        for raw in complete:
+            self._line(raw)
+
+    def close(self) -> TapResult:
+        if self._partial:
+            self._line(self._partial)
+            self._partial = b""
+        if not self._ends_with_newline:
+            for out in (self.stream, self.log):
+                if out is not None:
+                    out.write(b"\n")
+                    out.flush()
+            self._ends_with_newline = True
+        return self.parser.finish()
+
+    def _line(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", errors="replace")
+        line = clean_line(text)
+        self.lines.append(line)
+        test = self.parser.feed(text)
+        match = EXIT_LINE.match(line.strip())
+        if match:
+            self.exit_code = int(match.group(1))
+            if self.exit_time is None:
+                self.exit_time = time.monotonic()
+        if self.on_line is not None:
+            self.on_line(line, test)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def hint(self) -> str:
+        """The most telling console line for a run that did not finish: when GRUB could
+        not boot, its first error ("error: ..."), else the last non-blank line."""
+        if any(line.startswith(GRUB_FAILED) for line in self.lines):
+            for line in self.lines:
+                if line.strip().startswith("error: ") and "video mode" not in line:
+                    return line.strip()
+        for line in reversed(self.lines):
+            if line.strip():
+                return line.strip()
+        return ""
+
+
+# ---------------------------------------------------------------------------- process
+
+def _child_setup():
+    """In the child: die with the harness."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_emulator(proc: subprocess.Popen) -> None:
+    """SIGKILL to the emulator by PID (Bochs ignores SIGTERM), then to its process group."""
+    for kill in (lambda: os.kill(proc.pid, signal.SIGKILL),
+                 lambda: os.killpg(proc.pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _on_signal(signum, frame):
+    raise Interrupted("interrupted by signal %d" % signum)
+
+
+@dataclass
+class Execution:
+    status: Optional[int]           # the emulator's exit status (negative: killed by signal)
+    timed_out: bool
+    duration: float
+    late: bool = False              # killed after the exit-port line: it did not stop
+
+
+def execute(launch: Launch, timeout: float, console: Console,
+            grace: float = EXIT_GRACE) -> Execution:
+    """Runs the emulator to its end or the timeout, feeding the console."""
+    out_log = open(launch.output_log, "wb") if launch.output_log else subprocess.DEVNULL
+    console_file = None
+    old_handlers = {}
+    start = time.monotonic()
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            try:
+                old_handlers[sig] = signal.signal(sig, _on_signal)
+            except ValueError:      # not the main thread
+                pass
+        try:
+            proc = subprocess.Popen(
+                launch.argv, cwd=str(launch.cwd), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if launch.console_file is None else out_log,
+                stderr=out_log, start_new_session=True, preexec_fn=_child_setup)
+        except OSError as e:
+            raise HarnessError("cannot start %s: %s" % (launch.argv[0], e.strerror))
+        deadline = start + timeout
+        timed_out = late = False
+        try:
+            pipe = proc.stdout.fileno() if proc.stdout is not None else None
+            while True:
+                now = time.monotonic()
+                if console.exit_time is not None:
+                    deadline = min(deadline, console.exit_time + grace)
+                if now >= deadline:
+                    timed_out = console.exit_time is None
+                    late = not timed_out
+                    kill_emulator(proc)
+                    break
+                wait = min(POLL, deadline - now)
+                if pipe is not None:
+                    ready, _, _ = select.select([pipe], [], [], wait)
+                    if ready:
+                        data = os.read(pipe, 65536)
+                        if data:
+                            console.feed(data)
+                            continue
+                        pipe = None          # EOF: wait for the exit status
+                    elif proc.poll() is not None:
+                        continue              # exited: drain until EOF
+                else:
+                    if console_file is None and launch.console_file is not None \
+                            and launch.console_file.exists():
+                        console_file = open(launch.console_file, "rb")
+                    if console_file is not None:
+                        data = console_file.read()
+                        if data:
+                            console.feed(data)
+                            continue
+                    if proc.poll() is not None:
+                        break
+                    time.sleep(wait)
+            # drain what is left
+            if proc.stdout is not None:
+                try:
+                    while True:
+                        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+                        data = os.read(proc.stdout.fileno(), 65536) if ready else b""
+                        if not data:
+                            break
+                        console.feed(data)
+                except OSError:
+                    pass
+            if launch.console_file is not None:
+                if console_file is None and launch.console_file.exists():
+                    console_file = open(launch.console_file, "rb")
+                if console_file is not None:
+                    console.feed(console_file.read())
+        finally:
+            if proc.poll() is None:
+                kill_emulator(proc)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        status = proc.returncode
+        return Execution(status=status, timed_out=timed_out,
+                         duration=time.monotonic() - start, late=late)
+    finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        if console_file is not None:
+            console_file.close()
+        if out_log is not subprocess.DEVNULL:
+            out_log.close()
+
+
+# ---------------------------------------------------------------------------- verdict
+
+def expected_qemu_status(code: int) -> int:
+    return ((code << 1) | 1) & 0xFF
+
+
+def names_of(tests: List[TapTest]) -> str:
+    names = [t.name or "#%d" % t.number for t in tests[:MAX_NAMES]]
+    if len(tests) > MAX_NAMES:
+        names.append("... (%d more)" % (len(tests) - MAX_NAMES))
+    return ", ".join(names)
+
+
+def decide(tap: TapResult, exit_code: Optional[int], status: Optional[int],
+           timed_out: bool, timeout: float, exit_kind: str, late: bool = False,
+           hint: str = "", stop_reason: str = "") -> Tuple[bool, str]:
+    """(passed, reason). passed only when the TAP has no failure and the image ended
+    through the exit port with code 0, consistently with the emulator's exit status:
+    QEMU exits with (code << 1) | 1; Bochs exits on its own after the line, on the
+    "Shutdown" request (stop_reason is Bochs' PANIC text, "" when there is none).
+    hint: the telling console line for runs that did not finish."""
+    reasons = []
+    finished = False
+    if timed_out:
+        reasons.append("timeout after %gs" % timeout + (" (console: %s)" % hint
+                                                        if hint else ""))
+    elif exit_code is None:
+        why = "emulator exited with status %s before exit-port" % status
+        extra = [x for x in (stop_reason, ("console: %s" % hint) if hint else "")
+                 if x]
+        reasons.append(why + (" (%s)" % "; ".join(extra) if extra else ""))
+    elif late:
+        reasons.append("exit-port code %d on the console but the emulator did not stop "
+                       "within %gs" % (exit_code, EXIT_GRACE))
+    elif exit_kind == "qemu" and status != expected_qemu_status(exit_code):
+        reasons.append("exit-port code %d on the console but emulator exit status %s "
+                       "(expected %d)" % (exit_code, status, expected_qemu_status(exit_code)))
+    elif exit_kind == "bochs" and stop_reason and BOCHS_SHUTDOWN not in stop_reason:
+        reasons.append("exit-port code %d on the console but Bochs stopped on: %s" % (
+            exit_code, stop_reason))
+    elif exit_kind == "bochs" and status is not None and status < 0:
+        reasons.append("exit-port code %d on the console but Bochs died of signal %d" % (
+            exit_code, -status))
+    else:
+        finished = True
+
+    if tap.bailed_out:
+        reasons.append("Bail out!" + (" " + tap.bail_out if tap.bail_out else ""))
+    if tap.failed:
+        reasons.append("%d of %d TAP tests failed: %s" % (
+            len(tap.failed), len(tap.tests), names_of(tap.failed)))
+    if finished and not tap.bailed_out:
+        for problem in tap.problems:
+            reasons.append("TAP: " + problem)
+    if finished and exit_code != 0:
+        reasons.append("exit-port code %d" % exit_code)
+    return (not reasons, "; ".join(reasons))
+
+
+# ---------------------------------------------------------------------------- a run
+
+@dataclass
+class RunResult:
+    platform: str
+    mode: str
+    image: str
+    args: List[str]
+    command: str
+    emulator: str
+    tap: TapResult
+    exit_code: Optional[int]
+    status: Optional[int]
+    timed_out: bool
+    duration: float
+    verdict: str                    # pass | fail | skip | error
+    reason: str
+    console: str = ""
+    run_dir: Optional[str] = None
+
+    def final_line(self) -> str:
+        if self.verdict == "pass":
+            return "harness: PASS: %s %s %d passed, %d skipped" % (
+                self.platform, self.mode, len(self.tap.passed), len(self.tap.skipped))
+        if self.verdict == "skip":
+            return "harness: SKIP: %s: %s" % (self.platform, self.reason)
+        if self.verdict == "error":
+            return "harness: error: %s" % self.reason
+        return "harness: FAIL: %s" % self.reason
+
+
+def make_run_dir(platform: str, mode: str, root: Optional[Path] = None) -> Path:
+    root = root or ROOT / "build" / "runs"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for n in range(1000):
+            path = root / ("%s-%s-%s-%d%s" % (platform, mode, stamp, os.getpid(),
+                                              "-%d" % n if n else ""))
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+    except OSError as e:
+        raise HarnessError("cannot create a run directory under %s: %s" % (root, e.strerror))
+    raise HarnessError("cannot create a run directory under %s" % root)
+
+
+def bochs_stop_reason(launch: Launch) -> str:
+    """The first PANIC Bochs logged (how the simulation ended), or ""."""
+    if launch.bochs_log is None:
+        return ""
+    try:
+        with open(launch.bochs_log, errors="replace") as f:
+            for line in f:
+                if ">>PANIC<<" in line:
+                    return "bochs: " + line.split(">>PANIC<<", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def qemu_stop_reason(launch: Launch) -> str:
+    """QEMU's last error message (its warnings are left out), or ""."""
+    if launch.output_log is None:
+        return ""
+    try:
+        lines = launch.output_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    errors = [l.strip() for l in lines if l.strip() and "warning:" not in l]
+    return errors[-1] if errors else ""
+
+
+def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stream=None,
+        log_path: Optional[Path] = None, keep: bool = False,
+        on_line: Optional[Callable[[str, Optional[TapTest]], None]] = None,
+        runs_root: Optional[Path] = None) -> RunResult:
+    """Boots spec on platform. Raises HarnessError (bad input) or PlatformUnavailable."""
+    platform.emulator_path()
+    platform.check_available()
+    platform.validate(spec)
+    platform.check_tools(spec)
+    timeout = timeout if timeout is not None else platform.default_timeout
+    if timeout <= 0:
+        raise HarnessError("the timeout must be positive, not %g" % timeout)
+
+    run_dir = make_run_dir(platform.name, spec.mode, runs_root)
+    passed = False
+    try:
+        launch = platform.prepare(spec, run_dir)
+        (run_dir / "command").write_text(launch.shell_command() + "\n")
+        log = open(log_path, "wb") if log_path else None
+        try:
+            console = Console(stream=stream, log=log, on_line=on_line)
+            execution = execute(launch, timeout, console)
+            tap = console.close()
+            if launch.exit_kind == "bochs":
+                stop = bochs_stop_reason(launch)
+            else:
+                stop = qemu_stop_reason(launch) if console.exit_code is None else ""
+            passed, reason = decide(tap, console.exit_code, execution.status,
+                                    execution.timed_out, timeout, launch.exit_kind,
+                                    late=execution.late, hint=console.hint(),
+                                    stop_reason=stop)
+            result = RunResult(
+                platform=platform.name, mode=spec.mode, image=str(spec.image),
+                args=list(spec.args), command=launch.shell_command(),
+                emulator=platform.emulator_version(launch), tap=tap,
+                exit_code=console.exit_code, status=execution.status,
+                timed_out=execution.timed_out, duration=round(execution.duration, 3),
+                verdict="pass" if passed else "fail", reason=reason,
+                console=console.text, run_dir=str(run_dir))
+            if log is not None:
+                log.write((result.final_line() + "\n").encode())
+        finally:
+            if log is not None:
+                log.close()
+    except BaseException:
+        passed = False
+        raise
+    finally:
+        if passed and not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    if passed and not keep:
+        result.run_dir = None
+    return result
