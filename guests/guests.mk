@@ -34,11 +34,18 @@ $(GUEST_BUILD)/%.asm.o: %.asm
 	@$(if $(Q),echo "  NASM    $<")
 	$(Q)$(NASM) -f elf64 -g -Iguests/lib/ -MD $@.d $< -o $@
 
-$(GUEST_BUILD)/conformance.elf: $(GUEST_OBJS) guests/lib/guest.ld guests/tools/check-flat-load
+# The object list as a file that changes only when the list does, so that adding or
+# removing a probe source relinks even though no object is newer than the image.
+$(GUEST_BUILD)/conformance.objs: guests-object-list
+	@mkdir -p $(dir $@)
+	@echo '$(GUEST_OBJS)' | cmp -s - $@ || echo '$(GUEST_OBJS)' > $@
+
+$(GUEST_BUILD)/conformance.elf: $(GUEST_OBJS) $(GUEST_BUILD)/conformance.objs guests/lib/guest.ld \
+		guests/tools/check-flat-load
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
 		-T guests/lib/guest.ld -o $@ $(GUEST_OBJS)
 	$(Q)guests/tools/check-flat-load $@
 
-.PHONY: guests
+.PHONY: guests guests-object-list
 guests: $(GUEST_IMAGES)

@@ -3,8 +3,9 @@
 ; The loader (QEMU -kernel, GRUB `multiboot`) copies the file flat to 1 MiB using the
 ; header's address fields (flags bit 16), because QEMU refuses 64-bit ELF images.
 ; Then: check the magic, clear .bss, identity-map the first 4 GiB (2 MiB pages; the
-; first 2 MiB in 4 KiB pages with page 0 absent), enable long mode, call
-; guest_start(multiboot_info_phys). Selectors and the map match layout.h.
+; first 2 MiB in 4 KiB pages with page 0 and the stack guard page absent), enable
+; long mode, call guest_start(multiboot_info_phys). Selectors and the map match
+; layout.h.
 
 MB_HEADER_MAGIC   equ 0x1BADB002           ; Multiboot 0.6.96, 3.1.1
 MB_PAGE_ALIGN     equ 1 << 0               ; modules on 4 KiB boundaries
@@ -21,6 +22,8 @@ PTE_WRITABLE equ 1 << 1
 PDE_LARGE    equ 1 << 7                    ; 2 MiB page
 CR0_PE       equ 1 << 0                    ; SDM vol.3A 2.5
 CR0_WP       equ 1 << 16
+CR0_NW       equ 1 << 29
+CR0_CD       equ 1 << 30                   ; left set by some firmware: caching off
 CR0_PG       equ 1 << 31
 CR4_PAE      equ 1 << 5
 MSR_EFER     equ 0xC0000080
@@ -101,6 +104,12 @@ multiboot_entry:
 	add edi, 8
 	loop .fill_pt
 
+	; A stack overflow must fault (#PF, then #DF on its own IST stack) instead of
+	; running over .bss: unmap the page below the stack (in the first 2 MiB, guest.ld).
+	mov eax, boot_stack_guard
+	shr eax, 12
+	mov dword [boot_low_page_table + eax * 8], 0
+
 	; Long mode: SDM vol.3A 10.8.5 "Initializing IA-32e mode".
 	mov eax, boot_pml4
 	mov cr3, eax
@@ -113,6 +122,7 @@ multiboot_entry:
 	wrmsr
 	mov eax, cr0
 	or eax, CR0_PE | CR0_PG | CR0_WP
+	and eax, ~(CR0_CD | CR0_NW)
 	mov cr0, eax
 	lgdt [boot_gdt_pointer]
 	jmp GDT_CODE64:.long_mode
@@ -193,7 +203,9 @@ boot_pml4:             resb 4096
 boot_pdpt:             resb 4096
 boot_page_directories: resb 4096 * PD_COUNT
 boot_low_page_table:   resb 4096
-align 16
+align 4096
+global boot_stack_guard
+boot_stack_guard:      resb 4096           ; not present
 boot_stack:            resb BOOT_STACK_SIZE
 global boot_stack_top
 boot_stack_top:

@@ -13,8 +13,9 @@
 #define GDT_TSS_INDEX (GDT_TSS / 8)
 
 /* Paging: the first 4 GiB identity-mapped (2 MiB pages, the first 2 MiB in 4 KiB pages
- * with page 0 left out so that a NULL dereference faults). Everything at or above
- * IDENTITY_MAP_END is not present. */
+ * with page 0 left out so that a NULL dereference faults, and the page below the boot
+ * stack left out so that an overflow faults). Everything at or above IDENTITY_MAP_END
+ * is not present. */
 #define IDENTITY_MAP_END 0x100000000ull
 #define NULL_GUARD_SIZE  0x1000ull
 
