@@ -20,13 +20,7 @@
 #include <stdint.h>
 
 #include "lib/boot_info.h"
-#include "lib/tap.h"
-
-enum probe_status {
-	PROBE_PASS,
-	PROBE_FAIL,
-	PROBE_SKIP, /* the platform lacks what the probe needs */
-};
+#include "lib/tap.h" /* enum probe_status, diag() */
 
 #define PROBE_REASON_MAX 256
 

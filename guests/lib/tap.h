@@ -4,7 +4,12 @@
 
 #include <stdbool.h>
 
-enum probe_status;
+/* A probe's outcome, as a TAP line reports it. */
+enum probe_status {
+	PROBE_PASS,
+	PROBE_FAIL,
+	PROBE_SKIP, /* the platform lacks what the probe needs: "ok ... # SKIP reason" */
+};
 
 void tap_header(void);              /* "TAP version 13" */
 void tap_plan(unsigned count);      /* "1..count" */

@@ -64,9 +64,11 @@ static enum probe_status memory_map_probe(struct probe_run *run)
 				  (unsigned long long)image_start, (unsigned long long)image_end,
 				  (unsigned long long)memory_usable_run(ranges, count, image_start));
 
+	/* The header sets MB_MEMORY_INFO, so the loader must give mem_lower/mem_upper
+	 * (Multiboot 0.6.96 3.1.2, flags bit 1). */
 	if (!boot->has_memory_size)
-		return probe_skip(run, "map sound, but the loader gave no mem_lower/mem_upper "
-				  "(flags %#x) to compare with", boot->multiboot_flags);
+		return probe_fail(run, "expected mem_lower/mem_upper (info flags bit 0), observed "
+				  "flags %#x", boot->multiboot_flags);
 	uint64_t low = memory_usable_run(ranges, count, 0);
 	uint64_t upper = memory_usable_run(ranges, count, MIB);
 	diag("mem_lower %u KiB, usable from 0: %llu KiB; mem_upper %u KiB, usable from 1 MiB: "
