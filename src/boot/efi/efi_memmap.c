@@ -83,11 +83,11 @@ struct efi_memmap_result efi_memmap_convert(const void *map, size_t map_size,
 	size_t i = next_in_base_order(map, desc_size, count, 1, 0, 0);
 	while (i < count) {
 		const struct efi_memory_descriptor *d = descriptor_at(map, desc_size, i);
-		uint64_t room_pages = (UINT64_MAX - d->physical_start) / EFI_PAGE_SIZE;
+		uint64_t room_pages = (UINT64_MAX - d->physical_start) / EFI_MEMMAP_PAGE_SIZE;
 		uint64_t pages = d->number_of_pages < room_pages ? d->number_of_pages : room_pages;
 		struct mem_range r = {
 			.base = d->physical_start,
-			.length = pages * EFI_PAGE_SIZE,
+			.length = pages * EFI_MEMMAP_PAGE_SIZE,
 			.type = efi_memory_type_to_e820(d->type, d->attribute, view),
 		};
 		struct mem_range *last = result.nr_ranges ? &out[result.nr_ranges - 1] : NULL;

@@ -31,7 +31,7 @@
 #define EFI_MEM_ATTR_SPECIFIC_PURPOSE (1ull << 18) /* EFI_MEMORY_SP: not general RAM */
 
 /* Pages in a descriptor are always 4 KiB, whatever the CPU's page size (7.2.3). */
-#define EFI_PAGE_SIZE 4096ull
+#define EFI_MEMMAP_PAGE_SIZE 4096ull
 
 /* EFI_MEMORY_DESCRIPTOR (UEFI 2.10, 7.2.3). The firmware's descriptors may be larger
  * than this (DescriptorSize): always step through the map by that size. */
