@@ -541,8 +541,10 @@ def get_platform(name: str) -> Platform:
 
 def _link(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.is_symlink() or dst.exists():
+    if dst.is_symlink():
         dst.unlink()
+    elif dst.exists():
+        raise HarnessError("cannot link %s: %s already exists" % (src, dst))
     dst.symlink_to(src.resolve())
 
 

@@ -354,7 +354,7 @@ class RunResult:
 
 
 def make_run_dir(platform: str, mode: str, root: Optional[Path] = None) -> Path:
-    root = root or ROOT / "build" / "runs"
+    root = root or Path(os.environ.get("NESTBED_RUN_ROOT") or ROOT / "build" / "runs")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:
         root.mkdir(parents=True, exist_ok=True)

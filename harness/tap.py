@@ -26,7 +26,7 @@ _VERSION = re.compile(r"^TAP version (\d+)\s*$", re.IGNORECASE)
 _PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(.*?))?\s*$")
 _TEST = re.compile(r"^(not ok|ok)(?=\s|$)\s*(\d+)?\s*(.*)$")
 _BAIL = re.compile(r"^Bail out!\s*(.*?)\s*$")
-_DIRECTIVE = re.compile(r"^(skip|todo)\w*(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
+_DIRECTIVE = re.compile(r"^(skip|todo)\w*(?::\s*|\s+|$)(.*)$", re.IGNORECASE | re.DOTALL)
 _UNESCAPED_HASH = re.compile(r"(?<!\\)#")
 
 
