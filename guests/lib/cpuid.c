@@ -41,3 +41,8 @@ bool cpu_has_svm(void)
 		return false;
 	return (cpuid(CPUID_LEAF_EXT_FEATURES).ecx & CPUID_80000001_ECX_SVM) != 0;
 }
+
+bool cpu_hypervisor_present(void)
+{
+	return (cpuid(CPUID_LEAF_FEATURES).ecx & CPUID_1_ECX_HYPERVISOR) != 0;
+}

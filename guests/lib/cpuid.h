@@ -35,5 +35,7 @@ enum cpu_vendor cpu_vendor(void);
 uint32_t cpuid_max_extended_leaf(void);
 bool cpu_has_vmx(void);
 bool cpu_has_svm(void);
+/* CPUID.1:ECX[31]: a hypervisor runs this guest. */
+bool cpu_hypervisor_present(void);
 
 #endif

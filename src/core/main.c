@@ -4,10 +4,10 @@
 #include "core/exception.h"
 #include "core/format.h"
 #include "core/gdt.h"
-#include "core/guest_image.h"
 #include "core/machine.h"
 #include "core/memmap.h"
 #include "core/platform.h"
+#include "core/run.h"
 #include "core/string.h"
 
 #ifndef NESTBED_VERSION
@@ -40,31 +40,6 @@ static void copy_modules_high(struct boot_info *bi)
 			memmove(phys_to_virt(dst), phys_to_virt(m->phys), m->size);
 		m->phys = dst;
 	}
-}
-
-static void check_guest(struct machine *m)
-{
-	struct boot_info *bi = m->bi;
-	if (bi->nr_modules == 0)
-		fatal("no guest: give the guest kernel as a Multiboot module (QEMU: -initrd 'guest.elf args', GRUB: module)");
-	struct boot_module *mod = &bi->modules[0];
-	char name[64];
-	cmdline_split_first(mod->cmdline, name, sizeof(name));
-	struct guest_image img;
-	char err[160];
-	if (guest_image_parse(phys_to_virt(mod->phys), mod->size, &img, err, sizeof(err)))
-		fatal("guest image %s: %s", name, err);
-	kprintf("nestbed: guest %s: %s, %llu bytes, entry %#llx, loads at [%#llx-%#llx)\n", name,
-		guest_kind_name(img.kind), (unsigned long long)mod->size,
-		(unsigned long long)img.entry, (unsigned long long)img.phys_lowest,
-		(unsigned long long)img.phys_highest);
-	if (img.kind != GUEST_LINUX_BZIMAGE &&
-	    !memmap_is_usable(m->guest_map.ranges, m->guest_map.nr_ranges, img.phys_lowest,
-			      img.phys_highest - img.phys_lowest))
-		fatal("guest image %s: loads at [%#llx-%#llx), which is not usable guest memory", name,
-		      (unsigned long long)img.phys_lowest, (unsigned long long)img.phys_highest);
-	fatal("cannot run guest %s: nestbed has no %s backend yet", name,
-	      m->caps.svm ? "AMD-V" : m->caps.vmx ? "VT-x" : "virtualization");
 }
 
 _Noreturn void nestbed_main(struct boot_info *bi)
@@ -111,6 +86,5 @@ _Noreturn void nestbed_main(struct boot_info *bi)
 
 	if (m->options.selftest)
 		selftest_run(m);
-	check_guest(m);
-	platform_exit(EXIT_CODE_FATAL);
+	run_primary_guest(m);
 }

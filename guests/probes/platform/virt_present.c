@@ -1,5 +1,7 @@
 /* platform/virt-present: the CPU offers hardware virtualization, VMX on Intel
- * (CPUID.1:ECX.VMX) or SVM on AMD (CPUID.8000_0001h:ECX.SVM). */
+ * (CPUID.1:ECX.VMX) or SVM on AMD (CPUID.8000_0001h:ECX.SVM). Under a hypervisor
+ * (CPUID.1:ECX[31]) that does not offer nested virtualization, that is a missing
+ * feature of the hypervisor: reported as SKIP with the reason, not as a pass. */
 #include "lib/cpuid.h"
 #include "lib/probe.h"
 
@@ -8,6 +10,9 @@ static enum probe_status virt_present_probe(struct probe_run *run)
 	bool vmx = cpu_has_vmx(), svm = cpu_has_svm();
 
 	diag("CPUID.1:ECX.VMX[bit 5] = %d, CPUID.80000001h:ECX.SVM[bit 2] = %d", vmx, svm);
+	if (!vmx && !svm && cpu_hypervisor_present())
+		return probe_skip(run, "a hypervisor is present (CPUID.1:ECX[31]) and offers "
+				  "neither VMX nor SVM to its guest");
 	switch (cpu_vendor()) {
 	case CPU_VENDOR_INTEL:
 		if (!vmx)

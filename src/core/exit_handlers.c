@@ -1,0 +1,289 @@
+/* The neutral exit handlers, written once for both vendors (ACRN-style table). */
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/cpu_caps.h"
+#include "core/cpuid_policy.h"
+#include "core/guest_mem.h"
+#include "core/hypercall_abi.h"
+#include "core/msr_safe.h"
+#include "core/run.h"
+#include "core/string.h"
+#include "core/vmm.h"
+
+#define RFLAGS_IF (1ull << 9)
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define MSR_VM_HSAVE_PA 0xC0010117u  /* APM vol.2 15.30.4 */
+#define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
+#define VM_CR_SVMDIS (1ull << 4)
+#define FEATURE_CONTROL_LOCKED 1ull   /* lock bit, VMX off: SDM vol.4 2.1 IA32_FEATURE_CONTROL */
+#define EFER_ALLOWED_BITS (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | (1u << 13) | (1u << 14) | (1u << 15))
+
+/* 16 bytes nestbed keeps in its own memory; the isolation probe looks for them in every
+ * byte the guest can see. Filled at the first request, from the TSC. */
+static uint64_t l0_canary[2] __attribute__((aligned(16)));
+
+static struct cpuid_policy guest_cpuid_policy; /* nothing exposed until the nested layer says so */
+
+static void set_result32(struct vcpu *v, const struct cpuid_result *r)
+{
+	v->state.gpr.rax = r->eax;
+	v->state.gpr.rbx = r->ebx;
+	v->state.gpr.rcx = r->ecx;
+	v->state.gpr.rdx = r->edx;
+}
+
+static void inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	struct event ev = { .type = EVENT_EXCEPTION, .vector = vector,
+			    .has_error_code = has_error, .error_code = error };
+	v->ops->inject(v, &ev);
+}
+
+static void handle_cpuid(struct vcpu *v, struct exit *e)
+{
+	uint32_t leaf = (uint32_t)v->state.gpr.rax, subleaf = (uint32_t)v->state.gpr.rcx;
+	struct cpuid_regs host = cpuid(leaf, subleaf);
+	struct cpuid_result r = { host.eax, host.ebx, host.ecx, host.edx };
+	cpuid_policy_apply(&guest_cpuid_policy, leaf, subleaf, &r);
+	set_result32(v, &r);
+	vcpu_skip_instruction(v, e);
+}
+
+/* Only the MSRs nestbed intercepts arrive here; anything else is passed through with
+ * a #GP for the guest if the CPU refuses it. */
+static void handle_msr_read(struct vcpu *v, struct exit *e)
+{
+	uint32_t msr = e->u.msr;
+	uint64_t value;
+	switch (msr) {
+	case MSR_EFER:
+		value = v->state.efer;
+		break;
+	case MSR_VM_CR:
+		value = VM_CR_LOCK | VM_CR_SVMDIS; /* SVM is not offered (yet) */
+		break;
+	case MSR_VM_HSAVE_PA:
+		value = 0;
+		break;
+	case MSR_IA32_FEATURE_CONTROL:
+		value = FEATURE_CONTROL_LOCKED;
+		break;
+	default:
+		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || rdmsr_safe(msr, &value)) {
+			inject_exception(v, VECTOR_GP, true, 0);
+			return;
+		}
+		break;
+	}
+	v->state.gpr.rax = (uint32_t)value;
+	v->state.gpr.rdx = value >> 32;
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_msr_write(struct vcpu *v, struct exit *e)
+{
+	uint32_t msr = e->u.msr;
+	uint64_t value = (v->state.gpr.rdx << 32) | (uint32_t)v->state.gpr.rax;
+	switch (msr) {
+	case MSR_EFER:
+		if (value & ~(uint64_t)EFER_ALLOWED_BITS) {
+			inject_exception(v, VECTOR_GP, true, 0);
+			return;
+		}
+		/* LMA is the CPU's to set; keep what it says */
+		v->state.efer = (value & ~(uint64_t)EFER_LMA) | (v->state.efer & EFER_LMA);
+		break;
+	case MSR_VM_CR:
+	case MSR_VM_HSAVE_PA:
+	case MSR_IA32_FEATURE_CONTROL:
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	default:
+		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || wrmsr_safe(msr, value)) {
+			inject_exception(v, VECTOR_GP, true, 0);
+			return;
+		}
+		break;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+/* The exit port: a write to it ends the run with the guest's code, after nestbed's
+ * counters (QEMU isa-debug-exit at 0xf4, Bochs' "Shutdown" at 0x8900). */
+static void handle_io(struct vcpu *v, struct exit *e)
+{
+	const struct exit_io *io = &e->u.io;
+	static const char shutdown_word[] = "Shutdown";
+	if (io->string)
+		guest_failure(v, "string I/O on intercepted port %#x is not supported", io->port);
+	if (io->in) {
+		uint64_t all_ones = io->size == 4 ? 0xffffffffull : io->size == 2 ? 0xffffull : 0xffull;
+		v->state.gpr.rax = (v->state.gpr.rax & ~all_ones) | all_ones;
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	uint32_t value = (uint32_t)v->state.gpr.rax;
+	if (io->port == 0xf4) {
+		kprintf("nestbed: guest wrote %#x to the exit port\n", value);
+		run_end(v, (int)(value & 0x7f));
+	}
+	if (io->port == 0x8900) {
+		char c = (char)value;
+		v->shutdown_port_match = c == shutdown_word[v->shutdown_port_match] ?
+						 (uint8_t)(v->shutdown_port_match + 1) :
+						 (c == shutdown_word[0] ? 1 : 0);
+		if (v->shutdown_port_match == sizeof(shutdown_word) - 1) {
+			kprintf("nestbed: guest asked for shutdown (port 0x8900)\n");
+			run_end(v, 0);
+		}
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+/* HLT with interrupts off can never wake up: report it. With interrupts on, let the
+ * CPU execute it for real (intercept paused until the next exit). */
+static void handle_hlt(struct vcpu *v, struct exit *e)
+{
+	(void)e;
+	if (!(v->state.rflags & RFLAGS_IF))
+		guest_failure(v, "the guest halted with interrupts disabled (HLT at %#llx)",
+			      (unsigned long long)v->state.rip);
+	v->ops->set_hlt_intercept(v, false);
+	v->hlt_intercept_paused = true;
+}
+
+static void handle_shutdown(struct vcpu *v, struct exit *e)
+{
+	(void)e;
+	guest_failure(v, "the guest shut down (triple fault)");
+}
+
+static void handle_tdp_fault(struct vcpu *v, struct exit *e)
+{
+	const struct exit_tdp *t = &e->u.tdp;
+	const struct guest_memmap *g = &machine.guest_map;
+	for (uint32_t i = 0; i < g->nr_ranges; i++)
+		if (g->ranges[i].type == MEM_NESTBED && t->gpa >= g->ranges[i].base &&
+		    t->gpa < g->ranges[i].base + g->ranges[i].length)
+			guest_failure(v, "the guest accessed nestbed's memory at %#llx (%s%s%s): stopped",
+				      (unsigned long long)t->gpa, t->read ? "read" : "",
+				      t->write ? "write" : "", t->fetch ? "fetch" : "");
+	guest_failure(v, "nested page fault at %#llx outside nestbed's map (%s%s%s)",
+		      (unsigned long long)t->gpa, t->read ? "read" : "", t->write ? "write" : "",
+		      t->fetch ? "fetch" : "");
+}
+
+static void hypercall_canary(struct vcpu *v)
+{
+	if (!l0_canary[0]) {
+		uint32_t lo, hi;
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+		uint64_t seed = ((uint64_t)hi << 32 | lo) * 0x9E3779B97F4A7C15ull;
+		l0_canary[0] = seed ^ 0x6e65737462656421ull; /* never zero in practice */
+		l0_canary[1] = (seed >> 7) * 0xC2B2AE3D27D4EB4Full;
+	}
+	uint64_t key = (l0_canary[0] * 0xFF51AFD7ED558CCDull) ^ 0x5a5a5a5a5a5a5a5aull;
+	uint64_t masked[2] = { l0_canary[0] ^ key, l0_canary[1] ^ key };
+	if (v->state.gpr.rcx < sizeof(masked) ||
+	    guest_phys_write(v->state.gpr.rbx, masked, sizeof(masked))) {
+		v->state.gpr.rax = NESTBED_HC_ERROR;
+		return;
+	}
+	v->state.gpr.rdx = key;
+	v->state.gpr.rax = 0;
+}
+
+static void handle_hypercall(struct vcpu *v, struct exit *e)
+{
+	uint64_t rax = v->state.gpr.rax;
+	if ((rax & NESTBED_HC_MAGIC_MASK) != NESTBED_HC_MAGIC) {
+		/* Not nestbed's: what a CPU without a hypervisor does. */
+		inject_exception(v, VECTOR_UD, false, 0);
+		return;
+	}
+	switch (rax & ~NESTBED_HC_MAGIC_MASK) {
+	case NESTBED_HC_VERSION:
+		v->state.gpr.rax = 0;
+		v->state.gpr.rbx = NESTBED_HC_ABI_VERSION;
+		v->state.gpr.rcx = machine.caps.svm ? NESTBED_HC_VENDOR_SVM : NESTBED_HC_VENDOR_VMX;
+		v->state.gpr.rdx = v->trace.level[1].total;
+		break;
+	case NESTBED_HC_COUNTERS: {
+		struct nestbed_hc_counters c;
+		memset(&c, 0, sizeof(c));
+		c.total = v->trace.level[1].total;
+		for (unsigned k = 0; k < EXIT_KIND_COUNT && k < NESTBED_HC_COUNTER_KINDS; k++)
+			c.by_kind[k] = v->trace.level[1].by_kind[k];
+		if (v->state.gpr.rcx < sizeof(c) || guest_phys_write(v->state.gpr.rbx, &c, sizeof(c)))
+			v->state.gpr.rax = NESTBED_HC_ERROR;
+		else
+			v->state.gpr.rax = sizeof(c);
+		break;
+	}
+	case NESTBED_HC_PRINT_STATS:
+		print_stats(v);
+		v->state.gpr.rax = 0;
+		break;
+	case NESTBED_HC_CANARY:
+		hypercall_canary(v);
+		break;
+	default:
+		v->state.gpr.rax = NESTBED_HC_ERROR;
+		break;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+/* Without the nested layer, virtualization instructions behave as on a CPU that does
+ * not offer them: #UD. */
+static void handle_vm_insn(struct vcpu *v, struct exit *e)
+{
+	(void)e;
+	inject_exception(v, VECTOR_UD, false, 0);
+}
+
+static void handle_xsetbv(struct vcpu *v, struct exit *e)
+{
+	uint64_t value = (v->state.gpr.rdx << 32) | (uint32_t)v->state.gpr.rax;
+	if (xsetbv_safe((uint32_t)v->state.gpr.rcx, value)) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_resume(struct vcpu *v, struct exit *e)
+{
+	(void)v;
+	(void)e; /* a physical interrupt or NMI: it is the guest's, delivered on entry */
+}
+
+static void handle_invalid_state(struct vcpu *v, struct exit *e)
+{
+	guest_failure(v, "the CPU refused the guest state (native exit %#llx)",
+		      (unsigned long long)e->native_code);
+}
+
+static void handle_exception(struct vcpu *v, struct exit *e)
+{
+	guest_failure(v, "unexpected intercepted exception vector %u error %#x",
+		      e->u.exception.vector, e->u.exception.error_code);
+}
+
+const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_MSR_READ] = handle_msr_read,
+	[EXIT_MSR_WRITE] = handle_msr_write,
+	[EXIT_IO] = handle_io,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_SHUTDOWN] = handle_shutdown,
+	[EXIT_TDP_FAULT] = handle_tdp_fault,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_VM_INSN] = handle_vm_insn,
+	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_INTR] = handle_resume,
+	[EXIT_NMI] = handle_resume,
+	[EXIT_INVALID_STATE] = handle_invalid_state,
+	[EXIT_EXCEPTION] = handle_exception,
+};

@@ -1,0 +1,182 @@
+#include "core/guest_load.h"
+
+#include "core/format.h"
+#include "core/guest_image.h"
+#include "core/memmap.h"
+#include "core/platform.h"
+#include "core/string.h"
+#include "core/console.h"
+
+#define MB1_BOOTLOADER_MAGIC 0x2BADB002u
+#define MB1_INFO_MEMORY (1u << 0)
+#define MB1_INFO_CMDLINE (1u << 2)
+#define MB1_INFO_MODS (1u << 3)
+#define MB1_INFO_MMAP (1u << 6)
+#define MB1_INFO_LOADER_NAME (1u << 9)
+#define E820_RESERVED 2
+
+/* Where the information structure goes: conventional memory above the real-mode IVT,
+ * BDA and boot sector (0x7C00), below the EBDA. */
+#define INFO_SEARCH_START 0x8000ull
+#define INFO_SEARCH_END 0x9F000ull
+#define INFO_AREA_SIZE 0x2000ull
+#define LOW_1M 0x100000ull
+#define GUEST_MODULE_LIMIT (4ull << 30) /* Multiboot 1 addresses are 32-bit */
+
+struct mb1_guest_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4];
+	uint32_t mmap_length, mmap_addr, drives_length, drives_addr, config_table;
+	uint32_t boot_loader_name, apm_table;
+	uint32_t vbe[6];
+} __attribute__((packed));
+
+struct mb1_guest_module {
+	uint32_t mod_start, mod_end, string, reserved;
+} __attribute__((packed));
+
+struct mb1_guest_mmap {
+	uint32_t size;
+	uint64_t base_addr, length;
+	uint32_t type;
+} __attribute__((packed));
+
+static bool overlaps_image(const struct guest_image *img, uint64_t base, uint64_t size)
+{
+	for (uint32_t i = 0; i < img->nr_segments; i++) {
+		const struct guest_segment *s = &img->segments[i];
+		if (base < s->phys + s->mem_size && s->phys < base + size)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t usable_kib_from(const struct guest_memmap *g, uint64_t start, uint64_t limit)
+{
+	uint64_t end = start;
+	for (uint32_t i = 0; i < g->nr_ranges; i++) {
+		const struct mem_range *r = &g->ranges[i];
+		if (r->type == MEM_USABLE && r->base <= end && r->base + r->length > end)
+			end = r->base + r->length;
+	}
+	if (end > limit)
+		end = limit;
+	return (end - start) / 1024;
+}
+
+static void load_segments(const uint8_t *file, const struct guest_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_segments; i++) {
+		const struct guest_segment *s = &img->segments[i];
+		uint8_t *dst = phys_to_virt(s->phys);
+		memcpy(dst, file + s->file_offset, s->file_size);
+		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
+	}
+}
+
+static void load_multiboot(struct machine *m, const struct guest_image *img, const char *name,
+			   struct guest_start *start)
+{
+	struct boot_info *bi = m->bi;
+	const struct guest_memmap *g = &m->guest_map;
+
+	uint64_t info = 0;
+	for (uint64_t a = INFO_SEARCH_START; a + INFO_AREA_SIZE <= INFO_SEARCH_END; a += 0x1000)
+		if (memmap_is_usable(g->ranges, g->nr_ranges, a, INFO_AREA_SIZE) &&
+		    !overlaps_image(img, a, INFO_AREA_SIZE)) {
+			info = a;
+			break;
+		}
+	if (!info)
+		fatal("guest image %s: no room below 640 KiB for the Multiboot information", name);
+
+	load_segments(phys_to_virt(bi->modules[0].phys), img);
+
+	uint8_t *area = phys_to_virt(info);
+	memset(area, 0, INFO_AREA_SIZE);
+	struct mb1_guest_info *mbi = (void *)area;
+	uint64_t cursor = info + sizeof(*mbi);
+
+	mbi->flags = MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MMAP |
+		     MB1_INFO_LOADER_NAME;
+	mbi->mem_lower = (uint32_t)usable_kib_from(g, 0, 640 * 1024);
+	mbi->mem_upper = (uint32_t)usable_kib_from(g, LOW_1M, GUEST_MODULE_LIMIT);
+
+	mbi->mmap_addr = (uint32_t)cursor;
+	for (uint32_t i = 0; i < g->nr_ranges; i++) {
+		struct mb1_guest_mmap *e = phys_to_virt(cursor);
+		e->size = sizeof(*e) - sizeof(e->size);
+		e->base_addr = g->ranges[i].base;
+		e->length = g->ranges[i].length;
+		e->type = g->ranges[i].type == MEM_NESTBED ? E820_RESERVED : g->ranges[i].type;
+		cursor += sizeof(*e);
+	}
+	mbi->mmap_length = (uint32_t)(cursor - mbi->mmap_addr);
+
+	/* strings and the module list share the rest of the area */
+	uint64_t strings_end = info + INFO_AREA_SIZE;
+	uint32_t nr_guest_modules = bi->nr_modules - 1;
+	mbi->mods_addr = (uint32_t)cursor;
+	mbi->mods_count = nr_guest_modules;
+	struct mb1_guest_module *mods = phys_to_virt(cursor);
+	cursor += sizeof(*mods) * nr_guest_modules;
+
+	size_t need = strlen(bi->modules[0].cmdline) + 1 + 64;
+	for (uint32_t i = 1; i < bi->nr_modules; i++)
+		need += strlen(bi->modules[i].cmdline) + 1;
+	if (cursor + need > strings_end)
+		fatal("guest image %s: command lines do not fit the Multiboot information area", name);
+	mbi->cmdline = (uint32_t)cursor;
+	cursor += strlcpy(phys_to_virt(cursor), bi->modules[0].cmdline, BOOT_CMDLINE_MAX) + 1;
+	mbi->boot_loader_name = (uint32_t)cursor;
+	cursor += (uint64_t)format_buf(phys_to_virt(cursor), 64, "nestbed %s", NESTBED_VERSION) + 1;
+
+	/* Modules go after the kernel, page aligned, as a Multiboot loader places them. */
+	uint64_t place = (img->phys_highest + 0xFFF) & ~0xFFFull;
+	for (uint32_t i = 1; i < bi->nr_modules; i++) {
+		const struct boot_module *src = &bi->modules[i];
+		if (place + src->size > GUEST_MODULE_LIMIT ||
+		    !memmap_is_usable(g->ranges, g->nr_ranges, place, src->size ? src->size : 1))
+			fatal("guest module %u (%s): no usable guest memory at %#llx for %llu bytes", i,
+			      src->cmdline, (unsigned long long)place, (unsigned long long)src->size);
+		memcpy(phys_to_virt(place), phys_to_virt(src->phys), src->size);
+		mods[i - 1].mod_start = (uint32_t)place;
+		mods[i - 1].mod_end = (uint32_t)(place + src->size);
+		mods[i - 1].string = (uint32_t)cursor;
+		cursor += strlcpy(phys_to_virt(cursor), src->cmdline, BOOT_CMDLINE_MAX) + 1;
+		place = (place + src->size + 0xFFF) & ~0xFFFull;
+	}
+
+	memset(start, 0, sizeof(*start));
+	start->mode = GUEST_START_PROTECTED32;
+	start->rip = img->entry;
+	start->gpr.rax = MB1_BOOTLOADER_MAGIC;
+	start->gpr.rbx = info;
+	kprintf("nestbed: guest %s loaded: entry %#llx, Multiboot information at %#llx, %u module(s)\n",
+		name, (unsigned long long)img->entry, (unsigned long long)info, nr_guest_modules);
+}
+
+void guest_load(struct machine *m, struct guest_start *start)
+{
+	struct boot_info *bi = m->bi;
+	if (bi->nr_modules == 0)
+		fatal("no guest: give the guest kernel as a Multiboot module (QEMU: -initrd 'guest.elf args', GRUB: module)");
+	struct boot_module *mod = &bi->modules[0];
+	char name[64];
+	cmdline_split_first(mod->cmdline, name, sizeof(name));
+	struct guest_image img;
+	char err[160];
+	if (guest_image_parse(phys_to_virt(mod->phys), mod->size, &img, err, sizeof(err)))
+		fatal("guest image %s: %s", name, err);
+	kprintf("nestbed: guest %s: %s, %llu bytes, entry %#llx, loads at [%#llx-%#llx)\n", name,
+		guest_kind_name(img.kind), (unsigned long long)mod->size,
+		(unsigned long long)img.entry, (unsigned long long)img.phys_lowest,
+		(unsigned long long)img.phys_highest);
+	if (img.kind == GUEST_LINUX_BZIMAGE)
+		fatal("guest image %s: Linux bzImage loading is not implemented yet", name);
+	if (!memmap_is_usable(m->guest_map.ranges, m->guest_map.nr_ranges, img.phys_lowest,
+			      img.phys_highest - img.phys_lowest))
+		fatal("guest image %s: loads at [%#llx-%#llx), which is not usable guest memory", name,
+		      (unsigned long long)img.phys_lowest, (unsigned long long)img.phys_highest);
+	load_multiboot(m, &img, name, start);
+}

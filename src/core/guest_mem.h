@@ -1,0 +1,23 @@
+/* Reading and writing guest memory from L0. The primary guest's physical addresses are
+ * host physical addresses (identity NPT/EPT) except nestbed's own memory, which no
+ * guest address reaches. */
+#ifndef NESTBED_GUEST_MEM_H
+#define NESTBED_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/vcpu.h"
+
+/* 0, or -1 if any byte lies outside guest memory. */
+int guest_phys_read(uint64_t gpa, void *buf, size_t len);
+int guest_phys_write(uint64_t gpa, const void *buf, size_t len);
+
+/* Reads through the guest's own paging; returns the number of bytes read (stops at
+ * the first page that is not present or not guest memory). */
+size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_t len);
+
+/* The length of the instruction at the guest's CS:RIP, or 0 with a reason printed. */
+unsigned guest_insn_length(const struct vcpu *v);
+
+#endif

@@ -1,0 +1,28 @@
+/* The vendor-neutral run loop: load the guest, enter it, dispatch every exit. */
+#ifndef NESTBED_RUN_H
+#define NESTBED_RUN_H
+
+#include "core/machine.h"
+#include "core/vcpu.h"
+
+#define EXIT_CODE_GUEST_FAILURE 3 /* the guest crashed, hung itself or touched nestbed */
+
+_Noreturn void run_primary_guest(struct machine *m);
+
+/* Advances RIP past the exiting instruction (decoding it when the CPU gave no length). */
+void vcpu_skip_instruction(struct vcpu *v, const struct exit *e);
+
+/* Ends the run: prints the stats line, then the exit protocol with `code`. */
+_Noreturn void run_end(struct vcpu *v, int code);
+
+/* Ends the run because of the guest: one-line reason, the guest's registers, the
+ * recent exits and the backend's dump, then EXIT_CODE_GUEST_FAILURE. */
+_Noreturn void guest_failure(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void print_stats(const struct vcpu *v);
+
+/* One handler per neutral exit kind (exit_handlers.c). */
+typedef void (*exit_handler_fn)(struct vcpu *v, struct exit *e);
+extern const exit_handler_fn exit_handlers[EXIT_KIND_COUNT];
+
+#endif

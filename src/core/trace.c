@@ -1,0 +1,85 @@
+#include "core/trace.h"
+
+#include "core/format.h"
+
+void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip, uint64_t tsc)
+{
+	if (level >= TRACE_LEVELS)
+		level = TRACE_LEVELS - 1;
+	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
+	t->level[level].total++;
+	t->level[level].by_kind[kind]++;
+	struct trace_record *r = &t->ring[t->next % TRACE_RING_SIZE];
+	r->tsc = tsc;
+	r->native_code = e->native_code;
+	r->rip = rip;
+	r->info1 = e->info1;
+	r->info2 = e->info2;
+	r->level = (uint8_t)level;
+	r->kind = (uint8_t)kind;
+	t->next++;
+}
+
+struct json_ctx {
+	trace_out_fn out;
+	void *ctx;
+};
+
+static void emit(struct json_ctx *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct json_ctx *j, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = format_buf_v(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	j->out(j->ctx, buf, (uint64_t)n);
+}
+
+void trace_format_json(const struct trace *t, const char *vendor, trace_out_fn out, void *ctx)
+{
+	struct json_ctx j = { out, ctx };
+	uint64_t total = 0;
+	for (unsigned l = 1; l < TRACE_LEVELS; l++)
+		total += t->level[l].total;
+	emit(&j, "{\"vendor\":\"%s\",\"exits\":%llu", vendor, (unsigned long long)total);
+	for (unsigned l = 1; l < TRACE_LEVELS; l++) {
+		emit(&j, ",\"l%u\":{\"total\":%llu", l, (unsigned long long)t->level[l].total);
+		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+			if (t->level[l].by_kind[k])
+				emit(&j, ",\"%s\":%llu", exit_kind_name((enum exit_kind)k),
+				     (unsigned long long)t->level[l].by_kind[k]);
+		emit(&j, "}");
+	}
+	emit(&j, ",\"recent\":[");
+	uint64_t first = t->next > TRACE_RING_SIZE ? t->next - TRACE_RING_SIZE : 0;
+	uint64_t shown = 0;
+	/* the last 8 only: the line must stay readable */
+	if (t->next - first > 8)
+		first = t->next - 8;
+	for (uint64_t i = first; i < t->next; i++, shown++) {
+		const struct trace_record *r = &t->ring[i % TRACE_RING_SIZE];
+		emit(&j, "%s{\"l\":%u,\"kind\":\"%s\",\"code\":\"%#llx\",\"rip\":\"%#llx\",\"info1\":\"%#llx\",\"info2\":\"%#llx\"}",
+		     shown ? "," : "", r->level, exit_kind_name((enum exit_kind)r->kind),
+		     (unsigned long long)r->native_code, (unsigned long long)r->rip,
+		     (unsigned long long)r->info1, (unsigned long long)r->info2);
+	}
+	emit(&j, "]}");
+}
+
+const char *exit_kind_name(enum exit_kind kind)
+{
+	static const char *const names[EXIT_KIND_COUNT] = {
+		[EXIT_UNKNOWN] = "unknown", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "msr_read",
+		[EXIT_MSR_WRITE] = "msr_write", [EXIT_IO] = "io", [EXIT_HLT] = "hlt",
+		[EXIT_TDP_FAULT] = "tdp_fault", [EXIT_TDP_MISCONFIG] = "tdp_misconfig",
+		[EXIT_EXCEPTION] = "exception", [EXIT_INTR] = "intr", [EXIT_NMI] = "nmi",
+		[EXIT_SHUTDOWN] = "shutdown", [EXIT_HYPERCALL] = "hypercall",
+		[EXIT_VM_INSN] = "vm_insn", [EXIT_INVALID_STATE] = "invalid_state",
+		[EXIT_INIT] = "init", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_ACCESS] = "cr_access",
+		[EXIT_OTHER] = "other",
+	};
+	return kind < EXIT_KIND_COUNT && names[kind] ? names[kind] : "unknown";
+}

@@ -1,0 +1,39 @@
+/* Exit counters (per level, per neutral kind) and a ring of recent exits, printed at the
+ * end of a run as one parseable line: `nestbed-stats {json}`. */
+#ifndef NESTBED_TRACE_H
+#define NESTBED_TRACE_H
+
+#include <stdint.h>
+
+#include "core/exit.h"
+
+#define TRACE_RING_SIZE 64
+#define TRACE_LEVELS 3 /* index 1: L1 exits, 2: L2 exits; 0 unused */
+
+struct exit_counters {
+	uint64_t total;
+	uint64_t by_kind[EXIT_KIND_COUNT];
+};
+
+struct trace_record {
+	uint64_t tsc;
+	uint64_t native_code;
+	uint64_t rip;
+	uint64_t info1, info2;
+	uint8_t level;
+	uint8_t kind;
+};
+
+struct trace {
+	struct exit_counters level[TRACE_LEVELS];
+	uint64_t next; /* records written so far; the ring holds the last TRACE_RING_SIZE */
+	struct trace_record ring[TRACE_RING_SIZE];
+};
+
+void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip, uint64_t tsc);
+
+/* Writes the stats as JSON through `out` (pure: host-tested). */
+typedef void (*trace_out_fn)(void *ctx, const char *s, uint64_t len);
+void trace_format_json(const struct trace *t, const char *vendor, trace_out_fn out, void *ctx);
+
+#endif

@@ -1,0 +1,44 @@
+/* A virtual CPU as the vendor-neutral core sees it. The backend copies the guest's
+ * registers here after every exit and back before the next entry. */
+#ifndef NESTBED_VCPU_H
+#define NESTBED_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/exit.h"
+#include "core/trace.h"
+
+struct vmm_ops;
+struct nested_ops;
+
+/* General-purpose registers in the order the exit stubs use (rsp and rip are synced
+ * from the VMCB/VMCS). */
+struct gprs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+struct vcpu_state {
+	struct gprs gpr;
+	uint64_t rsp, rip, rflags;
+	uint64_t cr0, cr2, cr3, cr4, efer; /* efer: what the guest believes it wrote */
+	uint64_t cs_base;
+	bool cs_long, cs_db; /* CS.L and CS.D/B, for the instruction decoder's mode */
+	uint8_t cpl;
+};
+
+struct vcpu {
+	unsigned id;
+	unsigned level;          /* 1: the primary guest; 2: a nested guest */
+	const struct vmm_ops *ops;
+	const struct nested_ops *nested;
+	void *backend;           /* the vendor's per-vCPU state (VMCB, VMCS, ...) */
+	struct vcpu_state state;
+	struct trace trace;
+	bool insn_skipped;         /* the core moved RIP past an instruction: clear the interrupt shadow */
+	bool hlt_intercept_paused; /* see handle_hlt in exit_handlers.c */
+	uint8_t shutdown_port_match; /* bytes of "Shutdown" seen on the Bochs port */
+};
+
+#endif

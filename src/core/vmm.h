@@ -1,0 +1,62 @@
+/* The one table through which the vendor-neutral core reaches a backend (VMX or SVM),
+ * chosen at boot from CPUID. */
+#ifndef NESTBED_VMM_H
+#define NESTBED_VMM_H
+
+#include <stdint.h>
+
+#include "core/exit.h"
+#include "core/vcpu.h"
+
+struct machine;
+
+/* Where and how the guest starts: filled by the guest loader, applied by the backend. */
+enum guest_start_mode {
+	GUEST_START_PROTECTED32, /* Multiboot: flat 32-bit segments, paging off */
+	GUEST_START_LONG64,      /* Linux 64-bit boot protocol: identity paging given */
+};
+
+struct guest_start {
+	enum guest_start_mode mode;
+	uint64_t rip, rsp, cr3;
+	struct gprs gpr;
+};
+
+enum event_type {
+	EVENT_EXTERNAL = 0,
+	EVENT_NMI = 2,
+	EVENT_EXCEPTION = 3,
+	EVENT_SOFTWARE_INT = 4,
+};
+
+struct event {
+	enum event_type type;
+	uint8_t vector;
+	bool has_error_code;
+	uint32_t error_code;
+};
+
+struct vmm_ops {
+	const char *name;   /* "svm" or "vmx" */
+	bool (*supported)(const struct machine *m);
+	int (*cpu_init)(struct machine *m);
+	int (*vcpu_create)(struct machine *m, struct vcpu *v, const struct guest_start *start);
+	/* Enters the guest with v->state, returns when it exits, with v->state updated and the
+	 * exit decoded. Returns 0, or -1 when the entry itself failed (reported already). */
+	int (*vcpu_run)(struct vcpu *v, struct exit *e);
+	void (*inject)(struct vcpu *v, const struct event *ev);
+	/* Native intercept control the neutral handlers need. */
+	void (*set_hlt_intercept)(struct vcpu *v, bool on);
+	/* Prints the backend's view of the guest (VMCB/VMCS state) on a failure. */
+	void (*dump)(struct vcpu *v);
+};
+
+/* A backend registers its ops at link time; the core picks the first whose
+ * `supported` accepts the CPU, so it never names a backend. */
+#define VMM_BACKEND_REGISTER(ops)                                                    \
+	static const struct vmm_ops *const ops##_registration                         \
+		__attribute__((used, section("nestbed_backends"))) = &(ops)
+
+const struct vmm_ops *vmm_select(const struct machine *m);
+
+#endif

@@ -1,0 +1,41 @@
+/* The AMD-V backend's internals (APM vol.2 chapter 15). */
+#ifndef NESTBED_SVM_H
+#define NESTBED_SVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/exit.h"
+#include "core/machine.h"
+#include "core/vcpu.h"
+#include "svm/vmcb.h"
+
+#define SVM_FEATURE_NP (1u << 0)     /* CPUID 8000_000Ah EDX, APM vol.3 E.4.9 */
+#define SVM_FEATURE_NRIPS (1u << 3)
+#define MSR_VM_HSAVE_PA 0xC0010117u /* APM vol.2 15.30.4 */
+#define VM_CR_SVMDIS (1ull << 4)    /* APM vol.2 15.30.1 */
+#define SVM_IOPM_PAGES 3            /* 12 KiB, APM vol.2 15.10.1 */
+#define SVM_MSRPM_PAGES 2           /* 8 KiB, APM vol.2 15.11 */
+#define SVM_PRIMARY_ASID 1
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for the host's own state */
+	uint8_t *iopm;
+	uint8_t *msrpm;
+	uint64_t npt_root;
+	bool nrips;
+};
+
+void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);
+void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa);
+
+/* Builds the primary guest's NPT: all physical memory 1:1 except nestbed's own.
+ * Returns the root's physical address or 0. */
+uint64_t svm_npt_build(const struct machine *m);
+
+void svm_intercept_msr(uint8_t *msrpm, uint32_t msr, bool read, bool write);
+void svm_intercept_port(uint8_t *iopm, uint16_t port);
+
+#endif

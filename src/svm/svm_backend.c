@@ -1,0 +1,261 @@
+/* The AMD-V backend: the primary guest in a VMCB with nested paging, everything passed
+ * through except what nestbed must see (APM vol.2 chapter 15). */
+#include "svm/svm.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/cpu_caps.h"
+#include "core/memory.h"
+#include "core/vmm.h"
+
+#define CR0_PE_BIT (1ull << 0)
+#define CR0_ET_BIT (1ull << 4)
+#define CR0_PG_BIT (1ull << 31)
+#define CR4_PAE_BIT (1ull << 5)
+#define RFLAGS_FIXED 0x2ull
+#define DR6_INIT 0xffff0ff0ull /* power-on values, SDM vol.3 table 9-1 */
+#define DR7_INIT 0x400ull
+/* VMCB segment attributes: type, S, DPL, P in bits 7:0; AVL, L, D/B, G in 11:8. */
+#define SEG_CODE32_FLAT 0xC9B /* execute/read accessed, present, D=1, G=1 */
+#define SEG_CODE64 0xA9B      /* L=1, G=1 */
+#define SEG_DATA_FLAT 0xC93   /* read/write accessed, present, D/B=1, G=1 */
+#define SEG_LDT 0x082         /* present LDT */
+#define SEG_TSS32_BUSY 0x08B  /* present busy 32-bit TSS */
+#define SEG_ATTR_L (1u << 9)
+#define SEG_ATTR_DB (1u << 10)
+#define MULTIBOOT_CODE_SELECTOR 0x08
+#define MULTIBOOT_DATA_SELECTOR 0x10
+#define IDT_REAL_MODE_LIMIT 0x3ff
+
+static struct svm_vcpu primary_svm_vcpu;
+
+static bool svm_supported(const struct machine *m)
+{
+	return m->caps.svm && (m->caps.svm_caps.features & SVM_FEATURE_NP);
+}
+
+static int svm_cpu_init(struct machine *m)
+{
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		kprintf("nestbed: svm: disabled by the firmware (VM_CR.SVMDIS set)\n");
+		return -1;
+	}
+	uint64_t hsave = alloc_frames_zeroed(1, FRAME_SIZE);
+	if (!hsave)
+		return -1;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	/* GIF stays 0 in nestbed: interrupts and NMIs wait for the guest (APM 15.17). */
+	__asm__ volatile("clgi");
+	(void)m;
+	return 0;
+}
+
+void svm_intercept_msr(uint8_t *msrpm, uint32_t msr, bool read, bool write)
+{
+	/* Three 2 KiB vectors, two bits per MSR (APM vol.2 15.11, table 15-5). */
+	uint32_t base;
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xC0000000u && msr <= 0xC0001fffu)
+		base = 0x800 * 8, msr -= 0xC0000000u;
+	else if (msr >= 0xC0010000u && msr <= 0xC0011fffu)
+		base = 0x1000 * 8, msr -= 0xC0010000u;
+	else
+		return; /* outside the map: always intercepted by the CPU */
+	uint32_t bit = base + msr * 2;
+	if (read)
+		msrpm[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	if (write)
+		msrpm[(bit + 1) / 8] |= (uint8_t)(1u << ((bit + 1) % 8));
+}
+
+void svm_intercept_port(uint8_t *iopm, uint16_t port)
+{
+	iopm[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+static void set_segment(struct vmcb_segment *s, uint16_t sel, uint16_t attrib, uint32_t limit, uint64_t base)
+{
+	s->selector = sel;
+	s->attrib = attrib;
+	s->limit = limit;
+	s->base = base;
+}
+
+static void init_guest_state(struct vmcb *vmcb, const struct guest_start *start, struct vcpu_state *st)
+{
+	struct vmcb_save *s = &vmcb->save;
+	bool long64 = start->mode == GUEST_START_LONG64;
+	set_segment(&s->cs, MULTIBOOT_CODE_SELECTOR, long64 ? SEG_CODE64 : SEG_CODE32_FLAT, 0xffffffff, 0);
+	struct vmcb_segment *data[] = { &s->ds, &s->es, &s->ss, &s->fs, &s->gs };
+	for (unsigned i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		set_segment(data[i], MULTIBOOT_DATA_SELECTOR, SEG_DATA_FLAT, 0xffffffff, 0);
+	set_segment(&s->gdtr, 0, 0, 0, 0);
+	set_segment(&s->idtr, 0, 0, IDT_REAL_MODE_LIMIT, 0);
+	set_segment(&s->ldtr, 0, SEG_LDT, 0xffff, 0);
+	set_segment(&s->tr, 0, SEG_TSS32_BUSY, 0xffff, 0);
+	s->cpl = 0;
+	s->cr0 = CR0_PE_BIT | CR0_ET_BIT | (long64 ? CR0_PG_BIT : 0);
+	s->cr3 = long64 ? start->cr3 : 0;
+	s->cr4 = long64 ? CR4_PAE_BIT : 0;
+	st->efer = long64 ? (EFER_LME | EFER_LMA) : 0;
+	s->efer = st->efer | EFER_SVME; /* VMRUN demands SVME in the guest's EFER (APM 15.5.1) */
+	s->rflags = RFLAGS_FIXED;
+	s->rip = start->rip;
+	s->rsp = start->rsp;
+	s->rax = start->gpr.rax;
+	s->dr6 = DR6_INIT;
+	s->dr7 = DR7_INIT;
+	s->g_pat = SVM_DEFAULT_PAT;
+
+	st->gpr = start->gpr;
+	st->rip = start->rip;
+	st->rsp = start->rsp;
+	st->rflags = RFLAGS_FIXED;
+	st->cr0 = s->cr0;
+	st->cr3 = s->cr3;
+	st->cr4 = s->cr4;
+}
+
+static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest_start *start)
+{
+	struct svm_vcpu *sv = &primary_svm_vcpu; /* one vCPU per CPU: CPU 0 for now */
+	sv->vmcb_pa = alloc_frames_zeroed(1, FRAME_SIZE);
+	sv->host_vmcb_pa = alloc_frames_zeroed(1, FRAME_SIZE);
+	uint64_t iopm = alloc_frames_zeroed(SVM_IOPM_PAGES, FRAME_SIZE);
+	uint64_t msrpm = alloc_frames_zeroed(SVM_MSRPM_PAGES, FRAME_SIZE);
+	sv->npt_root = svm_npt_build(m);
+	if (!sv->vmcb_pa || !sv->host_vmcb_pa || !iopm || !msrpm || !sv->npt_root) {
+		kprintf("nestbed: svm: out of memory for the VMCB, bitmaps or NPT\n");
+		return -1;
+	}
+	sv->vmcb = phys_to_virt(sv->vmcb_pa);
+	sv->iopm = phys_to_virt(iopm);
+	sv->msrpm = phys_to_virt(msrpm);
+	sv->nrips = (m->caps.svm_caps.features & SVM_FEATURE_NRIPS) != 0;
+
+	/* The exit port (QEMU's isa-debug-exit and Bochs' shutdown port). */
+	svm_intercept_port(sv->iopm, 0xf4);
+	svm_intercept_port(sv->iopm, 0x8900);
+	/* What describes or controls SVM itself is nestbed's. */
+	svm_intercept_msr(sv->msrpm, MSR_EFER, true, true);
+	svm_intercept_msr(sv->msrpm, MSR_VM_CR, true, true);
+	svm_intercept_msr(sv->msrpm, MSR_VM_HSAVE_PA, true, true);
+
+	struct vmcb_control *c = &sv->vmcb->control;
+	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA;
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			     SVM_INTERCEPT_SKINIT;
+	c->iopm_base_pa = iopm;
+	c->msrpm_base_pa = msrpm;
+	c->guest_asid = SVM_PRIMARY_ASID;
+	c->tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	c->np_control = SVM_NP_ENABLE;
+	c->n_cr3 = sv->npt_root;
+
+	init_guest_state(sv->vmcb, start, &v->state);
+	v->backend = sv;
+	return 0;
+}
+
+static void sync_to_vmcb(struct vcpu *v, struct svm_vcpu *sv)
+{
+	struct vmcb_save *s = &sv->vmcb->save;
+	s->rax = v->state.gpr.rax;
+	s->rsp = v->state.rsp;
+	s->rip = v->state.rip;
+	s->rflags = v->state.rflags;
+	s->efer = v->state.efer | EFER_SVME;
+	if (v->insn_skipped) {
+		/* Moving past an instruction ends an STI/MOV SS shadow (APM 15.21.5). */
+		sv->vmcb->control.interrupt_shadow &= ~SVM_INTERRUPT_SHADOW;
+		v->insn_skipped = false;
+	}
+}
+
+static void sync_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
+{
+	const struct vmcb_save *s = &sv->vmcb->save;
+	struct vcpu_state *st = &v->state;
+	st->gpr.rax = s->rax;
+	st->rsp = s->rsp;
+	st->rip = s->rip;
+	st->rflags = s->rflags;
+	st->cr0 = s->cr0;
+	st->cr2 = s->cr2;
+	st->cr3 = s->cr3;
+	st->cr4 = s->cr4;
+	st->efer = (st->efer & ~(uint64_t)EFER_LMA) | (s->efer & EFER_LMA);
+	st->cs_base = s->cs.base;
+	st->cs_long = (s->cs.attrib & SEG_ATTR_L) != 0;
+	st->cs_db = (s->cs.attrib & SEG_ATTR_DB) != 0;
+	st->cpl = s->cpl;
+}
+
+static int svm_vcpu_run(struct vcpu *v, struct exit *e)
+{
+	struct svm_vcpu *sv = v->backend;
+	sync_to_vmcb(v, sv);
+	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa);
+	struct vmcb_control *c = &sv->vmcb->control;
+	c->tlb_control = 0;
+	sync_from_vmcb(v, sv);
+	svm_decode_exit(sv->vmcb, sv->nrips, e);
+	if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
+		e->u.msr = (uint32_t)v->state.gpr.rcx;
+	/* An event the CPU was delivering when the exit came is delivered again on the next
+	 * entry, so nothing in flight is lost (APM 15.7.2). */
+	if (c->exitintinfo & SVM_EVENT_VALID)
+		c->eventinj = c->exitintinfo;
+	return 0;
+}
+
+static void svm_inject(struct vcpu *v, const struct event *ev)
+{
+	struct svm_vcpu *sv = v->backend;
+	uint64_t inj = ev->vector | ((uint64_t)ev->type << SVM_EVENT_TYPE_SHIFT) | SVM_EVENT_VALID;
+	if (ev->has_error_code)
+		inj |= SVM_EVENT_ERROR_VALID | ((uint64_t)ev->error_code << 32);
+	sv->vmcb->control.eventinj = inj;
+}
+
+static void svm_set_hlt_intercept(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *sv = v->backend;
+	if (on)
+		sv->vmcb->control.intercept_misc1 |= SVM_INTERCEPT_HLT;
+	else
+		sv->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_HLT;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	const struct svm_vcpu *sv = v->backend;
+	if (!sv)
+		return;
+	const struct vmcb_control *c = &sv->vmcb->control;
+	const struct vmcb_save *s = &sv->vmcb->save;
+	kprintf("nestbed:   vmcb exitcode=%#llx exitinfo1=%#llx exitinfo2=%#llx exitintinfo=%#llx eventinj=%#llx next_rip=%#llx\n",
+		(unsigned long long)c->exitcode, (unsigned long long)c->exitinfo1,
+		(unsigned long long)c->exitinfo2, (unsigned long long)c->exitintinfo,
+		(unsigned long long)c->eventinj, (unsigned long long)c->next_rip);
+	kprintf("nestbed:   vmcb cs=%04x/%03x/%#x/%#llx ss=%04x/%03x efer=%#llx intercepts=%08x/%08x/%08x asid=%u ncr3=%#llx\n",
+		s->cs.selector, s->cs.attrib, s->cs.limit, (unsigned long long)s->cs.base,
+		s->ss.selector, s->ss.attrib, (unsigned long long)s->efer, c->intercept_exceptions,
+		c->intercept_misc1, c->intercept_misc2, c->guest_asid, (unsigned long long)c->n_cr3);
+}
+
+const struct vmm_ops svm_ops = {
+	.name = "svm",
+	.supported = svm_supported,
+	.cpu_init = svm_cpu_init,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_run = svm_vcpu_run,
+	.inject = svm_inject,
+	.set_hlt_intercept = svm_set_hlt_intercept,
+	.dump = svm_dump,
+};
+VMM_BACKEND_REGISTER(svm_ops);

@@ -1,0 +1,42 @@
+/* The primary guest's nested page tables: host-physical = guest-physical everywhere
+ * except nestbed's own memory, which is left unmapped so any access is an NPF that
+ * nestbed reports (APM vol.2 15.25). NPT entries are ordinary long-mode entries; the
+ * guest's accesses count as user accesses, so every level grants U (15.25.5). */
+#include "svm/svm.h"
+
+#include "core/memmap.h"
+#include "core/memory.h"
+#include "core/paging.h"
+
+#define NPT_FLAGS (PTE_W | PTE_U)
+#define NPT_MIN_TOP (4ull << 30) /* MMIO (APIC, I/O APIC, PCI holes) lives below 4 GiB */
+
+uint64_t svm_npt_build(const struct machine *m)
+{
+	const struct guest_memmap *g = &m->guest_map;
+	struct paging npt;
+	if (paging_init(&npt, &nestbed_frames, identity_frame_ptr))
+		return 0;
+	npt.allow_1g = m->caps.page1gb;
+
+	uint64_t top = NPT_MIN_TOP;
+	for (uint32_t i = 0; i < g->nr_ranges; i++)
+		if (g->ranges[i].base + g->ranges[i].length > top)
+			top = g->ranges[i].base + g->ranges[i].length;
+	top = (top + PAGE_1G - 1) & ~(PAGE_1G - 1);
+
+	/* Only nestbed's ranges (page aligned, sorted) are holes; the rest is the guest's,
+	 * RAM, MMIO and firmware alike. */
+	uint64_t cursor = 0;
+	for (uint32_t i = 0; i < g->nr_ranges; i++) {
+		if (g->ranges[i].type != MEM_NESTBED)
+			continue;
+		if (g->ranges[i].base > cursor &&
+		    paging_map(&npt, cursor, cursor, g->ranges[i].base - cursor, NPT_FLAGS))
+			return 0;
+		cursor = g->ranges[i].base + g->ranges[i].length;
+	}
+	if (top > cursor && paging_map(&npt, cursor, cursor, top - cursor, NPT_FLAGS))
+		return 0;
+	return npt.root;
+}
