@@ -124,10 +124,12 @@ def cmd_run(opts) -> int:
 
 
 def _rel(path) -> str:
+    """path relative to the current directory when it is below it."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def cmd_suite(opts) -> int:

@@ -13,6 +13,7 @@ import ctypes
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -128,7 +129,7 @@ class Console:
                 if line.strip().startswith("error: ") and "video mode" not in line:
                     return line.strip()
         for line in reversed(self.lines):
-            if line.strip():
+            if line.strip() and not EXIT_LINE.match(line.strip()):
                 return line.strip()
         return ""
 
@@ -314,11 +315,17 @@ def decide(tap: TapResult, exit_code: Optional[int], status: Optional[int],
     if tap.failed:
         reasons.append("%d of %d TAP tests failed: %s" % (
             len(tap.failed), len(tap.tests), names_of(tap.failed)))
+    no_tap = tap.version is None and tap.plan is None and not tap.tests
     if finished and not tap.bailed_out:
-        for problem in tap.problems:
-            reasons.append("TAP: " + problem)
+        if no_tap:
+            if exit_code == 0:
+                reasons.append("no TAP output")
+        else:
+            reasons.extend("TAP: " + problem for problem in tap.problems)
     if finished and exit_code != 0:
-        reasons.append("exit-port code %d" % exit_code)
+        # an image that stops with an error before any test: its last words say why
+        reasons.append("exit-port code %d" % exit_code + (
+            " (console: %s)" % hint if hint and not tap.tests else ""))
     return (not reasons, "; ".join(reasons))
 
 
@@ -330,7 +337,7 @@ class RunResult:
     mode: str
     image: str
     args: List[str]
-    command: str
+    command: str                    # the emulator's argv, run in the run directory
     emulator: str
     tap: TapResult
     exit_code: Optional[int]
@@ -369,6 +376,15 @@ def make_run_dir(platform: str, mode: str, root: Optional[Path] = None) -> Path:
     except OSError as e:
         raise HarnessError("cannot create a run directory under %s: %s" % (root, e.strerror))
     raise HarnessError("cannot create a run directory under %s" % root)
+
+
+def repo_path(path: Path) -> str:
+    """path relative to the repository when it is inside, so results do not name the
+    machine they ran on."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def bochs_stop_reason(launch: Launch) -> str:
@@ -429,8 +445,8 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
                                     late=execution.late, hint=console.hint(),
                                     stop_reason=stop)
             result = RunResult(
-                platform=platform.name, mode=spec.mode, image=str(spec.image),
-                args=list(spec.args), command=launch.shell_command(),
+                platform=platform.name, mode=spec.mode, image=repo_path(spec.image),
+                args=list(spec.args), command=shlex.join(launch.argv),
                 emulator=platform.emulator_version(launch), tap=tap,
                 exit_code=console.exit_code, status=execution.status,
                 timed_out=execution.timed_out, duration=round(execution.duration, 3),

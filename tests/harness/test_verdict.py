@@ -115,7 +115,18 @@ def test_console_last_exit_line_wins_and_hint():
     c = Console()
     c.feed(b"exit-port: 0\nnestbed: guest asked to stop\nexit-port: 1\n")
     assert c.exit_code == 1
-    assert c.hint() == "exit-port: 1"
+    assert c.hint() == "nestbed: guest asked to stop"
+
+
+def test_error_before_any_tap():
+    hint = "nestbed: bad command line: unknown option '--x'"
+    ok, why = qemu(parse("nestbed 1.0\n%s\nexit-port: 2\n" % hint), 2, 5, hint=hint)
+    assert not ok and why == "exit-port code 2 (console: %s)" % hint
+
+
+def test_no_tap_at_all_is_a_failure():
+    ok, why = qemu(parse("hello\nexit-port: 0\n"), 0, 1, hint="hello")
+    assert not ok and why == "no TAP output"
 
 
 def test_console_hint_prefers_grub_error():

@@ -1,0 +1,64 @@
+"""Emulator scenarios for `make test` (tests/run_all.py runs them, at most 2 at a time).
+
+A scenario is a `python3 -m harness` command line and the outcome it must have:
+    pass     the harness exits 0
+    fail     the harness exits non-zero (not 77) and `regex` appears in its output
+             (bad-input tests: the image must refuse the input with a clear message)
+    skip-ok  exit 0 passes, exit 77 ("harness: SKIP: ...") counts as skipped
+Every scenario passes --timeout to the harness; run_all kills it a minute after that.
+Paths are relative to the repository root (run_all runs there).
+"""
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+# The harness's own timeout per platform, in seconds: the slowest expected run (Bochs at
+# ~100 M instructions per second, OVMF's ~4 s boot) with a wide margin.
+TIMEOUTS = {"qemu-svm": 60, "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm": 180,
+            "kvm": 60}
+NESTBED_ELF = "build/nestbed.elf"
+NESTBED_EFI = "build/nestbed.efi"
+CONFORMANCE = "build/guests/conformance.elf"
+BROKEN_GUEST = "tests/emulator/data/broken-guest.bin"   # 1 KiB of junk, no Multiboot header
+EMULATED = ("qemu-svm", "qemu-uefi-svm", "bochs-vmx", "bochs-svm")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    argv: Tuple[str, ...]           # arguments of `python3 -m harness`
+    expect: str                     # "pass", "fail" or "skip-ok"
+    regex: Optional[str] = None     # for "fail": must appear in the output
+    timeout: float = 60             # the harness's --timeout
+
+
+def run(name, platform, *rest, expect="pass", regex=None):
+    timeout = TIMEOUTS[platform]
+    argv = ("run", "--platform", platform, "--timeout", "%g" % timeout) + rest
+    return Scenario(name, argv, expect, regex, timeout)
+
+
+def _selftest(platform):
+    image = NESTBED_EFI if platform == "qemu-uefi-svm" else NESTBED_ELF
+    return run("emulator/selftest/" + platform, platform, "--bare", image, "selftest")
+
+
+SCENARIOS = (
+    # nestbed's own L0 self-tests, booted bare on every emulated platform
+    [_selftest(p) for p in EMULATED]
+    # the conformance guest on the platform itself (no nestbed): the baseline
+    + [run("emulator/bare/conformance/" + p, p, "--bare", CONFORMANCE) for p in EMULATED]
+    + [
+        # bad input must give a one-line reason, never a hang
+        run("emulator/bad-input/nestbed-cmdline", "qemu-svm", "--bare", NESTBED_ELF,
+            "--bogus-option", expect="fail", regex=r"nestbed: bad command line"),
+        run("emulator/bad-input/no-guest", "qemu-svm", "--bare", NESTBED_ELF,
+            expect="fail", regex=r"nestbed: no guest"),
+        run("emulator/bad-input/broken-guest", "qemu-svm", BROKEN_GUEST,
+            expect="fail", regex=r"nestbed: guest image"),
+        run("emulator/bad-input/harness-missing-image", "qemu-svm", "--bare",
+            "does/not/exist.elf", expect="fail", regex=r"harness: error"),
+        # KVM runs only where the host has VT-x/AMD-V; elsewhere it must skip, not fail
+        run("emulator/kvm/availability", "kvm", "--bare", CONFORMANCE, expect="skip-ok"),
+    ]
+)
