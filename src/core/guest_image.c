@@ -131,11 +131,12 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 	}
 	g->kind = GUEST_MULTIBOOT_ELF32;
 	g->entry = rd32(image + 24);
+	bool entry_translated = false;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
 		if (rd32(ph) != PT_LOAD)
 			continue;
-		uint32_t off = rd32(ph + 4), paddr = rd32(ph + 12);
+		uint32_t off = rd32(ph + 4), vaddr = rd32(ph + 8), paddr = rd32(ph + 12);
 		uint32_t filesz = rd32(ph + 16), memsz = rd32(ph + 20);
 		if (filesz > memsz || (uint64_t)off + filesz > size) {
 			format_buf(err, errlen, "ELF segment %u: file range [%#x, +%#x) outside the file or larger than in memory",
@@ -147,6 +148,12 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 		if (g->nr_segments == GUEST_MAX_SEGMENTS) {
 			format_buf(err, errlen, "ELF has more than %d loadable segments", GUEST_MAX_SEGMENTS);
 			return -1;
+		}
+		/* e_entry is virtual: a higher-half kernel enters at its physical alias, as GRUB
+		 * and QEMU compute it (entry - p_vaddr + p_paddr of the segment holding it). */
+		if (g->entry >= vaddr && g->entry - vaddr < memsz && !entry_translated) {
+			g->entry = g->entry - vaddr + paddr;
+			entry_translated = true;
 		}
 		add_segment(g, off, filesz, paddr, memsz);
 	}

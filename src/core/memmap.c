@@ -1,5 +1,8 @@
 #include "core/memmap.h"
 
+/* Room for a full table plus the pieces one carve can add (a range split in three). */
+#define MEMMAP_WORK_MAX (BOOT_MAX_MEM_RANGES + 2)
+
 const char *mem_type_name(uint32_t type)
 {
 	switch (type) {
@@ -47,12 +50,12 @@ static void sort_by_base(struct mem_range *r, uint32_t n)
  * interval is the strongest of the ranges covering it. O(n^2), n <= 128. */
 uint32_t memmap_sanitize(struct mem_range *ranges, uint32_t count, uint32_t max)
 {
-	uint64_t bounds[2 * BOOT_MAX_MEM_RANGES];
-	struct mem_range out[BOOT_MAX_MEM_RANGES];
+	uint64_t bounds[2 * MEMMAP_WORK_MAX];
+	struct mem_range out[MEMMAP_WORK_MAX];
 	uint32_t nb = 0, no = 0;
 
-	if (count > BOOT_MAX_MEM_RANGES)
-		count = BOOT_MAX_MEM_RANGES;
+	if (count > MEMMAP_WORK_MAX)
+		count = MEMMAP_WORK_MAX;
 	for (uint32_t i = 0; i < count; i++) {
 		if (ranges[i].length == 0 || range_end(&ranges[i]) < ranges[i].base)
 			continue;
@@ -87,7 +90,7 @@ uint32_t memmap_sanitize(struct mem_range *ranges, uint32_t count, uint32_t max)
 			continue;
 		if (no && out[no - 1].type == type && range_end(&out[no - 1]) == lo) {
 			out[no - 1].length += hi - lo;
-		} else if (no < BOOT_MAX_MEM_RANGES) {
+		} else if (no < MEMMAP_WORK_MAX) {
 			out[no].base = lo;
 			out[no].length = hi - lo;
 			out[no].type = type;
@@ -105,19 +108,26 @@ uint32_t memmap_sanitize(struct mem_range *ranges, uint32_t count, uint32_t max)
 int memmap_carve(struct mem_range *ranges, uint32_t count, uint32_t max, uint64_t base,
 		 uint64_t size, uint32_t type)
 {
-	if (count + 1 > max || count + 1 > BOOT_MAX_MEM_RANGES)
+	struct mem_range work[MEMMAP_WORK_MAX];
+	if (count + 1 > MEMMAP_WORK_MAX)
 		return -1;
-	ranges[count].base = base;
-	ranges[count].length = size;
-	ranges[count].type = type;
+	for (uint32_t i = 0; i < count; i++)
+		work[i] = ranges[i];
+	work[count].base = base;
+	work[count].length = size;
+	work[count].type = type;
 	/* The carved type must win even over firmware types; MEM_NESTBED is the largest. */
-	uint32_t n = memmap_sanitize(ranges, count + 1, max);
+	uint32_t n = memmap_sanitize(work, count + 1, MEMMAP_WORK_MAX);
+	if (n > max || n > BOOT_MAX_MEM_RANGES)
+		return -1; /* splitting would lose a range: leave the map as it was */
+	for (uint32_t i = 0; i < n; i++)
+		ranges[i] = work[i];
 	return (int)n;
 }
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
-	return a < b + blen && b < a + alen;
+	return alen && blen && a < b + blen && b < a + alen; /* empty ranges overlap nothing */
 }
 
 int memmap_find_top(const struct mem_range *ranges, uint32_t count, uint64_t size,
@@ -154,6 +164,8 @@ bool memmap_is_usable(const struct mem_range *ranges, uint32_t count, uint64_t b
 		      uint64_t size)
 {
 	uint64_t cursor = base, end = base + size;
+	if (end < base)
+		return false; /* wraps around: not memory */
 	/* ranges are sanitized: sorted and merged, so walk forward once */
 	for (uint32_t i = 0; i < count && cursor < end; i++) {
 		const struct mem_range *r = &ranges[i];

@@ -682,14 +682,14 @@ static void test_not_elf_without_address_fields(void **state)
 	expect_error("Multiboot header without address fields, and not an ELF file");
 }
 
-/* BUG (src/core/guest_image.c, parse_elf32): e_entry is a virtual address, but it is
+/* Was a bug (src/core/guest_image.c, parse_elf32): e_entry is a virtual address, but it is
  * compared with the segments' physical ranges and used as is. A higher-half kernel
  * (p_vaddr 0xC0100000, p_paddr 0x100000, e_entry 0xC010000C) is rejected with "ELF entry
  * 0xc010000c lies in no loadable segment", while GRUB 2 (grub-core/loader/
  * multiboot_elfxx.c: payload_eip = e_entry - p_vaddr + p_paddr of the segment whose
  * [p_vaddr, p_vaddr + p_memsz) holds e_entry) and QEMU's -kernel (elf_ops.h adjusts the
  * entry the same way) boot it. Expected: success, entry 0x10000C. */
-static void test_BUG_elf32_higher_half_entry(void **state)
+static void test_fixed_elf32_higher_half_entry(void **state)
 {
 	(void)state;
 	const struct phdr ph[] = {
@@ -813,7 +813,7 @@ int main(void)
 		cmocka_unit_test(test_elf32_not_i386),
 		cmocka_unit_test(test_elf64_without_address_fields),
 		cmocka_unit_test(test_not_elf_without_address_fields),
-		cmocka_unit_test(test_BUG_elf32_higher_half_entry),
+		cmocka_unit_test(test_fixed_elf32_higher_half_entry),
 		cmocka_unit_test(test_bzimage),
 		cmocka_unit_test(test_bzimage_magic_elsewhere),
 		cmocka_unit_test(test_multiboot_takes_precedence_over_bzimage),

@@ -449,12 +449,12 @@ static void test_carve_fits_exactly(void **state)
 	expect_range(1, 0x3000, 0x1000, MEM_NESTBED);
 }
 
-/* BUG (src/core/memmap.c, memmap_carve): it only checks count + 1 <= max, but carving the
+/* Was a bug (src/core/memmap.c, memmap_carve): it only checks count + 1 <= max, but carving the
  * middle of a range yields count + 2 ranges; memmap_sanitize then truncates to max and the
  * highest range is silently lost (here the usable [0x3000, 0x4000)), and carve returns max
  * instead of -1 as memmap.h promises ("returns ... -1 when it would exceed max"). With
  * guest_memmap_build this drops RAM from the guest's map once the table is nearly full. */
-static void test_BUG_carve_split_in_three_exceeds_max(void **state)
+static void test_fixed_carve_split_in_three_exceeds_max(void **state)
 {
 	(void)state;
 	reset();
@@ -692,12 +692,12 @@ static void test_find_top_rejects_bad_arguments(void **state)
 	assert_int_equal(find_top(1 * MIB, 4 * KIB, UINT64_MAX, NULL, 0, &base), -1);
 }
 
-/* BUG (src/core/memmap.c, memmap_find_top, helper overlaps()): a zero-length avoided range
+/* Was a bug (src/core/memmap.c, memmap_find_top, helper overlaps()): a zero-length avoided range
  * strictly inside the candidate block counts as a conflict (overlaps(a, alen, b, 0) is
  * a < b && b < a + alen), although an empty range overlaps nothing (memmap.h: "overlapping
  * none of `avoid`"). relocate_high() passes every Multiboot module, so an empty module
  * pushes nestbed's region below where it fits. Expected base 60 MiB, got 58 MiB. */
-static void test_BUG_find_top_zero_length_avoid(void **state)
+static void test_fixed_find_top_zero_length_avoid(void **state)
 {
 	(void)state;
 	reset();
@@ -759,11 +759,11 @@ static void test_is_usable_zero_size(void **state)
 	assert_false(memmap_is_usable(map, 0, 0x800, 1));
 }
 
-/* BUG (src/core/memmap.c, memmap_is_usable): end = base + size wraps around 2^64, so the
+/* Was a bug (src/core/memmap.c, memmap_is_usable): end = base + size wraps around 2^64, so the
  * loop never runs and cursor (= base) >= end answers true for a range that is not memory at
  * all. E.g. base 0xFFFFFFFFFFFFF000, size 0x2000 over a map with only [0, 0x1000) usable:
  * expected false, got true. */
-static void test_BUG_is_usable_wrapping_range(void **state)
+static void test_fixed_is_usable_wrapping_range(void **state)
 {
 	(void)state;
 	reset();
@@ -817,7 +817,7 @@ int main(void)
 		cmocka_unit_test(test_carve_zero_size_is_a_no_op),
 		cmocka_unit_test(test_carve_refuses_when_full),
 		cmocka_unit_test(test_carve_fits_exactly),
-		cmocka_unit_test(test_BUG_carve_split_in_three_exceeds_max),
+		cmocka_unit_test(test_fixed_carve_split_in_three_exceeds_max),
 		cmocka_unit_test(test_find_top_highest_block),
 		cmocka_unit_test(test_find_top_alignment),
 		cmocka_unit_test(test_find_top_exact_fit),
@@ -829,11 +829,11 @@ int main(void)
 		cmocka_unit_test(test_find_top_avoid_pushes_to_lower_range),
 		cmocka_unit_test(test_find_top_avoid_with_limit),
 		cmocka_unit_test(test_find_top_rejects_bad_arguments),
-		cmocka_unit_test(test_BUG_find_top_zero_length_avoid),
+		cmocka_unit_test(test_fixed_find_top_zero_length_avoid),
 		cmocka_unit_test(test_is_usable),
 		cmocka_unit_test(test_is_usable_across_adjacent_ranges),
 		cmocka_unit_test(test_is_usable_zero_size),
-		cmocka_unit_test(test_BUG_is_usable_wrapping_range),
+		cmocka_unit_test(test_fixed_is_usable_wrapping_range),
 		cmocka_unit_test(test_top),
 	};
 	return cmocka_run_group_tests_name("memmap", tests, NULL, NULL);
