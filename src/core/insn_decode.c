@@ -882,6 +882,10 @@ int insn_decode(const uint8_t *bytes, size_t avail, enum insn_mode mode,
 	if (err)
 		return err;
 	out->kind = classify(out);
+	/* Port I/O is at most 32 bits wide; REX.W changes nothing (SDM vol.2 "IN") */
+	if ((out->kind == INSN_KIND_IN || out->kind == INSN_KIND_OUT || out->kind == INSN_KIND_INS ||
+	     out->kind == INSN_KIND_OUTS) && out->operand_size == 8)
+		out->operand_size = 4;
 	return 0;
 }
 

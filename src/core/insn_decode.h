@@ -118,7 +118,8 @@ enum insn_kind {
 	INSN_KIND_INVVPID,
 	INSN_KIND_VMFUNC,
 	INSN_KIND_INVPCID,
-	INSN_KIND_MOV_TO_CR,	/* CR number in insn.reg, GPR in insn.rm */
+	INSN_KIND_MOV_TO_CR,	/* CR number in insn.reg (on AMD, LOCK MOV CR0 gives 8:
+				 * APM vol.3 "MOV CRn"), GPR in insn.rm */
 	INSN_KIND_MOV_FROM_CR,
 	INSN_KIND_MOV_TO_DR,
 	INSN_KIND_MOV_FROM_DR,
@@ -173,7 +174,8 @@ struct insn {
 	uint8_t opcode;			/* the opcode byte within opcode_map */
 
 	/* Legacy prefixes as they appeared. Where a group repeats, the last wins. */
-	uint8_t prefix_count;		/* legacy and REX prefix bytes before the opcode */
+	uint8_t prefix_count;		/* legacy and REX prefix bytes before the opcode
+					 * (or before the VEX/EVEX/XOP escape) */
 	bool operand_size_prefix;	/* 66 */
 	bool address_size_prefix;	/* 67 */
 	bool lock;			/* F0 */
@@ -189,7 +191,11 @@ struct insn {
 	uint8_t rex;
 	bool rex_w, rex_r, rex_x, rex_b;
 
-	uint8_t operand_size;		/* effective, in bytes: 2, 4 or 8 */
+	/* Effective operand size in bytes, 2, 4 or 8, with the 64-bit defaults of
+	 * stack operations and near branches. Byte-sized opcodes (IN AL, MOVSB) do not
+	 * lower it: an I/O access is 1 byte for an even opcode, else operand_size
+	 * (at most 4 for port I/O). */
+	uint8_t operand_size;
 	uint8_t address_size;		/* effective, in bytes: 2, 4 or 8 */
 
 	bool has_modrm;
