@@ -461,6 +461,43 @@ static void test_fixed_carve_split_in_three_exceeds_max(void **state)
 	add(0, 0x4000, MEM_USABLE);
 	int n = memmap_carve(map, nr, 2, 0x1000, 0x2000, MEM_NESTBED);
 	assert_int_equal(n, -1); /* got 2: [0, 0x1000) usable, [0x1000, 0x3000) nestbed */
+	/* Refused: the map is left as it was. */
+	expect_range(0, 0, 0x4000, MEM_USABLE);
+	/* With room for three it splits. */
+	assert_int_equal(memmap_carve(map, nr, 3, 0x1000, 0x2000, MEM_NESTBED), 3);
+	expect_range(2, 0x3000, 0x1000, MEM_USABLE);
+}
+
+static void test_carve_split_in_a_full_table(void **state)
+{
+	(void)state;
+	/* What guest_memmap_build meets on a firmware with a long map: 127 ranges, and the
+	 * heap carved from the middle of the last usable one. */
+	reset();
+	for (uint64_t i = 0; i < BOOT_MAX_MEM_RANGES - 1; i++)
+		add(i * 0x10000, 0x8000, i % 2 ? MEM_RESERVED : MEM_USABLE);
+	uint64_t last = (BOOT_MAX_MEM_RANGES - 2) * 0x10000; /* usable, index 126 */
+	assert_int_equal(map[BOOT_MAX_MEM_RANGES - 2].type, MEM_USABLE);
+	struct mem_range before[BOOT_MAX_MEM_RANGES];
+	memcpy(before, map, sizeof(before));
+	assert_int_equal(memmap_carve(map, nr, BOOT_MAX_MEM_RANGES, last + 0x2000, 0x1000,
+				      MEM_NESTBED), -1);
+	assert_memory_equal(map, before, sizeof(before[0]) * nr);
+	/* Carving its end needs one range only: that fits exactly. */
+	assert_int_equal(memmap_carve(map, nr, BOOT_MAX_MEM_RANGES, last + 0x7000, 0x1000,
+				      MEM_NESTBED), BOOT_MAX_MEM_RANGES);
+	expect_range(BOOT_MAX_MEM_RANGES - 2, last, 0x7000, MEM_USABLE);
+	expect_range(BOOT_MAX_MEM_RANGES - 1, last + 0x7000, 0x1000, MEM_NESTBED);
+	/* And one range less leaves room for a split. */
+	reset();
+	for (uint64_t i = 0; i < BOOT_MAX_MEM_RANGES - 2; i++)
+		add(i * 0x10000, 0x8000, MEM_USABLE);
+	assert_int_equal(memmap_carve(map, nr, BOOT_MAX_MEM_RANGES, 0x2000, 0x1000, MEM_NESTBED),
+			 BOOT_MAX_MEM_RANGES);
+	expect_range(0, 0, 0x2000, MEM_USABLE);
+	expect_range(1, 0x2000, 0x1000, MEM_NESTBED);
+	expect_range(2, 0x3000, 0x5000, MEM_USABLE);
+	expect_range(BOOT_MAX_MEM_RANGES - 1, (BOOT_MAX_MEM_RANGES - 3) * 0x10000, 0x8000, MEM_USABLE);
 }
 
 /* ---- memmap_find_top ---- */
@@ -818,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_carve_refuses_when_full),
 		cmocka_unit_test(test_carve_fits_exactly),
 		cmocka_unit_test(test_fixed_carve_split_in_three_exceeds_max),
+		cmocka_unit_test(test_carve_split_in_a_full_table),
 		cmocka_unit_test(test_find_top_highest_block),
 		cmocka_unit_test(test_find_top_alignment),
 		cmocka_unit_test(test_find_top_exact_fit),
