@@ -36,6 +36,8 @@ GRUB_PC_DIR = Path("/usr/lib/grub/i386-pc")
 GRUB_EFI_DIR = Path("/usr/lib/grub/x86_64-efi")
 BOCHS_BIOS = Path("/usr/share/bochs/BIOS-bochs-latest")
 BOCHS_VGABIOS = Path("/usr/share/vgabios/vgabios.bin")
+GRUB_PC_MODULES = ("multiboot", "normal", "configfile", "echo", "boot", "halt", "serial",
+                   "terminal", "iso9660", "biosdisk")
 GRUB_EFI_MODULES = ("fat", "part_gpt", "part_msdos", "multiboot", "normal", "configfile",
                     "echo", "boot", "halt", "test")
 QEMU_DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=0x04"
@@ -507,7 +509,9 @@ class Bochs(Platform):
         (iso / "boot" / "grub").mkdir(parents=True, exist_ok=True)
         (iso / "boot" / "grub" / "grub.cfg").write_text(cfg)
         run_tool([self._which("grub-mkrescue") or "grub-mkrescue", "-d", str(GRUB_PC_DIR),
-                  "-o", str(run_dir / "boot.iso"), str(iso)], "GRUB ISO")
+                  "--install-modules=" + " ".join(GRUB_PC_MODULES), "--fonts=",
+                  "--locales=", "--themes=", "-o", str(run_dir / "boot.iso"), str(iso)],
+                 "GRUB ISO")
         (run_dir / "bochsrc").write_text(bochsrc(self.model_for(spec), spec.memory))
         # Debian's Bochs has the internal debugger: without a script it stops at a prompt.
         (run_dir / "run.rc").write_text("c\n")

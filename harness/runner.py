@@ -388,16 +388,18 @@ def repo_path(path: Path) -> str:
 
 
 def bochs_stop_reason(launch: Launch) -> str:
-    """The first PANIC Bochs logged (how the simulation ended), or ""."""
-    if launch.bochs_log is None:
-        return ""
-    try:
-        with open(launch.bochs_log, errors="replace") as f:
-            for line in f:
-                if ">>PANIC<<" in line:
-                    return "bochs: " + line.split(">>PANIC<<", 1)[1].strip()
-    except OSError:
-        pass
+    """The first PANIC Bochs logged (how the simulation ended), or "". Its log file takes
+    over from its stdout only once the bochsrc is read: a bochsrc error is in the latter."""
+    for path in (launch.bochs_log, launch.output_log):
+        if path is None:
+            continue
+        try:
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if ">>PANIC<<" in line:
+                        return "bochs: " + line.split(">>PANIC<<", 1)[1].strip()
+        except OSError:
+            pass
     return ""
 
 
@@ -431,7 +433,10 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
     try:
         launch = platform.prepare(spec, run_dir)
         (run_dir / "command").write_text(launch.shell_command() + "\n")
-        log = open(log_path, "wb") if log_path else None
+        try:
+            log = open(log_path, "wb") if log_path else None
+        except OSError as e:
+            raise HarnessError("cannot write the log %s: %s" % (log_path, e.strerror))
         try:
             console = Console(stream=stream, log=log, on_line=on_line)
             execution = execute(launch, timeout, console)
