@@ -3,6 +3,7 @@
 #include <stdbool.h>
 
 #include "core/format.h"
+#include "core/string.h"
 
 /* ELF (System V ABI, 4.1 and the i386 supplement). */
 #define ELF_MAGIC 0x464C457Fu /* "\x7fELF" little endian */
@@ -14,6 +15,10 @@
 #define PT_LOAD 1
 #define ELF32_EHDR_SIZE 52
 #define ELF32_PHDR_SIZE 32
+#define ELF64_EHDR_SIZE 64
+#define ELF64_PHDR_SIZE 56
+#define PT_NOTE 4
+#define EM_X86_64 62
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -31,6 +36,7 @@ const char *guest_kind_name(enum guest_kind kind)
 	case GUEST_MULTIBOOT_AOUT: return "multiboot (address fields)";
 	case GUEST_MULTIBOOT_ELF32: return "multiboot (ELF32)";
 	case GUEST_LINUX_BZIMAGE: return "linux bzImage";
+	case GUEST_PVH_ELF64: return "PVH ELF64";
 	}
 	return "unknown";
 }
@@ -173,6 +179,85 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 	return 0;
 }
 
+static uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+/* Looks for the PVH entry note in one PT_NOTE segment; returns 0 and *entry if found. */
+static int find_pvh_note(const uint8_t *notes, uint64_t len, uint64_t *entry)
+{
+	uint64_t off = 0;
+	while (off + 12 <= len) {
+		uint32_t namesz = rd32(notes + off), descsz = rd32(notes + off + 4);
+		uint32_t type = rd32(notes + off + 8);
+		uint64_t name_off = off + 12;
+		uint64_t desc_off = name_off + ((namesz + 3ull) & ~3ull);
+		uint64_t next = desc_off + ((descsz + 3ull) & ~3ull);
+		if (next > len)
+			return -1;
+		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == sizeof(PVH_NOTE_NAME) &&
+		    !memcmp(notes + name_off, PVH_NOTE_NAME, sizeof(PVH_NOTE_NAME)) &&
+		    (descsz == 4 || descsz == 8)) {
+			*entry = descsz == 4 ? rd32(notes + desc_off) : rd64(notes + desc_off);
+			return 0;
+		}
+		off = next;
+	}
+	return -1;
+}
+
+/* An ELF64 kernel that can be entered through PVH: loaded by its segments' physical
+ * addresses, entered in 32-bit protected mode at the note's address. */
+static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image *g, char *err,
+			   size_t errlen)
+{
+	if (rd16(image + 18) != EM_X86_64 || image[5] != ELFDATA2LSB) {
+		format_buf(err, errlen, "ELF64 is not a little-endian x86-64 file");
+		return -1;
+	}
+	uint64_t phoff = rd64(image + 32);
+	uint16_t phentsize = rd16(image + 54), phnum = rd16(image + 56);
+	if (phentsize < ELF64_PHDR_SIZE || phoff + (uint64_t)phnum * phentsize > size) {
+		format_buf(err, errlen, "ELF program headers lie outside the file");
+		return -1;
+	}
+	bool have_entry = false;
+	for (uint16_t i = 0; i < phnum; i++) {
+		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
+		uint32_t type = rd32(ph);
+		uint64_t off = rd64(ph + 8), paddr = rd64(ph + 24);
+		uint64_t filesz = rd64(ph + 32), memsz = rd64(ph + 40);
+		if ((type == PT_LOAD || type == PT_NOTE) && (off + filesz < off || off + filesz > size)) {
+			format_buf(err, errlen, "ELF segment %u: file range outside the file", i);
+			return -1;
+		}
+		if (type == PT_NOTE && !have_entry)
+			have_entry = !find_pvh_note(image + off, filesz, &g->entry);
+		if (type != PT_LOAD || memsz == 0)
+			continue;
+		if (filesz > memsz) {
+			format_buf(err, errlen, "ELF segment %u is larger in the file than in memory", i);
+			return -1;
+		}
+		if (g->nr_segments == GUEST_MAX_SEGMENTS) {
+			format_buf(err, errlen, "ELF has more than %d loadable segments", GUEST_MAX_SEGMENTS);
+			return -1;
+		}
+		add_segment(g, off, filesz, paddr, memsz);
+	}
+	if (!have_entry) {
+		format_buf(err, errlen, "64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+		return -1;
+	}
+	if (!g->nr_segments) {
+		format_buf(err, errlen, "ELF has no loadable segment");
+		return -1;
+	}
+	g->kind = GUEST_PVH_ELF64;
+	return 0;
+}
+
 int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out, char *err,
 		      size_t errlen)
 {
@@ -197,13 +282,19 @@ int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out
 		*out = g;
 		return 0;
 	}
+	if (size >= ELF64_EHDR_SIZE && rd32(image) == ELF_MAGIC && image[4] == ELFCLASS64) {
+		if (parse_pvh_elf64(image, size, &g, err, errlen))
+			return -1;
+		*out = g;
+		return 0;
+	}
 	if (size > LINUX_SETUP_HEADER_MAGIC_OFFSET + 4 &&
 	    rd32(image + LINUX_SETUP_HEADER_MAGIC_OFFSET) == LINUX_SETUP_HEADER_MAGIC) {
 		g.kind = GUEST_LINUX_BZIMAGE;
 		*out = g;
 		return 0;
 	}
-	format_buf(err, errlen, "not a Multiboot kernel (no header in the first %d bytes) nor a Linux bzImage",
+	format_buf(err, errlen, "not a Multiboot kernel (no header in the first %d bytes), a PVH ELF nor a Linux bzImage",
 		   MB1_SEARCH_LIMIT);
 	return -1;
 }

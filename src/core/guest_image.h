@@ -26,7 +26,13 @@ enum guest_kind {
 	GUEST_MULTIBOOT_AOUT = 1, /* Multiboot header with address fields */
 	GUEST_MULTIBOOT_ELF32,    /* Multiboot header, loaded by its ELF32 program headers */
 	GUEST_LINUX_BZIMAGE,
+	GUEST_PVH_ELF64,          /* ELF64 with a PVH entry note (Linux vmlinux, Xen) */
 };
+
+/* PVH: the ELF note "Xen", type XEN_ELFNOTE_PHYS32_ENTRY, holds the 32-bit entry
+ * (xen/include/public/elfnote.h; Linux Documentation/arch/x86/boot.rst "PVH"). */
+#define PVH_NOTE_NAME "Xen"
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 struct guest_segment {
 	uint64_t file_offset;

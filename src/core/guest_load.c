@@ -41,6 +41,25 @@ struct mb1_guest_mmap {
 	uint32_t type;
 } __attribute__((packed));
 
+/* PVH start_info (xen/include/public/arch-x86/hvm/start_info.h), version 1. */
+#define PVH_START_MAGIC 0x336ec578u
+#define PVH_START_VERSION 1
+
+struct pvh_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+} __attribute__((packed));
+
+struct pvh_module {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+} __attribute__((packed));
+
+struct pvh_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+} __attribute__((packed));
+
 static bool overlaps_image(const struct guest_image *img, uint64_t base, uint64_t size)
 {
 	for (uint32_t i = 0; i < img->nr_segments; i++) {
@@ -74,22 +93,23 @@ static void load_segments(const uint8_t *file, const struct guest_image *img)
 	}
 }
 
+static uint64_t find_info_area(const struct guest_memmap *g, const struct guest_image *img,
+			       const char *name)
+{
+	for (uint64_t a = INFO_SEARCH_START; a + INFO_AREA_SIZE <= INFO_SEARCH_END; a += 0x1000)
+		if (memmap_is_usable(g->ranges, g->nr_ranges, a, INFO_AREA_SIZE) &&
+		    !overlaps_image(img, a, INFO_AREA_SIZE))
+			return a;
+	fatal("guest image %s: no room below 640 KiB for the boot information", name);
+}
+
 static void load_multiboot(struct machine *m, const struct guest_image *img, const char *name,
 			   struct guest_start *start)
 {
 	struct boot_info *bi = m->bi;
 	const struct guest_memmap *g = &m->guest_map;
 
-	uint64_t info = 0;
-	for (uint64_t a = INFO_SEARCH_START; a + INFO_AREA_SIZE <= INFO_SEARCH_END; a += 0x1000)
-		if (memmap_is_usable(g->ranges, g->nr_ranges, a, INFO_AREA_SIZE) &&
-		    !overlaps_image(img, a, INFO_AREA_SIZE)) {
-			info = a;
-			break;
-		}
-	if (!info)
-		fatal("guest image %s: no room below 640 KiB for the Multiboot information", name);
-
+	uint64_t info = find_info_area(g, img, name);
 	load_segments(phys_to_virt(bi->modules[0].phys), img);
 
 	uint8_t *area = phys_to_virt(info);
@@ -156,6 +176,78 @@ static void load_multiboot(struct machine *m, const struct guest_image *img, con
 		name, (unsigned long long)img->entry, (unsigned long long)info, nr_guest_modules);
 }
 
+/* PVH (Linux's vmlinux, Xen): start_info with the memory map, the command line (the
+ * module's, without its first word), the further modules (Linux: the initrd), RSDP.
+ * Modules go high, below 4 GiB, away from the kernel, as QEMU places an initrd. */
+static void load_pvh(struct machine *m, const struct guest_image *img, const char *name,
+		     struct guest_start *start)
+{
+	struct boot_info *bi = m->bi;
+	const struct guest_memmap *g = &m->guest_map;
+	uint64_t info = find_info_area(g, img, name);
+	load_segments(phys_to_virt(bi->modules[0].phys), img);
+
+	uint8_t *area = phys_to_virt(info);
+	memset(area, 0, INFO_AREA_SIZE);
+	struct pvh_start_info *si = (void *)area;
+	uint64_t cursor = info + sizeof(*si);
+	si->magic = PVH_START_MAGIC;
+	si->version = PVH_START_VERSION;
+	si->rsdp_paddr = bi->rsdp_phys;
+
+	si->memmap_paddr = cursor;
+	for (uint32_t i = 0; i < g->nr_ranges; i++) {
+		struct pvh_memmap_entry *e = phys_to_virt(cursor);
+		e->addr = g->ranges[i].base;
+		e->size = g->ranges[i].length;
+		e->type = g->ranges[i].type == MEM_NESTBED ? E820_RESERVED : g->ranges[i].type;
+		cursor += sizeof(*e);
+	}
+	si->memmap_entries = g->nr_ranges;
+
+	uint32_t nr_modules = bi->nr_modules - 1;
+	si->nr_modules = nr_modules;
+	si->modlist_paddr = nr_modules ? cursor : 0;
+	struct pvh_module *mods = phys_to_virt(cursor);
+	cursor += sizeof(*mods) * nr_modules;
+
+	size_t need = strlen(bi->modules[0].cmdline) + 1;
+	for (uint32_t i = 1; i < bi->nr_modules; i++)
+		need += strlen(bi->modules[i].cmdline) + 1;
+	if (cursor + need > info + INFO_AREA_SIZE)
+		fatal("guest image %s: command lines do not fit the boot information area", name);
+	si->cmdline_paddr = cursor;
+	cursor += strlcpy(phys_to_virt(cursor), cmdline_split_first(bi->modules[0].cmdline, NULL, 0),
+			  BOOT_CMDLINE_MAX) + 1;
+
+	struct mem_range avoid[GUEST_MAX_SEGMENTS + BOOT_MAX_MODULES + 1];
+	uint32_t nr_avoid = 0;
+	for (uint32_t i = 0; i < img->nr_segments; i++)
+		avoid[nr_avoid++] = (struct mem_range){ img->segments[i].phys, img->segments[i].mem_size, 0 };
+	avoid[nr_avoid++] = (struct mem_range){ info, INFO_AREA_SIZE, 0 };
+	for (uint32_t i = 1; i < bi->nr_modules; i++) {
+		const struct boot_module *src = &bi->modules[i];
+		uint64_t place;
+		if (memmap_find_top(g->ranges, g->nr_ranges, src->size ? src->size : 1, 0x1000,
+				    GUEST_MODULE_LIMIT, avoid, nr_avoid, &place))
+			fatal("guest module %u (%s): no usable guest memory below 4 GiB for %llu bytes", i,
+			      src->cmdline, (unsigned long long)src->size);
+		memcpy(phys_to_virt(place), phys_to_virt(src->phys), src->size);
+		avoid[nr_avoid++] = (struct mem_range){ place, src->size, 0 };
+		mods[i - 1].paddr = place;
+		mods[i - 1].size = src->size;
+		mods[i - 1].cmdline_paddr = cursor;
+		cursor += strlcpy(phys_to_virt(cursor), src->cmdline, BOOT_CMDLINE_MAX) + 1;
+	}
+
+	memset(start, 0, sizeof(*start));
+	start->mode = GUEST_START_PROTECTED32;
+	start->rip = img->entry;
+	start->gpr.rbx = info;
+	kprintf("nestbed: guest %s loaded: PVH entry %#llx, start_info at %#llx, %u module(s)\n", name,
+		(unsigned long long)img->entry, (unsigned long long)info, nr_modules);
+}
+
 void guest_load(struct machine *m, struct guest_start *start)
 {
 	struct boot_info *bi = m->bi;
@@ -178,5 +270,8 @@ void guest_load(struct machine *m, struct guest_start *start)
 			      img.phys_highest - img.phys_lowest))
 		fatal("guest image %s: loads at [%#llx-%#llx), which is not usable guest memory", name,
 		      (unsigned long long)img.phys_lowest, (unsigned long long)img.phys_highest);
-	load_multiboot(m, &img, name, start);
+	if (img.kind == GUEST_PVH_ELF64)
+		load_pvh(m, &img, name, start);
+	else
+		load_multiboot(m, &img, name, start);
 }
