@@ -197,6 +197,7 @@ def execute(launch: Launch, timeout: float, console: Console,
             raise HarnessError("cannot start %s: %s" % (launch.argv[0], e.strerror))
         deadline = start + timeout
         timed_out = late = False
+        exited = 0.0
         try:
             pipe = proc.stdout.fileno() if proc.stdout is not None else None
             while True:
@@ -218,7 +219,12 @@ def execute(launch: Launch, timeout: float, console: Console,
                             continue
                         pipe = None          # EOF: wait for the exit status
                     elif proc.poll() is not None:
-                        continue              # exited: drain until EOF
+                        # exited: drain until EOF, but a helper process that kept the
+                        # pipe open must not turn a finished run into a timeout
+                        exited = exited or now
+                        if now - exited > 2:
+                            pipe = None
+                        continue
                 else:
                     if console_file is None and launch.console_file is not None \
                             and launch.console_file.exists():
@@ -232,7 +238,7 @@ def execute(launch: Launch, timeout: float, console: Console,
                         break
                     time.sleep(wait)
             # drain what is left
-            if proc.stdout is not None:
+            if proc.stdout is not None and pipe is not None:
                 try:
                     while True:
                         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
@@ -431,7 +437,12 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
     run_dir = make_run_dir(platform.name, spec.mode, runs_root)
     passed = False
     try:
-        launch = platform.prepare(spec, run_dir)
+        try:
+            launch = platform.prepare(spec, run_dir)
+        except HarnessError:
+            if not keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         (run_dir / "command").write_text(launch.shell_command() + "\n")
         try:
             log = open(log_path, "wb") if log_path else None
@@ -462,9 +473,6 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
         finally:
             if log is not None:
                 log.close()
-    except BaseException:
-        passed = False
-        raise
     finally:
         if passed and not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
