@@ -366,11 +366,32 @@ class RunResult:
         return "harness: FAIL: %s" % self.reason
 
 
+KEEP_RUNS = 50              # failed runs' directories kept (the newest); older ones go
+PRUNE_AGE = 3600            # ... once they are an hour old (never a running one)
+
+
+def prune_runs(root: Path, keep: int = KEEP_RUNS, min_age: float = PRUNE_AGE) -> None:
+    """Removes the oldest kept run directories beyond the newest `keep`."""
+    try:
+        dirs = sorted((d for d in root.iterdir() if d.is_dir()),
+                      key=lambda d: d.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    now = time.time()
+    for d in dirs[keep:]:
+        try:
+            if now - d.stat().st_mtime > min_age:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def make_run_dir(platform: str, mode: str, root: Optional[Path] = None) -> Path:
     root = root or Path(os.environ.get("NESTBED_RUN_ROOT") or ROOT / "build" / "runs")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:
         root.mkdir(parents=True, exist_ok=True)
+        prune_runs(root)
         for n in range(1000):
             path = root / ("%s-%s-%s-%d%s" % (platform, mode, stamp, os.getpid(),
                                               "-%d" % n if n else ""))

@@ -134,3 +134,21 @@ def test_console_hint_prefers_grub_error():
     c.feed(b"error: no suitable video mode found.\nerror: unsupported flag: 0x18003.\n"
            b"error: you need to load the kernel first.\ngrub: could not boot /boot/k\n")
     assert c.hint() == "error: unsupported flag: 0x18003."
+
+
+def test_prune_runs(tmp_path):
+    import os
+    import time
+    from harness.runner import prune_runs
+    old = time.time() - 7200
+    for i in range(5):
+        d = tmp_path / ("run-%d" % i)
+        d.mkdir()
+        (d / "f").write_text("x")
+        os.utime(d, (old + i, old + i))
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    prune_runs(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "run-4"]
+    prune_runs(tmp_path, keep=0)          # never a recent (maybe running) one
+    assert [p.name for p in tmp_path.iterdir()] == ["fresh"]
