@@ -10,7 +10,8 @@ typedef void (*format_out_fn)(void *ctx, const char *s, size_t len);
 
 /* Supports %d %i %u %x %X %o %p %s %c %%, flags '-' '0' '+' ' ' '#', width and
  * precision (numbers or '*'), length modifiers hh h l ll z t j. Returns the number
- * of characters produced. An unknown conversion is printed verbatim. */
+ * of characters produced. An unknown conversion is printed verbatim. Unlike C, "%#x"
+ * of zero gives "0x0": every hex value in nestbed's output carries its prefix. */
 int format_v(format_out_fn out, void *ctx, const char *fmt, va_list ap);
 
 /* snprintf: always NUL-terminates when size > 0; returns the untruncated length. */

@@ -812,10 +812,90 @@ static void test_error_truncated_to_buffer(void **state)
 	assert_string_equal(small, "not a Mul");
 }
 
+
+/* ---- PVH ELF64 (Linux vmlinux) ---- */
+
+static void put64(size_t off, uint64_t v)
+{
+	put32(off, (uint32_t)v);
+	put32(off + 4, (uint32_t)(v >> 32));
+}
+
+/* ELF64 header + two program headers (PT_LOAD, PT_NOTE) + a note list at 0x200. */
+static void pvh_image(uint32_t note_type, const char *note_name, uint64_t entry)
+{
+	reset(0x3000);
+	memset(img, 0, 0x400);
+	img[0] = 0x7f; img[1] = 'E'; img[2] = 'L'; img[3] = 'F';
+	img[4] = 2; /* ELFCLASS64 */
+	img[5] = 1; /* little endian */
+	img[6] = 1;
+	put16(16, 2);  /* ET_EXEC */
+	put16(18, 62); /* EM_X86_64 */
+	put64(24, 0xffffffff81000000ull);
+	put64(32, 64); /* e_phoff */
+	put16(54, 56); /* e_phentsize */
+	put16(56, 2);  /* e_phnum */
+	/* PT_LOAD: file 0x1000 size 0x1000 -> paddr 16 MiB, memsz 0x3000 */
+	put32(64, PT_LOAD);
+	put64(64 + 8, 0x1000);
+	put64(64 + 16, 0xffffffff81000000ull);
+	put64(64 + 24, 0x1000000);
+	put64(64 + 32, 0x1000);
+	put64(64 + 40, 0x3000);
+	/* PT_NOTE: file 0x200, two notes */
+	put32(120, PT_NOTE);
+	put64(120 + 8, 0x200);
+	put64(120 + 32, 0x2c);
+	/* note 1: "GNU" type 3, 4 bytes (a build-id-like distraction) */
+	put32(0x200, 4); put32(0x204, 4); put32(0x208, 3);
+	memcpy(img + 0x20c, "GNU", 4);
+	put32(0x210, 0xdeadbeef);
+	/* note 2: name, type, 4-byte entry */
+	put32(0x214, (uint32_t)strlen(note_name) + 1); put32(0x218, 4); put32(0x21c, note_type);
+	memcpy(img + 0x220, note_name, strlen(note_name) + 1);
+	put32(0x224, (uint32_t)entry);
+}
+
+static void test_pvh_elf64(void **state)
+{
+	(void)state;
+	pvh_image(18, "Xen", 0x1000850);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.kind, GUEST_PVH_ELF64);
+	assert_int_equal(g.entry, 0x1000850);
+	assert_int_equal(g.nr_segments, 1);
+	expect_segment(0, 0x1000, 0x1000, 0x1000000, 0x3000);
+	assert_string_equal(guest_kind_name(GUEST_PVH_ELF64), "PVH ELF64");
+}
+
+static void test_elf64_without_pvh_note(void **state)
+{
+	(void)state;
+	pvh_image(17, "Xen", 0x1000850); /* another Xen note type */
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+	pvh_image(18, "Xe", 0x1000850);   /* another owner */
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+	pvh_image(18, "Xen", 0x1000850);
+	put16(18, 3);                     /* EM_386 in an ELF64 */
+	expect_error("ELF64 is not a little-endian x86-64 file");
+}
+
+static void test_pvh_segment_outside_file(void **state)
+{
+	(void)state;
+	pvh_image(18, "Xen", 0x1000850);
+	put64(64 + 32, 0x5000); /* filesz past the end of the 0x3000-byte file */
+	expect_error("ELF segment 0: file range outside the file");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_pvh_elf64),
+		cmocka_unit_test(test_elf64_without_pvh_note),
+		cmocka_unit_test(test_pvh_segment_outside_file),
 		cmocka_unit_test(test_aout_basic),
 		cmocka_unit_test(test_aout_load_range_starts_inside_file),
 		cmocka_unit_test(test_aout_zero_load_end_and_bss_end),
