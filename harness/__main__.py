@@ -5,6 +5,8 @@
                            [--cpu-model MODEL] [--keep] IMAGE [ARGS...]
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
                              [--out DIR] [--image PATH] [--keep]
+    python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
+    python3 -m harness bench [--out DIR] [--runs N]
     python3 -m harness report [--out DIR]
     python3 -m harness platforms
 
@@ -98,6 +100,21 @@ def build_parser():
     s.add_argument("--memory", type=memory, default=DEFAULT_MEMORY, metavar="MIB")
     s.add_argument("--keep", action="store_true")
 
+    lx = sub.add_parser("linux", help="boot Debian's Linux (busybox initramfs) as the guest")
+    lx.add_argument("--platform", required=True, metavar="P",
+                    help="one of: " + ", ".join(PLATFORMS))
+    lx.add_argument("--bare", action="store_true", help="Linux alone, without nestbed")
+    lx.add_argument("--timeout", type=positive, metavar="S")
+    lx.add_argument("--memory", type=memory, default=1024, metavar="MIB")
+    lx.add_argument("--nestbed-args", default="", metavar="STRING")
+    lx.add_argument("--log", type=Path, metavar="FILE")
+    lx.add_argument("--keep", action="store_true")
+
+    b = sub.add_parser("bench", help="cost figures into results/bench.json")
+    b.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
+    b.add_argument("--runs", type=int, default=3, metavar="N",
+                   help="boots per measurement; the median is kept (default 3)")
+
     rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
     rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
 
@@ -179,6 +196,27 @@ def cmd_suite(opts) -> int:
     return EXIT_FAIL if counts["fail"] or counts["error"] else EXIT_PASS
 
 
+def cmd_linux(opts) -> int:
+    from . import linux
+    platform = get_platform(opts.platform)
+    linux.prepare()
+    spec = linux.spec_for(platform.name, opts.bare, opts.memory, opts.nestbed_args.strip())
+    timeout = opts.timeout or linux.TIMEOUTS.get(platform.name)
+    result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
+                 log_path=opts.log, keep=opts.keep)
+    if result.run_dir and result.verdict != "pass":
+        say("harness: run directory kept: %s" % _rel(result.run_dir))
+    say(result.final_line())
+    return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
+
+
+def cmd_bench(opts) -> int:
+    from . import bench
+    path = bench.run_all(opts.out, opts.runs, say)
+    say("harness: bench: %s" % _rel(path))
+    return EXIT_PASS
+
+
 def cmd_report(opts) -> int:
     say("harness: report: %s" % _rel(write_report(opts.out)))
     return EXIT_PASS
@@ -203,7 +241,8 @@ def main(argv=None) -> int:
     opts = build_parser().parse_args(argv)
     try:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
-                "platforms": cmd_platforms}[opts.command](opts)
+                "platforms": cmd_platforms, "linux": cmd_linux,
+                "bench": cmd_bench}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)
         return EXIT_ERROR

@@ -22,7 +22,7 @@ import struct
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from . import ROOT, HarnessError, PlatformUnavailable
 
@@ -36,7 +36,7 @@ GRUB_PC_DIR = Path("/usr/lib/grub/i386-pc")
 GRUB_EFI_DIR = Path("/usr/lib/grub/x86_64-efi")
 BOCHS_BIOS = Path("/usr/share/bochs/BIOS-bochs-latest")
 BOCHS_VGABIOS = Path("/usr/share/vgabios/vgabios.bin")
-GRUB_PC_MODULES = ("multiboot", "normal", "configfile", "echo", "boot", "halt", "serial",
+GRUB_PC_MODULES = ("multiboot", "linux", "normal", "configfile", "echo", "boot", "halt", "serial",
                    "terminal", "iso9660", "biosdisk")
 GRUB_EFI_MODULES = ("fat", "part_gpt", "part_msdos", "multiboot", "normal", "configfile",
                     "echo", "boot", "halt", "test")
@@ -47,11 +47,40 @@ TOOL_TIMEOUT = 120        # seconds for grub-mkrescue, grub-mkimage, --version
 
 # ---------------------------------------------------------------------------- images
 
+def _has_pvh_note(path: Path) -> bool:
+    """An ELF64 file with the PVH entry note ("Xen", XEN_ELFNOTE_PHYS32_ENTRY = 18)."""
+    with open(path, "rb") as f:
+        ehdr = f.read(64)
+        if len(ehdr) < 64 or ehdr[:4] != b"\x7fELF" or ehdr[4] != 2:
+            return False
+        phoff, = struct.unpack_from("<Q", ehdr, 32)
+        phentsize, phnum = struct.unpack_from("<HH", ehdr, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            ph = f.read(56)
+            if len(ph) < 56 or struct.unpack_from("<I", ph, 0)[0] != 4:   # PT_NOTE
+                continue
+            off, = struct.unpack_from("<Q", ph, 8)
+            size, = struct.unpack_from("<Q", ph, 32)
+            f.seek(off)
+            notes = f.read(min(size, 1 << 20))
+            pos = 0
+            while pos + 12 <= len(notes):
+                namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+                name = notes[pos + 12:pos + 12 + namesz]
+                if ntype == 18 and name == b"Xen\x00":
+                    return True
+                pos += 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3)
+    return False
+
+
 def image_kind(path: Path) -> str:
-    """'efi' (PE/COFF), 'multiboot' (a valid Multiboot 1 header), 'multiboot2' or 'unknown'."""
+    """'efi' (PE/COFF), 'multiboot' (a valid Multiboot 1 header), 'multiboot2', 'pvh' (an
+    ELF64 with a PVH entry note: Linux's vmlinux), 'bzimage' (Linux boot protocol) or
+    'unknown'."""
     with open(path, "rb") as f:
         head = f.read(MB_SEARCH + 12)
-    if head[:2] == b"MZ":
+    if head[:2] == b"MZ" and head[0x202:0x206] != b"HdrS":
         return "efi"
     for off in range(0, min(len(head), MB_SEARCH + 12) - 11, 4):
         magic, flags, checksum = struct.unpack_from("<III", head, off)
@@ -61,6 +90,10 @@ def image_kind(path: Path) -> str:
         magic, arch, length, checksum = struct.unpack_from("<IIII", head, off)
         if magic == MB2_MAGIC and (magic + arch + length + checksum) & 0xFFFFFFFF == 0:
             return "multiboot2"
+    if head[0x202:0x206] == b"HdrS":
+        return "bzimage"
+    if head[:4] == b"\x7fELF" and _has_pvh_note(path):
+        return "pvh"
     return "unknown"
 
 
@@ -81,10 +114,12 @@ def check_readable(path: Path, what: str) -> Path:
 def require_kind(path: Path, what: str, kinds) -> str:
     kind = image_kind(path)
     if kind not in kinds:
-        wanted = " or ".join({"multiboot": "a Multiboot 1 kernel",
-                              "efi": "an EFI application"}[k] for k in kinds)
+        names = {"multiboot": "a Multiboot 1 kernel", "efi": "an EFI application",
+                 "pvh": "a PVH ELF kernel", "bzimage": "a Linux bzImage"}
+        wanted = " or ".join(names[k] for k in kinds)
         found = {"multiboot2": "a Multiboot 2 kernel", "efi": "an EFI application",
-                 "multiboot": "a Multiboot 1 kernel",
+                 "multiboot": "a Multiboot 1 kernel", "pvh": "a PVH ELF kernel",
+                 "bzimage": "a Linux bzImage",
                  "unknown": "neither (no Multiboot 1 header in its first 8 KiB)"}[kind]
         raise HarnessError("%s %s is not %s: it is %s" % (what, path, wanted, found))
     return kind
@@ -106,6 +141,9 @@ class RunSpec:
     nestbed_args: str = ""
     memory: int = DEFAULT_MEMORY
     cpu_model: Optional[str] = None
+    # Further modules after the guest (nestbed mode), each (path, args); in bare mode the
+    # first is a Linux kernel's initrd.
+    modules: List[Tuple[Path, str]] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -168,7 +206,8 @@ def grub_words(args: str) -> str:
 
 
 def grub_cfg(kernel: str, args: str, module: Optional[str] = None,
-             module_args: str = "", serial: bool = True) -> str:
+             module_args: str = "", serial: bool = True,
+             extra: Optional[List[Tuple[str, str]]] = None) -> str:
     """grub.cfg booting /boot/<kernel> with "<kernel> <args>" as its command line and, when
     given, /boot/<module> with "<module> <module_args>". serial: GRUB's own messages go to
     COM1 as well (BIOS GRUB; EFI GRUB's console already reaches COM1 through the firmware).
@@ -181,6 +220,19 @@ def grub_cfg(kernel: str, args: str, module: Optional[str] = None,
     if module is not None:
         lines.append(join_cmdline("module", "/boot/" + module, grub_quote(module),
                                   grub_words(module_args)))
+    for name, margs in extra or []:
+        lines.append(join_cmdline("module", "/boot/" + name, grub_quote(name), grub_words(margs)))
+    lines += ["boot", "echo 'grub: could not boot /boot/%s'" % kernel, "halt"]
+    return "\n".join(lines) + "\n"
+
+
+def grub_linux_cfg(kernel: str, args: str, initrd: Optional[str]) -> str:
+    """grub.cfg booting a Linux bzImage through the Linux boot protocol."""
+    lines = ["set timeout=0", "serial --unit=0 --speed=115200",
+             "terminal_output console serial",
+             join_cmdline("linux", "/boot/" + kernel, grub_words(args))]
+    if initrd:
+        lines.append("initrd /boot/" + initrd)
     lines += ["boot", "echo 'grub: could not boot /boot/%s'" % kernel, "halt"]
     return "\n".join(lines) + "\n"
 
@@ -328,6 +380,8 @@ class Platform:
             if spec.nestbed_args:
                 raise HarnessError("--nestbed-args has no effect with --bare")
             self.validate_bare_image(spec.image)
+            if spec.modules and image_kind(spec.image) not in ("pvh", "bzimage"):
+                raise HarnessError("extra modules in bare mode are an initrd for a Linux kernel")
         else:
             nestbed = spec.nestbed or self.default_nestbed()
             if not nestbed.exists() and spec.nestbed is None:
@@ -335,9 +389,13 @@ class Platform:
                                    "--nestbed PATH)" % nestbed)
             check_readable(nestbed, "nestbed image")
             self.validate_nestbed(nestbed)
+        for path, _ in spec.modules:
+            check_readable(path, "module")
 
     def validate_bare_image(self, image: Path) -> None:
-        require_kind(image, "image", ("multiboot",))
+        require_kind(image, "image", self.bare_kinds)
+
+    bare_kinds = ("multiboot",)
 
     def validate_nestbed(self, nestbed: Path) -> None:
         require_kind(nestbed, "nestbed image", ("multiboot",))
@@ -351,6 +409,7 @@ class QemuSvm(Platform):
     summary = "QEMU TCG, AMD-V (+svm,+npt), Multiboot through -kernel"
     emulator = "qemu-system-x86_64"
     package = "qemu-system-x86"
+    bare_kinds = ("multiboot", "pvh")   # QEMU boots a PVH ELF (Linux's vmlinux) directly
     accel = "tcg"
     cpu = "EPYC,+svm,+npt"
     default_timeout = 60.0
@@ -365,10 +424,16 @@ class QemuSvm(Platform):
         """The emulator's argv, run in the run directory where kernel and guest are the
         (linked) file names."""
         argv = qemu_argv(self.emulator_path(), self.accel, self.cpu_for(spec), spec.memory)
+        extra = [safe_name(p) for p, _ in spec.modules]
         if spec.bare:
-            return argv + qemu_kernel_argv(kernel, spec.args_text)
-        return argv + qemu_kernel_argv(kernel, spec.nestbed_args,
-                                       join_cmdline(guest, spec.args_text))
+            argv += qemu_kernel_argv(kernel, spec.args_text)
+            if extra:   # a Linux kernel's initrd (validate() allows nothing else)
+                argv += ["-initrd", extra[0]]
+            return argv
+        modules = [join_cmdline(guest, spec.args_text)] + [
+            join_cmdline(name, args) for name, (_, args) in zip(extra, spec.modules)]
+        return argv + ["-kernel", kernel, "-append", spec.nestbed_args,
+                       "-initrd", ",".join(qemu_escape(m) for m in modules)]
 
     def prepare(self, spec: RunSpec, run_dir: Path) -> Launch:
         kernel_path = spec.image if spec.bare else (spec.nestbed or self.default_nestbed())
@@ -380,6 +445,8 @@ class QemuSvm(Platform):
             if guest == kernel:
                 kernel = "kernel/" + kernel
         _link(kernel_path, run_dir / kernel)
+        for path, _ in spec.modules:
+            _link(path, run_dir / safe_name(path))
         return Launch(argv=self.command(spec, kernel, guest), cwd=run_dir,
                       exit_kind="qemu", output_log=run_dir / "qemu.err")
 
@@ -458,6 +525,7 @@ class QemuUefiSvm(QemuSvm):
 
 
 class Bochs(Platform):
+    bare_kinds = ("multiboot", "bzimage")   # GRUB's linux command boots a bzImage
     emulator = "bochs"
     package = "bochs"
     exit_kind = "bochs"
@@ -501,11 +569,17 @@ class Bochs(Platform):
         if guest == kernel:
             kernel = "kernel-" + kernel
         copy_file(kernel_path, iso / "boot" / kernel)
-        if spec.bare:
+        extra = []
+        for path, args in spec.modules:
+            copy_file(path, iso / "boot" / safe_name(path))
+            extra.append((safe_name(path), args))
+        if spec.bare and image_kind(spec.image) == "bzimage":
+            cfg = grub_linux_cfg(kernel, spec.args_text, extra[0][0] if extra else None)
+        elif spec.bare:
             cfg = grub_cfg(kernel, spec.args_text)
         else:
             copy_file(spec.image, iso / "boot" / guest)
-            cfg = grub_cfg(kernel, spec.nestbed_args, guest, spec.args_text)
+            cfg = grub_cfg(kernel, spec.nestbed_args, guest, spec.args_text, extra=extra)
         (iso / "boot" / "grub").mkdir(parents=True, exist_ok=True)
         (iso / "boot" / "grub" / "grub.cfg").write_text(cfg)
         run_tool([self._which("grub-mkrescue") or "grub-mkrescue", "-d", str(GRUB_PC_DIR),

@@ -38,6 +38,16 @@ def run(name, platform, *rest, expect="pass", regex=None):
     return Scenario(name, argv, expect, regex, timeout)
 
 
+# The platforms where nestbed runs guests (an L0 backend exists for their vendor).
+NESTBED_L0 = ("qemu-svm", "bochs-svm")
+LINUX_TIMEOUT = 120
+
+
+def linux(name, platform, *rest):
+    argv = ("linux", "--platform", platform, "--timeout", "%g" % LINUX_TIMEOUT) + rest
+    return Scenario(name, argv, "pass", None, LINUX_TIMEOUT)
+
+
 def _selftest(platform):
     image = NESTBED_EFI if platform == "qemu-uefi-svm" else NESTBED_ELF
     return run("emulator/selftest/" + platform, platform, "--bare", image, "selftest")
@@ -61,4 +71,9 @@ SCENARIOS = (
         # KVM runs only where the host has VT-x/AMD-V; elsewhere it must skip, not fail
         run("emulator/kvm/availability", "kvm", "--bare", CONFORMANCE, expect="skip-ok"),
     ]
+    # nestbed as L0: the conformance guest as its L1, on every backend it has
+    + [run("emulator/nestbed/conformance/" + p, p, CONFORMANCE) for p in NESTBED_L0]
+    # Debian's Linux as L1 (PVH entry), bare and under nestbed
+    + [linux("emulator/linux/qemu-svm/bare", "qemu-svm", "--bare"),
+       linux("emulator/linux/qemu-svm/nestbed", "qemu-svm")]
 )

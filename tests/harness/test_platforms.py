@@ -320,3 +320,45 @@ def test_kvm_on_this_host_matches_cpuinfo():
     why = kvm_unavailable_reason()
     if not ({"vmx", "svm"} & flags):
         assert why is not None
+
+
+def test_linux_image_kinds_and_commands(tmp_path):
+    """A PVH ELF (Linux's vmlinux) and a bzImage are recognised; QEMU boots the PVH ELF
+    bare with its initrd, nestbed gets the kernel and the initrd as two modules."""
+    import struct
+    from harness.platforms import QemuSvm, RunSpec, grub_linux_cfg, image_kind
+    # ELF64 header, one PT_NOTE at 0x100 holding the "Xen" note type 18
+    elf = bytearray(0x200)
+    elf[0:4] = b"\x7fELF"
+    elf[4] = 2
+    struct.pack_into("<Q", elf, 32, 64)          # e_phoff
+    struct.pack_into("<HH", elf, 54, 56, 1)      # e_phentsize, e_phnum
+    struct.pack_into("<I", elf, 64, 4)           # PT_NOTE
+    struct.pack_into("<Q", elf, 64 + 8, 0x100)   # p_offset
+    struct.pack_into("<Q", elf, 64 + 32, 20)     # p_filesz
+    struct.pack_into("<III", elf, 0x100, 4, 4, 18)
+    elf[0x10c:0x110] = b"Xen\x00"
+    vmlinux = tmp_path / "vmlinux"
+    vmlinux.write_bytes(bytes(elf))
+    assert image_kind(vmlinux) == "pvh"
+    bz = bytearray(0x400)
+    bz[0:2] = b"MZ"
+    bz[0x202:0x206] = b"HdrS"
+    vmlinuz = tmp_path / "vmlinuz"
+    vmlinuz.write_bytes(bytes(bz))
+    assert image_kind(vmlinuz) == "bzimage"
+    initrd = tmp_path / "initrd.cpio"
+    initrd.write_bytes(b"07070")
+
+    q = QemuSvm(which=lambda name: "/usr/bin/" + name)
+    bare = RunSpec(image=vmlinux, args=["console=ttyS0"], bare=True, modules=[(initrd, "")])
+    q.validate(bare)
+    argv = q.command(bare, "vmlinux", None)
+    assert argv[-6:] == ["-kernel", "vmlinux", "-append", "console=ttyS0", "-initrd",
+                         "initrd.cpio"]
+    nested = RunSpec(image=vmlinux, args=["console=ttyS0"], nestbed=vmlinux,
+                     modules=[(initrd, "initrd")])
+    argv = q.command(nested, "nestbed.elf", "vmlinux")
+    assert argv[-2:] == ["-initrd", "vmlinux console=ttyS0,initrd.cpio initrd"]
+    cfg = grub_linux_cfg("vmlinuz", "console=ttyS0 quiet", "initrd.cpio")
+    assert "linux /boot/vmlinuz console=ttyS0 quiet\ninitrd /boot/initrd.cpio\nboot" in cfg

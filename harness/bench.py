@@ -1,0 +1,92 @@
+"""`python3 -m harness bench`: cost figures, written to results/bench.json.
+
+Seconds vary on shared machines, so every wall-clock figure is the median of several
+boots and comes with what is deterministic: exit counts from nestbed's stats line."""
+
+import datetime
+import json
+import re
+import statistics
+import subprocess
+import time
+
+from . import ROOT
+from . import linux
+from .platforms import get_platform
+from .runner import run
+
+STATS = re.compile(r"nestbed-stats (\{.*\})")
+
+
+def _git_version() -> str:
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              timeout=10).stdout.decode().strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+class _Collect:
+    def __init__(self):
+        self.stats = None
+
+    def __call__(self, line, test):
+        m = STATS.search(line)
+        if m:
+            try:
+                self.stats = json.loads(m.group(1))
+            except ValueError:
+                pass
+
+
+def _boot(platform, spec, timeout):
+    collect = _Collect()
+    start = time.monotonic()
+    result = run(platform, spec, timeout=timeout, on_line=collect)
+    seconds = time.monotonic() - start
+    if result.verdict != "pass":
+        raise RuntimeError("%s %s: %s" % (platform.name, spec.mode, result.reason))
+    return seconds, collect.stats
+
+
+def linux_boot(platform_name: str, runs: int, say) -> dict:
+    """Linux boot to /init and power-off, bare and under nestbed: median seconds, ratio."""
+    platform = get_platform(platform_name)
+    linux.prepare()
+    timeout = linux.TIMEOUTS.get(platform_name, 600)
+    figures = {}
+    for mode in ("bare", "nestbed"):
+        times, stats = [], None
+        for i in range(runs):
+            spec = linux.spec_for(platform_name, mode == "bare")
+            seconds, stats = _boot(platform, spec, timeout)
+            times.append(seconds)
+            say("bench: linux %s %s run %d/%d: %.2f s" % (platform_name, mode, i + 1, runs,
+                                                           seconds))
+        figures[mode] = {"seconds_median": round(statistics.median(times), 3),
+                         "seconds": [round(t, 3) for t in times]}
+        if stats:
+            figures[mode]["exits"] = stats.get("exits")
+            figures[mode]["exits_by_kind"] = {k: v for k, v in stats.get("l1", {}).items()
+                                              if k != "total"}
+    figures["ratio_nestbed_to_bare"] = round(
+        figures["nestbed"]["seconds_median"] / figures["bare"]["seconds_median"], 3)
+    return figures
+
+
+def run_all(out_dir, runs: int, say):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bench.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data.update({
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nestbed": _git_version(),
+        "runs_per_figure": runs,
+        "linux_boot": {"qemu-svm": linux_boot("qemu-svm", runs, say)},
+    })
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
