@@ -6,6 +6,7 @@
 #include "core/guest_mem.h"
 #include "core/hypercall_abi.h"
 #include "core/msr_safe.h"
+#include "core/nested_ops.h"
 #include "core/run.h"
 #include "core/string.h"
 #include "core/vmm.h"
@@ -23,7 +24,6 @@
  * byte the guest can see. Filled at the first request, from the TSC. */
 static uint64_t l0_canary[2] __attribute__((aligned(16)));
 
-static struct cpuid_policy guest_cpuid_policy; /* nothing exposed until the nested layer says so */
 
 static void set_result32(struct vcpu *v, const struct cpuid_result *r)
 {
@@ -45,7 +45,7 @@ static void handle_cpuid(struct vcpu *v, struct exit *e)
 	uint32_t leaf = (uint32_t)v->state.gpr.rax, subleaf = (uint32_t)v->state.gpr.rcx;
 	struct cpuid_regs host = cpuid(leaf, subleaf);
 	struct cpuid_result r = { host.eax, host.ebx, host.ecx, host.edx };
-	cpuid_policy_apply(&guest_cpuid_policy, leaf, subleaf, &r);
+	cpuid_policy_apply(&machine.cpuid_policy, leaf, subleaf, &r);
 	set_result32(v, &r);
 	vcpu_skip_instruction(v, e);
 }
@@ -56,6 +56,13 @@ static void handle_msr_read(struct vcpu *v, struct exit *e)
 {
 	uint32_t msr = e->u.msr;
 	uint64_t value;
+	int nested_rc = v->nested ? v->nested->msr_read(v, msr, &value) : 1;
+	if (nested_rc < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	if (nested_rc == 0)
+		goto done;
 	switch (msr) {
 	case MSR_EFER:
 		value = v->state.efer;
@@ -76,6 +83,7 @@ static void handle_msr_read(struct vcpu *v, struct exit *e)
 		}
 		break;
 	}
+done:
 	v->state.gpr.rax = (uint32_t)value;
 	v->state.gpr.rdx = value >> 32;
 	vcpu_skip_instruction(v, e);
@@ -85,9 +93,19 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 {
 	uint32_t msr = e->u.msr;
 	uint64_t value = (v->state.gpr.rdx << 32) | (uint32_t)v->state.gpr.rax;
+	int nested_rc = v->nested ? v->nested->msr_write(v, msr, value) : 1;
+	if (nested_rc < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	if (nested_rc == 0) {
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	uint64_t efer_allowed = EFER_ALLOWED_BITS | (v->nested ? v->nested->efer_extra_bits : 0);
 	switch (msr) {
 	case MSR_EFER:
-		if (value & ~(uint64_t)EFER_ALLOWED_BITS) {
+		if (value & ~efer_allowed) {
 			inject_exception(v, VECTOR_GP, true, 0);
 			return;
 		}
@@ -162,6 +180,8 @@ static void handle_shutdown(struct vcpu *v, struct exit *e)
 static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	const struct exit_tdp *t = &e->u.tdp;
+	if (v->level >= 2 && v->nested && v->nested->tdp_fault(v, e))
+		return;
 	const struct guest_memmap *g = &machine.guest_map;
 	for (uint32_t i = 0; i < g->nr_ranges; i++)
 		if (g->ranges[i].type == MEM_NESTBED && t->gpa >= g->ranges[i].base &&
@@ -186,7 +206,7 @@ static void hypercall_canary(struct vcpu *v)
 	uint64_t key = (l0_canary[0] * 0xFF51AFD7ED558CCDull) ^ 0x5a5a5a5a5a5a5a5aull;
 	uint64_t masked[2] = { l0_canary[0] ^ key, l0_canary[1] ^ key };
 	if (v->state.gpr.rcx < sizeof(masked) ||
-	    guest_phys_write(v->state.gpr.rbx, masked, sizeof(masked))) {
+	    vcpu_phys_write(v, v->state.gpr.rbx, masked, sizeof(masked))) {
 		v->state.gpr.rax = NESTBED_HC_ERROR;
 		return;
 	}
@@ -215,7 +235,7 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		c.total = v->trace.level[1].total;
 		for (unsigned k = 0; k < EXIT_KIND_COUNT && k < NESTBED_HC_COUNTER_KINDS; k++)
 			c.by_kind[k] = v->trace.level[1].by_kind[k];
-		if (v->state.gpr.rcx < sizeof(c) || guest_phys_write(v->state.gpr.rbx, &c, sizeof(c)))
+		if (v->state.gpr.rcx < sizeof(c) || vcpu_phys_write(v, v->state.gpr.rbx, &c, sizeof(c)))
 			v->state.gpr.rax = NESTBED_HC_ERROR;
 		else
 			v->state.gpr.rax = sizeof(c);
@@ -235,11 +255,14 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 	vcpu_skip_instruction(v, e);
 }
 
-/* Without the nested layer, virtualization instructions behave as on a CPU that does
- * not offer them: #UD. */
+/* The nested layer emulates virtualization instructions; without it they behave as on a
+ * CPU that does not offer them: #UD. */
 static void handle_vm_insn(struct vcpu *v, struct exit *e)
 {
-	(void)e;
+	if (v->nested && v->level == 1) {
+		v->nested->emulate_vm_insn(v, e);
+		return;
+	}
 	inject_exception(v, VECTOR_UD, false, 0);
 }
 
@@ -247,6 +270,19 @@ static void handle_xsetbv(struct vcpu *v, struct exit *e)
 {
 	uint64_t value = (v->state.gpr.rdx << 32) | (uint32_t)v->state.gpr.rax;
 	if (xsetbv_safe((uint32_t)v->state.gpr.rcx, value)) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+/* A control-register access the backend had to intercept: it emulates, the core skips. */
+static void handle_cr_access(struct vcpu *v, struct exit *e)
+{
+	if (!v->ops->cr_access)
+		guest_failure(v, "control-register access exit (native %#llx, info1 %#llx) without emulation",
+			      (unsigned long long)e->native_code, (unsigned long long)e->info1);
+	if (v->ops->cr_access(v, e)) {
 		inject_exception(v, VECTOR_GP, true, 0);
 		return;
 	}
@@ -286,4 +322,5 @@ const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
 	[EXIT_NMI] = handle_resume,
 	[EXIT_INVALID_STATE] = handle_invalid_state,
 	[EXIT_EXCEPTION] = handle_exception,
+	[EXIT_CR_ACCESS] = handle_cr_access,
 };

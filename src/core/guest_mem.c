@@ -6,6 +6,7 @@
 #include "core/machine.h"
 #include "core/memmap.h"
 #include "core/string.h"
+#include "core/nested_ops.h"
 
 #define RFLAGS_VM (1ull << 17)
 
@@ -38,16 +39,54 @@ int guest_phys_write(uint64_t gpa, const void *buf, size_t len)
 	return 0;
 }
 
+/* One page's worth at most: 0 and the host address, or -1. */
+static int translate(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end)
+{
+	if (v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa)
+		return v->nested->l2_gpa_to_hpa(v, gpa, hpa, page_end);
+	*hpa = gpa;
+	*page_end = (gpa | 0xfffull) + 1;
+	return 0;
+}
+
+static int vcpu_phys_access(const struct vcpu *v, uint64_t gpa, void *buf, size_t len, bool write)
+{
+	size_t done = 0;
+	while (done < len) {
+		uint64_t hpa, page_end;
+		if (translate(v, gpa + done, &hpa, &page_end))
+			return -1;
+		size_t chunk = len - done;
+		if (page_end - (gpa + done) < chunk)
+			chunk = (size_t)(page_end - (gpa + done));
+		int rc = write ? guest_phys_write(hpa, (const uint8_t *)buf + done, chunk) :
+				 guest_phys_read(hpa, (uint8_t *)buf + done, chunk);
+		if (rc)
+			return -1;
+		done += chunk;
+	}
+	return 0;
+}
+
+int vcpu_phys_read(const struct vcpu *v, uint64_t gpa, void *buf, size_t len)
+{
+	return vcpu_phys_access(v, gpa, buf, len, false);
+}
+
+int vcpu_phys_write(const struct vcpu *v, uint64_t gpa, const void *buf, size_t len)
+{
+	return vcpu_phys_access(v, gpa, (void *)buf, len, true);
+}
+
 static int read_phys64(void *ctx, uint64_t gpa, uint64_t *value)
 {
-	(void)ctx;
-	return guest_phys_read(gpa, value, sizeof(*value));
+	return vcpu_phys_read(ctx, gpa, value, sizeof(*value));
 }
 
 size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_t len)
 {
 	const struct vcpu_state *s = &v->state;
-	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_phys64, NULL };
+	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_phys64, (void *)v };
 	size_t done = 0;
 	while (done < len) {
 		uint64_t gpa, page_end;
@@ -56,7 +95,7 @@ size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_
 		size_t chunk = len - done;
 		if (page_end - (linear + done) < chunk)
 			chunk = (size_t)(page_end - (linear + done));
-		if (guest_phys_read(gpa, (uint8_t *)buf + done, chunk))
+		if (vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk))
 			break;
 		done += chunk;
 	}

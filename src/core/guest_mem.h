@@ -13,6 +13,11 @@
 int guest_phys_read(uint64_t gpa, void *buf, size_t len);
 int guest_phys_write(uint64_t gpa, const void *buf, size_t len);
 
+/* Guest-physical access as the vCPU's current level sees memory (L2: through L1's
+ * nested page tables); 0, or -1 if any byte is unreachable. */
+int vcpu_phys_read(const struct vcpu *v, uint64_t gpa, void *buf, size_t len);
+int vcpu_phys_write(const struct vcpu *v, uint64_t gpa, const void *buf, size_t len);
+
 /* Reads through the guest's own paging; returns the number of bytes read (stops at
  * the first page that is not present or not guest memory). */
 size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_t len);

@@ -5,6 +5,7 @@
 
 #include "core/boot_info.h"
 #include "core/cpu_caps.h"
+#include "core/cpuid_policy.h"
 #include "core/memory.h"
 #include "core/options.h"
 
@@ -13,6 +14,7 @@ struct machine {
 	struct nestbed_options options;
 	struct cpu_caps caps;
 	struct guest_memmap guest_map;
+	struct cpuid_policy cpuid_policy; /* what the primary guest sees */
 };
 
 extern struct machine machine;

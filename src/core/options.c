@@ -36,6 +36,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 {
 	out->selftest = false;
 	out->quiet = false;
+	out->nested = true;
 	out->heap_mib = OPTIONS_DEFAULT_HEAP_MIB;
 	const char *p = cmdline ? cmdline : "";
 	while (*p) {
@@ -63,8 +64,17 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 				return -1;
 			}
 			out->heap_mib = mib;
+		} else if (eq < p && word_is(w, (size_t)(eq - w), "nested")) {
+			if (word_is(eq + 1, (size_t)(p - eq - 1), "0"))
+				out->nested = false;
+			else if (word_is(eq + 1, (size_t)(p - eq - 1), "1"))
+				out->nested = true;
+			else {
+				format_buf(err, errlen, "nested=%.*s: want 0 or 1", (int)(p - eq - 1), eq + 1);
+				return -1;
+			}
 		} else {
-			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, heap=<MiB>)",
+			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, heap=<MiB>, nested=0|1)",
 				   (int)len, w);
 			return -1;
 		}

@@ -2,6 +2,7 @@
  *   selftest        run the L0 self-tests (TAP) instead of a guest
  *   heap=<MiB>      memory nestbed keeps for itself besides module copies (default 16)
  *   quiet           print only errors, the summary and the exit line
+ *   nested=0|1      offer VT-x/AMD-V to the guest (default 1, where nestbed can)
  */
 #ifndef NESTBED_OPTIONS_H
 #define NESTBED_OPTIONS_H
@@ -16,6 +17,7 @@
 struct nestbed_options {
 	bool selftest;
 	bool quiet;
+	bool nested;
 	uint32_t heap_mib;
 };
 

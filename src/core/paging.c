@@ -96,3 +96,44 @@ int paging_translate(const struct paging *pg, uint64_t virt, uint64_t *phys, uin
 	}
 	return -1;
 }
+
+int paging_set_4k(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t flags)
+{
+	uint64_t t = pg->root;
+	for (int level = 4; level > 1; level--) {
+		uint64_t *entries = table(pg, t);
+		unsigned idx = (virt >> LEVEL_SHIFT(level)) & (ENTRIES - 1);
+		uint64_t e = entries[idx];
+		if (!(e & PTE_P)) {
+			uint64_t next = alloc_table(pg);
+			if (!next)
+				return -1;
+			entries[idx] = next | PTE_P | PTE_W | PTE_U;
+			t = next;
+		} else if (e & PTE_PS) {
+			return -1;
+		} else {
+			t = e & PTE_ADDR_MASK;
+		}
+	}
+	table(pg, t)[(virt >> 12) & (ENTRIES - 1)] = (phys & PTE_ADDR_MASK) | flags | PTE_P;
+	return 0;
+}
+
+static void free_level(struct paging *pg, uint64_t t, int level)
+{
+	if (level > 1) {
+		const uint64_t *entries = table(pg, t);
+		for (int i = 0; i < ENTRIES; i++)
+			if ((entries[i] & PTE_P) && !(entries[i] & PTE_PS))
+				free_level(pg, entries[i] & PTE_ADDR_MASK, level - 1);
+	}
+	frame_free_range(pg->fa, t, 1);
+}
+
+void paging_free_tables(struct paging *pg)
+{
+	if (pg->root)
+		free_level(pg, pg->root, 4);
+	pg->root = 0;
+}

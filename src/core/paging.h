@@ -40,6 +40,13 @@ int paging_init(struct paging *pg, struct frame_alloc *fa, void *(*frame_ptr)(ui
  * page (the caller maps fresh ranges; remapping is not supported). */
 int paging_map(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t size, uint64_t flags);
 
+/* Sets the 4 KiB leaf for virt (creating tables; replacing what was there). 0 or -1 when
+ * frames run out or a large page covers virt. */
+int paging_set_4k(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t flags);
+
+/* Frees every table frame (the root included); the mapping is gone, root becomes 0. */
+void paging_free_tables(struct paging *pg);
+
 /* Walks the tables: returns 0 and the physical address and the leaf's page size, or -1
  * if virt is not mapped. */
 int paging_translate(const struct paging *pg, uint64_t virt, uint64_t *phys, uint64_t *page_size);

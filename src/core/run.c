@@ -7,11 +7,15 @@
 #include "core/guest_mem.h"
 #include "core/platform.h"
 #include "core/vmm.h"
+#include "core/nested_ops.h"
+#include "core/string.h"
 
 #define RFLAGS_IF (1ull << 9)
 
 extern const struct vmm_ops *const __start_nestbed_backends[];
 extern const struct vmm_ops *const __stop_nestbed_backends[];
+extern const struct nested_ops *const __start_nestbed_nested[];
+extern const struct nested_ops *const __stop_nestbed_nested[];
 
 static struct vcpu boot_vcpu;
 
@@ -19,6 +23,14 @@ const struct vmm_ops *vmm_select(const struct machine *m)
 {
 	for (const struct vmm_ops *const *o = __start_nestbed_backends; o < __stop_nestbed_backends; o++)
 		if ((*o)->supported(m))
+			return *o;
+	return NULL;
+}
+
+const struct nested_ops *nested_select(const char *backend)
+{
+	for (const struct nested_ops *const *o = __start_nestbed_nested; o < __stop_nestbed_nested; o++)
+		if (!strcmp((*o)->backend, backend))
 			return *o;
 	return NULL;
 }
@@ -110,7 +122,15 @@ _Noreturn void run_primary_guest(struct machine *m)
 	v->ops = ops;
 	if (ops->vcpu_create(m, v, &start))
 		fatal("%s: cannot create the guest's vCPU (see above)", ops->name);
-	kprintf("nestbed: running the guest on %s\n", ops->name);
+	const struct nested_ops *nested = m->options.nested ? nested_select(ops->name) : NULL;
+	if (nested) {
+		if (nested->vcpu_init(m, v))
+			fatal("%s: cannot set up the nested layer (see above)", nested->name);
+		v->nested = nested;
+		nested->cpuid_policy(m, &m->cpuid_policy);
+	}
+	kprintf("nestbed: running the guest on %s%s%s\n", ops->name, nested ? " with " : "",
+		nested ? nested->name : "");
 	for (;;) {
 		struct exit e;
 		if (ops->vcpu_run(v, &e))
@@ -119,6 +139,10 @@ _Noreturn void run_primary_guest(struct machine *m)
 		if (v->hlt_intercept_paused) {
 			ops->set_hlt_intercept(v, true);
 			v->hlt_intercept_paused = false;
+		}
+		if (v->level >= 2 && v->nested && v->nested->reflect_if_wanted(v, &e)) {
+			trace_reflected(&v->trace, &e);
+			continue;
 		}
 		exit_handler_fn handler = e.kind < EXIT_KIND_COUNT ? exit_handlers[e.kind] : NULL;
 		if (!handler)

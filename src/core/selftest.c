@@ -9,6 +9,7 @@
 #include "core/paging.h"
 #include "core/platform.h"
 #include "core/string.h"
+#include "core/vmm.h"
 
 #define VECTOR_UD 6
 #define VECTOR_PF 14
@@ -193,11 +194,36 @@ static void test_modules(struct tap *t, const struct boot_info *bi)
 	tap_result(t, ok, "selftest/modules", "%u module(s) in nestbed's memory", bi->nr_modules);
 }
 
+static struct tap *backend_tap;
+
+static void backend_result(bool ok, const char *why)
+{
+	tap_result(backend_tap, ok, "selftest/vm-entry-refused", "%s", why);
+}
+
+/* The backend's own check (VMX: a VMCS with an invalid control is refused with its
+ * VM-instruction error), if it has one. */
+static void test_backend(struct tap *t, struct machine *m)
+{
+	const struct vmm_ops *ops = vmm_select(m);
+	if (!ops || !ops->selftest) {
+		tap_skip(t, "selftest/vm-entry-refused",
+			 ops ? "the backend has no self-test" : "no usable VT-x or AMD-V backend");
+		return;
+	}
+	backend_tap = t;
+	int before = t->number;
+	ops->selftest(m, backend_result);
+	if (t->number != before + 1)
+		tap_result(t, false, "selftest/vm-entry-refused", "the backend reported %d results, not 1",
+			   t->number - before);
+}
+
 _Noreturn void selftest_run(struct machine *m)
 {
 	struct tap t = { 0 };
 	uint8_t saved_idt[10];
-	kprintf("TAP version 13\n1..8\n");
+	kprintf("TAP version 13\n1..9\n");
 	test_memory_map(&t, m->bi);
 	test_own_region(&t, m);
 	test_frame_alloc(&t, m->bi);
@@ -215,6 +241,7 @@ _Noreturn void selftest_run(struct machine *m)
 		__asm__ volatile("sti");
 	test_cpu_detect(&t, &m->caps);
 	test_modules(&t, m->bi);
+	test_backend(&t, m);
 	kprintf("# selftest: %d passed, %d failed\n", t.number - t.failed, t.failed);
 	platform_exit(t.failed ? EXIT_CODE_FAILURES : EXIT_CODE_OK);
 }

@@ -20,6 +20,13 @@ void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t 
 	t->next++;
 }
 
+void trace_reflected(struct trace *t, const struct exit *e)
+{
+	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
+	t->reflected.total++;
+	t->reflected.by_kind[kind]++;
+}
+
 struct json_ctx {
 	trace_out_fn out;
 	void *ctx;
@@ -52,6 +59,18 @@ void trace_format_json(const struct trace *t, const char *vendor, trace_out_fn o
 				emit(&j, ",\"%s\":%llu", exit_kind_name((enum exit_kind)k),
 				     (unsigned long long)t->level[l].by_kind[k]);
 		emit(&j, "}");
+	}
+	emit(&j, ",\"reflected\":{\"total\":%llu", (unsigned long long)t->reflected.total);
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		if (t->reflected.by_kind[k])
+			emit(&j, ",\"%s\":%llu", exit_kind_name((enum exit_kind)k),
+			     (unsigned long long)t->reflected.by_kind[k]);
+	emit(&j, "}");
+	/* "exit multiplication": every L0 exit per exit L1 saw, in hundredths (no floats here) */
+	if (t->reflected.total) {
+		uint64_t x100 = total * 100 / t->reflected.total;
+		emit(&j, ",\"l0_exits_per_reflected\":%llu.%02llu", (unsigned long long)(x100 / 100),
+		     (unsigned long long)(x100 % 100));
 	}
 	emit(&j, ",\"recent\":[");
 	uint64_t first = t->next > TRACE_RING_SIZE ? t->next - TRACE_RING_SIZE : 0;

@@ -26,11 +26,13 @@ struct trace_record {
 
 struct trace {
 	struct exit_counters level[TRACE_LEVELS];
+	struct exit_counters reflected; /* L2 exits handed to L1 (the exits L1 sees) */
 	uint64_t next; /* records written so far; the ring holds the last TRACE_RING_SIZE */
 	struct trace_record ring[TRACE_RING_SIZE];
 };
 
 void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip, uint64_t tsc);
+void trace_reflected(struct trace *t, const struct exit *e);
 
 /* Writes the stats as JSON through `out` (pure: host-tested). */
 typedef void (*trace_out_fn)(void *ctx, const char *s, uint64_t len);

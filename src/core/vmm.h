@@ -49,6 +49,14 @@ struct vmm_ops {
 	void (*set_hlt_intercept)(struct vcpu *v, bool on);
 	/* Prints the backend's view of the guest (VMCB/VMCS state) on a failure. */
 	void (*dump)(struct vcpu *v);
+	/* Optional (NULL: the backend never reports EXIT_CR_ACCESS). Emulates the
+	 * control-register access the exit describes (VMX: the CR0/CR4 bits it forces sit
+	 * behind read shadows). 0: done, the core moves RIP past the instruction; -1: the
+	 * guest gets #GP(0) instead. */
+	int (*cr_access)(struct vcpu *v, const struct exit *e);
+	/* Optional: the backend's own L0 self-test (`nestbed.elf selftest`): exactly one
+	 * result, selftest/vm-entry-refused, reported through `result`. */
+	void (*selftest)(struct machine *m, void (*result)(bool ok, const char *why));
 };
 
 /* A backend registers its ops at link time; the core picks the first whose

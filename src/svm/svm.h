@@ -19,8 +19,9 @@
 #define SVM_PRIMARY_ASID 1
 
 struct svm_vcpu {
-	struct vmcb *vmcb;
+	struct vmcb *vmcb;        /* the VMCB the next entry uses: L1's, or an L2's (nested) */
 	uint64_t vmcb_pa;
+	bool host_if;             /* RFLAGS.IF around VMRUN: L1's, while an L2 runs */
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for the host's own state */
 	uint8_t *iopm;
 	uint8_t *msrpm;
@@ -29,7 +30,10 @@ struct svm_vcpu {
 };
 
 void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);
-void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa);
+void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa,
+		      uint64_t host_if);
+/* Loads v->state (all but the GPRs VMRUN does not hold) from the current VMCB. */
+void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv);
 
 /* Builds the primary guest's NPT: all physical memory 1:1 except nestbed's own.
  * Returns the root's physical address or 0. */

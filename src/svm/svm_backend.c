@@ -43,7 +43,8 @@ static int svm_cpu_init(struct machine *m)
 	uint64_t hsave = alloc_frames_zeroed(1, FRAME_SIZE);
 	if (!hsave)
 		return -1;
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	/* NXE too: shadow nested page tables carry the no-execute bit of L1's tables. */
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	/* GIF stays 0 in nestbed: interrupts and NMIs wait for the guest (APM 15.17). */
 	__asm__ volatile("clgi");
@@ -176,7 +177,7 @@ static void sync_to_vmcb(struct vcpu *v, struct svm_vcpu *sv)
 	}
 }
 
-static void sync_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
+void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
 {
 	const struct vmcb_save *s = &sv->vmcb->save;
 	struct vcpu_state *st = &v->state;
@@ -199,10 +200,10 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 {
 	struct svm_vcpu *sv = v->backend;
 	sync_to_vmcb(v, sv);
-	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa);
+	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->tlb_control = 0;
-	sync_from_vmcb(v, sv);
+	svm_state_from_vmcb(v, sv);
 	svm_decode_exit(sv->vmcb, sv->nrips, e);
 	if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
 		e->u.msr = (uint32_t)v->state.gpr.rcx;

@@ -3,7 +3,11 @@
 ; is ours to keep. VMLOAD/VMSAVE move the state VMRUN leaves alone (FS, GS, TR, LDTR,
 ; KernelGSBase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*) between the CPU and a VMCB.
 ;
-; void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa)
+; void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa,
+;                       uint64_t host_if)
+; host_if: run the guest with the host's RFLAGS.IF set (an L2 whose L1 had IF=1 at its
+; VMRUN: with V_INTR_MASKING, physical interrupts follow the host's IF). GIF is 0 around
+; here, so no interrupt is taken in nestbed between STI and VMRUN or VMRUN and CLI.
 ; gprs: rax (unused: the VMCB has it), rbx, rcx, rdx, rsi, rdi, rbp, r8..r15
 default rel
 bits 64
@@ -36,6 +40,10 @@ svm_world_switch:
 	push rsi                    ; [rsp+8]  gprs
 	push rdi                    ; [rsp]    guest VMCB
 
+	test rcx, rcx
+	jz .interrupts_stay_off
+	sti
+.interrupts_stay_off:
 	mov rax, rdx
 	vmsave                      ; host's FS/GS/TR/LDTR/syscall MSRs
 	mov rax, [rsp]
@@ -57,6 +65,7 @@ svm_world_switch:
 	mov rsi, [rsi + G_RSI]
 
 	vmrun                       ; rax = guest VMCB; returns at #VMEXIT with GIF=0
+	cli
 
 	vmsave                      ; rax is the guest VMCB again (restored from host save)
 	mov rax, [rsp + 8]          ; gprs

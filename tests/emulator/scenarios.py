@@ -19,6 +19,7 @@ TIMEOUTS = {"qemu-svm": 60, "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm":
 NESTBED_ELF = "build/nestbed.elf"
 NESTBED_EFI = "build/nestbed.efi"
 CONFORMANCE = "build/guests/conformance.elf"
+SVM_SMOKE = "build/tests/svm_smoke.elf"    # tests/emulator/nested/svm_smoke.asm
 BROKEN_GUEST = "tests/emulator/data/broken-guest.bin"   # 1 KiB of junk, no Multiboot header
 EMULATED = ("qemu-svm", "qemu-uefi-svm", "bochs-vmx", "bochs-svm")
 
@@ -73,6 +74,11 @@ SCENARIOS = (
     ]
     # nestbed as L0: the conformance guest as its L1, on every backend it has
     + [run("emulator/nestbed/conformance/" + p, p, CONFORMANCE) for p in NESTBED_L0]
+    # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
+    # platform's own SVM) and under nestbed (nestbed's emulated SVM)
+    + [run("emulator/nested/svm-smoke/%s/%s" % (p, mode), p,
+           *(("--bare",) if mode == "bare" else ()), SVM_SMOKE)
+       for p in ("qemu-svm", "bochs-svm") for mode in ("bare", "nestbed")]
     # Debian's Linux as L1 (PVH entry), bare and under nestbed
     + [linux("emulator/linux/qemu-svm/bare", "qemu-svm", "--bare"),
        linux("emulator/linux/qemu-svm/nestbed", "qemu-svm")]

@@ -37,7 +37,7 @@ static void test_counters_and_json(void **state)
 	assert_int_equal(t.level[2].by_kind[EXIT_IO], 1);
 	used = 0;
 	trace_format_json(&t, "svm", collect, NULL);
-	assert_non_null(strstr(out, "{\"vendor\":\"svm\",\"exits\":5,\"l1\":{\"total\":4,\"cpuid\":3,\"io\":1},\"l2\":{\"total\":1,\"io\":1}"));
+	assert_non_null(strstr(out, "{\"vendor\":\"svm\",\"exits\":5,\"l1\":{\"total\":4,\"cpuid\":3,\"io\":1},\"l2\":{\"total\":1,\"io\":1},\"reflected\":{\"total\":0}"));
 	assert_non_null(strstr(out, "{\"l\":2,\"kind\":\"io\",\"code\":\"0x7b\",\"rip\":\"0x3000\",\"info1\":\"0xf40010\",\"info2\":\"0x0\"}]}"));
 }
 

@@ -1,0 +1,48 @@
+/* The nested layer's vendor interface (after Xen's nhvm_* hooks): a short list the
+ * vendor-neutral core calls; each vendor half (src/nested/svm, src/nested/vmx)
+ * registers one table, so the core never includes the nested layer. */
+#ifndef NESTBED_NESTED_OPS_H
+#define NESTBED_NESTED_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cpuid_policy.h"
+#include "core/exit.h"
+#include "core/vcpu.h"
+
+struct machine;
+
+struct nested_ops {
+	const char *name;         /* "nested-svm", "nested-vmx" */
+	const char *backend;      /* the vmm_ops it rides on: "svm" or "vmx" */
+	int (*vcpu_init)(struct machine *m, struct vcpu *v);
+	/* What L1 sees of CPUID about the virtualization nestbed offers it. */
+	void (*cpuid_policy)(const struct machine *m, struct cpuid_policy *p);
+	/* L1 executed a virtualization instruction (VMRUN, VMLOAD, ..., VMLAUNCH, ...). */
+	void (*emulate_vm_insn)(struct vcpu *v, struct exit *e);
+	/* An exit while L2 ran: when L1 intercepts it, emulate the exit into L1 and return
+	 * true; otherwise L0 handles it for L2. */
+	bool (*reflect_if_wanted)(struct vcpu *v, struct exit *e);
+	/* A nested page fault while L2 ran that L1's tables explain (fill the shadow
+	 * table, or reflect); false when it is nestbed's own business. */
+	bool (*tdp_fault)(struct vcpu *v, struct exit *e);
+	/* MSRs that describe or control the virtual VT-x/AMD-V: 0 if handled (value set or
+	 * written), 1 if not the nested layer's MSR, -1 for #GP. */
+	int (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *value);
+	int (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t value);
+	/* Where an L2 guest-physical address lives for nestbed (through L1's nested page
+	 * tables when it uses them): 0 and the address and the end of its page, or -1. */
+	int (*l2_gpa_to_hpa)(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end);
+	/* EFER bits the virtual CPU accepts besides the core's (EFER.SVME). */
+	uint64_t efer_extra_bits;
+};
+
+#define NESTED_REGISTER(ops)                                                         \
+	static const struct nested_ops *const ops##_registration                      \
+		__attribute__((used, section("nestbed_nested"))) = &(ops)
+
+/* The nested layer for a backend, or NULL (run.c). */
+const struct nested_ops *nested_select(const char *backend);
+
+#endif

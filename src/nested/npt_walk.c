@@ -1,0 +1,57 @@
+#include "nested/npt_walk.h"
+
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_U (1ull << 2)
+#define PTE_PS (1ull << 7)
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+/* Bits 51:MAXPHYADDR are reserved, and so is a large page's address below its size. */
+
+int npt_walk(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
+	     struct npt_walk_result *r)
+{
+	uint64_t table = c->root & PTE_ADDR;
+	bool writable = true, executable = true, user = true;
+	uint64_t access = (write ? NPT_FAULT_WRITE : 0) | (fetch ? NPT_FAULT_FETCH : 0) | NPT_FAULT_USER;
+	r->fault = 0;
+	for (int level = 4; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (unsigned)(level - 1);
+		uint64_t e;
+		if (c->read_phys(c->ctx, table + ((gpa >> shift) & 0x1ff) * 8, &e))
+			return -2;
+		if (!(e & PTE_P)) {
+			r->fault = access;
+			return -1;
+		}
+		bool large = (e & PTE_PS) && level > 1;
+		uint64_t reserved = (e & PTE_ADDR & c->phys_addr_mask) |
+				    ((e & PTE_NX) && !c->nxe ? PTE_NX : 0) |
+				    (large && level == 4 ? PTE_PS : 0);
+		if (large && level <= 3)
+			reserved |= e & PTE_ADDR & ((1ull << shift) - 1) & ~0x1000ull; /* bit 12 is PAT */
+		if (reserved) {
+			r->fault = access | NPT_FAULT_PRESENT | NPT_FAULT_RESERVED;
+			return -1;
+		}
+		writable &= (e & PTE_W) != 0;
+		user &= (e & PTE_U) != 0;
+		if (c->nxe && (e & PTE_NX))
+			executable = false;
+		if (level == 1 || large) {
+			if (!user || (write && !writable) || (fetch && !executable)) {
+				r->fault = access | NPT_FAULT_PRESENT;
+				return -1;
+			}
+			uint64_t size = 1ull << shift;
+			r->pa = (e & PTE_ADDR & ~(size - 1)) | (gpa & (size - 1));
+			r->page_size = size;
+			r->writable = writable;
+			r->executable = executable;
+			return 0;
+		}
+		table = e & PTE_ADDR;
+	}
+	r->fault = access;
+	return -1;
+}

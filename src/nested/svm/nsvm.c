@@ -1,0 +1,574 @@
+#include "nested/svm/nsvm.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/guest_mem.h"
+#include "core/machine.h"
+#include "core/memory.h"
+#include "core/run.h"
+#include "core/string.h"
+#include "core/vmm.h"
+#include "nested/nested.h"
+#include "nested/npt_walk.h"
+#include "nested/svm/vmcb12_check.h"
+
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define VM_CR_SVMDIS_BIT (1ull << 4)
+#define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
+#define RFLAGS_IF (1ull << 9)
+#define PAGE_MASK 0xfffull
+/* CR4 bits a virtual AMD CPU of today may have (APM vol.2 3.1.3). */
+#define CR4_ALLOWED 0x3f77fffull
+/* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
+#define EFER_ALLOWED_12 0xfd01ull
+#define SHADOW_NPT_FLAGS (PTE_U)
+
+static struct nsvm primary_nsvm; /* one per vCPU: CPU 0 for now */
+
+static struct nsvm *nsvm_of(const struct vcpu *v)
+{
+	(void)v;
+	return &primary_nsvm;
+}
+
+static uint64_t phys_addr_mask(void)
+{
+	uint32_t width = cpuid(0x80000008u, 0).eax & 0xff; /* APM vol.3 E.4.7 */
+	if (width < 36 || width > 52)
+		width = 48;
+	return ~((1ull << width) - 1);
+}
+
+static void inject(struct vcpu *v, uint8_t vector, bool has_error)
+{
+	struct event ev = { .type = EVENT_EXCEPTION, .vector = vector, .has_error_code = has_error };
+	v->ops->inject(v, &ev);
+}
+
+/* ---- the state VMLOAD/VMSAVE move (APM vol.2 15.5.2) ---- */
+
+static void copy_vmload_state(struct vmcb_save *dst, const struct vmcb_save *src)
+{
+	dst->fs = src->fs;
+	dst->gs = src->gs;
+	dst->tr = src->tr;
+	dst->ldtr = src->ldtr;
+	dst->kernel_gs_base = src->kernel_gs_base;
+	dst->star = src->star;
+	dst->lstar = src->lstar;
+	dst->cstar = src->cstar;
+	dst->sfmask = src->sfmask;
+	dst->sysenter_cs = src->sysenter_cs;
+	dst->sysenter_esp = src->sysenter_esp;
+	dst->sysenter_eip = src->sysenter_eip;
+}
+
+/* ---- shadow NPT ---- */
+
+static void shadow_drop(struct nsvm *n)
+{
+	paging_free_tables(&n->shadow);
+	n->shadow_ncr3_12 = 0;
+	n->flush_l2 = true;
+}
+
+static int shadow_ensure(struct nsvm *n)
+{
+	if (n->shadow.root)
+		return 0;
+	return paging_init(&n->shadow, &nestbed_frames, identity_frame_ptr);
+}
+
+static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
+{
+	(void)ctx;
+	return guest_phys_read(pa, value, sizeof(*value));
+}
+
+static int walk_l1_npt(const struct vcpu *v, const struct nsvm *n, uint64_t gpa, bool write,
+		       bool fetch, struct npt_walk_result *r)
+{
+	struct npt_walk_ctx c = { .root = n->vmcb12.control.n_cr3,
+				  .nxe = (n->l1_state.efer & EFER_NXE) != 0,
+				  .phys_addr_mask = phys_addr_mask(),
+				  .read_phys = read_l1_phys };
+	(void)v;
+	return npt_walk(&c, gpa, write, fetch, r);
+}
+
+static bool np12(const struct nsvm *n)
+{
+	return (n->vmcb12.control.np_control & SVM_NP_ENABLE) != 0;
+}
+
+static int nsvm_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end)
+{
+	const struct nsvm *n = nsvm_of(v);
+	if (!np12(n)) {
+		*hpa = gpa;
+		*page_end = (gpa | PAGE_MASK) + 1;
+		return 0;
+	}
+	struct npt_walk_result r;
+	if (walk_l1_npt(v, n, gpa, false, false, &r))
+		return -1;
+	*hpa = r.pa;
+	*page_end = (gpa | PAGE_MASK) + 1;
+	return 0;
+}
+
+/* ---- entering L2 ---- */
+
+static bool insn_checks(struct vcpu *v, uint64_t pa)
+{
+	if (!(v->state.efer & EFER_SVME)) {
+		inject(v, VECTOR_UD, false); /* SVM instructions need EFER.SVME (APM 15.4) */
+		return false;
+	}
+	if (v->state.cpl != 0 || (pa & PAGE_MASK) || (pa & phys_addr_mask())) {
+		inject(v, VECTOR_GP, true);
+		return false;
+	}
+	return true;
+}
+
+static void build_vmcb02(struct nsvm *n)
+{
+	const struct vmcb *v12 = &n->vmcb12;
+	struct vmcb *v02 = n->vmcb02;
+	struct vmcb_control *c = &v02->control;
+	memset(c, 0, sizeof(*c));
+	c->intercept_cr = v12->control.intercept_cr;
+	c->intercept_dr = v12->control.intercept_dr;
+	c->intercept_exceptions = v12->control.intercept_exceptions;
+	/* nestbed's own needs for any guest: CPUID policy, its MSRs and the exit port, a
+	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
+	c->intercept_misc1 = v12->control.intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA;
+	c->intercept_misc2 = v12->control.intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
+	c->intercept_misc3 = 0;
+	/* permission maps: L1's ORed with nestbed's */
+	const struct svm_vcpu *sv01 = NULL;
+	(void)sv01;
+	for (unsigned i = 0; i < sizeof(n->iopm12); i++)
+		n->iopm02[i] = n->iopm12[i] | ((const uint8_t *)phys_to_virt(n->vmcb01->control.iopm_base_pa))[i];
+	for (unsigned i = 0; i < sizeof(n->msrpm12); i++)
+		n->msrpm02[i] = n->msrpm12[i] | ((const uint8_t *)phys_to_virt(n->vmcb01->control.msrpm_base_pa))[i];
+	c->iopm_base_pa = n->iopm02_pa;
+	c->msrpm_base_pa = n->msrpm02_pa;
+	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
+	c->guest_asid = NSVM_L2_ASID;
+	c->vintr = v12->control.vintr & ~VINTR_VGIF_BITS;
+	c->interrupt_shadow = v12->control.interrupt_shadow;
+	c->eventinj = v12->control.eventinj;
+	c->np_control = SVM_NP_ENABLE;
+	c->n_cr3 = np12(n) ? n->shadow.root : n->vmcb01->control.n_cr3;
+
+	bool flush = n->flush_l2 || v12->control.tlb_control ||
+		     v12->control.guest_asid != n->last_asid12;
+	c->tlb_control = flush ? SVM_TLB_CONTROL_FLUSH_ALL : 0;
+	n->flush_l2 = false;
+	n->last_asid12 = v12->control.guest_asid;
+
+	v02->save = v12->save;
+	copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
+	if (!np12(n))
+		v02->save.g_pat = n->vmcb01->save.g_pat;
+}
+
+static void vmexit_invalid(struct vcpu *v, struct nsvm *n, const char *rule)
+{
+	kprintf("nestbed: nested: VMRUN of the VMCB at %#llx fails its checks: %s (VMEXIT_INVALID to L1)\n",
+		(unsigned long long)n->vmcb12_pa, rule);
+	n->vmcb12.control.exitcode = SVM_EXIT_INVALID_64;
+	n->vmcb12.control.exitinfo1 = 0;
+	n->vmcb12.control.exitinfo2 = 0;
+	n->vmcb12.control.exitintinfo = 0;
+	vcpu_phys_write(v, n->vmcb12_pa + __builtin_offsetof(struct vmcb, control.exitcode),
+			&n->vmcb12.control.exitcode, 4 * sizeof(uint64_t));
+	n->gif = false; /* a #VMEXIT clears GIF (APM 15.17) */
+	n->vmcb01->control.vintr |= VINTR_MASKING;
+}
+
+static void emulate_vmrun(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	uint64_t pa = v->state.gpr.rax;
+	if (!insn_checks(v, pa))
+		return;
+	if (guest_phys_read(pa, &n->vmcb12, sizeof(n->vmcb12))) {
+		inject(v, VECTOR_GP, true);
+		return;
+	}
+	n->vmcb12_pa = pa;
+	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
+
+	struct nsvm_check_limits lim = { phys_addr_mask(), NSVM_OFFERED_ASIDS, EFER_ALLOWED_12, CR4_ALLOWED };
+	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
+	if (rule) {
+		vmexit_invalid(v, n, rule);
+		return;
+	}
+	if (guest_phys_read(n->vmcb12.control.iopm_base_pa & ~PAGE_MASK, n->iopm12, sizeof(n->iopm12)) ||
+	    guest_phys_read(n->vmcb12.control.msrpm_base_pa & ~PAGE_MASK, n->msrpm12, sizeof(n->msrpm12))) {
+		vmexit_invalid(v, n, "the I/O or MSR permission map is not in L1's memory");
+		return;
+	}
+	if (np12(n)) {
+		if (n->vmcb12.control.tlb_control || n->shadow_ncr3_12 != n->vmcb12.control.n_cr3 ||
+		    n->vmcb12.control.guest_asid != n->last_asid12)
+			shadow_drop(n);
+		if (shadow_ensure(n))
+			guest_failure(v, "nested: out of memory for the shadow NPT");
+		n->shadow_ncr3_12 = n->vmcb12.control.n_cr3;
+	}
+
+	/* L1's state stays in VMCB01 and here; L2 gets VMCB02. */
+	n->l1_state = v->state;
+	struct svm_vcpu *sv = v->backend;
+	build_vmcb02(n);
+	sv->vmcb = n->vmcb02;
+	sv->vmcb_pa = n->vmcb02_pa;
+	sv->host_if = (n->l1_state.rflags & RFLAGS_IF) != 0;
+	svm_state_from_vmcb(v, sv);
+	v->state.gpr.rax = n->vmcb02->save.rax;
+	v->state.efer = n->vmcb12.save.efer;
+	v->level = 2;
+	n->in_l2 = true;
+	n->gif = true;
+}
+
+/* ---- leaving L2: the #VMEXIT L1 sees (APM vol.2 15.6) ---- */
+
+static bool exit_has_next_rip(uint32_t code)
+{
+	/* instruction intercepts: CR/DR accesses and 0x6e..0x8f except INTR-like events */
+	if (code <= 0x3f)
+		return true;
+	switch (code) {
+	case 0x6e: case 0x6f: case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75:
+	case 0x76: case 0x77: case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c:
+	case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
+	case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void switch_to_l1(struct vcpu *v, struct nsvm *n)
+{
+	struct svm_vcpu *sv = v->backend;
+	/* FS, GS, TR, LDTR and the syscall MSRs stay in the CPU across #VMEXIT */
+	copy_vmload_state(&n->vmcb01->save, &n->vmcb02->save);
+	sv->vmcb = n->vmcb01;
+	sv->vmcb_pa = n->vmcb01_pa;
+	sv->host_if = false;
+	v->state = n->l1_state; /* host state from the "host save area": RIP past VMRUN, RAX */
+	v->level = 1;
+	n->in_l2 = false;
+	n->gif = false;
+	n->vmcb01->control.vintr |= VINTR_MASKING; /* GIF=0: hold physical interrupts */
+}
+
+static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1, uint64_t info2,
+		    uint64_t next_rip)
+{
+	struct vmcb *v12 = &n->vmcb12;
+	const struct vmcb *v02 = n->vmcb02;
+	struct vmcb_save *s = &v12->save;
+	const struct vmcb_save *s02 = &v02->save;
+	s->es = s02->es;
+	s->cs = s02->cs;
+	s->ss = s02->ss;
+	s->ds = s02->ds;
+	s->gdtr = s02->gdtr;
+	s->idtr = s02->idtr;
+	s->cpl = s02->cpl;
+	s->efer = s02->efer;
+	s->cr0 = s02->cr0;
+	s->cr2 = s02->cr2;
+	s->cr3 = s02->cr3;
+	s->cr4 = s02->cr4;
+	s->dr6 = s02->dr6;
+	s->dr7 = s02->dr7;
+	s->rflags = s02->rflags;
+	s->rip = s02->rip;
+	s->rsp = s02->rsp;
+	s->rax = s02->rax;
+	if (np12(n))
+		s->g_pat = s02->g_pat;
+	struct vmcb_control *c = &v12->control;
+	c->exitcode = code;
+	c->exitinfo1 = info1;
+	c->exitinfo2 = info2;
+	c->exitintinfo = v02->control.exitintinfo;
+	c->interrupt_shadow = v02->control.interrupt_shadow;
+	c->vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
+	c->eventinj = 0;
+	c->next_rip = next_rip;
+	if (vcpu_phys_write(v, n->vmcb12_pa, v12, sizeof(*v12))) {
+		/* L1 moved its VMCB out of its own memory meanwhile: nothing sane to do */
+		guest_failure(v, "nested: cannot write the #VMEXIT into the VMCB at %#llx",
+			      (unsigned long long)n->vmcb12_pa);
+	}
+	switch_to_l1(v, n);
+}
+
+/* Does L1 intercept this exit of its guest? (from VMCB12 and its permission maps) */
+static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
+{
+	const struct vmcb_control *c = &n->vmcb12.control;
+	uint32_t code = (uint32_t)e->native_code;
+	if (code <= 0x0f)
+		return (c->intercept_cr >> code) & 1;
+	if (code <= 0x1f)
+		return (c->intercept_cr >> code) & 1;
+	if (code <= 0x3f)
+		return (c->intercept_dr >> (code - 0x20)) & 1;
+	if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + 32)
+		return (c->intercept_exceptions >> (code - SVM_EXIT_EXCEPTION_BASE)) & 1;
+	if (code == SVM_EXIT_IOIO) {
+		if (!(c->intercept_misc1 & SVM_INTERCEPT_IOIO))
+			return false;
+		for (unsigned p = e->u.io.port; p < (unsigned)e->u.io.port + e->u.io.size; p++)
+			if ((n->iopm12[p / 8] >> (p % 8)) & 1)
+				return true;
+		return false;
+	}
+	if (code == SVM_EXIT_MSR) {
+		if (!(c->intercept_misc1 & SVM_INTERCEPT_MSR))
+			return false;
+		uint32_t msr = e->u.msr, base;
+		if (msr <= 0x1fff)
+			base = 0;
+		else if (msr >= 0xC0000000u && msr <= 0xC0001fffu)
+			base = 0x800 * 8, msr -= 0xC0000000u;
+		else if (msr >= 0xC0010000u && msr <= 0xC0011fffu)
+			base = 0x1000 * 8, msr -= 0xC0010000u;
+		else
+			return true; /* outside the map: always intercepted */
+		uint32_t bit = base + msr * 2 + (e->kind == EXIT_MSR_WRITE ? 1 : 0);
+		return (n->msrpm12[bit / 8] >> (bit % 8)) & 1;
+	}
+	if (code >= 0x60 && code <= 0x7f)
+		return (c->intercept_misc1 >> (code - 0x60)) & 1;
+	if (code >= 0x80 && code <= 0x9f)
+		return (c->intercept_misc2 >> (code - 0x80)) & 1;
+	if ((uint32_t)code == SVM_EXIT_INVALID)
+		return true; /* the state L1 gave could not be entered */
+	return false;
+}
+
+static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	if (!n->in_l2 || e->kind == EXIT_TDP_FAULT || !l1_intercepts(n, e))
+		return false;
+	uint32_t code = (uint32_t)e->native_code;
+	uint64_t next_rip = 0;
+	if (exit_has_next_rip(code)) {
+		unsigned len = e->insn_len ? e->insn_len : guest_insn_length(v);
+		next_rip = len ? n->vmcb02->save.rip + len : 0;
+	}
+	reflect(v, n, e->native_code, e->info1, e->info2, next_rip);
+	return true;
+}
+
+/* An NPF while L2 ran: L1's table decides (APM 15.25.6). */
+static bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	if (!n->in_l2 || !np12(n))
+		return false; /* L2 addresses are L1's: nestbed's own business */
+	uint64_t gpa = e->info2;
+	bool write = (e->info1 & NPT_FAULT_WRITE) != 0, fetch = (e->info1 & NPT_FAULT_FETCH) != 0;
+	struct npt_walk_result r;
+	int rc = walk_l1_npt(v, n, gpa, write, fetch, &r);
+	if (rc == -2)
+		guest_failure(v, "nested: L1's nested page table for %#llx lies outside its memory",
+			      (unsigned long long)gpa);
+	if (rc == -1) {
+		/* L1's fault: its error code, with the hardware's bits 32/33 (final address or
+		 * guest page-table walk) */
+		uint64_t info1 = r.fault | (e->info1 & (3ull << 32));
+		e->native_code = SVM_EXIT_NPF;
+		reflect(v, n, SVM_EXIT_NPF, info1, gpa, 0);
+		trace_reflected(&v->trace, e);
+		return true;
+	}
+	const struct guest_memmap *g = &machine.guest_map;
+	for (uint32_t i = 0; i < g->nr_ranges; i++)
+		if (g->ranges[i].type == MEM_NESTBED && r.pa >= g->ranges[i].base &&
+		    r.pa < g->ranges[i].base + g->ranges[i].length)
+			guest_failure(v, "nested: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
+				      (unsigned long long)gpa, (unsigned long long)r.pa);
+	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable ? PTE_W : 0) | (r.executable ? 0 : PTE_NX);
+	if (paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags)) {
+		/* out of frames: start the cache over (as a TLB flush would) */
+		shadow_drop(n);
+		if (shadow_ensure(n) || paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags))
+			guest_failure(v, "nested: out of memory for the shadow NPT");
+		n->shadow_ncr3_12 = n->vmcb12.control.n_cr3;
+		n->vmcb02->control.n_cr3 = n->shadow.root;
+		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	}
+	return true;
+}
+
+/* ---- the other SVM instructions in L1 ---- */
+
+static void emulate_vmload_vmsave(struct vcpu *v, struct exit *e, bool load)
+{
+	struct nsvm *n = nsvm_of(v);
+	uint64_t pa = v->state.gpr.rax;
+	if (!insn_checks(v, pa))
+		return;
+	struct vmcb_save tmp;
+	uint64_t off = __builtin_offsetof(struct vmcb, save);
+	if (vcpu_phys_read(v, pa + off, &tmp, sizeof(tmp))) {
+		inject(v, VECTOR_GP, true);
+		return;
+	}
+	if (load) {
+		copy_vmload_state(&n->vmcb01->save, &tmp);
+	} else {
+		copy_vmload_state(&tmp, &n->vmcb01->save);
+		if (vcpu_phys_write(v, pa + off, &tmp, sizeof(tmp))) {
+			inject(v, VECTOR_GP, true);
+			return;
+		}
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+static void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	switch ((uint32_t)e->native_code) {
+	case SVM_EXIT_VMRUN:
+		emulate_vmrun(v, e);
+		return;
+	case SVM_EXIT_VMLOAD:
+		emulate_vmload_vmsave(v, e, true);
+		return;
+	case SVM_EXIT_VMSAVE:
+		emulate_vmload_vmsave(v, e, false);
+		return;
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_STGI:
+		if (!(v->state.efer & EFER_SVME)) {
+			inject(v, VECTOR_UD, false);
+			return;
+		}
+		if (v->state.cpl) {
+			inject(v, VECTOR_GP, true);
+			return;
+		}
+		n->gif = (uint32_t)e->native_code == SVM_EXIT_STGI;
+		if (n->gif)
+			n->vmcb01->control.vintr &= ~VINTR_MASKING;
+		else
+			n->vmcb01->control.vintr |= VINTR_MASKING;
+		vcpu_skip_instruction(v, e);
+		return;
+	case SVM_EXIT_INVLPGA:
+		if (!(v->state.efer & EFER_SVME)) {
+			inject(v, VECTOR_UD, false);
+			return;
+		}
+		shadow_drop(n); /* L2's translations for that ASID go */
+		vcpu_skip_instruction(v, e);
+		return;
+	default: /* SKINIT is not offered */
+		inject(v, VECTOR_UD, false);
+		return;
+	}
+}
+
+/* ---- MSRs and CPUID ---- */
+
+static int nsvm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	struct nsvm *n = nsvm_of(v);
+	switch (msr) {
+	case MSR_VM_HSAVE_PA:
+		*value = n->hsave_pa;
+		return 0;
+	case MSR_VM_CR:
+		*value = n->vm_cr;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int nsvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	struct nsvm *n = nsvm_of(v);
+	switch (msr) {
+	case MSR_VM_HSAVE_PA:
+		if ((value & PAGE_MASK) || (value & phys_addr_mask()))
+			return -1; /* APM 15.30.4: #GP for an unaligned or too wide address */
+		n->hsave_pa = value;
+		return 0;
+	case MSR_VM_CR:
+		if ((value & VM_CR_SVMDIS_BIT) && (v->state.efer & EFER_SVME))
+			return -1;
+		n->vm_cr = value & VM_CR_SVMDIS_BIT;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void nsvm_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
+{
+	(void)m;
+	p->expose_svm = true;
+	p->svm_features = NSVM_OFFERED_FEATURES;
+	p->svm_nasid = NSVM_OFFERED_ASIDS;
+}
+
+static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
+{
+	(void)m;
+	struct nsvm *n = nsvm_of(v);
+	struct svm_vcpu *sv = v->backend;
+	memset(n, 0, sizeof(*n));
+	n->gif = true;
+	n->vmcb01 = sv->vmcb;
+	n->vmcb01_pa = sv->vmcb_pa;
+	n->vmcb02_pa = alloc_frames_zeroed(1, FRAME_SIZE);
+	n->iopm02_pa = alloc_frames_zeroed(SVM_IOPM_PAGES, FRAME_SIZE);
+	n->msrpm02_pa = alloc_frames_zeroed(SVM_MSRPM_PAGES, FRAME_SIZE);
+	if (!n->vmcb02_pa || !n->iopm02_pa || !n->msrpm02_pa) {
+		kprintf("nestbed: nested-svm: out of memory\n");
+		return -1;
+	}
+	n->vmcb02 = phys_to_virt(n->vmcb02_pa);
+	n->iopm02 = phys_to_virt(n->iopm02_pa);
+	n->msrpm02 = phys_to_virt(n->msrpm02_pa);
+	n->shadow.fa = &nestbed_frames;
+	n->shadow.frame_ptr = identity_frame_ptr;
+	n->flush_l2 = true;
+	return 0;
+}
+
+const struct nested_ops nested_svm_ops = {
+	.name = "nested-svm",
+	.backend = "svm",
+	.vcpu_init = nsvm_vcpu_init,
+	.cpuid_policy = nsvm_cpuid_policy,
+	.emulate_vm_insn = nsvm_emulate_vm_insn,
+	.reflect_if_wanted = nsvm_reflect_if_wanted,
+	.tdp_fault = nsvm_tdp_fault,
+	.msr_read = nsvm_msr_read,
+	.msr_write = nsvm_msr_write,
+	.l2_gpa_to_hpa = nsvm_l2_gpa_to_hpa,
+	.efer_extra_bits = EFER_SVME,
+};
+NESTED_REGISTER(nested_svm_ops);

@@ -1,0 +1,43 @@
+/* Nested AMD-V: L1 runs its guests (L2) in VMCBs (VMCB12) that nestbed checks and merges
+ * into a VMCB of its own (VMCB02). APM vol.2 chapter 15. */
+#ifndef NESTBED_NSVM_H
+#define NESTBED_NSVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/paging.h"
+#include "core/vcpu.h"
+#include "svm/svm.h"
+
+#define NSVM_L2_ASID 2             /* nestbed's ASID for every L2 (1 is L1's) */
+#define NSVM_OFFERED_ASIDS 16      /* CPUID 8000_000Ah EBX as L1 sees it */
+/* CPUID 8000_000Ah EDX as L1 sees it: nested paging and next-RIP saving, which nestbed
+ * provides even where the CPU lacks NRIPS, by decoding (APM vol.3 E.4.9). */
+#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS)
+#define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
+#define VINTR_VGIF_BITS ((1ull << 9) | (1ull << 25))
+
+struct nsvm {
+	bool gif;                /* L1's global interrupt flag */
+	bool in_l2;
+	uint64_t hsave_pa;       /* VM_HSAVE_PA as L1 wrote it */
+	uint64_t vm_cr;
+	uint64_t vmcb12_pa;
+	struct vmcb *vmcb01, *vmcb02;
+	uint64_t vmcb01_pa, vmcb02_pa;
+	uint8_t *iopm02, *msrpm02;
+	uint64_t iopm02_pa, msrpm02_pa;
+	struct vcpu_state l1_state; /* L1's registers while L2 runs (RIP past VMRUN) */
+	struct vmcb vmcb12;      /* L1's VMCB as read at VMRUN (control intercepts used to reflect) */
+	uint8_t iopm12[SVM_IOPM_PAGES * 4096];
+	uint8_t msrpm12[SVM_MSRPM_PAGES * 4096];
+	/* the shadow NPT: L2-physical -> host-physical, a cache of L1's NPT composed with
+	 * nestbed's; dropped whenever L1 asks for a TLB flush */
+	struct paging shadow;
+	uint64_t shadow_ncr3_12; /* the L1 table it caches */
+	uint32_t last_asid12;
+	bool flush_l2;
+};
+
+#endif
