@@ -82,6 +82,8 @@ def build_parser():
     r.add_argument("--cpu-model", metavar="MODEL",
                    help="Bochs CPU model (default tigerlake / ryzen) or QEMU -cpu value")
     r.add_argument("--keep", action="store_true", help="keep the run directory on success")
+    r.add_argument("--icount", action="store_true",
+                   help="QEMU: -icount shift=0, the guest's TSC counts instructions")
     r.add_argument("image", metavar="IMAGE")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
@@ -131,7 +133,7 @@ def cmd_run(opts) -> int:
     platform = get_platform(opts.platform)
     spec = RunSpec(image=Path(opts.image), args=list(opts.args), bare=opts.bare,
                    nestbed=opts.nestbed, nestbed_args=opts.nestbed_args.strip(),
-                   memory=opts.memory, cpu_model=opts.cpu_model)
+                   memory=opts.memory, cpu_model=opts.cpu_model, icount=opts.icount)
     result = run(platform, spec, timeout=opts.timeout, stream=sys.stdout.buffer,
                  log_path=opts.log, keep=opts.keep)
     if result.run_dir and result.verdict != "pass":

@@ -12,7 +12,7 @@ import time
 
 from . import ROOT
 from . import linux
-from .platforms import get_platform
+from .platforms import RunSpec, get_platform
 from .runner import run
 
 STATS = re.compile(r"nestbed-stats (\{.*\})")
@@ -75,6 +75,43 @@ def linux_boot(platform_name: str, runs: int, say) -> dict:
     return figures
 
 
+CPUID_LOOP = ROOT / "build" / "tests" / "svm_cpuid_loop.elf"
+TICKS = re.compile(r"round trips (0x[0-9a-f]+), ticks (0x[0-9a-f]+), ticks per round trip (0x[0-9a-f]+)")
+
+
+def l2_cpuid_loop(platform_name: str, say) -> dict:
+    """The minimal L1 (tests/emulator/nested/svm_cpuid_loop.asm): L2 CPUID intercepted by
+    L1, bare (the platform's SVM) and under nestbed. Deterministic: exit counts, and on
+    QEMU the TSC ticks per round trip under -icount (instructions retired)."""
+    platform = get_platform(platform_name)
+    icount = platform_name.startswith("qemu")
+    figures = {"icount": icount}
+    for mode in ("bare", "nestbed"):
+        spec = RunSpec(image=CPUID_LOOP, bare=(mode == "bare"), icount=icount)
+        collect = _Collect()
+        result = run(platform, spec, timeout=600, on_line=collect)
+        if result.verdict != "pass":
+            raise RuntimeError("l2 cpuid loop %s %s: %s" % (platform_name, mode, result.reason))
+        entry = {}
+        for test in result.tests:
+            m = TICKS.search(test.reason or "")
+            if m:
+                entry["round_trips"] = int(m.group(1), 16)
+                entry["ticks_per_round_trip"] = int(m.group(3), 16)
+        if collect.stats:
+            st = collect.stats
+            entry["l0_exits"] = st.get("exits")
+            entry["reflected"] = st.get("reflected", {}).get("total")
+            entry["l0_exits_per_reflected"] = st.get("l0_exits_per_reflected")
+            entry["l1_exits_by_kind"] = {k: v for k, v in st.get("l1", {}).items() if k != "total"}
+        figures[mode] = entry
+        say("bench: l2 cpuid loop %s %s: %s" % (platform_name, mode, entry))
+    if figures["bare"].get("ticks_per_round_trip"):
+        figures["ticks_ratio_nestbed_to_bare"] = round(
+            figures["nestbed"]["ticks_per_round_trip"] / figures["bare"]["ticks_per_round_trip"], 2)
+    return figures
+
+
 def run_all(out_dir, runs: int, say):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
@@ -87,6 +124,9 @@ def run_all(out_dir, runs: int, say):
         "nestbed": _git_version(),
         "runs_per_figure": runs,
         "linux_boot": {"qemu-svm": linux_boot("qemu-svm", runs, say)},
+        "exit_multiplication": {
+            "minimal_l1_cpuid_loop": {p: l2_cpuid_loop(p, say) for p in ("qemu-svm", "bochs-svm")},
+        },
     })
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path

@@ -144,6 +144,9 @@ class RunSpec:
     # Further modules after the guest (nestbed mode), each (path, args); in bare mode the
     # first is a Linux kernel's initrd.
     modules: List[Tuple[Path, str]] = field(default_factory=list)
+    # QEMU only: -icount shift=0 on one TCG thread, so the guest's TSC counts retired
+    # instructions and cost figures repeat exactly.
+    icount: bool = False
 
     @property
     def mode(self) -> str:
@@ -424,6 +427,11 @@ class QemuSvm(Platform):
         """The emulator's argv, run in the run directory where kernel and guest are the
         (linked) file names."""
         argv = qemu_argv(self.emulator_path(), self.accel, self.cpu_for(spec), spec.memory)
+        if spec.icount:
+            if self.accel != "tcg":
+                raise HarnessError("--icount needs QEMU's TCG, not %s" % self.accel)
+            argv[argv.index("-accel") + 1] = "tcg,thread=single"
+            argv += ["-icount", "shift=0"]
         extra = [safe_name(p) for p, _ in spec.modules]
         if spec.bare:
             argv += qemu_kernel_argv(kernel, spec.args_text)

@@ -30,8 +30,8 @@ struct nsvm {
 	uint64_t iopm02_pa, msrpm02_pa;
 	struct vcpu_state l1_state; /* L1's registers while L2 runs (RIP past VMRUN) */
 	struct vmcb vmcb12;      /* L1's VMCB as read at VMRUN (control intercepts used to reflect) */
-	uint8_t iopm12[SVM_IOPM_PAGES * 4096];
-	uint8_t msrpm12[SVM_MSRPM_PAGES * 4096];
+	uint8_t iopm12[SVM_IOPM_PAGES * 4096] __attribute__((aligned(8)));
+	uint8_t msrpm12[SVM_MSRPM_PAGES * 4096] __attribute__((aligned(8)));
 	/* the shadow NPT: L2-physical -> host-physical, a cache of L1's NPT composed with
 	 * nestbed's; dropped whenever L1 asks for a TLB flush */
 	struct paging shadow;
