@@ -350,6 +350,10 @@ static enum probe_status fail_kind(struct probe_run *run, const struct mhv_exit 
 {
 	char observed[320];
 	mhv_describe_exit(e, observed, sizeof(observed));
+	if (e->kind == MHV_EXIT_DONE) {
+		/* The hypercall at the end of L2's code: nothing exited before it. */
+		format_buf(observed, sizeof(observed), "no exit (L2 ran to its end)");
+	}
 	if (e->vendor == MHV_VENDOR_SVM)
 		return probe_fail(run, "expected %s exit (SVM EXITCODE %#llx), observed %s",
 				  mhv_exit_kind_name(kind),
