@@ -1,0 +1,443 @@
+/* VT-x architectural constants: VMCS field encodings, control bits, exit reasons,
+ * exit-qualification layouts and VM-instruction error numbers.
+ *
+ * Section numbers are those of the Intel SDM vol.3 editions that number the VMX chapters
+ * 24 (VMCS), 25 (non-root operation), 26 (VM entries), 27 (VM exits), 28 (EPT),
+ * 30 (VMX instruction reference), appendix A (capability MSRs), appendix B (field
+ * encodings) and appendix C (exit reasons). Pure data: also compiled for host tests. */
+#ifndef NESTBED_VMX_VMCS_H
+#define NESTBED_VMX_VMCS_H
+
+/* ---- VMCS field encodings, SDM vol.3 appendix B ---- */
+
+/* 16-bit control fields, B.1.1 */
+#define VMCS_VPID 0x0000u
+/* 16-bit guest-state fields, B.1.2 */
+#define VMCS_GUEST_ES_SELECTOR 0x0800u
+#define VMCS_GUEST_CS_SELECTOR 0x0802u
+#define VMCS_GUEST_SS_SELECTOR 0x0804u
+#define VMCS_GUEST_DS_SELECTOR 0x0806u
+#define VMCS_GUEST_FS_SELECTOR 0x0808u
+#define VMCS_GUEST_GS_SELECTOR 0x080Au
+#define VMCS_GUEST_LDTR_SELECTOR 0x080Cu
+#define VMCS_GUEST_TR_SELECTOR 0x080Eu
+/* 16-bit host-state fields, B.1.3 */
+#define VMCS_HOST_ES_SELECTOR 0x0C00u
+#define VMCS_HOST_CS_SELECTOR 0x0C02u
+#define VMCS_HOST_SS_SELECTOR 0x0C04u
+#define VMCS_HOST_DS_SELECTOR 0x0C06u
+#define VMCS_HOST_FS_SELECTOR 0x0C08u
+#define VMCS_HOST_GS_SELECTOR 0x0C0Au
+#define VMCS_HOST_TR_SELECTOR 0x0C0Cu
+
+/* 64-bit control fields, B.2.1 */
+#define VMCS_IO_BITMAP_A 0x2000u
+#define VMCS_IO_BITMAP_B 0x2002u
+#define VMCS_MSR_BITMAP 0x2004u
+#define VMCS_EXIT_MSR_STORE_ADDR 0x2006u
+#define VMCS_EXIT_MSR_LOAD_ADDR 0x2008u
+#define VMCS_ENTRY_MSR_LOAD_ADDR 0x200Au
+#define VMCS_TSC_OFFSET 0x2010u
+#define VMCS_EPT_POINTER 0x201Au
+#define VMCS_XSS_EXIT_BITMAP 0x202Cu
+/* 64-bit read-only data field, B.2.2 */
+#define VMCS_GUEST_PHYSICAL_ADDRESS 0x2400u
+/* 64-bit guest-state fields, B.2.3 */
+#define VMCS_LINK_POINTER 0x2800u
+#define VMCS_GUEST_IA32_DEBUGCTL 0x2802u
+#define VMCS_GUEST_IA32_PAT 0x2804u
+#define VMCS_GUEST_IA32_EFER 0x2806u
+#define VMCS_GUEST_PDPTE0 0x280Au
+#define VMCS_GUEST_PDPTE(n) (VMCS_GUEST_PDPTE0 + 2u * (n))
+/* 64-bit host-state fields, B.2.4 */
+#define VMCS_HOST_IA32_PAT 0x2C00u
+#define VMCS_HOST_IA32_EFER 0x2C02u
+
+/* 32-bit control fields, B.3.1 */
+#define VMCS_PIN_BASED_CTLS 0x4000u
+#define VMCS_PROC_BASED_CTLS 0x4002u
+#define VMCS_EXCEPTION_BITMAP 0x4004u
+#define VMCS_PF_ERROR_CODE_MASK 0x4006u
+#define VMCS_PF_ERROR_CODE_MATCH 0x4008u
+#define VMCS_CR3_TARGET_COUNT 0x400Au
+#define VMCS_EXIT_CTLS 0x400Cu
+#define VMCS_EXIT_MSR_STORE_COUNT 0x400Eu
+#define VMCS_EXIT_MSR_LOAD_COUNT 0x4010u
+#define VMCS_ENTRY_CTLS 0x4012u
+#define VMCS_ENTRY_MSR_LOAD_COUNT 0x4014u
+#define VMCS_ENTRY_INTR_INFO 0x4016u
+#define VMCS_ENTRY_EXCEPTION_ERROR_CODE 0x4018u
+#define VMCS_ENTRY_INSTRUCTION_LEN 0x401Au
+#define VMCS_TPR_THRESHOLD 0x401Cu
+#define VMCS_PROC_BASED_CTLS2 0x401Eu
+/* 32-bit read-only data fields, B.3.2 */
+#define VMCS_VM_INSTRUCTION_ERROR 0x4400u
+#define VMCS_EXIT_REASON 0x4402u
+#define VMCS_EXIT_INTR_INFO 0x4404u
+#define VMCS_EXIT_INTR_ERROR_CODE 0x4406u
+#define VMCS_IDT_VECTORING_INFO 0x4408u
+#define VMCS_IDT_VECTORING_ERROR_CODE 0x440Au
+#define VMCS_EXIT_INSTRUCTION_LEN 0x440Cu
+#define VMCS_EXIT_INSTRUCTION_INFO 0x440Eu
+/* 32-bit guest-state fields, B.3.3 */
+#define VMCS_GUEST_ES_LIMIT 0x4800u
+#define VMCS_GUEST_CS_LIMIT 0x4802u
+#define VMCS_GUEST_SS_LIMIT 0x4804u
+#define VMCS_GUEST_DS_LIMIT 0x4806u
+#define VMCS_GUEST_FS_LIMIT 0x4808u
+#define VMCS_GUEST_GS_LIMIT 0x480Au
+#define VMCS_GUEST_LDTR_LIMIT 0x480Cu
+#define VMCS_GUEST_TR_LIMIT 0x480Eu
+#define VMCS_GUEST_GDTR_LIMIT 0x4810u
+#define VMCS_GUEST_IDTR_LIMIT 0x4812u
+#define VMCS_GUEST_ES_AR 0x4814u
+#define VMCS_GUEST_CS_AR 0x4816u
+#define VMCS_GUEST_SS_AR 0x4818u
+#define VMCS_GUEST_DS_AR 0x481Au
+#define VMCS_GUEST_FS_AR 0x481Cu
+#define VMCS_GUEST_GS_AR 0x481Eu
+#define VMCS_GUEST_LDTR_AR 0x4820u
+#define VMCS_GUEST_TR_AR 0x4822u
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824u
+#define VMCS_GUEST_ACTIVITY_STATE 0x4826u
+#define VMCS_GUEST_SYSENTER_CS 0x482Au
+/* 32-bit host-state field, B.3.4 */
+#define VMCS_HOST_SYSENTER_CS 0x4C00u
+
+/* Natural-width control fields, B.4.1 */
+#define VMCS_CR0_GUEST_HOST_MASK 0x6000u
+#define VMCS_CR4_GUEST_HOST_MASK 0x6002u
+#define VMCS_CR0_READ_SHADOW 0x6004u
+#define VMCS_CR4_READ_SHADOW 0x6006u
+/* Natural-width read-only data fields, B.4.2 */
+#define VMCS_EXIT_QUALIFICATION 0x6400u
+#define VMCS_GUEST_LINEAR_ADDRESS 0x640Au
+/* Natural-width guest-state fields, B.4.3 */
+#define VMCS_GUEST_CR0 0x6800u
+#define VMCS_GUEST_CR3 0x6802u
+#define VMCS_GUEST_CR4 0x6804u
+#define VMCS_GUEST_ES_BASE 0x6806u
+#define VMCS_GUEST_CS_BASE 0x6808u
+#define VMCS_GUEST_SS_BASE 0x680Au
+#define VMCS_GUEST_DS_BASE 0x680Cu
+#define VMCS_GUEST_FS_BASE 0x680Eu
+#define VMCS_GUEST_GS_BASE 0x6810u
+#define VMCS_GUEST_LDTR_BASE 0x6812u
+#define VMCS_GUEST_TR_BASE 0x6814u
+#define VMCS_GUEST_GDTR_BASE 0x6816u
+#define VMCS_GUEST_IDTR_BASE 0x6818u
+#define VMCS_GUEST_DR7 0x681Au
+#define VMCS_GUEST_RSP 0x681Cu
+#define VMCS_GUEST_RIP 0x681Eu
+#define VMCS_GUEST_RFLAGS 0x6820u
+#define VMCS_GUEST_PENDING_DBG_EXCEPTIONS 0x6822u
+#define VMCS_GUEST_SYSENTER_ESP 0x6824u
+#define VMCS_GUEST_SYSENTER_EIP 0x6826u
+/* Natural-width host-state fields, B.4.4 */
+#define VMCS_HOST_CR0 0x6C00u
+#define VMCS_HOST_CR3 0x6C02u
+#define VMCS_HOST_CR4 0x6C04u
+#define VMCS_HOST_FS_BASE 0x6C06u
+#define VMCS_HOST_GS_BASE 0x6C08u
+#define VMCS_HOST_TR_BASE 0x6C0Au
+#define VMCS_HOST_GDTR_BASE 0x6C0Cu
+#define VMCS_HOST_IDTR_BASE 0x6C0Eu
+#define VMCS_HOST_SYSENTER_ESP 0x6C10u
+#define VMCS_HOST_SYSENTER_EIP 0x6C12u
+#define VMCS_HOST_RSP 0x6C14u
+#define VMCS_HOST_RIP 0x6C16u
+
+/* ---- IA32_VMX_BASIC, SDM vol.3 A.1 ---- */
+#define VMX_BASIC_REVISION_MASK 0x7fffffffull
+#define VMX_BASIC_ADDR_WIDTH_32 (1ull << 48) /* VMXON/VMCS/bitmaps must lie below 4 GiB */
+
+/* ---- IA32_FEATURE_CONTROL, SDM vol.3 23.7 ---- */
+#define FEATURE_CONTROL_LOCK (1ull << 0)
+#define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
+
+/* ---- CR bits the backend touches, SDM vol.3 2.5 ---- */
+#define VMX_CR0_PE (1ull << 0)
+#define VMX_CR0_MP (1ull << 1)
+#define VMX_CR0_EM (1ull << 2)
+#define VMX_CR0_TS (1ull << 3)
+#define VMX_CR0_ET (1ull << 4)
+#define VMX_CR0_NE (1ull << 5)
+#define VMX_CR0_WP (1ull << 16)
+#define VMX_CR0_NW (1ull << 29)
+#define VMX_CR0_CD (1ull << 30)
+#define VMX_CR0_PG (1ull << 31)
+#define VMX_CR0_LMSW_BITS 0xfull /* LMSW writes PE, MP, EM, TS (SDM vol.2 LMSW) */
+#define VMX_CR4_PSE (1ull << 4)
+#define VMX_CR4_PAE (1ull << 5)
+#define VMX_CR4_PGE (1ull << 7)
+#define VMX_CR4_VMXE (1ull << 13)
+#define VMX_CR4_PCIDE (1ull << 17)
+#define VMX_CR4_SMEP (1ull << 20)
+#define VMX_CR4_SMAP (1ull << 21)
+#define VMX_CR4_PKE (1ull << 22)
+/* Changing any of these changes how linear addresses translate: flush the vCPU's TLB. */
+#define VMX_CR0_PAGING_BITS (VMX_CR0_PG | VMX_CR0_WP | VMX_CR0_PE)
+#define VMX_CR4_PAGING_BITS (VMX_CR4_PSE | VMX_CR4_PAE | VMX_CR4_PGE | VMX_CR4_PCIDE | \
+			     VMX_CR4_SMEP | VMX_CR4_SMAP | VMX_CR4_PKE)
+
+/* ---- Pin-based VM-execution controls, SDM vol.3 24.6.1 table 24-5 ---- */
+#define VMX_PIN_EXTERNAL_INTR_EXITING (1u << 0)
+#define VMX_PIN_NMI_EXITING (1u << 3)
+#define VMX_PIN_VIRTUAL_NMIS (1u << 5)
+#define VMX_PIN_PREEMPTION_TIMER (1u << 6)
+#define VMX_PIN_POSTED_INTERRUPTS (1u << 7)
+
+/* ---- Primary processor-based VM-execution controls, SDM vol.3 24.6.2 table 24-6 ---- */
+#define VMX_PROC_INTR_WINDOW_EXITING (1u << 2)
+#define VMX_PROC_TSC_OFFSETTING (1u << 3)
+#define VMX_PROC_HLT_EXITING (1u << 7)
+#define VMX_PROC_INVLPG_EXITING (1u << 9)
+#define VMX_PROC_MWAIT_EXITING (1u << 10)
+#define VMX_PROC_RDPMC_EXITING (1u << 11)
+#define VMX_PROC_RDTSC_EXITING (1u << 12)
+#define VMX_PROC_CR3_LOAD_EXITING (1u << 15)
+#define VMX_PROC_CR3_STORE_EXITING (1u << 16)
+#define VMX_PROC_CR8_LOAD_EXITING (1u << 19)
+#define VMX_PROC_CR8_STORE_EXITING (1u << 20)
+#define VMX_PROC_TPR_SHADOW (1u << 21)
+#define VMX_PROC_NMI_WINDOW_EXITING (1u << 22)
+#define VMX_PROC_MOV_DR_EXITING (1u << 23)
+#define VMX_PROC_UNCOND_IO_EXITING (1u << 24)
+#define VMX_PROC_USE_IO_BITMAPS (1u << 25)
+#define VMX_PROC_MONITOR_TRAP_FLAG (1u << 27)
+#define VMX_PROC_USE_MSR_BITMAPS (1u << 28)
+#define VMX_PROC_MONITOR_EXITING (1u << 29)
+#define VMX_PROC_PAUSE_EXITING (1u << 30)
+#define VMX_PROC_ACTIVATE_SECONDARY (1u << 31)
+
+/* ---- Secondary processor-based VM-execution controls, SDM vol.3 24.6.2 table 24-7 ---- */
+#define VMX_PROC2_VIRTUALIZE_APIC (1u << 0)
+#define VMX_PROC2_ENABLE_EPT (1u << 1)
+#define VMX_PROC2_DESC_TABLE_EXITING (1u << 2)
+#define VMX_PROC2_ENABLE_RDTSCP (1u << 3)
+#define VMX_PROC2_ENABLE_VPID (1u << 5)
+#define VMX_PROC2_WBINVD_EXITING (1u << 6)
+#define VMX_PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define VMX_PROC2_ENABLE_INVPCID (1u << 12)
+#define VMX_PROC2_ENABLE_VMFUNC (1u << 13)
+#define VMX_PROC2_VMCS_SHADOWING (1u << 14)
+#define VMX_PROC2_ENABLE_XSAVES (1u << 20)
+
+/* ---- VM-exit controls, SDM vol.3 24.7.1 ---- */
+#define VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS (1u << 2)
+#define VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE (1u << 9)
+#define VMX_EXIT_CTL_ACK_INTR_ON_EXIT (1u << 15)
+#define VMX_EXIT_CTL_SAVE_IA32_PAT (1u << 18)
+#define VMX_EXIT_CTL_LOAD_IA32_PAT (1u << 19)
+#define VMX_EXIT_CTL_SAVE_IA32_EFER (1u << 20)
+#define VMX_EXIT_CTL_LOAD_IA32_EFER (1u << 21)
+
+/* ---- VM-entry controls, SDM vol.3 24.8.1 ---- */
+#define VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS (1u << 2)
+#define VMX_ENTRY_CTL_IA32E_MODE_GUEST (1u << 9)
+#define VMX_ENTRY_CTL_LOAD_IA32_PAT (1u << 14)
+#define VMX_ENTRY_CTL_LOAD_IA32_EFER (1u << 15)
+
+/* ---- IA32_VMX_EPT_VPID_CAP, SDM vol.3 A.10 ---- */
+#define VMX_EPT_CAP_WALK_4 (1ull << 6)
+#define VMX_EPT_CAP_MEMTYPE_UC (1ull << 8)
+#define VMX_EPT_CAP_MEMTYPE_WB (1ull << 14)
+#define VMX_EPT_CAP_2M_PAGES (1ull << 16)
+#define VMX_EPT_CAP_1G_PAGES (1ull << 17)
+#define VMX_EPT_CAP_INVEPT (1ull << 20)
+#define VMX_EPT_CAP_INVEPT_SINGLE (1ull << 25)
+#define VMX_EPT_CAP_INVEPT_ALL (1ull << 26)
+#define VMX_VPID_CAP_INVVPID (1ull << 32)
+#define VMX_VPID_CAP_INVVPID_SINGLE (1ull << 41)
+#define VMX_VPID_CAP_INVVPID_ALL (1ull << 42)
+
+/* INVEPT / INVVPID types, SDM vol.3 30.3 */
+#define VMX_INVEPT_SINGLE_CONTEXT 1ull
+#define VMX_INVEPT_ALL_CONTEXT 2ull
+#define VMX_INVVPID_SINGLE_CONTEXT 1ull
+#define VMX_INVVPID_ALL_CONTEXT 2ull
+
+/* ---- Guest non-register state, SDM vol.3 24.4.2 ---- */
+#define VMX_ACTIVITY_ACTIVE 0u
+#define VMX_ACTIVITY_HLT 1u
+#define VMX_INTERRUPTIBILITY_STI (1u << 0)
+#define VMX_INTERRUPTIBILITY_MOV_SS (1u << 1)
+#define VMX_LINK_POINTER_NONE (~0ull)
+
+/* ---- Segment access rights in the VMCS, SDM vol.3 24.4.1 table 24-2 ---- */
+#define VMX_AR_TYPE_MASK 0xfu
+#define VMX_AR_S (1u << 4)          /* code/data (1) or system (0) */
+#define VMX_AR_DPL_SHIFT 5
+#define VMX_AR_DPL_MASK 3u
+#define VMX_AR_P (1u << 7)
+#define VMX_AR_L (1u << 13)
+#define VMX_AR_DB (1u << 14)
+#define VMX_AR_G (1u << 15)
+#define VMX_AR_UNUSABLE (1u << 16)
+#define VMX_AR_TYPE_CODE_XR_ACCESSED 0xbu
+#define VMX_AR_TYPE_DATA_RW_ACCESSED 0x3u
+#define VMX_AR_TYPE_TSS32_BUSY 0xbu
+#define VMX_AR_CODE32_FLAT (VMX_AR_G | VMX_AR_DB | VMX_AR_P | VMX_AR_S | VMX_AR_TYPE_CODE_XR_ACCESSED)
+#define VMX_AR_CODE64 (VMX_AR_G | VMX_AR_L | VMX_AR_P | VMX_AR_S | VMX_AR_TYPE_CODE_XR_ACCESSED)
+#define VMX_AR_DATA_FLAT (VMX_AR_G | VMX_AR_DB | VMX_AR_P | VMX_AR_S | VMX_AR_TYPE_DATA_RW_ACCESSED)
+#define VMX_AR_TSS32_BUSY (VMX_AR_P | VMX_AR_TYPE_TSS32_BUSY)
+
+/* ---- Basic exit reasons, SDM vol.3 appendix C ---- */
+#define VMX_EXIT_REASON_EXCEPTION_NMI 0
+#define VMX_EXIT_REASON_EXTERNAL_INTR 1
+#define VMX_EXIT_REASON_TRIPLE_FAULT 2
+#define VMX_EXIT_REASON_INIT 3
+#define VMX_EXIT_REASON_SIPI 4
+#define VMX_EXIT_REASON_IO_SMI 5
+#define VMX_EXIT_REASON_OTHER_SMI 6
+#define VMX_EXIT_REASON_INTR_WINDOW 7
+#define VMX_EXIT_REASON_NMI_WINDOW 8
+#define VMX_EXIT_REASON_TASK_SWITCH 9
+#define VMX_EXIT_REASON_CPUID 10
+#define VMX_EXIT_REASON_GETSEC 11
+#define VMX_EXIT_REASON_HLT 12
+#define VMX_EXIT_REASON_INVD 13
+#define VMX_EXIT_REASON_INVLPG 14
+#define VMX_EXIT_REASON_RDPMC 15
+#define VMX_EXIT_REASON_RDTSC 16
+#define VMX_EXIT_REASON_RSM 17
+#define VMX_EXIT_REASON_VMCALL 18
+#define VMX_EXIT_REASON_VMCLEAR 19
+#define VMX_EXIT_REASON_VMLAUNCH 20
+#define VMX_EXIT_REASON_VMPTRLD 21
+#define VMX_EXIT_REASON_VMPTRST 22
+#define VMX_EXIT_REASON_VMREAD 23
+#define VMX_EXIT_REASON_VMRESUME 24
+#define VMX_EXIT_REASON_VMWRITE 25
+#define VMX_EXIT_REASON_VMXOFF 26
+#define VMX_EXIT_REASON_VMXON 27
+#define VMX_EXIT_REASON_CR_ACCESS 28
+#define VMX_EXIT_REASON_DR_ACCESS 29
+#define VMX_EXIT_REASON_IO 30
+#define VMX_EXIT_REASON_RDMSR 31
+#define VMX_EXIT_REASON_WRMSR 32
+#define VMX_EXIT_REASON_INVALID_GUEST_STATE 33
+#define VMX_EXIT_REASON_MSR_LOADING 34
+#define VMX_EXIT_REASON_MWAIT 36
+#define VMX_EXIT_REASON_MONITOR_TRAP_FLAG 37
+#define VMX_EXIT_REASON_MONITOR 39
+#define VMX_EXIT_REASON_PAUSE 40
+#define VMX_EXIT_REASON_MACHINE_CHECK 41
+#define VMX_EXIT_REASON_TPR_BELOW_THRESHOLD 43
+#define VMX_EXIT_REASON_APIC_ACCESS 44
+#define VMX_EXIT_REASON_VIRTUALIZED_EOI 45
+#define VMX_EXIT_REASON_GDTR_IDTR 46
+#define VMX_EXIT_REASON_LDTR_TR 47
+#define VMX_EXIT_REASON_EPT_VIOLATION 48
+#define VMX_EXIT_REASON_EPT_MISCONFIG 49
+#define VMX_EXIT_REASON_INVEPT 50
+#define VMX_EXIT_REASON_RDTSCP 51
+#define VMX_EXIT_REASON_PREEMPTION_TIMER 52
+#define VMX_EXIT_REASON_INVVPID 53
+#define VMX_EXIT_REASON_WBINVD 54
+#define VMX_EXIT_REASON_XSETBV 55
+#define VMX_EXIT_REASON_APIC_WRITE 56
+#define VMX_EXIT_REASON_RDRAND 57
+#define VMX_EXIT_REASON_INVPCID 58
+#define VMX_EXIT_REASON_VMFUNC 59
+#define VMX_EXIT_REASON_ENCLS 60
+#define VMX_EXIT_REASON_RDSEED 61
+#define VMX_EXIT_REASON_PML_FULL 62
+#define VMX_EXIT_REASON_XSAVES 63
+#define VMX_EXIT_REASON_XRSTORS 64
+#define VMX_EXIT_REASON_COUNT 65
+
+/* Exit-reason field, SDM vol.3 24.9.1 */
+#define VMX_EXIT_REASON_BASIC_MASK 0xffffu
+#define VMX_EXIT_REASON_ENTRY_FAILURE (1u << 31)
+
+/* ---- Interruption information: VM-entry (SDM vol.3 24.8.3), VM-exit (24.9.2) and
+ * IDT-vectoring (24.9.3) share one layout ---- */
+#define VMX_INTR_INFO_VECTOR_MASK 0xffu
+#define VMX_INTR_INFO_TYPE_SHIFT 8
+#define VMX_INTR_INFO_TYPE_MASK 7u
+#define VMX_INTR_INFO_ERROR_VALID (1u << 11)
+#define VMX_INTR_INFO_NMI_UNBLOCKING (1u << 12) /* exit info only; reserved on entry */
+#define VMX_INTR_INFO_VALID (1u << 31)
+#define VMX_INTR_TYPE_EXTERNAL 0u
+#define VMX_INTR_TYPE_NMI 2u
+#define VMX_INTR_TYPE_HW_EXCEPTION 3u
+#define VMX_INTR_TYPE_SW_INTERRUPT 4u
+#define VMX_INTR_TYPE_PRIV_SW_EXCEPTION 5u
+#define VMX_INTR_TYPE_SW_EXCEPTION 6u
+
+/* ---- Exit qualifications, SDM vol.3 27.2.1 ---- */
+/* Control-register accesses, table 27-3 */
+#define VMX_CR_QUAL_CR_MASK 0xfu
+#define VMX_CR_QUAL_TYPE_SHIFT 4
+#define VMX_CR_QUAL_TYPE_MASK 3u
+#define VMX_CR_QUAL_TYPE_MOV_TO_CR 0u
+#define VMX_CR_QUAL_TYPE_MOV_FROM_CR 1u
+#define VMX_CR_QUAL_TYPE_CLTS 2u
+#define VMX_CR_QUAL_TYPE_LMSW 3u
+#define VMX_CR_QUAL_LMSW_MEMORY (1u << 6)
+#define VMX_CR_QUAL_GPR_SHIFT 8
+#define VMX_CR_QUAL_GPR_MASK 0xfu
+#define VMX_CR_QUAL_LMSW_DATA_SHIFT 16
+#define VMX_CR_QUAL_LMSW_DATA_MASK 0xffffu
+/* I/O instructions, table 27-5 */
+#define VMX_IO_QUAL_SIZE_MASK 7u  /* 0: 1 byte, 1: 2 bytes, 3: 4 bytes */
+#define VMX_IO_QUAL_IN (1u << 3)
+#define VMX_IO_QUAL_STRING (1u << 4)
+#define VMX_IO_QUAL_REP (1u << 5)
+#define VMX_IO_QUAL_IMMEDIATE (1u << 6)
+#define VMX_IO_QUAL_PORT_SHIFT 16
+#define VMX_IO_QUAL_PORT_MASK 0xffffu
+/* EPT violations, table 27-7 */
+#define VMX_EPT_QUAL_READ (1u << 0)
+#define VMX_EPT_QUAL_WRITE (1u << 1)
+#define VMX_EPT_QUAL_FETCH (1u << 2)
+#define VMX_EPT_QUAL_READABLE (1u << 3)
+#define VMX_EPT_QUAL_WRITABLE (1u << 4)
+#define VMX_EPT_QUAL_EXECUTABLE (1u << 5)
+#define VMX_EPT_QUAL_LINEAR_VALID (1u << 7)
+/* VM-entry failures (reasons 33, 34), 26.7 / 26.8 */
+#define VMX_ENTRY_QUAL_DEFAULT 0u
+#define VMX_ENTRY_QUAL_PDPTE 2u
+#define VMX_ENTRY_QUAL_NMI_INJECTION 3u
+#define VMX_ENTRY_QUAL_LINK_POINTER 4u
+
+/* ---- VM-instruction error numbers, SDM vol.3 30.4 table 30-1 ---- */
+#define VMX_ERROR_VMCALL_IN_ROOT 1
+#define VMX_ERROR_VMCLEAR_INVALID_ADDR 2
+#define VMX_ERROR_VMCLEAR_VMXON_PTR 3
+#define VMX_ERROR_VMLAUNCH_NOT_CLEAR 4
+#define VMX_ERROR_VMRESUME_NOT_LAUNCHED 5
+#define VMX_ERROR_VMRESUME_AFTER_VMXOFF 6
+#define VMX_ERROR_ENTRY_INVALID_CONTROL 7
+#define VMX_ERROR_ENTRY_INVALID_HOST_STATE 8
+#define VMX_ERROR_VMPTRLD_INVALID_ADDR 9
+#define VMX_ERROR_VMPTRLD_VMXON_PTR 10
+#define VMX_ERROR_VMPTRLD_BAD_REVISION 11
+#define VMX_ERROR_UNSUPPORTED_FIELD 12
+#define VMX_ERROR_VMWRITE_READ_ONLY 13
+#define VMX_ERROR_VMXON_IN_ROOT 15
+#define VMX_ERROR_ENTRY_INVALID_EXEC_VMCS 16
+#define VMX_ERROR_ENTRY_EXEC_VMCS_NOT_LAUNCHED 17
+#define VMX_ERROR_ENTRY_EXEC_VMCS_NOT_VMXON 18
+#define VMX_ERROR_VMCALL_NOT_CLEAR 19
+#define VMX_ERROR_VMCALL_INVALID_EXIT_CONTROLS 20
+#define VMX_ERROR_VMCALL_BAD_MSEG_REVISION 22
+#define VMX_ERROR_VMXOFF_DUAL_MONITOR 23
+#define VMX_ERROR_VMCALL_INVALID_SMM_FEATURES 24
+#define VMX_ERROR_ENTRY_INVALID_EXEC_CONTROLS 25
+#define VMX_ERROR_ENTRY_MOV_SS_BLOCKING 26
+#define VMX_ERROR_INVALID_INVEPT_INVVPID 28
+
+/* ---- MSR bitmap layout, SDM vol.3 24.6.9: four 1 KiB bitmaps in one page ---- */
+#define VMX_MSR_BITMAP_READ_LOW 0x000u
+#define VMX_MSR_BITMAP_READ_HIGH 0x400u
+#define VMX_MSR_BITMAP_WRITE_LOW 0x800u
+#define VMX_MSR_BITMAP_WRITE_HIGH 0xC00u
+#define VMX_MSR_LOW_LAST 0x00001FFFu
+#define VMX_MSR_HIGH_FIRST 0xC0000000u
+#define VMX_MSR_HIGH_LAST 0xC0001FFFu
+/* I/O bitmaps, 24.6.4: A covers ports 0000-7FFF, B 8000-FFFF, one page each */
+#define VMX_IO_BITMAP_B_FIRST_PORT 0x8000u
+
+#endif
