@@ -18,6 +18,7 @@ struct mhv_idt_gate mhv_l2_idt[256] __attribute__((aligned(4096)));
 struct tdp mhv_tdp;
 bool mhv_l2_svm;
 volatile struct mhv_l2_event mhv_l2_event;
+volatile uint64_t mhv_l2_result;
 
 static uint64_t tdp_pool[TDP_POOL_PAGES][512] __attribute__((aligned(4096)));
 static uint8_t scratch[MHV_SCRATCH_PAGES][4096] __attribute__((aligned(4096)));
@@ -163,6 +164,7 @@ enum probe_status mhv_start(struct probe_run *run, struct mhv_vm **out, enum mhv
 	vm->options = options;
 	memset(scratch, 0, sizeof(scratch));
 	memset((void *)&mhv_l2_event, 0, sizeof(mhv_l2_event));
+	mhv_l2_result = 0;
 	if ((options & MHV_TDP) && tdp_build_identity(&mhv_tdp, vm->vendor == MHV_VENDOR_SVM ?
 						      TDP_NPT : TDP_EPT, &tdp_pool) < 0)
 		return probe_fail(run, "building the nested page tables failed");

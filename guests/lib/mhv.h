@@ -183,6 +183,9 @@ struct mhv_l2_event {
 	uint64_t count;      /* events since the VM was created */
 };
 extern volatile struct mhv_l2_event mhv_l2_event;
+/* RAX when the L2 function returned (its return value): the "done" hypercall itself
+ * overwrites L2's RAX. */
+extern volatile uint64_t mhv_l2_result;
 
 /* Intercepts that probes switch. */
 enum mhv_intercept {

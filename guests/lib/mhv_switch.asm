@@ -13,7 +13,7 @@
 ; mhv_l2_return (where an L2 function returns to: hypercall RAX = MHV_HC_DONE).
 ; The hypercall is VMMCALL under SVM and VMCALL under VMX (mhv_l2_svm), 3 bytes each.
 
-extern mhv_l2_event, mhv_l2_svm
+extern mhv_l2_event, mhv_l2_svm, mhv_l2_result
 
 ; struct mhv_gprs (mhv.h)
 G_RAX equ 0
@@ -173,9 +173,11 @@ mhv_svm_enter:
 
 global mhv_l2_return
 mhv_l2_return:
+	mov [rel mhv_l2_result], rax      ; the L2 function's return value
+.again:
 	mov rax, MHV_HC_DONE
 	L2_HYPERCALL
-	jmp mhv_l2_return
+	jmp .again
 
 ; Vectors for which the CPU pushes an error code: SDM vol.3A 6.15, Table 6-1.
 %define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
