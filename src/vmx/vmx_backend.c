@@ -1,0 +1,368 @@
+/* The VT-x backend: the primary guest in a VMCS with EPT, everything passed through
+ * except what nestbed must see (SDM vol.3 chapters 23-30). */
+#include "vmx/vmx.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/guest_mem.h"
+#include "core/memory.h"
+#include "core/msr_safe.h"
+#include "core/run.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_exit.h"
+
+#define CR_LOW32 0xffffffffull
+#define PDPTE_COUNT 4
+#define CR3_PAE_PDPT_MASK 0xffffffe0ull /* PAE: the PDPT is 32-byte aligned (4.4.1) */
+#define INT_N_LENGTH 2                   /* CD ib */
+
+struct vmx_cpu vmx_boot_cpu;
+static struct vmx_vcpu primary_vmx_vcpu; /* one vCPU per CPU: CPU 0 for now */
+
+static bool vmx_supported(const struct machine *m)
+{
+	return m->caps.vmx;
+}
+
+int vmx_cpu_init(struct machine *m)
+{
+	struct vmx_cpu *c = &vmx_boot_cpu;
+	const struct vmx_caps *caps = &m->caps.vmx_caps;
+	if (c->on)
+		return 0;
+	if (!m->caps.vmx) {
+		kprintf("nestbed: vmx: CPUID.1:ECX.VMX[bit 5] is 0: this CPU has no VT-x\n");
+		return -1;
+	}
+
+	/* 23.7: VMXON outside SMX needs IA32_FEATURE_CONTROL locked with bit 2 set; the
+	 * firmware may have locked it already, else nestbed does. */
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if (!(fc & FEATURE_CONTROL_LOCK)) {
+		uint64_t want = fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+		if (wrmsr_safe(MSR_IA32_FEATURE_CONTROL, want)) {
+			kprintf("nestbed: vmx: writing IA32_FEATURE_CONTROL=%#llx raised #GP\n",
+				(unsigned long long)want);
+			return -1;
+		}
+		fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	}
+	if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+		kprintf("nestbed: vmx: disabled by the firmware: IA32_FEATURE_CONTROL=%#llx is locked "
+			"with VMX outside SMX off (SDM vol.3 23.7)\n", (unsigned long long)fc);
+		return -1;
+	}
+
+	/* 23.8: CR0 and CR4 within IA32_VMX_CR{0,4}_FIXED{0,1} (A.7, A.8), with CR4.VMXE. */
+	uint64_t cr0 = (read_cr0() | caps->cr0_fixed0) & caps->cr0_fixed1;
+	uint64_t cr4 = (read_cr4() | VMX_CR4_VMXE | caps->cr4_fixed0) & caps->cr4_fixed1;
+	if (!(cr4 & VMX_CR4_VMXE)) {
+		kprintf("nestbed: vmx: CR4.VMXE cannot be set (IA32_VMX_CR4_FIXED1=%#llx)\n",
+			(unsigned long long)caps->cr4_fixed1);
+		return -1;
+	}
+	write_cr0(cr0);
+	write_cr4(cr4);
+
+	/* 24.11.5: the VMXON region, revision identifier first. */
+	c->revision = (uint32_t)(caps->basic & VMX_BASIC_REVISION_MASK);
+	c->vmxon_pa = vmx_alloc_frames(m, 1, "VMXON region");
+	if (!c->vmxon_pa)
+		return -1;
+	*(uint32_t *)phys_to_virt(c->vmxon_pa) = c->revision;
+	enum vmx_result r = vmxon(c->vmxon_pa);
+	if (r != VMX_OK) {
+		vmx_report_failure("VMXON", r);
+		return -1;
+	}
+	c->on = true;
+	kprintf("nestbed: vmx: VMX root operation: VMXON region %#llx, VMCS revision %#x, "
+		"cr0=%#llx cr4=%#llx feature_control=%#llx\n", (unsigned long long)c->vmxon_pa,
+		c->revision, (unsigned long long)cr0, (unsigned long long)cr4, (unsigned long long)fc);
+	return 0;
+}
+
+static int vmx_vcpu_create(struct machine *m, struct vcpu *v, const struct guest_start *start)
+{
+	struct vmx_vcpu *vv = &primary_vmx_vcpu;
+	if (vmx_vmcs_create(m, vv, start, &v->state))
+		return -1;
+	v->backend = vv;
+	return 0;
+}
+
+enum vmx_result vmx_enter_guest(struct vmx_vcpu *vv, struct gprs *gprs)
+{
+	int rc = vmx_enter(gprs, vv->launched);
+	if (rc == 0) {
+		/* A failed entry after the guest-state checks began leaves the VMCS unlaunched. */
+		if (!(vmcs_read(VMCS_EXIT_REASON) & VMX_EXIT_REASON_ENTRY_FAILURE))
+			vv->launched = true;
+		return VMX_OK;
+	}
+	enum vmx_result r = rc == VMX_FAIL_INVALID ? VMX_FAIL_INVALID : VMX_FAIL_VALID;
+	vmx_report_failure(vv->launched ? "VMRESUME" : "VMLAUNCH", r);
+	vmx_dump_vmcs(false);
+	vv->vmcs_dumped = true;
+	return r;
+}
+
+static void sync_to_vmcs(struct vcpu *v, struct vmx_vcpu *vv)
+{
+	const struct vcpu_state *st = &v->state;
+	vmcs_write(VMCS_GUEST_RSP, st->rsp);
+	vmcs_write(VMCS_GUEST_RIP, st->rip);
+	vmcs_write(VMCS_GUEST_RFLAGS, st->rflags);
+	/* The core keeps the guest's EFER (the MSR is intercepted); the entry control
+	 * "IA-32e mode guest" must equal its LMA (26.2.4, 26.3.1.1). */
+	vmcs_write(VMCS_GUEST_IA32_EFER, st->efer);
+	uint32_t entry = vv->entry_ctls | ((st->efer & EFER_LMA) ? VMX_ENTRY_CTL_IA32E_MODE_GUEST : 0);
+	if (entry != vv->entry_ctls_written) {
+		vmcs_write(VMCS_ENTRY_CTLS, entry);
+		vv->entry_ctls_written = entry;
+	}
+	if (v->insn_skipped) {
+		/* Moving past an instruction ends an STI or MOV SS shadow (24.4.2). */
+		uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+		if (intr & (VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS))
+			vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+				   intr & ~(uint64_t)(VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS));
+		v->insn_skipped = false;
+	}
+}
+
+static void sync_from_vmcs(struct vcpu *v, struct vmx_vcpu *vv)
+{
+	struct vcpu_state *st = &v->state;
+	st->rsp = vmcs_read(VMCS_GUEST_RSP);
+	st->rip = vmcs_read(VMCS_GUEST_RIP);
+	st->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+	/* The owned bits of CR0/CR4 change only through nestbed's emulation, so the guest's
+	 * view of them is still in st; the CPU has the rest. CR2 is not in the VMCS: the
+	 * guest's stays in the register (27.5.1 leaves it alone). */
+	st->cr0 = vmx_cr_guest_view(vmcs_read(VMCS_GUEST_CR0), st->cr0, vv->cr0_mask);
+	st->cr4 = vmx_cr_guest_view(vmcs_read(VMCS_GUEST_CR4), st->cr4, vv->cr4_mask);
+	st->cr3 = vmcs_read(VMCS_GUEST_CR3);
+	st->cr2 = read_cr2();
+	uint64_t efer = vmcs_read(VMCS_GUEST_IA32_EFER); /* saved at the exit: LMA follows PG */
+	st->efer = (st->efer & ~(uint64_t)EFER_LMA) | (efer & EFER_LMA);
+	vv->entry_ctls_written = (uint32_t)vmcs_read(VMCS_ENTRY_CTLS);
+	st->cs_base = vmcs_read(VMCS_GUEST_CS_BASE);
+	uint32_t cs_ar = (uint32_t)vmcs_read(VMCS_GUEST_CS_AR);
+	st->cs_long = (cs_ar & VMX_AR_L) != 0;
+	st->cs_db = (cs_ar & VMX_AR_DB) != 0;
+	/* 24.4.1: SS.DPL is the current privilege level. */
+	st->cpl = (uint8_t)((vmcs_read(VMCS_GUEST_SS_AR) >> VMX_AR_DPL_SHIFT) & VMX_AR_DPL_MASK);
+}
+
+static void read_exit(const struct vcpu *v, struct vmx_exit_raw *raw)
+{
+	raw->reason = (uint32_t)vmcs_read(VMCS_EXIT_REASON);
+	raw->qualification = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	uint32_t basic = raw->reason & VMX_EXIT_REASON_BASIC_MASK;
+	raw->insn_len = vmx_exit_has_insn_len(basic) ? (uint32_t)vmcs_read(VMCS_EXIT_INSTRUCTION_LEN) : 0;
+	raw->intr_info = raw->intr_error = 0;
+	if (basic == VMX_EXIT_REASON_EXCEPTION_NMI) {
+		raw->intr_info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
+		raw->intr_error = (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR_CODE);
+	}
+	raw->gpa = 0;
+	if (basic == VMX_EXIT_REASON_EPT_VIOLATION || basic == VMX_EXIT_REASON_EPT_MISCONFIG)
+		raw->gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
+	raw->rcx = v->state.gpr.rcx;
+}
+
+/* 27.2.4: an event the CPU was delivering when the exit came is delivered again on the
+ * next entry, so nothing in flight is lost (the exit cleared the entry field's valid
+ * bit, 27.2.3). */
+static void reinject_idt_vectoring(void)
+{
+	uint32_t idt = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
+	if (!(idt & VMX_INTR_INFO_VALID))
+		return;
+	uint32_t type = (idt >> VMX_INTR_INFO_TYPE_SHIFT) & VMX_INTR_INFO_TYPE_MASK;
+	if (idt & VMX_INTR_INFO_ERROR_VALID)
+		vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(VMCS_IDT_VECTORING_ERROR_CODE));
+	if (type == VMX_INTR_TYPE_SW_INTERRUPT || type == VMX_INTR_TYPE_PRIV_SW_EXCEPTION ||
+	    type == VMX_INTR_TYPE_SW_EXCEPTION)
+		vmcs_write(VMCS_ENTRY_INSTRUCTION_LEN, vmcs_read(VMCS_EXIT_INSTRUCTION_LEN));
+	/* bits 30:12 are reserved in the entry field (24.8.3) */
+	vmcs_write(VMCS_ENTRY_INTR_INFO, idt & ~VMX_INTR_INFO_NMI_UNBLOCKING);
+}
+
+static void report_entry_failure(const struct exit *e)
+{
+	uint32_t basic = (uint32_t)e->native_code & VMX_EXIT_REASON_BASIC_MASK;
+	kprintf("nestbed: vmx: VM-entry failure: exit reason %u (%s), qualification %#llx: %s\n",
+		basic, vmx_exit_reason_name(basic), (unsigned long long)e->info1,
+		vmx_entry_failure_detail(basic, e->info1));
+}
+
+static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
+{
+	struct vmx_vcpu *vv = v->backend;
+	sync_to_vmcs(v, vv);
+	if (vmx_enter_guest(vv, &v->state.gpr) != VMX_OK)
+		return -1;
+	struct vmx_exit_raw raw;
+	read_exit(v, &raw);
+	sync_from_vmcs(v, vv);
+	vmx_decode_exit(&raw, e);
+	vv->last_insn_len = e->insn_len;
+	if (raw.reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
+		report_entry_failure(e); /* the core's handler stops the run with the dump */
+		return 0;
+	}
+	reinject_idt_vectoring();
+	return 0;
+}
+
+static void vmx_inject(struct vcpu *v, const struct event *ev)
+{
+	struct vmx_vcpu *vv = v->backend;
+	uint32_t info = ev->vector | ((uint32_t)ev->type << VMX_INTR_INFO_TYPE_SHIFT) | VMX_INTR_INFO_VALID;
+	/* 26.2.1.3: an error code is delivered only in protected mode (an unrestricted guest
+	 * may be in real mode). */
+	if (ev->has_error_code && (v->state.cr0 & VMX_CR0_PE)) {
+		info |= VMX_INTR_INFO_ERROR_VALID;
+		vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, ev->error_code);
+	}
+	if (ev->type == EVENT_SOFTWARE_INT)
+		vmcs_write(VMCS_ENTRY_INSTRUCTION_LEN, vv->last_insn_len ? vv->last_insn_len : INT_N_LENGTH);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, info);
+}
+
+static void vmx_set_hlt_intercept(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *vv = v->backend;
+	vv->proc = on ? vv->proc | VMX_PROC_HLT_EXITING : vv->proc & ~VMX_PROC_HLT_EXITING;
+	vmcs_write(VMCS_PROC_BASED_CTLS, vv->proc);
+}
+
+static void vmx_dump(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = v->backend;
+	if (!vv)
+		return;
+	if (vv->vmcs_dumped) {
+		kprintf("nestbed:   vmcs: dumped above\n");
+		return;
+	}
+	vmx_dump_vmcs(true);
+}
+
+/* ---- control-register accesses (27.2.1 table 27-3) ---- */
+
+static void flush_guest_tlb(const struct vmx_vcpu *vv)
+{
+	/* Without VPID every entry and exit flushes (28.3.3.1); with it, this vCPU's tag. */
+	if (!vv->vpid)
+		return;
+	if (vv->invvpid_single)
+		(void)invvpid(VMX_INVVPID_SINGLE_CONTEXT, vv->vpid, 0);
+	else
+		(void)invvpid(VMX_INVVPID_ALL_CONTEXT, 0, 0);
+}
+
+/* With EPT, PAE paging takes its PDPTEs from the VMCS at entry (26.3.2.4): load them as
+ * the CPU's MOV to CR would. */
+static int load_pdptes(uint64_t cr3)
+{
+	uint64_t pdpte[PDPTE_COUNT];
+	if (guest_phys_read(cr3 & CR3_PAE_PDPT_MASK, pdpte, sizeof(pdpte)))
+		return -1;
+	for (unsigned i = 0; i < PDPTE_COUNT; i++)
+		vmcs_write(VMCS_GUEST_PDPTE(i), pdpte[i]);
+	return 0;
+}
+
+static int apply_cr_update(struct vcpu *v, struct vmx_vcpu *vv, unsigned cr, const struct vmx_cr_update *up)
+{
+	struct vcpu_state *st = &v->state;
+	uint64_t cr3 = cr == 3 ? up->guest_cr : st->cr3;
+	if (up->load_pdptes && load_pdptes(cr3))
+		return -1;
+	switch (cr) {
+	case 0:
+		vmcs_write(VMCS_GUEST_CR0, up->guest_cr);
+		vmcs_write(VMCS_CR0_READ_SHADOW, up->shadow);
+		st->cr0 = vmx_cr_guest_view(up->guest_cr, up->shadow, vv->cr0_mask);
+		break;
+	case 3:
+		vmcs_write(VMCS_GUEST_CR3, up->guest_cr);
+		st->cr3 = up->guest_cr;
+		break;
+	case 4:
+		vmcs_write(VMCS_GUEST_CR4, up->guest_cr);
+		vmcs_write(VMCS_CR4_READ_SHADOW, up->shadow);
+		st->cr4 = vmx_cr_guest_view(up->guest_cr, up->shadow, vv->cr4_mask);
+		break;
+	default:
+		break;
+	}
+	st->efer = up->efer; /* the next entry writes it and the IA-32e mode guest control */
+	if (up->flush_tlb)
+		flush_guest_tlb(vv);
+	return 0;
+}
+
+static int write_cr(struct vcpu *v, struct vmx_vcpu *vv, unsigned cr, uint64_t value)
+{
+	struct vcpu_state *st = &v->state;
+	bool long64 = (st->efer & EFER_LMA) && st->cs_long;
+	struct vmx_cr_view cur = { .cr0 = st->cr0, .cr3 = st->cr3, .cr4 = st->cr4,
+				   .efer = st->efer, .cs_long = long64 };
+	struct vmx_cr_update up;
+	int rc;
+	switch (cr) {
+	case 0: rc = vmx_cr0_write(&vv->fixed, &cur, value, &up); break;
+	case 3: rc = vmx_cr3_write(&cur, value, &up); break;
+	case 4: rc = vmx_cr4_write(&vv->fixed, &cur, value, &up); break;
+	default:
+		guest_failure(v, "vmx: MOV to CR%u exited, which nestbed never asks for", cr);
+	}
+	return rc ? rc : apply_cr_update(v, vv, cr, &up);
+}
+
+static int vmx_cr_access(struct vcpu *v, const struct exit *e)
+{
+	struct vmx_vcpu *vv = v->backend;
+	struct vcpu_state *st = &v->state;
+	struct vmx_cr_access a;
+	vmx_decode_cr_access(e->info1, &a);
+	bool long64 = (st->efer & EFER_LMA) && st->cs_long;
+	uint64_t *reg = vmx_gpr_slot(st, a.gpr);
+	switch (a.type) {
+	case VMX_CR_QUAL_TYPE_MOV_TO_CR:
+		return write_cr(v, vv, a.cr, long64 ? *reg : *reg & CR_LOW32);
+	case VMX_CR_QUAL_TYPE_MOV_FROM_CR:
+		if (a.cr != 3) /* CR0/CR4 reads come from the shadows, CR8 is not intercepted */
+			guest_failure(v, "vmx: MOV from CR%u exited, which nestbed never asks for", a.cr);
+		*reg = long64 ? st->cr3 : st->cr3 & CR_LOW32;
+		return 0;
+	case VMX_CR_QUAL_TYPE_CLTS:
+		return write_cr(v, vv, 0, st->cr0 & ~VMX_CR0_TS);
+	case VMX_CR_QUAL_TYPE_LMSW:
+	default:
+		return write_cr(v, vv, 0, vmx_lmsw_value(st->cr0, a.lmsw_data));
+	}
+}
+
+static void vmx_selftest_op(struct machine *m, void (*result)(bool ok, const char *why))
+{
+	vmx_selftest(m, result);
+}
+
+const struct vmm_ops vmx_ops = {
+	.name = "vmx",
+	.supported = vmx_supported,
+	.cpu_init = vmx_cpu_init,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_run = vmx_vcpu_run,
+	.inject = vmx_inject,
+	.set_hlt_intercept = vmx_set_hlt_intercept,
+	.dump = vmx_dump,
+	.cr_access = vmx_cr_access,
+	.selftest = vmx_selftest_op,
+};
+VMM_BACKEND_REGISTER(vmx_ops);
