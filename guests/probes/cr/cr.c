@@ -1,0 +1,150 @@
+/* cr/...: control-register accesses in L2. SVM: CR read/write intercepts, exit codes
+ * 00h+n / 10h+n, EXITINFO1 with the GPR when DecodeAssists is present (APM vol.2
+ * 15.8.1, 15.33.1). VMX: CR3/CR8 load/store exiting and CR0/CR4 guest/host masks,
+ * exit reason 28 with the qualification (CR number, access type, GPR, LMSW data),
+ * SDM vol.3C 26.1.3 and 28.2.1 Table 28-3. */
+#include "lib/mhv.h"
+#include "lib/svm.h"
+#include "lib/vmx.h"
+
+#define CR0_TS (1ull << 3)
+#define GPR_RBX 3
+
+MHV_L2_ASM(l2_cr0_write, "mov %cr0, %rbx\n\txor $8, %rbx\n\tmov %rbx, %cr0");   /* 3+4, 3 */
+MHV_L2_ASM(l2_cr0_unchanged, "mov %cr0, %rbx\n\tmov %rbx, %cr0");             /* 3, 3 */
+MHV_L2_ASM(l2_cr0_read, "mov %cr0, %rbx");                                    /* 3 */
+MHV_L2_ASM(l2_cr3_read, "mov %cr3, %rbx");                                    /* 3 */
+MHV_L2_ASM(l2_cr3_write, "mov %cr3, %rbx\n\tmov %rbx, %cr3");                 /* 3, 3 */
+MHV_L2_ASM(l2_cr4_read, "mov %cr4, %rbx");                                    /* 3 */
+MHV_L2_ASM(l2_cr4_write, "mov %cr4, %rbx\n\txor $4, %rbx\n\tmov %rbx, %cr4");   /* 3+4, 3 */
+MHV_L2_ASM(l2_cr8_read, "mov %cr8, %rbx");                                    /* 4 */
+MHV_L2_ASM(l2_cr8_write, "xor %ebx, %ebx\n\tmov %rbx, %cr8");                 /* 2, 4 */
+MHV_L2_ASM(l2_clts, "clts");                                                  /* 2 */
+MHV_L2_ASM(l2_lmsw, "mov %cr0, %rbx\n\txor $8, %ebx\n\tlmsw %bx");              /* 3+3, 3 */
+MHV_L2_ASM(l2_read_cr0_rax, "mov %cr0, %rax");
+
+enum cr_access { MOV_TO, MOV_FROM, CLTS, LMSW };
+
+struct cr_case {
+	void (*code)(void *);
+	unsigned offset, len;
+	unsigned cr;
+	enum cr_access access;
+	enum mhv_intercept intercept;
+};
+
+static const struct cr_case cases[] = {
+	{ l2_cr0_write, 7, 3, 0, MOV_TO, MHV_INTERCEPT_CR0_WRITE },
+	{ l2_cr0_read, 0, 3, 0, MOV_FROM, MHV_INTERCEPT_CR0_READ },
+	{ l2_cr3_read, 0, 3, 3, MOV_FROM, MHV_INTERCEPT_CR3_READ },
+	{ l2_cr3_write, 3, 3, 3, MOV_TO, MHV_INTERCEPT_CR3_WRITE },
+	{ l2_cr4_read, 0, 3, 4, MOV_FROM, MHV_INTERCEPT_CR4_READ },
+	{ l2_cr4_write, 7, 3, 4, MOV_TO, MHV_INTERCEPT_CR4_WRITE },
+	{ l2_cr8_read, 0, 4, 8, MOV_FROM, MHV_INTERCEPT_CR8_READ },
+	{ l2_cr8_write, 2, 4, 8, MOV_TO, MHV_INTERCEPT_CR8_WRITE },
+	{ l2_clts, 0, 2, 0, CLTS, MHV_INTERCEPT_CR0_WRITE },
+	{ l2_lmsw, 6, 3, 0, LMSW, MHV_INTERCEPT_CR0_WRITE },
+};
+
+static enum probe_status check_cr_exit(struct probe_run *run, struct mhv_vm *vm,
+				       const struct mhv_exit *e, const struct cr_case *c,
+				       uint64_t l2_cr0)
+{
+	bool write = c->access != MOV_FROM;
+	uint64_t rip = (uint64_t)c->code + c->offset;
+	MHV_CHECK(mhv_expect_insn(run, e, write ? MHV_EXIT_CR_WRITE : MHV_EXIT_CR_READ, rip, c->len));
+	if (vm->vendor == MHV_VENDOR_SVM) {
+		uint64_t code = (write ? SVM_EXIT_CR_WRITE_BASE : SVM_EXIT_CR_READ_BASE) + c->cr;
+		EXPECT_EQ(run, "SVM EXITCODE", code, e->exitcode);
+		/* With DecodeAssists: bit 63 and the GPR for MOV CRx; 0 for CLTS/LMSW. */
+		if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
+			EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists)",
+				  (c->access == MOV_TO || c->access == MOV_FROM)
+					  ? SVM_CR_INFO_VALID | GPR_RBX : 0,
+				  e->exitinfo1);
+		return PROBE_PASS;
+	}
+	uint64_t qual = c->cr | ((uint64_t)c->access << VMX_CR_QUAL_TYPE_SHIFT);
+	if (c->access == MOV_TO || c->access == MOV_FROM)
+		qual |= (uint64_t)GPR_RBX << VMX_CR_QUAL_GPR_SHIFT;
+	if (c->access == LMSW)
+		qual |= ((l2_cr0 ^ CR0_TS) & 0xffff) << VMX_CR_QUAL_LMSW_SHIFT;
+	EXPECT_EQ(run, "VMX exit qualification (control-register access)", qual, e->qualification);
+	return PROBE_PASS;
+}
+
+static enum probe_status run_case(struct probe_run *run, const struct cr_case *c)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	if (c->access == CLTS)
+		mhv_set(vm, MHV_REG_CR0, mhv_get(vm, MHV_REG_CR0) | CR0_TS);
+	uint64_t l2_cr0 = mhv_get(vm, MHV_REG_CR0);
+	MHV_CHECK(mhv_intercept(run, vm, c->intercept, true));
+	mhv_l2_call(vm, c->code, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("CR access", &e);
+	MHV_CHECK(check_cr_exit(run, vm, &e, c, l2_cr0));
+	mhv_advance_rip(vm, c->len);
+	return mhv_run_expect_done(run, vm);
+}
+
+#define CR_PROBE(fn, index, name)                                     \
+	static enum probe_status fn(struct probe_run *run)            \
+	{                                                             \
+		return run_case(run, &cases[index]);                  \
+	}                                                             \
+	PROBE(name, fn)
+
+CR_PROBE(cr0_write, 0, "cr/cr0-write");
+CR_PROBE(cr0_read, 1, "cr/cr0-read");
+CR_PROBE(cr3_read, 2, "cr/cr3-read");
+CR_PROBE(cr3_write, 3, "cr/cr3-write");
+CR_PROBE(cr4_read, 4, "cr/cr4-read");
+CR_PROBE(cr4_write, 5, "cr/cr4-write");
+CR_PROBE(cr8_read, 6, "cr/cr8-read");
+CR_PROBE(cr8_write, 7, "cr/cr8-write");
+CR_PROBE(clts, 8, "cr/clts");
+CR_PROBE(lmsw, 9, "cr/lmsw");
+
+/* cr/cr0-write-unchanged: MOV to CR0 of the value it already has. SVM's CR0 write
+ * intercept exits on every MOV to CR0 (APM vol.2 15.8.1); VMX exits only when a
+ * host-owned bit differs from the read shadow (SDM vol.3C 26.1.3), so not here. */
+static enum probe_status cr0_write_unchanged(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_CR0_WRITE, true));
+	mhv_l2_call(vm, l2_cr0_unchanged, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("MOV to CR0", &e);
+	if (vm->vendor == MHV_VENDOR_VMX)
+		return mhv_expect_done(run, &e);
+	static const struct cr_case c = { l2_cr0_unchanged, 3, 3, 0, MOV_TO,
+					  MHV_INTERCEPT_CR0_WRITE };
+	return check_cr_exit(run, vm, &e, &c, 0);
+}
+PROBE("cr/cr0-write-unchanged", cr0_write_unchanged);
+
+/* cr/cr0-read-shadow: VMX only: for bits set in the CR0 guest/host mask, MOV from CR0
+ * returns the read shadow, not the real CR0 (SDM vol.3C 26.3). */
+static enum probe_status cr0_read_shadow(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "SVM has no read shadows (CR reads "
+				     "are intercepted or read the real register)"));
+	uint64_t cr0 = mhv_get(vm, MHV_REG_CR0) & ~CR0_TS;
+	mhv_set(vm, MHV_REG_CR0, cr0);
+	vmwrite(VMCS_CR0_MASK, CR0_TS);
+	vmwrite(VMCS_CR0_SHADOW, cr0 | CR0_TS);
+	mhv_l2_call(vm, l2_read_cr0_rax, NULL);
+	MHV_CHECK(mhv_run_expect_done(run, vm));
+	EXPECT_EQ(run, "CR0 as L2 reads it (TS from the read shadow)", cr0 | CR0_TS,
+		  mhv_l2_result);
+	EXPECT_EQ(run, "L2's real CR0", cr0, vmread(VMCS_GUEST_CR0));
+	return PROBE_PASS;
+}
+PROBE("cr/cr0-read-shadow", cr0_read_shadow);
