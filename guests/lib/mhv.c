@@ -68,6 +68,10 @@ static enum probe_status enable_once(struct probe_run *run)
 			backend = &mhv_svm_backend;
 		else if (cpu_vendor() == CPU_VENDOR_INTEL && cpu_has_vmx())
 			backend = &mhv_vmx_backend;
+		/* No interrupts for L2 to stumble on: mask both PICs (L1 runs with
+		 * interrupts off anyway). */
+		outb(0x21, 0xff);
+		outb(0xa1, 0xff);
 		if (!backend) {
 			enable_status = probe_skip(&scratch_run, "%s", no_virtualization_reason());
 		} else {
