@@ -329,10 +329,11 @@ enum probe_status mhv_expect_no_vectoring(struct probe_run *run, const struct mh
 
 /* For L2 code written as an asm snippet: defines `void name(void *)` whose body is
  * the given instructions (AT&T syntax) followed by RET. The first instruction is at
- * `name`; further labels may be defined inside the body (global with .globl). */
+ * `name`; the symbol is local to the file (not .globl), so names may repeat across
+ * probes. */
 #define MHV_L2_ASM(name, body)                                                 \
 	void name(void *);                                                     \
-	__asm__(".pushsection .text\n\t.balign 16\n\t.globl " #name "\n\t.type " #name \
+	__asm__(".pushsection .text\n\t.balign 16\n\t.type " #name \
 		", @function\n" #name ":\n\t" body "\n\tret\n\t.size " #name ", . - " #name \
 		"\n\t.popsection")
 
