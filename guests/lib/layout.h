@@ -24,5 +24,6 @@ extern char guest_image_start[]; /* load_addr: 1 MiB */
 extern char guest_load_end[];    /* end of the file-backed part */
 extern char guest_bss_end[];     /* end of everything */
 extern uint64_t boot_gdt[];
+extern char boot_stack_guard[];  /* the unmapped page below the boot stack */
 
 #endif
