@@ -18,6 +18,13 @@ struct exc_try_context *exc_try_top;
 
 extern char exc_try_resume[];
 
+static interrupt_hook current_interrupt_hook;
+
+void exception_set_interrupt_hook(interrupt_hook hook)
+{
+	current_interrupt_hook = hook;
+}
+
 #define BACKTRACE_DEPTH 8
 
 const char *exception_mnemonic(uint64_t vector)
@@ -99,6 +106,11 @@ void exception_dispatch(struct exception_frame *frame)
 {
 	uint64_t cr2 = read_cr2();
 	struct exc_try_context *catcher = exc_try_top;
+
+	if (current_interrupt_hook && (frame->vector >= EXCEPTION_VECTORS || frame->vector == EXC_NMI)) {
+		current_interrupt_hook(frame->vector);
+		return;
+	}
 
 	if (catcher && frame->vector < EXCEPTION_VECTORS) {
 		*catcher->record = (struct exc_record){

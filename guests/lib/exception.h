@@ -49,6 +49,11 @@ struct exc_record {
  * Calls nest; an exception outside any exc_try is fatal. */
 bool exc_try(struct exc_record *record, void (*fn)(void *), void *arg);
 
+/* Interrupts a probe expects (vectors 32-255, and NMI): while a hook is set, they go to
+ * it instead of ending the run; the handler returns with IRETQ. NULL to remove. */
+typedef void (*interrupt_hook)(uint64_t vector);
+void exception_set_interrupt_hook(interrupt_hook hook);
+
 /* "#PF", "#UD", ...; "#??" for vectors without a name. */
 const char *exception_mnemonic(uint64_t vector);
 

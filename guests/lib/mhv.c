@@ -188,6 +188,19 @@ void mhv_l2_call(struct mhv_vm *vm, void (*fn)(void *), void *arg)
 	vm->regs.rdi = (uint64_t)arg;
 }
 
+void mhv_l2_enter(struct mhv_vm *vm, void (*code)(void *))
+{
+	backend->enter_at(vm, (uint64_t)code);
+	uint64_t top = (uint64_t)(mhv_l2_stack + MHV_L2_STACK_SIZE);
+	mhv_set(vm, MHV_REG_RSP, vm->mode == MHV_MODE_REAL ? 0xfff0 : top);
+	mhv_set(vm, MHV_REG_RFLAGS, 2);
+}
+
+void mhv_set_tsc_offset(struct mhv_vm *vm, uint64_t offset)
+{
+	backend->tsc_offset(vm, offset);
+}
+
 void mhv_run(struct mhv_vm *vm, struct mhv_exit *exit)
 {
 	memset(exit, 0, sizeof(*exit));

@@ -266,6 +266,12 @@ enum probe_status mhv_require_vendor(struct probe_run *run, enum mhv_vendor vend
 /* L2's entry: RIP = fn, RDI = arg, a fresh stack whose return address is the "done"
  * stub. */
 void mhv_l2_call(struct mhv_vm *vm, void (*fn)(void *), void *arg);
+/* L2's entry for code assembled for its mode (MHV_L2_ASM16/32/64): RIP (in real mode CS
+ * base = the code's 4 KiB page, IP = the offset in it), a fresh stack. */
+void mhv_l2_enter(struct mhv_vm *vm, void (*code)(void *));
+/* L2's TSC reads (RDTSC, RDTSCP) return the TSC plus this (SVM TSC_OFFSET, VMX TSC
+ * offsetting). */
+void mhv_set_tsc_offset(struct mhv_vm *vm, uint64_t offset);
 /* Runs L2 until the next exit. */
 void mhv_run(struct mhv_vm *vm, struct mhv_exit *exit);
 /* Adds len to L2's RIP (past the instruction that exited). */
@@ -336,6 +342,17 @@ enum probe_status mhv_expect_no_vectoring(struct probe_run *run, const struct mh
 	__asm__(".pushsection .text\n\t.balign 16\n\t.type " #name \
 		", @function\n" #name ":\n\t" body "\n\tret\n\t.size " #name ", . - " #name \
 		"\n\t.popsection")
+
+/* The same for 16-bit and 32-bit code (real mode and 32-bit protected mode L2s, entered
+ * with mhv_l2_enter; they have no "done" stub: end them with an intercepted HLT). */
+#define MHV_L2_ASM16(name, body)                                               \
+	void name(void *);                                                     \
+	__asm__(".pushsection .text\n\t.balign 16\n" #name ":\n\t.code16\n\t" body    \
+		"\n\t.code64\n\t.popsection")
+#define MHV_L2_ASM32(name, body)                                               \
+	void name(void *);                                                     \
+	__asm__(".pushsection .text\n\t.balign 16\n" #name ":\n\t.code32\n\t" body    \
+		"\n\t.code64\n\t.popsection")
 
 /* A 4 KiB page of the probe's own, zeroed at mhv_start; n < MHV_SCRATCH_PAGES. */
 #define MHV_SCRATCH_PAGES 4

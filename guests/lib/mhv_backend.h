@@ -23,6 +23,9 @@ struct mhv_backend {
 	bool (*intercept_msr)(struct mhv_vm *vm, uint32_t msr, bool read, bool write);
 	void (*inject)(struct mhv_vm *vm, enum mhv_event_type type, uint8_t vector,
 		       bool has_error, uint32_t error_code, unsigned insn_len);
+	/* L2 continues at this linear address (real mode: CS base + IP). */
+	void (*enter_at)(struct mhv_vm *vm, uint64_t linear);
+	void (*tsc_offset)(struct mhv_vm *vm, uint64_t offset);
 };
 
 extern const struct mhv_backend mhv_svm_backend;

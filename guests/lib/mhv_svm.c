@@ -237,7 +237,15 @@ static const char *svm_intercept(struct mhv_vm *vm, enum mhv_intercept what, boo
 	case MHV_INTERCEPT_CR8_WRITE: set_bits(cr, 1u << 24, on); break;
 	case MHV_INTERCEPT_DR: v->intercept_dr = on ? 0xffffffffu : 0; break;
 	case MHV_INTERCEPT_DESCRIPTOR: set_bits(m1, 0xffu << 6, on); break;
-	case MHV_INTERCEPT_INTR: set_bits(m1, SVM_INTERCEPT_INTR, on); break;
+	case MHV_INTERCEPT_INTR:
+		/* Physical interrupts exit while L2 has IF = 1: V_INTR_MASKING off, so that
+		 * L2's IF (not L1's, which is 0) gates them (APM vol.2 15.21.1). */
+		set_bits(m1, SVM_INTERCEPT_INTR, on);
+		if (on)
+			v->vintr &= ~SVM_VINTR_MASKING;
+		else
+			v->vintr |= SVM_VINTR_MASKING;
+		break;
 	case MHV_INTERCEPT_NMI: set_bits(m1, SVM_INTERCEPT_NMI, on); break;
 	case MHV_INTERCEPT_INTR_WINDOW:
 		set_bits(m1, SVM_INTERCEPT_VINTR, on);
@@ -300,6 +308,25 @@ static void svm_inject(struct mhv_vm *vm, enum mhv_event_type type, uint8_t vect
 					  ((uint64_t)error_code << SVM_EVENT_ERROR_SHIFT) : 0);
 }
 
+static void svm_enter_at(struct mhv_vm *vm, uint64_t linear)
+{
+	struct svm_vmcb *v = vm->vmcb;
+	if (vm->mode != MHV_MODE_REAL) {
+		v->rip = linear;
+		return;
+	}
+	/* Real mode: the hidden CS base need not be selector * 16 (APM vol.2 15.5.1 loads
+	 * the segment registers from the VMCB as given). */
+	v->cs.base = linear & ~0xfffull;
+	v->cs.selector = (uint16_t)(v->cs.base >> 4);
+	v->rip = linear & 0xfff;
+}
+
+static void svm_tsc_offset(struct mhv_vm *vm, uint64_t offset)
+{
+	vm->vmcb->tsc_offset = offset;
+}
+
 const struct mhv_backend mhv_svm_backend = {
 	.vendor = MHV_VENDOR_SVM,
 	.enable = svm_enable,
@@ -313,4 +340,6 @@ const struct mhv_backend mhv_svm_backend = {
 	.intercept_io = svm_intercept_io,
 	.intercept_msr = svm_intercept_msr,
 	.inject = svm_inject,
+	.enter_at = svm_enter_at,
+	.tsc_offset = svm_tsc_offset,
 };

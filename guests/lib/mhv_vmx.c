@@ -461,6 +461,10 @@ static const char *vmx_intercept(struct mhv_vm *vm, enum mhv_intercept what, boo
 		return set_control(VMCS_PROC_CONTROLS, caps.proc, PROC_MOV_DR_EXITING, on);
 	case MHV_INTERCEPT_DESCRIPTOR: return proc2_control(PROC2_DESC_EXITING, on);
 	case MHV_INTERCEPT_INTR:
+		/* With "acknowledge interrupt on exit" where allowed: the vector comes in
+		 * the VM-exit interruption information (SDM vol.3C 25.7.1). */
+		if (allowed(caps.exit, EXIT_ACK_INTR))
+			set_control(VMCS_EXIT_CONTROLS, caps.exit, EXIT_ACK_INTR, on);
 		return set_control(VMCS_PIN_CONTROLS, caps.pin, PIN_EXTINT_EXITING, on);
 	case MHV_INTERCEPT_NMI:
 		return set_control(VMCS_PIN_CONTROLS, caps.pin, PIN_NMI_EXITING, on);
@@ -519,6 +523,27 @@ static void vmx_inject(struct mhv_vm *vm, enum mhv_event_type type, uint8_t vect
 	vmwrite(VMCS_ENTRY_INSN_LEN, insn_len);
 }
 
+static void vmx_enter_at(struct mhv_vm *vm, uint64_t linear)
+{
+	if (vm->mode != MHV_MODE_REAL) {
+		vmwrite(VMCS_GUEST_RIP, linear);
+		return;
+	}
+	/* Real mode under unrestricted guest: CS base = selector * 16 is checked only in
+	 * virtual-8086 mode (SDM vol.3C 27.3.1.2). */
+	uint64_t base = linear & ~0xfffull;
+	vmwrite(VMCS_GUEST_CS_BASE, base);
+	vmwrite(VMCS_GUEST_CS_SEL, (base >> 4) & 0xffff);
+	vmwrite(VMCS_GUEST_RIP, linear & 0xfff);
+}
+
+static void vmx_tsc_offset(struct mhv_vm *vm, uint64_t offset)
+{
+	(void)vm;
+	set_control(VMCS_PROC_CONTROLS, caps.proc, PROC_TSC_OFFSETTING, true);
+	vmwrite(VMCS_TSC_OFFSET, offset);
+}
+
 const struct mhv_backend mhv_vmx_backend = {
 	.vendor = MHV_VENDOR_VMX,
 	.enable = vmx_enable,
@@ -532,4 +557,6 @@ const struct mhv_backend mhv_vmx_backend = {
 	.intercept_io = vmx_intercept_io,
 	.intercept_msr = vmx_intercept_msr,
 	.inject = vmx_inject,
+	.enter_at = vmx_enter_at,
+	.tsc_offset = vmx_tsc_offset,
 };
