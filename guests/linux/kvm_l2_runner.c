@@ -1,0 +1,962 @@
+/*
+ * kvm_l2_runner: runs a tiny L2 guest through Linux's KVM API (/dev/kvm) and checks every
+ * exit it causes, for the "L1 = Linux KVM" scenario (guests/linux/kvm-init.sh runs it as
+ * part of the initramfs that scripts/make-kvm-initramfs builds).
+ *
+ * One VM, one memory slot (guest-physical 0 .. MEM_SIZE), one vCPU in real mode at
+ * CODE_GPA. The L2 code (l2_code below, 16-bit) does port I/O of every size in both
+ * directions, sets general registers that user space reads and the reverse (a VMCB keeps
+ * only RAX, RSP and RIP: the others must survive every layer's exit path), CPUID leaf 0
+ * and the hypervisor leaf 0x40000000 (each result register
+ * written out through OUT, since KVM answers CPUID in the kernel), a read-modify-write of
+ * guest memory and HLT. Without an in-kernel irqchip every OUT, IN and HLT goes to user
+ * space: the program checks each KVM_RUN exit (reason, direction, size, port, count,
+ * value) against the script the code follows. Then a loop phase: N CPUIDs handled in the
+ * kernel (one exit at the end) and N port-I/O exits to user space, timed.
+ *
+ * Output: TAP version 13 on stdout, one test per check, diagnostics as "# " lines.
+ * Exit status: 0 when every test passed, 1 otherwise.
+ *
+ *   kvm_l2_runner [--loops N] [--phase-timeout S] [--cmdline FILE]
+ *
+ * --cmdline (default /proc/cmdline): kvm_amd.X=V / kvm_intel.X=V words there are module
+ * parameters the init script passed to insmod; kvm/module-params checks that they are in
+ * effect under /sys/module.
+ * --phase-timeout (default 60): a phase of L2 (the script, the CPUID loop, the I/O loop)
+ * that has not ended by then fails (SIGALRM interrupts KVM_RUN), so a lost exit or an L2
+ * that loops forever is a failed test with L2's registers, not a silent hang.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MEM_SIZE    0x200000u     /* one slot: 2 MiB at guest-physical 0 */
+#define CODE_GPA    0x1000u       /* where l2_code is copied; CS = 0, IP = CODE_GPA */
+#define DATA_GPA    0x2000u       /* the memory test's words (see l2_code) */
+#define DATA_IN     0x12345678u   /* user space puts this at DATA_GPA + 4 */
+#define DATA_MAGIC  0x600dbeefu   /* L2 writes this at DATA_GPA */
+#define IN8_VALUE   0x5au         /* what user space answers to the byte IN */
+#define IN32_VALUE  0x87654321u   /* ... and to the dword IN */
+#define DEFAULT_LOOPS 10000u
+#define DEFAULT_PHASE_TIMEOUT 60u /* seconds a phase (the script, each loop) may take */
+#define KVM_TSS_GPA 0xfffbd000u   /* VMX without unrestricted guest needs a TSS (3 pages) */
+
+/* The ports of the script (all above 0xff but the first, so DX carries them); l2_code
+ * repeats them as literals. */
+#define PORT_OUT8   0x10          /* out %al, $imm8 */
+#define PORT_OUT16  0x511
+#define PORT_OUT32  0x512
+#define PORT_IN8    0x513
+#define PORT_ECHO8  0x514
+#define PORT_IN32   0x515
+#define PORT_ECHO32 0x516
+#define PORT_REGS   0x522         /* the register test: L2's GPRs reach user space */
+#define PORT_REGS_ECHO 0x523      /* ... and user space's reach L2 */
+#define PORT_CPUID  0x520         /* eax, ebx, ecx, edx of each CPUID, in this order */
+#define PORT_MEM    0x521         /* the memory test's result */
+#define PORT_LOOP_CPUID 0x530     /* the CPUID loop is done: its iteration count */
+#define PORT_LOOP_IO    0x531     /* one exit per iteration, the iteration number */
+
+/*
+ * The L2 code, 16-bit real mode. CPUID clobbers EAX-EDX, so the loops count in ESI/EDI/EBP.
+ * Phase 1 starts at l2_code, phase 2 (the loops) at l2_loop with ESI = N.
+ */
+extern const unsigned char l2_code[], l2_hlt[], l2_loop[], l2_loop_hlt[], l2_code_end[];
+__asm__(
+	".pushsection .rodata\n"
+	".globl l2_code, l2_hlt, l2_loop, l2_loop_hlt, l2_code_end\n"
+	".code16\n"
+	"l2_code:\n"
+	"	movb $0x42, %al\n"
+	"	outb %al, $0x10\n"                  /* PORT_OUT8 */
+	"	movw $0x511, %dx\n"
+	"	movw $0xbeef, %ax\n"
+	"	outw %ax, %dx\n"
+	"	movw $0x512, %dx\n"
+	"	movl $0xcafef00d, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movw $0x513, %dx\n"
+	"	inb %dx, %al\n"
+	"	incb %al\n"
+	"	movw $0x514, %dx\n"
+	"	outb %al, %dx\n"                    /* IN8_VALUE + 1 */
+	"	movw $0x515, %dx\n"
+	"	inl %dx, %eax\n"
+	"	notl %eax\n"
+	"	movw $0x516, %dx\n"
+	"	outl %eax, %dx\n"                   /* ~IN32_VALUE */
+	"	movl $0x11111111, %ebx\n"           /* kvm/l2-registers */
+	"	movl $0x22222222, %ecx\n"
+	"	movl $0x33333333, %esi\n"
+	"	movl $0x44444444, %edi\n"
+	"	movl $0x55555555, %ebp\n"
+	"	movl $0x66660522, %edx\n"           /* DX = PORT_REGS */
+	"	movl $0x77777777, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movw $0x523, %dx\n"                 /* user space changed them meanwhile */
+	"	movl %ebx, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movl %ecx, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movl %esi, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movl %edi, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movl %ebp, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movw $0x520, %di\n"
+	"	xorl %eax, %eax\n"
+	"	xorl %ecx, %ecx\n"
+	"	cpuid\n"
+	"	call 1f\n"
+	"	movl $0x40000000, %eax\n"
+	"	xorl %ecx, %ecx\n"
+	"	cpuid\n"
+	"	call 1f\n"
+	"	movl 0x2004, %eax\n"                /* DATA_GPA + 4 */
+	"	addl $1, %eax\n"
+	"	movl %eax, 0x2008\n"
+	"	movl $0x600dbeef, 0x2000\n"
+	"	movw $0x521, %dx\n"
+	"	movl 0x2008, %eax\n"
+	"	outl %eax, %dx\n"                   /* DATA_IN + 1, read back */
+	"	hlt\n"
+	"l2_hlt:\n"
+	"	jmp l2_hlt\n"
+	"1:	pushl %edx\n"                      /* out eax, ebx, ecx, edx to port DI */
+	"	movw %di, %dx\n"
+	"	outl %eax, %dx\n"
+	"	movl %ebx, %eax\n"
+	"	outl %eax, %dx\n"
+	"	movl %ecx, %eax\n"
+	"	outl %eax, %dx\n"
+	"	popl %eax\n"
+	"	outl %eax, %dx\n"
+	"	ret\n"
+	"l2_loop:\n"
+	"	movl %esi, %edi\n"
+	"	xorl %ebp, %ebp\n"
+	"2:	xorl %eax, %eax\n"
+	"	xorl %ecx, %ecx\n"
+	"	cpuid\n"
+	"	incl %ebp\n"
+	"	decl %edi\n"
+	"	jnz 2b\n"
+	"	movl %ebp, %eax\n"
+	"	movw $0x530, %dx\n"
+	"	outl %eax, %dx\n"
+	"	movl %esi, %edi\n"
+	"	xorl %ebp, %ebp\n"
+	"	movw $0x531, %dx\n"
+	"3:	movl %ebp, %eax\n"
+	"	outl %eax, %dx\n"
+	"	incl %ebp\n"
+	"	decl %edi\n"
+	"	jnz 3b\n"
+	"	hlt\n"
+	"l2_loop_hlt:\n"
+	"	jmp l2_loop_hlt\n"
+	"l2_code_end:\n"
+	".code64\n"
+	".popsection\n");
+
+#define GPA_OF(sym) (CODE_GPA + (uint32_t)((sym) - l2_code))
+
+/* ------------------------------------------------------------------------- TAP */
+
+static int tap_number;
+static int tap_failed;
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* One TAP line: ok when why is NULL or empty, else "not ok ... # why". */
+static void tap(const char *name, const char *why)
+{
+	++tap_number;
+	if (why && *why) {
+		printf("not ok %d - %s # %s\n", tap_number, name, why);
+		++tap_failed;
+	} else {
+		printf("ok %d - %s\n", tap_number, name);
+	}
+	fflush(stdout);
+}
+
+static void tap_skip(const char *name, const char *why)
+{
+	printf("ok %d - %s # SKIP %s\n", ++tap_number, name, why);
+	fflush(stdout);
+}
+
+/* The tests, in order: the plan is printed first, so the list is fixed. */
+static const char *const TESTS[] = {
+	"kvm/module-loaded", "kvm/module-params", "kvm/api-version", "kvm/create-vm",
+	"kvm/l2-io-out", "kvm/l2-io-in", "kvm/l2-registers", "kvm/l2-cpuid", "kvm/l2-cpuid-hypervisor-leaf",
+	"kvm/l2-memory", "kvm/l2-hlt", "kvm/l2-exit-count", "kvm/l2-cpuid-loop",
+	"kvm/l2-io-loop",
+};
+#define NTESTS ((int)(sizeof(TESTS) / sizeof(TESTS[0])))
+
+/* Every test not reported yet fails with the same reason (a fatal error). */
+static void fail_rest(const char *why)
+{
+	while (tap_number < NTESTS)
+		tap(TESTS[tap_number], why);
+}
+
+/* ------------------------------------------------------------------------- files */
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return 0;
+}
+
+static int is_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* ------------------------------------------------------------------------- modules */
+
+static const char *vendor_module(void)
+{
+	if (is_dir("/sys/module/kvm_amd"))
+		return "kvm_amd";
+	if (is_dir("/sys/module/kvm_intel"))
+		return "kvm_intel";
+	return NULL;
+}
+
+static void check_module_loaded(char *why, size_t size)
+{
+	const char *vm = vendor_module();
+	why[0] = 0;
+	if (!is_dir("/sys/module/kvm"))
+		snprintf(why, size, "/sys/module/kvm does not exist (insmod kvm failed?)");
+	else if (!vm)
+		snprintf(why, size, "neither kvm_amd nor kvm_intel is loaded");
+	if (why[0])
+		return;
+	static const char *const params[] = { "nested", "npt", "ept", "avic", "vls", "vgif",
+					      "nrips", "enable_shadow_vmcs", "unrestricted_guest" };
+	char line[512], value[64], path[128];
+	int len = snprintf(line, sizeof line, "%s:", vm);
+	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+		snprintf(path, sizeof path, "/sys/module/%s/parameters/%s", vm, params[i]);
+		if (read_text(path, value, sizeof value) == 0 && len < (int)sizeof line)
+			len += snprintf(line + len, sizeof line - len, " %s=%s", params[i], value);
+	}
+	diag("%s", line);
+}
+
+/* A parameter value as /sys/module shows it: bools are Y/N, numbers are numbers. */
+static int param_matches(const char *want, const char *have)
+{
+	if (strcmp(want, have) == 0)
+		return 1;
+	int want_true = !strcmp(want, "1") || !strcasecmp(want, "y") || !strcasecmp(want, "yes")
+		|| !strcasecmp(want, "on") || !strcasecmp(want, "true");
+	int want_false = !strcmp(want, "0") || !strcasecmp(want, "n") || !strcasecmp(want, "no")
+		|| !strcasecmp(want, "off") || !strcasecmp(want, "false");
+	if (!strcmp(have, "Y") || !strcmp(have, "1"))
+		return want_true;
+	if (!strcmp(have, "N") || !strcmp(have, "0"))
+		return want_false;
+	return 0;
+}
+
+/* Checks every kvm / kvm_amd / kvm_intel parameter on the command line. Returns how many
+ * there were (0: SKIP). */
+static int check_module_params(const char *cmdline_path, char *why, size_t size)
+{
+	char cmdline[4096];
+	int n = 0;
+	why[0] = 0;
+	if (read_text(cmdline_path, cmdline, sizeof cmdline) < 0) {
+		snprintf(why, size, "cannot read %s", cmdline_path);
+		return -1;
+	}
+	for (char *save = NULL, *w = strtok_r(cmdline, " \t\n", &save); w;
+	     w = strtok_r(NULL, " \t\n", &save)) {
+		char *dot = strchr(w, '.'), *eq = strchr(w, '=');
+		if (!dot || !eq || eq < dot)
+			continue;
+		*dot = 0;
+		*eq = 0;
+		for (char *c = w; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		if (strcmp(w, "kvm") && strcmp(w, "kvm_amd") && strcmp(w, "kvm_intel"))
+			continue;
+		if (strcmp(w, "kvm") && vendor_module() && strcmp(w, vendor_module()))
+			continue;       /* the other vendor's module */
+		char path[256], have[64];
+		snprintf(path, sizeof path, "/sys/module/%s/parameters/%s", w, dot + 1);
+		n++;
+		if (read_text(path, have, sizeof have) < 0) {
+			if (!why[0])
+				snprintf(why, size, "%s.%s=%s: %s does not exist", w, dot + 1,
+					 eq + 1, path);
+		} else if (!param_matches(eq + 1, have)) {
+			if (!why[0])
+				snprintf(why, size, "%s.%s=%s on the command line but %s is %s", w,
+					 dot + 1, eq + 1, path, have);
+		} else {
+			diag("%s.%s=%s is in effect (%s)", w, dot + 1, eq + 1, have);
+		}
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------------- deadline */
+
+static volatile sig_atomic_t deadline_passed;
+static unsigned phase_timeout = DEFAULT_PHASE_TIMEOUT;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	deadline_passed = 1;
+}
+
+/* From now, the current phase has phase_timeout seconds. */
+static void deadline_arm(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: KVM_RUN returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	deadline_passed = 0;
+	alarm(phase_timeout);
+}
+
+static void deadline_disarm(void)
+{
+	alarm(0);
+}
+
+/* ------------------------------------------------------------------------- the VM */
+
+struct vm {
+	int kvm, fd, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	struct kvm_cpuid_entry2 leaf0, leaf_hv;    /* what L2 must see */
+	int have_hv;
+	unsigned long exits[64];                   /* KVM_RUN exits by reason */
+	unsigned long total_exits;
+};
+
+static const char *exit_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		"UNKNOWN", "EXCEPTION", "IO", "HYPERCALL", "DEBUG", "HLT", "MMIO",
+		"IRQ_WINDOW_OPEN", "SHUTDOWN", "FAIL_ENTRY", "INTR", "SET_TPR", "TPR_ACCESS",
+		"S390_SIEIC", "S390_RESET", "DCR", "NMI", "INTERNAL_ERROR",
+	};
+	return reason < sizeof names / sizeof names[0] ? names[reason] : "?";
+}
+
+static void dump_state(struct vm *vm)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(vm->vcpu, KVM_GET_REGS, &r) == 0)
+		diag("L2 rip=%#llx rflags=%#llx rax=%#llx rbx=%#llx rcx=%#llx rdx=%#llx "
+		     "rsi=%#llx rdi=%#llx rbp=%#llx rsp=%#llx", r.rip, r.rflags, r.rax, r.rbx,
+		     r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp);
+	if (ioctl(vm->vcpu, KVM_GET_SREGS, &s) == 0)
+		diag("L2 cs=%#x base=%#llx cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
+		     s.cs.selector, s.cs.base, s.cr0, s.cr3, s.cr4, s.efer);
+}
+
+/* One KVM_RUN. Returns the exit reason, or -1 (why filled) when the ioctl failed. */
+static int vm_run(struct vm *vm, char *why, size_t size)
+{
+	for (;;) {
+		if (ioctl(vm->vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && deadline_passed) {
+				snprintf(why, size, "L2 ran for %u s without the expected exit "
+					 "(KVM_RUN interrupted)", phase_timeout);
+				diag("%s", why);
+				dump_state(vm);
+				return -1;
+			}
+			if (errno == EINTR)
+				continue;
+			snprintf(why, size, "KVM_RUN failed: %s", strerror(errno));
+			return -1;
+		}
+		uint32_t reason = vm->run->exit_reason;
+		vm->total_exits++;
+		vm->exits[reason < 64 ? reason : 63]++;
+		if (reason == KVM_EXIT_INTR)
+			continue;
+		return (int)reason;
+	}
+}
+
+/* Describes an exit that is not the expected one, with the details KVM gives. */
+static void describe_exit(struct vm *vm, char *why, size_t size, const char *expected)
+{
+	struct kvm_run *run = vm->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO: {
+		uint32_t v = 0;
+		memcpy(&v, (uint8_t *)run + run->io.data_offset,
+		       run->io.size <= 4 ? run->io.size : 4);
+		snprintf(why, size, "expected %s, got KVM_EXIT_IO %s size %u port %#x count %u "
+			 "value %#x", expected, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+			 run->io.size, run->io.port, run->io.count, v);
+		break;
+	}
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, size, "expected %s, got KVM_EXIT_FAIL_ENTRY reason %#llx", expected,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR: {
+		int len = snprintf(why, size, "expected %s, got KVM_EXIT_INTERNAL_ERROR suberror "
+				   "%u, data", expected, run->internal.suberror);
+		for (uint32_t i = 0; i < run->internal.ndata && i < 16 && len < (int)size; i++)
+			len += snprintf(why + len, size - len, " %#llx",
+					(unsigned long long)run->internal.data[i]);
+		break;
+	}
+	case KVM_EXIT_MMIO:
+		snprintf(why, size, "expected %s, got KVM_EXIT_MMIO %s %#llx len %u", expected,
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr, run->mmio.len);
+		break;
+	default:
+		snprintf(why, size, "expected %s, got KVM_EXIT_%s (%u)", expected,
+			 exit_name(run->exit_reason), run->exit_reason);
+	}
+	diag("unexpected exit: %s", why);
+	dump_state(vm);
+}
+
+/* Runs L2 to its next exit and checks it is the port I/O given. For an IN, value is
+ * written as the data L2 reads; for an OUT, it is compared with the data. Returns 0, or
+ * -1 with why filled. */
+static int expect_io(struct vm *vm, int out, unsigned size, unsigned port, uint32_t value,
+		     char *why, size_t wsize)
+{
+	char expected[96];
+	snprintf(expected, sizeof expected, "KVM_EXIT_IO %s size %u port %#x", out ? "out" : "in",
+		 size, port);
+	if (vm_run(vm, why, wsize) < 0)
+		return -1;
+	struct kvm_run *run = vm->run;
+	if (run->exit_reason != KVM_EXIT_IO ||
+	    run->io.direction != (out ? KVM_EXIT_IO_OUT : KVM_EXIT_IO_IN) ||
+	    run->io.size != size || run->io.port != port || run->io.count != 1) {
+		describe_exit(vm, why, wsize, expected);
+		return -1;
+	}
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	if (out) {
+		uint32_t got = 0;
+		memcpy(&got, data, size);
+		if (got != value) {
+			snprintf(why, wsize, "OUT to port %#x (size %u): value %#x, expected %#x",
+				 port, size, got, value);
+			return -1;
+		}
+	} else {
+		memcpy(data, &value, size);
+	}
+	return 0;
+}
+
+/* Runs one CPUID's four OUTs and compares them with the entry. */
+static int expect_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t got[4],
+			char *why, size_t size)
+{
+	const uint32_t want[4] = { e->eax, e->ebx, e->ecx, e->edx };
+	static const char *const regs[4] = { "eax", "ebx", "ecx", "edx" };
+	for (int i = 0; i < 4; i++) {
+		if (vm_run(vm, why, size) < 0)
+			return -1;
+		struct kvm_run *run = vm->run;
+		if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT ||
+		    run->io.size != 4 || run->io.port != PORT_CPUID || run->io.count != 1) {
+			describe_exit(vm, why, size, "KVM_EXIT_IO out size 4 port 0x520 (CPUID)");
+			return -1;
+		}
+		memcpy(&got[i], (uint8_t *)run + run->io.data_offset, 4);
+	}
+	for (int i = 0; i < 4; i++)
+		if (got[i] != want[i]) {
+			snprintf(why, size, "CPUID %#x: %s=%#x, expected %#x (eax=%#x ebx=%#x "
+				 "ecx=%#x edx=%#x)", e->function, regs[i], got[i], want[i], got[0],
+				 got[1], got[2], got[3]);
+			return -1;
+		}
+	return 0;
+}
+
+static void vendor_string(const uint32_t r[4], char out[13], int hv)
+{
+	/* leaf 0: ebx, edx, ecx; the hypervisor leaf: ebx, ecx, edx */
+	memcpy(out, &r[1], 4);
+	memcpy(out + 4, hv ? &r[2] : &r[3], 4);
+	memcpy(out + 8, hv ? &r[3] : &r[2], 4);
+	out[12] = 0;
+	for (int i = 0; i < 12; i++)
+		if (out[i] && (out[i] < 0x20 || out[i] > 0x7e))
+			out[i] = '?';
+}
+
+static int create_vm(struct vm *vm, char *why, size_t size)
+{
+	vm->fd = ioctl(vm->kvm, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		snprintf(why, size, "KVM_CREATE_VM: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+	    ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
+		diag("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	vm->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		       MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED) {
+		snprintf(why, size, "mmap of %u bytes: %s", MEM_SIZE, strerror(errno));
+		return -1;
+	}
+	size_t code_size = (size_t)(l2_code_end - l2_code);
+	memcpy(vm->mem + CODE_GPA, l2_code, code_size);
+	memcpy(vm->mem + DATA_GPA + 4, &(uint32_t){ DATA_IN }, 4);
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
+		.userspace_addr = (uintptr_t)vm->mem,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		snprintf(why, size, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+		return -1;
+	}
+	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu < 0) {
+		snprintf(why, size, "KVM_CREATE_VCPU: %s", strerror(errno));
+		return -1;
+	}
+	int run_size = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		snprintf(why, size, "KVM_GET_VCPU_MMAP_SIZE: %d (%s)", run_size,
+			 run_size < 0 ? strerror(errno) : "too small");
+		return -1;
+	}
+	vm->run_size = (size_t)run_size;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu, 0);
+	if (vm->run == MAP_FAILED) {
+		snprintf(why, size, "mmap of the vCPU's kvm_run: %s", strerror(errno));
+		return -1;
+	}
+
+	/* CPUID: what KVM supports, as is; L2 must read exactly these entries. */
+	struct kvm_cpuid2 *cpuid = NULL;
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof *cpuid + n * sizeof(struct kvm_cpuid_entry2));
+		if (!cpuid) {
+			snprintf(why, size, "out of memory");
+			return -1;
+		}
+		cpuid->nent = n;
+		if (ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+			break;
+		if (errno != E2BIG) {
+			snprintf(why, size, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+			free(cpuid);
+			return -1;
+		}
+	}
+	int have0 = 0;
+	for (unsigned i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == 0) {
+			vm->leaf0 = cpuid->entries[i];
+			have0 = 1;
+		}
+		if (cpuid->entries[i].function == 0x40000000) {
+			vm->leaf_hv = cpuid->entries[i];
+			vm->have_hv = 1;
+		}
+	}
+	if (!have0) {
+		snprintf(why, size, "KVM_GET_SUPPORTED_CPUID has no leaf 0 (%u entries)",
+			 cpuid->nent);
+		free(cpuid);
+		return -1;
+	}
+	if (ioctl(vm->vcpu, KVM_SET_CPUID2, cpuid) < 0) {
+		snprintf(why, size, "KVM_SET_CPUID2 (%u entries): %s", cpuid->nent, strerror(errno));
+		free(cpuid);
+		return -1;
+	}
+	diag("KVM_SET_CPUID2: %u entries", cpuid->nent);
+	free(cpuid);
+
+	/* Real mode, CS = 0, IP = CODE_GPA, interrupts off. */
+	struct kvm_sregs sregs;
+	if (ioctl(vm->vcpu, KVM_GET_SREGS, &sregs) < 0) {
+		snprintf(why, size, "KVM_GET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	struct kvm_segment *segs[] = { &sregs.cs, &sregs.ds, &sregs.es, &sregs.fs, &sregs.gs,
+				       &sregs.ss };
+	for (size_t i = 0; i < sizeof segs / sizeof segs[0]; i++) {
+		segs[i]->base = 0;
+		segs[i]->selector = 0;
+	}
+	if (ioctl(vm->vcpu, KVM_SET_SREGS, &sregs) < 0) {
+		snprintf(why, size, "KVM_SET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 0x2, .rsp = 0x1000 };
+	if (ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0) {
+		snprintf(why, size, "KVM_SET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	diag("VM: one slot of %u KiB at 0, one vCPU in real mode at %#x (%zu bytes of L2 code)",
+	     MEM_SIZE / 1024, CODE_GPA, code_size);
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The register test: returns 0, or -1 with why filled ("L2 ..." when L2 can go on). */
+static int check_registers(struct vm *vm, char *why, size_t size)
+{
+	static const char *const names[] = { "rbx", "rcx", "rsi", "rdi", "rbp", "rdx" };
+	static const uint32_t set[] = { 0x1b1b1b1b, 0x1c1c1c1c, 0x15151515, 0x1d1d1d1d,
+					0x1e1e1e1e };
+	const uint64_t want[] = { 0x11111111, 0x22222222, 0x33333333, 0x44444444, 0x55555555,
+				  0x66660522 };
+	struct kvm_regs r;
+	if (expect_io(vm, 1, 4, PORT_REGS, 0x77777777, why, size) < 0)
+		return -1;
+	if (ioctl(vm->vcpu, KVM_GET_REGS, &r) < 0) {
+		snprintf(why, size, "KVM_GET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	__u64 *have[] = { &r.rbx, &r.rcx, &r.rsi, &r.rdi, &r.rbp, &r.rdx };
+	why[0] = 0;
+	for (int i = 0; i < 6; i++)
+		if (*have[i] != want[i] && !why[0])
+			snprintf(why, size, "L2 set %s=%#llx but user space reads %#llx at the "
+				 "next exit (rbx=%#llx rcx=%#llx rdx=%#llx rsi=%#llx rdi=%#llx "
+				 "rbp=%#llx)", names[i], (unsigned long long)want[i],
+				 (unsigned long long)*have[i], r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp);
+	char mismatch[512];
+	snprintf(mismatch, sizeof mismatch, "%s", why);
+	for (int i = 0; i < 5; i++)
+		*have[i] = set[i];
+	if (ioctl(vm->vcpu, KVM_SET_REGS, &r) < 0) {
+		snprintf(why, size, "KVM_SET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 5; i++) {
+		char port_why[400];
+		if (expect_io(vm, 1, 4, PORT_REGS_ECHO, set[i], port_why, sizeof port_why) < 0) {
+			if (strncmp(port_why, "OUT", 3) != 0) {
+				/* L2 is lost: say what went wrong before, if anything */
+				snprintf(why, size, "%.250s%s%.250s", mismatch,
+					 mismatch[0] ? "; then " : "", port_why);
+				return -1;
+			}
+			if (!mismatch[0])
+				snprintf(mismatch, sizeof mismatch, "L2 %s after KVM_SET_REGS: %s",
+					 names[i], port_why);
+		}
+	}
+	snprintf(why, size, "%s", mismatch);
+	return why[0] ? -1 : 0;
+}
+
+/* Phase 1: the script. Reports tests 5..11; returns -1 when L2 can no longer run. */
+static int run_script(struct vm *vm)
+{
+	char why[512] = "";
+	int dead = 0;
+	const unsigned long before = vm->total_exits;
+
+	/* kvm/l2-io-out: byte (imm8 port), word and dword OUTs */
+	if (expect_io(vm, 1, 1, PORT_OUT8, 0x42, why, sizeof why) ||
+	    expect_io(vm, 1, 2, PORT_OUT16, 0xbeef, why, sizeof why) ||
+	    expect_io(vm, 1, 4, PORT_OUT32, 0xcafef00d, why, sizeof why))
+		dead = 1;
+	tap("kvm/l2-io-out", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-io-in: byte and dword INs; L2 echoes what it read (changed) */
+	if (expect_io(vm, 0, 1, PORT_IN8, IN8_VALUE, why, sizeof why) ||
+	    expect_io(vm, 1, 1, PORT_ECHO8, IN8_VALUE + 1, why, sizeof why) ||
+	    expect_io(vm, 0, 4, PORT_IN32, IN32_VALUE, why, sizeof why) ||
+	    expect_io(vm, 1, 4, PORT_ECHO32, ~IN32_VALUE, why, sizeof why))
+		dead = 1;
+	tap("kvm/l2-io-in", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-registers: the GPRs L2 set are the ones user space reads at its next exit
+	 * (only RAX, RSP and RIP live in the VMCB: the rest must survive the exit path), and
+	 * the ones user space sets are the ones L2 then has */
+	if (check_registers(vm, why, sizeof why) < 0 && strncmp(why, "L2 ", 3) != 0)
+		dead = 1;
+	tap("kvm/l2-registers", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-cpuid: leaf 0, handled by KVM in the kernel */
+	uint32_t r[4];
+	char vendor[13];
+	if (expect_cpuid(vm, &vm->leaf0, r, why, sizeof why) == 0) {
+		vendor_string(r, vendor, 0);
+		diag("L2 CPUID 0: max basic leaf %#x, vendor \"%s\"", r[0], vendor);
+	} else if (strncmp(why, "CPUID", 5) != 0) {
+		dead = 1;
+	}
+	tap("kvm/l2-cpuid", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-cpuid-hypervisor-leaf: 0x40000000, KVM's signature */
+	struct kvm_cpuid_entry2 hv = vm->leaf_hv;
+	if (!vm->have_hv)
+		memset(&hv, 0, sizeof hv), hv.function = 0x40000000;
+	why[0] = 0;
+	if (expect_cpuid(vm, &hv, r, why, sizeof why) == 0) {
+		vendor_string(r, vendor, 1);
+		diag("L2 CPUID 0x40000000: max leaf %#x, signature \"%s\"", r[0], vendor);
+		if (memcmp(&r[1], "KVMKVMKVM\0\0\0", 12) != 0)
+			snprintf(why, sizeof why, "signature \"%s\", expected \"KVMKVMKVM\"", vendor);
+	} else if (strncmp(why, "CPUID", 5) != 0) {
+		dead = 1;
+	}
+	tap("kvm/l2-cpuid-hypervisor-leaf", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-memory: L2 read DATA_IN, wrote DATA_IN + 1 and DATA_MAGIC */
+	why[0] = 0;
+	if (expect_io(vm, 1, 4, PORT_MEM, DATA_IN + 1, why, sizeof why) == 0) {
+		uint32_t magic, sum;
+		memcpy(&magic, vm->mem + DATA_GPA, 4);
+		memcpy(&sum, vm->mem + DATA_GPA + 8, 4);
+		if (magic != DATA_MAGIC || sum != DATA_IN + 1)
+			snprintf(why, sizeof why, "guest memory at %#x: %#x %#x, expected %#x %#x",
+				 DATA_GPA, magic, sum, DATA_MAGIC, DATA_IN + 1);
+	} else if (strncmp(why, "OUT", 3) != 0) {
+		dead = 1;
+	}
+	tap("kvm/l2-memory", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-hlt: KVM_EXIT_HLT (no in-kernel irqchip), RIP after the HLT */
+	why[0] = 0;
+	if (vm_run(vm, why, sizeof why) >= 0) {
+		struct kvm_regs regs;
+		if (vm->run->exit_reason != KVM_EXIT_HLT) {
+			describe_exit(vm, why, sizeof why, "KVM_EXIT_HLT");
+			dead = 1;
+		} else if (ioctl(vm->vcpu, KVM_GET_REGS, &regs) < 0) {
+			snprintf(why, sizeof why, "KVM_GET_REGS: %s", strerror(errno));
+		} else if (regs.rip != GPA_OF(l2_hlt)) {
+			snprintf(why, sizeof why, "RIP after HLT %#llx, expected %#x", regs.rip,
+				 GPA_OF(l2_hlt));
+		}
+	} else {
+		dead = 1;
+	}
+	tap("kvm/l2-hlt", why);
+	if (dead)
+		return -1;
+
+	/* kvm/l2-exit-count: 3 + 4 + 6 + 8 + 1 + 1 exits, all of them the script's */
+	const unsigned long expected = 3 + 4 + 6 + 8 + 1 + 1, got = vm->total_exits - before;
+	why[0] = 0;
+	if (got != expected)
+		snprintf(why, sizeof why, "%lu KVM_RUN exits, expected %lu", got, expected);
+	diag("phase 1: %lu exits to user space (IO %lu, HLT %lu)", got, vm->exits[KVM_EXIT_IO],
+	     vm->exits[KVM_EXIT_HLT]);
+	tap("kvm/l2-exit-count", why);
+	return 0;
+}
+
+/* Phase 2: the loops. */
+static void run_loops(struct vm *vm, unsigned loops)
+{
+	char why[512] = "";
+	struct kvm_regs regs = { .rip = GPA_OF(l2_loop), .rflags = 0x2, .rsi = loops,
+				 .rsp = 0x1000 };
+	if (ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0) {
+		snprintf(why, sizeof why, "KVM_SET_REGS: %s", strerror(errno));
+		fail_rest(why);
+		return;
+	}
+
+	/* kvm/l2-cpuid-loop: the next exit after N CPUIDs is the OUT of the count */
+	const unsigned long before = vm->total_exits;
+	deadline_arm();
+	double t0 = now_seconds();
+	int rc = expect_io(vm, 1, 4, PORT_LOOP_CPUID, loops, why, sizeof why);
+	double t1 = now_seconds();
+	deadline_disarm();
+	if (rc == 0 && vm->total_exits - before != 1)
+		snprintf(why, sizeof why, "%lu exits to user space during the CPUID loop, "
+			 "expected 1", vm->total_exits - before);
+	if (rc == 0)
+		diag("L2 CPUID loop: %u CPUIDs handled in the kernel in %.3f s: %.0f/s, %.1f us "
+		     "each", loops, t1 - t0, loops / (t1 - t0), (t1 - t0) * 1e6 / loops);
+	tap("kvm/l2-cpuid-loop", why);
+	if (rc != 0 && strncmp(why, "OUT", 3) != 0) {
+		fail_rest("not run: the CPUID loop failed");
+		return;
+	}
+
+	/* kvm/l2-io-loop: N exits to user space, each with its iteration number */
+	char err[512] = "", msg[600] = "";
+	deadline_arm();
+	t0 = now_seconds();
+	unsigned i;
+	for (i = 0; i < loops; i++)
+		if (expect_io(vm, 1, 4, PORT_LOOP_IO, i, err, sizeof err) < 0)
+			break;
+	if (i == loops) {
+		if (vm_run(vm, err, sizeof err) >= 0 && vm->run->exit_reason != KVM_EXIT_HLT)
+			describe_exit(vm, err, sizeof err, "KVM_EXIT_HLT after the I/O loop");
+		snprintf(msg, sizeof msg, "%s", err);
+	} else {
+		snprintf(msg, sizeof msg, "iteration %u: %s", i, err);
+	}
+	t1 = now_seconds();
+	deadline_disarm();
+	if (!msg[0])
+		diag("L2 I/O loop: %u OUT exits to user space in %.3f s: %.0f/s, %.1f us each",
+		     loops, t1 - t0, loops / (t1 - t0), (t1 - t0) * 1e6 / loops);
+	tap("kvm/l2-io-loop", msg);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned loops = DEFAULT_LOOPS;
+	const char *cmdline = "/proc/cmdline";
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--loops") && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 0);
+			if (*end || v == 0 || v > 100000000) {
+				fprintf(stderr, "kvm_l2_runner: bad --loops %s (1..100000000)\n", argv[i]);
+				return 2;
+			}
+			loops = (unsigned)v;
+		} else if (!strcmp(argv[i], "--phase-timeout") && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 0);
+			if (*end || v == 0 || v > 86400) {
+				fprintf(stderr, "kvm_l2_runner: bad --phase-timeout %s (1..86400)\n",
+					argv[i]);
+				return 2;
+			}
+			phase_timeout = (unsigned)v;
+		} else if (!strcmp(argv[i], "--cmdline") && i + 1 < argc) {
+			cmdline = argv[++i];
+		} else {
+			fprintf(stderr, "usage: kvm_l2_runner [--loops N] [--phase-timeout S] "
+				"[--cmdline FILE]\n");
+			return 2;
+		}
+	}
+	char why[512];
+	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
+
+	printf("TAP version 13\n1..%d\n", NTESTS);
+	fflush(stdout);
+
+	check_module_loaded(why, sizeof why);
+	tap("kvm/module-loaded", why);
+	int nparams = check_module_params(cmdline, why, sizeof why);
+	if (nparams == 0)
+		tap_skip("kvm/module-params", "no kvm parameters on the command line");
+	else
+		tap("kvm/module-params", why);
+
+	vm.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm.kvm < 0) {
+		snprintf(why, sizeof why, "cannot open /dev/kvm: %s", strerror(errno));
+		fail_rest(why);
+		goto out;
+	}
+	int api = ioctl(vm.kvm, KVM_GET_API_VERSION, 0);
+	why[0] = 0;
+	if (api != KVM_API_VERSION)
+		snprintf(why, sizeof why, "KVM_GET_API_VERSION returned %d (%s), expected %d", api,
+			 api < 0 ? strerror(errno) : "wrong version", KVM_API_VERSION);
+	tap("kvm/api-version", why);
+	if (why[0]) {
+		fail_rest("not run: wrong KVM API version");
+		goto out;
+	}
+
+	why[0] = 0;
+	create_vm(&vm, why, sizeof why);
+	tap("kvm/create-vm", why);
+	if (why[0]) {
+		fail_rest("not run: no VM");
+		goto out;
+	}
+	deadline_arm();
+	int script = run_script(&vm);
+	deadline_disarm();
+	if (script < 0) {
+		fail_rest("not run: L2 stopped at an earlier test");
+		goto out;
+	}
+	run_loops(&vm, loops);
+	diag("KVM_RUN exits in all: %lu (IO %lu, HLT %lu, other %lu)", vm.total_exits,
+	     vm.exits[KVM_EXIT_IO], vm.exits[KVM_EXIT_HLT],
+	     vm.total_exits - vm.exits[KVM_EXIT_IO] - vm.exits[KVM_EXIT_HLT]);
+out:
+	diag("kvm_l2_runner: %d of %d tests failed", tap_failed, tap_number);
+	return tap_failed ? 1 : 0;
+}
