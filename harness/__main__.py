@@ -6,6 +6,8 @@
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
                              [--out DIR] [--image PATH] [--keep]
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
+    python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
+                           [--memory MIB] [--loops N] [--nestbed PATH]
     python3 -m harness bench [--out DIR] [--runs N]
     python3 -m harness report [--out DIR]
     python3 -m harness platforms
@@ -112,6 +114,22 @@ def build_parser():
     lx.add_argument("--log", type=Path, metavar="FILE")
     lx.add_argument("--keep", action="store_true")
 
+    kv = sub.add_parser("kvm", help="Linux KVM as L1 runs a small L2 through /dev/kvm")
+    kv.add_argument("--platform", required=True, metavar="P",
+                    help="one of: " + ", ".join(PLATFORMS))
+    kv.add_argument("--bare", action="store_true", help="Linux alone, without nestbed")
+    kv.add_argument("--l1-args", default="", metavar="STRING",
+                    help="more words for L1's kernel command line, e.g. 'kvm_amd.npt=0'")
+    kv.add_argument("--timeout", type=positive, metavar="S")
+    kv.add_argument("--memory", type=memory, default=1024, metavar="MIB")
+    kv.add_argument("--loops", type=int, metavar="N",
+                    help="L2 CPUID and port-I/O loop iterations (default 10000)")
+    kv.add_argument("--nestbed", type=Path, metavar="PATH",
+                    help="nestbed image (default build/nestbed.elf)")
+    kv.add_argument("--nestbed-args", default="", metavar="STRING")
+    kv.add_argument("--log", type=Path, metavar="FILE")
+    kv.add_argument("--keep", action="store_true")
+
     b = sub.add_parser("bench", help="cost figures into results/bench.json")
     b.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
     b.add_argument("--runs", type=int, default=3, metavar="N",
@@ -212,6 +230,21 @@ def cmd_linux(opts) -> int:
     return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
 
 
+def cmd_kvm(opts) -> int:
+    from . import kvm
+    platform = get_platform(opts.platform)
+    kvm.check_args(opts.bare, opts.l1_args, opts.loops, opts.nestbed)  # before building
+    kvm.prepare()
+    spec = kvm.spec_for(platform.name, opts.bare, opts.memory, opts.l1_args, opts.loops,
+                        opts.nestbed, opts.nestbed_args.strip())
+    result = run(platform, spec, timeout=kvm.timeout_for(platform.name, opts.timeout),
+                 stream=sys.stdout.buffer, log_path=opts.log, keep=opts.keep)
+    if result.run_dir and result.verdict != "pass":
+        say("harness: run directory kept: %s" % _rel(result.run_dir))
+    say(result.final_line())
+    return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
+
+
 def cmd_bench(opts) -> int:
     from . import bench
     path = bench.run_all(opts.out, opts.runs, say)
@@ -244,6 +277,7 @@ def main(argv=None) -> int:
     try:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
                 "platforms": cmd_platforms, "linux": cmd_linux,
+                "kvm": cmd_kvm,
                 "bench": cmd_bench}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)
