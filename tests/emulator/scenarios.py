@@ -49,6 +49,27 @@ def linux(name, platform, *rest):
     return Scenario(name, argv, "pass", None, LINUX_TIMEOUT)
 
 
+# Linux KVM as L1 runs a small L2 through /dev/kvm (`harness kvm`), with kvm_amd's NPT on
+# and off. ~5 s bare on qemu-svm, ~8 s under nestbed; Bochs (~2 min a boot) is left out.
+KVM_TIMEOUT = 180
+KVM_NPT = {"npt1": (), "npt0": ("--l1-args", "kvm_amd.npt=0")}
+
+
+def kvm_l2(name, platform, *rest):
+    argv = ("kvm", "--platform", platform, "--timeout", "%g" % KVM_TIMEOUT) + rest
+    return Scenario(name, argv, "pass", None, KVM_TIMEOUT)
+
+
+# Under nestbed these fail today on three bugs of the nested SVM layer (a #VMEXIT to L1
+# restores all of L1's GPRs from VMRUN time instead of only RAX/RSP/RIP; reflect() writes
+# VMCB12 through L1's nested page table; the instruction-length decoder ignores paging in
+# paged real mode). Turn this on when `harness kvm --platform qemu-svm` passes there.
+KVM_UNDER_NESTBED_PASSES = False
+KVM_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/bare/" + npt, "qemu-svm", "--bare", *args)
+                 for npt, args in KVM_NPT.items()]
+KVM_NESTBED_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qemu-svm", *args)
+                         for npt, args in KVM_NPT.items()]
+
 def _selftest(platform):
     image = NESTBED_EFI if platform == "qemu-uefi-svm" else NESTBED_ELF
     return run("emulator/selftest/" + platform, platform, "--bare", image, "selftest")
@@ -82,4 +103,6 @@ SCENARIOS = (
     # Debian's Linux as L1 (PVH entry), bare and under nestbed
     + [linux("emulator/linux/qemu-svm/bare", "qemu-svm", "--bare"),
        linux("emulator/linux/qemu-svm/nestbed", "qemu-svm")]
+    + KVM_SCENARIOS
+    + (KVM_NESTBED_SCENARIOS if KVM_UNDER_NESTBED_PASSES else [])
 )
