@@ -188,6 +188,11 @@ void mhv_l2_call(struct mhv_vm *vm, void (*fn)(void *), void *arg)
 	vm->regs.rdi = (uint64_t)arg;
 }
 
+void mhv_l2_call_value(struct mhv_vm *vm, uint64_t (*fn)(void *), void *arg)
+{
+	mhv_l2_call(vm, (void (*)(void *))(uintptr_t)fn, arg);
+}
+
 void mhv_l2_enter(struct mhv_vm *vm, void (*code)(void *))
 {
 	backend->enter_at(vm, (uint64_t)code);
@@ -394,7 +399,7 @@ enum probe_status mhv_expect_kind(struct probe_run *run, const struct mhv_exit *
 			if ((uint32_t)e->exitcode != (uint32_t)SVM_EXIT_INVALID)
 				return fail_kind(run, e, kind);
 		} else if (code >= 0 && kind != MHV_EXIT_VM_INSN && kind != MHV_EXIT_MWAIT &&
-			   e->exitcode != (uint64_t)code) {
+			   kind != MHV_EXIT_DESCRIPTOR && e->exitcode != (uint64_t)code) {
 			return fail_kind(run, e, kind);
 		}
 	} else if (e->kind != MHV_EXIT_VMFAIL) {

@@ -266,6 +266,8 @@ enum probe_status mhv_require_vendor(struct probe_run *run, enum mhv_vendor vend
 /* L2's entry: RIP = fn, RDI = arg, a fresh stack whose return address is the "done"
  * stub. */
 void mhv_l2_call(struct mhv_vm *vm, void (*fn)(void *), void *arg);
+/* The same for a C function with a result (read it from mhv_l2_result). */
+void mhv_l2_call_value(struct mhv_vm *vm, uint64_t (*fn)(void *), void *arg);
 /* L2's entry for code assembled for its mode (MHV_L2_ASM16/32/64): RIP (in real mode CS
  * base = the code's 4 KiB page, IP = the offset in it), a fresh stack. */
 void mhv_l2_enter(struct mhv_vm *vm, void (*code)(void *));

@@ -1,0 +1,43 @@
+/* dr/...: MOV to and from debug registers with the DR intercepts (SVM exit codes 20h+n
+ * read, 30h+n write, APM vol.2 15.9; VMX MOV-DR exiting, reason 29 with the
+ * qualification: DR number, direction (1 = MOV from DR), GPR, SDM vol.3C 28.2.1
+ * Table 28-4). */
+#include "lib/mhv.h"
+#include "lib/svm.h"
+#include "lib/vmx.h"
+
+MHV_L2_ASM(l2_mov_from_dr7, "mov %dr7, %rbx");                     /* 0, 3 */
+MHV_L2_ASM(l2_mov_to_dr7, "mov $0x400, %ebx\n\tmov %rbx, %dr7");    /* 5, 3 */
+
+static enum probe_status dr_access(struct probe_run *run, void (*code)(void *), unsigned offset,
+				   bool write)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_DR, true));
+	mhv_l2_call(vm, code, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("MOV DR7", &e);
+	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_DR_ACCESS, (uint64_t)code + offset, 3));
+	if (e.vendor == MHV_VENDOR_SVM)
+		EXPECT_EQ(run, "SVM EXITCODE", (write ? SVM_EXIT_DR_WRITE_BASE : SVM_EXIT_DR_READ_BASE) + 7,
+			  e.exitcode);
+	else
+		EXPECT_EQ(run, "VMX exit qualification (MOV DR)",
+			  7 | (write ? 0 : 1u << 4) | (3u << 8), e.qualification);
+	mhv_advance_rip(vm, 3);
+	return mhv_run_expect_done(run, vm);
+}
+
+static enum probe_status mov_from_dr7(struct probe_run *run)
+{
+	return dr_access(run, l2_mov_from_dr7, 0, false);
+}
+PROBE("dr/mov-from-dr7", mov_from_dr7);
+
+static enum probe_status mov_to_dr7(struct probe_run *run)
+{
+	return dr_access(run, l2_mov_to_dr7, 5, true);
+}
+PROBE("dr/mov-to-dr7", mov_to_dr7);

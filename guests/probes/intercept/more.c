@@ -1,0 +1,156 @@
+/* intercept/...: descriptor-table instructions (SVM 66h-69h, APM vol.2 15.9; VMX
+ * "descriptor-table exiting", reasons 46/47 with the instruction identity in the
+ * instruction information, SDM vol.3C 28.2.5 Tables 28-10/28-11), ICEBP, CPUID without
+ * its intercept, and SVM-only intercepts (PUSHF, POPF, INTn, IRET). */
+#include "lib/exception.h"
+#include "lib/mhv.h"
+#include "lib/svm.h"
+#include "lib/vmx.h"
+
+MHV_L2_ASM(l2_sgdt, "sgdt (%rdi)");   /* 3 */
+MHV_L2_ASM(l2_sidt, "sidt (%rdi)");   /* 3 */
+MHV_L2_ASM(l2_sldt, "sldt %eax");      /* 3 */
+MHV_L2_ASM(l2_str, "str %eax");        /* 3 */
+MHV_L2_ASM(l2_icebp, ".byte 0xf1");   /* 1 */
+MHV_L2_ASM(l2_cpuid, "xor %eax, %eax\n\tcpuid");
+MHV_L2_ASM(l2_pushf, "pushfq\n\tpopfq");         /* 0, 1 */
+MHV_L2_ASM(l2_popf, "pushfq\n\tpopfq");          /* 1, 1 */
+MHV_L2_ASM(l2_intn, "int $0x81");                /* 2 */
+MHV_L2_ASM(l2_iret, "mov %ss, %eax\n\tpush %rax\n\tpush %rsp\n\taddq $8, (%rsp)\n\tpushfq\n\t"
+		    "mov %cs, %eax\n\tpush %rax\n\tlea 1f(%rip), %rax\n\tpush %rax\n\t"
+		    "iret_site:\n\tiretq\n1:");
+
+static enum probe_status descriptor(struct probe_run *run, void (*code)(void *),
+				    uint64_t svm_code, uint32_t vmx_reason, unsigned identity)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_DESCRIPTOR, true));
+	mhv_l2_call(vm, code, mhv_scratch_page(0));
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("descriptor-table access", &e);
+	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_DESCRIPTOR, (uint64_t)code, 3));
+	if (e.vendor == MHV_VENDOR_SVM) {
+		EXPECT_EQ(run, "SVM EXITCODE", svm_code, e.exitcode);
+	} else {
+		EXPECT_EQ(run, "VMX exit reason", vmx_reason, e.reason);
+		EXPECT_EQ(run, "VMX instruction information bits 29:28 (instruction identity)",
+			  identity, (e.insn_info >> 28) & 3);
+	}
+	mhv_advance_rip(vm, 3);
+	return mhv_run_expect_done(run, vm);
+}
+
+static enum probe_status sgdt(struct probe_run *run)
+{
+	return descriptor(run, l2_sgdt, SVM_EXIT_GDTR_READ, VMX_EXIT_GDTR_IDTR, 0);
+}
+PROBE("intercept/sgdt", sgdt);
+
+static enum probe_status sidt(struct probe_run *run)
+{
+	return descriptor(run, l2_sidt, SVM_EXIT_IDTR_READ, VMX_EXIT_GDTR_IDTR, 1);
+}
+PROBE("intercept/sidt", sidt);
+
+static enum probe_status sldt(struct probe_run *run)
+{
+	return descriptor(run, l2_sldt, SVM_EXIT_LDTR_READ, VMX_EXIT_LDTR_TR, 0);
+}
+PROBE("intercept/sldt", sldt);
+
+static enum probe_status str(struct probe_run *run)
+{
+	return descriptor(run, l2_str, SVM_EXIT_TR_READ, VMX_EXIT_LDTR_TR, 1);
+}
+PROBE("intercept/str", str);
+
+/* ICEBP (F1): SVM's ICEBP intercept (88h, APM vol.2 Table C-1); VMX: #DB in the
+ * exception bitmap, interruption type 5 "privileged software exception", length 1
+ * (SDM vol.3C 25.9.2). */
+static enum probe_status icebp(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	if (vm->vendor == MHV_VENDOR_SVM)
+		vm->vmcb->intercept_misc2 |= SVM_INTERCEPT_ICEBP;
+	else
+		mhv_intercept_exception(vm, EXC_DB, true);
+	mhv_l2_call(vm, l2_icebp, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("ICEBP", &e);
+	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)l2_icebp, e.rip);
+	if (e.vendor == MHV_VENDOR_SVM) {
+		EXPECT_EQ(run, "SVM EXITCODE (ICEBP)", SVM_EXIT_ICEBP, e.exitcode);
+		if (mhv_has(MHV_FEATURE_NEXT_RIP))
+			EXPECT_EQ(run, "SVM next_rip", (uint64_t)l2_icebp + 1, e.next_rip);
+	} else {
+		EXPECT_EQ(run, "VMX exit reason", VMX_EXIT_EXCEPTION_NMI, e.reason);
+		EXPECT_EQ(run, "VMX VM-exit interruption information (type 5, #DB)",
+			  VMX_INTR_VALID | (VMX_INTR_TYPE_PRIV_SOFT_EXCEPTION << VMX_INTR_TYPE_SHIFT) |
+				  EXC_DB,
+			  e.intr_info & ~VMX_INTR_NMI_UNBLOCK);
+		EXPECT_EQ(run, "VMX VM-exit instruction length", 1, e.insn_len);
+	}
+	return PROBE_PASS;
+}
+PROBE("intercept/icebp", icebp);
+
+/* CPUID without its intercept runs in L2 (SVM); VMX cannot turn the exit off. */
+static enum probe_status cpuid_not_intercepted(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_CPUID, false));
+	mhv_l2_call(vm, l2_cpuid, NULL);
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("intercept/cpuid-not-intercepted", cpuid_not_intercepted);
+
+/* SVM-only instruction intercepts without a VMX counterpart. */
+static enum probe_status svm_only(struct probe_run *run, uint32_t misc1_bit,
+				  void (*code)(void *), unsigned offset, unsigned len,
+				  uint64_t exitcode)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMX has no such exiting control"));
+	vm->vmcb->intercept_misc1 |= misc1_bit;
+	mhv_l2_call(vm, code, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("SVM intercept", &e);
+	EXPECT_EQ(run, "SVM EXITCODE", exitcode, e.exitcode);
+	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)code + offset, e.rip);
+	if (mhv_has(MHV_FEATURE_NEXT_RIP))
+		EXPECT_EQ(run, "SVM next_rip", (uint64_t)code + offset + len, e.next_rip);
+	return PROBE_PASS;
+}
+
+static enum probe_status svm_pushf(struct probe_run *run)
+{
+	return svm_only(run, SVM_INTERCEPT_PUSHF, l2_pushf, 0, 1, SVM_EXIT_PUSHF);
+}
+PROBE("intercept/svm-pushf", svm_pushf);
+
+static enum probe_status svm_popf(struct probe_run *run)
+{
+	return svm_only(run, SVM_INTERCEPT_POPF, l2_popf, 1, 1, SVM_EXIT_POPF);
+}
+PROBE("intercept/svm-popf", svm_popf);
+
+static enum probe_status svm_intn(struct probe_run *run)
+{
+	return svm_only(run, SVM_INTERCEPT_INTN, l2_intn, 0, 2, SVM_EXIT_SWINT);
+}
+PROBE("intercept/svm-intn", svm_intn);
+
+static enum probe_status svm_iret(struct probe_run *run)
+{
+	extern const char iret_site[];
+	return svm_only(run, SVM_INTERCEPT_IRET, l2_iret,
+			(unsigned)((uint64_t)iret_site - (uint64_t)l2_iret), 2, SVM_EXIT_IRET);
+}
+PROBE("intercept/svm-iret", svm_iret);
