@@ -9,6 +9,7 @@
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
                            [--memory MIB] [--loops N] [--nestbed PATH]
     python3 -m harness bench [--out DIR] [--runs N]
+    python3 -m harness fuzz [--platform P] [--seed S] [--count N]
     python3 -m harness report [--out DIR]
     python3 -m harness platforms
 
@@ -130,6 +131,14 @@ def build_parser():
     kv.add_argument("--log", type=Path, metavar="FILE")
     kv.add_argument("--keep", action="store_true")
 
+    fz = sub.add_parser("fuzz", help="random VMCB12 states, bare against nestbed")
+    fz.add_argument("--platform", default="qemu-svm", metavar="P")
+    fz.add_argument("--seed", type=int, default=1, metavar="S")
+    fz.add_argument("--count", type=int, default=1000, metavar="N")
+    fz.add_argument("--timeout", type=positive, default=600, metavar="S")
+    fz.add_argument("--require-agreement", action="store_true",
+                    help="fail when any state's outcome differs from bare")
+
     b = sub.add_parser("bench", help="cost figures into results/bench.json")
     b.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
     b.add_argument("--runs", type=int, default=3, metavar="N",
@@ -230,6 +239,14 @@ def cmd_linux(opts) -> int:
     return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
 
 
+def cmd_fuzz(opts) -> int:
+    from . import fuzz
+    if opts.count <= 0:
+        raise HarnessError("--count must be positive")
+    return fuzz.run_fuzz(opts.platform, opts.seed, opts.count, opts.timeout, say,
+                         opts.require_agreement)
+
+
 def cmd_kvm(opts) -> int:
     from . import kvm
     platform = get_platform(opts.platform)
@@ -278,7 +295,7 @@ def main(argv=None) -> int:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
                 "platforms": cmd_platforms, "linux": cmd_linux,
                 "kvm": cmd_kvm,
-                "bench": cmd_bench}[opts.command](opts)
+                "bench": cmd_bench, "fuzz": cmd_fuzz}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)
         return EXIT_ERROR

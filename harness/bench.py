@@ -93,7 +93,7 @@ def l2_cpuid_loop(platform_name: str, say) -> dict:
         if result.verdict != "pass":
             raise RuntimeError("l2 cpuid loop %s %s: %s" % (platform_name, mode, result.reason))
         entry = {}
-        for test in result.tests:
+        for test in result.tap.tests:
             m = TICKS.search(test.reason or "")
             if m:
                 entry["round_trips"] = int(m.group(1), 16)

@@ -3,6 +3,7 @@
  *   heap=<MiB>      memory nestbed keeps for itself besides module copies (default 16)
  *   quiet           print only errors, the summary and the exit line
  *   nested=0|1      offer VT-x/AMD-V to the guest (default 1, where nestbed can)
+ *   trace           print every exit as it happens (`nestbed-trace ...` lines)
  */
 #ifndef NESTBED_OPTIONS_H
 #define NESTBED_OPTIONS_H
@@ -18,6 +19,7 @@ struct nestbed_options {
 	bool selftest;
 	bool quiet;
 	bool nested;
+	bool trace;
 	uint32_t heap_mib;
 };
 

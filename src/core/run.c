@@ -136,6 +136,11 @@ _Noreturn void run_primary_guest(struct machine *m)
 		if (ops->vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
+		if (m->options.trace)
+			kprintf("nestbed-trace l%u %s code=%#llx rip=%#llx info1=%#llx info2=%#llx\n",
+				v->level, exit_kind_name(e.kind), (unsigned long long)e.native_code,
+				(unsigned long long)v->state.rip, (unsigned long long)e.info1,
+				(unsigned long long)e.info2);
 		if (v->hlt_intercept_paused) {
 			ops->set_hlt_intercept(v, true);
 			v->hlt_intercept_paused = false;

@@ -91,17 +91,17 @@ static void test_parse_heap_malformed(void **state)
 static void test_parse_unknown(void **state)
 {
 	(void)state;
-	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, heap=<MiB>)");
+	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
 	/* Prefixes, extensions and case are not options. */
-	expect_error("self", "unknown option 'self' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, heap=<MiB>)");
-	expect_error("=16", "unknown option '=16' (known: selftest, quiet, heap=<MiB>)");
+	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
 }
 
 static void test_parse_small_error_buffer(void **state)
