@@ -40,7 +40,7 @@ def run(name, platform, *rest, expect="pass", regex=None):
 
 
 # The platforms where nestbed runs guests (an L0 backend exists for their vendor).
-NESTBED_L0 = ("qemu-svm", "bochs-svm")
+NESTBED_L0 = ("qemu-svm", "bochs-svm", "bochs-vmx")
 LINUX_TIMEOUT = 120
 
 

@@ -11,6 +11,8 @@ MB_FLAGS            equ MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMINFO | MB_FLAG_ADDRESSES
 KERNEL_VMA          equ 0xFFFFFFFF80000000
 
 CR0_PG              equ 1 << 31
+CR0_NW              equ 1 << 29
+CR0_CD              equ 1 << 30
 CR4_PAE             equ 1 << 5
 MSR_EFER            equ 0xC0000080
 EFER_LME            equ 1 << 8
@@ -89,7 +91,10 @@ mb_entry32:
 	rdmsr
 	or eax, EFER_LME
 	wrmsr
+	; Caches on: a loader may hand over with CR0.CD/NW set (GRUB on Bochs does), and
+	; everything nestbed and its guests do would run uncached (SDM vol.3 11.5.1).
 	mov eax, cr0
+	and eax, ~(CR0_CD | CR0_NW)
 	or eax, CR0_PG
 	mov cr0, eax
 
