@@ -177,7 +177,14 @@ static void build_vmcb02(struct nsvm *n)
 	n->flush_l2 = false;
 	n->last_asid12 = v12->control.guest_asid;
 
+	/* A software interrupt injected with NRIPS returns to nRIP (APM 15.20): copy it, or,
+	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
+	c->next_rip = v12->control.next_rip;
 	v02->save = v12->save;
+	bool soft_int = (v12->control.eventinj & SVM_EVENT_VALID) &&
+			((v12->control.eventinj >> SVM_EVENT_TYPE_SHIFT) & 7) == EVENT_SOFTWARE_INT;
+	if (soft_int && v12->control.next_rip && !n->host_nrips)
+		v02->save.rip = v12->control.next_rip;
 	copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
 	if (!np12(n))
 		v02->save.g_pat = n->vmcb01->save.g_pat;
@@ -247,20 +254,12 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 
 /* ---- leaving L2: the #VMEXIT L1 sees (APM vol.2 15.6) ---- */
 
+/* nRIP is saved for instruction intercepts (APM vol.2 15.7.1): CR/DR accesses,
+ * 0x65..0x7c (selective CR0 write, descriptor-table accesses, RDTSC ... MSR), and
+ * 0x80..0x8e (VMRUN ... RDPRU); not for interrupts, exceptions, NPF or shutdown. */
 static bool exit_has_next_rip(uint32_t code)
 {
-	/* instruction intercepts: CR/DR accesses and 0x6e..0x8f except INTR-like events */
-	if (code <= 0x3f)
-		return true;
-	switch (code) {
-	case 0x6e: case 0x6f: case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75:
-	case 0x76: case 0x77: case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c:
-	case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-	case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d:
-		return true;
-	default:
-		return false;
-	}
+	return code <= 0x3f || (code >= 0x65 && code <= 0x7c) || (code >= 0x80 && code <= 0x8e);
 }
 
 static void switch_to_l1(struct vcpu *v, struct nsvm *n)
@@ -271,7 +270,12 @@ static void switch_to_l1(struct vcpu *v, struct nsvm *n)
 	sv->vmcb = n->vmcb01;
 	sv->vmcb_pa = n->vmcb01_pa;
 	sv->host_if = false;
-	v->state = n->l1_state; /* host state from the "host save area": RIP past VMRUN, RAX */
+	/* #VMEXIT reloads RIP, RSP, RAX and the segment and control state from the host
+	 * save area; every other general-purpose register keeps L2's value (APM 15.6). */
+	struct gprs l2_gprs = v->state.gpr;
+	v->state = n->l1_state;
+	v->state.gpr = l2_gprs;
+	v->state.gpr.rax = n->l1_state.gpr.rax;
 	v->level = 1;
 	n->in_l2 = false;
 	n->gif = false;
@@ -544,6 +548,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	struct svm_vcpu *sv = v->backend;
 	memset(n, 0, sizeof(*n));
 	n->gif = true;
+	n->host_nrips = sv->nrips;
 	n->vmcb01 = sv->vmcb;
 	n->vmcb01_pa = sv->vmcb_pa;
 	n->vmcb02_pa = alloc_frames_zeroed(1, FRAME_SIZE);

@@ -38,6 +38,7 @@ struct nsvm {
 	uint64_t shadow_ncr3_12; /* the L1 table it caches */
 	uint32_t last_asid12;
 	bool flush_l2;
+	bool host_nrips;         /* the CPU saves nRIP itself */
 };
 
 #endif
