@@ -256,10 +256,15 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 
 /* nRIP is saved for instruction intercepts (APM vol.2 15.7.1): CR/DR accesses,
  * 0x65..0x7c (selective CR0 write, descriptor-table accesses, RDTSC ... MSR), and
- * 0x80..0x8e (VMRUN ... RDPRU); not for interrupts, exceptions, NPF or shutdown. */
+ * 0x80..0x8e (VMRUN ... RDPRU), and for the exceptions instructions raise as traps
+ * (#BP from INT3, #OF from INTO); not for other exceptions, interrupts, NPF or shutdown. */
+#define SVM_EXIT_EXCEPTION_BP (SVM_EXIT_EXCEPTION_BASE + 3)
+#define SVM_EXIT_EXCEPTION_OF (SVM_EXIT_EXCEPTION_BASE + 4)
+
 static bool exit_has_next_rip(uint32_t code)
 {
-	return code <= 0x3f || (code >= 0x65 && code <= 0x7c) || (code >= 0x80 && code <= 0x8e);
+	return code <= 0x3f || code == SVM_EXIT_EXCEPTION_BP || code == SVM_EXIT_EXCEPTION_OF ||
+	       (code >= 0x65 && code <= 0x7c) || (code >= 0x80 && code <= 0x8e);
 }
 
 static void switch_to_l1(struct vcpu *v, struct nsvm *n)
