@@ -46,3 +46,38 @@ bool cpu_hypervisor_present(void)
 {
 	return (cpuid(CPUID_LEAF_FEATURES).ecx & CPUID_1_ECX_HYPERVISOR) != 0;
 }
+
+void cpuid_brand_string(char out[49])
+{
+	out[0] = '\0';
+	if (cpuid_max_extended_leaf() < 0x80000004u)
+		return;
+	char raw[49];
+	for (uint32_t i = 0; i < 3; i++) {
+		struct cpuid_regs r = cpuid(0x80000002u + i);
+		memcpy(raw + 16 * i + 0, &r.eax, 4);
+		memcpy(raw + 16 * i + 4, &r.ebx, 4);
+		memcpy(raw + 16 * i + 8, &r.ecx, 4);
+		memcpy(raw + 16 * i + 12, &r.edx, 4);
+	}
+	raw[48] = '\0';
+	const char *start = raw;
+	while (*start == ' ')
+		start++;
+	strlcpy(out, start, 49);
+}
+
+void cpuid_hypervisor_signature(char out[13])
+{
+	out[0] = '\0';
+	if (!cpu_hypervisor_present())
+		return;
+	struct cpuid_regs r = cpuid(0x40000000u);
+	memcpy(out + 0, &r.ebx, 4);
+	memcpy(out + 4, &r.ecx, 4);
+	memcpy(out + 8, &r.edx, 4);
+	out[12] = '\0';
+	for (int i = 0; i < 12; i++)
+		if (out[i] && (out[i] < 0x20 || out[i] > 0x7e))
+			out[i] = '?';
+}

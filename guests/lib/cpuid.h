@@ -35,6 +35,12 @@ enum cpu_vendor cpu_vendor(void);
 uint32_t cpuid_max_extended_leaf(void);
 bool cpu_has_vmx(void);
 bool cpu_has_svm(void);
+/* The 48-character brand string (leaves 8000_0002h-8000_0004h), leading spaces
+ * dropped; "" without those leaves. */
+void cpuid_brand_string(char out[49]);
+/* The hypervisor's signature at leaf 4000_0000h (EBX, ECX, EDX) when CPUID.1:ECX[31] is
+ * set; "" otherwise. */
+void cpuid_hypervisor_signature(char out[13]);
 /* CPUID.1:ECX[31]: a hypervisor runs this guest. */
 bool cpu_hypervisor_present(void);
 

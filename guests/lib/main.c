@@ -15,10 +15,12 @@
 void guest_start(uint32_t multiboot_info_phys) __attribute__((noreturn));
 
 static const char *const on_off[] = { "on", "off", NULL };
+static const char *const fail_todo[] = { "fail", "todo", NULL };
 
 /* The options the guest accepts (key=value on its command line). */
 static const struct cmdline_key known_options[] = {
 	{ "diag", on_off, "print '# ...' diagnostic lines" },
+	{ "deviations", fail_todo, "documented platform deviations as failures or TAP TODO" },
 };
 
 static __attribute__((noreturn)) void bad_command_line(const char *reason)
@@ -47,6 +49,7 @@ void guest_start(uint32_t multiboot_info_phys)
 		bad_command_line(error);
 
 	tap_set_diagnostics(strcmp(cmdline_option(&cmd, "diag", "on"), "on") == 0);
+	runner_set_deviations_todo(strcmp(cmdline_option(&cmd, "deviations", "fail"), "todo") == 0);
 	if (cmd.list) {
 		runner_list();
 		guest_exit(EXIT_ALL_PASSED);

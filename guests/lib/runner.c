@@ -4,6 +4,7 @@
 
 #include "core/format.h"
 #include "lib/boot_info.h"
+#include "lib/deviations.h"
 #include "lib/print.h"
 #include "lib/probe.h"
 #include "lib/probe_select.h"
@@ -18,6 +19,12 @@ static const char *probe_names[RUNNER_MAX_PROBES];
 static unsigned selected[RUNNER_MAX_PROBES];
 static unsigned nr_selected;
 static const char *current_probe;
+static bool deviations_todo;
+
+void runner_set_deviations_todo(bool todo)
+{
+	deviations_todo = todo;
+}
 
 int runner_select(const struct guest_cmdline *cmd, char *error, size_t error_size)
 {
@@ -77,6 +84,9 @@ enum guest_exit_code runner_run(void)
 	tap_header();
 	diag("nestbed conformance guest %s; loader '%s'; command line '%s'", NESTBED_VERSION,
 	     guest_boot_info.loader_name, guest_boot_info.cmdline);
+	enum platform_id platform = platform_identify();
+	diag("platform: %s; documented deviations reported as %s", platform_name(platform),
+	     deviations_todo ? "TODO" : "failures");
 	tap_plan(nr_selected);
 	for (unsigned i = 0; i < nr_selected; i++) {
 		const struct probe *probe = &probes_start[selected[i]];
@@ -86,6 +96,14 @@ enum guest_exit_code runner_run(void)
 		current_probe = NULL;
 		if (status != PROBE_PASS && status != PROBE_SKIP)
 			status = PROBE_FAIL;
+		const char *note = status == PROBE_FAIL ? deviation_note(platform, probe->name) : NULL;
+		if (note && deviations_todo) {
+			tap_result_todo(i + 1, probe->name, note, run.reason);
+			continue;
+		}
+		if (note)
+			diag("a documented %s deviation: %s (guests/README.md)", platform_name(platform),
+			     note);
 		failed += status == PROBE_FAIL;
 		tap_result(i + 1, probe->name, status, run.reason);
 	}

@@ -2,6 +2,7 @@
 #ifndef GUEST_RUNNER_H
 #define GUEST_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/cmdline.h"
@@ -14,6 +15,9 @@
 int runner_select(const struct guest_cmdline *cmd, char *error, size_t error_size);
 /* Prints the selected names, one a line. */
 void runner_list(void);
+/* deviations=todo: a failure that is a documented deviation of this platform
+ * (lib/deviations.h) is reported as TAP TODO. */
+void runner_set_deviations_todo(bool todo);
 /* Runs the selection under TAP; EXIT_ALL_PASSED or EXIT_SOME_FAILED. */
 enum guest_exit_code runner_run(void);
 /* The probe running now, or NULL (for the unexpected-exception report). */

@@ -49,6 +49,15 @@ void tap_result(unsigned number, const char *name, enum probe_status status,
 	printf("\n");
 }
 
+void tap_result_todo(unsigned number, const char *name, const char *note, const char *reason)
+{
+	printf("not ok %u - %s # TODO ", number, name);
+	print_reason(note);
+	printf(": ");
+	print_reason(reason[0] ? reason : "(no reason given)");
+	printf("\n");
+}
+
 void tap_bail_out(const char *reason)
 {
 	printf("Bail out! ");

@@ -16,6 +16,8 @@ void tap_plan(unsigned count);      /* "1..count" */
 /* "ok N - name", "not ok N - name # reason", "ok N - name # SKIP reason". */
 void tap_result(unsigned number, const char *name, enum probe_status status,
 		const char *reason);
+/* "not ok N - name # TODO note: reason": a known failure (TAP 13: not counted). */
+void tap_result_todo(unsigned number, const char *name, const char *note, const char *reason);
 void tap_bail_out(const char *reason);
 
 /* A "# ..." diagnostic line; dropped when diagnostics are off (option diag=off). */

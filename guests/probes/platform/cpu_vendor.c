@@ -14,6 +14,11 @@ static enum probe_status cpu_vendor_probe(struct probe_run *run)
 
 	diag("CPUID.0: vendor '%s', max basic leaf %#x, max extended leaf %#x, hypervisor bit %d",
 	     vendor, leaf0.eax, cpuid_max_extended_leaf(), hypervisor);
+	char brand[49];
+	cpuid_brand_string(brand);
+	char hv[13];
+	cpuid_hypervisor_signature(hv);
+	diag("brand '%s'; hypervisor leaf 40000000h signature '%s'", brand, hv);
 	if (cpu_vendor() == CPU_VENDOR_OTHER)
 		return probe_fail(run, "expected vendor '" CPUID_VENDOR_INTEL "' or '"
 				  CPUID_VENDOR_AMD "', observed '%s'", vendor);
