@@ -285,3 +285,58 @@ static enum probe_status vmx_resume_unlaunched(struct probe_run *run)
 	return expect_vmfail_valid(run, &e, VMXERR_VMRESUME_NONLAUNCHED);
 }
 PROBE("entry/vmx-resume-unlaunched", vmx_resume_unlaunched);
+
+/* "enable VPID" with VPID 0 (the host's): VMfailValid 7 (SDM vol.3C 27.2.1.1). The SVM
+ * counterpart is entry/svm-asid-zero. */
+static enum probe_status vmx_vpid_zero(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(vmx_start(run, &vm, "VPID checks"));
+	uint64_t caps = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+	if (!(vmread(VMCS_PROC_CONTROLS) & PROC_SECONDARY) || !((caps >> 32) & PROC2_VPID))
+		return probe_skip(run, "VMX: the enable-VPID control is not available");
+	vmwrite(VMCS_PROC2_CONTROLS, vmread(VMCS_PROC2_CONTROLS) | PROC2_VPID);
+	vmwrite(VMCS_VPID, 0);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("VMLAUNCH", &e);
+	return expect_vmfail_valid(run, &e, VMXERR_ENTRY_INVALID_CONTROL);
+}
+PROBE("entry/vmx-vpid-zero", vmx_vpid_zero);
+
+/* A VM-entry MSR-load area whose only entry is an x2APIC MSR (800h-8FFh may not be
+ * loaded this way): VM-entry failure, reason 34 with bit 31, exit qualification = the
+ * failing entry's number, 1 (SDM vol.3C 27.4, 27.8). */
+static enum probe_status vmx_msr_load_fail(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(vmx_start(run, &vm, "the VM-entry MSR-load area"));
+	uint64_t *area = mhv_scratch_page(0);
+	area[0] = 0x808; /* index; reserved bits 63:32 zero */
+	area[1] = 0;     /* value */
+	vmwrite(VMCS_ENTRY_MSR_LOAD_ADDR, (uint64_t)area);
+	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 1);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("VMLAUNCH", &e);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_ENTRY_MSR));
+	EXPECT_EQ(run, "VMX exit qualification (the failing MSR-load entry, 1-based)", 1,
+		  e.qualification);
+	return PROBE_PASS;
+}
+PROBE("entry/vmx-msr-load-fail", vmx_msr_load_fail);
+
+/* The MSRPM base beyond the physical address width: VMEXIT_INVALID (APM vol.2 15.5.1:
+ * "MSRPM_BASE_PA or IOPM_BASE_PA ... greater than or equal to the maximum supported
+ * physical address"). */
+static void msrpm_too_high(struct svm_vmcb *v)
+{
+	uint32_t width = cpuid(0x80000008u).eax & 0xff;
+	v->msrpm_base_pa = 1ull << width;
+}
+
+static enum probe_status svm_msrpm_too_high(struct probe_run *run)
+{
+	return svm_invalid(run, msrpm_too_high);
+}
+PROBE("entry/svm-msrpm-beyond-maxphyaddr", svm_msrpm_too_high);
