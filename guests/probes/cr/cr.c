@@ -148,3 +148,30 @@ static enum probe_status cr0_read_shadow(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("cr/cr0-read-shadow", cr0_read_shadow);
+
+/* cr/cr0-selective-write: SVM only: the selective CR0 write intercept ignores writes
+ * that change only CR0.TS or CR0.MP and exits with 65h on any other change (APM vol.2
+ * 15.8.2). */
+MHV_L2_ASM(l2_cr0_selective, "mov %cr0, %rbx\n\txor $8, %rbx\n\tmov %rbx, %cr0\n\t"
+			     "xor $0x10000, %rbx\n\tmov %rbx, %cr0");                 /* 17 */
+
+static enum probe_status cr0_selective_write(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMX selects CR0 bits with the "
+				     "guest/host mask instead"));
+	vm->vmcb->intercept_misc1 |= SVM_INTERCEPT_CR0_SEL;
+	mhv_l2_call(vm, l2_cr0_selective, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("selective CR0 write", &e);
+	EXPECT_EQ(run, "SVM EXITCODE (CR0_SEL_WRITE, after the TS-only write passed)",
+		  SVM_EXIT_CR0_SEL_WRITE, e.exitcode);
+	EXPECT_EQ(run, "L2 RIP at the exit (the write that changes WP)",
+		  (uint64_t)l2_cr0_selective + 17, e.rip);
+	EXPECT_EQ(run, "L2 CR0.TS (the TS-only write took effect)", CR0_TS,
+		  mhv_get(vm, MHV_REG_CR0) & CR0_TS);
+	return PROBE_PASS;
+}
+PROBE("cr/cr0-selective-write", cr0_selective_write);

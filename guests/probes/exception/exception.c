@@ -18,6 +18,7 @@ MHV_L2_ASM(l2_pf_read, "movabs $0x112345678, %rax\n\tmov (%rax), %rbx");        
 MHV_L2_ASM(l2_pf_write, "movabs $0x112345678, %rax\n\tmov %rbx, (%rax)");        /* 10 */
 MHV_L2_ASM(l2_int3, "int3");                                                   /* 0, 1 */
 MHV_L2_ASM(l2_divide, "xor %ecx, %ecx\n\tdiv %ecx");                            /* 2 */
+MHV_L2_ASM(l2_fnop, "fnop");                                                  /* 0 */
 MHV_L2_ASM(l2_single_step, "pushfq\n\torq $0x100, (%rsp)\n\tpopfq\n\tnop\n\tnop"); /* 11 */
 
 static enum probe_status run_intercepted(struct probe_run *run, void (*code)(void *),
@@ -114,6 +115,21 @@ static enum probe_status de_probe(struct probe_run *run)
 	return mhv_expect_exception(run, &e, EXC_DE, false, 0, (uint64_t)l2_divide + 2);
 }
 PROBE("exception/de", de_probe);
+
+/* #NM: an x87 instruction with CR0.TS = 1 (SDM vol.3A 6.15 "Interrupt 7"). */
+static enum probe_status nm_probe(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	mhv_intercept_exception(vm, EXC_NM, true);
+	mhv_set(vm, MHV_REG_CR0, (mhv_get(vm, MHV_REG_CR0) | (1ull << 3)) & ~(1ull << 2)); /* TS, !EM */
+	mhv_l2_call(vm, l2_fnop, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("#NM", &e);
+	return mhv_expect_exception(run, &e, EXC_NM, false, 0, (uint64_t)l2_fnop);
+}
+PROBE("exception/nm", nm_probe);
 
 /* #DB from single-stepping: POPF sets TF, the trap comes after the next instruction
  * (the NOP at +10), with RIP after it. VMX reports DR6-like bits in the exit
