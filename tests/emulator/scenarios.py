@@ -44,6 +44,21 @@ NESTBED_L0 = ("qemu-svm", "bochs-svm", "bochs-vmx")
 LINUX_TIMEOUT = 120
 
 
+# Probes a platform fails because the emulator departs from the manual (each with its
+# rule in the file and in guests/README.md): they do not fail the conformance runs, any
+# other failure does. qemu-uefi-svm is the same QEMU.
+KNOWN_FAILURES = {"qemu-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "qemu-uefi-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "bochs-svm": "tests/emulator/known-failures/bochs-svm.txt",
+                  "bochs-vmx": "tests/emulator/known-failures/bochs-vmx.txt"}
+
+
+def conformance(name, platform, *rest):
+    known = KNOWN_FAILURES.get(platform)
+    extra = ("--known-failures", known) if known else ()
+    return run(name, platform, *(extra + rest + (CONFORMANCE,)))
+
+
 def linux(name, platform, *rest):
     argv = ("linux", "--platform", platform, "--timeout", "%g" % LINUX_TIMEOUT) + rest
     return Scenario(name, argv, "pass", None, LINUX_TIMEOUT)
@@ -79,7 +94,7 @@ SCENARIOS = (
     # nestbed's own L0 self-tests, booted bare on every emulated platform
     [_selftest(p) for p in EMULATED]
     # the conformance guest on the platform itself (no nestbed): the baseline
-    + [run("emulator/bare/conformance/" + p, p, "--bare", CONFORMANCE) for p in EMULATED]
+    + [conformance("emulator/bare/conformance/" + p, p, "--bare") for p in EMULATED]
     + [
         # bad input must give a one-line reason, never a hang
         run("emulator/bad-input/nestbed-cmdline", "qemu-svm", "--bare", NESTBED_ELF,
@@ -94,7 +109,7 @@ SCENARIOS = (
         run("emulator/kvm/availability", "kvm", "--bare", CONFORMANCE, expect="skip-ok"),
     ]
     # nestbed as L0: the conformance guest as its L1, on every backend it has
-    + [run("emulator/nestbed/conformance/" + p, p, CONFORMANCE) for p in NESTBED_L0]
+    + [conformance("emulator/nestbed/conformance/" + p, p) for p in NESTBED_L0]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
     + [run("emulator/nested/svm-smoke/%s/%s" % (p, mode), p,
