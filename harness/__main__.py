@@ -179,6 +179,16 @@ def cmd_run(opts) -> int:
     return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
 
 
+KNOWN_FAILURES_DIR = ROOT / "tests" / "emulator" / "known-failures"
+
+
+def default_known_failures(platform: str) -> frozenset:
+    """The documented emulator departures for a platform (qemu-uefi-svm: QEMU's)."""
+    name = {"qemu-uefi-svm": "qemu-svm"}.get(platform, platform)
+    path = KNOWN_FAILURES_DIR / (name + ".txt")
+    return read_known_failures(path) if path.is_file() else frozenset()
+
+
 def read_known_failures(path: Path) -> frozenset:
     """Probe names, one per line; '#' starts a comment (the bug and the manual's rule)."""
     try:
@@ -220,12 +230,13 @@ def cmd_suite(opts) -> int:
 
         spec = RunSpec(image=opts.image, bare=(mode == "bare"), nestbed=opts.nestbed_image,
                        memory=opts.memory)
+        known = default_known_failures(platform.name)
         start = time.monotonic()
         try:
             result = run(platform, spec, timeout=opts.timeout, on_line=progress,
                          log_path=logs / ("%s-%s.log" % (platform.name, mode)),
-                         keep=opts.keep)
-            record = to_dict(result)
+                         keep=opts.keep, known_failures=known)
+            record = to_dict(result, known)
         except PlatformUnavailable as e:
             record = skipped_dict(platform.name, mode, e.reason, str(opts.image))
         except HarnessError as e:

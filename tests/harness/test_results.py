@@ -76,7 +76,11 @@ def test_report(tmp_path):
     path = write_report(tmp_path)
     text = path.read_text()
     assert path.name == "report.md" and text.startswith("# nestbed conformance results")
-    assert "| kvm-bare | skip: no KVM |" in text
-    assert "| svm/intercept/cpuid | ok | - | ok |" in text
-    assert "| svm/vmrun/asid0 | - | - | FAIL |" in text
+    assert "| kvm | kvm | bare | skip: no KVM |" in text
+    # probe by probe: AMD-V columns (bochs-svm, qemu-svm) bare; kvm has no probes
+    assert "| AMD-V (bochs-svm) | AMD-V (qemu-svm) | kvm (kvm) |" in text
+    assert "| svm/intercept/cpuid | ok | ok |  |" in text
+    assert "| svm/vmrun/asid0 |  | FAIL |  |" in text
+    assert "## Where the platforms differ" in text and "## Failures" in text
+    assert "| qemu-svm | bare | svm/vmrun/asid0 | **no** |" in text
     assert report_markdown([]).startswith("# nestbed")
