@@ -115,6 +115,9 @@ def build_parser():
     lx.add_argument("--timeout", type=positive, metavar="S")
     lx.add_argument("--memory", type=memory, default=1024, metavar="MIB")
     lx.add_argument("--nestbed-args", default="", metavar="STRING")
+    lx.add_argument("--cpu-model", metavar="MODEL", help="Bochs CPU model or QEMU -cpu")
+    lx.add_argument("--append", default="", metavar="ARGS",
+                    help="more kernel command-line arguments (e.g. 'loglevel=7')")
     lx.add_argument("--log", type=Path, metavar="FILE")
     lx.add_argument("--keep", action="store_true")
 
@@ -146,6 +149,8 @@ def build_parser():
     b.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
     b.add_argument("--runs", type=int, default=3, metavar="N",
                    help="boots per measurement; the median is kept (default 3)")
+    b.add_argument("--bochs", action="store_true",
+                   help="also Linux on bochs-vmx, bare and under nestbed (minutes per boot)")
 
     rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
     rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
@@ -261,6 +266,8 @@ def cmd_linux(opts) -> int:
     platform = get_platform(opts.platform)
     linux.prepare()
     spec = linux.spec_for(platform.name, opts.bare, opts.memory, opts.nestbed_args.strip())
+    spec.cpu_model = opts.cpu_model
+    spec.args += opts.append.split()
     timeout = opts.timeout or linux.TIMEOUTS.get(platform.name)
     result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
                  log_path=opts.log, keep=opts.keep)
@@ -295,7 +302,7 @@ def cmd_kvm(opts) -> int:
 
 def cmd_bench(opts) -> int:
     from . import bench
-    path = bench.run_all(opts.out, opts.runs, say)
+    path = bench.run_all(opts.out, opts.runs, say, opts.bochs)
     say("harness: bench: %s" % _rel(path))
     return EXIT_PASS
 

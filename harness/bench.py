@@ -112,7 +112,7 @@ def l2_cpuid_loop(platform_name: str, say) -> dict:
     return figures
 
 
-def run_all(out_dir, runs: int, say):
+def run_all(out_dir, runs: int, say, bochs: bool = False):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
     try:
@@ -123,7 +123,10 @@ def run_all(out_dir, runs: int, say):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "nestbed": _git_version(),
         "runs_per_figure": runs,
-        "linux_boot": {"qemu-svm": linux_boot("qemu-svm", runs, say)},
+        "linux_boot": dict({"qemu-svm": linux_boot("qemu-svm", runs, say)},
+                           **({"bochs-vmx": linux_boot("bochs-vmx", 1, say)} if bochs else
+                              {k: v for k, v in data.get("linux_boot", {}).items()
+                               if k != "qemu-svm"})),
         "exit_multiplication": {
             "minimal_l1_cpuid_loop": {p: l2_cpuid_loop(p, say) for p in ("qemu-svm", "bochs-svm")},
         },

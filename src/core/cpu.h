@@ -69,6 +69,9 @@ static inline void cpu_halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+#define CPUID_1_ECX_XSAVE (1u << 26) /* SDM vol.2A CPUID leaf 1 */
+#define CR4_OSXSAVE (1ull << 18)
+
 #define MSR_EFER 0xC0000080u /* SDM vol.4 table 2-2; APM vol.2 3.1.7 */
 #define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)

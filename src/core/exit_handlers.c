@@ -269,6 +269,10 @@ static void handle_vm_insn(struct vcpu *v, struct exit *e)
 static void handle_xsetbv(struct vcpu *v, struct exit *e)
 {
 	uint64_t value = (v->state.gpr.rdx << 32) | (uint32_t)v->state.gpr.rax;
+	if (!(read_cr4() & CR4_OSXSAVE) || !(v->state.cr4 & CR4_OSXSAVE)) {
+		inject_exception(v, VECTOR_UD, false, 0); /* no XSAVE here, or the guest has not enabled it */
+		return;
+	}
 	if (xsetbv_safe((uint32_t)v->state.gpr.rcx, value)) {
 		inject_exception(v, VECTOR_GP, true, 0);
 		return;

@@ -1,6 +1,7 @@
 #include "core/main.h"
 
 #include "core/console.h"
+#include "core/cpu.h"
 #include "core/exception.h"
 #include "core/format.h"
 #include "core/gdt.h"
@@ -78,6 +79,10 @@ _Noreturn void nestbed_main(struct boot_info *bi)
 
 	cpu_caps_detect(&m->caps);
 	cpu_caps_print(&m->caps);
+	/* XSETBV exits (always on VT-x) are executed by nestbed itself, which needs
+	 * CR4.OSXSAVE (SDM vol.3 2.6); the guest's XCR0 is then the CPU's, as passthrough. */
+	if (cpuid(1, 0).ecx & CPUID_1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
 
 	if (!bi->firmware_active)
 		copy_modules_high(bi);
