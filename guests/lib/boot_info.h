@@ -1,5 +1,6 @@
 /* What the boot loader told the guest, copied out of the Multiboot information at
- * start-up so that probes need not know the Multiboot layout. */
+ * start-up (or, in the UEFI build, out of the firmware: guests/efi/) so that probes need
+ * not know either layout. */
 #ifndef GUEST_BOOT_INFO_H
 #define GUEST_BOOT_INFO_H
 
@@ -19,11 +20,31 @@ struct guest_module {
 	char cmdline[GUEST_MODULE_CMDLINE_MAX];
 };
 
+enum guest_boot_protocol {
+	GUEST_BOOT_MULTIBOOT, /* entry.asm: a Multiboot 1 loader (QEMU -kernel, GRUB, nestbed) */
+	GUEST_BOOT_UEFI,      /* guests/efi/: a UEFI application, after ExitBootServices */
+};
+
+/* UEFI only: the firmware's memory map as GetMemoryMap returned it for the successful
+ * ExitBootServices (UEFI 2.10, 7.2.3), kept in the image so that probes can check it. */
+struct guest_efi_memory_map {
+	const void *descriptors;     /* EFI_MEMORY_DESCRIPTORs, descriptor_size bytes apart */
+	uint64_t size;               /* bytes */
+	uint64_t descriptor_size;
+	uint32_t descriptor_version;
+};
+
 struct guest_boot_info {
+	enum guest_boot_protocol protocol;
+
 	uint64_t info_phys;        /* where the Multiboot information was */
 	uint32_t multiboot_flags;  /* as the loader set them */
 
-	bool has_memory_size;      /* mem_lower/mem_upper valid */
+	/* UEFI: the source of memory_ranges below (usable: conventional, boot services and
+	 * loader memory, as an OS sees it after ExitBootServices). */
+	struct guest_efi_memory_map efi_memory_map;
+
+	bool has_memory_size;      /* mem_lower/mem_upper valid (Multiboot only) */
 	uint32_t mem_lower_kib;    /* usable KiB from 0 */
 	uint32_t mem_upper_kib;    /* usable KiB from 1 MiB up to the first hole */
 

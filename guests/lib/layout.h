@@ -1,5 +1,8 @@
 /* What the boot code (entry.asm, guest.ld) sets up, for C code that relies on it.
- * entry.asm repeats these numbers: keep both in step. */
+ * entry.asm repeats these numbers: keep both in step. The UEFI build sets up the same
+ * (guests/efi/: efi_entry.asm, efi_paging.c, conformance-efi.lds), except that the image
+ * lies where the firmware loaded it and the stack guard page need not be in the first
+ * 2 MiB. */
 #ifndef GUEST_LAYOUT_H
 #define GUEST_LAYOUT_H
 
@@ -20,7 +23,7 @@
 #define NULL_GUARD_SIZE  0x1000ull
 
 /* Linker symbols (guest.ld): the image as the Multiboot loader placed it. */
-extern char guest_image_start[]; /* load_addr: 1 MiB */
+extern char guest_image_start[]; /* load_addr: 1 MiB (UEFI: ImageBase) */
 extern char guest_load_end[];    /* end of the file-backed part */
 extern char guest_bss_end[];     /* end of everything */
 extern uint64_t boot_gdt[];

@@ -1,4 +1,5 @@
-/* guest_start: called by entry.asm in long mode with the Multiboot information. */
+/* guest_start: called by entry.asm in long mode with the Multiboot information.
+ * guest_runtime_init and guest_main are shared with the UEFI entry (guests/efi/). */
 #include <stdint.h>
 
 #include "core/string.h"
@@ -9,6 +10,7 @@
 #include "lib/print.h"
 #include "lib/runner.h"
 #include "lib/serial.h"
+#include "lib/start.h"
 #include "lib/tap.h"
 #include "lib/tss.h"
 
@@ -29,15 +31,24 @@ static __attribute__((noreturn)) void bad_command_line(const char *reason)
 	guest_exit(EXIT_FATAL);
 }
 
-void guest_start(uint32_t multiboot_info_phys)
+void guest_runtime_init(void)
 {
-	static struct guest_cmdline cmd;
-	char error[CMDLINE_ERROR_MAX];
-
 	serial_init();
 	tss_init();
 	idt_init();
+}
+
+void guest_start(uint32_t multiboot_info_phys)
+{
+	guest_runtime_init();
 	multiboot_parse(multiboot_info_phys, &guest_boot_info);
+	guest_main();
+}
+
+void guest_main(void)
+{
+	static struct guest_cmdline cmd;
+	char error[CMDLINE_ERROR_MAX];
 
 	if (guest_boot_info.cmdline_truncated)
 		bad_command_line("longer than the guest accepts");
