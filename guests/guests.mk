@@ -49,3 +49,6 @@ $(GUEST_BUILD)/conformance.elf: $(GUEST_OBJS) $(GUEST_BUILD)/conformance.objs gu
 
 .PHONY: guests guests-object-list
 guests: $(GUEST_IMAGES)
+
+# build/guests/conformance.efi: the same runtime and probes as a UEFI application.
+include guests/efi/efi.mk
