@@ -19,6 +19,7 @@ TIMEOUTS = {"qemu-svm": 60, "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm":
 NESTBED_ELF = "build/nestbed.elf"
 NESTBED_EFI = "build/nestbed.efi"
 CONFORMANCE = "build/guests/conformance.elf"
+CONFORMANCE_EFI = "build/guests/conformance.efi"   # the same catalogue as a UEFI application
 SVM_SMOKE = "build/tests/svm_smoke.elf"    # tests/emulator/nested/svm_smoke.asm
 BROKEN_GUEST = "tests/emulator/data/broken-guest.bin"   # 1 KiB of junk, no Multiboot header
 EMULATED = ("qemu-svm", "qemu-uefi-svm", "bochs-vmx", "bochs-svm")
@@ -95,6 +96,9 @@ SCENARIOS = (
     [_selftest(p) for p in EMULATED]
     # the conformance guest on the platform itself (no nestbed): the baseline
     + [conformance("emulator/bare/conformance/" + p, p, "--bare") for p in EMULATED]
+    # the catalogue's UEFI build, booted by OVMF itself (no GRUB, no Multiboot)
+    + [run("emulator/bare/conformance-efi/qemu-uefi-svm", "qemu-uefi-svm", "--bare",
+           "--known-failures", KNOWN_FAILURES["qemu-uefi-svm"], CONFORMANCE_EFI)]
     + [
         # bad input must give a one-line reason, never a hang
         run("emulator/bad-input/nestbed-cmdline", "qemu-svm", "--bare", NESTBED_ELF,
