@@ -66,7 +66,9 @@ static int walk_64bit_entries(const struct guest_walk_ctx *c, uint64_t linear, u
 int guest_walk(const struct guest_walk_ctx *c, uint64_t linear, uint64_t *gpa, uint64_t *page_end)
 {
 	bool long_mode = (c->efer & WALK_EFER_LMA) != 0;
-	if (!(c->cr0 & CR0_PG) || !(c->cr0 & CR0_PE)) {
+	/* PG alone decides: SVM runs "paged real mode" guests with PG=1, PE=0 (APM vol.2
+	 * 15.19), which a shadow-paging hypervisor such as KVM with npt=0 uses. */
+	if (!(c->cr0 & CR0_PG)) {
 		*gpa = long_mode ? linear : (uint32_t)linear;
 		*page_end = (*gpa & ~0xfffull) + 0x1000;
 		return WALK_OK;

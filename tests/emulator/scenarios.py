@@ -76,11 +76,11 @@ def kvm_l2(name, platform, *rest):
     return Scenario(name, argv, "pass", None, KVM_TIMEOUT)
 
 
-# Under nestbed these fail today on three bugs of the nested SVM layer (a #VMEXIT to L1
-# restores all of L1's GPRs from VMRUN time instead of only RAX/RSP/RIP; reflect() writes
-# VMCB12 through L1's nested page table; the instruction-length decoder ignores paging in
-# paged real mode). Turn this on when `harness kvm --platform qemu-svm` passes there.
-KVM_UNDER_NESTBED_PASSES = False
+# Linux KVM as L1 under nestbed, with kvm_amd npt=1 (nestbed's shadow NPT) and npt=0
+# (KVM's shadow paging of a paged-real-mode L2). Three nested-SVM bugs kept these off
+# (L2's GPRs across #VMEXIT, VMCB12 written through L1's NPT, paged real mode in the
+# page walker); all fixed.
+KVM_UNDER_NESTBED_PASSES = True
 KVM_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/bare/" + npt, "qemu-svm", "--bare", *args)
                  for npt, args in KVM_NPT.items()]
 KVM_NESTBED_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qemu-svm", *args)

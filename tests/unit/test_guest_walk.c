@@ -92,6 +92,19 @@ static void test_pae_and_legacy(void **state)
 	assert_int_equal(guest_walk(&c, 0x3000, &gpa, &end), WALK_NOT_PRESENT);
 }
 
+/* SVM's paged real mode: PG=1 with PE=0 still translates (APM vol.2 15.19). */
+static void test_paged_real_mode(void **state)
+{
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	put32(0x5000 + 0 * 4, 0x6000 | 1);
+	put32(0x6000 + 1 * 4, 0x9000 | 1); /* linear 0x1000 -> 0x9000 */
+	struct guest_walk_ctx c = ctx(CR0_PG, 0x5000, 0, 0);
+	uint64_t gpa, end;
+	assert_int_equal(guest_walk(&c, 0x10af, &gpa, &end), WALK_OK);
+	assert_int_equal(gpa, 0x90af);
+}
+
 static void test_unreadable_table(void **state)
 {
 	(void)state;
@@ -108,6 +121,7 @@ int main(void)
 		cmocka_unit_test(test_paging_off),
 		cmocka_unit_test(test_four_level_4k_2m_1g),
 		cmocka_unit_test(test_pae_and_legacy),
+		cmocka_unit_test(test_paged_real_mode),
 		cmocka_unit_test(test_unreadable_table),
 	};
 	return cmocka_run_group_tests_name("guest_walk", tests, NULL, NULL);

@@ -190,7 +190,7 @@ static void build_vmcb02(struct nsvm *n)
 		v02->save.g_pat = n->vmcb01->save.g_pat;
 }
 
-static void vmexit_invalid(struct vcpu *v, struct nsvm *n, const char *rule)
+static void vmexit_invalid(struct nsvm *n, const char *rule)
 {
 	kprintf("nestbed: nested: VMRUN of the VMCB at %#llx fails its checks: %s (VMEXIT_INVALID to L1)\n",
 		(unsigned long long)n->vmcb12_pa, rule);
@@ -198,8 +198,8 @@ static void vmexit_invalid(struct vcpu *v, struct nsvm *n, const char *rule)
 	n->vmcb12.control.exitinfo1 = 0;
 	n->vmcb12.control.exitinfo2 = 0;
 	n->vmcb12.control.exitintinfo = 0;
-	vcpu_phys_write(v, n->vmcb12_pa + __builtin_offsetof(struct vmcb, control.exitcode),
-			&n->vmcb12.control.exitcode, 4 * sizeof(uint64_t));
+	guest_phys_write(n->vmcb12_pa + __builtin_offsetof(struct vmcb, control.exitcode),
+			 &n->vmcb12.control.exitcode, 4 * sizeof(uint64_t));
 	n->gif = false; /* a #VMEXIT clears GIF (APM 15.17) */
 	n->vmcb01->control.vintr |= VINTR_MASKING;
 }
@@ -220,12 +220,12 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 	struct nsvm_check_limits lim = { phys_addr_mask(), NSVM_OFFERED_ASIDS, EFER_ALLOWED_12, CR4_ALLOWED };
 	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
 	if (rule) {
-		vmexit_invalid(v, n, rule);
+		vmexit_invalid(n, rule);
 		return;
 	}
 	if (guest_phys_read(n->vmcb12.control.iopm_base_pa & ~PAGE_MASK, n->iopm12, sizeof(n->iopm12)) ||
 	    guest_phys_read(n->vmcb12.control.msrpm_base_pa & ~PAGE_MASK, n->msrpm12, sizeof(n->msrpm12))) {
-		vmexit_invalid(v, n, "the I/O or MSR permission map is not in L1's memory");
+		vmexit_invalid(n, "the I/O or MSR permission map is not in L1's memory");
 		return;
 	}
 	if (np12(n)) {
@@ -323,7 +323,8 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	c->vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
 	c->eventinj = 0;
 	c->next_rip = next_rip;
-	if (vcpu_phys_write(v, n->vmcb12_pa, v12, sizeof(*v12))) {
+	/* VMCB12 lives in L1's memory (an L1-physical address), whatever level runs now */
+	if (guest_phys_write(n->vmcb12_pa, v12, sizeof(*v12))) {
 		/* L1 moved its VMCB out of its own memory meanwhile: nothing sane to do */
 		guest_failure(v, "nested: cannot write the #VMEXIT into the VMCB at %#llx",
 			      (unsigned long long)n->vmcb12_pa);
