@@ -112,6 +112,41 @@ def l2_cpuid_loop(platform_name: str, say) -> dict:
     return figures
 
 
+LOOP_RATE = re.compile(r"L2 (CPUID|I/O) loop: (\d+) .* in ([0-9.]+) s: (\d+)/s, ([0-9.]+) us each")
+
+
+def kvm_l1(platform_name: str, say) -> dict:
+    """Linux KVM as L1 under nestbed (kvm_amd npt=1 and npt=0): the whole run's L0 exits
+    per reflected exit, and the L2 loops' rates as the KVM-API program measures them."""
+    from . import kvm
+    platform = get_platform(platform_name)
+    kvm.prepare()
+    figures = {}
+    for npt, l1_args in (("npt1", ""), ("npt0", "kvm_amd.npt=0")):
+        collect = _Collect()
+        rates = {}
+
+        def on_line(line, test, collect=collect, rates=rates):
+            collect(line, test)
+            m = LOOP_RATE.search(line)
+            if m:
+                rates[m.group(1).lower().replace("/", "")] = {
+                    "count": int(m.group(2)), "seconds": float(m.group(3)),
+                    "per_second": int(m.group(4)), "us_each": float(m.group(5))}
+        spec = kvm.spec_for(platform_name, False, l1_args=l1_args)
+        result = run(platform, spec, timeout=kvm.timeout_for(platform_name), on_line=on_line)
+        if result.verdict != "pass":
+            raise RuntimeError("kvm %s %s: %s" % (platform_name, npt, result.reason))
+        st = collect.stats or {}
+        figures[npt] = {"l0_exits": st.get("exits"), "reflected": st.get("reflected", {}),
+                        "l0_exits_per_reflected": st.get("l0_exits_per_reflected"),
+                        "l1_exits_by_kind": {k: v for k, v in st.get("l1", {}).items() if k != "total"},
+                        "l2_loops": rates}
+        say("bench: kvm L1 %s %s: %s per reflected exit, loops %s" % (
+            platform_name, npt, figures[npt]["l0_exits_per_reflected"], rates))
+    return figures
+
+
 def run_all(out_dir, runs: int, say, bochs: bool = False):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
@@ -129,6 +164,7 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
                                if k != "qemu-svm"})),
         "exit_multiplication": {
             "minimal_l1_cpuid_loop": {p: l2_cpuid_loop(p, say) for p in ("qemu-svm", "bochs-svm")},
+            "kvm_l1_whole_run": {"qemu-svm": kvm_l1("qemu-svm", say)},
         },
     })
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
