@@ -1,14 +1,20 @@
 #include "core/cpuid_policy.h"
 
 void cpuid_policy_apply(const struct cpuid_policy *p, uint32_t leaf, uint32_t subleaf,
-			struct cpuid_result *r)
+			uint64_t guest_cr4, struct cpuid_result *r)
 {
-	(void)subleaf;
 	switch (leaf) {
 	case 1:
 		r->ecx |= CPUID_1_ECX_HYPERVISOR;
+		r->ecx = (r->ecx & ~CPUID_1_ECX_OSXSAVE) |
+			 ((guest_cr4 & POLICY_CR4_OSXSAVE) ? CPUID_1_ECX_OSXSAVE : 0);
 		if (!p->expose_vmx)
 			r->ecx &= ~CPUID_1_ECX_VMX_BIT;
+		break;
+	case 7:
+		if (subleaf == 0)
+			r->ecx = (r->ecx & ~CPUID_7_ECX_OSPKE) |
+				 ((guest_cr4 & POLICY_CR4_PKE) ? CPUID_7_ECX_OSPKE : 0);
 		break;
 	case 0x80000001u:
 		if (!p->expose_svm)

@@ -11,6 +11,10 @@
 #define CPUID_1_ECX_VMX_BIT (1u << 5)
 #define CPUID_80000001_ECX_SVM_BIT (1u << 2)
 #define CPUID_SVM_FEATURES_LEAF 0x8000000Au
+#define CPUID_1_ECX_OSXSAVE (1u << 27)  /* mirrors CR4.OSXSAVE (SDM vol.2A CPUID) */
+#define CPUID_7_ECX_OSPKE (1u << 4)     /* mirrors CR4.PKE */
+#define POLICY_CR4_OSXSAVE (1ull << 18)
+#define POLICY_CR4_PKE (1ull << 22)
 #define NESTBED_CPUID_SIGNATURE "NestbedL0Hv\0" /* 12 bytes in EBX, ECX, EDX */
 #define NESTBED_CPUID_ABI 1
 
@@ -26,8 +30,9 @@ struct cpuid_result {
 	uint32_t eax, ebx, ecx, edx;
 };
 
-/* Turns the host's result for (leaf, subleaf) into what the guest sees. */
+/* Turns the host's result for (leaf, subleaf) into what the guest sees. The bits that
+ * mirror control-register state (OSXSAVE, OSPKE) follow the guest's CR4, not nestbed's. */
 void cpuid_policy_apply(const struct cpuid_policy *p, uint32_t leaf, uint32_t subleaf,
-			struct cpuid_result *r);
+			uint64_t guest_cr4, struct cpuid_result *r);
 
 #endif

@@ -45,7 +45,7 @@ static void handle_cpuid(struct vcpu *v, struct exit *e)
 	uint32_t leaf = (uint32_t)v->state.gpr.rax, subleaf = (uint32_t)v->state.gpr.rcx;
 	struct cpuid_regs host = cpuid(leaf, subleaf);
 	struct cpuid_result r = { host.eax, host.ebx, host.ecx, host.edx };
-	cpuid_policy_apply(&machine.cpuid_policy, leaf, subleaf, &r);
+	cpuid_policy_apply(&machine.cpuid_policy, leaf, subleaf, v->state.cr4, &r);
 	set_result32(v, &r);
 	vcpu_skip_instruction(v, e);
 }
