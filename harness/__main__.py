@@ -266,7 +266,7 @@ def cmd_linux(opts) -> int:
     platform = get_platform(opts.platform)
     linux.prepare()
     spec = linux.spec_for(platform.name, opts.bare, opts.memory, opts.nestbed_args.strip())
-    spec.cpu_model = opts.cpu_model
+    spec.cpu_model = opts.cpu_model or spec.cpu_model
     spec.args += opts.append.split()
     timeout = opts.timeout or linux.TIMEOUTS.get(platform.name)
     result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
