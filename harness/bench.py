@@ -72,6 +72,11 @@ def linux_boot(platform_name: str, runs: int, say) -> dict:
                                               if k != "total"}
     figures["ratio_nestbed_to_bare"] = round(
         figures["nestbed"]["seconds_median"] / figures["bare"]["seconds_median"], 3)
+    spec = linux.spec_for(platform_name, True)
+    figures["boot_paths"] = {
+        "bare": "%s (%s)" % (spec.image.name, "GRUB, Linux boot protocol, decompressed in the guest"
+                             if spec.image.name == "vmlinuz" else "QEMU's PVH loader"),
+        "nestbed": "vmlinux (nestbed's PVH loader, uncompressed)"}
     return figures
 
 
