@@ -125,4 +125,4 @@ def test_suite_on_qemu(tmp_path, testkernel):
         assert ET.parse(out_dir / (stem + ".junit.xml")).getroot().tag == "testsuites"
     kvm = json.loads((out_dir / "kvm-bare.json").read_text())
     assert kvm["verdict"] in ("skip", "pass")
-    assert "| qemu-svm-nestbed | pass |" in (out_dir / "report.md").read_text()
+    assert "| qemu-svm | AMD-V | nestbed | pass |" in (out_dir / "report.md").read_text()
