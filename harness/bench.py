@@ -117,6 +117,38 @@ def l2_cpuid_loop(platform_name: str, say) -> dict:
     return figures
 
 
+CONFORMANCE = ROOT / "build" / "guests" / "conformance.elf"
+COST_LINE = re.compile(r"cost ([a-z0-9-]+): (\d+) round trips, (\d+) ticks, (\d+) ticks per round trip")
+
+
+def cost_per_exit_kind(platform_name: str, say) -> dict:
+    """The conformance guest's cost/* probes (guests/probes/cost/cost.c): L2 -> L1 -> L2
+    round trips per exit kind, bare and under nestbed, ticks per round trip by probe.
+    On QEMU under -icount, so the ticks are instructions retired and repeat exactly."""
+    platform = get_platform(platform_name)
+    icount = platform_name.startswith("qemu")
+    figures = {}
+    for mode in ("bare", "nestbed"):
+        spec = RunSpec(image=CONFORMANCE, args=["cost/*"], bare=(mode == "bare"), icount=icount)
+        lines = []
+        result = run(platform, spec, timeout=600, on_line=lambda line, test: lines.append(line))
+        if result.verdict != "pass":
+            raise RuntimeError("cost probes %s %s: %s" % (platform_name, mode, result.reason))
+        # The line comes before its probe's "ok", so TAP files it under the previous
+        # test (or none); the raw lines and every test's diagnostics both count.
+        texts = list(lines) + [d for t in result.tap.tests for d in t.diagnostics]
+        entry = {}
+        for text in texts:
+            m = COST_LINE.search(text)
+            if m:
+                entry[m.group(1)] = int(m.group(4))
+        if not entry:
+            raise RuntimeError("cost probes %s %s: no cost lines" % (platform_name, mode))
+        figures[mode] = dict(sorted(entry.items()))
+        say("bench: cost per exit kind %s %s: %s" % (platform_name, mode, figures[mode]))
+    return figures
+
+
 LOOP_RATE = re.compile(r"L2 (CPUID|I/O) loop: (\d+) .* in ([0-9.]+) s: (\d+)/s, ([0-9.]+) us each")
 
 
@@ -171,6 +203,7 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
             "minimal_l1_cpuid_loop": {p: l2_cpuid_loop(p, say) for p in ("qemu-svm", "bochs-svm")},
             "kvm_l1_whole_run": {"qemu-svm": kvm_l1("qemu-svm", say)},
         },
+        "cost_per_exit_kind": {"qemu-svm": cost_per_exit_kind("qemu-svm", say)},
     })
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
