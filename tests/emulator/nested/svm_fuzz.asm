@@ -9,6 +9,16 @@
 L2_PT      equ 0x209000            ; a zeroed page: L2's page tables when paging is on
 SAVE_COPY  equ 0x20a000            ; the valid VMCB, restored before each state
 L2_IDT     equ 0x20b000            ; 256 32-bit interrupt gates to L2's HLT
+L2_PML4    equ 0x20c000            ; long mode: PML4 -> PDPT of four 1 GiB pages
+L2_PDPT64  equ 0x20d000
+L2_PDPT32  equ 0x20e000            ; PAE: four PDPTEs -> one directory of 2 MiB pages
+L2_PD_PAE  equ 0x20f000
+L2_PD32    equ 0x210000            ; 32-bit paging: directory -> one table of 4 KiB pages
+L2_PT32    equ 0x211000
+L2_IDT64   equ 0x212000            ; 256 64-bit interrupt gates to L2's HLT
+L2_IVT     equ 0x213000            ; real mode: 256 far pointers to L2's HLT
+PTE_PW     equ 0x03
+PTE_PWS    equ 0x83
 
 	; L2's IDT: every vector lands on its HLT, so an injected event is delivered and
 	; ends in the intercepted HLT (Bochs takes a triple fault during event injection
@@ -28,6 +38,62 @@ L2_IDT     equ 0x20b000            ; 256 32-bit interrupt gates to L2's HLT
 	loop .gate
 	mov dword [VMCB + S_IDTR + 4], 256 * 8 - 1
 	mov dword [VMCB + S_IDTR + 8], L2_IDT
+	; Page tables for every paging mode a state may end in, and an IDT in each format:
+	; after the mutations the L2 gets the ones its mode reads, so a valid state runs to
+	; its HLT instead of faulting (Bochs ends the machine on an L2 triple fault).
+	mov dword [L2_PML4], L2_PDPT64 | PTE_PW
+	xor ecx, ecx
+.pdpt64:
+	mov eax, ecx
+	shl eax, 30
+	or eax, PTE_PWS
+	mov [L2_PDPT64 + ecx * 8], eax
+	inc ecx
+	cmp ecx, 4
+	jne .pdpt64
+	mov dword [L2_PDPT32], L2_PD_PAE | 1
+	xor ecx, ecx
+.pd_pae:
+	mov eax, ecx
+	shl eax, 21
+	or eax, PTE_PWS
+	mov [L2_PD_PAE + ecx * 8], eax
+	inc ecx
+	cmp ecx, 512
+	jne .pd_pae
+	mov dword [L2_PD32], L2_PT32 | PTE_PW
+	xor ecx, ecx
+.pt32:
+	mov eax, ecx
+	shl eax, 12
+	or eax, PTE_PW
+	mov [L2_PT32 + ecx * 4], eax
+	inc ecx
+	cmp ecx, 1024
+	jne .pt32
+	mov edi, L2_IDT64
+	mov ecx, 256
+.gate64:
+	mov eax, l2_code
+	and eax, 0xffff
+	or eax, 0x18 << 16                     ; the 64-bit code segment
+	mov [edi], eax
+	mov eax, l2_code
+	and eax, 0xffff0000
+	or eax, 0x8e00
+	mov [edi + 4], eax
+	mov dword [edi + 8], 0
+	mov dword [edi + 12], 0
+	add edi, 16
+	loop .gate64
+	mov edi, L2_IVT
+	mov ecx, 256
+.ivt:
+	mov eax, l2_code - 0xffff0              ; 0xffff:offset reaches the code above 1 MiB
+	or eax, 0xffff << 16
+	mov [edi], eax
+	add edi, 4
+	loop .ivt
 	; the baseline also intercepts SHUTDOWN (a wild L2 ends there)
 	or dword [VMCB + C_ICPT_MISC1], 1 << 31
 	mov dword [VMCB + 0x550], L2_PT             ; CR3
@@ -65,6 +131,7 @@ L2_IDT     equ 0x20b000            ; 256 32-bit interrupt gates to L2's HLT
 	call [mutations + edx * 4]
 	dec dword [nmut]
 	jnz .mutate
+	call fit_tables_to_mode
 	mov dword [VMCB + C_EXITCODE], 0x5a5a5a5a
 	mov dword [VMCB + C_EXITCODE + 4], 0x5a5a5a5a
 	call run_l2
@@ -104,6 +171,44 @@ L2_IDT     equ 0x20b000            ; 256 32-bit interrupt gates to L2's HLT
 	call puts
 	xor eax, eax
 	jmp finish
+
+; CR3 and IDTR for the mode the mutated state is in (the high CR3 bits a mutation set
+; stay: only the low dword is written)
+fit_tables_to_mode:
+	mov eax, [VMCB + S_CR0]
+	mov edx, [VMCB + 0x548]                ; CR4
+	mov ecx, [VMCB + S_EFER]
+	test eax, 1 << 31
+	jz .idt
+	test ecx, 1 << 8
+	jz .not_long
+	mov dword [VMCB + 0x550], L2_PML4
+	jmp .idt
+.not_long:
+	test edx, 1 << 5
+	jz .legacy
+	mov dword [VMCB + 0x550], L2_PDPT32
+	jmp .idt
+.legacy:
+	mov dword [VMCB + 0x550], L2_PD32
+.idt:
+	test eax, 1
+	jnz .protected
+	mov dword [VMCB + S_IDTR + 4], 256 * 4 - 1
+	mov dword [VMCB + S_IDTR + 8], L2_IVT
+	ret
+.protected:
+	test ecx, 1 << 8
+	jz .idt32
+	test eax, 1 << 31
+	jz .idt32
+	mov dword [VMCB + S_IDTR + 4], 256 * 16 - 1
+	mov dword [VMCB + S_IDTR + 8], L2_IDT64
+	ret
+.idt32:
+	mov dword [VMCB + S_IDTR + 4], 256 * 8 - 1
+	mov dword [VMCB + S_IDTR + 8], L2_IDT
+	ret
 
 ; xorshift32 (Marsaglia): eax = next
 rand:
@@ -227,7 +332,7 @@ m_long_mode:    or dword [VMCB + S_EFER], 1 << 8      ; LME + PG + PAE: long mod
 	or dword [VMCB + 0x548], 1 << 5
 	ret
 m_rflags:       call rand
-	and eax, 0x3f7fd5                  ; defined RFLAGS bits
+	and eax, 0x3d7fd5                  ; defined RFLAGS bits but VM (virtual-8086 needs a TSS)
 	or eax, 2
 	mov [VMCB + S_RFLAGS], eax
 	ret
