@@ -7,6 +7,7 @@
 #include "core/hypercall_abi.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
+#include "core/platform.h"
 #include "core/run.h"
 #include "core/string.h"
 #include "core/vmm.h"
@@ -142,11 +143,11 @@ static void handle_io(struct vcpu *v, struct exit *e)
 		return;
 	}
 	uint32_t value = (uint32_t)v->state.gpr.rax;
-	if (io->port == 0xf4) {
+	if (io->port == QEMU_DEBUG_EXIT_PORT) {
 		kprintf("nestbed: guest wrote %#x to the exit port\n", value);
 		run_end(v, (int)(value & 0x7f));
 	}
-	if (io->port == 0x8900) {
+	if (io->port == BOCHS_SHUTDOWN_PORT) {
 		char c = (char)value;
 		v->shutdown_port_match = c == shutdown_word[v->shutdown_port_match] ?
 						 (uint8_t)(v->shutdown_port_match + 1) :

@@ -28,10 +28,10 @@ int paging_init(struct paging *pg, struct frame_alloc *fa, void *(*frame_ptr)(ui
 	return pg->root ? 0 : -1;
 }
 
-static int map_one(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t page_size,
-		   uint64_t flags)
+/* The table holding virt's entry at leaf_level, creating the tables above it; 0 when
+ * frames run out or a large page is in the way. */
+static uint64_t table_for(struct paging *pg, uint64_t virt, int leaf_level)
 {
-	int leaf_level = page_size == PAGE_1G ? 3 : page_size == PAGE_2M ? 2 : 1;
 	uint64_t t = pg->root;
 	for (int level = 4; level > leaf_level; level--) {
 		uint64_t *entries = table(pg, t);
@@ -40,16 +40,26 @@ static int map_one(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t pag
 		if (!(e & PTE_P)) {
 			uint64_t next = alloc_table(pg);
 			if (!next)
-				return -1;
+				return 0;
 			/* Intermediate entries grant everything; the leaf decides. */
 			entries[idx] = next | PTE_P | PTE_W | PTE_U;
 			t = next;
 		} else if (e & PTE_PS) {
-			return -1;
+			return 0;
 		} else {
 			t = e & PTE_ADDR_MASK;
 		}
 	}
+	return t;
+}
+
+static int map_one(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t page_size,
+		   uint64_t flags)
+{
+	int leaf_level = page_size == PAGE_1G ? 3 : page_size == PAGE_2M ? 2 : 1;
+	uint64_t t = table_for(pg, virt, leaf_level);
+	if (!t)
+		return -1;
 	uint64_t *entries = table(pg, t);
 	unsigned idx = (virt >> LEVEL_SHIFT(leaf_level)) & (ENTRIES - 1);
 	if (entries[idx] & PTE_P)
@@ -99,24 +109,10 @@ int paging_translate(const struct paging *pg, uint64_t virt, uint64_t *phys, uin
 
 int paging_set_4k(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t flags)
 {
-	uint64_t t = pg->root;
-	for (int level = 4; level > 1; level--) {
-		uint64_t *entries = table(pg, t);
-		unsigned idx = (virt >> LEVEL_SHIFT(level)) & (ENTRIES - 1);
-		uint64_t e = entries[idx];
-		if (!(e & PTE_P)) {
-			uint64_t next = alloc_table(pg);
-			if (!next)
-				return -1;
-			entries[idx] = next | PTE_P | PTE_W | PTE_U;
-			t = next;
-		} else if (e & PTE_PS) {
-			return -1;
-		} else {
-			t = e & PTE_ADDR_MASK;
-		}
-	}
-	table(pg, t)[(virt >> 12) & (ENTRIES - 1)] = (phys & PTE_ADDR_MASK) | flags | PTE_P;
+	uint64_t t = table_for(pg, virt, 1);
+	if (!t)
+		return -1;
+	table(pg, t)[(virt >> LEVEL_SHIFT(1)) & (ENTRIES - 1)] = (phys & PTE_ADDR_MASK) | flags | PTE_P;
 	return 0;
 }
 

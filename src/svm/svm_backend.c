@@ -6,6 +6,7 @@
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
 #include "core/memory.h"
+#include "core/platform.h"
 #include "core/vmm.h"
 
 #define CR0_PE_BIT (1ull << 0)
@@ -137,8 +138,8 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	sv->nrips = (m->caps.svm_caps.features & SVM_FEATURE_NRIPS) != 0;
 
 	/* The exit port (QEMU's isa-debug-exit and Bochs' shutdown port). */
-	svm_intercept_port(sv->iopm, 0xf4);
-	svm_intercept_port(sv->iopm, 0x8900);
+	svm_intercept_port(sv->iopm, QEMU_DEBUG_EXIT_PORT);
+	svm_intercept_port(sv->iopm, BOCHS_SHUTDOWN_PORT);
 	/* What describes or controls SVM itself is nestbed's. */
 	svm_intercept_msr(sv->msrpm, MSR_EFER, true, true);
 	svm_intercept_msr(sv->msrpm, MSR_VM_CR, true, true);
