@@ -12,6 +12,8 @@
 
 /* 16-bit control fields, B.1.1 */
 #define VMCS_VPID 0x0000u
+#define VMCS_POSTED_INTR_NOTIFICATION_VECTOR 0x0002u
+#define VMCS_EPTP_INDEX 0x0004u
 /* 16-bit guest-state fields, B.1.2 */
 #define VMCS_GUEST_ES_SELECTOR 0x0800u
 #define VMCS_GUEST_CS_SELECTOR 0x0802u
@@ -37,9 +39,20 @@
 #define VMCS_EXIT_MSR_STORE_ADDR 0x2006u
 #define VMCS_EXIT_MSR_LOAD_ADDR 0x2008u
 #define VMCS_ENTRY_MSR_LOAD_ADDR 0x200Au
+#define VMCS_EXECUTIVE_VMCS_POINTER 0x200Cu
+#define VMCS_PML_ADDRESS 0x200Eu
 #define VMCS_TSC_OFFSET 0x2010u
+#define VMCS_VIRTUAL_APIC_ADDR 0x2012u
+#define VMCS_APIC_ACCESS_ADDR 0x2014u
+#define VMCS_POSTED_INTR_DESC_ADDR 0x2016u
+#define VMCS_VMFUNC_CONTROLS 0x2018u
 #define VMCS_EPT_POINTER 0x201Au
+#define VMCS_EPTP_LIST_ADDR 0x2024u
+#define VMCS_VMREAD_BITMAP 0x2026u
+#define VMCS_VMWRITE_BITMAP 0x2028u
+#define VMCS_VE_INFO_ADDR 0x202Au
 #define VMCS_XSS_EXIT_BITMAP 0x202Cu
+#define VMCS_SPP_TABLE_POINTER 0x2030u
 /* 64-bit read-only data field, B.2.2 */
 #define VMCS_GUEST_PHYSICAL_ADDRESS 0x2400u
 /* 64-bit guest-state fields, B.2.3 */
@@ -47,11 +60,15 @@
 #define VMCS_GUEST_IA32_DEBUGCTL 0x2802u
 #define VMCS_GUEST_IA32_PAT 0x2804u
 #define VMCS_GUEST_IA32_EFER 0x2806u
+#define VMCS_GUEST_IA32_PERF_GLOBAL_CTRL 0x2808u
 #define VMCS_GUEST_PDPTE0 0x280Au
 #define VMCS_GUEST_PDPTE(n) (VMCS_GUEST_PDPTE0 + 2u * (n))
+#define VMCS_GUEST_IA32_BNDCFGS 0x2812u
+#define VMCS_GUEST_IA32_RTIT_CTL 0x2814u
 /* 64-bit host-state fields, B.2.4 */
 #define VMCS_HOST_IA32_PAT 0x2C00u
 #define VMCS_HOST_IA32_EFER 0x2C02u
+#define VMCS_HOST_IA32_PERF_GLOBAL_CTRL 0x2C04u
 
 /* 32-bit control fields, B.3.1 */
 #define VMCS_PIN_BASED_CTLS 0x4000u
@@ -101,6 +118,7 @@
 #define VMCS_GUEST_INTERRUPTIBILITY 0x4824u
 #define VMCS_GUEST_ACTIVITY_STATE 0x4826u
 #define VMCS_GUEST_SYSENTER_CS 0x482Au
+#define VMCS_PREEMPTION_TIMER_VALUE 0x482Eu
 /* 32-bit host-state field, B.3.4 */
 #define VMCS_HOST_SYSENTER_CS 0x4C00u
 
@@ -133,6 +151,9 @@
 #define VMCS_GUEST_PENDING_DBG_EXCEPTIONS 0x6822u
 #define VMCS_GUEST_SYSENTER_ESP 0x6824u
 #define VMCS_GUEST_SYSENTER_EIP 0x6826u
+#define VMCS_GUEST_S_CET 0x6828u
+#define VMCS_GUEST_SSP 0x682Au
+#define VMCS_GUEST_INTR_SSP_TABLE_ADDR 0x682Cu
 /* Natural-width host-state fields, B.4.4 */
 #define VMCS_HOST_CR0 0x6C00u
 #define VMCS_HOST_CR3 0x6C02u
@@ -146,10 +167,22 @@
 #define VMCS_HOST_SYSENTER_EIP 0x6C12u
 #define VMCS_HOST_RSP 0x6C14u
 #define VMCS_HOST_RIP 0x6C16u
+#define VMCS_HOST_S_CET 0x6C18u
+#define VMCS_HOST_SSP 0x6C1Au
+#define VMCS_HOST_INTR_SSP_TABLE_ADDR 0x6C1Cu
 
 /* ---- IA32_VMX_BASIC, SDM vol.3 A.1 ---- */
 #define VMX_BASIC_REVISION_MASK 0x7fffffffull
 #define VMX_BASIC_ADDR_WIDTH_32 (1ull << 48) /* VMXON/VMCS/bitmaps must lie below 4 GiB */
+#define VMX_BASIC_NO_HW_ERRCODE_CHECK (1ull << 56) /* any hardware exception may be injected with or without an error code */
+
+/* ---- IA32_VMX_MISC, SDM vol.3 A.6 ---- */
+#define VMX_MISC_ACTIVITY_HLT (1ull << 6)
+#define VMX_MISC_ACTIVITY_SHUTDOWN (1ull << 7)
+#define VMX_MISC_ACTIVITY_WAIT_SIPI (1ull << 8)
+#define VMX_MISC_CR3_TARGETS_SHIFT 16
+#define VMX_MISC_CR3_TARGETS_MASK 0x1ffull
+#define VMX_MISC_ZERO_LEN_INJECTION (1ull << 30) /* software events may be injected with instruction length 0 */
 
 /* ---- IA32_FEATURE_CONTROL, SDM vol.3 23.7 ---- */
 #define FEATURE_CONTROL_LOCK (1ull << 0)
@@ -215,41 +248,74 @@
 #define VMX_PROC2_ENABLE_EPT (1u << 1)
 #define VMX_PROC2_DESC_TABLE_EXITING (1u << 2)
 #define VMX_PROC2_ENABLE_RDTSCP (1u << 3)
+#define VMX_PROC2_VIRTUALIZE_X2APIC (1u << 4)
 #define VMX_PROC2_ENABLE_VPID (1u << 5)
 #define VMX_PROC2_WBINVD_EXITING (1u << 6)
 #define VMX_PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define VMX_PROC2_APIC_REGISTER_VIRT (1u << 8)
+#define VMX_PROC2_VIRTUAL_INTR_DELIVERY (1u << 9)
 #define VMX_PROC2_ENABLE_INVPCID (1u << 12)
 #define VMX_PROC2_ENABLE_VMFUNC (1u << 13)
 #define VMX_PROC2_VMCS_SHADOWING (1u << 14)
+#define VMX_PROC2_ENABLE_PML (1u << 17)
+#define VMX_PROC2_EPT_VIOLATION_VE (1u << 18)
 #define VMX_PROC2_ENABLE_XSAVES (1u << 20)
+#define VMX_PROC2_MODE_BASED_EPT_EXEC (1u << 22)
+#define VMX_PROC2_SUB_PAGE_WRITE (1u << 23)
+#define VMX_PROC2_PT_USES_GPA (1u << 24)
 
 /* ---- VM-exit controls, SDM vol.3 24.7.1 ---- */
 #define VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS (1u << 2)
 #define VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE (1u << 9)
+#define VMX_EXIT_CTL_LOAD_PERF_GLOBAL_CTRL (1u << 12)
 #define VMX_EXIT_CTL_ACK_INTR_ON_EXIT (1u << 15)
 #define VMX_EXIT_CTL_SAVE_IA32_PAT (1u << 18)
 #define VMX_EXIT_CTL_LOAD_IA32_PAT (1u << 19)
 #define VMX_EXIT_CTL_SAVE_IA32_EFER (1u << 20)
 #define VMX_EXIT_CTL_LOAD_IA32_EFER (1u << 21)
+#define VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER (1u << 22)
+#define VMX_EXIT_CTL_CLEAR_IA32_RTIT_CTL (1u << 25)
+#define VMX_EXIT_CTL_LOAD_CET_STATE (1u << 28)
 
 /* ---- VM-entry controls, SDM vol.3 24.8.1 ---- */
 #define VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS (1u << 2)
 #define VMX_ENTRY_CTL_IA32E_MODE_GUEST (1u << 9)
+#define VMX_ENTRY_CTL_ENTRY_TO_SMM (1u << 10)
+#define VMX_ENTRY_CTL_DEACTIVATE_DUAL_MONITOR (1u << 11)
+#define VMX_ENTRY_CTL_LOAD_PERF_GLOBAL_CTRL (1u << 13)
 #define VMX_ENTRY_CTL_LOAD_IA32_PAT (1u << 14)
 #define VMX_ENTRY_CTL_LOAD_IA32_EFER (1u << 15)
+#define VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS (1u << 16)
+#define VMX_ENTRY_CTL_LOAD_IA32_RTIT_CTL (1u << 18)
+#define VMX_ENTRY_CTL_LOAD_CET_STATE (1u << 20)
 
 /* ---- IA32_VMX_EPT_VPID_CAP, SDM vol.3 A.10 ---- */
 #define VMX_EPT_CAP_WALK_4 (1ull << 6)
+#define VMX_EPT_CAP_WALK_5 (1ull << 7)
 #define VMX_EPT_CAP_MEMTYPE_UC (1ull << 8)
 #define VMX_EPT_CAP_MEMTYPE_WB (1ull << 14)
 #define VMX_EPT_CAP_2M_PAGES (1ull << 16)
 #define VMX_EPT_CAP_1G_PAGES (1ull << 17)
 #define VMX_EPT_CAP_INVEPT (1ull << 20)
+#define VMX_EPT_CAP_ACCESSED_DIRTY (1ull << 21)
 #define VMX_EPT_CAP_INVEPT_SINGLE (1ull << 25)
 #define VMX_EPT_CAP_INVEPT_ALL (1ull << 26)
 #define VMX_VPID_CAP_INVVPID (1ull << 32)
 #define VMX_VPID_CAP_INVVPID_SINGLE (1ull << 41)
 #define VMX_VPID_CAP_INVVPID_ALL (1ull << 42)
+
+/* EPT pointer, SDM vol.3 24.6.11 table 24-8 */
+#define VMX_EPTP_MEMTYPE_MASK 7ull
+#define VMX_EPTP_MEMTYPE_UC 0ull
+#define VMX_EPTP_MEMTYPE_WB 6ull
+#define VMX_EPTP_WALK_SHIFT 3 /* bits 5:3: page-walk length minus 1 */
+#define VMX_EPTP_WALK_MASK 7ull
+#define VMX_EPTP_ACCESSED_DIRTY (1ull << 6)
+#define VMX_EPTP_SUPERVISOR_SHADOW_STACK (1ull << 7)
+#define VMX_EPTP_RESERVED_11_8 0xf00ull
+
+/* VM-function controls, SDM vol.3 24.6.14 */
+#define VMX_VMFUNC_EPTP_SWITCHING (1ull << 0)
 
 /* INVEPT / INVVPID types, SDM vol.3 30.3 */
 #define VMX_INVEPT_SINGLE_CONTEXT 1ull
@@ -260,8 +326,18 @@
 /* ---- Guest non-register state, SDM vol.3 24.4.2 ---- */
 #define VMX_ACTIVITY_ACTIVE 0u
 #define VMX_ACTIVITY_HLT 1u
+#define VMX_ACTIVITY_SHUTDOWN 2u
+#define VMX_ACTIVITY_WAIT_SIPI 3u
 #define VMX_INTERRUPTIBILITY_STI (1u << 0)
 #define VMX_INTERRUPTIBILITY_MOV_SS (1u << 1)
+#define VMX_INTERRUPTIBILITY_SMI (1u << 2)
+#define VMX_INTERRUPTIBILITY_NMI (1u << 3)
+#define VMX_INTERRUPTIBILITY_ENCLAVE (1u << 4)
+/* Pending debug exceptions, 24.4.2 table 24-4 */
+#define VMX_PENDING_DBG_B0_B3 0xfull
+#define VMX_PENDING_DBG_ENABLED_BP (1ull << 12)
+#define VMX_PENDING_DBG_BS (1ull << 14)
+#define VMX_PENDING_DBG_RTM (1ull << 16)
 #define VMX_LINK_POINTER_NONE (~0ull)
 
 /* ---- Segment access rights in the VMCS, SDM vol.3 24.4.1 table 24-2 ---- */
@@ -360,11 +436,13 @@
 #define VMX_INTR_INFO_NMI_UNBLOCKING (1u << 12) /* exit info only; reserved on entry */
 #define VMX_INTR_INFO_VALID (1u << 31)
 #define VMX_INTR_TYPE_EXTERNAL 0u
+#define VMX_INTR_TYPE_RESERVED 1u
 #define VMX_INTR_TYPE_NMI 2u
 #define VMX_INTR_TYPE_HW_EXCEPTION 3u
 #define VMX_INTR_TYPE_SW_INTERRUPT 4u
 #define VMX_INTR_TYPE_PRIV_SW_EXCEPTION 5u
 #define VMX_INTR_TYPE_SW_EXCEPTION 6u
+#define VMX_INTR_TYPE_OTHER_EVENT 7u /* vector 0: pending MTF VM exit */
 
 /* ---- Exit qualifications, SDM vol.3 27.2.1 ---- */
 /* Control-register accesses, table 27-3 */
