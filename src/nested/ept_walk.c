@@ -107,6 +107,7 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 		uint64_t addr = table + ((gpa >> LEVEL_SHIFT(level)) & INDEX_MASK) * ENTRY_BYTES;
 		uint64_t e;
 		r->level = level;
+		r->entry = 0;
 		if (c->read_phys(c->ctx, addr, &e))
 			return EPT_WALK_UNREADABLE;
 		r->entry = e;
@@ -116,7 +117,7 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 		 * the AND of the permissions is 0 (27.2.1). */
 		perms &= (unsigned)(e & EPT_RWX);
 		if (!(e & EPT_RWX)) {
-			r->perms = 0;
+			r->perms = perms; /* 0 */
 			r->qualification = access;
 			return EPT_WALK_VIOLATION;
 		}
