@@ -6,7 +6,8 @@
  *
  * What the walker models: 4-level EPT only (the EPTP's page-walk length must be 3);
  * execute-only entries and 1 GiB pages as the capabilities offered to L1 say; 2 MiB
- * pages always. Not modelled (nestbed does not offer them to L1, so those bits stay
+ * pages always (bit 7 of a PDE is never reserved here, so nestbed must offer
+ * IA32_VMX_EPT_VPID_CAP[16] to L1, as every EPT-capable processor does). Not modelled (nestbed does not offer them to L1, so those bits stay
  * ignored): mode-based execute control (bit 10, qualification bit 6), sub-page write
  * permissions, supervisor shadow stacks, guest-paging verification, #VE (bit 63).
  * Bits 63:48 of the guest-physical address are not looked at (a 4-level walk
