@@ -1,6 +1,7 @@
 #include "vmx/vmx_controls.h"
 
 #include "core/cpu.h"
+#include "core/cr0_write.h"
 #include "vmx/vmcs.h"
 
 #define CR3_PCID_MASK 0xfffull        /* CR3[11:0] is the PCID with CR4.PCIDE (4.10.1) */
@@ -101,37 +102,21 @@ static bool long_mode_active(const struct vmx_cr_view *cur)
 int vmx_cr0_write(const struct vmx_cr_fixed *f, const struct vmx_cr_view *cur, uint64_t value,
 		  struct vmx_cr_update *out)
 {
-	uint64_t old = cur->cr0;
-	/* SDM vol.2 MOV CR: #GP(0) for reserved bits, PG without PE, NW without CD, PG set
-	 * with EFER.LME and CR4.PAE clear, PG cleared while running 64-bit code. */
-	if (value & ~CR_LOW32)
+	/* The architectural #GP rules and the LMA change are the core's; a bit the CPU does
+	 * not allow to be 1 in VMX operation (FIXED1, A.7) is reserved here as well. */
+	struct cr0_write_view view = { .cr0 = cur->cr0, .cr4 = cur->cr4, .efer = cur->efer,
+				       .cs_l = cur->cs_long };
+	struct cr0_write_effect effect;
+	if ((value & ~f->cr0_fixed1 & CR_LOW32) || cr0_write(&view, value, &effect))
 		return -1;
-	if (value & ~f->cr0_fixed1)
-		return -1;
-	if ((value & VMX_CR0_PG) && !(value & VMX_CR0_PE))
-		return -1;
-	if ((value & VMX_CR0_NW) && !(value & VMX_CR0_CD))
-		return -1;
-	bool pg_on = (value & VMX_CR0_PG) && !(old & VMX_CR0_PG);
-	bool pg_off = !(value & VMX_CR0_PG) && (old & VMX_CR0_PG);
-	if (pg_on && (cur->efer & EFER_LME) && !(cur->cr4 & VMX_CR4_PAE))
-		return -1;
-	if (pg_off && cur->cs_long)
-		return -1;
-
 	out->guest_cr = value | vmx_cr0_forced(f);
 	out->shadow = value;
-	out->efer = cur->efer;
-	/* 9.8.5: setting PG with LME activates IA-32e mode; clearing PG leaves it. */
-	if (pg_on && (cur->efer & EFER_LME))
-		out->efer |= EFER_LMA;
-	if (pg_off)
-		out->efer &= ~(uint64_t)EFER_LMA;
-	out->flush_tlb = ((old ^ value) & VMX_CR0_PAGING_BITS) != 0;
+	out->efer = effect.efer;
+	out->flush_tlb = effect.flush_tlb;
 	/* 4.4.1: MOV to CR0 loads the PDPTEs when PAE paging results from setting PG or when
 	 * it changes CD or NW in PAE paging. */
 	bool pae_paging = (value & VMX_CR0_PG) && (cur->cr4 & VMX_CR4_PAE) && !(out->efer & EFER_LMA);
-	out->load_pdptes = pae_paging && (pg_on || ((old ^ value) & (VMX_CR0_CD | VMX_CR0_NW)));
+	out->load_pdptes = pae_paging && (effect.pg_on || ((cur->cr0 ^ value) & (VMX_CR0_CD | VMX_CR0_NW)));
 	return 0;
 }
 
@@ -174,6 +159,5 @@ int vmx_cr3_write(const struct vmx_cr_view *cur, uint64_t value, struct vmx_cr_u
 
 uint64_t vmx_lmsw_value(uint64_t cr0, uint16_t source)
 {
-	uint64_t value = (cr0 & ~VMX_CR0_LMSW_BITS) | (source & VMX_CR0_LMSW_BITS);
-	return value | (cr0 & VMX_CR0_PE); /* LMSW cannot clear PE */
+	return cr0_lmsw_value(cr0, source);
 }

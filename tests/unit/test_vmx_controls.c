@@ -1,4 +1,4 @@
-/* covers: src/vmx/vmx_controls.c */
+/* covers: src/vmx/vmx_controls.c src/core/cr0_write.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
