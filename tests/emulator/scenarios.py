@@ -21,6 +21,7 @@ NESTBED_EFI = "build/nestbed.efi"
 CONFORMANCE = "build/guests/conformance.elf"
 CONFORMANCE_EFI = "build/guests/conformance.efi"   # the same catalogue as a UEFI application
 SVM_SMOKE = "build/tests/svm_smoke.elf"    # tests/emulator/nested/svm_smoke.asm
+VMX_SMOKE = "build/tests/vmx_smoke.elf"    # tests/emulator/nested/vmx_smoke.asm
 BROKEN_GUEST = "tests/emulator/data/broken-guest.bin"   # 1 KiB of junk, no Multiboot header
 EMULATED = ("qemu-svm", "qemu-uefi-svm", "bochs-vmx", "bochs-svm")
 
@@ -119,6 +120,11 @@ SCENARIOS = (
     + [run("emulator/nested/svm-smoke/%s/%s" % (p, mode), p,
            *(("--bare",) if mode == "bare" else ()), SVM_SMOKE)
        for p in ("qemu-svm", "bochs-svm") for mode in ("bare", "nestbed")]
+    # nested VT-x: its twin, bare on Bochs' tigerlake and on Penryn (IA32_VMX_MISC[29]
+    # clear there: VMWRITE to EXIT_REASON must fail with error 13)
+    + [run("emulator/nested/vmx-smoke/bochs-vmx/bare", "bochs-vmx", "--bare", VMX_SMOKE),
+       run("emulator/nested/vmx-smoke/bochs-vmx-penryn/bare", "bochs-vmx", "--bare",
+           "--cpu-model", "core2_penryn_t9600", VMX_SMOKE)]
     # Debian's Linux as L1 (PVH entry), bare and under nestbed
     + [linux("emulator/linux/qemu-svm/bare", "qemu-svm", "--bare"),
        linux("emulator/linux/qemu-svm/nestbed", "qemu-svm")]
