@@ -212,7 +212,7 @@ MISALIGNED        equ 0x10              ; VMPTRLD needs a 4-KiB aligned address 
 
 	; ---- 13: with the pin-based controls restored, the VMCS that went through VMCLEAR and
 	; VMPTRLD launches again and L2 exits at its HLT: VMCLEAR wrote the VMCS data back to
-	; memory and VMPTRLD took it up (SDM 24.11.1, 30.3 VMCLEAR)
+	; memory and VMPTRLD took it up (SDM 24.1, 30.3 VMCLEAR)
 	VMW VMCS_PIN_CONTROLS, [good_pin]
 	xor edi, edi
 	call vmx_enter
