@@ -19,6 +19,8 @@
 ;                                     allow: VMfailValid 7
 ;  13 nested/vmx-vmclear-keeps-vmcs   after VMCLEAR + VMPTRLD the VMCS still holds its
 ;                                     contents: VMLAUNCH exits at L2's HLT
+;  14 nested/vmx-vmxon-in-root       VMXON in VMX root operation: VMfailValid 15
+;  15 nested/vmx-vmclear-vmxon-pointer VMCLEAR of the VMXON region: VMfailValid 3
 ; It runs bare on any VT-x platform and as L1 under nestbed. nasm -f bin.
 %include "vmx_l1_setup.inc"
 
@@ -221,6 +223,23 @@ MISALIGNED        equ 0x10              ; VMPTRLD needs a 4-KiB aligned address 
 	CHECK_FIELD VMCS_GUEST_RIP, l2_hlt, "guest RIP (the HLT)"
 	TEST_END "nested/vmx-vmclear-keeps-vmcs"
 
+	; ---- 14: VMXON in VMX root operation: VMfailValid 15 with a current VMCS (SDM 30.3 VMXON)
+	vmxon [vmxon_pa]
+	OUTCOME
+	CHECK rax, OUT_FAIL_VALID, OUTCOME_WHAT
+	CHECK_FIELD VMCS_VM_INSN_ERROR, VMXERR_VMXON_IN_ROOT, "VM-instruction error"
+	TEST_END "nested/vmx-vmxon-in-root"
+
+	; ---- 15: VMCLEAR of the VMXON region: VMfailValid 3 (SDM 30.3 VMCLEAR), and the
+	; current VMCS stays current
+	vmclear [vmxon_pa]
+	OUTCOME
+	CHECK rax, OUT_FAIL_VALID, OUTCOME_WHAT
+	CHECK_FIELD VMCS_VM_INSN_ERROR, VMXERR_VMCLEAR_VMXON_PTR, "VM-instruction error"
+	vmptrst [scratch]
+	CHECK [scratch], VMCS, "current-VMCS pointer (unchanged)"
+	TEST_END "nested/vmx-vmclear-vmxon-pointer"
+
 	mov eax, [failures]
 	test eax, eax
 	jz finish
@@ -259,7 +278,7 @@ l2_hlt:
 
 %include "vmx_l1_lib.inc"
 
-msg_tap: db "TAP version 13", 10, "1..13", 10, 0
+msg_tap: db "TAP version 13", 10, "1..15", 10, 0
 msg_misc29: db "# IA32_VMX_MISC[29] = 1: VMWRITE may write VM-exit information fields", 10, 0
 
 
