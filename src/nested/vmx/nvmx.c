@@ -1,0 +1,566 @@
+/* Nested VT-x: the VMX instructions L1 executes (SDM vol.3 30.3), its capability MSRs
+ * and CPUID, and the nested_ops table the core calls. */
+#include "nested/vmx/nvmx.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/guest_mem.h"
+#include "core/guest_walk.h"
+#include "core/machine.h"
+#include "core/memory.h"
+#include "core/run.h"
+#include "core/string.h"
+#include "core/vmm.h"
+#include "nested/nested.h"
+#include "nested/vmx/nvmx_insn_info.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_exit.h"
+
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define VECTOR_PF 14
+#define PAGE_MASK 0xfffull
+#define RFLAGS_CF (1ull << 0)
+#define RFLAGS_PF (1ull << 2)
+#define RFLAGS_AF (1ull << 4)
+#define RFLAGS_ZF (1ull << 6)
+#define RFLAGS_SF (1ull << 7)
+#define RFLAGS_OF (1ull << 11)
+#define RFLAGS_VM (1ull << 17)
+#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+#define REVISION_MASK 0x7fffffffu
+#define SHADOW_VMCS_INDICATOR (1u << 31)  /* 24.2 */
+#define MISC_VMWRITE_ANY (1ull << 29)     /* A.6: VMWRITE may write exit-information fields */
+#define FEATURE_CONTROL_OFFERED 5ull      /* locked, VMX outside SMX on (23.7) */
+#define LAUNCH_STATE_OFFSET 8             /* struct vmcs12_region.launch_state */
+#define INVVPID_INDIVIDUAL 0ull           /* 30.3 INVVPID types */
+#define INVVPID_SINGLE_RETAIN_GLOBALS 3ull
+#define INVVPID_TYPE_CAP_SHIFT 40         /* A.10: bits 43:40 say which types exist */
+#define INVEPT_TYPE_CAP_SHIFT 24          /* A.10: bits 26:25 for types 1, 2 */
+#define DESC_VPID_MASK 0xffffull
+#define CANONICAL_SHIFT 47
+
+static struct nvmx primary_nvmx; /* one per vCPU: CPU 0 for now */
+
+struct nvmx *nvmx_of(const struct vcpu *v)
+{
+	(void)v;
+	return &primary_nvmx;
+}
+
+/* ---- VMCS12 fields ---- */
+
+uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding)
+{
+	struct vmcs12_field f;
+	if (!vmcs12_field_lookup(encoding, &f))
+		return 0;
+	return vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
+}
+
+void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value)
+{
+	struct vmcs12_field f;
+	if (!vmcs12_field_lookup(encoding, &f))
+		return;
+	n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
+}
+
+bool nvmx_ept12(const struct nvmx *n)
+{
+	return (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) &&
+	       (vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & VMX_PROC2_ENABLE_EPT);
+}
+
+/* Writes the cached VMCS12 back into L1's region (as VMCLEAR makes a CPU do). */
+static void vmcs12_flush(struct vcpu *v, struct nvmx *n)
+{
+	if (n->current_pa == NVMX_NO_VMCS)
+		return;
+	if (guest_phys_write(n->current_pa, &n->vmcs12, sizeof(n->vmcs12)))
+		guest_failure(v, "nested-vmx: cannot write the VMCS at %#llx back into L1's memory",
+			      (unsigned long long)n->current_pa);
+}
+
+/* ---- outcomes (30.2) ---- */
+
+static void inject(struct vcpu *v, uint8_t vector, bool has_error)
+{
+	struct event ev = { .type = EVENT_EXCEPTION, .vector = vector, .has_error_code = has_error };
+	v->ops->inject(v, &ev);
+}
+
+static void succeed(struct vcpu *v)
+{
+	v->state.rflags &= ~RFLAGS_ARITH;
+}
+
+static void fail_invalid(struct vcpu *v)
+{
+	v->state.rflags = (v->state.rflags & ~RFLAGS_ARITH) | RFLAGS_CF;
+}
+
+static void fail_valid(struct vcpu *v, struct nvmx *n, uint32_t error)
+{
+	v->state.rflags = (v->state.rflags & ~RFLAGS_ARITH) | RFLAGS_ZF;
+	vmcs12_set(n, VMCS_VM_INSTRUCTION_ERROR, error);
+}
+
+/* VMfail: VMfailValid when there is a current VMCS to hold the number, else VMfailInvalid. */
+static void fail(struct vcpu *v, struct nvmx *n, uint32_t error)
+{
+	if (n->current_pa == NVMX_NO_VMCS)
+		fail_invalid(v);
+	else
+		fail_valid(v, n, error);
+}
+
+/* ---- operands ---- */
+
+static bool long64(const struct vcpu *v)
+{
+	return (v->state.efer & EFER_LMA) && v->state.cs_long;
+}
+
+static uint64_t *gpr(struct vcpu *v, unsigned index)
+{
+	return vmx_gpr_slot(&v->state, index);
+}
+
+static void decode(const struct exit *e, struct nvmx_insn_info *in)
+{
+	(void)e;
+	nvmx_decode_insn_info((uint32_t)vmcs_read(VMCS_EXIT_INSTRUCTION_INFO), in); /* VMCS01 is current */
+}
+
+static uint64_t operand_linear(struct vcpu *v, const struct exit *e, const struct nvmx_insn_info *in)
+{
+	uint64_t regs[16];
+	for (unsigned i = 0; i < 16; i++)
+		regs[i] = *gpr(v, i);
+	uint64_t seg_base = vmcs_read(VMCS_GUEST_ES_BASE + 2 * in->segment);
+	return nvmx_operand_address(in, regs, e->info1, seg_base, long64(v));
+}
+
+static int read_phys64(void *ctx, uint64_t gpa, uint64_t *value)
+{
+	return vcpu_phys_read(ctx, gpa, value, sizeof(*value));
+}
+
+/* L1's memory at a linear address through its paging: 0, or -1 after injecting #PF (the
+ * page is not present) or #GP. */
+static int linear_access(struct vcpu *v, uint64_t la, void *buf, size_t len, bool write)
+{
+	const struct vcpu_state *s = &v->state;
+	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_phys64, v };
+	size_t done = 0;
+	while (done < len) {
+		uint64_t gpa, page_end;
+		int rc = guest_walk(&ctx, la + done, &gpa, &page_end);
+		if (rc != WALK_OK) {
+			struct event ev = { .type = EVENT_EXCEPTION, .vector = VECTOR_PF, .has_error_code = true,
+					    .error_code = (write ? 2u : 0u) | (rc == WALK_RESERVED ? 9u : 0u) };
+			__asm__ volatile("mov %0, %%cr2" ::"r"(la + done)); /* L1's CR2 is the register */
+			v->ops->inject(v, &ev);
+			return -1;
+		}
+		size_t chunk = len - done;
+		if (page_end - (la + done) < chunk)
+			chunk = (size_t)(page_end - (la + done));
+		rc = write ? vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk) :
+			     vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk);
+		if (rc) {
+			inject(v, VECTOR_GP, true);
+			return -1;
+		}
+		done += chunk;
+	}
+	return 0;
+}
+
+/* The 64-bit memory operand of VMXON, VMCLEAR, VMPTRLD (a physical address). */
+static int read_pointer(struct vcpu *v, const struct exit *e, uint64_t *pa)
+{
+	struct nvmx_insn_info in;
+	decode(e, &in);
+	*pa = 0;
+	return linear_access(v, operand_linear(v, e, &in), pa, sizeof(*pa), false);
+}
+
+static bool bad_address(const struct nvmx *n, uint64_t pa)
+{
+	return (pa & PAGE_MASK) || (pa & n->phys_mask);
+}
+
+/* ---- the instructions (30.3) ---- */
+
+static void emulate_vmxon(struct vcpu *v, struct nvmx *n, struct exit *e)
+{
+	const struct vcpu_state *s = &v->state;
+	if (n->vmxon) {
+		fail(v, n, VMX_ERROR_VMXON_IN_ROOT);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	const struct nvmx_caps *c = &n->offer.caps;
+	if ((s->cr0 & c->cr0_fixed0) != c->cr0_fixed0 || (s->cr0 & ~c->cr0_fixed1 & 0xffffffffull) ||
+	    (s->cr4 & c->cr4_fixed0) != c->cr4_fixed0 || (s->cr4 & ~c->cr4_fixed1)) {
+		inject(v, VECTOR_GP, true);
+		return;
+	}
+	uint64_t pa;
+	if (read_pointer(v, e, &pa))
+		return;
+	uint32_t rev = 0;
+	if (bad_address(n, pa) || guest_phys_read(pa, &rev, sizeof(rev)) ||
+	    (rev & REVISION_MASK) != n->revision || (rev & SHADOW_VMCS_INDICATOR)) {
+		fail_invalid(v);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	n->vmxon = true;
+	n->vmxon_pa = pa;
+	n->current_pa = NVMX_NO_VMCS;
+	n->flush_l2 = true;
+	succeed(v);
+	vcpu_skip_instruction(v, e);
+}
+
+static void emulate_vmxoff(struct vcpu *v, struct nvmx *n, struct exit *e)
+{
+	vmcs12_flush(v, n);
+	n->vmxon = false;
+	n->current_pa = NVMX_NO_VMCS;
+	nvmx_shadow_drop(n);
+	succeed(v);
+	vcpu_skip_instruction(v, e);
+}
+
+static void emulate_vmclear(struct vcpu *v, struct nvmx *n, struct exit *e)
+{
+	uint64_t pa;
+	if (read_pointer(v, e, &pa))
+		return;
+	if (bad_address(n, pa))
+		fail(v, n, VMX_ERROR_VMCLEAR_INVALID_ADDR);
+	else if (pa == n->vmxon_pa)
+		fail(v, n, VMX_ERROR_VMCLEAR_VMXON_PTR);
+	else {
+		if (pa == n->current_pa) {
+			n->vmcs12.launch_state = NVMX_LAUNCH_CLEAR;
+			vmcs12_flush(v, n);
+			n->current_pa = NVMX_NO_VMCS;
+		} else {
+			uint32_t clear = NVMX_LAUNCH_CLEAR;
+			(void)guest_phys_write(pa + LAUNCH_STATE_OFFSET, &clear, sizeof(clear));
+		}
+		succeed(v);
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
+{
+	uint64_t pa;
+	if (read_pointer(v, e, &pa))
+		return;
+	uint32_t rev = 0;
+	if (bad_address(n, pa))
+		fail(v, n, VMX_ERROR_VMPTRLD_INVALID_ADDR);
+	else if (pa == n->vmxon_pa)
+		fail(v, n, VMX_ERROR_VMPTRLD_VMXON_PTR);
+	else if (guest_phys_read(pa, &rev, sizeof(rev)) || (rev & REVISION_MASK) != n->revision ||
+		 (rev & SHADOW_VMCS_INDICATOR)) /* shadow VMCSs are not offered */
+		fail(v, n, VMX_ERROR_VMPTRLD_BAD_REVISION);
+	else {
+		if (pa != n->current_pa) {
+			vmcs12_flush(v, n);
+			if (guest_phys_read(pa, &n->vmcs12, sizeof(n->vmcs12)))
+				guest_failure(v, "nested-vmx: the VMCS at %#llx is not in L1's memory",
+					      (unsigned long long)pa);
+			n->current_pa = pa;
+			n->flush_l2 = true;
+		}
+		succeed(v);
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+static void emulate_vmptrst(struct vcpu *v, struct nvmx *n, struct exit *e)
+{
+	struct nvmx_insn_info in;
+	decode(e, &in);
+	uint64_t current = n->current_pa;
+	if (linear_access(v, operand_linear(v, e, &in), &current, sizeof(current), true))
+		return;
+	succeed(v);
+	vcpu_skip_instruction(v, e);
+}
+
+/* VMREAD/VMWRITE: operands are 64-bit in 64-bit mode, 32-bit otherwise (30.3). */
+static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *e, bool write)
+{
+	struct nvmx_insn_info in;
+	decode(e, &in);
+	bool wide = long64(v);
+	unsigned size = wide ? 8 : 4;
+	if (n->current_pa == NVMX_NO_VMCS) {
+		fail_invalid(v);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	uint64_t encoding = *gpr(v, in.reg2);
+	if (!wide)
+		encoding &= 0xffffffffull;
+	struct vmcs12_field f;
+	if (encoding >> 32 || !vmcs12_field_lookup((uint32_t)encoding, &f)) {
+		fail_valid(v, n, VMX_ERROR_UNSUPPORTED_FIELD);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	if (write) {
+		uint64_t value = 0;
+		if (in.is_reg)
+			value = *gpr(v, in.reg1);
+		else if (linear_access(v, operand_linear(v, e, &in), &value, size, false))
+			return;
+		if (!wide)
+			value &= 0xffffffffull;
+		if (f.read_only && !(n->offer.caps.misc & MISC_VMWRITE_ANY)) {
+			fail_valid(v, n, VMX_ERROR_VMWRITE_READ_ONLY);
+			vcpu_skip_instruction(v, e);
+			return;
+		}
+		n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
+	} else {
+		uint64_t value = vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
+		if (!wide)
+			value &= 0xffffffffull;
+		if (in.is_reg)
+			*gpr(v, in.reg1) = value;
+		else if (linear_access(v, operand_linear(v, e, &in), &value, size, true))
+			return;
+	}
+	succeed(v);
+	vcpu_skip_instruction(v, e);
+}
+
+/* INVEPT and INVVPID: the type in reg2, a 128-bit descriptor in memory (30.3). nestbed's
+ * cached translations of L2 go in every case: the shadow EPT and the L2 VPID's TLB. */
+static void emulate_invept_invvpid(struct vcpu *v, struct nvmx *n, struct exit *e, bool ept)
+{
+	struct nvmx_insn_info in;
+	decode(e, &in);
+	uint64_t type = *gpr(v, in.reg2);
+	if (!long64(v))
+		type &= 0xffffffffull;
+	uint64_t desc[2];
+	if (linear_access(v, operand_linear(v, e, &in), desc, sizeof(desc), false))
+		return;
+	uint64_t cap = n->offer.caps.ept_vpid_cap;
+	bool ok;
+	if (ept)
+		ok = (type == VMX_INVEPT_SINGLE_CONTEXT || type == VMX_INVEPT_ALL_CONTEXT) &&
+		     ((cap >> (INVEPT_TYPE_CAP_SHIFT + type)) & 1);
+	else
+		ok = type <= INVVPID_SINGLE_RETAIN_GLOBALS && ((cap >> (INVVPID_TYPE_CAP_SHIFT + type)) & 1) &&
+		     !(desc[0] & ~DESC_VPID_MASK) &&
+		     (type == VMX_INVVPID_ALL_CONTEXT || (desc[0] & DESC_VPID_MASK)) &&
+		     (type != INVVPID_INDIVIDUAL ||
+		      (uint64_t)((int64_t)(desc[1] << (63 - CANONICAL_SHIFT)) >> (63 - CANONICAL_SHIFT)) == desc[1]);
+	if (!ok) {
+		fail(v, n, VMX_ERROR_INVALID_INVEPT_INVVPID);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	if (ept)
+		nvmx_shadow_drop(n);
+	n->flush_l2 = true;
+	succeed(v);
+	vcpu_skip_instruction(v, e);
+}
+
+/* 30.3: #UD outside VMX operation (VMXON: without CR4.VMXE) and in real, virtual-8086
+ * and compatibility mode; #GP(0) at CPL > 0. In L2 these instructions exit to L1 and
+ * never arrive here. */
+static bool insn_allowed(struct vcpu *v, const struct nvmx *n, uint32_t reason)
+{
+	const struct vcpu_state *s = &v->state;
+	bool ud = !(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM) || ((s->efer & EFER_LMA) && !s->cs_long);
+	if (reason == VMX_EXIT_REASON_VMXON)
+		ud = ud || !(s->cr4 & VMX_CR4_VMXE);
+	else
+		ud = ud || !n->vmxon;
+	if (ud) {
+		inject(v, VECTOR_UD, false);
+		return false;
+	}
+	if (s->cpl) {
+		inject(v, VECTOR_GP, true);
+		return false;
+	}
+	return true;
+}
+
+static void nvmx_emulate_vm_insn(struct vcpu *v, struct exit *e)
+{
+	struct nvmx *n = nvmx_of(v);
+	uint32_t reason = (uint32_t)e->native_code & VMX_EXIT_REASON_BASIC_MASK;
+	if (!insn_allowed(v, n, reason))
+		return;
+	switch (reason) {
+	case VMX_EXIT_REASON_VMXON: emulate_vmxon(v, n, e); return;
+	case VMX_EXIT_REASON_VMXOFF: emulate_vmxoff(v, n, e); return;
+	case VMX_EXIT_REASON_VMCLEAR: emulate_vmclear(v, n, e); return;
+	case VMX_EXIT_REASON_VMPTRLD: emulate_vmptrld(v, n, e); return;
+	case VMX_EXIT_REASON_VMPTRST: emulate_vmptrst(v, n, e); return;
+	case VMX_EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, n, e, false); return;
+	case VMX_EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, n, e, true); return;
+	case VMX_EXIT_REASON_VMLAUNCH: nvmx_vmentry(v, e, true); return;
+	case VMX_EXIT_REASON_VMRESUME: nvmx_vmentry(v, e, false); return;
+	case VMX_EXIT_REASON_INVEPT: emulate_invept_invvpid(v, n, e, true); return;
+	case VMX_EXIT_REASON_INVVPID: emulate_invept_invvpid(v, n, e, false); return;
+	default: /* VMFUNC and the rest: not offered */
+		inject(v, VECTOR_UD, false);
+		return;
+	}
+}
+
+/* ---- MSRs and CPUID ---- */
+
+static int nvmx_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	struct nvmx *n = nvmx_of(v);
+	if (msr == MSR_IA32_FEATURE_CONTROL) {
+		*value = FEATURE_CONTROL_OFFERED;
+		return 0;
+	}
+	if (msr >= NVMX_CAP_MSR_FIRST && msr <= NVMX_CAP_MSR_LAST)
+		return nvmx_offer_read(&n->offer, msr, value);
+	return 1;
+}
+
+static int nvmx_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	(void)value;
+	/* IA32_FEATURE_CONTROL is locked and the capability MSRs are read-only: #GP */
+	if (msr == MSR_IA32_FEATURE_CONTROL || (msr >= NVMX_CAP_MSR_FIRST && msr <= NVMX_CAP_MSR_LAST))
+		return -1;
+	return 1;
+}
+
+static void nvmx_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
+{
+	(void)m;
+	p->expose_vmx = true;
+}
+
+static unsigned maxphyaddr(void)
+{
+	unsigned width = cpuid(0x80000008u, 0).eax & 0xff; /* SDM vol.2A CPUID leaf 80000008H */
+	return (width < 36 || width > 52) ? 48 : width;
+}
+
+/* VMCS02 gets nestbed's host state once: the same as VMCS01's (HOST_RSP is written at
+ * every entry). */
+static const uint32_t host_fields[] = {
+	VMCS_HOST_ES_SELECTOR, VMCS_HOST_CS_SELECTOR, VMCS_HOST_SS_SELECTOR, VMCS_HOST_DS_SELECTOR,
+	VMCS_HOST_FS_SELECTOR, VMCS_HOST_GS_SELECTOR, VMCS_HOST_TR_SELECTOR, VMCS_HOST_CR0,
+	VMCS_HOST_CR3, VMCS_HOST_CR4, VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE, VMCS_HOST_TR_BASE,
+	VMCS_HOST_GDTR_BASE, VMCS_HOST_IDTR_BASE, VMCS_HOST_SYSENTER_CS, VMCS_HOST_SYSENTER_ESP,
+	VMCS_HOST_SYSENTER_EIP, VMCS_HOST_IA32_EFER, VMCS_HOST_RIP,
+};
+
+static int create_vmcs02(const struct machine *m, struct nvmx *n)
+{
+	struct vmx_vcpu *vv02 = &n->vv02;
+	*vv02 = *n->vv01; /* the same adjusted controls, bitmaps replaced below */
+	vv02->vmcs_pa = vmx_alloc_frames(m, 1, "VMCS02");
+	vv02->msr_bitmap_pa = vmx_alloc_frames(m, 1, "VMCS02 MSR bitmap");
+	vv02->io_bitmap_a_pa = vmx_alloc_frames(m, 1, "VMCS02 I/O bitmap A");
+	vv02->io_bitmap_b_pa = vmx_alloc_frames(m, 1, "VMCS02 I/O bitmap B");
+	if (!vv02->vmcs_pa || !vv02->msr_bitmap_pa || !vv02->io_bitmap_a_pa || !vv02->io_bitmap_b_pa)
+		return -1;
+	n->msr_bitmap02 = phys_to_virt(vv02->msr_bitmap_pa);
+	n->io_bitmap_a02 = phys_to_virt(vv02->io_bitmap_a_pa);
+	n->io_bitmap_b02 = phys_to_virt(vv02->io_bitmap_b_pa);
+	vv02->vpid = n->vv01->vpid ? NVMX_L2_VPID : 0;
+	vv02->launched = false;
+	vv02->vmcs_dumped = false;
+	*(uint32_t *)phys_to_virt(vv02->vmcs_pa) = (uint32_t)(m->caps.vmx_caps.basic & VMX_BASIC_REVISION_MASK);
+
+	uint64_t host[sizeof(host_fields) / sizeof(host_fields[0])];
+	for (unsigned i = 0; i < sizeof(host_fields) / sizeof(host_fields[0]); i++)
+		host[i] = vmcs_read(host_fields[i]);
+	uint64_t host_pat = n->vv01->load_pat ? vmcs_read(VMCS_HOST_IA32_PAT) : 0;
+	enum vmx_result r = vmclear(vv02->vmcs_pa);
+	if (r == VMX_OK)
+		r = vmptrld(vv02->vmcs_pa);
+	if (r != VMX_OK) {
+		vmx_report_failure("VMCLEAR/VMPTRLD of VMCS02", r);
+		return -1;
+	}
+	for (unsigned i = 0; i < sizeof(host_fields) / sizeof(host_fields[0]); i++)
+		vmcs_write(host_fields[i], host[i]);
+	if (n->vv01->load_pat)
+		vmcs_write(VMCS_HOST_IA32_PAT, host_pat);
+	vmcs_write(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
+	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VMCS_MSR_BITMAP, vv02->msr_bitmap_pa);
+	vmcs_write(VMCS_IO_BITMAP_A, vv02->io_bitmap_a_pa);
+	vmcs_write(VMCS_IO_BITMAP_B, vv02->io_bitmap_b_pa);
+	if (vv02->vpid)
+		vmcs_write(VMCS_VPID, vv02->vpid);
+	r = vmptrld(n->vv01->vmcs_pa);
+	if (r != VMX_OK) {
+		vmx_report_failure("VMPTRLD of VMCS01", r);
+		return -1;
+	}
+	return 0;
+}
+
+static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
+{
+	struct nvmx *n = nvmx_of(v);
+	memset(n, 0, sizeof(*n));
+	n->vv01 = v->backend;
+	n->current_pa = NVMX_NO_VMCS;
+	n->vmxon_pa = NVMX_NO_VMCS;
+	n->revision = (uint32_t)(m->caps.vmx_caps.basic & VMX_BASIC_REVISION_MASK);
+	unsigned width = maxphyaddr();
+	n->phys_mask = ~((1ull << width) - 1);
+	nvmx_offer_build(&m->caps.vmx_caps, width, vmcs12_highest_index(), &n->offer);
+	n->vv01->fixed.allow_vmxe = true; /* L1 may now turn CR4.VMXE on */
+	n->shadow.fa = &nestbed_frames;
+	n->shadow.frame_ptr = identity_frame_ptr;
+	n->flush_l2 = true;
+	if (create_vmcs02(m, n)) {
+		kprintf("nestbed: nested-vmx: cannot create VMCS02 (see above)\n");
+		return -1;
+	}
+	kprintf("nestbed: nested-vmx: offered basic=%#llx pin=%#llx proc=%#llx proc2=%#llx exit=%#llx "
+		"entry=%#llx misc=%#llx ept_vpid=%#llx\n", (unsigned long long)n->offer.caps.basic,
+		(unsigned long long)n->offer.caps.pinbased, (unsigned long long)n->offer.caps.procbased,
+		(unsigned long long)n->offer.caps.procbased2, (unsigned long long)n->offer.caps.exit,
+		(unsigned long long)n->offer.caps.entry, (unsigned long long)n->offer.caps.misc,
+		(unsigned long long)n->offer.caps.ept_vpid_cap);
+	return 0;
+}
+
+const struct nested_ops nested_vmx_ops = {
+	.name = "nested-vmx",
+	.backend = "vmx",
+	.vcpu_init = nvmx_vcpu_init,
+	.cpuid_policy = nvmx_cpuid_policy,
+	.emulate_vm_insn = nvmx_emulate_vm_insn,
+	.reflect_if_wanted = nvmx_reflect_if_wanted,
+	.tdp_fault = nvmx_tdp_fault,
+	.msr_read = nvmx_msr_read,
+	.msr_write = nvmx_msr_write,
+	.l2_gpa_to_hpa = nvmx_l2_gpa_to_hpa,
+	.efer_extra_bits = 0,
+};
+NESTED_REGISTER(nested_vmx_ops);

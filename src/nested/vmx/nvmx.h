@@ -1,0 +1,83 @@
+/* Nested VT-x: L1 runs its guests (L2) with VMX instructions that nestbed emulates; the
+ * VMCS L1 manages (VMCS12) is checked and merged into a VMCS of nestbed's (VMCS02) that
+ * the CPU runs. SDM vol.3 chapters 24-30, appendix A.
+ *
+ * Where VMCS12 lives: in L1's own VMCS region, in nestbed's layout (struct vmcs12_region:
+ * the revision identifier and abort indicator where the SDM puts them, then the launch
+ * state and one 64-bit slot per supported field). The current VMCS12 is cached in
+ * nestbed's memory from VMPTRLD until VMCLEAR, VMPTRLD of another region or VMXOFF write
+ * it back, as a CPU caches its current VMCS (24.11.1). */
+#ifndef NESTBED_NVMX_H
+#define NESTBED_NVMX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/exit.h"
+#include "core/paging.h"
+#include "core/vcpu.h"
+#include "nested/vmx/nvmx_caps.h"
+#include "nested/vmx/vmcs12_fields.h"
+#include "vmx/vmx.h"
+
+#define NVMX_NO_VMCS (~0ull)           /* the current-VMCS pointer when there is none (30.3) */
+#define NVMX_L2_VPID 2                 /* nestbed's VPID for every L2 (1 is L1's) */
+#define NVMX_LAUNCH_CLEAR 0u
+#define NVMX_LAUNCH_LAUNCHED 1u
+
+/* L1's VMCS region as nestbed lays it out. */
+struct vmcs12_region {
+	uint32_t revision;      /* bits 30:0 revision identifier, bit 31 shadow-VMCS indicator (24.2) */
+	uint32_t abort;         /* VMX-abort indicator */
+	uint32_t launch_state;  /* NVMX_LAUNCH_* */
+	uint32_t reserved;
+	uint64_t field[VMCS12_FIELD_COUNT];
+};
+
+struct nvmx {
+	bool vmxon;               /* L1 is in VMX operation */
+	bool in_l2;
+	uint64_t vmxon_pa;
+	uint64_t current_pa;      /* L1's current-VMCS pointer */
+	struct vmcs12_region vmcs12; /* the current VMCS12 (valid when current_pa != NVMX_NO_VMCS) */
+	uint32_t revision;        /* the revision identifier offered (IA32_VMX_BASIC[30:0]) */
+	struct nvmx_offer offer;
+	uint64_t phys_mask;       /* bits above MAXPHYADDR */
+	struct vmx_vcpu *vv01;    /* the backend's vCPU for L1 (its VMCS is VMCS01) */
+	struct vmx_vcpu vv02;     /* VMCS02: L2 as the CPU runs it */
+	uint8_t *msr_bitmap02, *io_bitmap_a02, *io_bitmap_b02;
+	uint8_t msr_bitmap12[4096] __attribute__((aligned(8)));
+	uint8_t io_bitmaps12[8192] __attribute__((aligned(8)));
+	/* the shadow EPT: L2-physical -> host-physical, a cache of L1's EPT composed with
+	 * nestbed's identity map, filled at EPT violations */
+	struct paging shadow;
+	uint64_t shadow_eptp12;   /* the L1 EPTP it caches */
+	uint16_t last_vpid12;
+	bool flush_l2;            /* L2's TLB tag must be flushed before its next entry */
+	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
+	uint64_t l1_pat;
+};
+
+struct nvmx *nvmx_of(const struct vcpu *v);
+
+/* nvmx.c: VMCS12 field access by encoding (0 / ignored for unsupported ones). */
+uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding);
+void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value);
+bool nvmx_ept12(const struct nvmx *n);
+
+/* nvmx_entry.c: VMLAUNCH/VMRESUME after the instruction's own checks passed. */
+void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch);
+/* nvmx_exit.c: an exit of L2 (or a failed entry: reason with bit 31) emulated into L1:
+ * exit information and L2 state into VMCS12, L1 loaded from its host-state area. */
+void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t qualification);
+/* A VM-entry failure found before L2 ran (26.7): L1 gets it while still on VMCS01. */
+void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t qualification);
+bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e);
+/* nvmx_ept.c: the nested EPT. */
+bool nvmx_tdp_fault(struct vcpu *v, struct exit *e);
+int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end);
+void nvmx_shadow_drop(struct nvmx *n);
+int nvmx_shadow_ensure(struct nvmx *n);
+uint64_t nvmx_shadow_eptp(const struct nvmx *n);
+
+#endif

@@ -1,0 +1,334 @@
+/* VMLAUNCH/VMRESUME of L1 (SDM vol.3 26): the checks, VMCS12 merged into VMCS02, and
+ * the switch to L2. */
+#include "nested/vmx/nvmx.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/guest_mem.h"
+#include "core/machine.h"
+#include "core/memory.h"
+#include "core/msr_safe.h"
+#include "core/run.h"
+#include "core/string.h"
+#include "nested/vmx/vmcs12_check.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_ept.h"
+
+#define RFLAGS_ARITH 0x8d5ull
+#define RFLAGS_CF 1ull
+#define RFLAGS_ZF (1ull << 6)
+#define CR3_PAE_PDPT_MASK 0xffffffe0ull /* 4.4.1 */
+#define PDPTE_COUNT 4
+#define MSR_ENTRY_SIZE 16               /* 26.4: index, reserved, value */
+#define MSR_X2APIC_HIGH_BITS 0x8u       /* 26.4: ECX[31:8] = 8 (x2APIC MSRs) may not be loaded */
+#define MSR_IA32_SMM_MONITOR_CTL 0x9bu
+#define MSR_FS_BASE_INDEX 0xc0000100u
+#define MSR_GS_BASE_INDEX 0xc0000101u
+#define PROC2_RDRAND_RDSEED ((1u << 11) | (1u << 16))
+
+/* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4). */
+static const uint32_t guest_fields[] = {
+	VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_SS_SELECTOR, VMCS_GUEST_DS_SELECTOR,
+	VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_GS_SELECTOR, VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_TR_SELECTOR,
+	VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+	VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_TR_LIMIT,
+	VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
+	VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_LDTR_AR, VMCS_GUEST_TR_AR,
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,
+	VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_TR_BASE,
+	VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT,
+	VMCS_GUEST_CR3, VMCS_GUEST_SYSENTER_CS, VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP,
+	VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+};
+
+static uint64_t view_read(const void *ctx, uint32_t encoding)
+{
+	return vmcs12_get(ctx, encoding);
+}
+
+static int view_read_phys(const void *ctx, uint64_t pa, uint64_t *value)
+{
+	(void)ctx;
+	return guest_phys_read(pa, value, sizeof(*value));
+}
+
+static void vmfail_valid(struct vcpu *v, struct nvmx *n, uint32_t error, struct exit *e)
+{
+	v->state.rflags = (v->state.rflags & ~RFLAGS_ARITH) | RFLAGS_ZF;
+	vmcs12_set(n, VMCS_VM_INSTRUCTION_ERROR, error);
+	vcpu_skip_instruction(v, e);
+}
+
+static uint32_t adjusted(enum vmx_control_set set, uint32_t wanted)
+{
+	return vmx_adjust_controls(vmx_control_cap(&machine.caps.vmx_caps, set), wanted);
+}
+
+/* 26.4: the VM-entry MSR-load area, loaded in order; returns 0, or the 1-based number of
+ * the entry that fails. EFER goes into L2's state (*efer), the others to the CPU: the
+ * MSRs nestbed does not intercept are shared by L1 and L2 as on a real CPU. */
+static uint32_t load_entry_msrs(struct nvmx *n, uint64_t *efer)
+{
+	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_ENTRY_MSR_LOAD_COUNT);
+	uint64_t addr = vmcs12_get(n, VMCS_ENTRY_MSR_LOAD_ADDR);
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t entry[2];
+		if (guest_phys_read(addr + (uint64_t)i * MSR_ENTRY_SIZE, entry, sizeof(entry)))
+			return i + 1;
+		uint32_t msr = (uint32_t)entry[0];
+		if ((entry[0] >> 32) || (msr >> 8) == MSR_X2APIC_HIGH_BITS || msr == MSR_FS_BASE_INDEX ||
+		    msr == MSR_GS_BASE_INDEX || msr == MSR_IA32_SMM_MONITOR_CTL)
+			return i + 1;
+		if (msr == MSR_EFER) {
+			*efer = entry[1];
+			continue;
+		}
+		if (msr == MSR_IA32_FEATURE_CONTROL || (msr >= NVMX_CAP_MSR_FIRST && msr <= NVMX_CAP_MSR_LAST) ||
+		    wrmsr_safe(msr, entry[1]))
+			return i + 1;
+	}
+	return 0;
+}
+
+static void merge_bitmaps(struct nvmx *n, uint32_t proc12, uint32_t *proc02)
+{
+	const uint8_t *msr01 = phys_to_virt(n->vv01->msr_bitmap_pa);
+	uint64_t *msr02 = (uint64_t *)n->msr_bitmap02;
+	if ((proc12 & VMX_PROC_USE_MSR_BITMAPS) &&
+	    !guest_phys_read(vmcs12_get(n, VMCS_MSR_BITMAP), n->msr_bitmap12, sizeof(n->msr_bitmap12))) {
+		const uint64_t *a = (const uint64_t *)n->msr_bitmap12, *b = (const uint64_t *)msr01;
+		for (unsigned i = 0; i < 4096 / 8; i++)
+			msr02[i] = a[i] | b[i];
+	} else {
+		memset(msr02, 0xff, 4096); /* every RDMSR/WRMSR exits (25.1.3) */
+	}
+	const uint64_t *io01a = phys_to_virt(n->vv01->io_bitmap_a_pa);
+	const uint64_t *io01b = phys_to_virt(n->vv01->io_bitmap_b_pa);
+	uint64_t *io02a = (uint64_t *)n->io_bitmap_a02, *io02b = (uint64_t *)n->io_bitmap_b02;
+	if ((proc12 & VMX_PROC_USE_IO_BITMAPS) &&
+	    !guest_phys_read(vmcs12_get(n, VMCS_IO_BITMAP_A), n->io_bitmaps12, 4096) &&
+	    !guest_phys_read(vmcs12_get(n, VMCS_IO_BITMAP_B), n->io_bitmaps12 + 4096, 4096)) {
+		const uint64_t *a = (const uint64_t *)n->io_bitmaps12, *b = (const uint64_t *)(n->io_bitmaps12 + 4096);
+		for (unsigned i = 0; i < 4096 / 8; i++) {
+			io02a[i] = a[i] | io01a[i];
+			io02b[i] = b[i] | io01b[i];
+		}
+		*proc02 |= VMX_PROC_USE_IO_BITMAPS;
+	} else if (proc12 & VMX_PROC_UNCOND_IO_EXITING) {
+		*proc02 = (*proc02 & ~VMX_PROC_USE_IO_BITMAPS) | VMX_PROC_UNCOND_IO_EXITING;
+	} else {
+		memcpy(io02a, io01a, 4096); /* only nestbed's ports exit */
+		memcpy(io02b, io01b, 4096);
+		*proc02 |= VMX_PROC_USE_IO_BITMAPS;
+	}
+}
+
+/* The controls of VMCS02: L1's, with what nestbed needs for itself (EPT, unrestricted
+ * guest, its VPID, its MSR and I/O intercepts, its exit controls), adjusted to the CPU. */
+static void write_controls(struct nvmx *n)
+{
+	struct vmx_vcpu *vv02 = &n->vv02;
+	const struct nvmx_caps *c = &n->offer.caps;
+	uint32_t pin12 = (uint32_t)vmcs12_get(n, VMCS_PIN_BASED_CTLS) & (uint32_t)(c->pinbased >> 32);
+	uint32_t proc12 = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS) & (uint32_t)(c->procbased >> 32);
+	uint32_t proc2_12 = (proc12 & VMX_PROC_ACTIVATE_SECONDARY) ?
+				    (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & (uint32_t)(c->procbased2 >> 32) : 0;
+	uint32_t exit12 = (uint32_t)vmcs12_get(n, VMCS_EXIT_CTLS);
+
+	uint32_t proc02 = (proc12 & ~(VMX_PROC_USE_IO_BITMAPS | VMX_PROC_UNCOND_IO_EXITING)) |
+			  VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_ACTIVATE_SECONDARY;
+	merge_bitmaps(n, proc12, &proc02);
+	uint32_t proc2_02 = (proc2_12 & ~VMX_PROC2_ENABLE_VPID) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
+			    (vv02->vpid ? VMX_PROC2_ENABLE_VPID : 0);
+	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
+	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);
+	vv02->proc2 = adjusted(VMX_CTLS_PROC2, proc2_02);
+	vv02->exit_ctls = adjusted(VMX_CTLS_EXIT, n->vv01->exit_ctls | (exit12 & VMX_EXIT_CTL_ACK_INTR_ON_EXIT));
+	vv02->entry_ctls = n->vv01->entry_ctls; /* + IA-32e mode guest from L2's EFER.LMA at each entry */
+	vmcs_write(VMCS_PIN_BASED_CTLS, vv02->pin);
+	vmcs_write(VMCS_PROC_BASED_CTLS, vv02->proc);
+	vmcs_write(VMCS_PROC_BASED_CTLS2, vv02->proc2);
+	vmcs_write(VMCS_EXIT_CTLS, vv02->exit_ctls);
+	vmcs_write(VMCS_ENTRY_CTLS, vv02->entry_ctls);
+	vv02->entry_ctls_written = vv02->entry_ctls;
+
+	vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs12_get(n, VMCS_EXCEPTION_BITMAP));
+	vmcs_write(VMCS_PF_ERROR_CODE_MASK, vmcs12_get(n, VMCS_PF_ERROR_CODE_MASK));
+	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, vmcs12_get(n, VMCS_PF_ERROR_CODE_MATCH));
+	vmcs_write(VMCS_CR3_TARGET_COUNT, vmcs12_get(n, VMCS_CR3_TARGET_COUNT));
+	for (unsigned i = 0; i < 4; i++)
+		vmcs_write(0x6008u + 2 * i, vmcs12_get(n, 0x6008u + 2 * i)); /* CR3-target values, B.4.1 */
+	vmcs_write(VMCS_TSC_OFFSET, (proc12 & VMX_PROC_TSC_OFFSETTING) ? vmcs12_get(n, VMCS_TSC_OFFSET) : 0);
+	if (vv02->proc2 & VMX_PROC2_ENABLE_XSAVES)
+		vmcs_write(VMCS_XSS_EXIT_BITMAP, vmcs12_get(n, VMCS_XSS_EXIT_BITMAP));
+	vmcs_write(VMCS_EPT_POINTER, nvmx_ept12(n) ? nvmx_shadow_eptp(n) : n->vv01->eptp);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO));
+	vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs12_get(n, VMCS_ENTRY_EXCEPTION_ERROR_CODE));
+	vmcs_write(VMCS_ENTRY_INSTRUCTION_LEN, vmcs12_get(n, VMCS_ENTRY_INSTRUCTION_LEN));
+	(void)PROC2_RDRAND_RDSEED;
+}
+
+/* CR0/CR4: a bit either of L1 (VMCS12's mask) or nestbed (the bits VMX forces) owns
+ * exits; the read shadow has L1's shadow for L1's bits and L2's value for nestbed's
+ * (24.6.6). */
+static void write_cr(struct nvmx *n, struct vcpu_state *st, bool ug12)
+{
+	struct vmx_vcpu *vv02 = &n->vv02;
+	vv02->fixed = n->vv01->fixed;
+	vv02->fixed.unrestricted_guest = ug12;
+	vv02->fixed.allow_vmxe = true;
+	vv02->cr0_mask = vmx_cr0_forced(&vv02->fixed);
+	vv02->cr4_mask = vmx_cr4_forced(&vv02->fixed);
+	uint64_t cr0 = vmcs12_get(n, VMCS_GUEST_CR0), cr4 = vmcs12_get(n, VMCS_GUEST_CR4);
+	uint64_t m0 = vmcs12_get(n, VMCS_CR0_GUEST_HOST_MASK), m4 = vmcs12_get(n, VMCS_CR4_GUEST_HOST_MASK);
+	uint64_t s0 = vmcs12_get(n, VMCS_CR0_READ_SHADOW), s4 = vmcs12_get(n, VMCS_CR4_READ_SHADOW);
+	vmcs_write(VMCS_GUEST_CR0, cr0 | vv02->cr0_mask);
+	vmcs_write(VMCS_GUEST_CR4, cr4 | vv02->cr4_mask);
+	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, m0 | vv02->cr0_mask);
+	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, m4 | vv02->cr4_mask);
+	vmcs_write(VMCS_CR0_READ_SHADOW, (s0 & m0) | (cr0 & ~m0));
+	vmcs_write(VMCS_CR4_READ_SHADOW, (s4 & m4) | (cr4 & ~m4));
+	st->cr0 = cr0;
+	st->cr4 = cr4;
+	st->cr3 = vmcs12_get(n, VMCS_GUEST_CR3);
+}
+
+static void write_guest_state(struct vcpu *v, struct nvmx *n, uint64_t efer, uint64_t dr7, uint64_t debugctl)
+{
+	struct vcpu_state *st = &v->state;
+	for (unsigned i = 0; i < sizeof(guest_fields) / sizeof(guest_fields[0]); i++)
+		vmcs_write(guest_fields[i], vmcs12_get(n, guest_fields[i]));
+	uint32_t entry12 = (uint32_t)vmcs12_get(n, VMCS_ENTRY_CTLS);
+	bool load_debug = entry12 & VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS;
+	vmcs_write(VMCS_GUEST_DR7, load_debug ? vmcs12_get(n, VMCS_GUEST_DR7) : dr7);
+	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, load_debug ? vmcs12_get(n, VMCS_GUEST_IA32_DEBUGCTL) : debugctl);
+	if (n->vv02.load_pat)
+		vmcs_write(VMCS_GUEST_IA32_PAT, (entry12 & VMX_ENTRY_CTL_LOAD_IA32_PAT) ?
+						       vmcs12_get(n, VMCS_GUEST_IA32_PAT) : n->l1_pat);
+	vmcs_write(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
+	uint32_t proc2_12 = (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) ?
+				    (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0;
+	write_cr(n, st, (proc2_12 & VMX_PROC2_UNRESTRICTED_GUEST) != 0);
+	st->efer = efer;
+	/* PAE paging takes its PDPTEs from the VMCS with EPT (26.3.2.4): L1's with its EPT,
+	 * else loaded from L2's CR3 as a CPU without EPT would */
+	bool pae = (st->cr0 & VMX_CR0_PG) && (st->cr4 & VMX_CR4_PAE) && !(efer & EFER_LMA);
+	uint64_t pdpte[PDPTE_COUNT] = { 0 };
+	if (nvmx_ept12(n)) {
+		for (unsigned i = 0; i < PDPTE_COUNT; i++)
+			pdpte[i] = vmcs12_get(n, VMCS_GUEST_PDPTE(i));
+	} else if (pae) {
+		(void)guest_phys_read(st->cr3 & CR3_PAE_PDPT_MASK, pdpte, sizeof(pdpte));
+	}
+	for (unsigned i = 0; i < PDPTE_COUNT; i++)
+		vmcs_write(VMCS_GUEST_PDPTE(i), pdpte[i]);
+	st->rip = vmcs12_get(n, VMCS_GUEST_RIP);
+	st->rsp = vmcs12_get(n, VMCS_GUEST_RSP);
+	st->rflags = vmcs12_get(n, VMCS_GUEST_RFLAGS);
+	uint32_t cs_ar = (uint32_t)vmcs12_get(n, VMCS_GUEST_CS_AR);
+	st->cs_base = vmcs12_get(n, VMCS_GUEST_CS_BASE);
+	st->cs_long = (cs_ar & VMX_AR_L) != 0;
+	st->cs_db = (cs_ar & VMX_AR_DB) != 0;
+	st->cpl = (uint8_t)((vmcs12_get(n, VMCS_GUEST_SS_AR) >> VMX_AR_DPL_SHIFT) & VMX_AR_DPL_MASK);
+}
+
+/* L2's TLB tag: flushed when L1 changed what it maps or asked (INVVPID, INVEPT, another
+ * VMCS), and at every entry when L1 runs L2 without a VPID, as a CPU flushes then
+ * (28.3.3.3). */
+static void flush_l2_tlb(struct nvmx *n, uint32_t proc2_12)
+{
+	uint16_t vpid12 = (proc2_12 & VMX_PROC2_ENABLE_VPID) ? (uint16_t)vmcs12_get(n, VMCS_VPID) : 0;
+	bool flush = n->flush_l2 || !vpid12 || vpid12 != n->last_vpid12;
+	n->last_vpid12 = vpid12;
+	n->flush_l2 = false;
+	if (!flush || !n->vv02.vpid)
+		return;
+	if (n->vv02.invvpid_single)
+		(void)invvpid(VMX_INVVPID_SINGLE_CONTEXT, n->vv02.vpid, 0);
+	else
+		(void)invvpid(VMX_INVVPID_ALL_CONTEXT, 0, 0);
+}
+
+void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
+{
+	struct nvmx *n = nvmx_of(v);
+	if (n->current_pa == NVMX_NO_VMCS) {
+		v->state.rflags = (v->state.rflags & ~RFLAGS_ARITH) | RFLAGS_CF;
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	if (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & VMX_INTERRUPTIBILITY_MOV_SS) {
+		vmfail_valid(v, n, VMX_ERROR_ENTRY_MOV_SS_BLOCKING, e);
+		return;
+	}
+	if (launch && n->vmcs12.launch_state != NVMX_LAUNCH_CLEAR) {
+		vmfail_valid(v, n, VMX_ERROR_VMLAUNCH_NOT_CLEAR, e);
+		return;
+	}
+	if (!launch && n->vmcs12.launch_state != NVMX_LAUNCH_LAUNCHED) {
+		vmfail_valid(v, n, VMX_ERROR_VMRESUME_NOT_LAUNCHED, e);
+		return;
+	}
+	struct vmcs12_view view = { view_read, view_read_phys, n };
+	struct vmcs12_check_result r;
+	memset(&r, 0, sizeof(r));
+	if (vmcs12_check_entry(&view, &n->offer.caps, (v->state.efer & EFER_LMA) != 0, &r)) {
+		kprintf("nestbed: nested-vmx: %s of the VMCS at %#llx fails: %s (%s %u)\n",
+			launch ? "VMLAUNCH" : "VMRESUME", (unsigned long long)n->current_pa,
+			r.rule ? r.rule : "?", r.insn_error ? "VMfailValid" : "VM-entry failure, exit reason",
+			r.insn_error ? r.insn_error : r.exit_reason);
+		if (r.insn_error) {
+			vmfail_valid(v, n, r.insn_error, e);
+			return;
+		}
+		nvmx_entry_failure(v, n, r.exit_reason ? r.exit_reason : VMX_EXIT_REASON_INVALID_GUEST_STATE,
+				   r.qualification);
+		return;
+	}
+
+	/* L2's EFER: its own when VMCS12 loads it, else L1's with LMA/LME from "IA-32e mode
+	 * guest" (26.3.2.1); then the MSR-load area may change it */
+	uint32_t entry12 = (uint32_t)vmcs12_get(n, VMCS_ENTRY_CTLS);
+	uint64_t efer = v->state.efer;
+	if (entry12 & VMX_ENTRY_CTL_LOAD_IA32_EFER)
+		efer = vmcs12_get(n, VMCS_GUEST_IA32_EFER);
+	else if (entry12 & VMX_ENTRY_CTL_IA32E_MODE_GUEST)
+		efer |= EFER_LMA | EFER_LME;
+	else
+		efer &= ~(uint64_t)(EFER_LMA | EFER_LME);
+	uint32_t bad_msr = load_entry_msrs(n, &efer);
+	if (bad_msr) {
+		kprintf("nestbed: nested-vmx: VM entry: entry %u of the VM-entry MSR-load area cannot be "
+			"loaded (26.4): VM-entry failure, exit reason 34\n", bad_msr);
+		nvmx_entry_failure(v, n, VMX_EXIT_REASON_MSR_LOADING, bad_msr);
+		return;
+	}
+
+	/* what L2 inherits of L1 when VMCS12 does not load it */
+	uint64_t dr7 = vmcs_read(VMCS_GUEST_DR7), debugctl = vmcs_read(VMCS_GUEST_IA32_DEBUGCTL);
+	n->l1_pat = n->vv01->load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
+
+	uint32_t proc2_12 = (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) ?
+				    (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0;
+	if (nvmx_ept12(n)) {
+		uint64_t eptp12 = vmcs12_get(n, VMCS_EPT_POINTER);
+		if (eptp12 != n->shadow_eptp12)
+			nvmx_shadow_drop(n);
+		if (nvmx_shadow_ensure(n))
+			guest_failure(v, "nested-vmx: out of memory for the shadow EPT");
+		n->shadow_eptp12 = eptp12;
+	}
+	enum vmx_result rr = vmptrld(n->vv02.vmcs_pa);
+	if (rr != VMX_OK) {
+		vmx_report_failure("VMPTRLD of VMCS02", rr);
+		guest_failure(v, "nested-vmx: cannot make VMCS02 current");
+	}
+	write_controls(n);
+	write_guest_state(v, n, efer, dr7, debugctl);
+	flush_l2_tlb(n, proc2_12);
+	n->vmcs12.launch_state = NVMX_LAUNCH_LAUNCHED;
+	v->backend = &n->vv02;
+	v->level = 2;
+	v->insn_skipped = false;
+	n->in_l2 = true;
+}

@@ -1,0 +1,125 @@
+/* Nested EPT (SDM vol.3 28.2-28.3): when L1 gives L2 an EPT, L2 runs on a shadow EPT
+ * that maps L2-physical addresses straight to host-physical ones (L1's EPT composed
+ * with nestbed's identity map, nestbed's own memory never reachable). It is filled at
+ * EPT violations and dropped on INVEPT, VMXOFF and a change of L1's EPTP. A violation
+ * or misconfiguration of L1's tables is L1's exit (48 or 49). */
+#include "nested/vmx/nvmx.h"
+
+#include "core/console.h"
+#include "core/guest_mem.h"
+#include "core/machine.h"
+#include "core/memory.h"
+#include "core/run.h"
+#include "nested/ept_walk.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_ept.h"
+
+#define PAGE_MASK 0xfffull
+#define EPT_QUAL_LOW_BITS 0x3full /* 27.2.1: bits 5:0 are the walk's; 7+ the CPU's */
+#define EPT_CAP_EXEC_ONLY 1ull    /* A.10 bit 0 */
+
+static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
+{
+	(void)ctx;
+	return guest_phys_read(pa, value, sizeof(*value));
+}
+
+static int walk_l1_ept(const struct nvmx *n, uint64_t gpa, unsigned access, struct ept_walk_result *r)
+{
+	struct ept_walk_ctx c = {
+		.eptp = vmcs12_get(n, VMCS_EPT_POINTER),
+		.phys_addr_mask = ~n->phys_mask,
+		.exec_only = (n->offer.caps.ept_vpid_cap & EPT_CAP_EXEC_ONLY) != 0,
+		.page_1g = (n->offer.caps.ept_vpid_cap & VMX_EPT_CAP_1G_PAGES) != 0,
+		.read_phys = read_l1_phys,
+	};
+	return ept_walk(&c, gpa, access, r);
+}
+
+uint64_t nvmx_shadow_eptp(const struct nvmx *n)
+{
+	return ept_pointer(n->shadow.root, EPT_MEMTYPE_WB);
+}
+
+void nvmx_shadow_drop(struct nvmx *n)
+{
+	if (!n->shadow.root)
+		return;
+	/* the CPU caches translations by EPTP (28.3.1): forget the old ones first */
+	(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
+	paging_free_tables(&n->shadow);
+	n->shadow_eptp12 = 0;
+}
+
+int nvmx_shadow_ensure(struct nvmx *n)
+{
+	if (n->shadow.root)
+		return 0;
+	return paging_init(&n->shadow, &nestbed_frames, identity_frame_ptr);
+}
+
+int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end)
+{
+	const struct nvmx *n = nvmx_of(v);
+	*page_end = (gpa | PAGE_MASK) + 1;
+	if (!n->in_l2 || !nvmx_ept12(n)) {
+		*hpa = gpa;
+		return 0;
+	}
+	struct ept_walk_result r;
+	if (walk_l1_ept(n, gpa, EPT_ACCESS_READ, &r) != EPT_WALK_OK)
+		return -1;
+	*hpa = r.pa;
+	return 0;
+}
+
+static bool nestbed_owns(uint64_t pa)
+{
+	const struct guest_memmap *g = &machine.guest_map;
+	for (uint32_t i = 0; i < g->nr_ranges; i++)
+		if (g->ranges[i].type == MEM_NESTBED && pa >= g->ranges[i].base &&
+		    pa < g->ranges[i].base + g->ranges[i].length)
+			return true;
+	return false;
+}
+
+bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
+{
+	struct nvmx *n = nvmx_of(v);
+	if (!n->in_l2 || !nvmx_ept12(n))
+		return false; /* L2-physical is L1-physical: nestbed's own business */
+	uint64_t gpa = e->u.tdp.gpa;
+	unsigned access = (e->u.tdp.read ? EPT_ACCESS_READ : 0) | (e->u.tdp.write ? EPT_ACCESS_WRITE : 0) |
+			  (e->u.tdp.fetch ? EPT_ACCESS_FETCH : 0);
+	struct ept_walk_result r;
+	int rc = walk_l1_ept(n, gpa, access, &r);
+	if (rc == EPT_WALK_UNREADABLE)
+		guest_failure(v, "nested-vmx: L1's EPT for %#llx lies outside its memory", (unsigned long long)gpa);
+	if (rc == EPT_WALK_VIOLATION || rc == EPT_WALK_MISCONFIG) {
+		uint32_t reason = rc == EPT_WALK_VIOLATION ? VMX_EXIT_REASON_EPT_VIOLATION : VMX_EXIT_REASON_EPT_MISCONFIG;
+		uint64_t qual = rc == EPT_WALK_VIOLATION ? (r.qualification & EPT_QUAL_LOW_BITS) |
+								   (e->info1 & ~EPT_QUAL_LOW_BITS) : 0;
+		e->native_code = reason;
+		nvmx_vmexit(v, n, reason, qual);
+		trace_reflected(&v->trace, e);
+		return true;
+	}
+	if (nestbed_owns(r.pa))
+		guest_failure(v, "nested-vmx: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
+			      (unsigned long long)gpa, (unsigned long long)r.pa);
+	/* EPT leaf bits 0-2 are R/W/X: the table format of struct paging (P/W/U) fits, with
+	 * the memory type in bits 5:3 and "ignore PAT" in bit 6 (28.2.2) */
+	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) ? EPT_WRITE : 0) | ((r.perms & EPT_ACCESS_FETCH) ? EPT_EXEC : 0) |
+			 ((uint64_t)r.memtype << EPT_MEMTYPE_SHIFT) | (r.ipat ? EPT_IGNORE_PAT : 0);
+	uint64_t page = gpa & ~PAGE_MASK, target = r.pa & ~PAGE_MASK;
+	if (paging_set_4k(&n->shadow, page, target, flags)) {
+		/* out of frames: start the cache over, as a TLB flush would */
+		uint64_t eptp12 = n->shadow_eptp12;
+		nvmx_shadow_drop(n);
+		if (nvmx_shadow_ensure(n) || paging_set_4k(&n->shadow, page, target, flags))
+			guest_failure(v, "nested-vmx: out of memory for the shadow EPT");
+		n->shadow_eptp12 = eptp12;
+		vmcs_write(VMCS_EPT_POINTER, nvmx_shadow_eptp(n));
+	}
+	return true;
+}

@@ -1,0 +1,283 @@
+/* L2's exits: reflected to L1 when its VMCS12 asks for them, as a VM exit the CPU would
+ * give it (SDM vol.3 27: exit information, L2's state saved, L1's host state loaded,
+ * the MSR areas), or left to nestbed. */
+#include "nested/vmx/nvmx.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/guest_mem.h"
+#include "core/msr_safe.h"
+#include "core/nested_ops.h"
+#include "core/run.h"
+#include "core/string.h"
+#include "nested/vmx/nvmx_reflect.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_exit.h"
+
+#define RFLAGS_FIXED 2ull          /* 27.5.3: RFLAGS is cleared except bit 1 */
+#define DR7_INIT 0x400ull          /* 27.5.1 */
+#define HOST_LIMIT 0xffffffffu     /* 27.5.2 */
+#define HOST_TR_LIMIT 0x67u
+#define HOST_DT_LIMIT 0xffffu
+#define AR_TSS_BUSY 0xbu
+#define SELECTOR_RPL_TI 7u
+#define MSR_ENTRY_SIZE 16
+#define CR_QUAL_GPR_SHIFT 8
+#define CR_QUAL_GPR_MASK 0xfull
+#define ENTRY_INTR_VALID (1u << 31)
+
+/* Exit-information fields (24.9) copied from VMCS02 into VMCS12. */
+static const uint32_t exit_info_fields[] = {
+	VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR_CODE, VMCS_IDT_VECTORING_INFO,
+	VMCS_IDT_VECTORING_ERROR_CODE, VMCS_EXIT_INSTRUCTION_LEN, VMCS_EXIT_INSTRUCTION_INFO,
+	VMCS_GUEST_LINEAR_ADDRESS, VMCS_GUEST_PHYSICAL_ADDRESS,
+	0x6402u, 0x6404u, 0x6406u, 0x6408u, /* I/O RCX, RSI, RDI, RIP */
+};
+
+/* Guest-state fields saved as they are (27.3). */
+static const uint32_t saved_fields[] = {
+	VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_SS_SELECTOR, VMCS_GUEST_DS_SELECTOR,
+	VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_GS_SELECTOR, VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_TR_SELECTOR,
+	VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+	VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_TR_LIMIT,
+	VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
+	VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_LDTR_AR, VMCS_GUEST_TR_AR,
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,
+	VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_TR_BASE,
+	VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT,
+	VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4, VMCS_GUEST_SYSENTER_CS,
+	VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP, VMCS_GUEST_INTERRUPTIBILITY,
+	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+};
+
+struct segment_fields {
+	uint32_t selector, limit, ar, base;
+};
+
+static void write_segment(uint32_t index, uint16_t selector, uint32_t limit, uint32_t ar, uint64_t base)
+{
+	/* ES..GS, LDTR, TR: each encoding steps by 2 (B.1.2, B.3.3, B.4.3) */
+	vmcs_write(VMCS_GUEST_ES_SELECTOR + 2 * index, selector);
+	vmcs_write(VMCS_GUEST_ES_LIMIT + 2 * index, limit);
+	vmcs_write(VMCS_GUEST_ES_AR + 2 * index, ar);
+	vmcs_write(VMCS_GUEST_ES_BASE + 2 * index, base);
+}
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
+
+/* 27.4: the VM-exit MSR-store area gets the values L2 leaves. */
+static void store_exit_msrs(struct vcpu *v, struct nvmx *n)
+{
+	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_EXIT_MSR_STORE_COUNT);
+	uint64_t addr = vmcs12_get(n, VMCS_EXIT_MSR_STORE_ADDR);
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t entry[2];
+		uint64_t pa = addr + (uint64_t)i * MSR_ENTRY_SIZE;
+		if (guest_phys_read(pa, entry, sizeof(entry)))
+			guest_failure(v, "nested-vmx: VMX abort: the VM-exit MSR-store area at %#llx is not L1's memory",
+				      (unsigned long long)addr);
+		uint32_t msr = (uint32_t)entry[0];
+		uint64_t value = 0;
+		if (msr == MSR_EFER)
+			value = v->state.efer;
+		else if (v->nested->msr_read(v, msr, &value) != 0 && rdmsr_safe(msr, &value))
+			guest_failure(v, "nested-vmx: VMX abort: the VM-exit MSR-store area names MSR %#x (27.4)", msr);
+		(void)guest_phys_write(pa + 8, &value, sizeof(value));
+	}
+}
+
+/* 27.6: the VM-exit MSR-load area, after the host state. */
+static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
+{
+	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_EXIT_MSR_LOAD_COUNT);
+	uint64_t addr = vmcs12_get(n, VMCS_EXIT_MSR_LOAD_ADDR);
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t entry[2];
+		if (guest_phys_read(addr + (uint64_t)i * MSR_ENTRY_SIZE, entry, sizeof(entry)))
+			guest_failure(v, "nested-vmx: VMX abort: the VM-exit MSR-load area at %#llx is not L1's memory",
+				      (unsigned long long)addr);
+		uint32_t msr = (uint32_t)entry[0];
+		if (msr == MSR_EFER)
+			v->state.efer = entry[1];
+		else if ((entry[0] >> 32) || wrmsr_safe(msr, entry[1]))
+			guest_failure(v, "nested-vmx: VMX abort: entry %u of the VM-exit MSR-load area (MSR %#x) "
+				      "fails (27.6)", i + 1, msr);
+	}
+}
+
+/* 27.5: L1 continues with VMCS12's host state; VMCS01 (current) holds it as L1's guest
+ * state. General-purpose registers other than RSP keep L2's values. */
+static void load_host_state(struct vcpu *v, struct nvmx *n, uint64_t l2_efer, uint64_t l2_pat)
+{
+	struct vmx_vcpu *vv01 = n->vv01;
+	struct vcpu_state *st = &v->state;
+	uint32_t exit12 = (uint32_t)vmcs12_get(n, VMCS_EXIT_CTLS);
+	bool long64 = exit12 & VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE;
+
+	uint64_t cr0 = vmcs12_get(n, VMCS_HOST_CR0), cr4 = vmcs12_get(n, VMCS_HOST_CR4);
+	vmcs_write(VMCS_GUEST_CR0, cr0 | vv01->cr0_mask);
+	vmcs_write(VMCS_CR0_READ_SHADOW, cr0);
+	vmcs_write(VMCS_GUEST_CR4, cr4 | vv01->cr4_mask);
+	vmcs_write(VMCS_CR4_READ_SHADOW, cr4);
+	vmcs_write(VMCS_GUEST_CR3, vmcs12_get(n, VMCS_HOST_CR3));
+	vmcs_write(VMCS_GUEST_DR7, DR7_INIT);
+	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(VMCS_GUEST_SYSENTER_CS, vmcs12_get(n, VMCS_HOST_SYSENTER_CS));
+	vmcs_write(VMCS_GUEST_SYSENTER_ESP, vmcs12_get(n, VMCS_HOST_SYSENTER_ESP));
+	vmcs_write(VMCS_GUEST_SYSENTER_EIP, vmcs12_get(n, VMCS_HOST_SYSENTER_EIP));
+	if (vv01->load_pat)
+		vmcs_write(VMCS_GUEST_IA32_PAT, (exit12 & VMX_EXIT_CTL_LOAD_IA32_PAT) ?
+						       vmcs12_get(n, VMCS_HOST_IA32_PAT) : l2_pat);
+	uint64_t efer = l2_efer;
+	if (exit12 & VMX_EXIT_CTL_LOAD_IA32_EFER)
+		efer = vmcs12_get(n, VMCS_HOST_IA32_EFER);
+	else if (long64)
+		efer |= EFER_LMA | EFER_LME;
+	else
+		efer &= ~(uint64_t)(EFER_LMA | EFER_LME);
+
+	uint32_t code = VMX_AR_G | VMX_AR_P | VMX_AR_S | VMX_AR_TYPE_CODE_XR_ACCESSED |
+			(long64 ? VMX_AR_L : VMX_AR_DB);
+	write_segment(SEG_CS, (uint16_t)vmcs12_get(n, VMCS_HOST_CS_SELECTOR), HOST_LIMIT, code, 0);
+	static const uint32_t data_segs[] = { SEG_ES, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+	static const uint32_t data_sel[] = { VMCS_HOST_ES_SELECTOR, VMCS_HOST_SS_SELECTOR, VMCS_HOST_DS_SELECTOR,
+					     VMCS_HOST_FS_SELECTOR, VMCS_HOST_GS_SELECTOR };
+	for (unsigned i = 0; i < 5; i++) {
+		uint16_t sel = (uint16_t)vmcs12_get(n, data_sel[i]);
+		uint64_t base = data_segs[i] == SEG_FS ? vmcs12_get(n, VMCS_HOST_FS_BASE) :
+				data_segs[i] == SEG_GS ? vmcs12_get(n, VMCS_HOST_GS_BASE) : 0;
+		uint32_t ar = (sel & ~SELECTOR_RPL_TI) ? (VMX_AR_DATA_FLAT) : VMX_AR_UNUSABLE;
+		if (data_segs[i] == SEG_SS && !(sel & ~SELECTOR_RPL_TI))
+			ar = VMX_AR_UNUSABLE | VMX_AR_DATA_FLAT; /* 27.5.2: a null SS keeps its other attributes */
+		write_segment(data_segs[i], sel, HOST_LIMIT, ar, base);
+	}
+	write_segment(SEG_TR, (uint16_t)vmcs12_get(n, VMCS_HOST_TR_SELECTOR), HOST_TR_LIMIT,
+		      VMX_AR_P | AR_TSS_BUSY, vmcs12_get(n, VMCS_HOST_TR_BASE));
+	write_segment(SEG_LDTR, 0, 0, VMX_AR_UNUSABLE, 0);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, vmcs12_get(n, VMCS_HOST_GDTR_BASE));
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT, HOST_DT_LIMIT);
+	vmcs_write(VMCS_GUEST_IDTR_BASE, vmcs12_get(n, VMCS_HOST_IDTR_BASE));
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, HOST_DT_LIMIT);
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);
+	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
+
+	st->cr0 = cr0;
+	st->cr3 = vmcs12_get(n, VMCS_HOST_CR3);
+	st->cr4 = cr4;
+	st->efer = efer;
+	st->rip = vmcs12_get(n, VMCS_HOST_RIP);
+	st->rsp = vmcs12_get(n, VMCS_HOST_RSP);
+	st->rflags = RFLAGS_FIXED;
+	st->cs_base = 0;
+	st->cs_long = long64;
+	st->cs_db = !long64;
+	st->cpl = 0;
+	v->insn_skipped = false;
+	load_exit_msrs(v, n);
+}
+
+static void to_vmcs01(struct vcpu *v, struct nvmx *n)
+{
+	enum vmx_result r = vmptrld(n->vv01->vmcs_pa);
+	if (r != VMX_OK) {
+		vmx_report_failure("VMPTRLD of VMCS01", r);
+		guest_failure(v, "nested-vmx: cannot make VMCS01 current");
+	}
+	v->backend = n->vv01;
+	v->level = 1;
+	n->in_l2 = false;
+}
+
+void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t qualification)
+{
+	/* 26.8: exit reason with bit 31, the qualification, host state loaded; no guest state
+	 * is saved and the VMCS stays unlaunched */
+	vmcs12_set(n, VMCS_EXIT_REASON, reason | VMX_EXIT_REASON_ENTRY_FAILURE);
+	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
+	vmcs12_set(n, VMCS_EXIT_INTR_INFO, 0);
+	uint64_t pat = n->vv01->load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
+	load_host_state(v, n, v->state.efer, pat);
+}
+
+void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t qualification)
+{
+	struct vcpu_state *st = &v->state;
+	/* VMCS02 is current: exit information and L2's state into VMCS12 */
+	vmcs12_set(n, VMCS_EXIT_REASON, reason);
+	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
+	for (unsigned i = 0; i < sizeof(exit_info_fields) / sizeof(exit_info_fields[0]); i++)
+		vmcs12_set(n, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+	for (unsigned i = 0; i < sizeof(saved_fields) / sizeof(saved_fields[0]); i++)
+		vmcs12_set(n, saved_fields[i], vmcs_read(saved_fields[i]));
+	/* CR0/CR4 as L2 has them: VMCS02's value (nestbed's forced bits are forced for L2 too) */
+	vmcs12_set(n, VMCS_GUEST_RIP, st->rip);
+	vmcs12_set(n, VMCS_GUEST_RSP, st->rsp);
+	vmcs12_set(n, VMCS_GUEST_RFLAGS, st->rflags);
+	uint32_t exit12 = (uint32_t)vmcs12_get(n, VMCS_EXIT_CTLS);
+	if (exit12 & VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS) {
+		vmcs12_set(n, VMCS_GUEST_DR7, vmcs_read(VMCS_GUEST_DR7));
+		vmcs12_set(n, VMCS_GUEST_IA32_DEBUGCTL, vmcs_read(VMCS_GUEST_IA32_DEBUGCTL));
+	}
+	uint64_t l2_pat = n->vv02.load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
+	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_PAT)
+		vmcs12_set(n, VMCS_GUEST_IA32_PAT, l2_pat);
+	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_EFER)
+		vmcs12_set(n, VMCS_GUEST_IA32_EFER, st->efer);
+	if (nvmx_ept12(n))
+		for (unsigned i = 0; i < 4; i++)
+			vmcs12_set(n, VMCS_GUEST_PDPTE(i), vmcs_read(VMCS_GUEST_PDPTE(i)));
+	/* 27.2: "IA-32e mode guest" follows L2's EFER.LMA; the entry event is consumed */
+	uint64_t entry12 = vmcs12_get(n, VMCS_ENTRY_CTLS);
+	entry12 = (st->efer & EFER_LMA) ? entry12 | VMX_ENTRY_CTL_IA32E_MODE_GUEST :
+					  entry12 & ~(uint64_t)VMX_ENTRY_CTL_IA32E_MODE_GUEST;
+	vmcs12_set(n, VMCS_ENTRY_CTLS, entry12);
+	vmcs12_set(n, VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO) & ~(uint64_t)ENTRY_INTR_VALID);
+	store_exit_msrs(v, n);
+	uint64_t l2_efer = st->efer;
+	to_vmcs01(v, n);
+	load_host_state(v, n, l2_efer, l2_pat);
+}
+
+bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
+{
+	struct nvmx *n = nvmx_of(v);
+	if (!n->in_l2)
+		return false;
+	uint32_t reason = (uint32_t)e->native_code;
+	if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE)) {
+		uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
+		struct nvmx_exit_controls c = {
+			.pin = (uint32_t)vmcs12_get(n, VMCS_PIN_BASED_CTLS),
+			.proc = proc,
+			.proc2 = (proc & VMX_PROC_ACTIVATE_SECONDARY) ? (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0,
+			.exception_bitmap = (uint32_t)vmcs12_get(n, VMCS_EXCEPTION_BITMAP),
+			.pfec_mask = (uint32_t)vmcs12_get(n, VMCS_PF_ERROR_CODE_MASK),
+			.pfec_match = (uint32_t)vmcs12_get(n, VMCS_PF_ERROR_CODE_MATCH),
+			.cr0_mask = vmcs12_get(n, VMCS_CR0_GUEST_HOST_MASK),
+			.cr0_shadow = vmcs12_get(n, VMCS_CR0_READ_SHADOW),
+			.cr4_mask = vmcs12_get(n, VMCS_CR4_GUEST_HOST_MASK),
+			.cr4_shadow = vmcs12_get(n, VMCS_CR4_READ_SHADOW),
+			.cr3_target_count = (uint32_t)vmcs12_get(n, VMCS_CR3_TARGET_COUNT),
+			.io_bitmaps = n->io_bitmaps12,
+			.msr_bitmap = n->msr_bitmap12,
+		};
+		for (unsigned i = 0; i < 4; i++)
+			c.cr3_targets[i] = vmcs12_get(n, 0x6008u + 2 * i);
+		struct nvmx_exit_event ev = { .reason = reason & VMX_EXIT_REASON_BASIC_MASK,
+					      .qualification = e->info1, .msr = e->u.msr };
+		if (ev.reason == VMX_EXIT_REASON_EXCEPTION_NMI) {
+			ev.intr_info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
+			ev.error_code = (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR_CODE);
+		}
+		if (ev.reason == VMX_EXIT_REASON_CR_ACCESS) {
+			uint64_t *reg = vmx_gpr_slot(&v->state, (unsigned)((e->info1 >> CR_QUAL_GPR_SHIFT) & CR_QUAL_GPR_MASK));
+			ev.cr_value = reg ? *reg : 0;
+		}
+		if (!nvmx_l1_wants_exit(&c, &ev))
+			return false;
+	}
+	nvmx_vmexit(v, n, reason, e->info1);
+	return true;
+}
