@@ -1,0 +1,618 @@
+/* covers: src/nested/vmx/vmcs12_check.c */
+/* The VMCS12 VM-entry checks (SDM vol.3 26.2, 26.3.1): a valid 64-bit VMCS12, a valid
+ * unrestricted-guest (real-mode) one, a PAE one without EPT and a virtual-8086 one, on
+ * Bochs tigerlake's capabilities; then, for each rule, one case that breaks exactly that
+ * rule and checks the VMfail number / exit reason / qualification and the rule named. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "nested/vmx/vmcs12_check.h"
+#include "vmx/vmcs.h"
+
+/* ---- a VMCS12 in an array indexed by encoding, and a few words of L1 memory ---- */
+
+#define FIELD_SLOTS 0x8000u
+#define MEMORY_WORDS 16u
+
+struct fake_l1 {
+	uint64_t field[FIELD_SLOTS];
+	struct { uint64_t pa, value; } memory[MEMORY_WORDS];
+	unsigned memory_words;
+};
+
+static struct fake_l1 l1;
+static struct nvmx_caps caps;
+
+static uint64_t fake_read(const void *ctx, uint32_t encoding)
+{
+	const struct fake_l1 *f = ctx;
+	assert_true(encoding < FIELD_SLOTS);
+	return f->field[encoding];
+}
+
+static int fake_read_phys(const void *ctx, uint64_t pa, uint64_t *value)
+{
+	const struct fake_l1 *f = ctx;
+	for (unsigned i = 0; i < f->memory_words; i++)
+		if (f->memory[i].pa == pa) {
+			*value = f->memory[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+static const struct vmcs12_view view = { fake_read, fake_read_phys, &l1 };
+
+static void set(uint32_t encoding, uint64_t value) { l1.field[encoding] = value; }
+static uint64_t get(uint32_t encoding) { return l1.field[encoding]; }
+static void set_bits(uint32_t encoding, uint64_t bits) { l1.field[encoding] |= bits; }
+static void clear_bits(uint32_t encoding, uint64_t bits) { l1.field[encoding] &= ~bits; }
+
+static void poke(uint64_t pa, uint64_t value)
+{
+	for (unsigned i = 0; i < l1.memory_words; i++)
+		if (l1.memory[i].pa == pa) {
+			l1.memory[i].value = value;
+			return;
+		}
+	assert_true(l1.memory_words < MEMORY_WORDS);
+	l1.memory[l1.memory_words].pa = pa;
+	l1.memory[l1.memory_words].value = value;
+	l1.memory_words++;
+}
+
+static void unpoke(uint64_t pa)
+{
+	for (unsigned i = 0; i < l1.memory_words; i++)
+		if (l1.memory[i].pa == pa)
+			l1.memory[i] = l1.memory[--l1.memory_words];
+}
+
+#define ALLOWED1(bits) ((uint64_t)(bits) << 32)
+
+static void inject(unsigned type, unsigned vector, bool error_code)
+{
+	set(VMCS_ENTRY_INTR_INFO, VMX_INTR_INFO_VALID | (type << VMX_INTR_INFO_TYPE_SHIFT) | vector |
+				  (error_code ? VMX_INTR_INFO_ERROR_VALID : 0));
+}
+
+/* ---- the valid VMCS12s ---- */
+
+/* Bochs 2.7 tigerlake as nestbed prints it (`nestbed: vmx ...`), TRUE_* controls. */
+static void tigerlake_caps(void)
+{
+	caps = (struct nvmx_caps){
+		.basic = 0x1d8100000000004ull,
+		.pinbased = 0x7f00000016ull,
+		.procbased = 0xfff9fffe04006172ull,
+		.procbased2 = 0x2977fff00000000ull,
+		.exit = 0x107fffff00036dfbull,
+		.entry = 0x10ffff000011fbull,
+		.misc = 0x600401e0ull,
+		.cr0_fixed0 = 0x80000021ull,
+		.cr0_fixed1 = 0xffffffffull,
+		.cr4_fixed0 = 0x2000ull,
+		.cr4_fixed1 = 0xf72fffull,
+		.ept_vpid_cap = 0xf0106b34141ull,
+		.vmfunc = 0x1ull,
+		.maxphyaddr = 39,
+	};
+}
+
+#define REVISION 4ull
+#define IO_BITMAP_A 0x10000ull
+#define IO_BITMAP_B 0x11000ull
+#define MSR_BITMAP 0x12000ull
+#define VIRTUAL_APIC 0x13000ull
+#define EPT_PML4 0x14000ull
+#define EPTP_WB_4LEVEL (EPT_PML4 | VMX_EPTP_MEMTYPE_WB | (3ull << VMX_EPTP_WALK_SHIFT))
+#define LINK_VMCS 0x20000ull
+#define PAE_PDPT 0x300000ull
+#define NONCANONICAL 0x0000800000000000ull
+#define BEYOND_39 (1ull << 39)
+
+#define CR0_64 (VMX_CR0_PG | VMX_CR0_WP | VMX_CR0_NE | VMX_CR0_ET | VMX_CR0_MP | VMX_CR0_PE)
+#define CR4_64 (VMX_CR4_VMXE | VMX_CR4_PGE | VMX_CR4_PAE | (1ull << 9) | (1ull << 10))
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define EFER_64 (EFER_LME | EFER_LMA | EFER_NXE)
+#define PAT_DEFAULT 0x0007040600070406ull
+#define RFLAGS_FIXED 0x2ull
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_VM (1ull << 17)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_CET (1ull << 23)
+#define AR_UNUSABLE VMX_AR_UNUSABLE
+#define AR_DPL3 (3u << VMX_AR_DPL_SHIFT)
+#define AR_LDT (VMX_AR_P | 2u)
+#define AR_REAL_CODE (VMX_AR_P | VMX_AR_S | VMX_AR_TYPE_CODE_XR_ACCESSED)
+#define AR_REAL_DATA (VMX_AR_P | VMX_AR_S | VMX_AR_TYPE_DATA_RW_ACCESSED)
+#define AR_V86 0xf3u
+
+static const uint32_t data_segments[][4] = {
+	/* selector, base, limit, access rights */
+	{ VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
+	{ VMCS_GUEST_SS_SELECTOR, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
+	{ VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
+	{ VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
+	{ VMCS_GUEST_GS_SELECTOR, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
+};
+
+static void set_segment(const uint32_t *enc, uint64_t selector, uint64_t base, uint64_t limit, uint64_t ar)
+{
+	set(enc[0], selector);
+	set(enc[1], base);
+	set(enc[2], limit);
+	set(enc[3], ar);
+}
+
+static const uint32_t cs_fields[4] = { VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR };
+static const uint32_t tr_fields[4] = { VMCS_GUEST_TR_SELECTOR, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR };
+static const uint32_t ldtr_fields[4] = { VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR };
+
+/* What KVM-like L1 hands over for a 64-bit L2: EPT, VPID, bitmaps, TPR shadow. */
+static void valid_64(void)
+{
+	memset(&l1, 0, sizeof l1);
+	tigerlake_caps();
+
+	set(VMCS_PIN_BASED_CTLS, 0x16u | VMX_PIN_EXTERNAL_INTR_EXITING | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS);
+	set(VMCS_PROC_BASED_CTLS, 0x04006172u | VMX_PROC_HLT_EXITING | VMX_PROC_USE_IO_BITMAPS |
+				  VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_TPR_SHADOW | VMX_PROC_ACTIVATE_SECONDARY);
+	set(VMCS_PROC_BASED_CTLS2, VMX_PROC2_ENABLE_EPT | VMX_PROC2_ENABLE_VPID | VMX_PROC2_ENABLE_RDTSCP);
+	set(VMCS_EXIT_CTLS, 0x36dfbu | VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE | VMX_EXIT_CTL_ACK_INTR_ON_EXIT |
+			    VMX_EXIT_CTL_SAVE_IA32_PAT | VMX_EXIT_CTL_LOAD_IA32_PAT |
+			    VMX_EXIT_CTL_SAVE_IA32_EFER | VMX_EXIT_CTL_LOAD_IA32_EFER);
+	set(VMCS_ENTRY_CTLS, 0x11fbu | VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS | VMX_ENTRY_CTL_IA32E_MODE_GUEST |
+			     VMX_ENTRY_CTL_LOAD_IA32_PAT | VMX_ENTRY_CTL_LOAD_IA32_EFER);
+	set(VMCS_IO_BITMAP_A, IO_BITMAP_A);
+	set(VMCS_IO_BITMAP_B, IO_BITMAP_B);
+	set(VMCS_MSR_BITMAP, MSR_BITMAP);
+	set(VMCS_VIRTUAL_APIC_ADDR, VIRTUAL_APIC);
+	set(VMCS_EPT_POINTER, EPTP_WB_4LEVEL);
+	set(VMCS_VPID, 1);
+	set(VMCS_CR3_TARGET_COUNT, 0);
+
+	set(VMCS_HOST_CR0, CR0_64);
+	set(VMCS_HOST_CR3, 0x100000);
+	set(VMCS_HOST_CR4, CR4_64);
+	set(VMCS_HOST_CS_SELECTOR, 0x08);
+	set(VMCS_HOST_SS_SELECTOR, 0x10);
+	set(VMCS_HOST_DS_SELECTOR, 0x10);
+	set(VMCS_HOST_ES_SELECTOR, 0x10);
+	set(VMCS_HOST_FS_SELECTOR, 0);
+	set(VMCS_HOST_GS_SELECTOR, 0);
+	set(VMCS_HOST_TR_SELECTOR, 0x18);
+	set(VMCS_HOST_GS_BASE, 0xffff888000000000ull);
+	set(VMCS_HOST_TR_BASE, 0xfffffe0000001000ull);
+	set(VMCS_HOST_GDTR_BASE, 0xfffffe0000000000ull);
+	set(VMCS_HOST_IDTR_BASE, 0xfffffe0000000000ull);
+	set(VMCS_HOST_IA32_PAT, PAT_DEFAULT);
+	set(VMCS_HOST_IA32_EFER, EFER_64);
+	set(VMCS_HOST_RIP, 0xffffffff81000000ull);
+	set(VMCS_HOST_RSP, 0xffffc90000004000ull);
+
+	set(VMCS_GUEST_CR0, CR0_64);
+	set(VMCS_GUEST_CR3, 0x200000);
+	set(VMCS_GUEST_CR4, CR4_64);
+	set(VMCS_GUEST_DR7, 0x400);
+	set(VMCS_GUEST_IA32_PAT, PAT_DEFAULT);
+	set(VMCS_GUEST_IA32_EFER, EFER_64);
+	set_segment(cs_fields, 0x08, 0, 0xffffffff, VMX_AR_CODE64);
+	for (unsigned i = 0; i < sizeof data_segments / sizeof data_segments[0]; i++)
+		set_segment(data_segments[i], 0x10, 0, 0xffffffff, VMX_AR_DATA_FLAT);
+	set(VMCS_GUEST_GS_BASE, 0xffff888000000000ull);
+	set_segment(tr_fields, 0x18, 0x5000, 0x67, VMX_AR_TSS32_BUSY);
+	set_segment(ldtr_fields, 0, 0, 0, AR_UNUSABLE);
+	set(VMCS_GUEST_GDTR_LIMIT, 0x7f);
+	set(VMCS_GUEST_IDTR_LIMIT, 0xfff);
+	set(VMCS_GUEST_RIP, 0x401000);
+	set(VMCS_GUEST_RSP, 0x7ffffff0);
+	set(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
+	set(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
+}
+
+/* An unrestricted guest at the reset vector: real mode, no paging, a usable LDTR and a
+ * VMCS link pointer to an ordinary VMCS. */
+static void valid_ug(void)
+{
+	valid_64();
+	set_bits(VMCS_PROC_BASED_CTLS2, VMX_PROC2_UNRESTRICTED_GUEST);
+	clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_IA32E_MODE_GUEST);
+	set(VMCS_GUEST_CR0, VMX_CR0_NE | VMX_CR0_ET);
+	set(VMCS_GUEST_CR3, 0);
+	set(VMCS_GUEST_CR4, VMX_CR4_VMXE);
+	set(VMCS_GUEST_IA32_EFER, 0);
+	set_segment(cs_fields, 0xf000, 0xf0000, 0xffff, AR_REAL_CODE);
+	for (unsigned i = 0; i < sizeof data_segments / sizeof data_segments[0]; i++)
+		set_segment(data_segments[i], 0, 0, 0xffff, AR_REAL_DATA);
+	set_segment(tr_fields, 0, 0, 0xffff, VMX_AR_TSS32_BUSY);
+	set_segment(ldtr_fields, 0, 0, 0xffff, AR_LDT);
+	set(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+	set(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+	set(VMCS_GUEST_RIP, 0xfff0);
+	set(VMCS_LINK_POINTER, LINK_VMCS);
+	poke(LINK_VMCS, REVISION);
+}
+
+/* A 32-bit protected-mode guest with PAE paging and no EPT: the PDPTEs come from memory. */
+static void valid_pae(void)
+{
+	valid_64();
+	clear_bits(VMCS_PROC_BASED_CTLS2, VMX_PROC2_ENABLE_EPT);
+	clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_IA32E_MODE_GUEST);
+	set(VMCS_GUEST_IA32_EFER, EFER_NXE);
+	set(VMCS_GUEST_CR3, PAE_PDPT);
+	set(VMCS_GUEST_CS_AR, VMX_AR_CODE32_FLAT);
+	poke(PAE_PDPT + 0, 0x301001);
+	poke(PAE_PDPT + 8, 0x302001);
+	poke(PAE_PDPT + 16, 0xdeadbeefull << 32); /* not present: the rest is free */
+	poke(PAE_PDPT + 24, 0x303001);
+}
+
+static void make_v86_segments(void)
+{
+	set_segment(cs_fields, 0x1000, 0x10000, 0xffff, AR_V86);
+	for (unsigned i = 0; i < sizeof data_segments / sizeof data_segments[0]; i++)
+		set_segment(data_segments[i], 0x2000, 0x20000, 0xffff, AR_V86);
+}
+
+/* The PAE guest in virtual-8086 mode. */
+static void valid_v86(void)
+{
+	valid_pae();
+	set_bits(VMCS_GUEST_RFLAGS, RFLAGS_VM);
+	make_v86_segments();
+	set(VMCS_GUEST_RIP, 0x100);
+}
+
+/* ---- expectations ---- */
+
+enum expect { CONTROLS, HOST, GUEST, PASS, PASS_HOST };
+
+static void expect_pass(int rc, const struct vmcs12_check_result *r)
+{
+	if (rc != 0)
+		print_error("unexpected failure: %s\n", r->rule);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r->insn_error, 0);
+	assert_int_equal(r->exit_reason, 0);
+	assert_null(r->rule);
+}
+
+static void expect_rule(int rc, const struct vmcs12_check_result *r, const char *rule)
+{
+	assert_int_equal(rc, -1);
+	assert_non_null(r->rule);
+	if (!strstr(r->rule, rule))
+		print_error("expected rule \"%s\", got \"%s\"\n", rule, r->rule);
+	assert_non_null(strstr(r->rule, rule));
+}
+
+static void expect(enum expect what, uint64_t qualification, const char *rule)
+{
+	struct vmcs12_check_result r;
+	int rc = vmcs12_check_controls(&view, &caps, &r);
+	if (what == CONTROLS) {
+		expect_rule(rc, &r, rule);
+		assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_CONTROL);
+		assert_int_equal(r.exit_reason, 0);
+		return;
+	}
+	expect_pass(rc, &r);
+	rc = vmcs12_check_host_state(&view, &caps, &r);
+	if (what == HOST) {
+		expect_rule(rc, &r, rule);
+		assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
+		assert_int_equal(r.exit_reason, 0);
+		return;
+	}
+	expect_pass(rc, &r);
+	if (what == PASS_HOST)
+		return;
+	rc = vmcs12_check_guest_state(&view, &caps, &r);
+	if (what == GUEST) {
+		expect_rule(rc, &r, rule);
+		assert_int_equal(r.insn_error, 0);
+		assert_int_equal(r.exit_reason, VMX_EXIT_REASON_INVALID_GUEST_STATE);
+		assert_int_equal(r.qualification, qualification);
+		return;
+	}
+	expect_pass(rc, &r);
+}
+
+/* ---- the cases: name, valid VMCS12 to start from, expected outcome, qualification,
+ * the rule (a distinctive part of its text), the change that breaks it ---- */
+
+#define Q0 VMX_ENTRY_QUAL_DEFAULT
+#define SECONDARY VMCS_PROC_BASED_CTLS2
+
+#define CASES(X) \
+	/* the valid VMCS12s */ \
+	X(valid_64_passes, valid_64, PASS, 0, "", (void)0) \
+	X(valid_ug_passes, valid_ug, PASS, 0, "", (void)0) \
+	X(valid_pae_passes, valid_pae, PASS, 0, "", (void)0) \
+	X(valid_v86_passes, valid_v86, PASS, 0, "", (void)0) \
+	\
+	/* 26.2.1.1 VM-execution controls */ \
+	X(pin_bit_not_allowed_1, valid_64, CONTROLS, 0, "26.2.1.1: pin-based VM-execution controls: a bit not allowed to be 1", \
+	  set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS)) \
+	X(pin_bit_not_allowed_0, valid_64, CONTROLS, 0, "26.2.1.1: pin-based VM-execution controls: a bit not allowed to be 0", \
+	  clear_bits(VMCS_PIN_BASED_CTLS, 1u << 1)) \
+	X(proc_bit_not_allowed_1, valid_64, CONTROLS, 0, "26.2.1.1: primary processor-based VM-execution controls: a bit not allowed to be 1", \
+	  set_bits(VMCS_PROC_BASED_CTLS, 1u << 0)) \
+	X(proc_bit_not_allowed_0, valid_64, CONTROLS, 0, "26.2.1.1: primary processor-based VM-execution controls: a bit not allowed to be 0", \
+	  clear_bits(VMCS_PROC_BASED_CTLS, 1u << 26)) \
+	X(proc2_bit_not_allowed_1, valid_64, CONTROLS, 0, "26.2.1.1: secondary processor-based VM-execution controls: a bit not allowed to be 1", \
+	  set_bits(SECONDARY, 1u << 15)) \
+	X(proc2_bit_not_allowed_0, valid_64, CONTROLS, 0, "26.2.1.1: secondary processor-based VM-execution controls: a bit not allowed to be 0", \
+	  caps.procbased2 |= VMX_PROC2_DESC_TABLE_EXITING) \
+	X(proc2_ignored_without_activate_secondary, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_ACTIVATE_SECONDARY); set(SECONDARY, 0xffffffff)) \
+	X(cr3_target_count_above_misc, valid_64, CONTROLS, 0, "26.2.1.1: the CR3-target count", \
+	  set(VMCS_CR3_TARGET_COUNT, 5)) \
+	X(cr3_target_count_at_misc, valid_64, PASS, 0, "", set(VMCS_CR3_TARGET_COUNT, 4)) \
+	X(io_bitmap_a_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: I/O bitmap A address", \
+	  set(VMCS_IO_BITMAP_A, IO_BITMAP_A + 0x800)) \
+	X(io_bitmap_b_beyond_maxphyaddr, valid_64, CONTROLS, 0, "26.2.1.1: I/O bitmap B address", \
+	  set(VMCS_IO_BITMAP_B, BEYOND_39)) \
+	X(io_bitmap_beyond_32_bits_with_basic_48, valid_64, CONTROLS, 0, "26.2.1.1: I/O bitmap A address", \
+	  caps.basic |= VMX_BASIC_ADDR_WIDTH_32; set(VMCS_IO_BITMAP_A, 1ull << 32)) \
+	X(io_bitmap_above_4g_without_basic_48, valid_64, PASS, 0, "", set(VMCS_IO_BITMAP_A, 1ull << 32)) \
+	X(io_bitmaps_ignored_when_unused, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_USE_IO_BITMAPS); set(VMCS_IO_BITMAP_A, 0x123)) \
+	X(msr_bitmap_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: MSR bitmap address", \
+	  set(VMCS_MSR_BITMAP, MSR_BITMAP + 8)) \
+	X(virtual_apic_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: virtual-APIC address", \
+	  set(VMCS_VIRTUAL_APIC_ADDR, VIRTUAL_APIC + 4)) \
+	X(tpr_threshold_high_bits, valid_64, CONTROLS, 0, "26.2.1.1: TPR threshold bits 31:4", \
+	  set(VMCS_TPR_THRESHOLD, 0x10)) \
+	X(tpr_threshold_high_bits_with_vid, valid_64, PASS, 0, "", \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY); set(VMCS_TPR_THRESHOLD, 0x10)) \
+	X(tpr_threshold_above_vtpr, valid_64, CONTROLS, 0, "26.2.1.1: TPR threshold bits 3:0 are greater than VTPR", \
+	  poke(VIRTUAL_APIC + 0x80, 0x40); set(VMCS_TPR_THRESHOLD, 5)) \
+	X(tpr_threshold_equal_vtpr, valid_64, PASS, 0, "", \
+	  poke(VIRTUAL_APIC + 0x80, 0x40); set(VMCS_TPR_THRESHOLD, 4)) \
+	X(tpr_threshold_vs_vtpr_not_with_apic_access, valid_64, PASS, 0, "", \
+	  poke(VIRTUAL_APIC + 0x80, 0x40); set(VMCS_TPR_THRESHOLD, 5); \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUALIZE_APIC); set(VMCS_APIC_ACCESS_ADDR, 0xfee00000)) \
+	X(x2apic_without_tpr_shadow, valid_64, CONTROLS, 0, "without use TPR shadow", \
+	  clear_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_TPR_SHADOW); set_bits(SECONDARY, VMX_PROC2_VIRTUALIZE_X2APIC)) \
+	X(apic_register_virt_without_tpr_shadow, valid_64, CONTROLS, 0, "without use TPR shadow", \
+	  clear_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_TPR_SHADOW); set_bits(SECONDARY, VMX_PROC2_APIC_REGISTER_VIRT)) \
+	X(vid_without_tpr_shadow, valid_64, CONTROLS, 0, "without use TPR shadow", \
+	  clear_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_TPR_SHADOW); set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY)) \
+	X(virtual_nmis_without_nmi_exiting, valid_64, CONTROLS, 0, "26.2.1.1: virtual NMIs is 1 and NMI exiting is 0", \
+	  clear_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_NMI_EXITING)) \
+	X(nmi_window_without_virtual_nmis, valid_64, CONTROLS, 0, "26.2.1.1: NMI-window exiting is 1 and virtual NMIs is 0", \
+	  clear_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_VIRTUAL_NMIS); set_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_NMI_WINDOW_EXITING)) \
+	X(nmi_window_with_virtual_nmis, valid_64, PASS, 0, "", set_bits(VMCS_PROC_BASED_CTLS, VMX_PROC_NMI_WINDOW_EXITING)) \
+	X(apic_access_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: APIC-access address", \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUALIZE_APIC); set(VMCS_APIC_ACCESS_ADDR, 0xfee00010)) \
+	X(x2apic_and_apic_access, valid_64, CONTROLS, 0, "26.2.1.1: virtualize x2APIC mode and virtualize APIC accesses are both 1", \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUALIZE_APIC | VMX_PROC2_VIRTUALIZE_X2APIC); set(VMCS_APIC_ACCESS_ADDR, 0xfee00000)) \
+	X(vid_without_external_interrupt_exiting, valid_64, CONTROLS, 0, "26.2.1.1: virtual-interrupt delivery is 1 and external-interrupt exiting is 0", \
+	  clear_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_EXTERNAL_INTR_EXITING); set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY)) \
+	X(posted_interrupts_without_vid, valid_64, CONTROLS, 0, "26.2.1.1: process posted interrupts is 1 and virtual-interrupt delivery is 0", \
+	  caps.pinbased |= ALLOWED1(VMX_PIN_POSTED_INTERRUPTS); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS)) \
+	X(posted_interrupts_without_ack_on_exit, valid_64, CONTROLS, 0, "acknowledge interrupt on exit is 0", \
+	  caps.pinbased |= ALLOWED1(VMX_PIN_POSTED_INTERRUPTS); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS); \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY); clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_ACK_INTR_ON_EXIT)) \
+	X(posted_interrupt_vector_high_bits, valid_64, CONTROLS, 0, "notification vector bits 15:8", \
+	  caps.pinbased |= ALLOWED1(VMX_PIN_POSTED_INTERRUPTS); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS); \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY); set(VMCS_POSTED_INTR_NOTIFICATION_VECTOR, 0x1f2)) \
+	X(posted_interrupt_descriptor_unaligned, valid_64, CONTROLS, 0, "posted-interrupt descriptor address", \
+	  caps.pinbased |= ALLOWED1(VMX_PIN_POSTED_INTERRUPTS); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS); \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY); set(VMCS_POSTED_INTR_DESC_ADDR, 0x15020)) \
+	X(posted_interrupts_valid, valid_64, PASS, 0, "", \
+	  caps.pinbased |= ALLOWED1(VMX_PIN_POSTED_INTERRUPTS); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS); \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY); set(VMCS_POSTED_INTR_NOTIFICATION_VECTOR, 0xf2); \
+	  set(VMCS_POSTED_INTR_DESC_ADDR, 0x15040)) \
+	X(vpid_zero, valid_64, CONTROLS, 0, "26.2.1.1: enable VPID is 1 and the VPID is 0000H", set(VMCS_VPID, 0)) \
+	X(vpid_zero_without_enable_vpid, valid_64, PASS, 0, "", clear_bits(SECONDARY, VMX_PROC2_ENABLE_VPID); set(VMCS_VPID, 0)) \
+	X(eptp_memtype_wc, valid_64, CONTROLS, 0, "26.2.1.1: EPTP memory type", \
+	  set(VMCS_EPT_POINTER, (EPTP_WB_4LEVEL & ~VMX_EPTP_MEMTYPE_MASK) | 1)) \
+	X(eptp_memtype_uc_not_offered, valid_64, CONTROLS, 0, "26.2.1.1: EPTP memory type", \
+	  caps.ept_vpid_cap &= ~VMX_EPT_CAP_MEMTYPE_UC; set(VMCS_EPT_POINTER, EPTP_WB_4LEVEL & ~VMX_EPTP_MEMTYPE_MASK)) \
+	X(eptp_memtype_uc_offered, valid_64, PASS, 0, "", set(VMCS_EPT_POINTER, EPTP_WB_4LEVEL & ~VMX_EPTP_MEMTYPE_MASK)) \
+	X(eptp_walk_length_3, valid_64, CONTROLS, 0, "26.2.1.1: EPTP page-walk length", \
+	  set(VMCS_EPT_POINTER, EPT_PML4 | VMX_EPTP_MEMTYPE_WB | (2ull << VMX_EPTP_WALK_SHIFT))) \
+	X(eptp_walk_length_5_not_offered, valid_64, CONTROLS, 0, "26.2.1.1: EPTP page-walk length", \
+	  set(VMCS_EPT_POINTER, EPT_PML4 | VMX_EPTP_MEMTYPE_WB | (4ull << VMX_EPTP_WALK_SHIFT))) \
+	X(eptp_walk_length_5_offered, valid_64, PASS, 0, "", caps.ept_vpid_cap |= VMX_EPT_CAP_WALK_5; \
+	  set(VMCS_EPT_POINTER, EPT_PML4 | VMX_EPTP_MEMTYPE_WB | (4ull << VMX_EPTP_WALK_SHIFT))) \
+	X(eptp_accessed_dirty_not_offered, valid_64, CONTROLS, 0, "26.2.1.1: EPTP enables accessed and dirty flags", \
+	  caps.ept_vpid_cap &= ~VMX_EPT_CAP_ACCESSED_DIRTY; set_bits(VMCS_EPT_POINTER, VMX_EPTP_ACCESSED_DIRTY)) \
+	X(eptp_accessed_dirty_offered, valid_64, PASS, 0, "", set_bits(VMCS_EPT_POINTER, VMX_EPTP_ACCESSED_DIRTY)) \
+	X(eptp_shadow_stack_without_cet, valid_64, CONTROLS, 0, "26.2.1.1: EPTP bit 7", \
+	  caps.cr4_fixed1 &= ~CR4_CET; set_bits(VMCS_EPT_POINTER, VMX_EPTP_SUPERVISOR_SHADOW_STACK)) \
+	X(eptp_reserved_bit_8, valid_64, CONTROLS, 0, "26.2.1.1: EPTP reserved bits", set_bits(VMCS_EPT_POINTER, 1ull << 8)) \
+	X(eptp_beyond_maxphyaddr, valid_64, CONTROLS, 0, "26.2.1.1: EPTP reserved bits", set_bits(VMCS_EPT_POINTER, BEYOND_39)) \
+	X(eptp_ignored_without_ept, valid_64, PASS, 0, "", clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT); set(VMCS_EPT_POINTER, 0xfff)) \
+	X(pml_without_ept, valid_64, CONTROLS, 0, "26.2.1.1: enable PML is 1 and enable EPT is 0", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_PML); clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT); set(VMCS_PML_ADDRESS, 0x16000)) \
+	X(pml_address_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: PML address", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_PML); set(VMCS_PML_ADDRESS, 0x16008)) \
+	X(pml_valid, valid_64, PASS, 0, "", set_bits(SECONDARY, VMX_PROC2_ENABLE_PML); set(VMCS_PML_ADDRESS, 0x16000)) \
+	X(unrestricted_guest_without_ept, valid_ug, CONTROLS, 0, "26.2.1.1: unrestricted guest is 1 and enable EPT is 0", \
+	  clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT)) \
+	X(mode_based_execute_without_ept, valid_64, CONTROLS, 0, "26.2.1.1: mode-based execute control for EPT is 1 and enable EPT is 0", \
+	  caps.procbased2 |= ALLOWED1(VMX_PROC2_MODE_BASED_EPT_EXEC); \
+	  set_bits(SECONDARY, VMX_PROC2_MODE_BASED_EPT_EXEC); clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT)) \
+	X(sub_page_write_without_ept, valid_64, CONTROLS, 0, "26.2.1.1: sub-page write permissions for EPT is 1 and enable EPT is 0", \
+	  set_bits(SECONDARY, VMX_PROC2_SUB_PAGE_WRITE); clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT); set(VMCS_SPP_TABLE_POINTER, 0x17000)) \
+	X(spp_table_pointer_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: SPP-table pointer", \
+	  set_bits(SECONDARY, VMX_PROC2_SUB_PAGE_WRITE); set(VMCS_SPP_TABLE_POINTER, 0x17001)) \
+	X(pt_uses_gpa_without_ept, valid_64, CONTROLS, 0, "26.2.1.1: Intel PT uses guest physical addresses is 1 and enable EPT is 0", \
+	  caps.procbased2 |= ALLOWED1(VMX_PROC2_PT_USES_GPA); set_bits(SECONDARY, VMX_PROC2_PT_USES_GPA); \
+	  clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT)) \
+	X(pt_uses_gpa_without_clear_rtit_ctl, valid_64, CONTROLS, 0, "the clear IA32_RTIT_CTL VM-exit control is 0", \
+	  caps.procbased2 |= ALLOWED1(VMX_PROC2_PT_USES_GPA); set_bits(SECONDARY, VMX_PROC2_PT_USES_GPA)) \
+	X(pt_uses_gpa_without_load_rtit_ctl, valid_64, CONTROLS, 0, "the load IA32_RTIT_CTL VM-entry control is 0", \
+	  caps.procbased2 |= ALLOWED1(VMX_PROC2_PT_USES_GPA); set_bits(SECONDARY, VMX_PROC2_PT_USES_GPA); \
+	  caps.exit |= ALLOWED1(VMX_EXIT_CTL_CLEAR_IA32_RTIT_CTL); set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_CLEAR_IA32_RTIT_CTL)) \
+	X(pt_uses_gpa_valid, valid_64, PASS, 0, "", \
+	  caps.procbased2 |= ALLOWED1(VMX_PROC2_PT_USES_GPA); set_bits(SECONDARY, VMX_PROC2_PT_USES_GPA); \
+	  caps.exit |= ALLOWED1(VMX_EXIT_CTL_CLEAR_IA32_RTIT_CTL); set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_CLEAR_IA32_RTIT_CTL); \
+	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_IA32_RTIT_CTL); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_RTIT_CTL)) \
+	X(vmfunc_control_not_offered, valid_64, CONTROLS, 0, "26.2.1.1: VM-function controls set a bit", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_VMFUNC); set(VMCS_VMFUNC_CONTROLS, 2)) \
+	X(eptp_switching_without_ept, valid_64, CONTROLS, 0, "26.2.1.1: EPTP switching is 1 and enable EPT is 0", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_VMFUNC); clear_bits(SECONDARY, VMX_PROC2_ENABLE_EPT); \
+	  set(VMCS_VMFUNC_CONTROLS, VMX_VMFUNC_EPTP_SWITCHING); set(VMCS_EPTP_LIST_ADDR, 0x18000)) \
+	X(eptp_list_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: EPTP-list address", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_VMFUNC); set(VMCS_VMFUNC_CONTROLS, VMX_VMFUNC_EPTP_SWITCHING); \
+	  set(VMCS_EPTP_LIST_ADDR, 0x18010)) \
+	X(eptp_switching_valid, valid_64, PASS, 0, "", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_VMFUNC); set(VMCS_VMFUNC_CONTROLS, VMX_VMFUNC_EPTP_SWITCHING); \
+	  set(VMCS_EPTP_LIST_ADDR, 0x18000)) \
+	X(vmread_bitmap_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: VMREAD-bitmap address", \
+	  set_bits(SECONDARY, VMX_PROC2_VMCS_SHADOWING); set(VMCS_VMREAD_BITMAP, 0x19100); set(VMCS_VMWRITE_BITMAP, 0x1a000)) \
+	X(vmwrite_bitmap_beyond_maxphyaddr, valid_64, CONTROLS, 0, "26.2.1.1: VMWRITE-bitmap address", \
+	  set_bits(SECONDARY, VMX_PROC2_VMCS_SHADOWING); set(VMCS_VMREAD_BITMAP, 0x19000); set(VMCS_VMWRITE_BITMAP, BEYOND_39)) \
+	X(ve_info_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: virtualization-exception information address", \
+	  set_bits(SECONDARY, VMX_PROC2_EPT_VIOLATION_VE); set(VMCS_VE_INFO_ADDR, 0x1b004)) \
+	\
+	/* 26.2.1.2 VM-exit controls */ \
+	X(exit_bit_not_allowed_1, valid_64, CONTROLS, 0, "26.2.1.2: VM-exit controls: a bit not allowed to be 1", \
+	  set_bits(VMCS_EXIT_CTLS, 1u << 23)) \
+	X(exit_bit_not_allowed_0, valid_64, CONTROLS, 0, "26.2.1.2: VM-exit controls: a bit not allowed to be 0", \
+	  clear_bits(VMCS_EXIT_CTLS, 1u << 0)) \
+	X(save_preemption_timer_without_activate, valid_64, CONTROLS, 0, "26.2.1.2: save VMX-preemption timer value is 1", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER)) \
+	X(save_preemption_timer_with_activate, valid_64, PASS, 0, "", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_PREEMPTION_TIMER)) \
+	X(exit_msr_store_unaligned, valid_64, CONTROLS, 0, "26.2.1.2: VM-exit MSR-store address", \
+	  set(VMCS_EXIT_MSR_STORE_COUNT, 1); set(VMCS_EXIT_MSR_STORE_ADDR, 0x1c008)) \
+	X(exit_msr_store_area_ends_beyond_maxphyaddr, valid_64, CONTROLS, 0, "26.2.1.2: VM-exit MSR-store address", \
+	  set(VMCS_EXIT_MSR_STORE_COUNT, 2); set(VMCS_EXIT_MSR_STORE_ADDR, BEYOND_39 - 16)) \
+	X(exit_msr_store_area_ends_at_maxphyaddr, valid_64, PASS, 0, "", \
+	  set(VMCS_EXIT_MSR_STORE_COUNT, 1); set(VMCS_EXIT_MSR_STORE_ADDR, BEYOND_39 - 16)) \
+	X(exit_msr_store_ignored_when_count_0, valid_64, PASS, 0, "", set(VMCS_EXIT_MSR_STORE_ADDR, 0x1c008)) \
+	X(exit_msr_load_unaligned, valid_64, CONTROLS, 0, "26.2.1.2: VM-exit MSR-load address", \
+	  set(VMCS_EXIT_MSR_LOAD_COUNT, 1); set(VMCS_EXIT_MSR_LOAD_ADDR, 0x1d004)) \
+	\
+	/* 26.2.1.3 VM-entry controls */ \
+	X(entry_bit_not_allowed_1, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry controls: a bit not allowed to be 1", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS)) \
+	X(entry_bit_not_allowed_0, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry controls: a bit not allowed to be 0", \
+	  clear_bits(VMCS_ENTRY_CTLS, 1u << 0)) \
+	X(inject_type_1, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption type 1 is reserved", inject(1, 0x20, false)) \
+	X(inject_type_7_without_mtf, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption type 7 is reserved", \
+	  caps.procbased &= ~ALLOWED1(VMX_PROC_MONITOR_TRAP_FLAG); inject(VMX_INTR_TYPE_OTHER_EVENT, 0, false)) \
+	X(inject_pending_mtf, valid_64, PASS, 0, "", inject(VMX_INTR_TYPE_OTHER_EVENT, 0, false)) \
+	X(inject_nmi_vector_3, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption type NMI with a vector other than 2", \
+	  inject(VMX_INTR_TYPE_NMI, 3, false)) \
+	X(inject_exception_vector_32, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption type hardware exception with a vector above 31", \
+	  inject(VMX_INTR_TYPE_HW_EXCEPTION, 32, false)) \
+	X(inject_other_event_vector_1, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption type other event with a vector other than 0", \
+	  inject(VMX_INTR_TYPE_OTHER_EVENT, 1, false)) \
+	X(inject_external_with_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1 for an event without an error code", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_IF); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, true)) \
+	X(inject_ud_with_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1 for an event without an error code", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, true)) \
+	X(inject_ud_with_error_code_basic_56, valid_64, PASS, 0, "", inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, true)) \
+	X(inject_gp_without_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 0 for a hardware exception", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, false)) \
+	X(inject_cp_without_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 0 for a hardware exception", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 21, false)) \
+	X(inject_gp_with_error_code, valid_64, PASS, 0, "", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, true)) \
+	X(inject_gp_with_error_code_in_real_mode, valid_ug, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1 for an event without an error code", \
+	  inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, true)) \
+	X(inject_gp_without_error_code_in_real_mode, valid_ug, PASS, 0, "", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, false)) \
+	X(inject_software_interrupt_with_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1", \
+	  inject(VMX_INTR_TYPE_SW_INTERRUPT, 0x80, true); set(VMCS_ENTRY_INSTRUCTION_LEN, 2)) \
+	X(inject_info_reserved_bit_12, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption-information bits 30:12", \
+	  inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, false); set_bits(VMCS_ENTRY_INTR_INFO, 1u << 12)) \
+	X(inject_info_reserved_bit_30, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption-information bits 30:12", \
+	  inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, false); set_bits(VMCS_ENTRY_INTR_INFO, 1u << 30)) \
+	X(inject_info_ignored_when_invalid, valid_64, PASS, 0, "", set(VMCS_ENTRY_INTR_INFO, 0x7fffffff)) \
+	X(inject_error_code_high_bits, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry exception error code bits 31:16", \
+	  inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, true); set(VMCS_ENTRY_EXCEPTION_ERROR_CODE, 0x10000)) \
+	X(inject_software_interrupt_length_16, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry instruction length is above 15", \
+	  inject(VMX_INTR_TYPE_SW_INTERRUPT, 0x80, false); set(VMCS_ENTRY_INSTRUCTION_LEN, 16)) \
+	X(inject_software_exception_length_0, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry instruction length is 0", \
+	  caps.misc &= ~VMX_MISC_ZERO_LEN_INJECTION; inject(VMX_INTR_TYPE_SW_EXCEPTION, 3, false)) \
+	X(inject_privileged_exception_length_0, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry instruction length is 0", \
+	  caps.misc &= ~VMX_MISC_ZERO_LEN_INJECTION; inject(VMX_INTR_TYPE_PRIV_SW_EXCEPTION, 1, false)) \
+	X(inject_software_exception_length_0_misc_30, valid_64, PASS, 0, "", inject(VMX_INTR_TYPE_SW_EXCEPTION, 3, false)) \
+	X(inject_software_interrupt_length_15, valid_64, PASS, 0, "", \
+	  inject(VMX_INTR_TYPE_SW_INTERRUPT, 0x80, false); set(VMCS_ENTRY_INSTRUCTION_LEN, 15)) \
+	X(entry_msr_load_unaligned, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry MSR-load address", \
+	  set(VMCS_ENTRY_MSR_LOAD_COUNT, 3); set(VMCS_ENTRY_MSR_LOAD_ADDR, 0x1e001)) \
+	X(entry_msr_load_beyond_maxphyaddr, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry MSR-load address", \
+	  set(VMCS_ENTRY_MSR_LOAD_COUNT, 1); set(VMCS_ENTRY_MSR_LOAD_ADDR, BEYOND_39)) \
+	X(entry_to_smm, valid_64, CONTROLS, 0, "26.2.1.3: entry to SMM is 1 outside SMM", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_ENTRY_TO_SMM)) \
+	X(deactivate_dual_monitor, valid_64, CONTROLS, 0, "26.2.1.3: deactivate dual-monitor treatment is 1 outside SMM", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_DEACTIVATE_DUAL_MONITOR)) \
+
+#define DEFINE_CASE(name, base, what, qualification, rule, ...) \
+	static void test_##name(void **state) \
+	{ \
+		(void)state; \
+		base(); \
+		__VA_ARGS__; \
+		expect(what, qualification, rule); \
+	}
+CASES(DEFINE_CASE)
+
+/* 26.2.4, the part that depends on L1's own mode. */
+static void test_l1_mode(void **state)
+{
+	(void)state;
+	struct vmcs12_check_result r;
+	valid_64();
+	expect_pass(vmcs12_check_l1_mode(&view, true, &r), &r);
+	expect_rule(vmcs12_check_l1_mode(&view, false, &r), &r, "26.2.4: IA-32e mode guest is 1 and the logical processor is outside IA-32e mode");
+	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
+	clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_IA32E_MODE_GUEST);
+	expect_rule(vmcs12_check_l1_mode(&view, false, &r), &r, "26.2.4: host address-space size is 1 and the logical processor is outside IA-32e mode");
+	clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE);
+	expect_pass(vmcs12_check_l1_mode(&view, false, &r), &r);
+	expect_rule(vmcs12_check_l1_mode(&view, true, &r), &r, "26.2.4: host address-space size is 0 and the logical processor is in IA-32e mode");
+	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
+}
+
+/* vmcs12_check_entry runs the groups in SDM order: the first failing group decides. */
+static void test_entry_order(void **state)
+{
+	(void)state;
+	struct vmcs12_check_result r;
+	valid_64();
+	assert_int_equal(vmcs12_check_entry(&view, &caps, true, &r), 0);
+	set(VMCS_GUEST_RFLAGS, 0);                 /* guest state broken */
+	assert_int_equal(vmcs12_check_entry(&view, &caps, true, &r), -1);
+	assert_int_equal(r.exit_reason, VMX_EXIT_REASON_INVALID_GUEST_STATE);
+	assert_int_equal(vmcs12_check_entry(&view, &caps, false, &r), -1); /* L1 mode first */
+	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
+	set(VMCS_HOST_TR_SELECTOR, 0);             /* and host state */
+	assert_int_equal(vmcs12_check_entry(&view, &caps, true, &r), -1);
+	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
+	assert_int_equal(r.exit_reason, 0);
+	set(VMCS_VPID, 0);                         /* and the controls: they come first */
+	assert_int_equal(vmcs12_check_entry(&view, &caps, true, &r), -1);
+	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_CONTROL);
+	(void)get;
+	(void)unpoke;
+}
+
+#define REGISTER_CASE(name, ...) cmocka_unit_test(test_##name),
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CASES(REGISTER_CASE)
+		cmocka_unit_test(test_l1_mode),
+		cmocka_unit_test(test_entry_order),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
