@@ -102,21 +102,26 @@ size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_
 	return done;
 }
 
-unsigned guest_insn_length(const struct vcpu *v)
+int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 {
 	const struct vcpu_state *s = &v->state;
 	uint8_t bytes[INSN_MAX_LENGTH];
 	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
 	enum insn_mode mode = insn_mode_of(s->cr0 & CR0_PE, s->rflags & RFLAGS_VM,
 					   s->efer & WALK_EFER_LMA, s->cs_long, s->cs_db);
-	struct insn insn;
 	int rc = insn_decode(bytes, got, mode,
 			     machine.caps.vendor == CPU_VENDOR_AMD ? INSN_VENDOR_AMD : INSN_VENDOR_INTEL,
-			     &insn);
+			     insn);
 	if (rc) {
 		kprintf("nestbed: cannot decode the guest instruction at %#llx (%zu bytes readable): %s\n",
 			(unsigned long long)(s->cs_base + s->rip), got, insn_error_name(rc));
-		return 0;
+		return -1;
 	}
-	return insn.length;
+	return 0;
+}
+
+unsigned guest_insn_length(const struct vcpu *v)
+{
+	struct insn insn;
+	return guest_insn_decode(v, &insn) ? 0 : insn.length;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/insn_decode.h"
 #include "core/vcpu.h"
 
 /* 0, or -1 if any byte lies outside guest memory. */
@@ -21,6 +22,9 @@ int vcpu_phys_write(const struct vcpu *v, uint64_t gpa, const void *buf, size_t 
 /* Reads through the guest's own paging; returns the number of bytes read (stops at
  * the first page that is not present or not guest memory). */
 size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_t len);
+
+/* Decodes the instruction at the guest's CS:RIP: 0, or -1 with a reason printed. */
+int guest_insn_decode(const struct vcpu *v, struct insn *insn);
 
 /* The length of the instruction at the guest's CS:RIP, or 0 with a reason printed. */
 unsigned guest_insn_length(const struct vcpu *v);

@@ -41,4 +41,8 @@ struct vcpu {
 	uint8_t shutdown_port_match; /* bytes of "Shutdown" seen on the Bochs port */
 };
 
+/* The register an instruction encoding names (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP,
+ * 6 RSI, 7 RDI, 8-15 R8-R15: SDM vol.2 table 3-1, APM vol.3 1.3.2); NULL above 15. */
+uint64_t *vcpu_gpr(struct vcpu_state *st, unsigned index);
+
 #endif

@@ -1,4 +1,4 @@
-/* covers: src/vmx/vmx_exit.c */
+/* covers: src/vmx/vmx_exit.c src/core/vcpu_regs.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
