@@ -3,6 +3,7 @@
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
 #include "core/cpuid_policy.h"
+#include "core/cr0_write.h"
 #include "core/guest_mem.h"
 #include "core/hypercall_abi.h"
 #include "core/msr_safe.h"
@@ -106,7 +107,9 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 	uint64_t efer_allowed = EFER_ALLOWED_BITS | (v->nested ? v->nested->efer_extra_bits : 0);
 	switch (msr) {
 	case MSR_EFER:
-		if (value & ~efer_allowed) {
+		/* reserved bits, or LME changed while paging is on (APM vol.2 3.1.7) */
+		if ((value & ~efer_allowed) ||
+		    (((value ^ v->state.efer) & EFER_LME) && (v->state.cr0 & CR0_PG))) {
 			inject_exception(v, VECTOR_GP, true, 0);
 			return;
 		}

@@ -39,6 +39,14 @@ void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv);
  * Returns the root's physical address or 0. */
 uint64_t svm_npt_build(const struct machine *m);
 
+/* svm_long_mode_entry.c: the guest's EFER.LME is kept from the CPU while its paging is
+ * off, and nestbed emulates its CR0 writes meanwhile. */
+uint64_t svm_efer_for_cpu(uint64_t efer, uint64_t cr0);
+void svm_long_mode_intercepts(struct vmcb *vmcb, uint64_t efer);
+/* The value the CR0 write at the guest's RIP (MOV to CR0, LMSW, CLTS) would write. */
+int svm_cr0_write_value(struct vcpu *v, uint64_t *value);
+int svm_cr_access(struct vcpu *v, const struct exit *e);
+
 void svm_intercept_msr(uint8_t *msrpm, uint32_t msr, bool read, bool write);
 void svm_intercept_port(uint8_t *iopm, uint16_t port);
 

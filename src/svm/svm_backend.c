@@ -170,7 +170,8 @@ static void sync_to_vmcb(struct vcpu *v, struct svm_vcpu *sv)
 	s->rsp = v->state.rsp;
 	s->rip = v->state.rip;
 	s->rflags = v->state.rflags;
-	s->efer = v->state.efer | EFER_SVME;
+	s->efer = svm_efer_for_cpu(v->state.efer, s->cr0) | EFER_SVME;
+	svm_long_mode_intercepts(sv->vmcb, v->state.efer);
 	if (v->insn_skipped) {
 		/* Moving past an instruction ends an STI/MOV SS shadow (APM 15.21.5). */
 		sv->vmcb->control.interrupt_shadow &= ~SVM_INTERRUPT_SHADOW;
@@ -259,5 +260,6 @@ const struct vmm_ops svm_ops = {
 	.inject = svm_inject,
 	.set_hlt_intercept = svm_set_hlt_intercept,
 	.dump = svm_dump,
+	.cr_access = svm_cr_access,
 };
 VMM_BACKEND_REGISTER(svm_ops);

@@ -5,6 +5,7 @@
 #include "core/string.h"
 
 static const enum exit_kind exit_kind_of_code[] = {
+	[SVM_EXIT_CR0_WRITE] = EXIT_CR_ACCESS,
 	[SVM_EXIT_INTR] = EXIT_INTR,
 	[SVM_EXIT_NMI] = EXIT_NMI,
 	[SVM_EXIT_INIT] = EXIT_INIT,

@@ -96,6 +96,9 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.rax) == 0x5f8, "RAX at 0x5f8
 _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT at 0x668");
 _Static_assert(__builtin_offsetof(struct vmcb, control.next_rip) == 0xc8, "nRIP at 0xc8");
 
+/* CR intercepts (vector 0, offset 0x00): reads in bits 15:0, writes in 31:16. */
+#define SVM_INTERCEPT_CR0_WRITE (1u << 16)
+
 /* Intercept vector 3 (misc1), APM vol.2 table B-1 offset 0x0c. */
 #define SVM_INTERCEPT_INTR (1u << 0)
 #define SVM_INTERCEPT_NMI (1u << 1)
@@ -126,6 +129,8 @@ _Static_assert(__builtin_offsetof(struct vmcb, control.next_rip) == 0xc8, "nRIP 
 #define SVM_EVENT_TYPE_SHIFT 8
 
 /* Exit codes, APM vol.2 appendix C. */
+#define SVM_EXIT_CR0_WRITE 0x10
+#define SVM_EXIT_CR0_SEL_WRITE 0x65
 #define SVM_EXIT_EXCEPTION_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61

@@ -2,6 +2,7 @@
 
 #include "core/console.h"
 #include "core/cpu.h"
+#include "core/cr0_write.h"
 #include "core/guest_mem.h"
 #include "core/machine.h"
 #include "core/memory.h"
@@ -22,6 +23,7 @@
 #define CR4_ALLOWED 0x3f77fffull
 /* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
 #define EFER_ALLOWED_12 0xfd01ull
+#define LEGACY_CR3_BITS 0xffffffffull
 #define SHADOW_NPT_FLAGS (PTE_U)
 
 static struct nsvm primary_nsvm; /* one per vCPU: CPU 0 for now */
@@ -186,6 +188,13 @@ static void build_vmcb02(struct nsvm *n)
 	if (soft_int && v12->control.next_rip && !n->host_nrips)
 		v02->save.rip = v12->control.next_rip;
 	copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
+	/* Outside long mode CR3 is a 32-bit register (APM vol.2 3.1.2): bits 63:32 mean
+	 * nothing to L2, so VMCB02 leaves them out. QEMU checks CR3's bits 63:52 at VMRUN
+	 * against the host's long mode rather than the guest's, and would refuse the L2 of a
+	 * legacy-mode VMCB12 with them set because nestbed runs in long mode. reflect() gives
+	 * L1 its own value back while L2 has not changed CR3. */
+	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
+		v02->save.cr3 &= LEGACY_CR3_BITS;
 	if (!np12(n))
 		v02->save.g_pat = n->vmcb01->save.g_pat;
 }
@@ -217,7 +226,7 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 	n->vmcb12_pa = pa;
 	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
 
-	struct nsvm_check_limits lim = { phys_addr_mask(), NSVM_OFFERED_ASIDS, EFER_ALLOWED_12, CR4_ALLOWED };
+	struct nsvm_check_limits lim = { phys_addr_mask(), EFER_ALLOWED_12, CR4_ALLOWED };
 	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
 	if (rule) {
 		vmexit_invalid(n, rule);
@@ -301,10 +310,11 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	s->gdtr = s02->gdtr;
 	s->idtr = s02->idtr;
 	s->cpl = s02->cpl;
-	s->efer = s02->efer;
+	s->efer = v->state.efer; /* as L2 wrote it: the CPU may hold LME back (svm_long_mode_entry.c) */
 	s->cr0 = s02->cr0;
 	s->cr2 = s02->cr2;
-	s->cr3 = s02->cr3;
+	bool legacy_cr3_kept = !(s02->efer & EFER_LMA) && s02->cr3 == (s->cr3 & LEGACY_CR3_BITS);
+	s->cr3 = legacy_cr3_kept ? s->cr3 : s02->cr3;
 	s->cr4 = s02->cr4;
 	s->dr6 = s02->dr6;
 	s->dr7 = s02->dr7;
@@ -377,18 +387,42 @@ static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
 	return false;
 }
 
+/* nestbed intercepts every CR0 write of an L2 that uses EFER.LME (svm_long_mode_entry.c);
+ * when L1 asked only for the selective CR0-write intercept, it gets that exit for a MOV to
+ * CR0 or LMSW that changes a bit other than TS or MP (APM vol.2 15.9.1); CLTS never. */
+#define SVM_INTERCEPT_CR0_SEL_WRITE_MISC1 (1u << (SVM_EXIT_CR0_SEL_WRITE - 0x60))
+#define CR0_SELECTIVE_IGNORED (CR0_TS | CR0_MP)
+
+static bool l1_wants_selective_cr0(struct vcpu *v, const struct nsvm *n, const struct exit *e)
+{
+	if ((uint32_t)e->native_code != SVM_EXIT_CR0_WRITE ||
+	    !(n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_CR0_SEL_WRITE_MISC1))
+		return false;
+	struct insn insn;
+	uint64_t value;
+	if (guest_insn_decode(v, &insn) || insn.kind == INSN_KIND_CLTS)
+		return false;
+	svm_cr0_write_value(v, &value);
+	return ((value ^ v->state.cr0) & ~CR0_SELECTIVE_IGNORED) != 0;
+}
+
 static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
-	if (!n->in_l2 || e->kind == EXIT_TDP_FAULT || !l1_intercepts(n, e))
+	if (!n->in_l2 || e->kind == EXIT_TDP_FAULT)
 		return false;
-	uint32_t code = (uint32_t)e->native_code;
+	uint64_t code = e->native_code;
+	if (!l1_intercepts(n, e)) {
+		if (!l1_wants_selective_cr0(v, n, e))
+			return false;
+		code = SVM_EXIT_CR0_SEL_WRITE;
+	}
 	uint64_t next_rip = 0;
-	if (exit_has_next_rip(code)) {
+	if (exit_has_next_rip((uint32_t)code)) {
 		unsigned len = e->insn_len ? e->insn_len : guest_insn_length(v);
 		next_rip = len ? n->vmcb02->save.rip + len : 0;
 	}
-	reflect(v, n, e->native_code, e->info1, e->info2, next_rip);
+	reflect(v, n, code, e->info1, e->info2, next_rip);
 	return true;
 }
 
