@@ -10,7 +10,6 @@
 
 struct nsvm_check_limits {
 	uint64_t phys_addr_mask; /* bits above MAXPHYADDR set: addresses there are illegal */
-	uint32_t nasid;          /* ASIDs offered to L1 */
 	uint64_t efer_allowed;   /* EFER bits the virtual CPU has */
 	uint64_t cr4_allowed;    /* CR4 bits the virtual CPU has */
 };
