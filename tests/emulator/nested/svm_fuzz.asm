@@ -94,6 +94,12 @@ PTE_PWS    equ 0x83
 	mov [edi], eax
 	add edi, 4
 	loop .ivt
+	; Mask both PICs: an L2 with a random RFLAGS.IF would otherwise take whatever timer
+	; interrupt happens to be pending (the BIOS's PIT), which makes an outcome depend on
+	; timing rather than on the seed.
+	mov al, 0xff
+	out 0x21, al
+	out 0xa1, al
 	; the baseline also intercepts SHUTDOWN (a wild L2 ends there)
 	or dword [VMCB + C_ICPT_MISC1], 1 << 31
 	mov dword [VMCB + 0x550], L2_PT             ; CR3
@@ -120,7 +126,7 @@ PTE_PWS    equ 0x83
 	div ecx
 	inc edx
 	mov [nmut], edx
-	mov dword [mutlist], 0
+	mov dword [mutlist], 0xffffffff      ; unused bytes stay ff: the harness counts the mutations
 .mutate:
 	call rand
 	xor edx, edx
@@ -132,6 +138,16 @@ PTE_PWS    equ 0x83
 	dec dword [nmut]
 	jnz .mutate
 	call fit_tables_to_mode
+	; the state as VMRUN gets it (a #VMEXIT overwrites it): the harness explains
+	; disagreements by it
+	mov eax, [VMCB + S_EFER]
+	mov [state_efer], eax
+	mov eax, [VMCB + S_CR0]
+	mov [state_cr0], eax
+	mov eax, [VMCB + 0x548]
+	mov [state_cr4], eax
+	mov eax, [VMCB + 0x550 + 4]
+	mov [state_cr3_high], eax
 	mov dword [VMCB + C_EXITCODE], 0x5a5a5a5a
 	mov dword [VMCB + C_EXITCODE + 4], 0x5a5a5a5a
 	call run_l2
@@ -161,6 +177,23 @@ PTE_PWS    equ 0x83
 	mov eax, [VMCB + C_EXITINFO2 + 4]
 	call puthex
 	mov eax, [VMCB + C_EXITINFO2]
+	call puthex
+	; " vmcb <efer> <cr0> <cr4> <cr3[63:32]>": the low halves VMRUN was given
+	mov esi, msg_state
+	call puts
+	mov eax, [state_efer]
+	call puthex
+	mov al, ' '
+	call putc
+	mov eax, [state_cr0]
+	call puthex
+	mov al, ' '
+	call putc
+	mov eax, [state_cr4]
+	call puthex
+	mov al, ' '
+	call putc
+	mov eax, [state_cr3_high]
 	call puthex
 	mov al, 10
 	call putc
@@ -358,9 +391,14 @@ msg_ok: db "ok 1 - fuzz/vmcb12", 10, 0
 msg_fuzz: db "fuzz ", 0
 msg_m: db " m ", 0
 msg_exit_code: db " exit ", 0
+msg_state: db " vmcb ", 0
 
 seed: dd 1
 count: dd 100
+state_efer: dd 0
+state_cr0: dd 0
+state_cr4: dd 0
+state_cr3_high: dd 0
 
 load_end:
 COMMON_BSS
