@@ -58,7 +58,29 @@ static const uint16_t fields[] = {
 	VMCS_HOST_SYSENTER_EIP, VMCS_HOST_RSP, VMCS_HOST_RIP,
 };
 
-_Static_assert(ARRAY_SIZE(fields) <= VMCS12_FIELD_COUNT, "VMCS12_FIELD_COUNT too small");
+_Static_assert(ARRAY_SIZE(fields) <= VMCS12_FIELD_COUNT && ARRAY_SIZE(fields) < 255, "VMCS12_FIELD_COUNT too small");
+
+/* Encoding -> slot + 1 (0: unsupported), by width, type and index (24.11.2): every
+ * supported index is below 32, so 4 * 4 * 32 entries cover the table; built at the
+ * first lookup (a VM entry and exit look up some 200 fields). */
+#define KEY_INDEX_LIMIT 32u
+static uint8_t slot_by_key[4 * 4 * KEY_INDEX_LIMIT];
+static bool slot_by_key_built;
+
+static unsigned key_of(uint32_t full)
+{
+	unsigned width = (full >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK;
+	unsigned type = (full >> VMCS_ENC_TYPE_SHIFT) & VMCS_ENC_TYPE_MASK;
+	unsigned index = (full >> VMCS_ENC_INDEX_SHIFT) & VMCS_ENC_INDEX_MASK;
+	return index < KEY_INDEX_LIMIT ? ((width * 4 + type) * KEY_INDEX_LIMIT + index) : ~0u;
+}
+
+static void build_keys(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(fields); i++)
+		slot_by_key[key_of(fields[i])] = (uint8_t)(i + 1);
+	slot_by_key_built = true;
+}
 
 bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
 {
@@ -70,13 +92,13 @@ bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
 		return false;
 	if (f->high && f->width != VMCS_WIDTH_64)
 		return false; /* only 64-bit fields have a high access type */
-	uint32_t full = encoding & ~VMCS_ENC_ACCESS_HIGH;
-	for (unsigned i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i] == full) {
-			f->slot = (int)i;
-			return true;
-		}
-	return false;
+	if (!slot_by_key_built)
+		build_keys();
+	unsigned key = key_of(encoding & ~VMCS_ENC_ACCESS_HIGH);
+	if (key == ~0u || !slot_by_key[key])
+		return false;
+	f->slot = slot_by_key[key] - 1;
+	return true;
 }
 
 unsigned vmcs12_highest_index(void)
