@@ -555,6 +555,178 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(deactivate_dual_monitor, valid_64, CONTROLS, 0, "26.2.1.3: deactivate dual-monitor treatment is 1 outside SMM", \
 	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_DEACTIVATE_DUAL_MONITOR)) \
 
+
+#define HOST_CASES(X) \
+	/* 26.2.2 host control registers and MSRs */ \
+	X(host_cr0_without_pe, valid_64, HOST, 0, "26.2.2: host CR0 does not have the bits", clear_bits(VMCS_HOST_CR0, VMX_CR0_PE)) \
+	X(host_cr0_without_ne, valid_64, HOST, 0, "26.2.2: host CR0 does not have the bits", clear_bits(VMCS_HOST_CR0, VMX_CR0_NE)) \
+	X(host_cr0_bit_32, valid_64, HOST, 0, "26.2.2: host CR0 does not have the bits", set_bits(VMCS_HOST_CR0, 1ull << 32)) \
+	X(host_cr4_without_vmxe, valid_64, HOST, 0, "26.2.2: host CR4 does not have the bits", clear_bits(VMCS_HOST_CR4, VMX_CR4_VMXE)) \
+	X(host_cr4_la57_not_offered, valid_64, HOST, 0, "26.2.2: host CR4 does not have the bits", set_bits(VMCS_HOST_CR4, 1ull << 12)) \
+	X(host_cr3_beyond_maxphyaddr, valid_64, HOST, 0, "26.2.2: host CR3 sets bits beyond", set_bits(VMCS_HOST_CR3, BEYOND_39)) \
+	X(host_cet_without_wp, valid_64, HOST, 0, "26.2.2: host CR4.CET is 1 and CR0.WP is 0", \
+	  set_bits(VMCS_HOST_CR4, CR4_CET); clear_bits(VMCS_HOST_CR0, VMX_CR0_WP)) \
+	X(host_cet_with_wp, valid_64, PASS, 0, "", set_bits(VMCS_HOST_CR4, CR4_CET)) \
+	X(host_sysenter_esp_noncanonical, valid_64, HOST, 0, "26.2.2: host IA32_SYSENTER_ESP is not canonical", \
+	  set(VMCS_HOST_SYSENTER_ESP, NONCANONICAL)) \
+	X(host_sysenter_eip_noncanonical, valid_64, HOST, 0, "26.2.2: host IA32_SYSENTER_EIP is not canonical", \
+	  set(VMCS_HOST_SYSENTER_EIP, 0xfff0000000000000ull)) \
+	X(host_sysenter_eip_canonical_high, valid_64, PASS, 0, "", set(VMCS_HOST_SYSENTER_EIP, 0xffff800000000000ull)) \
+	X(host_s_cet_reserved, valid_64, HOST, 0, "26.2.2: host IA32_S_CET sets reserved bits 9:6", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_S_CET, 1u << 6)) \
+	X(host_s_cet_suppress_and_tracker, valid_64, HOST, 0, "26.2.2: host IA32_S_CET sets both SUPPRESS", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_S_CET, (1u << 10) | (1u << 11))) \
+	X(host_s_cet_noncanonical, valid_64, HOST, 0, "26.2.2: host IA32_S_CET is not canonical", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_S_CET, NONCANONICAL)) \
+	X(host_ssp_table_noncanonical, valid_64, HOST, 0, "26.2.2: host IA32_INTERRUPT_SSP_TABLE_ADDR is not canonical", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_INTR_SSP_TABLE_ADDR, NONCANONICAL)) \
+	X(host_ssp_noncanonical, valid_64, HOST, 0, "26.2.2: host SSP is not canonical", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_SSP, NONCANONICAL)) \
+	X(host_cet_state_ignored_unless_loaded, valid_64, PASS, 0, "", set(VMCS_HOST_S_CET, ~0ull)) \
+	X(host_pat_type_2, valid_64, HOST, 0, "26.2.2: host IA32_PAT has an entry with a reserved memory type", \
+	  set(VMCS_HOST_IA32_PAT, PAT_DEFAULT | (2ull << 56))) \
+	X(host_pat_type_8, valid_64, HOST, 0, "26.2.2: host IA32_PAT has an entry with a reserved memory type", \
+	  set(VMCS_HOST_IA32_PAT, (PAT_DEFAULT & ~0xffull) | 8)) \
+	X(host_pat_ignored_unless_loaded, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_IA32_PAT); set(VMCS_HOST_IA32_PAT, ~0ull)) \
+	X(host_efer_reserved_bit, valid_64, HOST, 0, "26.2.2: host IA32_EFER sets reserved bits", \
+	  set_bits(VMCS_HOST_IA32_EFER, 1ull << 12)) \
+	X(host_efer_lma_clear, valid_64, HOST, 0, "26.2.2: host IA32_EFER.LMA differs", clear_bits(VMCS_HOST_IA32_EFER, EFER_LMA)) \
+	X(host_efer_lme_clear, valid_64, HOST, 0, "26.2.2: host IA32_EFER.LME differs", clear_bits(VMCS_HOST_IA32_EFER, EFER_LME)) \
+	X(host_efer_ignored_unless_loaded, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_IA32_EFER); set(VMCS_HOST_IA32_EFER, 0)) \
+	/* 26.2.3 host segment and descriptor-table registers */ \
+	X(host_es_rpl, valid_64, HOST, 0, "26.2.3: host ES selector has RPL or TI set", set(VMCS_HOST_ES_SELECTOR, 0x13)) \
+	X(host_cs_ti, valid_64, HOST, 0, "26.2.3: host CS selector has RPL or TI set", set(VMCS_HOST_CS_SELECTOR, 0x0c)) \
+	X(host_ss_rpl, valid_64, HOST, 0, "26.2.3: host SS selector has RPL or TI set", set(VMCS_HOST_SS_SELECTOR, 0x11)) \
+	X(host_ds_rpl, valid_64, HOST, 0, "26.2.3: host DS selector has RPL or TI set", set(VMCS_HOST_DS_SELECTOR, 0x12)) \
+	X(host_fs_ti, valid_64, HOST, 0, "26.2.3: host FS selector has RPL or TI set", set(VMCS_HOST_FS_SELECTOR, 0x04)) \
+	X(host_gs_rpl, valid_64, HOST, 0, "26.2.3: host GS selector has RPL or TI set", set(VMCS_HOST_GS_SELECTOR, 0x03)) \
+	X(host_tr_rpl, valid_64, HOST, 0, "26.2.3: host TR selector has RPL or TI set", set(VMCS_HOST_TR_SELECTOR, 0x19)) \
+	X(host_cs_null, valid_64, HOST, 0, "26.2.3: host CS selector is 0000H", set(VMCS_HOST_CS_SELECTOR, 0)) \
+	X(host_tr_null, valid_64, HOST, 0, "26.2.3: host TR selector is 0000H", set(VMCS_HOST_TR_SELECTOR, 0)) \
+	X(host_ss_null_32_bit, valid_64, HOST, 0, "26.2.3: host SS selector is 0000H and host address-space size is 0", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0); \
+	  set(VMCS_HOST_SS_SELECTOR, 0)) \
+	X(host_ss_null_64_bit, valid_64, PASS, 0, "", set(VMCS_HOST_SS_SELECTOR, 0)) \
+	X(host_fs_base_noncanonical, valid_64, HOST, 0, "26.2.3: host FS base is not canonical", set(VMCS_HOST_FS_BASE, NONCANONICAL)) \
+	X(host_gs_base_noncanonical, valid_64, HOST, 0, "26.2.3: host GS base is not canonical", set(VMCS_HOST_GS_BASE, NONCANONICAL)) \
+	X(host_gdtr_base_noncanonical, valid_64, HOST, 0, "26.2.3: host GDTR base is not canonical", set(VMCS_HOST_GDTR_BASE, NONCANONICAL)) \
+	X(host_idtr_base_noncanonical, valid_64, HOST, 0, "26.2.3: host IDTR base is not canonical", set(VMCS_HOST_IDTR_BASE, NONCANONICAL)) \
+	X(host_tr_base_noncanonical, valid_64, HOST, 0, "26.2.3: host TR base is not canonical", set(VMCS_HOST_TR_BASE, NONCANONICAL)) \
+	X(host_base_canonical_with_la57, valid_64, PASS, 0, "", \
+	  caps.cr4_fixed1 |= 1ull << 12; set(VMCS_HOST_FS_BASE, NONCANONICAL)) \
+	X(host_base_noncanonical_with_la57, valid_64, HOST, 0, "26.2.3: host FS base is not canonical", \
+	  caps.cr4_fixed1 |= 1ull << 12; set(VMCS_HOST_FS_BASE, 1ull << 57)) \
+	/* 26.2.4 address-space size */ \
+	X(host_32_bit_with_ia32e_guest, valid_64, HOST, 0, "26.2.4: IA-32e mode guest is 1 and host address-space size is 0", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0)) \
+	X(host_32_bit_with_pcide, valid_pae, HOST, 0, "26.2.4: host CR4.PCIDE is 1 and host address-space size is 0", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0); \
+	  set_bits(VMCS_HOST_CR4, CR4_PCIDE); set(VMCS_HOST_RIP, 0x100000)) \
+	X(host_32_bit_rip_high, valid_pae, HOST, 0, "26.2.4: host RIP bits 63:32 are not 0", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0)) \
+	X(host_32_bit_valid, valid_pae, PASS, 0, "", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0); \
+	  set(VMCS_HOST_RIP, 0x100000)) \
+	X(host_64_bit_without_pae, valid_64, HOST, 0, "26.2.4: host CR4.PAE is 0 and host address-space size is 1", \
+	  clear_bits(VMCS_HOST_CR4, VMX_CR4_PAE)) \
+	X(host_64_bit_rip_noncanonical, valid_64, HOST, 0, "26.2.4: host RIP is not canonical", set(VMCS_HOST_RIP, NONCANONICAL)) \
+
+
+#define GUEST_REGISTER_CASES(X) \
+	/* 26.3.1.1 control registers, debug registers, MSRs */ \
+	X(guest_cr0_without_ne, valid_64, GUEST, Q0, "26.3.1.1: guest CR0 does not have the bits", clear_bits(VMCS_GUEST_CR0, VMX_CR0_NE)) \
+	X(guest_cr0_without_pe_pg_restricted, valid_64, GUEST, Q0, "26.3.1.1: guest CR0 does not have the bits", \
+	  clear_bits(VMCS_GUEST_CR0, VMX_CR0_PE | VMX_CR0_PG); clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_IA32E_MODE_GUEST)) \
+	X(guest_cr0_without_ne_unrestricted, valid_ug, GUEST, Q0, "26.3.1.1: guest CR0 does not have the bits", \
+	  clear_bits(VMCS_GUEST_CR0, VMX_CR0_NE)) \
+	X(guest_cr0_bit_32, valid_64, GUEST, Q0, "26.3.1.1: guest CR0 does not have the bits", set_bits(VMCS_GUEST_CR0, 1ull << 32)) \
+	X(guest_cr0_pg_without_pe, valid_ug, GUEST, Q0, "26.3.1.1: guest CR0.PG is 1 and CR0.PE is 0", set_bits(VMCS_GUEST_CR0, VMX_CR0_PG)) \
+	X(guest_cr4_without_vmxe, valid_64, GUEST, Q0, "26.3.1.1: guest CR4 does not have the bits", clear_bits(VMCS_GUEST_CR4, VMX_CR4_VMXE)) \
+	X(guest_cr4_smxe_not_offered, valid_64, GUEST, Q0, "26.3.1.1: guest CR4 does not have the bits", set_bits(VMCS_GUEST_CR4, 1ull << 14)) \
+	X(guest_cet_without_wp, valid_64, GUEST, Q0, "26.3.1.1: guest CR4.CET is 1 and CR0.WP is 0", \
+	  set_bits(VMCS_GUEST_CR4, CR4_CET); clear_bits(VMCS_GUEST_CR0, VMX_CR0_WP)) \
+	X(guest_debugctl_reserved, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_DEBUGCTL sets reserved bits", \
+	  set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 16)) \
+	X(guest_debugctl_ignored_unless_loaded, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS); set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 16)) \
+	X(guest_debugctl_lbr_btf, valid_64, PASS, 0, "", set(VMCS_GUEST_IA32_DEBUGCTL, 3)) \
+	X(guest_ia32e_without_pg, valid_ug, GUEST, Q0, "26.3.1.1: IA-32e mode guest is 1 and guest CR0.PG is 0", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_IA32E_MODE_GUEST); set_bits(VMCS_GUEST_CR4, VMX_CR4_PAE)) \
+	X(guest_ia32e_without_pae, valid_64, GUEST, Q0, "26.3.1.1: IA-32e mode guest is 1 and guest CR4.PAE is 0", \
+	  clear_bits(VMCS_GUEST_CR4, VMX_CR4_PAE)) \
+	X(guest_pcide_outside_ia32e, valid_pae, GUEST, Q0, "26.3.1.1: IA-32e mode guest is 0 and guest CR4.PCIDE is 1", \
+	  set_bits(VMCS_GUEST_CR4, CR4_PCIDE)) \
+	X(guest_pcide_in_ia32e, valid_64, PASS, 0, "", set_bits(VMCS_GUEST_CR4, CR4_PCIDE)) \
+	X(guest_cr3_beyond_maxphyaddr, valid_64, GUEST, Q0, "26.3.1.1: guest CR3 sets bits beyond", set_bits(VMCS_GUEST_CR3, BEYOND_39)) \
+	X(guest_dr7_high, valid_64, GUEST, Q0, "26.3.1.1: guest DR7 bits 63:32", set_bits(VMCS_GUEST_DR7, 1ull << 32)) \
+	X(guest_dr7_ignored_unless_debug_loaded, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS); set_bits(VMCS_GUEST_DR7, 1ull << 32)) \
+	X(guest_sysenter_esp_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_SYSENTER_ESP is not canonical", \
+	  set(VMCS_GUEST_SYSENTER_ESP, NONCANONICAL)) \
+	X(guest_sysenter_eip_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_SYSENTER_EIP is not canonical", \
+	  set(VMCS_GUEST_SYSENTER_EIP, NONCANONICAL)) \
+	X(guest_pat_type_3, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_PAT has an entry with a reserved memory type", \
+	  set(VMCS_GUEST_IA32_PAT, PAT_DEFAULT | (3ull << 24))) \
+	X(guest_pat_ignored_unless_loaded, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_PAT); set(VMCS_GUEST_IA32_PAT, ~0ull)) \
+	X(guest_efer_reserved_bit, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_EFER sets reserved bits", \
+	  set_bits(VMCS_GUEST_IA32_EFER, 1ull << 1)) \
+	X(guest_efer_lma_without_ia32e, valid_pae, GUEST, Q0, "26.3.1.1: guest IA32_EFER.LMA differs", \
+	  set_bits(VMCS_GUEST_IA32_EFER, EFER_LMA | EFER_LME)) \
+	X(guest_efer_no_lma_with_ia32e, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_EFER.LMA differs", \
+	  clear_bits(VMCS_GUEST_IA32_EFER, EFER_LMA)) \
+	X(guest_efer_lme_without_lma_paging, valid_pae, GUEST, Q0, "26.3.1.1: guest CR0.PG is 1 and IA32_EFER.LME differs", \
+	  set_bits(VMCS_GUEST_IA32_EFER, EFER_LME)) \
+	X(guest_efer_lme_without_lma_no_paging, valid_ug, PASS, 0, "", set_bits(VMCS_GUEST_IA32_EFER, EFER_LME)) \
+	X(guest_efer_ignored_unless_loaded, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_EFER); set(VMCS_GUEST_IA32_EFER, 0)) \
+	X(guest_bndcfgs_reserved, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_BNDCFGS sets reserved bits 11:2", \
+	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS); \
+	  set(VMCS_GUEST_IA32_BNDCFGS, 1u << 2)) \
+	X(guest_bndcfgs_base_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_BNDCFGS base", \
+	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS); \
+	  set(VMCS_GUEST_IA32_BNDCFGS, NONCANONICAL | 3)) \
+	X(guest_bndcfgs_valid, valid_64, PASS, 0, "", \
+	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS); \
+	  set(VMCS_GUEST_IA32_BNDCFGS, 0xffff800000001003ull)) \
+	X(guest_s_cet_reserved, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_S_CET sets reserved bits 9:6", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, 1u << 9)) \
+	X(guest_s_cet_suppress_and_tracker, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_S_CET sets both SUPPRESS", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, (1u << 10) | (1u << 11))) \
+	X(guest_s_cet_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_S_CET is not canonical", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, NONCANONICAL)) \
+	X(guest_ssp_table_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_INTERRUPT_SSP_TABLE_ADDR is not canonical", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_INTR_SSP_TABLE_ADDR, NONCANONICAL)) \
+	X(guest_cet_state_valid, valid_64, PASS, 0, "", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, 0x5)) \
+	\
+	/* 26.3.1.3 descriptor-table registers */ \
+	X(guest_gdtr_base_noncanonical, valid_64, GUEST, Q0, "26.3.1.3: guest GDTR base is not canonical", set(VMCS_GUEST_GDTR_BASE, NONCANONICAL)) \
+	X(guest_idtr_base_noncanonical, valid_64, GUEST, Q0, "26.3.1.3: guest IDTR base is not canonical", set(VMCS_GUEST_IDTR_BASE, NONCANONICAL)) \
+	X(guest_gdtr_limit_high, valid_64, GUEST, Q0, "26.3.1.3: guest GDTR limit bits 31:16", set(VMCS_GUEST_GDTR_LIMIT, 0x10000)) \
+	X(guest_idtr_limit_high, valid_64, GUEST, Q0, "26.3.1.3: guest IDTR limit bits 31:16", set(VMCS_GUEST_IDTR_LIMIT, 0x1ffff)) \
+	\
+	/* 26.3.1.4 RIP and RFLAGS */ \
+	X(guest_rip_high_outside_ia32e, valid_pae, GUEST, Q0, "26.3.1.4: guest RIP bits 63:32 are not 0", set(VMCS_GUEST_RIP, 1ull << 32)) \
+	X(guest_rip_high_compatibility_mode, valid_64, GUEST, Q0, "26.3.1.4: guest RIP bits 63:32 are not 0", \
+	  set(VMCS_GUEST_CS_AR, VMX_AR_CODE32_FLAT); set(VMCS_GUEST_RIP, 1ull << 32)) \
+	X(guest_rip_noncanonical, valid_64, GUEST, Q0, "26.3.1.4: guest RIP is not canonical in 64-bit mode", set(VMCS_GUEST_RIP, NONCANONICAL)) \
+	X(guest_rip_canonical_high, valid_64, PASS, 0, "", set(VMCS_GUEST_RIP, 0xffffffff81000000ull)) \
+	X(guest_rflags_bit_3, valid_64, GUEST, Q0, "26.3.1.4: guest RFLAGS sets reserved bits", set_bits(VMCS_GUEST_RFLAGS, 1u << 3)) \
+	X(guest_rflags_bit_15, valid_64, GUEST, Q0, "26.3.1.4: guest RFLAGS sets reserved bits", set_bits(VMCS_GUEST_RFLAGS, 1u << 15)) \
+	X(guest_rflags_bit_22, valid_64, GUEST, Q0, "26.3.1.4: guest RFLAGS sets reserved bits", set_bits(VMCS_GUEST_RFLAGS, 1u << 22)) \
+	X(guest_rflags_bit_1_clear, valid_64, GUEST, Q0, "26.3.1.4: guest RFLAGS bit 1 is 0", set(VMCS_GUEST_RFLAGS, 0)) \
+	X(guest_rflags_vm_in_ia32e, valid_64, GUEST, Q0, "26.3.1.4: guest RFLAGS.VM is 1 with IA-32e mode guest or CR0.PE=0", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_VM); make_v86_segments()) \
+	X(guest_rflags_vm_in_real_mode, valid_ug, GUEST, Q0, "26.3.1.4: guest RFLAGS.VM is 1 with IA-32e mode guest or CR0.PE=0", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_VM); make_v86_segments()) \
+	X(guest_if_clear_with_external_interrupt, valid_64, GUEST, Q0, "26.3.1.4: guest RFLAGS.IF is 0 and an external interrupt is injected", \
+	  inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
+	X(guest_if_set_with_external_interrupt, valid_64, PASS, 0, "", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_IF); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
+
 #define DEFINE_CASE(name, base, what, qualification, rule, ...) \
 	static void test_##name(void **state) \
 	{ \
@@ -564,6 +736,8 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 		expect(what, qualification, rule); \
 	}
 CASES(DEFINE_CASE)
+HOST_CASES(DEFINE_CASE)
+GUEST_REGISTER_CASES(DEFINE_CASE)
 
 /* 26.2.4, the part that depends on L1's own mode. */
 static void test_l1_mode(void **state)
@@ -611,6 +785,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		CASES(REGISTER_CASE)
+		HOST_CASES(REGISTER_CASE)
+		GUEST_REGISTER_CASES(REGISTER_CASE)
 		cmocka_unit_test(test_l1_mode),
 		cmocka_unit_test(test_entry_order),
 	};
