@@ -142,10 +142,50 @@ void print_backtrace(uint64_t rbp)
 	kprintf("\n");
 }
 
+#define VECTOR_DB 1
+#define DR6_BS (1ull << 14)            /* single step, SDM vol.3 18.2.3 */
+#define DR6_RESET 0xffff0ff0ull        /* SDM vol.3 table 9-1 */
+#define TOLERATED_STEP_SITES 2
+
+static uint64_t tolerated_step_rip[TOLERATED_STEP_SITES];
+static unsigned spurious_steps;
+
+void exception_tolerate_single_step_at(uint64_t rip)
+{
+	for (unsigned i = 0; i < TOLERATED_STEP_SITES; i++) {
+		if (!tolerated_step_rip[i] || tolerated_step_rip[i] == rip) {
+			tolerated_step_rip[i] = rip;
+			return;
+		}
+	}
+}
+
+static bool spurious_single_step(const struct exception_frame *f)
+{
+	if (f->vector != VECTOR_DB)
+		return false;
+	uint64_t dr6;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	if (!(dr6 & DR6_BS))
+		return false;
+	for (unsigned i = 0; i < TOLERATED_STEP_SITES; i++) {
+		if (tolerated_step_rip[i] && tolerated_step_rip[i] == f->rip) {
+			__asm__ volatile("mov %0, %%dr6" ::"r"(DR6_RESET));
+			if (spurious_steps++ == 0)
+				kprintf("nestbed: a guest's single-step #DB reached nestbed after a VM exit "
+					"(an emulator bug); ignored\n");
+			return true;
+		}
+	}
+	return false;
+}
+
 void exception_dispatch(struct exception_frame *f);
 void exception_dispatch(struct exception_frame *f)
 {
 	uint64_t cr2 = read_cr2();
+	if (spurious_single_step(f))
+		return;
 	if (expectation.armed && !expectation.hit && f->vector == expectation.vector) {
 		expectation.hit = true;
 		expectation.record.vector = f->vector;

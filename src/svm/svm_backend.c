@@ -5,6 +5,7 @@
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
+#include "core/exception.h"
 #include "core/memory.h"
 #include "core/platform.h"
 #include "core/vmm.h"
@@ -47,6 +48,7 @@ static int svm_cpu_init(struct machine *m)
 	/* NXE too: shadow nested page tables carry the no-execute bit of L1's tables. */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	exception_tolerate_single_step_at((uint64_t)(uintptr_t)svm_vmexit_return);
 	/* GIF stays 0 in nestbed: interrupts and NMIs wait for the guest (APM 15.17). */
 	__asm__ volatile("clgi");
 	(void)m;

@@ -29,6 +29,7 @@ section .text
 %define G_R15 112
 
 global svm_world_switch
+global svm_vmexit_return
 svm_world_switch:
 	push rbx
 	push rbp
@@ -65,6 +66,7 @@ svm_world_switch:
 	mov rsi, [rsi + G_RSI]
 
 	vmrun                       ; rax = guest VMCB; returns at #VMEXIT with GIF=0
+svm_vmexit_return:              ; where Bochs raises a guest's single-step #DB
 	cli
 
 	vmsave                      ; rax is the guest VMCB again (restored from host save)
