@@ -408,22 +408,25 @@ static void nvmx_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	uint32_t reason = (uint32_t)e->native_code & VMX_EXIT_REASON_BASIC_MASK;
 	if (!insn_allowed(v, n, reason))
 		return;
+	nvmx_shadow_pull(n); /* L1's VMWRITEs since the last exit are in the shadow VMCS */
 	switch (reason) {
-	case VMX_EXIT_REASON_VMXON: emulate_vmxon(v, n, e); return;
-	case VMX_EXIT_REASON_VMXOFF: emulate_vmxoff(v, n, e); return;
-	case VMX_EXIT_REASON_VMCLEAR: emulate_vmclear(v, n, e); return;
-	case VMX_EXIT_REASON_VMPTRLD: emulate_vmptrld(v, n, e); return;
-	case VMX_EXIT_REASON_VMPTRST: emulate_vmptrst(v, n, e); return;
-	case VMX_EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, n, e, false); return;
-	case VMX_EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, n, e, true); return;
-	case VMX_EXIT_REASON_VMLAUNCH: nvmx_vmentry(v, e, true); return;
-	case VMX_EXIT_REASON_VMRESUME: nvmx_vmentry(v, e, false); return;
-	case VMX_EXIT_REASON_INVEPT: emulate_invept_invvpid(v, n, e, true); return;
-	case VMX_EXIT_REASON_INVVPID: emulate_invept_invvpid(v, n, e, false); return;
+	case VMX_EXIT_REASON_VMXON: emulate_vmxon(v, n, e); break;
+	case VMX_EXIT_REASON_VMXOFF: emulate_vmxoff(v, n, e); break;
+	case VMX_EXIT_REASON_VMCLEAR: emulate_vmclear(v, n, e); break;
+	case VMX_EXIT_REASON_VMPTRLD: emulate_vmptrld(v, n, e); break;
+	case VMX_EXIT_REASON_VMPTRST: emulate_vmptrst(v, n, e); break;
+	case VMX_EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, n, e, false); break;
+	case VMX_EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, n, e, true); break;
+	case VMX_EXIT_REASON_VMLAUNCH: nvmx_vmentry(v, e, true); break;
+	case VMX_EXIT_REASON_VMRESUME: nvmx_vmentry(v, e, false); break;
+	case VMX_EXIT_REASON_INVEPT: emulate_invept_invvpid(v, n, e, true); break;
+	case VMX_EXIT_REASON_INVVPID: emulate_invept_invvpid(v, n, e, false); break;
 	default: /* VMFUNC and the rest: not offered */
 		inject(v, VECTOR_UD, false);
-		return;
+		break;
 	}
+	if (!n->in_l2)
+		nvmx_shadow_push(n); /* the outcome (error number, a new current VMCS) for L1's VMREADs */
 }
 
 /* ---- MSRs and CPUID ---- */
@@ -537,16 +540,16 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
-	if (create_vmcs02(m, n)) {
-		kprintf("nestbed: nested-vmx: cannot create VMCS02 (see above)\n");
+	if (create_vmcs02(m, n) || nvmx_shadow_vmcs_init(m, n)) {
+		kprintf("nestbed: nested-vmx: cannot create VMCS02 or the shadow VMCS (see above)\n");
 		return -1;
 	}
 	kprintf("nestbed: nested-vmx: offered basic=%#llx pin=%#llx proc=%#llx proc2=%#llx exit=%#llx "
-		"entry=%#llx misc=%#llx ept_vpid=%#llx\n", (unsigned long long)n->offer.caps.basic,
+		"entry=%#llx misc=%#llx ept_vpid=%#llx, VMCS shadowing for L1 %s\n", (unsigned long long)n->offer.caps.basic,
 		(unsigned long long)n->offer.caps.pinbased, (unsigned long long)n->offer.caps.procbased,
 		(unsigned long long)n->offer.caps.procbased2, (unsigned long long)n->offer.caps.exit,
 		(unsigned long long)n->offer.caps.entry, (unsigned long long)n->offer.caps.misc,
-		(unsigned long long)n->offer.caps.ept_vpid_cap);
+		(unsigned long long)n->offer.caps.ept_vpid_cap, n->shadowing ? "on" : "off");
 	return 0;
 }
 

@@ -20,6 +20,8 @@
 #include "nested/vmx/vmcs12_fields.h"
 #include "vmx/vmx.h"
 
+struct machine;
+
 #define NVMX_NO_VMCS (~0ull)           /* the current-VMCS pointer when there is none (30.3) */
 #define NVMX_L2_VPID 2                 /* nestbed's VPID for every L2 (1 is L1's) */
 #define NVMX_LAUNCH_CLEAR 0u
@@ -54,6 +56,9 @@ struct nvmx {
 	uint64_t shadow_eptp12;   /* the L1 EPTP it caches */
 	uint16_t last_vpid12;
 	bool flush_l2;            /* L2's TLB tag must be flushed before its next entry */
+	/* VMCS shadowing for L1 (nvmx_shadow_vmcs.c) */
+	bool shadowing;
+	uint64_t shadow_vmcs_pa;
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
 };
@@ -64,6 +69,12 @@ struct nvmx *nvmx_of(const struct vcpu *v);
 uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding);
 void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value);
 bool nvmx_ept12(const struct nvmx *n);
+
+/* nvmx_shadow_vmcs.c: 0 (shadowing on, or not available) or -1; pull before nestbed
+ * reads VMCS12 while L1 runs, push after it changed it (VMCS01 current for both). */
+int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n);
+void nvmx_shadow_pull(struct nvmx *n);
+void nvmx_shadow_push(struct nvmx *n);
 
 /* nvmx_entry.c: VMLAUNCH/VMRESUME after the instruction's own checks passed. */
 void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch);

@@ -238,6 +238,7 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 	uint64_t l2_efer = st->efer;
 	to_vmcs01(v, n);
 	load_host_state(v, n, l2_efer, l2_pat);
+	nvmx_shadow_push(n); /* the exit information for L1's VMREADs */
 }
 
 bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)

@@ -101,6 +101,16 @@ bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
 	return true;
 }
 
+unsigned vmcs12_field_count(void)
+{
+	return ARRAY_SIZE(fields);
+}
+
+uint32_t vmcs12_field_encoding(unsigned slot)
+{
+	return slot < ARRAY_SIZE(fields) ? fields[slot] : 0;
+}
+
 unsigned vmcs12_highest_index(void)
 {
 	unsigned max = 0;

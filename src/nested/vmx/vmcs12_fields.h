@@ -33,6 +33,10 @@ struct vmcs12_field {
  * the component: reserved bits set, high access to a non-64-bit field, or not listed. */
 bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f);
 
+/* The supported fields by slot: count and full encoding (access type 0). */
+unsigned vmcs12_field_count(void);
+uint32_t vmcs12_field_encoding(unsigned slot);
+
 /* The highest index (bits 9:1) among the supported encodings: IA32_VMX_VMCS_ENUM[9:1]
  * (A.9). */
 unsigned vmcs12_highest_index(void);

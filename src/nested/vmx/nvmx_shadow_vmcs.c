@@ -1,0 +1,99 @@
+/* VMCS shadowing (SDM vol.3 24.10, 25.1.3): L1's VMREAD and VMWRITE of every field nestbed
+ * supports go to a shadow VMCS linked from VMCS01 and cause no exit. The shadow holds the
+ * current VMCS12's fields; nestbed's cached copy is pulled from it before nestbed reads
+ * VMCS12 (at any VMX-instruction exit) and pushed back after it changed VMCS12 (the
+ * instruction's outcome, a VMPTRLD, an emulated VM exit). Used only where the CPU has VMCS
+ * shadowing and lets VMWRITE write the exit-information fields (A.6, IA32_VMX_MISC[29]),
+ * which nestbed's pushes need; otherwise every VMREAD/VMWRITE exits and is emulated. */
+#include "nested/vmx/nvmx.h"
+
+#include "core/console.h"
+#include "core/machine.h"
+#include "core/memory.h"
+#include "core/string.h"
+#include "vmx/vmcs.h"
+
+#define MISC_VMWRITE_ANY (1ull << 29)       /* A.6 */
+#define SHADOW_VMCS_INDICATOR (1u << 31)    /* 24.2 */
+#define BITMAP_INDEX_MASK 0x7fffu           /* 24.6.15: bits 14:0 of the encoding select the bit */
+
+static void allow(uint8_t *bitmap, uint32_t encoding)
+{
+	uint32_t bit = encoding & BITMAP_INDEX_MASK;
+	bitmap[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n)
+{
+	const struct vmx_caps *caps = &m->caps.vmx_caps;
+	uint64_t proc2_cap = vmx_control_cap(caps, VMX_CTLS_PROC2);
+	if (!(vmx_allowed1(proc2_cap) & VMX_PROC2_VMCS_SHADOWING) || !(caps->misc & MISC_VMWRITE_ANY) ||
+	    !(n->vv01->proc & VMX_PROC_ACTIVATE_SECONDARY))
+		return 0; /* every VMREAD/VMWRITE exits */
+	n->shadow_vmcs_pa = vmx_alloc_frames(m, 1, "shadow VMCS");
+	uint64_t read_pa = vmx_alloc_frames(m, 1, "VMREAD bitmap");
+	uint64_t write_pa = vmx_alloc_frames(m, 1, "VMWRITE bitmap");
+	if (!n->shadow_vmcs_pa || !read_pa || !write_pa)
+		return -1;
+	uint8_t *rd = phys_to_virt(read_pa), *wr = phys_to_virt(write_pa);
+	memset(rd, 0xff, FRAME_SIZE);
+	memset(wr, 0xff, FRAME_SIZE);
+	for (unsigned i = 0; i < vmcs12_field_count(); i++) {
+		uint32_t enc = vmcs12_field_encoding(i);
+		allow(rd, enc);
+		allow(wr, enc);
+		if (((enc >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK) == VMCS_WIDTH_64) {
+			allow(rd, enc | VMCS_ENC_ACCESS_HIGH);
+			allow(wr, enc | VMCS_ENC_ACCESS_HIGH);
+		}
+	}
+	*(uint32_t *)phys_to_virt(n->shadow_vmcs_pa) = n->revision | SHADOW_VMCS_INDICATOR;
+	enum vmx_result r = vmclear(n->shadow_vmcs_pa);
+	if (r != VMX_OK) {
+		vmx_report_failure("VMCLEAR of the shadow VMCS", r);
+		return -1;
+	}
+	/* VMCS01 is current: shadowing on, the bitmaps, no link until L1 has a current VMCS */
+	n->vv01->proc2 |= VMX_PROC2_VMCS_SHADOWING;
+	vmcs_write(VMCS_PROC_BASED_CTLS2, n->vv01->proc2);
+	vmcs_write(VMCS_VMREAD_BITMAP, read_pa);
+	vmcs_write(VMCS_VMWRITE_BITMAP, write_pa);
+	vmcs_write(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
+	n->shadowing = true;
+	return 0;
+}
+
+static void make_current(struct nvmx *n, uint64_t pa, const char *what)
+{
+	enum vmx_result r = vmptrld(pa);
+	if (r != VMX_OK) {
+		vmx_report_failure(what, r);
+		n->shadowing = false; /* fall back to exits rather than lose VMCS12 */
+	}
+}
+
+void nvmx_shadow_pull(struct nvmx *n)
+{
+	if (!n->shadowing || n->current_pa == NVMX_NO_VMCS)
+		return;
+	make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
+	for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
+		n->vmcs12.field[i] = vmcs_read(vmcs12_field_encoding(i));
+	make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
+}
+
+/* VMCS01 must be current; it is again afterwards, linked to the shadow when L1 has a
+ * current VMCS (else L1's VMREAD/VMWRITE give VMfailInvalid without an exit, 30.3). */
+void nvmx_shadow_push(struct nvmx *n)
+{
+	if (!n->shadowing)
+		return;
+	if (n->current_pa != NVMX_NO_VMCS) {
+		make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
+		for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
+			vmcs_write(vmcs12_field_encoding(i), n->vmcs12.field[i]);
+		make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
+	}
+	vmcs_write(VMCS_LINK_POINTER, n->shadowing && n->current_pa != NVMX_NO_VMCS ? n->shadow_vmcs_pa :
+										       VMX_LINK_POINTER_NONE);
+}
