@@ -727,6 +727,249 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_if_set_with_external_interrupt, valid_64, PASS, 0, "", \
 	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_IF); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
 
+
+#define AR_WITH_TYPE(ar, type) (((ar) & ~VMX_AR_TYPE_MASK) | (type))
+#define CPL3_64 \
+	set(VMCS_GUEST_CS_SELECTOR, 0x33); set(VMCS_GUEST_CS_AR, VMX_AR_CODE64 | AR_DPL3); \
+	set(VMCS_GUEST_SS_SELECTOR, 0x2b); set(VMCS_GUEST_SS_AR, VMX_AR_DATA_FLAT | AR_DPL3)
+
+#define GUEST_SEGMENT_CASES(X) \
+	/* 26.3.1.2 selectors */ \
+	X(guest_tr_ti, valid_64, GUEST, Q0, "26.3.1.2: guest TR selector has TI set", set(VMCS_GUEST_TR_SELECTOR, 0x1c)) \
+	X(guest_ldtr_ti, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its selector has TI set", set(VMCS_GUEST_LDTR_SELECTOR, 0x4)) \
+	X(guest_ldtr_ti_unusable, valid_64, PASS, 0, "", set(VMCS_GUEST_LDTR_SELECTOR, 0x4)) \
+	X(guest_ss_rpl_differs_from_cs, valid_64, GUEST, Q0, "26.3.1.2: guest SS selector RPL differs from CS selector RPL", \
+	  set(VMCS_GUEST_SS_SELECTOR, 0x13)) \
+	X(guest_ss_rpl_differs_unrestricted, valid_ug, PASS, 0, "", set(VMCS_GUEST_SS_SELECTOR, 0x3)) \
+	X(guest_cpl3_64, valid_64, PASS, 0, "", CPL3_64) \
+	/* 26.3.1.2 virtual-8086 mode */ \
+	X(guest_v86_cs_base, valid_v86, GUEST, Q0, "26.3.1.2: virtual-8086 guest CS base is not its selector times 16", \
+	  set(VMCS_GUEST_CS_BASE, 0x10010)) \
+	X(guest_v86_gs_base, valid_v86, GUEST, Q0, "26.3.1.2: virtual-8086 guest GS base is not its selector times 16", \
+	  set(VMCS_GUEST_GS_BASE, 0)) \
+	X(guest_v86_ss_limit, valid_v86, GUEST, Q0, "26.3.1.2: virtual-8086 guest SS limit is not FFFFH", set(VMCS_GUEST_SS_LIMIT, 0xfffff)) \
+	X(guest_v86_ds_access_rights, valid_v86, GUEST, Q0, "26.3.1.2: virtual-8086 guest DS access rights are not F3H", \
+	  set(VMCS_GUEST_DS_AR, 0xf2)) \
+	X(guest_v86_es_unusable, valid_v86, GUEST, Q0, "26.3.1.2: virtual-8086 guest ES access rights are not F3H", \
+	  set(VMCS_GUEST_ES_AR, AR_V86 | AR_UNUSABLE)) \
+	X(guest_v86_tr_16_bit, valid_v86, PASS, 0, "", set(VMCS_GUEST_TR_AR, VMX_AR_P | 3u)) \
+	/* 26.3.1.2 CS */ \
+	X(guest_cs_base_high, valid_pae, GUEST, Q0, "26.3.1.2: guest CS base bits 63:32 are not 0", set(VMCS_GUEST_CS_BASE, 1ull << 32)) \
+	X(guest_cs_type_data, valid_64, GUEST, Q0, "26.3.1.2: guest CS type is not 9, 11, 13 or 15", \
+	  set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 3))) \
+	X(guest_cs_type_not_accessed, valid_64, GUEST, Q0, "26.3.1.2: guest CS type is not 9, 11, 13 or 15", \
+	  set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 10))) \
+	X(guest_cs_type_execute_only, valid_64, PASS, 0, "", set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 9))) \
+	X(guest_cs_type_data_unrestricted, valid_ug, PASS, 0, "", set(VMCS_GUEST_CS_AR, AR_REAL_DATA)) \
+	X(guest_cs_type_data_dpl_3, valid_ug, GUEST, Q0, "26.3.1.2: guest CS type is 3 and its DPL is not 0", \
+	  set(VMCS_GUEST_CS_AR, AR_REAL_DATA | AR_DPL3)) \
+	X(guest_cs_s_clear, valid_64, GUEST, Q0, "26.3.1.2: guest CS S bit is 0", clear_bits(VMCS_GUEST_CS_AR, VMX_AR_S)) \
+	X(guest_cs_nonconforming_dpl_differs, valid_64, GUEST, Q0, "26.3.1.2: guest CS is non-conforming code and its DPL differs from SS.DPL", \
+	  set_bits(VMCS_GUEST_CS_AR, AR_DPL3)) \
+	X(guest_cs_conforming_dpl_above_ss, valid_64, GUEST, Q0, "26.3.1.2: guest CS is conforming code and its DPL is greater than SS.DPL", \
+	  set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 15) | AR_DPL3)) \
+	X(guest_cs_conforming_dpl_below_ss, valid_64, PASS, 0, "", CPL3_64; set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 13))) \
+	X(guest_cs_not_present, valid_64, GUEST, Q0, "26.3.1.2: guest CS is not present", clear_bits(VMCS_GUEST_CS_AR, VMX_AR_P)) \
+	X(guest_cs_ar_bit_8, valid_64, GUEST, Q0, "26.3.1.2: guest CS access-rights bits 11:8", set_bits(VMCS_GUEST_CS_AR, 1u << 8)) \
+	X(guest_cs_long_and_db, valid_64, GUEST, Q0, "26.3.1.2: IA-32e mode guest with CS.L=1 and CS.D/B=1", set_bits(VMCS_GUEST_CS_AR, VMX_AR_DB)) \
+	X(guest_cs_long_and_db_outside_ia32e, valid_pae, PASS, 0, "", set(VMCS_GUEST_CS_AR, VMX_AR_CODE64 | VMX_AR_DB)) \
+	X(guest_cs_page_granular_small_limit, valid_64, GUEST, Q0, "26.3.1.2: guest CS G bit does not match its limit", \
+	  set(VMCS_GUEST_CS_LIMIT, 0xffffe)) \
+	X(guest_cs_byte_granular_big_limit, valid_64, GUEST, Q0, "26.3.1.2: guest CS G bit does not match its limit", \
+	  clear_bits(VMCS_GUEST_CS_AR, VMX_AR_G); set(VMCS_GUEST_CS_LIMIT, 0x100000)) \
+	X(guest_cs_byte_granular_1m_limit, valid_64, PASS, 0, "", clear_bits(VMCS_GUEST_CS_AR, VMX_AR_G); set(VMCS_GUEST_CS_LIMIT, 0xfffff)) \
+	X(guest_cs_ar_bit_17, valid_64, GUEST, Q0, "26.3.1.2: guest CS access-rights bits 31:17", set_bits(VMCS_GUEST_CS_AR, 1u << 17)) \
+	X(guest_cs_unusable, valid_64, GUEST, Q0, "26.3.1.2: guest CS access-rights bits 31:17", set_bits(VMCS_GUEST_CS_AR, 1u << 31)) \
+	/* 26.3.1.2 SS */ \
+	X(guest_ss_type_code, valid_64, GUEST, Q0, "26.3.1.2: guest SS is usable and its type is not 3 or 7", \
+	  set(VMCS_GUEST_SS_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 11))) \
+	X(guest_ss_type_expand_down, valid_64, PASS, 0, "", set(VMCS_GUEST_SS_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 7))) \
+	X(guest_ss_unusable, valid_64, PASS, 0, "", set(VMCS_GUEST_SS_AR, AR_UNUSABLE); set(VMCS_GUEST_SS_BASE, 1ull << 40)) \
+	X(guest_ss_dpl_differs_from_rpl, valid_64, GUEST, Q0, "26.3.1.2: guest SS DPL differs from its selector RPL", \
+	  set_bits(VMCS_GUEST_CS_AR, AR_DPL3); set_bits(VMCS_GUEST_SS_AR, AR_DPL3)) \
+	X(guest_ss_dpl_3_real_mode, valid_ug, GUEST, Q0, "26.3.1.2: guest SS DPL is not 0 with CS type 3 or CR0.PE=0", \
+	  set(VMCS_GUEST_SS_SELECTOR, 3); set_bits(VMCS_GUEST_SS_AR, AR_DPL3); set_bits(VMCS_GUEST_CS_AR, AR_DPL3)) \
+	X(guest_ss_dpl_3_cs_type_3, valid_ug, GUEST, Q0, "26.3.1.2: guest SS DPL is not 0 with CS type 3 or CR0.PE=0", \
+	  set_bits(VMCS_GUEST_CR0, VMX_CR0_PE); set(VMCS_GUEST_SS_SELECTOR, 3); set_bits(VMCS_GUEST_SS_AR, AR_DPL3); \
+	  set(VMCS_GUEST_CS_AR, AR_REAL_DATA)) \
+	X(guest_ss_dpl_3_protected_unrestricted, valid_ug, PASS, 0, "", \
+	  set_bits(VMCS_GUEST_CR0, VMX_CR0_PE); set(VMCS_GUEST_SS_SELECTOR, 3); set_bits(VMCS_GUEST_SS_AR, AR_DPL3); \
+	  set_bits(VMCS_GUEST_CS_AR, AR_DPL3)) \
+	X(guest_ss_not_present, valid_64, GUEST, Q0, "26.3.1.2: guest SS is usable and not present", clear_bits(VMCS_GUEST_SS_AR, VMX_AR_P)) \
+	X(guest_ss_base_high, valid_pae, GUEST, Q0, "26.3.1.2: guest SS is usable and its base bits 63:32 are not 0", \
+	  set(VMCS_GUEST_SS_BASE, 1ull << 32)) \
+	X(guest_ss_s_clear, valid_64, GUEST, Q0, "26.3.1.2: guest SS is usable and its S bit is 0", clear_bits(VMCS_GUEST_SS_AR, VMX_AR_S)) \
+	/* 26.3.1.2 DS, ES, FS, GS */ \
+	X(guest_ds_not_accessed, valid_64, GUEST, Q0, "26.3.1.2: guest DS is usable and its type is not accessed", \
+	  set(VMCS_GUEST_DS_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 2))) \
+	X(guest_es_execute_only_code, valid_64, GUEST, Q0, "26.3.1.2: guest ES is usable and is an execute-only code segment", \
+	  set(VMCS_GUEST_ES_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 9))) \
+	X(guest_es_readable_code, valid_64, PASS, 0, "", set(VMCS_GUEST_ES_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 11))) \
+	X(guest_fs_s_clear, valid_64, GUEST, Q0, "26.3.1.2: guest FS is usable and its S bit is 0", clear_bits(VMCS_GUEST_FS_AR, VMX_AR_S)) \
+	X(guest_gs_dpl_below_rpl, valid_64, GUEST, Q0, "26.3.1.2: guest GS is usable, data or non-conforming code, and its DPL is below its RPL", \
+	  set(VMCS_GUEST_GS_SELECTOR, 0x13)) \
+	X(guest_gs_conforming_dpl_below_rpl, valid_64, PASS, 0, "", \
+	  set(VMCS_GUEST_GS_SELECTOR, 0x13); set(VMCS_GUEST_GS_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 15))) \
+	X(guest_gs_dpl_below_rpl_unrestricted, valid_ug, PASS, 0, "", set(VMCS_GUEST_GS_SELECTOR, 0x3)) \
+	X(guest_ds_not_present, valid_64, GUEST, Q0, "26.3.1.2: guest DS is usable and not present", clear_bits(VMCS_GUEST_DS_AR, VMX_AR_P)) \
+	X(guest_ds_ar_bit_9, valid_64, GUEST, Q0, "26.3.1.2: guest DS is usable and its access-rights bits 11:8", set_bits(VMCS_GUEST_DS_AR, 1u << 9)) \
+	X(guest_es_granularity, valid_64, GUEST, Q0, "26.3.1.2: guest ES is usable and its G bit does not match its limit", \
+	  set(VMCS_GUEST_ES_LIMIT, 0x1000)) \
+	X(guest_fs_ar_bit_17, valid_64, GUEST, Q0, "26.3.1.2: guest FS is usable and its access-rights bits 31:17", set_bits(VMCS_GUEST_FS_AR, 1u << 17)) \
+	X(guest_ds_unusable_garbage, valid_64, PASS, 0, "", set(VMCS_GUEST_DS_AR, AR_UNUSABLE | 0xf00u | (1u << 20))) \
+	X(guest_es_base_high_unusable, valid_pae, PASS, 0, "", set(VMCS_GUEST_ES_AR, AR_UNUSABLE); set(VMCS_GUEST_ES_BASE, 1ull << 32)) \
+	X(guest_ds_base_high, valid_pae, GUEST, Q0, "26.3.1.2: guest DS is usable and its base bits 63:32", set(VMCS_GUEST_DS_BASE, 1ull << 32)) \
+	X(guest_fs_base_noncanonical, valid_64, GUEST, Q0, "26.3.1.2: guest FS base is not canonical", set(VMCS_GUEST_FS_BASE, NONCANONICAL)) \
+	X(guest_gs_base_noncanonical_unusable, valid_64, GUEST, Q0, "26.3.1.2: guest GS base is not canonical", \
+	  set(VMCS_GUEST_GS_AR, AR_UNUSABLE); set(VMCS_GUEST_GS_BASE, NONCANONICAL)) \
+	/* 26.3.1.2 TR */ \
+	X(guest_tr_base_noncanonical, valid_64, GUEST, Q0, "26.3.1.2: guest TR base is not canonical", set(VMCS_GUEST_TR_BASE, NONCANONICAL)) \
+	X(guest_tr_16_bit_in_ia32e, valid_64, GUEST, Q0, "26.3.1.2: guest TR type is not a busy TSS", set(VMCS_GUEST_TR_AR, VMX_AR_P | 3u)) \
+	X(guest_tr_16_bit_outside_ia32e, valid_pae, PASS, 0, "", set(VMCS_GUEST_TR_AR, VMX_AR_P | 3u)) \
+	X(guest_tr_available, valid_64, GUEST, Q0, "26.3.1.2: guest TR type is not a busy TSS", set(VMCS_GUEST_TR_AR, VMX_AR_P | 9u)) \
+	X(guest_tr_s, valid_64, GUEST, Q0, "26.3.1.2: guest TR S bit is 1", set_bits(VMCS_GUEST_TR_AR, VMX_AR_S)) \
+	X(guest_tr_not_present, valid_64, GUEST, Q0, "26.3.1.2: guest TR is not present", clear_bits(VMCS_GUEST_TR_AR, VMX_AR_P)) \
+	X(guest_tr_ar_bit_10, valid_64, GUEST, Q0, "26.3.1.2: guest TR access-rights bits 11:8", set_bits(VMCS_GUEST_TR_AR, 1u << 10)) \
+	X(guest_tr_granularity, valid_64, GUEST, Q0, "26.3.1.2: guest TR G bit does not match its limit", set_bits(VMCS_GUEST_TR_AR, VMX_AR_G)) \
+	X(guest_tr_unusable, valid_64, GUEST, Q0, "26.3.1.2: guest TR is unusable", set_bits(VMCS_GUEST_TR_AR, AR_UNUSABLE)) \
+	X(guest_tr_ar_bit_20, valid_64, GUEST, Q0, "26.3.1.2: guest TR access-rights bits 31:17", set_bits(VMCS_GUEST_TR_AR, 1u << 20)) \
+	/* 26.3.1.2 LDTR */ \
+	X(guest_ldtr_base_noncanonical, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its base is not canonical", \
+	  set(VMCS_GUEST_LDTR_BASE, NONCANONICAL)) \
+	X(guest_ldtr_base_noncanonical_unusable, valid_64, PASS, 0, "", set(VMCS_GUEST_LDTR_BASE, NONCANONICAL)) \
+	X(guest_ldtr_type, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its type is not 2", set(VMCS_GUEST_LDTR_AR, VMX_AR_P | 3u)) \
+	X(guest_ldtr_s, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its S bit is 1", set_bits(VMCS_GUEST_LDTR_AR, VMX_AR_S)) \
+	X(guest_ldtr_not_present, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and not present", clear_bits(VMCS_GUEST_LDTR_AR, VMX_AR_P)) \
+	X(guest_ldtr_ar_bit_11, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its access-rights bits 11:8", set_bits(VMCS_GUEST_LDTR_AR, 1u << 11)) \
+	X(guest_ldtr_granularity, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its G bit does not match its limit", \
+	  set_bits(VMCS_GUEST_LDTR_AR, VMX_AR_G); set(VMCS_GUEST_LDTR_LIMIT, 0x1000)) \
+	X(guest_ldtr_ar_bit_18, valid_ug, GUEST, Q0, "26.3.1.2: guest LDTR is usable and its access-rights bits 31:17", set_bits(VMCS_GUEST_LDTR_AR, 1u << 18)) \
+
+#define ACTIVITY(state) set(VMCS_GUEST_ACTIVITY_STATE, state)
+#define BLOCKING(bits) set(VMCS_GUEST_INTERRUPTIBILITY, bits)
+#define IF_SET set_bits(VMCS_GUEST_RFLAGS, RFLAGS_IF)
+#define Q_NMI VMX_ENTRY_QUAL_NMI_INJECTION
+#define Q_LINK VMX_ENTRY_QUAL_LINK_POINTER
+#define Q_PDPTE VMX_ENTRY_QUAL_PDPTE
+#define STI VMX_INTERRUPTIBILITY_STI
+#define MOV_SS VMX_INTERRUPTIBILITY_MOV_SS
+#define PENDING(bits) set(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, bits)
+#define SHADOWING set_bits(SECONDARY, VMX_PROC2_VMCS_SHADOWING); set(VMCS_VMREAD_BITMAP, 0x19000); set(VMCS_VMWRITE_BITMAP, 0x1a000)
+
+#define GUEST_NON_REGISTER_CASES(X) \
+	/* 26.3.1.5 activity state */ \
+	X(guest_activity_4, valid_64, GUEST, Q0, "26.3.1.5: guest activity state is not 0-3", ACTIVITY(4)) \
+	X(guest_activity_wait_sipi_not_offered, valid_64, GUEST, Q0, "26.3.1.5: guest activity state is not 0-3 or not one", \
+	  caps.misc &= ~VMX_MISC_ACTIVITY_WAIT_SIPI; ACTIVITY(VMX_ACTIVITY_WAIT_SIPI)) \
+	X(guest_activity_wait_sipi, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_WAIT_SIPI)) \
+	X(guest_activity_shutdown, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_SHUTDOWN)) \
+	X(guest_activity_hlt, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_HLT)) \
+	X(guest_activity_hlt_cpl3, valid_64, GUEST, Q0, "26.3.1.5: guest activity state is HLT and SS.DPL is not 0", \
+	  CPL3_64; ACTIVITY(VMX_ACTIVITY_HLT)) \
+	X(guest_activity_hlt_with_sti_blocking, valid_64, GUEST, Q0, "26.3.1.5: guest activity state is not active with blocking by STI or MOV SS", \
+	  IF_SET; BLOCKING(STI); ACTIVITY(VMX_ACTIVITY_HLT)) \
+	X(guest_activity_shutdown_with_mov_ss_blocking, valid_64, GUEST, Q0, "26.3.1.5: guest activity state is not active with blocking", \
+	  BLOCKING(MOV_SS); ACTIVITY(VMX_ACTIVITY_SHUTDOWN)) \
+	X(guest_hlt_inject_ud, valid_64, GUEST, Q0, "26.3.1.5: the injected event is one the guest activity state blocks", \
+	  ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, false)) \
+	X(guest_hlt_inject_software_interrupt, valid_64, GUEST, Q0, "26.3.1.5: the injected event is one the guest activity state blocks", \
+	  ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_SW_INTERRUPT, 0x80, false); set(VMCS_ENTRY_INSTRUCTION_LEN, 2)) \
+	X(guest_hlt_inject_external, valid_64, PASS, 0, "", IF_SET; ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
+	X(guest_hlt_inject_nmi, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	X(guest_hlt_inject_db, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_HW_EXCEPTION, 1, false)) \
+	X(guest_hlt_inject_mc, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_HW_EXCEPTION, 18, false)) \
+	X(guest_hlt_inject_mtf, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_HLT); inject(VMX_INTR_TYPE_OTHER_EVENT, 0, false)) \
+	X(guest_shutdown_inject_external, valid_64, GUEST, Q0, "26.3.1.5: the injected event is one the guest activity state blocks", \
+	  IF_SET; ACTIVITY(VMX_ACTIVITY_SHUTDOWN); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
+	X(guest_shutdown_inject_db, valid_64, GUEST, Q0, "26.3.1.5: the injected event is one the guest activity state blocks", \
+	  ACTIVITY(VMX_ACTIVITY_SHUTDOWN); inject(VMX_INTR_TYPE_HW_EXCEPTION, 1, false)) \
+	X(guest_shutdown_inject_nmi, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_SHUTDOWN); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	X(guest_shutdown_inject_mc, valid_64, PASS, 0, "", ACTIVITY(VMX_ACTIVITY_SHUTDOWN); inject(VMX_INTR_TYPE_HW_EXCEPTION, 18, false)) \
+	X(guest_wait_sipi_inject_nmi, valid_64, GUEST, Q0, "26.3.1.5: the injected event is one the guest activity state blocks", \
+	  ACTIVITY(VMX_ACTIVITY_WAIT_SIPI); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	/* 26.3.1.5 interruptibility state */ \
+	X(guest_interruptibility_bit_5, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state sets reserved bits 31:5", BLOCKING(1u << 5)) \
+	X(guest_sti_and_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has blocking by STI and by MOV SS", \
+	  IF_SET; BLOCKING(STI | MOV_SS)) \
+	X(guest_sti_with_if_clear, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has blocking by STI and RFLAGS.IF is 0", BLOCKING(STI)) \
+	X(guest_sti_with_if_set, valid_64, PASS, 0, "", IF_SET; BLOCKING(STI)) \
+	X(guest_mov_ss_with_if_clear, valid_64, PASS, 0, "", BLOCKING(MOV_SS)) \
+	X(guest_external_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: an external interrupt is injected with blocking by STI or MOV SS", \
+	  IF_SET; BLOCKING(MOV_SS); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
+	X(guest_external_with_sti, valid_64, GUEST, Q0, "26.3.1.5: an external interrupt is injected with blocking by STI or MOV SS", \
+	  IF_SET; BLOCKING(STI); inject(VMX_INTR_TYPE_EXTERNAL, 0x20, false)) \
+	X(guest_nmi_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: an NMI is injected with blocking by MOV SS", \
+	  BLOCKING(MOV_SS); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	X(guest_exception_with_mov_ss, valid_64, PASS, 0, "", BLOCKING(MOV_SS); inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, false)) \
+	X(guest_smi_blocking, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has blocking by SMI outside SMM", \
+	  BLOCKING(VMX_INTERRUPTIBILITY_SMI)) \
+	X(guest_nmi_with_nmi_blocking_virtual_nmis, valid_64, GUEST, Q0, "26.3.1.5: an NMI is injected with virtual NMIs and blocking by NMI", \
+	  BLOCKING(VMX_INTERRUPTIBILITY_NMI); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	X(guest_nmi_with_nmi_blocking_no_virtual_nmis, valid_64, PASS, 0, "", \
+	  clear_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_VIRTUAL_NMIS); BLOCKING(VMX_INTERRUPTIBILITY_NMI); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	X(guest_nmi_blocking_without_injection, valid_64, PASS, 0, "", BLOCKING(VMX_INTERRUPTIBILITY_NMI)) \
+	X(guest_enclave_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has enclave interruption and blocking by MOV SS", \
+	  BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE | MOV_SS)) \
+	X(guest_nmi_with_sti, valid_64, GUEST, Q_NMI, "26.3.1.5: an NMI is injected with blocking by STI", \
+	  IF_SET; BLOCKING(STI); inject(VMX_INTR_TYPE_NMI, 2, false)) \
+	/* 26.3.1.5 pending debug exceptions */ \
+	X(guest_pending_debug_bit_4, valid_64, GUEST, Q0, "26.3.1.5: guest pending debug exceptions set reserved bits", PENDING(1u << 4)) \
+	X(guest_pending_debug_bit_13, valid_64, GUEST, Q0, "26.3.1.5: guest pending debug exceptions set reserved bits", PENDING(1u << 13)) \
+	X(guest_pending_debug_bit_15, valid_64, GUEST, Q0, "26.3.1.5: guest pending debug exceptions set reserved bits", PENDING(1u << 15)) \
+	X(guest_pending_debug_bit_17, valid_64, GUEST, Q0, "26.3.1.5: guest pending debug exceptions set reserved bits", PENDING(1u << 17)) \
+	X(guest_pending_debug_b0_bp_bs, valid_64, PASS, 0, "", PENDING(VMX_PENDING_DBG_BS | VMX_PENDING_DBG_ENABLED_BP | 1)) \
+	X(guest_single_step_without_bs, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions BS is 0 with RFLAGS.TF=1", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_IF | RFLAGS_TF); BLOCKING(STI)) \
+	X(guest_single_step_with_bs, valid_64, PASS, 0, "", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_IF | RFLAGS_TF); BLOCKING(STI); PENDING(VMX_PENDING_DBG_BS)) \
+	X(guest_bs_without_single_step, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions BS is 1 with RFLAGS.TF=0", \
+	  BLOCKING(MOV_SS); PENDING(VMX_PENDING_DBG_BS)) \
+	X(guest_bs_with_btf_halted, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions BS is 1 with RFLAGS.TF=0 or BTF=1", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_TF); set(VMCS_GUEST_IA32_DEBUGCTL, 2); ACTIVITY(VMX_ACTIVITY_HLT); PENDING(VMX_PENDING_DBG_BS)) \
+	X(guest_btf_halted_without_bs, valid_64, PASS, 0, "", \
+	  set_bits(VMCS_GUEST_RFLAGS, RFLAGS_TF); set(VMCS_GUEST_IA32_DEBUGCTL, 2); ACTIVITY(VMX_ACTIVITY_HLT)) \
+	X(guest_single_step_unblocked_without_bs, valid_64, PASS, 0, "", set_bits(VMCS_GUEST_RFLAGS, RFLAGS_TF)) \
+	X(guest_rtm_with_b0, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions RTM is 1 with bits 11:0 set", \
+	  PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP | 1)) \
+	X(guest_rtm_without_enabled_bp, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions RTM is 1 and enabled breakpoint", \
+	  PENDING(VMX_PENDING_DBG_RTM)) \
+	X(guest_rtm_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions RTM is 1 with blocking by MOV SS", \
+	  BLOCKING(MOV_SS); PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
+	X(guest_rtm_valid, valid_64, PASS, 0, "", PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
+	/* 26.3.1.5 VMCS link pointer: qualification 4 */ \
+	X(guest_link_pointer_unaligned, valid_ug, GUEST, Q_LINK, "26.3.1.5: VMCS link pointer is not 4-KByte aligned", \
+	  set(VMCS_LINK_POINTER, LINK_VMCS + 0x10)) \
+	X(guest_link_pointer_beyond_maxphyaddr, valid_ug, GUEST, Q_LINK, "26.3.1.5: VMCS link pointer is not 4-KByte aligned or beyond", \
+	  set(VMCS_LINK_POINTER, BEYOND_39)) \
+	X(guest_link_pointer_unreadable, valid_ug, GUEST, Q_LINK, "26.3.1.5: VMCS link pointer points outside L1's memory", \
+	  set(VMCS_LINK_POINTER, LINK_VMCS + 0x1000)) \
+	X(guest_link_pointer_wrong_revision, valid_ug, GUEST, Q_LINK, "does not have the VMCS revision identifier", poke(LINK_VMCS, REVISION + 1)) \
+	X(guest_link_pointer_shadow_without_shadowing, valid_ug, GUEST, Q_LINK, "the shadow-VMCS indicator of the linked VMCS differs", \
+	  poke(LINK_VMCS, REVISION | (1ull << 31))) \
+	X(guest_link_pointer_shadowing_without_shadow, valid_ug, GUEST, Q_LINK, "the shadow-VMCS indicator of the linked VMCS differs", SHADOWING) \
+	X(guest_link_pointer_shadowing_with_shadow, valid_ug, PASS, 0, "", SHADOWING; poke(LINK_VMCS, REVISION | (1ull << 31))) \
+	X(guest_link_pointer_none_with_shadowing, valid_64, PASS, 0, "", SHADOWING) \
+	X(guest_link_pointer_revision_upper_half_ignored, valid_ug, PASS, 0, "", poke(LINK_VMCS, REVISION | (0xabcdull << 32))) \
+	/* 26.3.1.6 PDPTEs: qualification 2 */ \
+	X(guest_pdpte0_reserved_bit_1, valid_pae, GUEST, Q_PDPTE, "26.3.1.6: a present PDPTE CR3 references sets reserved bits", \
+	  poke(PAE_PDPT, 0x301003)) \
+	X(guest_pdpte3_reserved_bit_5, valid_pae, GUEST, Q_PDPTE, "26.3.1.6: a present PDPTE CR3 references sets reserved bits", \
+	  poke(PAE_PDPT + 24, 0x303021)) \
+	X(guest_pdpte1_beyond_maxphyaddr, valid_pae, GUEST, Q_PDPTE, "26.3.1.6: a present PDPTE CR3 references sets reserved bits", \
+	  poke(PAE_PDPT + 8, BEYOND_39 | 0x302001)) \
+	X(guest_pdpte1_execute_disable, valid_pae, GUEST, Q_PDPTE, "26.3.1.6: a present PDPTE CR3 references sets reserved bits", \
+	  poke(PAE_PDPT + 8, (1ull << 63) | 0x302001)) \
+	X(guest_pdpte_pwt_pcd_allowed, valid_pae, PASS, 0, "", poke(PAE_PDPT, 0x301019)) \
+	X(guest_pdpt_unreadable, valid_pae, GUEST, Q_PDPTE, "26.3.1.6: the PDPTEs CR3 references are outside L1's memory", unpoke(PAE_PDPT + 24)) \
+	X(guest_pdpt_cr3_low_bits_ignored, valid_pae, PASS, 0, "", set(VMCS_GUEST_CR3, PAE_PDPT | 0x18)) \
+	X(guest_pdpt_ignored_with_ept, valid_pae, PASS, 0, "", set_bits(SECONDARY, VMX_PROC2_ENABLE_EPT); poke(PAE_PDPT, 0x301003)) \
+	X(guest_pdpte_field_reserved_with_ept, valid_pae, GUEST, Q_PDPTE, "26.3.1.6: a present guest PDPTE field sets reserved bits", \
+	  set_bits(SECONDARY, VMX_PROC2_ENABLE_EPT); set(VMCS_GUEST_PDPTE(2), 0x1007)) \
+	X(guest_pdptes_ignored_without_paging, valid_ug, PASS, 0, "", set_bits(VMCS_GUEST_CR4, VMX_CR4_PAE); set(VMCS_GUEST_PDPTE(0), 0x7)) \
+	X(guest_pdptes_ignored_in_ia32e, valid_64, PASS, 0, "", set(VMCS_GUEST_PDPTE(0), 0x7)) \
+	X(guest_pae_paging_unrestricted, valid_ug, PASS, 0, "", \
+	  set_bits(VMCS_GUEST_CR0, VMX_CR0_PE | VMX_CR0_PG); set_bits(VMCS_GUEST_CR4, VMX_CR4_PAE); set(VMCS_GUEST_PDPTE(1), 0x5001)) \
+
 #define DEFINE_CASE(name, base, what, qualification, rule, ...) \
 	static void test_##name(void **state) \
 	{ \
@@ -738,6 +981,8 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 CASES(DEFINE_CASE)
 HOST_CASES(DEFINE_CASE)
 GUEST_REGISTER_CASES(DEFINE_CASE)
+GUEST_SEGMENT_CASES(DEFINE_CASE)
+GUEST_NON_REGISTER_CASES(DEFINE_CASE)
 
 /* 26.2.4, the part that depends on L1's own mode. */
 static void test_l1_mode(void **state)
@@ -787,6 +1032,8 @@ int main(void)
 		CASES(REGISTER_CASE)
 		HOST_CASES(REGISTER_CASE)
 		GUEST_REGISTER_CASES(REGISTER_CASE)
+		GUEST_SEGMENT_CASES(REGISTER_CASE)
+		GUEST_NON_REGISTER_CASES(REGISTER_CASE)
 		cmocka_unit_test(test_l1_mode),
 		cmocka_unit_test(test_entry_order),
 	};
