@@ -76,6 +76,21 @@ static void test_store_load_widths(void **state)
 	assert_int_equal(vmcs12_field_load(&f, v), v);
 }
 
+static void test_every_slot_round_trips(void **state)
+{
+	(void)state;
+	assert_true(vmcs12_field_count() <= VMCS12_FIELD_COUNT);
+	for (unsigned i = 0; i < vmcs12_field_count(); i++) {
+		struct vmcs12_field f;
+		uint32_t enc = vmcs12_field_encoding(i);
+		assert_true(vmcs12_field_lookup(enc, &f));
+		assert_int_equal(f.slot, i);
+		/* the neighbour encodings with the other type bits are distinct fields */
+		assert_false(vmcs12_field_lookup(enc | 0x1000, &f));
+	}
+	assert_int_equal(vmcs12_field_encoding(vmcs12_field_count()), 0);
+}
+
 static void test_highest_index(void **state)
 {
 	(void)state;
@@ -130,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_fields),
 		cmocka_unit_test(test_slots_distinct),
 		cmocka_unit_test(test_store_load_widths),
+		cmocka_unit_test(test_every_slot_round_trips),
 		cmocka_unit_test(test_highest_index),
 		cmocka_unit_test(test_insn_info_vmread_register),
 		cmocka_unit_test(test_insn_info_memory_operand),
