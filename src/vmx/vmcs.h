@@ -65,10 +65,12 @@
 #define VMCS_GUEST_PDPTE(n) (VMCS_GUEST_PDPTE0 + 2u * (n))
 #define VMCS_GUEST_IA32_BNDCFGS 0x2812u
 #define VMCS_GUEST_IA32_RTIT_CTL 0x2814u
+#define VMCS_GUEST_IA32_PKRS 0x2818u
 /* 64-bit host-state fields, B.2.4 */
 #define VMCS_HOST_IA32_PAT 0x2C00u
 #define VMCS_HOST_IA32_EFER 0x2C02u
 #define VMCS_HOST_IA32_PERF_GLOBAL_CTRL 0x2C04u
+#define VMCS_HOST_IA32_PKRS 0x2C06u
 
 /* 32-bit control fields, B.3.1 */
 #define VMCS_PIN_BASED_CTLS 0x4000u
@@ -276,6 +278,7 @@
 #define VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER (1u << 22)
 #define VMX_EXIT_CTL_CLEAR_IA32_RTIT_CTL (1u << 25)
 #define VMX_EXIT_CTL_LOAD_CET_STATE (1u << 28)
+#define VMX_EXIT_CTL_LOAD_PKRS (1u << 29)
 
 /* ---- VM-entry controls, SDM vol.3 24.8.1 ---- */
 #define VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS (1u << 2)
@@ -288,6 +291,7 @@
 #define VMX_ENTRY_CTL_LOAD_IA32_BNDCFGS (1u << 16)
 #define VMX_ENTRY_CTL_LOAD_IA32_RTIT_CTL (1u << 18)
 #define VMX_ENTRY_CTL_LOAD_CET_STATE (1u << 20)
+#define VMX_ENTRY_CTL_LOAD_PKRS (1u << 22)
 
 /* ---- IA32_VMX_EPT_VPID_CAP, SDM vol.3 A.10 ---- */
 #define VMX_EPT_CAP_WALK_4 (1ull << 6)
