@@ -2,7 +2,8 @@
 ; (xorshift32 from SEED) and prints one outcome line per state:
 ;   fuzz <i> m <mutations> exit <EXITCODE> <EXITINFO1> <EXITINFO2>
 ; `python3 -m harness fuzz` runs it bare and under nestbed and lists the differences.
-; Command line: svm_fuzz.elf seed=<decimal> count=<decimal>. L2 is a HLT (intercepted);
+; Command line: svm_fuzz.elf seed=<decimal> count=<decimal> [first=<decimal>] (states
+; before first are generated but not run). L2 is a HLT (intercepted);
 ; its page tables, IDT and GDT are zeroed memory of this L1, so a wild L2 triple-faults
 ; (SHUTDOWN intercepted) instead of running away. nasm -f bin.
 %include "svm_l1_setup.inc"
@@ -137,6 +138,11 @@ PTE_PWS    equ 0x83
 	call [mutations + edx * 4]
 	dec dword [nmut]
 	jnz .mutate
+	; states before first= are generated (the random sequence stays the same) but not run:
+	; the harness restarts an emulator that died on a state from the one after it
+	mov eax, [index]
+	cmp eax, [first]
+	jb .next_state
 	call fit_tables_to_mode
 	; the state as VMRUN gets it (a #VMEXIT overwrites it): the harness explains
 	; disagreements by it
@@ -148,6 +154,8 @@ PTE_PWS    equ 0x83
 	mov [state_cr4], eax
 	mov eax, [VMCB + 0x550 + 4]
 	mov [state_cr3_high], eax
+	mov eax, [VMCB + S_RFLAGS]
+	mov [state_rflags], eax
 	mov dword [VMCB + C_EXITCODE], 0x5a5a5a5a
 	mov dword [VMCB + C_EXITCODE + 4], 0x5a5a5a5a
 	call run_l2
@@ -178,7 +186,7 @@ PTE_PWS    equ 0x83
 	call puthex
 	mov eax, [VMCB + C_EXITINFO2]
 	call puthex
-	; " vmcb <efer> <cr0> <cr4> <cr3[63:32]>": the low halves VMRUN was given
+	; " vmcb <efer> <cr0> <cr4> <cr3[63:32]> <rflags>": the low halves VMRUN was given
 	mov esi, msg_state
 	call puts
 	mov eax, [state_efer]
@@ -195,8 +203,13 @@ PTE_PWS    equ 0x83
 	call putc
 	mov eax, [state_cr3_high]
 	call puthex
+	mov al, ' '
+	call putc
+	mov eax, [state_rflags]
+	call puthex
 	mov al, 10
 	call putc
+.next_state:
 	inc dword [index]
 	jmp .state
 .all_done:
@@ -281,6 +294,15 @@ parse_cmdline:
 	mov [seed], eax
 	jmp .scan
 .try_count:
+	cmp dword [esi], 'firs'
+	jne .try_count2
+	cmp word [esi + 4], 't='
+	jne .next
+	add esi, 6
+	call parse_decimal
+	mov [first], eax
+	jmp .scan
+.try_count2:
 	cmp dword [esi], 'coun'
 	jne .next
 	cmp word [esi + 4], 't='
@@ -395,10 +417,12 @@ msg_state: db " vmcb ", 0
 
 seed: dd 1
 count: dd 100
+first: dd 0
 state_efer: dd 0
 state_cr0: dd 0
 state_cr4: dd 0
 state_cr3_high: dd 0
+state_rflags: dd 0
 
 load_end:
 COMMON_BSS
