@@ -520,8 +520,16 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(inject_ud_with_error_code_basic_56, valid_64, PASS, 0, "", inject(VMX_INTR_TYPE_HW_EXCEPTION, 6, true)) \
 	X(inject_gp_without_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 0 for a hardware exception", \
 	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, false)) \
-	X(inject_cp_without_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 0 for a hardware exception", \
+	X(inject_cp_without_error_code, valid_64, PASS, 0, "", \
 	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 21, false)) \
+	X(inject_cp_with_error_code_without_basic_56, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1 for an event without", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 21, true)) \
+	X(inject_cp_with_error_code_basic_56, valid_64, PASS, 0, "", inject(VMX_INTR_TYPE_HW_EXCEPTION, 21, true)) \
+	X(inject_pf_without_error_code_basic_56, valid_64, PASS, 0, "", inject(VMX_INTR_TYPE_HW_EXCEPTION, 14, false)) \
+	X(inject_ac_without_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 0 for a hardware exception", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 17, false)) \
+	X(inject_df_without_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 0 for a hardware exception", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 8, false)) \
 	X(inject_gp_with_error_code, valid_64, PASS, 0, "", \
 	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, true)) \
 	X(inject_gp_with_error_code_in_real_mode, valid_ug, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1 for an event without an error code", \
@@ -582,6 +590,21 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_INTR_SSP_TABLE_ADDR, NONCANONICAL)) \
 	X(host_ssp_noncanonical, valid_64, HOST, 0, "26.2.2: host SSP is not canonical", \
 	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_SSP, NONCANONICAL)) \
+	X(host_ssp_unaligned, valid_64, HOST, 0, "26.2.2: host SSP bits 1:0 are not 0", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_SSP, 0xffffc90000003ff2ull)) \
+	X(host_ssp_high_32_bit_host, valid_pae, HOST, 0, "26.2.2: host SSP is not canonical (or bits 63:32", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0); set(VMCS_HOST_RIP, 0x100000); \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_SSP, 1ull << 32)) \
+	X(host_s_cet_high_32_bit_host, valid_pae, HOST, 0, "26.2.2: host IA32_S_CET is not canonical (or bits 63:32", \
+	  clear_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE); set(VMCS_HOST_IA32_EFER, 0); set(VMCS_HOST_RIP, 0x100000); \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_S_CET, 1ull << 32)) \
+	X(host_cet_state_valid, valid_64, PASS, 0, "", \
+	  set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_CET_STATE); set(VMCS_HOST_SSP, 0xffffc90000003ff8ull); \
+	  set(VMCS_HOST_S_CET, 0xffffffff81000005ull); set(VMCS_HOST_INTR_SSP_TABLE_ADDR, 0xffffffff82000000ull)) \
+	X(host_pkrs_high, valid_64, HOST, 0, "26.2.2: host IA32_PKRS bits 63:32 are not 0", \
+	  caps.exit |= ALLOWED1(VMX_EXIT_CTL_LOAD_PKRS); set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_PKRS); set(VMCS_HOST_IA32_PKRS, 1ull << 32)) \
+	X(host_pkrs_valid, valid_64, PASS, 0, "", \
+	  caps.exit |= ALLOWED1(VMX_EXIT_CTL_LOAD_PKRS); set_bits(VMCS_EXIT_CTLS, VMX_EXIT_CTL_LOAD_PKRS); set(VMCS_HOST_IA32_PKRS, 0xffffffff)) \
 	X(host_cet_state_ignored_unless_loaded, valid_64, PASS, 0, "", set(VMCS_HOST_S_CET, ~0ull)) \
 	X(host_pat_type_2, valid_64, HOST, 0, "26.2.2: host IA32_PAT has an entry with a reserved memory type", \
 	  set(VMCS_HOST_IA32_PAT, PAT_DEFAULT | (2ull << 56))) \
@@ -700,7 +723,18 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_ssp_table_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_INTERRUPT_SSP_TABLE_ADDR is not canonical", \
 	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_INTR_SSP_TABLE_ADDR, NONCANONICAL)) \
 	X(guest_cet_state_valid, valid_64, PASS, 0, "", \
-	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, 0x5)) \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, 0x5); set(VMCS_GUEST_SSP, 0x7fff0000)) \
+	X(guest_ssp_noncanonical, valid_64, GUEST, Q0, "26.3.1.1: guest SSP is not canonical", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_SSP, NONCANONICAL)) \
+	X(guest_ssp_high_outside_ia32e, valid_pae, GUEST, Q0, "26.3.1.1: guest SSP is not canonical (or bits 63:32", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_SSP, 1ull << 32)) \
+	X(guest_ssp_unaligned, valid_64, GUEST, Q0, "26.3.1.1: guest SSP bits 1:0 are not 0", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_SSP, 0x7fff0001)) \
+	X(guest_s_cet_high_outside_ia32e, valid_pae, GUEST, Q0, "26.3.1.1: guest IA32_S_CET is not canonical (or bits 63:32", \
+	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, 1ull << 32)) \
+	X(guest_pkrs_high, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_PKRS bits 63:32 are not 0", \
+	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_PKRS); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_PKRS); set(VMCS_GUEST_IA32_PKRS, 1ull << 40)) \
+	X(guest_pkrs_ignored_unless_loaded, valid_64, PASS, 0, "", set(VMCS_GUEST_IA32_PKRS, 1ull << 40)) \
 	\
 	/* 26.3.1.3 descriptor-table registers */ \
 	X(guest_gdtr_base_noncanonical, valid_64, GUEST, Q0, "26.3.1.3: guest GDTR base is not canonical", set(VMCS_GUEST_GDTR_BASE, NONCANONICAL)) \
@@ -1001,6 +1035,20 @@ static void test_l1_mode(void **state)
 	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
 }
 
+/* 26.3.1.5: the link pointer may not be the current VMCS (the caller knows it). */
+static void test_link_pointer_not_current(void **state)
+{
+	(void)state;
+	struct vmcs12_check_result r;
+	valid_ug();
+	expect_pass(vmcs12_check_link_pointer_not_current(&view, LINK_VMCS + 0x1000, &r), &r);
+	expect_rule(vmcs12_check_link_pointer_not_current(&view, LINK_VMCS, &r), &r,
+		    "26.3.1.5: VMCS link pointer is the current-VMCS pointer");
+	assert_int_equal(r.exit_reason, VMX_EXIT_REASON_INVALID_GUEST_STATE);
+	assert_int_equal(r.qualification, VMX_ENTRY_QUAL_LINK_POINTER);
+	assert_int_equal(r.insn_error, 0);
+}
+
 /* vmcs12_check_entry runs the groups in SDM order: the first failing group decides. */
 static void test_entry_order(void **state)
 {
@@ -1036,6 +1084,7 @@ int main(void)
 		GUEST_NON_REGISTER_CASES(REGISTER_CASE)
 		cmocka_unit_test(test_l1_mode),
 		cmocka_unit_test(test_entry_order),
+		cmocka_unit_test(test_link_pointer_not_current),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,8 @@
 #define S_CET_RESERVED 0x3c0ull             /* bits 9:6, SDM vol.1 18.3.1 */
 #define S_CET_SUPPRESS (1ull << 10)
 #define S_CET_TRACKER (1ull << 11)
+#define SSP_ALIGN_MASK 3ull                 /* 26.2.2, 26.3.1.1: SSP bits 1:0 */
+#define PKRS_RESERVED HIGH_32_BITS         /* 26.2.2, 26.3.1.1: IA32_PKRS bits 63:32 */
 #define PAT_ENTRY_BITS 8
 #define PAT_ENTRIES 8
 #define SELECTOR_RPL_MASK 3u
@@ -53,9 +55,11 @@
 #define VECTOR_DB 1u
 #define VECTOR_MC 18u
 #define VECTOR_MTF_PENDING 0u                 /* type 7 "other event": pending MTF VM exit */
-/* Exceptions that push an error code: #DF #TS #NP #SS #GP #PF #AC #CP (SDM vol.3 6.15) */
+/* The vectors 26.2.1.3 requires an error code for: #DF #TS #NP #SS #GP #PF #AC. #CP (21)
+ * pushes one too, but only processors with CET have it, and they set IA32_VMX_BASIC[56],
+ * which lifts the rule; without it vector 21 counts as one without an error code. */
 #define EXCEPTIONS_WITH_ERROR_CODE ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | \
-				    (1u << 13) | (1u << 14) | (1u << 17) | (1u << 21))
+				    (1u << 13) | (1u << 14) | (1u << 17))
 #define INTERRUPTIBILITY_RESERVED (~0x1full)  /* bits 31:5 */
 #define PENDING_DBG_RESERVED (~(VMX_PENDING_DBG_B0_B3 | VMX_PENDING_DBG_ENABLED_BP | \
 				VMX_PENDING_DBG_BS | VMX_PENDING_DBG_RTM))
@@ -503,6 +507,7 @@ static int check_host_control_registers(const struct vmcs12_view *v, const struc
 	uint32_t exit = field32(v, VMCS_EXIT_CTLS);
 	uint64_t cr0 = field(v, VMCS_HOST_CR0);
 	uint64_t cr4 = field(v, VMCS_HOST_CR4);
+	bool host_64 = exit & VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE;
 
 	if (cr_fixed_mismatch(cr0, c->cr0_fixed0, c->cr0_fixed1))
 		return host_failed(r, "26.2.2: host CR0 does not have the bits IA32_VMX_CR0_FIXED0/FIXED1 fix");
@@ -522,18 +527,20 @@ static int check_host_control_registers(const struct vmcs12_view *v, const struc
 			return host_failed(r, "26.2.2: host IA32_S_CET sets reserved bits 9:6");
 		if ((s_cet & S_CET_SUPPRESS) && (s_cet & S_CET_TRACKER))
 			return host_failed(r, "26.2.2: host IA32_S_CET sets both SUPPRESS (bit 10) and TRACKER (bit 11)");
-		if (!is_canonical(c, s_cet))
-			return host_failed(r, "26.2.2: host IA32_S_CET is not canonical");
+		if (!is_canonical(c, s_cet) || (!host_64 && (s_cet & HIGH_32_BITS)))
+			return host_failed(r, "26.2.2: host IA32_S_CET is not canonical (or bits 63:32 are not 0 with host address-space size 0)");
+		uint64_t ssp = field(v, VMCS_HOST_SSP);
+		if (!is_canonical(c, ssp) || (!host_64 && (ssp & HIGH_32_BITS)))
+			return host_failed(r, "26.2.2: host SSP is not canonical (or bits 63:32 are not 0 with host address-space size 0)");
+		if (ssp & SSP_ALIGN_MASK)
+			return host_failed(r, "26.2.2: host SSP bits 1:0 are not 0");
 		if (!is_canonical(c, field(v, VMCS_HOST_INTR_SSP_TABLE_ADDR)))
 			return host_failed(r, "26.2.2: host IA32_INTERRUPT_SSP_TABLE_ADDR is not canonical");
-		if (!is_canonical(c, field(v, VMCS_HOST_SSP)))
-			return host_failed(r, "26.2.2: host SSP is not canonical");
 	}
 	if ((exit & VMX_EXIT_CTL_LOAD_IA32_PAT) && !pat_valid(field(v, VMCS_HOST_IA32_PAT)))
 		return host_failed(r, "26.2.2: host IA32_PAT has an entry with a reserved memory type (2, 3 or above 7)");
 	if (exit & VMX_EXIT_CTL_LOAD_IA32_EFER) {
 		uint64_t efer = field(v, VMCS_HOST_IA32_EFER);
-		bool host_64 = exit & VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE;
 		if (efer & ~EFER_INTEL_BITS)
 			return host_failed(r, "26.2.2: host IA32_EFER sets reserved bits");
 		if (!!(efer & EFER_LMA) != host_64)
@@ -541,6 +548,8 @@ static int check_host_control_registers(const struct vmcs12_view *v, const struc
 		if (!!(efer & EFER_LME) != host_64)
 			return host_failed(r, "26.2.2: host IA32_EFER.LME differs from the host address-space size VM-exit control");
 	}
+	if ((exit & VMX_EXIT_CTL_LOAD_PKRS) && (field(v, VMCS_HOST_IA32_PKRS) & PKRS_RESERVED))
+		return host_failed(r, "26.2.2: host IA32_PKRS bits 63:32 are not 0");
 	return 0;
 }
 
@@ -723,11 +732,18 @@ static int check_guest_control_registers(const struct vmcs12_view *v, const stru
 			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_S_CET sets reserved bits 9:6");
 		if ((s_cet & S_CET_SUPPRESS) && (s_cet & S_CET_TRACKER))
 			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_S_CET sets both SUPPRESS (bit 10) and TRACKER (bit 11)");
-		if (!is_canonical(c, s_cet))
-			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_S_CET is not canonical");
+		if (!is_canonical(c, s_cet) || (!g->ia32e && (s_cet & HIGH_32_BITS)))
+			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_S_CET is not canonical (or bits 63:32 are not 0 outside IA-32e mode)");
+		uint64_t ssp = field(v, VMCS_GUEST_SSP);
+		if (!is_canonical(c, ssp) || (!g->ia32e && (ssp & HIGH_32_BITS)))
+			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest SSP is not canonical (or bits 63:32 are not 0 outside IA-32e mode)");
+		if (ssp & SSP_ALIGN_MASK)
+			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest SSP bits 1:0 are not 0");
 		if (!is_canonical(c, field(v, VMCS_GUEST_INTR_SSP_TABLE_ADDR)))
 			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_INTERRUPT_SSP_TABLE_ADDR is not canonical");
 	}
+	if ((g->entry & VMX_ENTRY_CTL_LOAD_PKRS) && (field(v, VMCS_GUEST_IA32_PKRS) & PKRS_RESERVED))
+		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_PKRS bits 63:32 are not 0");
 	return 0;
 }
 
@@ -1156,6 +1172,15 @@ int vmcs12_check_guest_state(const struct vmcs12_view *v, const struct nvmx_caps
 	    check_guest_activity_and_interruptibility(v, c, &g, r) || check_guest_pending_debug(v, &g, r) ||
 	    check_guest_link_pointer(v, c, &g, r) || check_guest_pdptes(v, c, &g, r))
 		return -1;
+	return check_passed(r);
+}
+
+int vmcs12_check_link_pointer_not_current(const struct vmcs12_view *v, uint64_t current_vmcs_pa,
+					  struct vmcs12_check_result *r)
+{
+	/* Outside SMM (L1 always is) the link pointer may not name the current VMCS. */
+	if (field(v, VMCS_LINK_POINTER) == current_vmcs_pa)
+		return guest_failed(r, VMX_ENTRY_QUAL_LINK_POINTER, "26.3.1.5: VMCS link pointer is the current-VMCS pointer");
 	return check_passed(r);
 }
 

@@ -44,7 +44,14 @@ int vmcs12_check_guest_state(const struct vmcs12_view *v, const struct nvmx_caps
  * IA-32e mode "host address-space size" must be 1 (VMfailValid 8). */
 int vmcs12_check_l1_mode(const struct vmcs12_view *v, bool l1_in_ia32e_mode, struct vmcs12_check_result *r);
 
-/* All of the above in SDM order: controls, L1 mode, host state, guest state. */
+/* The one 26.3.1.5 rule that needs the current-VMCS pointer, which the VMCS12 does not
+ * hold: the VMCS link pointer must not be it (exit reason 33, qualification 4). Call it
+ * after vmcs12_check_guest_state. */
+int vmcs12_check_link_pointer_not_current(const struct vmcs12_view *v, uint64_t current_vmcs_pa,
+					  struct vmcs12_check_result *r);
+
+/* All of the above but the current-VMCS rule, in SDM order: controls, host state, L1 mode
+ * (26.2.4), guest state. */
 int vmcs12_check_entry(const struct vmcs12_view *v, const struct nvmx_caps *c, bool l1_in_ia32e_mode,
 		       struct vmcs12_check_result *r);
 
