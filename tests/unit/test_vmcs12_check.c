@@ -476,6 +476,19 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	  set_bits(SECONDARY, VMX_PROC2_VMCS_SHADOWING); set(VMCS_VMREAD_BITMAP, 0x19100); set(VMCS_VMWRITE_BITMAP, 0x1a000)) \
 	X(vmwrite_bitmap_beyond_maxphyaddr, valid_64, CONTROLS, 0, "26.2.1.1: VMWRITE-bitmap address", \
 	  set_bits(SECONDARY, VMX_PROC2_VMCS_SHADOWING); set(VMCS_VMREAD_BITMAP, 0x19000); set(VMCS_VMWRITE_BITMAP, BEYOND_39)) \
+	X(spp_valid, valid_64, PASS, 0, "", set_bits(SECONDARY, VMX_PROC2_SUB_PAGE_WRITE); set(VMCS_SPP_TABLE_POINTER, 0x17000)) \
+	X(mode_based_execute_with_ept, valid_64, PASS, 0, "", \
+	  caps.procbased2 |= ALLOWED1(VMX_PROC2_MODE_BASED_EPT_EXEC); set_bits(SECONDARY, VMX_PROC2_MODE_BASED_EPT_EXEC)) \
+	X(x2apic_with_tpr_shadow, valid_64, PASS, 0, "", set_bits(SECONDARY, VMX_PROC2_VIRTUALIZE_X2APIC | VMX_PROC2_APIC_REGISTER_VIRT)) \
+	X(vmfunc_without_functions, valid_64, PASS, 0, "", set_bits(SECONDARY, VMX_PROC2_ENABLE_VMFUNC)) \
+	X(nmi_exiting_without_virtual_nmis, valid_64, PASS, 0, "", clear_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_VIRTUAL_NMIS)) \
+	X(posted_interrupt_descriptor_beyond_maxphyaddr, valid_64, CONTROLS, 0, "posted-interrupt descriptor address", \
+	  caps.pinbased |= ALLOWED1(VMX_PIN_POSTED_INTERRUPTS); set_bits(VMCS_PIN_BASED_CTLS, VMX_PIN_POSTED_INTERRUPTS); \
+	  set_bits(SECONDARY, VMX_PROC2_VIRTUAL_INTR_DELIVERY); set(VMCS_POSTED_INTR_DESC_ADDR, BEYOND_39 | 0x40)) \
+	X(eptp_memtype_wb_not_offered, valid_64, CONTROLS, 0, "26.2.1.1: EPTP memory type", caps.ept_vpid_cap &= ~VMX_EPT_CAP_MEMTYPE_WB) \
+	X(eptp_walk_length_4_not_offered, valid_64, CONTROLS, 0, "26.2.1.1: EPTP page-walk length", caps.ept_vpid_cap &= ~VMX_EPT_CAP_WALK_4) \
+	X(eptp_shadow_stack_with_cet, valid_64, PASS, 0, "", set_bits(VMCS_EPT_POINTER, VMX_EPTP_SUPERVISOR_SHADOW_STACK)) \
+	X(ve_info_valid, valid_64, PASS, 0, "", set_bits(SECONDARY, VMX_PROC2_EPT_VIOLATION_VE); set(VMCS_VE_INFO_ADDR, 0x1b000)) \
 	X(ve_info_unaligned, valid_64, CONTROLS, 0, "26.2.1.1: virtualization-exception information address", \
 	  set_bits(SECONDARY, VMX_PROC2_EPT_VIOLATION_VE); set(VMCS_VE_INFO_ADDR, 0x1b004)) \
 	\
@@ -536,6 +549,8 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	  inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, true)) \
 	X(inject_gp_without_error_code_in_real_mode, valid_ug, PASS, 0, "", \
 	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, false)) \
+	X(inject_gp_with_error_code_unrestricted_protected, valid_ug, PASS, 0, "", \
+	  caps.basic &= ~VMX_BASIC_NO_HW_ERRCODE_CHECK; set_bits(VMCS_GUEST_CR0, VMX_CR0_PE); inject(VMX_INTR_TYPE_HW_EXCEPTION, 13, true)) \
 	X(inject_software_interrupt_with_error_code, valid_64, CONTROLS, 0, "26.2.1.3: deliver-error-code is 1", \
 	  inject(VMX_INTR_TYPE_SW_INTERRUPT, 0x80, true); set(VMCS_ENTRY_INSTRUCTION_LEN, 2)) \
 	X(inject_info_reserved_bit_12, valid_64, CONTROLS, 0, "26.2.1.3: VM-entry interruption-information bits 30:12", \
@@ -670,6 +685,7 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_cr4_smxe_not_offered, valid_64, GUEST, Q0, "26.3.1.1: guest CR4 does not have the bits", set_bits(VMCS_GUEST_CR4, 1ull << 14)) \
 	X(guest_cet_without_wp, valid_64, GUEST, Q0, "26.3.1.1: guest CR4.CET is 1 and CR0.WP is 0", \
 	  set_bits(VMCS_GUEST_CR4, CR4_CET); clear_bits(VMCS_GUEST_CR0, VMX_CR0_WP)) \
+	X(guest_cet_with_wp, valid_64, PASS, 0, "", set_bits(VMCS_GUEST_CR4, CR4_CET)) \
 	X(guest_debugctl_reserved, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_DEBUGCTL sets reserved bits", \
 	  set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 16)) \
 	X(guest_debugctl_ignored_unless_loaded, valid_64, PASS, 0, "", \
@@ -734,6 +750,8 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_CET_STATE); set(VMCS_GUEST_S_CET, 1ull << 32)) \
 	X(guest_pkrs_high, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_PKRS bits 63:32 are not 0", \
 	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_PKRS); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_PKRS); set(VMCS_GUEST_IA32_PKRS, 1ull << 40)) \
+	X(guest_pkrs_valid, valid_64, PASS, 0, "", \
+	  caps.entry |= ALLOWED1(VMX_ENTRY_CTL_LOAD_PKRS); set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_PKRS); set(VMCS_GUEST_IA32_PKRS, 0x55555554)) \
 	X(guest_pkrs_ignored_unless_loaded, valid_64, PASS, 0, "", set(VMCS_GUEST_IA32_PKRS, 1ull << 40)) \
 	\
 	/* 26.3.1.3 descriptor-table registers */ \
@@ -793,6 +811,7 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	  set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 3))) \
 	X(guest_cs_type_not_accessed, valid_64, GUEST, Q0, "26.3.1.2: guest CS type is not 9, 11, 13 or 15", \
 	  set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 10))) \
+	X(guest_cs_type_conforming_execute_only, valid_64, PASS, 0, "", set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 13))) \
 	X(guest_cs_type_execute_only, valid_64, PASS, 0, "", set(VMCS_GUEST_CS_AR, AR_WITH_TYPE(VMX_AR_CODE64, 9))) \
 	X(guest_cs_type_data_unrestricted, valid_ug, PASS, 0, "", set(VMCS_GUEST_CS_AR, AR_REAL_DATA)) \
 	X(guest_cs_type_data_dpl_3, valid_ug, GUEST, Q0, "26.3.1.2: guest CS type is 3 and its DPL is not 0", \
@@ -813,7 +832,7 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	  clear_bits(VMCS_GUEST_CS_AR, VMX_AR_G); set(VMCS_GUEST_CS_LIMIT, 0x100000)) \
 	X(guest_cs_byte_granular_1m_limit, valid_64, PASS, 0, "", clear_bits(VMCS_GUEST_CS_AR, VMX_AR_G); set(VMCS_GUEST_CS_LIMIT, 0xfffff)) \
 	X(guest_cs_ar_bit_17, valid_64, GUEST, Q0, "26.3.1.2: guest CS access-rights bits 31:17", set_bits(VMCS_GUEST_CS_AR, 1u << 17)) \
-	X(guest_cs_unusable, valid_64, GUEST, Q0, "26.3.1.2: guest CS access-rights bits 31:17", set_bits(VMCS_GUEST_CS_AR, 1u << 31)) \
+	X(guest_cs_ar_bit_31, valid_64, GUEST, Q0, "26.3.1.2: guest CS access-rights bits 31:17", set_bits(VMCS_GUEST_CS_AR, 1u << 31)) \
 	/* 26.3.1.2 SS */ \
 	X(guest_ss_type_code, valid_64, GUEST, Q0, "26.3.1.2: guest SS is usable and its type is not 3 or 7", \
 	  set(VMCS_GUEST_SS_AR, AR_WITH_TYPE(VMX_AR_DATA_FLAT, 11))) \
@@ -944,6 +963,7 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_nmi_blocking_without_injection, valid_64, PASS, 0, "", BLOCKING(VMX_INTERRUPTIBILITY_NMI)) \
 	X(guest_enclave_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has enclave interruption and blocking by MOV SS", \
 	  BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE | MOV_SS)) \
+	X(guest_enclave_without_mov_ss, valid_64, PASS, 0, "", BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE)) \
 	X(guest_nmi_with_sti, valid_64, GUEST, Q_NMI, "26.3.1.5: an NMI is injected with blocking by STI", \
 	  IF_SET; BLOCKING(STI); inject(VMX_INTR_TYPE_NMI, 2, false)) \
 	/* 26.3.1.5 pending debug exceptions */ \

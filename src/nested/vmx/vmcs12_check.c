@@ -33,6 +33,13 @@
 #define PKRS_RESERVED HIGH_32_BITS         /* 26.2.2, 26.3.1.1: IA32_PKRS bits 63:32 */
 #define PAT_ENTRY_BITS 8
 #define PAT_ENTRIES 8
+#define PAT_ENTRY_MASK 0xffu
+#define PAT_TYPE_WC 1u                      /* SDM vol.3 11.12.2 table 11-10 */
+#define PAT_TYPE_WT 4u
+#define PAT_TYPE_UC_MINUS 7u
+#define FIELD_16_MASK 0xffffu               /* selectors and the VPID are 16-bit fields */
+#define DESCRIPTOR_TABLE_LIMIT_MAX 0xffffull /* 26.3.1.3: GDTR/IDTR limit bits 31:16 are 0 */
+#define VTPR_BYTE_MASK 0xffu
 #define SELECTOR_RPL_MASK 3u
 #define SELECTOR_TI (1u << 2)
 #define SELECTOR_RPL_TI_MASK (SELECTOR_RPL_MASK | SELECTOR_TI)
@@ -101,6 +108,7 @@
 #define LIMIT_HIGH_12 0xfff00000u
 
 #define VMX_CONTROL_ALLOWED1_SHIFT 32
+#define ADDRESS_BITS 64u
 
 /* ---- results ---- */
 
@@ -155,7 +163,7 @@ static uint32_t allowed1(uint64_t cap) { return (uint32_t)(cap >> VMX_CONTROL_AL
 
 static bool beyond_width(uint64_t addr, unsigned width)
 {
-	return width < 64 && (addr >> width) != 0;
+	return width < ADDRESS_BITS && (addr >> width) != 0;
 }
 
 /* Physical-address width for the structures a VMCS points to: MAXPHYADDR, or 32 bits when
@@ -180,16 +188,16 @@ static unsigned linear_width(const struct nvmx_caps *c)
 
 static bool is_canonical(const struct nvmx_caps *c, uint64_t addr)
 {
-	unsigned shift = 64 - linear_width(c);
+	unsigned shift = ADDRESS_BITS - linear_width(c);
 	return (uint64_t)((int64_t)(addr << shift) >> shift) == addr;
 }
 
-/* PAT entries: UC(0), WC(1), WT(4), WP(5), WB(6), UC-(7); 2 and 3 are reserved (11.12.2). */
+/* PAT entries: UC(0), WC(1), WT(4), WP(5), WB(6), UC-(7); 2, 3 and above 7 are reserved. */
 static bool pat_valid(uint64_t pat)
 {
 	for (unsigned i = 0; i < PAT_ENTRIES; i++) {
-		unsigned type = (unsigned)(pat >> (i * PAT_ENTRY_BITS)) & 0xffu;
-		if (type != 0 && type != 1 && (type < 4 || type > 7))
+		unsigned type = (unsigned)(pat >> (i * PAT_ENTRY_BITS)) & PAT_ENTRY_MASK;
+		if (type > PAT_TYPE_WC && (type < PAT_TYPE_WT || type > PAT_TYPE_UC_MINUS))
 			return false;
 	}
 	return true;
@@ -288,9 +296,9 @@ static int check_execution_controls(const struct vmcs12_view *v, const struct nv
 			return control_failed(r, "26.2.1.1: TPR threshold bits 31:4 are not 0 (use TPR shadow without virtual-interrupt delivery)");
 		if (!(proc2 & (VMX_PROC2_VIRTUALIZE_APIC | VMX_PROC2_VIRTUAL_INTR_DELIVERY))) {
 			uint64_t page_word;
-			/* An unreadable page reads as all ones on hardware: VTPR 0xff passes. */
+			/* An unreadable page reads as all ones on hardware: VTPR FFH passes. */
 			if (v->read_phys(v->ctx, vapic + VIRTUAL_APIC_VTPR_OFFSET, &page_word) == 0) {
-				uint32_t vtpr_priority = ((uint32_t)page_word & 0xffu) >> VTPR_PRIORITY_SHIFT;
+				uint32_t vtpr_priority = ((uint32_t)page_word & VTPR_BYTE_MASK) >> VTPR_PRIORITY_SHIFT;
 				if ((threshold & TPR_THRESHOLD_PRIORITY_MASK) > vtpr_priority)
 					return control_failed(r, "26.2.1.1: TPR threshold bits 3:0 are greater than VTPR bits 7:4 (virtual-APIC page offset 80H)");
 			}
@@ -324,7 +332,7 @@ static int check_execution_controls(const struct vmcs12_view *v, const struct nv
 			return control_failed(r, "26.2.1.1: posted-interrupt descriptor address is not 64-byte aligned or beyond the physical-address width");
 	}
 
-	if ((proc2 & VMX_PROC2_ENABLE_VPID) && (field32(v, VMCS_VPID) & 0xffffu) == 0)
+	if ((proc2 & VMX_PROC2_ENABLE_VPID) && (field32(v, VMCS_VPID) & FIELD_16_MASK) == 0)
 		return control_failed(r, "26.2.1.1: enable VPID is 1 and the VPID is 0000H");
 
 	if (proc2 & VMX_PROC2_ENABLE_EPT) {
@@ -587,11 +595,11 @@ static int check_host_segments(const struct vmcs12_view *v, const struct nvmx_ca
 	for (unsigned i = 0; i < sizeof host_selectors / sizeof host_selectors[0]; i++)
 		if (field32(v, host_selectors[i].encoding) & SELECTOR_RPL_TI_MASK)
 			return host_failed(r, host_selectors[i].rule);
-	if ((field32(v, VMCS_HOST_CS_SELECTOR) & 0xffffu) == 0)
+	if ((field32(v, VMCS_HOST_CS_SELECTOR) & FIELD_16_MASK) == 0)
 		return host_failed(r, "26.2.3: host CS selector is 0000H");
-	if ((field32(v, VMCS_HOST_TR_SELECTOR) & 0xffffu) == 0)
+	if ((field32(v, VMCS_HOST_TR_SELECTOR) & FIELD_16_MASK) == 0)
 		return host_failed(r, "26.2.3: host TR selector is 0000H");
-	if (!host_64 && (field32(v, VMCS_HOST_SS_SELECTOR) & 0xffffu) == 0)
+	if (!host_64 && (field32(v, VMCS_HOST_SS_SELECTOR) & FIELD_16_MASK) == 0)
 		return host_failed(r, "26.2.3: host SS selector is 0000H and host address-space size is 0");
 	for (unsigned i = 0; i < sizeof host_bases / sizeof host_bases[0]; i++)
 		if (!is_canonical(c, field(v, host_bases[i].encoding)))
@@ -806,7 +814,7 @@ static const char *const data_segment_rules[SEG_COUNT][DATA_RULE_COUNT] = {
 static int check_virtual_8086_segment(const struct segment *s, enum guest_segment i,
 				      struct vmcs12_check_result *r)
 {
-	if (s->base != (uint64_t)(s->selector & 0xffffu) << SELECTOR_INDEX_SHIFT)
+	if (s->base != (uint64_t)s->selector << SELECTOR_INDEX_SHIFT)
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, data_segment_rules[i][DATA_V86_BASE]);
 	if (s->limit != LIMIT_VIRTUAL_8086)
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, data_segment_rules[i][DATA_V86_LIMIT]);
@@ -855,7 +863,7 @@ static int check_guest_segments(const struct vmcs12_view *v, const struct nvmx_c
 {
 	struct segment seg[SEG_COUNT];
 	for (unsigned i = 0; i < SEG_COUNT; i++) {
-		seg[i].selector = field32(v, segment_fields[i].selector) & 0xffffu;
+		seg[i].selector = field32(v, segment_fields[i].selector) & FIELD_16_MASK;
 		seg[i].base = field(v, segment_fields[i].base);
 		seg[i].limit = field32(v, segment_fields[i].limit);
 		seg[i].ar = field32(v, segment_fields[i].ar);
@@ -925,11 +933,7 @@ static int check_guest_segments(const struct vmcs12_view *v, const struct nvmx_c
 			if (check_data_segment(c, g, &seg[data_order[k]], data_order[k], r))
 				return -1;
 	}
-	if (g->virtual_8086) {
-		/* The bases' canonical rules still apply (they are met by any 20-bit base). */
-		if (!is_canonical(c, seg[SEG_FS].base) || !is_canonical(c, seg[SEG_GS].base))
-			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.2: guest FS or GS base is not canonical");
-	}
+	/* In virtual-8086 mode FS and GS bases are selector times 16: canonical already. */
 
 	/* TR */
 	if (!is_canonical(c, tr->base))
@@ -979,9 +983,9 @@ static int check_guest_descriptor_tables(const struct vmcs12_view *v, const stru
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.3: guest GDTR base is not canonical");
 	if (!is_canonical(c, field(v, VMCS_GUEST_IDTR_BASE)))
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.3: guest IDTR base is not canonical");
-	if (field(v, VMCS_GUEST_GDTR_LIMIT) & ~0xffffull)
+	if (field(v, VMCS_GUEST_GDTR_LIMIT) > DESCRIPTOR_TABLE_LIMIT_MAX)
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.3: guest GDTR limit bits 31:16 are not 0");
-	if (field(v, VMCS_GUEST_IDTR_LIMIT) & ~0xffffull)
+	if (field(v, VMCS_GUEST_IDTR_LIMIT) > DESCRIPTOR_TABLE_LIMIT_MAX)
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.3: guest IDTR limit bits 31:16 are not 0");
 	return 0;
 }
@@ -1144,7 +1148,7 @@ static int check_guest_pdptes(const struct vmcs12_view *v, const struct nvmx_cap
 	bool ept = g->proc2 & VMX_PROC2_ENABLE_EPT;
 	uint64_t pdpt = field(v, VMCS_GUEST_CR3) & PAE_PDPT_ADDR_MASK;
 	uint64_t reserved = PDPTE_RESERVED_LOW;
-	if (c->maxphyaddr < 64)
+	if (c->maxphyaddr < ADDRESS_BITS)
 		reserved |= ~((1ull << c->maxphyaddr) - 1);
 
 	for (unsigned i = 0; i < PDPTE_COUNT; i++) {
