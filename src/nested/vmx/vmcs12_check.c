@@ -89,7 +89,6 @@
 #define AR_TYPE_ACCESSED 1u
 #define AR_TYPE_READABLE 2u                  /* for code segments */
 #define AR_TYPE_CODE 8u
-#define AR_TYPE_CODE_CONFORMING 4u
 #define AR_TYPE_LAST_NOT_CONFORMING 11u      /* data (0-7) and non-conforming code (8-11) */
 #define AR_TYPE_DATA_RW_ACCESSED 3u
 #define AR_TYPE_DATA_RW_DOWN_ACCESSED 7u
