@@ -1088,8 +1088,97 @@ static void test_entry_order(void **state)
 	set(VMCS_VPID, 0);                         /* and the controls: they come first */
 	assert_int_equal(vmcs12_check_entry(&view, &caps, true, &r), -1);
 	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_CONTROL);
-	(void)get;
-	(void)unpoke;
+}
+
+/* Every outcome is consistent: a failure names a rule whose section matches its class
+ * (26.2.1 -> error 7, 26.2.2-26.2.4 -> error 8, 26.3 -> exit 33 with a 26.8 qualification).
+ * Random single-field changes to the valid VMCS12s, from a fixed seed. */
+#define RANDOM_ROUNDS 20000u
+#define RANDOM_SEED 0x9e3779b97f4a7c15ull
+#define FIELD_BITS 64u
+#define SMALL_VALUE_MASK 0xffffull
+
+static uint64_t random_next(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static const uint32_t random_fields[] = {
+	VMCS_PIN_BASED_CTLS, VMCS_PROC_BASED_CTLS, VMCS_PROC_BASED_CTLS2, VMCS_EXIT_CTLS, VMCS_ENTRY_CTLS,
+	VMCS_ENTRY_INTR_INFO, VMCS_ENTRY_EXCEPTION_ERROR_CODE, VMCS_ENTRY_INSTRUCTION_LEN, VMCS_EPT_POINTER,
+	VMCS_TPR_THRESHOLD, VMCS_VPID, VMCS_CR3_TARGET_COUNT, VMCS_EXIT_MSR_STORE_COUNT, VMCS_EXIT_MSR_STORE_ADDR,
+	VMCS_HOST_CR0, VMCS_HOST_CR3, VMCS_HOST_CR4, VMCS_HOST_CS_SELECTOR, VMCS_HOST_SS_SELECTOR,
+	VMCS_HOST_TR_SELECTOR, VMCS_HOST_FS_BASE, VMCS_HOST_RIP, VMCS_HOST_IA32_EFER, VMCS_HOST_IA32_PAT,
+	VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4, VMCS_GUEST_DR7, VMCS_GUEST_IA32_EFER, VMCS_GUEST_IA32_PAT,
+	VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_CS_AR, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_SELECTOR,
+	VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR, VMCS_GUEST_FS_BASE, VMCS_GUEST_TR_AR, VMCS_GUEST_TR_LIMIT,
+	VMCS_GUEST_LDTR_AR, VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_RIP, VMCS_GUEST_RFLAGS, VMCS_GUEST_ACTIVITY_STATE,
+	VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_PENDING_DBG_EXCEPTIONS, VMCS_LINK_POINTER, VMCS_GUEST_PDPTE(0),
+};
+
+static void check_consistent(int rc, const struct vmcs12_check_result *r, uint32_t insn_error, const char *section)
+{
+	if (rc == 0) {
+		assert_int_equal(r->insn_error, 0);
+		assert_int_equal(r->exit_reason, 0);
+		assert_null(r->rule);
+		return;
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(r->rule);
+	if (strncmp(r->rule, section, strlen(section)) != 0)
+		print_error("rule \"%s\" is not under %s\n", r->rule, section);
+	assert_int_equal(strncmp(r->rule, section, strlen(section)), 0);
+	assert_int_equal(r->insn_error, insn_error);
+	if (insn_error) {
+		assert_int_equal(r->exit_reason, 0);
+		assert_int_equal(r->qualification, 0);
+	} else {
+		assert_int_equal(r->exit_reason, VMX_EXIT_REASON_INVALID_GUEST_STATE);
+		assert_true(r->qualification == VMX_ENTRY_QUAL_DEFAULT || r->qualification == VMX_ENTRY_QUAL_PDPTE ||
+			    r->qualification == VMX_ENTRY_QUAL_NMI_INJECTION || r->qualification == VMX_ENTRY_QUAL_LINK_POINTER);
+	}
+}
+
+static void test_random_changes_are_consistent(void **state)
+{
+	(void)state;
+	static void (*const bases[])(void) = { valid_64, valid_ug, valid_pae, valid_v86 };
+	uint64_t x = RANDOM_SEED;
+	unsigned failures[3] = { 0, 0, 0 };
+	for (unsigned round = 0; round < RANDOM_ROUNDS; round++) {
+		bases[random_next(&x) % (sizeof bases / sizeof bases[0])]();
+		uint32_t encoding = random_fields[random_next(&x) % (sizeof random_fields / sizeof random_fields[0])];
+		uint64_t change = random_next(&x);
+		switch (random_next(&x) % 3) {
+		case 0: set(encoding, get(encoding) ^ (1ull << (change % FIELD_BITS))); break; /* one bit */
+		case 1: set(encoding, change); break;                                    /* anything */
+		default: set(encoding, change & SMALL_VALUE_MASK); break;                          /* small values */
+		}
+		struct vmcs12_check_result r;
+		int rc = vmcs12_check_controls(&view, &caps, &r);
+		check_consistent(rc, &r, VMX_ERROR_ENTRY_INVALID_CONTROL, "26.2.1.");
+		if (rc) {
+			failures[0]++;
+			continue;
+		}
+		rc = vmcs12_check_host_state(&view, &caps, &r);
+		check_consistent(rc, &r, VMX_ERROR_ENTRY_INVALID_HOST_STATE, "26.2.");
+		if (rc) {
+			assert_true(strncmp(r.rule, "26.2.1.", 7) != 0);
+			failures[1]++;
+			continue;
+		}
+		rc = vmcs12_check_guest_state(&view, &caps, &r);
+		check_consistent(rc, &r, 0, "26.3.1.");
+		failures[2] += rc != 0;
+	}
+	/* The changes reach all three groups. */
+	assert_true(failures[0] > 0 && failures[1] > 0 && failures[2] > 0);
 }
 
 #define REGISTER_CASE(name, ...) cmocka_unit_test(test_##name),
@@ -1105,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_l1_mode),
 		cmocka_unit_test(test_entry_order),
 		cmocka_unit_test(test_link_pointer_not_current),
+		cmocka_unit_test(test_random_changes_are_consistent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
