@@ -6,7 +6,15 @@
  *          reason 33 with the exit qualification of 26.8 (0, 2 PDPTEs, 3 NMI under STI
  *          blocking, 4 VMCS link pointer)
  * A failure names the rule it breaks, with its section, so nestbed can tell L1's author.
- * Pure: the VMCS12 is read through callbacks, so it also compiles for host tests. */
+ * Pure: the VMCS12 is read through callbacks, so it also compiles for host tests.
+ *
+ * Not checked, because what they depend on is not in nvmx_caps: tertiary controls; the
+ * reserved bits of IA32_PERF_GLOBAL_CTRL (the PMU's counter count) and IA32_RTIT_CTL
+ * (Intel PT); whether L1's CPUID offers RTM (pending-debug bit 16) and SGX (enclave
+ * interruption): their structural rules are checked, their support is not. L1 never
+ * runs in SMM under nestbed, so "entry to SMM", "deactivate dual-monitor treatment" and
+ * blocking by SMI always fail. An NMI injected under blocking by STI fails with
+ * qualification 3 (the SDM lets a processor do so; nestbed always does). */
 #ifndef NESTBED_NVMX_VMCS12_CHECK_H
 #define NESTBED_NVMX_VMCS12_CHECK_H
 
