@@ -7,7 +7,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 unit_covers = $(shell sed -n '1s|^/\* covers: \(.*\) \*/$$|\1|p' $(1))
 
 # Headers are few: every test depends on all of them (generated tables included).
-UNIT_HEADERS := $(wildcard src/*/*.h src/boot/*/*.h guests/lib/*.h tests/unit/*.h)
+UNIT_HEADERS := $(wildcard src/*/*.h src/*/*/*.h guests/lib/*.h tests/unit/*.h)
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c $$(call unit_covers,tests/unit/$$*.c) $(UNIT_HEADERS)
