@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from . import ROOT, HarnessError
-from .linux import CMDLINE, LINUX_DIR, _script
+from .linux import BOCHS_VMX_LINUX_MODEL, CMDLINE, LINUX_DIR, _script
 from .platforms import RunSpec
 
 INITRAMFS = ROOT / "build" / "kvm" / "initramfs.cpio"
@@ -70,8 +70,10 @@ def spec_for(platform_name: str, bare: bool, memory: int = MEMORY, l1_args: str 
         raise HarnessError("%s does not exist (scripts/fetch-linux failed?)" % kernel)
     check_args(bare, l1_args, loops, nestbed)
     args = l1_cmdline(l1_args, loops)
+    # the Bochs model Debian's kernel boots on (harness/linux.py: it stalls on tigerlake)
+    model = BOCHS_VMX_LINUX_MODEL if platform_name == "bochs-vmx" else None
     if bare:
         return RunSpec(image=kernel, args=args, bare=True, memory=memory,
-                       modules=[(initramfs, "")])
+                       modules=[(initramfs, "")], cpu_model=model)
     return RunSpec(image=kernel, args=args, bare=False, memory=memory, nestbed=nestbed,
-                   nestbed_args=nestbed_args, modules=[(initramfs, "initrd")])
+                   nestbed_args=nestbed_args, modules=[(initramfs, "initrd")], cpu_model=model)

@@ -120,6 +120,14 @@ def test_spec_nestbed(linux_dir, tmp_path):
     assert spec.args[-1] == "kvm_l2_runner.loops=7"
 
 
+def test_spec_bochs_vmx_model(linux_dir):
+    # Debian's kernel stalls on Bochs' tigerlake: KVM as L1 runs on corei7_skylake_x,
+    # bare and under nestbed, as `harness linux` does
+    assert kvm.spec_for("bochs-vmx", True).cpu_model == "corei7_skylake_x"
+    assert kvm.spec_for("bochs-vmx", False, nestbed=Path("nb.elf")).cpu_model == "corei7_skylake_x"
+    assert kvm.spec_for("bochs-svm", False).cpu_model is None
+
+
 def test_spec_missing_kernel(tmp_path, monkeypatch):
     monkeypatch.setattr(kvm, "LINUX_DIR", tmp_path)
     with pytest.raises(HarnessError, match="scripts/fetch-linux"):
