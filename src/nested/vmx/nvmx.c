@@ -64,6 +64,7 @@ void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value)
 	if (!vmcs12_field_lookup(encoding, &f))
 		return;
 	n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
+	nvmx_mark_dirty(n, (unsigned)f.slot);
 }
 
 bool nvmx_ept12(const struct nvmx *n)
@@ -280,6 +281,7 @@ static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 					      (unsigned long long)pa);
 			n->current_pa = pa;
 			n->flush_l2 = true;
+			nvmx_mark_all_dirty(n); /* the shadow VMCS gets the new VMCS12 */
 		}
 		succeed(v);
 	}
@@ -332,6 +334,7 @@ static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *
 			return;
 		}
 		n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
+		nvmx_mark_dirty(n, (unsigned)f.slot);
 	} else {
 		uint64_t value = vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
 		if (!wide)
@@ -408,7 +411,12 @@ static void nvmx_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	uint32_t reason = (uint32_t)e->native_code & VMX_EXIT_REASON_BASIC_MASK;
 	if (!insn_allowed(v, n, reason))
 		return;
-	nvmx_shadow_pull(n); /* L1's VMWRITEs since the last exit are in the shadow VMCS */
+	/* L1's VMWRITEs since the last exit are in the shadow VMCS: the instructions that
+	 * use or store the whole VMCS12 need them */
+	if (reason == VMX_EXIT_REASON_VMLAUNCH || reason == VMX_EXIT_REASON_VMRESUME ||
+	    reason == VMX_EXIT_REASON_VMCLEAR || reason == VMX_EXIT_REASON_VMPTRLD ||
+	    reason == VMX_EXIT_REASON_VMXOFF)
+		nvmx_shadow_pull(n);
 	switch (reason) {
 	case VMX_EXIT_REASON_VMXON: emulate_vmxon(v, n, e); break;
 	case VMX_EXIT_REASON_VMXOFF: emulate_vmxoff(v, n, e); break;

@@ -59,6 +59,7 @@ struct nvmx {
 	/* VMCS shadowing for L1 (nvmx_shadow_vmcs.c) */
 	bool shadowing;
 	uint64_t shadow_vmcs_pa;
+	uint64_t dirty[(VMCS12_FIELD_COUNT + 63) / 64]; /* slots nestbed changed since the last push */
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
 };
@@ -73,6 +74,11 @@ bool nvmx_ept12(const struct nvmx *n);
 /* nvmx_shadow_vmcs.c: 0 (shadowing on, or not available) or -1; pull before nestbed
  * reads VMCS12 while L1 runs, push after it changed it (VMCS01 current for both). */
 int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n);
+static inline void nvmx_mark_dirty(struct nvmx *n, unsigned slot)
+{
+	n->dirty[slot / 64] |= 1ull << (slot % 64);
+}
+void nvmx_mark_all_dirty(struct nvmx *n);
 void nvmx_shadow_pull(struct nvmx *n);
 void nvmx_shadow_push(struct nvmx *n);
 

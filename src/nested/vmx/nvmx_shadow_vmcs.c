@@ -1,8 +1,9 @@
 /* VMCS shadowing (SDM vol.3 24.10, 25.1.3): L1's VMREAD and VMWRITE of every field nestbed
  * supports go to a shadow VMCS linked from VMCS01 and cause no exit. The shadow holds the
- * current VMCS12's fields; nestbed's cached copy is pulled from it before nestbed reads
- * VMCS12 (at any VMX-instruction exit) and pushed back after it changed VMCS12 (the
- * instruction's outcome, a VMPTRLD, an emulated VM exit). Used only where the CPU has VMCS
+ * current VMCS12's fields; nestbed's cached copy is pulled from it before nestbed uses the
+ * whole VMCS12 (VMLAUNCH, VMRESUME, VMCLEAR, VMPTRLD, VMXOFF) and the fields nestbed
+ * changed (the instruction's outcome, a new current VMCS, an emulated VM exit) are pushed
+ * back before L1 runs again. Used only where the CPU has VMCS
  * shadowing and lets VMWRITE write the exit-information fields (A.6, IA32_VMX_MISC[29]),
  * which nestbed's pushes need; otherwise every VMREAD/VMWRITE exits and is emulated. */
 #include "nested/vmx/nvmx.h"
@@ -72,6 +73,18 @@ static void make_current(struct nvmx *n, uint64_t pa, const char *what)
 	}
 }
 
+void nvmx_mark_all_dirty(struct nvmx *n)
+{
+	for (unsigned i = 0; i < sizeof(n->dirty) / sizeof(n->dirty[0]); i++)
+		n->dirty[i] = ~0ull;
+}
+
+static void clear_dirty(struct nvmx *n)
+{
+	for (unsigned i = 0; i < sizeof(n->dirty) / sizeof(n->dirty[0]); i++)
+		n->dirty[i] = 0;
+}
+
 void nvmx_shadow_pull(struct nvmx *n)
 {
 	if (!n->shadowing || n->current_pa == NVMX_NO_VMCS)
@@ -80,6 +93,7 @@ void nvmx_shadow_pull(struct nvmx *n)
 	for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
 		n->vmcs12.field[i] = vmcs_read(vmcs12_field_encoding(i));
 	make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
+	clear_dirty(n); /* every push leaves nothing dirty, so nothing newer was overwritten */
 }
 
 /* VMCS01 must be current; it is again afterwards, linked to the shadow when L1 has a
@@ -91,8 +105,10 @@ void nvmx_shadow_push(struct nvmx *n)
 	if (n->current_pa != NVMX_NO_VMCS) {
 		make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
 		for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
-			vmcs_write(vmcs12_field_encoding(i), n->vmcs12.field[i]);
+			if ((n->dirty[i / 64] >> (i % 64)) & 1)
+				vmcs_write(vmcs12_field_encoding(i), n->vmcs12.field[i]);
 		make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
+		clear_dirty(n);
 	}
 	vmcs_write(VMCS_LINK_POINTER, n->shadowing && n->current_pa != NVMX_NO_VMCS ? n->shadow_vmcs_pa :
 										       VMX_LINK_POINTER_NONE);
