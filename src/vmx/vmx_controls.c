@@ -109,6 +109,8 @@ int vmx_cr0_write(const struct vmx_cr_fixed *f, const struct vmx_cr_view *cur, u
 	struct cr0_write_effect effect;
 	if ((value & ~f->cr0_fixed1 & CR_LOW32) || cr0_write(&view, value, &effect))
 		return -1;
+	if (f->vmx_operation && (~value & f->cr0_fixed0 & CR_LOW32))
+		return -1; /* 23.8: PE, NE, PG stay 1 in VMX operation */
 	out->guest_cr = value | vmx_cr0_forced(f);
 	out->shadow = value;
 	out->efer = effect.efer;
@@ -128,6 +130,8 @@ int vmx_cr4_write(const struct vmx_cr_fixed *f, const struct vmx_cr_view *cur, u
 		return -1; /* not supported by this CPU: reserved */
 	if ((value & VMX_CR4_VMXE) && !f->allow_vmxe)
 		return -1; /* VMX is not offered to the guest (CPUID.1:ECX.VMX = 0) */
+	if (f->vmx_operation && (~value & f->cr4_fixed0))
+		return -1; /* 23.8: CR4.VMXE cannot be cleared in VMX operation */
 	if (long_mode_active(cur) && !(value & VMX_CR4_PAE))
 		return -1; /* 9.8.5.4: PAE cannot be cleared in IA-32e mode */
 	if ((value & VMX_CR4_PCIDE) && !(old & VMX_CR4_PCIDE) &&

@@ -55,6 +55,8 @@ struct vmx_cr_fixed {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1; /* IA32_VMX_CR{0,4}_FIXED{0,1} */
 	bool unrestricted_guest; /* PE and PG may then be 0 in the guest (26.3.1.1) */
 	bool allow_vmxe;         /* the guest may set CR4.VMXE (only once VMX is offered to it) */
+	bool vmx_operation;      /* the guest is in VMX operation (nested VT-x, after its VMXON): the
+				  * bits FIXED0 sets in CR0 and CR4 cannot be cleared (23.8) */
 };
 
 /* Bits VMX forces to 1 in the guest's CR0/CR4: nestbed owns them (guest/host mask) and

@@ -295,6 +295,15 @@ static void test_cr4_write(void **state)
 	f.allow_vmxe = true;
 	assert_int_equal(vmx_cr4_write(&f, &protected32, VMX_CR4_VMXE, &up), 0);
 	assert_int_equal(up.shadow, VMX_CR4_VMXE);
+	/* In VMX operation (the guest's VMXON) VMXE cannot be cleared, nor CR0's PE, NE, PG. */
+	f.vmx_operation = true;
+	assert_int_equal(vmx_cr4_write(&f, &protected32, 0, &up), -1);
+	assert_int_equal(vmx_cr4_write(&f, &protected32, VMX_CR4_VMXE | VMX_CR4_PAE, &up), 0);
+	struct vmx_cr_view paged = { .cr0 = VMX_CR0_PE | VMX_CR0_NE | VMX_CR0_PG, .cr4 = VMX_CR4_PAE | VMX_CR4_VMXE,
+				     .efer = EFER_LME | EFER_LMA };
+	assert_int_equal(vmx_cr0_write(&f, &paged, VMX_CR0_PE | VMX_CR0_PG, &up), -1);
+	assert_int_equal(vmx_cr0_write(&f, &paged, VMX_CR0_PE | VMX_CR0_NE | VMX_CR0_PG | VMX_CR0_TS, &up), 0);
+	f.vmx_operation = false;
 	/* Bits FIXED1 clears (unsupported features) are reserved. */
 	assert_int_equal(vmx_cr4_write(&f, &protected32, 1ull << 12, &up), -1);
 	assert_int_equal(vmx_cr4_write(&f, &protected32, 1ull << 32, &up), -1);

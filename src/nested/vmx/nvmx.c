@@ -220,6 +220,7 @@ static void emulate_vmxon(struct vcpu *v, struct nvmx *n, struct exit *e)
 		return;
 	}
 	n->vmxon = true;
+	n->vv01->fixed.vmx_operation = true;
 	n->vmxon_pa = pa;
 	n->current_pa = NVMX_NO_VMCS;
 	n->flush_l2 = true;
@@ -231,6 +232,7 @@ static void emulate_vmxoff(struct vcpu *v, struct nvmx *n, struct exit *e)
 {
 	vmcs12_flush(v, n);
 	n->vmxon = false;
+	n->vv01->fixed.vmx_operation = false;
 	n->current_pa = NVMX_NO_VMCS;
 	nvmx_shadow_drop(n);
 	succeed(v);

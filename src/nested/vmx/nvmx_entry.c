@@ -177,6 +177,7 @@ static void write_cr(struct nvmx *n, struct vcpu_state *st, bool ug12)
 	vv02->fixed = n->vv01->fixed;
 	vv02->fixed.unrestricted_guest = ug12;
 	vv02->fixed.allow_vmxe = true;
+	vv02->fixed.vmx_operation = false; /* L2 is not in VMX operation (VMX is not offered to it) */
 	vv02->cr0_mask = vmx_cr0_forced(&vv02->fixed);
 	vv02->cr4_mask = vmx_cr4_forced(&vv02->fixed);
 	uint64_t cr0 = vmcs12_get(n, VMCS_GUEST_CR0), cr4 = vmcs12_get(n, VMCS_GUEST_CR4);
