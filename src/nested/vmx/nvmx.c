@@ -39,6 +39,7 @@
 #define INVEPT_TYPE_CAP_SHIFT 24          /* A.10: bits 26:25 for types 1, 2 */
 #define DESC_VPID_MASK 0xffffull
 #define CANONICAL_SHIFT 47
+#define MSR_IA32_DEBUGCTL 0x1d9u          /* SDM vol.4 table 2-2 */
 
 static struct nvmx primary_nvmx; /* one per vCPU: CPU 0 for now */
 
@@ -71,6 +72,20 @@ bool nvmx_ept12(const struct nvmx *n)
 {
 	return (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) &&
 	       (vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & VMX_PROC2_ENABLE_EPT);
+}
+
+uint32_t nvmx_msr_guest_field(uint32_t msr)
+{
+	switch (msr) {
+	case MSR_IA32_SYSENTER_CS: return VMCS_GUEST_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP: return VMCS_GUEST_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP: return VMCS_GUEST_SYSENTER_EIP;
+	case MSR_IA32_DEBUGCTL: return VMCS_GUEST_IA32_DEBUGCTL;
+	case MSR_IA32_PAT: return VMCS_GUEST_IA32_PAT;
+	case MSR_FS_BASE: return VMCS_GUEST_FS_BASE;
+	case MSR_GS_BASE: return VMCS_GUEST_GS_BASE;
+	default: return 0;
+	}
 }
 
 /* Writes the cached VMCS12 back into L1's region (as VMCLEAR makes a CPU do). */

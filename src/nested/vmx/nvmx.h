@@ -70,6 +70,10 @@ struct nvmx *nvmx_of(const struct vcpu *v);
 uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding);
 void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value);
 bool nvmx_ept12(const struct nvmx *n);
+/* The guest-state field a VM entry or exit switches an MSR with (24.4.1), or 0: such an
+ * MSR in an MSR area lives in the VMCS (VMCS02 for L2, VMCS01 for L1), not in the CPU,
+ * while nestbed runs. */
+uint32_t nvmx_msr_guest_field(uint32_t msr);
 
 /* nvmx_shadow_vmcs.c: 0 (shadowing on, or not available) or -1; pull before nestbed
  * reads VMCS12 while L1 runs, push after it changed it (VMCS01 current for both). */

@@ -64,13 +64,37 @@ static uint32_t adjusted(enum vmx_control_set set, uint32_t wanted)
 	return vmx_adjust_controls(vmx_control_cap(&machine.caps.vmx_caps, set), wanted);
 }
 
+/* MSRs of the MSR-load area that VMCS02 holds (nvmx_msr_guest_field): loaded after the
+ * guest state, as the CPU does (26.4 follows 26.3.2). */
+#define MSR_OVERRIDES_MAX 8
+struct msr_overrides {
+	unsigned count;
+	uint32_t field[MSR_OVERRIDES_MAX];
+	uint64_t value[MSR_OVERRIDES_MAX];
+};
+
+static void override(struct msr_overrides *o, uint32_t field, uint64_t value)
+{
+	for (unsigned i = 0; i < o->count; i++)
+		if (o->field[i] == field) {
+			o->value[i] = value; /* a later entry wins */
+			return;
+		}
+	if (o->count < MSR_OVERRIDES_MAX) {
+		o->field[o->count] = field;
+		o->value[o->count++] = value;
+	}
+}
+
 /* 26.4: the VM-entry MSR-load area, loaded in order; returns 0, or the 1-based number of
- * the entry that fails. EFER goes into L2's state (*efer), the others to the CPU: the
- * MSRs nestbed does not intercept are shared by L1 and L2 as on a real CPU. */
-static uint32_t load_entry_msrs(struct nvmx *n, uint64_t *efer)
+ * the entry that fails. EFER goes into L2's state (*efer), the MSRs VMCS02 switches into
+ * *o, the others to the CPU: the MSRs nestbed does not switch are shared by L1 and L2 as
+ * on a real CPU. */
+static uint32_t load_entry_msrs(struct nvmx *n, uint64_t *efer, struct msr_overrides *o)
 {
 	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_ENTRY_MSR_LOAD_COUNT);
 	uint64_t addr = vmcs12_get(n, VMCS_ENTRY_MSR_LOAD_ADDR);
+	o->count = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t entry[2];
 		if (guest_phys_read(addr + (uint64_t)i * MSR_ENTRY_SIZE, entry, sizeof(entry)))
@@ -81,6 +105,16 @@ static uint32_t load_entry_msrs(struct nvmx *n, uint64_t *efer)
 			return i + 1;
 		if (msr == MSR_EFER) {
 			*efer = entry[1];
+			continue;
+		}
+		uint32_t field = nvmx_msr_guest_field(msr);
+		if (field && (field != VMCS_GUEST_IA32_PAT || n->vv02.load_pat)) {
+			uint64_t old;
+			/* the CPU's WRMSR checks still apply: try it, then put the value back */
+			if (rdmsr_safe(msr, &old) || wrmsr_safe(msr, entry[1]))
+				return i + 1;
+			(void)wrmsr_safe(msr, old);
+			override(o, field, entry[1]);
 			continue;
 		}
 		if (msr == MSR_IA32_FEATURE_CONTROL || (msr >= NVMX_CAP_MSR_FIRST && msr <= NVMX_CAP_MSR_LAST) ||
@@ -298,7 +332,8 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		efer |= EFER_LMA | EFER_LME;
 	else
 		efer &= ~(uint64_t)(EFER_LMA | EFER_LME);
-	uint32_t bad_msr = load_entry_msrs(n, &efer);
+	struct msr_overrides overrides;
+	uint32_t bad_msr = load_entry_msrs(n, &efer, &overrides);
 	if (bad_msr) {
 		kprintf("nestbed: nested-vmx: VM entry: entry %u of the VM-entry MSR-load area cannot be "
 			"loaded (26.4): VM-entry failure, exit reason 34\n", bad_msr);
@@ -327,6 +362,8 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 	}
 	write_controls(n);
 	write_guest_state(v, n, efer, dr7, debugctl);
+	for (unsigned i = 0; i < overrides.count; i++)
+		vmcs_write(overrides.field[i], overrides.value[i]);
 	flush_l2_tlb(n, proc2_12);
 	n->vmcs12.launch_state = NVMX_LAUNCH_LAUNCHED;
 	v->backend = &n->vv02;

@@ -78,15 +78,22 @@ static void store_exit_msrs(struct vcpu *v, struct nvmx *n)
 				      (unsigned long long)addr);
 		uint32_t msr = (uint32_t)entry[0];
 		uint64_t value = 0;
+		uint32_t field = nvmx_msr_guest_field(msr);
 		if (msr == MSR_EFER)
 			value = v->state.efer;
+		else if (field && (field != VMCS_GUEST_IA32_PAT || n->vv02.load_pat))
+			value = vmcs_read(field); /* VMCS02 (current) has L2's value, the CPU nestbed's */
 		else if (v->nested->msr_read(v, msr, &value) != 0 && rdmsr_safe(msr, &value))
 			guest_failure(v, "nested-vmx: VMX abort: the VM-exit MSR-store area names MSR %#x (27.4)", msr);
 		(void)guest_phys_write(pa + 8, &value, sizeof(value));
 	}
 }
 
-/* 27.6: the VM-exit MSR-load area, after the host state. */
+/* 27.6: the VM-exit MSR-load area, after the host state; a failing entry is a VMX abort
+ * (27.7), which stops the run. The MSRs VMCS01 switches for L1 go into VMCS01 (current),
+ * after the CPU's WRMSR checks. */
+#define MSR_IA32_SMM_MONITOR_CTL 0x9bu
+#define MSR_X2APIC_HIGH_BITS 0x8u
 static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 {
 	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_EXIT_MSR_LOAD_COUNT);
@@ -97,9 +104,16 @@ static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 			guest_failure(v, "nested-vmx: VMX abort: the VM-exit MSR-load area at %#llx is not L1's memory",
 				      (unsigned long long)addr);
 		uint32_t msr = (uint32_t)entry[0];
-		if (msr == MSR_EFER)
+		uint32_t field = nvmx_msr_guest_field(msr);
+		bool in_vmcs = field && (field != VMCS_GUEST_IA32_PAT || n->vv01->load_pat);
+		uint64_t old = 0;
+		bool ok = !(entry[0] >> 32) && msr != MSR_FS_BASE && msr != MSR_GS_BASE &&
+			  (msr >> 8) != MSR_X2APIC_HIGH_BITS && msr != MSR_IA32_SMM_MONITOR_CTL;
+		if (ok && msr == MSR_EFER)
 			v->state.efer = entry[1];
-		else if ((entry[0] >> 32) || wrmsr_safe(msr, entry[1]))
+		else if (ok && in_vmcs && !rdmsr_safe(msr, &old) && !wrmsr_safe(msr, entry[1]) && !wrmsr_safe(msr, old))
+			vmcs_write(field, entry[1]);
+		else if (!ok || in_vmcs || wrmsr_safe(msr, entry[1]))
 			guest_failure(v, "nested-vmx: VMX abort: entry %u of the VM-exit MSR-load area (MSR %#x) "
 				      "fails (27.6)", i + 1, msr);
 	}
