@@ -266,10 +266,11 @@ static void flush_guest_tlb(const struct vmx_vcpu *vv)
 
 /* With EPT, PAE paging takes its PDPTEs from the VMCS at entry (26.3.2.4): load them as
  * the CPU's MOV to CR would. */
-static int load_pdptes(uint64_t cr3)
+static int load_pdptes(const struct vcpu *v, uint64_t cr3)
 {
 	uint64_t pdpte[PDPTE_COUNT];
-	if (guest_phys_read(cr3 & CR3_PAE_PDPT_MASK, pdpte, sizeof(pdpte)))
+	/* the vCPU's own guest-physical space (an L2's goes through L1's EPT) */
+	if (vcpu_phys_read(v, cr3 & CR3_PAE_PDPT_MASK, pdpte, sizeof(pdpte)))
 		return -1;
 	for (unsigned i = 0; i < PDPTE_COUNT; i++)
 		vmcs_write(VMCS_GUEST_PDPTE(i), pdpte[i]);
@@ -280,7 +281,7 @@ static int apply_cr_update(struct vcpu *v, struct vmx_vcpu *vv, unsigned cr, con
 {
 	struct vcpu_state *st = &v->state;
 	uint64_t cr3 = cr == 3 ? up->guest_cr : st->cr3;
-	if (up->load_pdptes && load_pdptes(cr3))
+	if (up->load_pdptes && load_pdptes(v, cr3))
 		return -1;
 	switch (cr) {
 	case 0:
