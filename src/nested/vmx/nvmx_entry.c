@@ -14,7 +14,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
 
-#define RFLAGS_ARITH 0x8d5ull
+#define RFLAGS_ARITH 0x8d5ull /* CF, PF, AF, ZF, SF, OF: the VMX outcome flags (30.2) */
 #define RFLAGS_CF 1ull
 #define RFLAGS_ZF (1ull << 6)
 #define CR3_PAE_PDPT_MASK 0xffffffe0ull /* 4.4.1 */
@@ -24,7 +24,6 @@
 #define MSR_IA32_SMM_MONITOR_CTL 0x9bu
 #define MSR_FS_BASE_INDEX 0xc0000100u
 #define MSR_GS_BASE_INDEX 0xc0000101u
-#define PROC2_RDRAND_RDSEED ((1u << 11) | (1u << 16))
 
 /* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4). */
 static const uint32_t guest_fields[] = {
@@ -199,7 +198,6 @@ static void write_controls(struct nvmx *n)
 	vmcs_write(VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO));
 	vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs12_get(n, VMCS_ENTRY_EXCEPTION_ERROR_CODE));
 	vmcs_write(VMCS_ENTRY_INSTRUCTION_LEN, vmcs12_get(n, VMCS_ENTRY_INSTRUCTION_LEN));
-	(void)PROC2_RDRAND_RDSEED;
 }
 
 /* CR0/CR4: a bit either of L1 (VMCS12's mask) or nestbed (the bits VMX forces) owns

@@ -50,10 +50,6 @@ static const uint32_t saved_fields[] = {
 	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
 };
 
-struct segment_fields {
-	uint32_t selector, limit, ar, base;
-};
-
 static void write_segment(uint32_t index, uint16_t selector, uint32_t limit, uint32_t ar, uint64_t base)
 {
 	/* ES..GS, LDTR, TR: each encoding steps by 2 (B.1.2, B.3.3, B.4.3) */
