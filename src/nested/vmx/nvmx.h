@@ -27,6 +27,20 @@ struct machine;
 #define NVMX_LAUNCH_CLEAR 0u
 #define NVMX_LAUNCH_LAUNCHED 1u
 
+/* The guest segment and descriptor-table fields, which VM entry loads from VMCS12 and a
+ * VM exit saves into it as they are (24.4.1, 27.3.2). */
+#define NVMX_GUEST_SEGMENT_FIELDS                                                              \
+	VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_SS_SELECTOR,                \
+	VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_GS_SELECTOR,                \
+	VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_TR_SELECTOR,                                      \
+	VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,    \
+	VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_TR_LIMIT,  \
+	VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,                \
+	VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_LDTR_AR, VMCS_GUEST_TR_AR,              \
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,        \
+	VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_TR_BASE,      \
+	VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT
+
 /* L1's VMCS region as nestbed lays it out. */
 struct vmcs12_region {
 	uint32_t revision;      /* bits 30:0 revision identifier, bit 31 shadow-VMCS indicator (24.2) */
