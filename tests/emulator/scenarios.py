@@ -128,7 +128,10 @@ SCENARIOS = (
     + [run("emulator/nested/vmx-smoke/bochs-vmx/bare", "bochs-vmx", "--bare", VMX_SMOKE),
        run("emulator/nested/vmx-smoke/bochs-vmx-penryn/bare", "bochs-vmx", "--bare",
            "--cpu-model", "core2_penryn_t9600", VMX_SMOKE),
-       run("emulator/nested/vmx-smoke/bochs-vmx/nestbed", "bochs-vmx", VMX_SMOKE)]
+       run("emulator/nested/vmx-smoke/bochs-vmx/nestbed", "bochs-vmx", VMX_SMOKE),
+       # nested=0: nestbed hides VT-x (CPUID.1:ECX.VMX clear), and the L1 says so
+       run("emulator/nested/vmx-smoke/bochs-vmx/nestbed-nested0", "bochs-vmx",
+           "--nestbed-args", "nested=0", VMX_SMOKE, expect="fail", regex=r"Bail out! no VMX")]
     # the VMCB12 fuzzer bare and under nestbed, 10,000 states on QEMU (~6 s) and 1,000 on
     # Bochs (~20 s, restarted after each state bare Bochs dies on): nestbed must finish
     # every state, and every disagreement with bare must be a known emulator bug
