@@ -162,14 +162,20 @@ def cost_per_exit_kind(platform_name: str, say) -> dict:
 LOOP_RATE = re.compile(r"L2 (CPUID|I/O) loop: (\d+) .* in ([0-9.]+) s: (\d+)/s, ([0-9.]+) us each")
 
 
+# Linux KVM's two-dimensional paging on and off, per vendor module.
+KVM_TDP_SETTINGS = {"svm": (("npt1", ""), ("npt0", "kvm_amd.npt=0")),
+                    "vmx": (("ept1", ""), ("ept0", "kvm_intel.ept=0"))}
+
+
 def kvm_l1(platform_name: str, say) -> dict:
-    """Linux KVM as L1 under nestbed (kvm_amd npt=1 and npt=0): the whole run's L0 exits
-    per reflected exit, and the L2 loops' rates as the KVM-API program measures them."""
+    """Linux KVM as L1 under nestbed (with nested paging on and off): the whole run's L0
+    exits per reflected exit, and the L2 loops' rates as the KVM-API program measures them."""
     from . import kvm
     platform = get_platform(platform_name)
     kvm.prepare()
     figures = {}
-    for npt, l1_args in (("npt1", ""), ("npt0", "kvm_amd.npt=0")):
+    vendor = "vmx" if platform_name.endswith("vmx") else "svm"
+    for npt, l1_args in KVM_TDP_SETTINGS[vendor]:
         collect = _Collect()
         rates = {}
 
@@ -214,7 +220,8 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
                 "qemu-svm": l2_cpuid_loop("qemu-svm", say),
                 "bochs-svm": l2_cpuid_loop("bochs-svm", say),
                 "bochs-vmx": l2_cpuid_loop("bochs-vmx", say, VMX_CPUID_LOOP)},
-            "kvm_l1_whole_run": {"qemu-svm": kvm_l1("qemu-svm", say)},
+            "kvm_l1_whole_run": {"qemu-svm": kvm_l1("qemu-svm", say),
+                                 "bochs-vmx": kvm_l1("bochs-vmx", say)},
         },
         "cost_per_exit_kind": {"qemu-svm": cost_per_exit_kind("qemu-svm", say)},
     })
