@@ -325,6 +325,7 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	if (np12(n))
 		s->g_pat = s02->g_pat;
 	struct vmcb_control *c = &v12->control;
+	nsvm_decode_assists(v, n, (uint32_t)code, &info1, c); /* while L2's state is current */
 	c->exitcode = code;
 	c->exitinfo1 = info1;
 	c->exitinfo2 = info2;
@@ -583,12 +584,12 @@ static void nsvm_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
 
 static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 {
-	(void)m;
 	struct nsvm *n = nsvm_of(v);
 	struct svm_vcpu *sv = v->backend;
 	memset(n, 0, sizeof(*n));
 	n->gif = true;
 	n->host_nrips = sv->nrips;
+	n->host_decode_assists = (m->caps.svm_caps.features & SVM_FEATURE_DECODE_ASSISTS) != 0;
 	n->vmcb01 = sv->vmcb;
 	n->vmcb01_pa = sv->vmcb_pa;
 	n->vmcb02_pa = alloc_frames_zeroed(1, FRAME_SIZE);

@@ -12,9 +12,10 @@
 
 #define NSVM_L2_ASID 2             /* nestbed's ASID for every L2 (1 is L1's) */
 #define NSVM_OFFERED_ASIDS 16      /* CPUID 8000_000Ah EBX as L1 sees it */
-/* CPUID 8000_000Ah EDX as L1 sees it: nested paging and next-RIP saving, which nestbed
- * provides even where the CPU lacks NRIPS, by decoding (APM vol.3 E.4.9). */
-#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS)
+/* CPUID 8000_000Ah EDX as L1 sees it: nested paging, next-RIP saving and decode assists,
+ * the last two provided even where the CPU lacks them, by decoding L2's instruction
+ * (APM vol.3 E.4.9). */
+#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
 #define VINTR_VGIF_BITS ((1ull << 9) | (1ull << 25))
 
@@ -39,6 +40,13 @@ struct nsvm {
 	uint32_t last_asid12;
 	bool flush_l2;
 	bool host_nrips;         /* the CPU saves nRIP itself */
+	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
 };
+
+/* DecodeAssists for the #VMEXIT L1 is about to get (decode_assists_l2.c): EXITINFO1
+ * (*info1, the value the exit has so far) and the instruction bytes in *c12, from the
+ * CPU's own values when it has the feature, else from L2's instruction at its RIP. */
+void nsvm_decode_assists(struct vcpu *v, const struct nsvm *n, uint32_t code, uint64_t *info1,
+			 struct vmcb_control *c12);
 
 #endif
