@@ -30,6 +30,9 @@ static const struct {
 	{ "event/interrupt-window-open", BOCHS | NESTBED,
 	  "Bochs misses V_IRQ pending at VMRUN" },
 	{ "inject/soft-int-next-rip", BOCHS, "Bochs pushes RIP, not nRIP, for an injected INTn" },
+	{ "event/mtf-single-step", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
+	{ "event/mtf-after-injection", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
+	{ "event/mtf-priority", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
 };
 
 const char *platform_name(enum platform_id id)

@@ -254,6 +254,7 @@ static const char *const intercept_names[MHV_INTERCEPT_COUNT] = {
 	[MHV_INTERCEPT_DESCRIPTOR] = "descriptor-table", [MHV_INTERCEPT_INTR] = "INTR",
 	[MHV_INTERCEPT_NMI] = "NMI", [MHV_INTERCEPT_INTR_WINDOW] = "interrupt window",
 	[MHV_INTERCEPT_SHUTDOWN] = "shutdown", [MHV_INTERCEPT_VM_INSN] = "VM instruction",
+	[MHV_INTERCEPT_NMI_WINDOW] = "NMI window", [MHV_INTERCEPT_MTF] = "monitor trap",
 };
 
 enum probe_status mhv_intercept(struct probe_run *run, struct mhv_vm *vm,
@@ -310,6 +311,26 @@ void mhv_inject(struct mhv_vm *vm, enum mhv_event_type type, uint8_t vector, boo
 	backend->inject(vm, type, vector, has_error, error_code, insn_len);
 }
 
+enum probe_status mhv_preemption_timer(struct probe_run *run, struct mhv_vm *vm, bool on,
+				       uint32_t value, bool save, unsigned *rate_shift)
+{
+	if (!backend->preemption_timer)
+		return probe_skip(run, "%s has no preemption timer (AMD-V: no control that exits "
+				  "after a guest time slice, APM vol.2 15.9)", mhv_vendor_name(vm->vendor));
+	unsigned shift = 0;
+	const char *why = backend->preemption_timer(vm, on, value, save, &shift);
+	if (why)
+		return probe_skip(run, "%s: no preemption timer: %s", mhv_vendor_name(vm->vendor), why);
+	if (rate_shift)
+		*rate_shift = shift;
+	return PROBE_PASS;
+}
+
+uint32_t mhv_preemption_timer_value(struct mhv_vm *vm)
+{
+	return backend->preemption_timer_value ? backend->preemption_timer_value(vm) : 0;
+}
+
 /* Names and expectations. */
 
 static const char *const kind_names[MHV_EXIT_KINDS] = {
@@ -329,6 +350,7 @@ static const char *const kind_names[MHV_EXIT_KINDS] = {
 	[MHV_EXIT_DESCRIPTOR] = "descriptor-table access", [MHV_EXIT_TASK_SWITCH] = "task switch",
 	[MHV_EXIT_INVALID_STATE] = "invalid guest state", [MHV_EXIT_ENTRY_MSR] = "MSR loading",
 	[MHV_EXIT_VMFAIL] = "VMfail", [MHV_EXIT_SOFT_INT] = "INTn", [MHV_EXIT_IRET] = "IRET",
+	[MHV_EXIT_MTF] = "monitor trap flag", [MHV_EXIT_PREEMPTION_TIMER] = "preemption timer",
 	[MHV_EXIT_OTHER] = "other",
 };
 

@@ -89,6 +89,8 @@ enum mhv_exit_kind {
 	MHV_EXIT_VMFAIL,        /* VMX: VMLAUNCH/VMRESUME failed (VMfailValid/Invalid) */
 	MHV_EXIT_SOFT_INT,      /* SVM INTn intercept */
 	MHV_EXIT_IRET,          /* SVM IRET intercept */
+	MHV_EXIT_MTF,           /* VMX monitor trap flag (reason 37) */
+	MHV_EXIT_PREEMPTION_TIMER, /* VMX-preemption timer expired (reason 52) */
 	MHV_EXIT_OTHER,
 	MHV_EXIT_KINDS,
 };
@@ -102,6 +104,8 @@ enum mhv_event_type {
 	MHV_EVENT_SOFT_INT = 4,
 	MHV_EVENT_PRIV_SOFT_EXCEPTION = 5, /* VMX only (ICEBP) */
 	MHV_EVENT_SOFT_EXCEPTION = 6,      /* VMX only (INT3, INTO) */
+	MHV_EVENT_OTHER = 7,               /* VMX only: vector 0 injects a pending MTF VM
+					    * exit (SDM vol.3C 24.8.3) */
 };
 
 struct mhv_event {
@@ -221,6 +225,10 @@ enum mhv_intercept {
 	MHV_INTERCEPT_SHUTDOWN,    /* VMX: always (triple fault) */
 	MHV_INTERCEPT_VM_INSN,     /* SVM: VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA;
 				    * VMX: always */
+	MHV_INTERCEPT_NMI_WINDOW,  /* VMX: NMI-window exiting (with the NMI exiting and
+				    * virtual NMIs it needs); SVM: none */
+	MHV_INTERCEPT_MTF,         /* an exit after each L2 instruction: VMX monitor trap
+				    * flag; SVM: none */
 	MHV_INTERCEPT_COUNT,
 };
 
@@ -307,6 +315,14 @@ void mhv_tdp_changed(struct mhv_vm *vm);
  * software interrupts and exceptions (ignored on SVM). */
 void mhv_inject(struct mhv_vm *vm, enum mhv_event_type type, uint8_t vector, bool has_error,
 		uint32_t error_code, unsigned insn_len);
+
+/* A timer that exits after L2 ran for `value` ticks of TSC >> *rate_shift (VMX-preemption
+ * timer, SDM vol.3C 25.5.1: the rate is IA32_VMX_MISC[4:0]); with save, each exit stores
+ * the remaining count, which mhv_preemption_timer_value reads. on = false turns it off.
+ * PROBE_SKIP with the reason where the vendor or the CPU has no such timer. */
+enum probe_status mhv_preemption_timer(struct probe_run *run, struct mhv_vm *vm, bool on,
+				       uint32_t value, bool save, unsigned *rate_shift);
+uint32_t mhv_preemption_timer_value(struct mhv_vm *vm);
 
 /* Names for reasons. */
 const char *mhv_exit_kind_name(enum mhv_exit_kind kind);

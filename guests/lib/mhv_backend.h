@@ -26,6 +26,10 @@ struct mhv_backend {
 	/* L2 continues at this linear address (real mode: CS base + IP). */
 	void (*enter_at)(struct mhv_vm *vm, uint64_t linear);
 	void (*tsc_offset)(struct mhv_vm *vm, uint64_t offset);
+	/* Optional (NULL: the vendor has none): 0, or why the CPU cannot. */
+	const char *(*preemption_timer)(struct mhv_vm *vm, bool on, uint32_t value, bool save,
+					unsigned *rate_shift);
+	uint32_t (*preemption_timer_value)(struct mhv_vm *vm);
 };
 
 extern const struct mhv_backend mhv_svm_backend;

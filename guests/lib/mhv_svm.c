@@ -260,6 +260,12 @@ static const char *svm_intercept(struct mhv_vm *vm, enum mhv_intercept what, boo
 			 SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT, on);
 		set_bits(m1, SVM_INTERCEPT_INVLPGA, on);
 		break;
+	case MHV_INTERCEPT_NMI_WINDOW:
+		return "AMD-V has no NMI-window intercept (APM vol.2 15.21: NMI blocking ends at "
+		       "IRET, which only the IRET intercept sees)";
+	case MHV_INTERCEPT_MTF:
+		return "AMD-V has no monitor trap flag (no intercept after each guest instruction, "
+		       "APM vol.2 15.9)";
 	default: return "unknown intercept";
 	}
 	return NULL;

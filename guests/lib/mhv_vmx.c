@@ -470,6 +470,19 @@ static const char *vmx_intercept(struct mhv_vm *vm, enum mhv_intercept what, boo
 		return set_control(VMCS_PIN_CONTROLS, caps.pin, PIN_NMI_EXITING, on);
 	case MHV_INTERCEPT_INTR_WINDOW:
 		return set_control(VMCS_PROC_CONTROLS, caps.proc, PROC_INTR_WINDOW, on);
+	case MHV_INTERCEPT_NMI_WINDOW: {
+		/* NMI-window exiting needs virtual NMIs, which need NMI exiting (SDM vol.3C
+		 * 26.2.1.1); turning it off leaves those two on. */
+		if (on && !allowed(caps.pin, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS))
+			return "virtual NMIs are not supported (allowed-1 settings)";
+		if (on && !allowed(caps.proc, PROC_NMI_WINDOW))
+			return "NMI-window exiting is not supported (allowed-1 settings)";
+		if (on)
+			set_control(VMCS_PIN_CONTROLS, caps.pin, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS, true);
+		return set_control(VMCS_PROC_CONTROLS, caps.proc, PROC_NMI_WINDOW, on);
+	}
+	case MHV_INTERCEPT_MTF:
+		return set_control(VMCS_PROC_CONTROLS, caps.proc, PROC_MTF, on);
 	default:
 		return "unknown intercept";
 	}
@@ -544,6 +557,31 @@ static void vmx_tsc_offset(struct mhv_vm *vm, uint64_t offset)
 	vmwrite(VMCS_TSC_OFFSET, offset);
 }
 
+#define VMX_MISC_TIMER_RATE_MASK 0x1fu /* SDM vol.3D A.6: TSC bit X that counts the timer */
+
+static const char *vmx_preemption_timer(struct mhv_vm *vm, bool on, uint32_t value, bool save,
+					unsigned *rate_shift)
+{
+	(void)vm;
+	if (on && save && !allowed(caps.exit, EXIT_SAVE_PREEMPTION_TIMER))
+		return "'save VMX-preemption timer value' is not supported (allowed-1 settings)";
+	const char *why = set_control(VMCS_PIN_CONTROLS, caps.pin, PIN_PREEMPTION_TIMER, on);
+	if (why)
+		return why;
+	if (allowed(caps.exit, EXIT_SAVE_PREEMPTION_TIMER))
+		set_control(VMCS_EXIT_CONTROLS, caps.exit, EXIT_SAVE_PREEMPTION_TIMER, on && save);
+	if (on)
+		vmwrite(VMCS_PREEMPTION_TIMER, value);
+	*rate_shift = caps.misc & VMX_MISC_TIMER_RATE_MASK;
+	return NULL;
+}
+
+static uint32_t vmx_preemption_timer_value(struct mhv_vm *vm)
+{
+	(void)vm;
+	return (uint32_t)vmread(VMCS_PREEMPTION_TIMER);
+}
+
 const struct mhv_backend mhv_vmx_backend = {
 	.vendor = MHV_VENDOR_VMX,
 	.enable = vmx_enable,
@@ -559,4 +597,6 @@ const struct mhv_backend mhv_vmx_backend = {
 	.inject = vmx_inject,
 	.enter_at = vmx_enter_at,
 	.tsc_offset = vmx_tsc_offset,
+	.preemption_timer = vmx_preemption_timer,
+	.preemption_timer_value = vmx_preemption_timer_value,
 };
