@@ -42,6 +42,11 @@ static void test_always_exiting(void **state)
 	assert_false(wants(&c, VMX_EXIT_REASON_HLT, 0));
 	c.proc = VMX_PROC_HLT_EXITING;
 	assert_true(wants(&c, VMX_EXIT_REASON_HLT, 0));
+	/* MTF: L1's even with its control 0 (an injected pending MTF VM exit, 26.7.8) */
+	assert_true(wants(&c, VMX_EXIT_REASON_MONITOR_TRAP_FLAG, 0));
+	assert_false(wants(&c, VMX_EXIT_REASON_PREEMPTION_TIMER, 0));
+	c.pin = VMX_PIN_PREEMPTION_TIMER;
+	assert_true(wants(&c, VMX_EXIT_REASON_PREEMPTION_TIMER, 0));
 }
 
 static void test_exceptions_and_pf_filter(void **state)
@@ -179,7 +184,16 @@ static void test_offer(void **state)
 	assert_int_equal(v & (1ull << 49), 0);                 /* no dual monitor */
 	assert_int_equal(v & 0x7fffffff, 0x2b);
 	assert_int_equal(nvmx_offer_read(&o, MSR_IA32_VMX_TRUE_PINBASED_CTLS, &v), 0);
-	assert_int_equal(v >> 32, 0x3f); /* ext-int, NMI, virtual NMIs and the default-1 bits 1, 2, 4 */
+	assert_int_equal(v >> 32, 0x7f); /* ext-int, NMI, virtual NMIs, the timer, the default-1 bits 1, 2, 4 */
+	assert_true(o.caps.exit & ((uint64_t)VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER << 32));
+	assert_int_equal(o.caps.misc & 0x1f, 0);                 /* the CPU's timer rate */
+	/* without "save VMX-preemption timer value" the timer is not offered */
+	hw.exit &= ~((uint64_t)VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER << 32);
+	hw.true_exit &= ~((uint64_t)VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER << 32);
+	struct nvmx_offer o2;
+	nvmx_offer_build(&hw, 40, 0x16, &o2);
+	assert_int_equal(o2.caps.pinbased & ((uint64_t)VMX_PIN_PREEMPTION_TIMER << 32), 0);
+	assert_int_equal(o2.caps.exit & ((uint64_t)VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER << 32), 0);
 	assert_int_equal(o.caps.procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32), 0);
 	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_ENABLE_EPT << 32));
 	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VMCS_SHADOWING << 32), 0);

@@ -2,8 +2,11 @@
 
 #include "vmx/vmcs.h"
 
-/* The controls nestbed emulates for L1 (everything else is offered as "must be 0"). */
-#define PIN_OFFERED (VMX_PIN_EXTERNAL_INTR_EXITING | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS)
+/* The controls nestbed emulates for L1 (everything else is offered as "must be 0"). The
+ * VMX-preemption timer goes to VMCS02 as L1 sets it, only where the CPU can save its
+ * value at an exit: nestbed's own exits of L2 must not restart L1's count (25.5.1, 27.3.4). */
+#define PIN_OFFERED (VMX_PIN_EXTERNAL_INTR_EXITING | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS | \
+		     VMX_PIN_PREEMPTION_TIMER)
 /* Not: TPR shadow (a virtual-APIC page), which nestbed does not compose. */
 #define PROC_OFFERED (VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_TSC_OFFSETTING | VMX_PROC_HLT_EXITING | \
 		      VMX_PROC_INVLPG_EXITING | VMX_PROC_MWAIT_EXITING | VMX_PROC_RDPMC_EXITING | \
@@ -20,7 +23,8 @@
 		       VMX_PROC2_ENABLE_XSAVES)
 #define EXIT_OFFERED (VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS | VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE | \
 		      VMX_EXIT_CTL_ACK_INTR_ON_EXIT | VMX_EXIT_CTL_SAVE_IA32_PAT | VMX_EXIT_CTL_LOAD_IA32_PAT | \
-		      VMX_EXIT_CTL_SAVE_IA32_EFER | VMX_EXIT_CTL_LOAD_IA32_EFER)
+		      VMX_EXIT_CTL_SAVE_IA32_EFER | VMX_EXIT_CTL_LOAD_IA32_EFER | \
+		      VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER)
 #define ENTRY_OFFERED (VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS | VMX_ENTRY_CTL_IA32E_MODE_GUEST | \
 		       VMX_ENTRY_CTL_LOAD_IA32_PAT | VMX_ENTRY_CTL_LOAD_IA32_EFER)
 
@@ -28,7 +32,8 @@
  * TRUE controls and error-code rule; never the dual-monitor treatment. */
 #define BASIC_DUAL_MONITOR (1ull << 49)
 #define BASIC_ADDR_WIDTH_32 (1ull << 48)
-/* IA32_VMX_MISC, A.6: keep the preemption-timer rate (unused), the LMA store, HLT as the
+/* IA32_VMX_MISC, A.6: keep the preemption-timer rate (the CPU's timer counts for L1),
+ * the LMA store, HLT as the
  * only extra activity state, CR3 targets, MSR-list size, VMWRITE to exit-information
  * fields and zero-length injection; drop shutdown/wait-for-SIPI states, SMM, PT, MSEG. */
 #define MISC_KEEP (0x1full | (1ull << 5) | (1ull << 6) | (0x1ffull << 16) | (7ull << 25) | \
@@ -65,11 +70,16 @@ void nvmx_offer_build(const struct vmx_caps *hw, unsigned maxphyaddr, unsigned v
 		out->exists[i] = false;
 	}
 	bool true_ctls = (hw->basic & VMX_BASIC_TRUE_CTLS) != 0;
+	uint32_t pin_offered = PIN_OFFERED, exit_offered = EXIT_OFFERED;
+	if (!((hw->exit >> 32) & VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER)) {
+		pin_offered &= ~VMX_PIN_PREEMPTION_TIMER;
+		exit_offered &= ~VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER;
+	}
 	uint64_t basic = hw->basic & ~(BASIC_DUAL_MONITOR | BASIC_ADDR_WIDTH_32);
 	set(out, MSR_IA32_VMX_BASIC, basic);
-	set(out, MSR_IA32_VMX_PINBASED_CTLS, limit(hw->pinbased, PIN_OFFERED));
+	set(out, MSR_IA32_VMX_PINBASED_CTLS, limit(hw->pinbased, pin_offered));
 	set(out, MSR_IA32_VMX_PROCBASED_CTLS, limit(hw->procbased, PROC_OFFERED));
-	set(out, MSR_IA32_VMX_EXIT_CTLS, limit(hw->exit, EXIT_OFFERED));
+	set(out, MSR_IA32_VMX_EXIT_CTLS, limit(hw->exit, exit_offered));
 	set(out, MSR_IA32_VMX_ENTRY_CTLS, limit(hw->entry, ENTRY_OFFERED));
 	set(out, MSR_IA32_VMX_MISC, hw->misc & MISC_KEEP);
 	set(out, MSR_IA32_VMX_CR0_FIXED0, hw->cr0_fixed0);
@@ -85,9 +95,9 @@ void nvmx_offer_build(const struct vmx_caps *hw, unsigned maxphyaddr, unsigned v
 	if (proc2 & ((uint64_t)(VMX_PROC2_ENABLE_EPT | VMX_PROC2_ENABLE_VPID) << 32))
 		set(out, MSR_IA32_VMX_EPT_VPID_CAP, ept_vpid);
 	if (true_ctls) {
-		set(out, MSR_IA32_VMX_TRUE_PINBASED_CTLS, limit(hw->true_pinbased, PIN_OFFERED));
+		set(out, MSR_IA32_VMX_TRUE_PINBASED_CTLS, limit(hw->true_pinbased, pin_offered));
 		set(out, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, limit(hw->true_procbased, PROC_OFFERED));
-		set(out, MSR_IA32_VMX_TRUE_EXIT_CTLS, limit(hw->true_exit, EXIT_OFFERED));
+		set(out, MSR_IA32_VMX_TRUE_EXIT_CTLS, limit(hw->true_exit, exit_offered));
 		set(out, MSR_IA32_VMX_TRUE_ENTRY_CTLS, limit(hw->true_entry, ENTRY_OFFERED));
 	}
 	/* IA32_VMX_VMFUNC: VM functions are not offered, so the MSR does not exist. */

@@ -168,7 +168,11 @@ static void write_controls(struct nvmx *n)
 	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
 	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);
 	vv02->proc2 = adjusted(VMX_CTLS_PROC2, proc2_02);
-	vv02->exit_ctls = adjusted(VMX_CTLS_EXIT, n->vv01->exit_ctls | (exit12 & VMX_EXIT_CTL_ACK_INTR_ON_EXIT));
+	/* L1's timer counts in VMCS02 and is saved at every exit, so that the exits nestbed
+	 * handles itself continue the count and a reflected exit has it (25.5.1, 27.3.4) */
+	uint32_t timer02 = (pin12 & VMX_PIN_PREEMPTION_TIMER) ? VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER : 0;
+	vv02->exit_ctls = adjusted(VMX_CTLS_EXIT, n->vv01->exit_ctls | (exit12 & VMX_EXIT_CTL_ACK_INTR_ON_EXIT) |
+					 timer02);
 	vv02->entry_ctls = n->vv01->entry_ctls; /* + IA-32e mode guest from L2's EFER.LMA at each entry */
 	vmcs_write(VMCS_PIN_BASED_CTLS, vv02->pin);
 	vmcs_write(VMCS_PROC_BASED_CTLS, vv02->proc);
@@ -177,6 +181,8 @@ static void write_controls(struct nvmx *n)
 	vmcs_write(VMCS_ENTRY_CTLS, vv02->entry_ctls);
 	vv02->entry_ctls_written = vv02->entry_ctls;
 
+	if (timer02)
+		vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, vmcs12_get(n, VMCS_PREEMPTION_TIMER_VALUE));
 	vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs12_get(n, VMCS_EXCEPTION_BITMAP));
 	vmcs_write(VMCS_PF_ERROR_CODE_MASK, vmcs12_get(n, VMCS_PF_ERROR_CODE_MASK));
 	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, vmcs12_get(n, VMCS_PF_ERROR_CODE_MATCH));

@@ -126,7 +126,10 @@ bool nvmx_l1_wants_exit(const struct nvmx_exit_controls *c, const struct nvmx_ex
 	case VMX_EXIT_REASON_RDMSR: return msr_wanted(c, e, false);
 	case VMX_EXIT_REASON_WRMSR: return msr_wanted(c, e, true);
 	case VMX_EXIT_REASON_MWAIT: return (c->proc & VMX_PROC_MWAIT_EXITING) != 0;
-	case VMX_EXIT_REASON_MONITOR_TRAP_FLAG: return (c->proc & VMX_PROC_MONITOR_TRAP_FLAG) != 0;
+	/* nestbed sets neither MTF nor the timer for itself: such exits are L1's, from its
+	 * control or, for MTF, from a pending MTF VM exit it injected (26.7.8) */
+	case VMX_EXIT_REASON_MONITOR_TRAP_FLAG: return true;
+	case VMX_EXIT_REASON_PREEMPTION_TIMER: return (c->pin & VMX_PIN_PREEMPTION_TIMER) != 0;
 	case VMX_EXIT_REASON_MONITOR: return (c->proc & VMX_PROC_MONITOR_EXITING) != 0;
 	case VMX_EXIT_REASON_PAUSE: return (c->proc & VMX_PROC_PAUSE_EXITING) != 0;
 	case VMX_EXIT_REASON_GDTR_IDTR:

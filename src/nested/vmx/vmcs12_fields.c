@@ -7,8 +7,7 @@
 
 /* Every component nestbed emulates for the features it offers (nvmx_caps.c): the fields
  * of features it does not offer (APIC virtualization, posted interrupts, PML, VMFUNC,
- * VMCS shadowing, #VE, SPP, CET, perf/BNDCFGS/RTIT MSRs, the preemption timer) are
- * unsupported, as on a CPU without them. The slot is the position in this table. */
+ * VMCS shadowing, #VE, SPP, CET, perf/BNDCFGS/RTIT MSRs) are unsupported, as on a CPU without them. The slot is the position in this table. */
 static const uint16_t fields[] = {
 	/* 16-bit, B.1 */
 	VMCS_VPID,
@@ -41,7 +40,7 @@ static const uint16_t fields[] = {
 	VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
 	VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_LDTR_AR, VMCS_GUEST_TR_AR,
 	VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, 0x4828u /* SMBASE */,
-	VMCS_GUEST_SYSENTER_CS,
+	VMCS_GUEST_SYSENTER_CS, VMCS_PREEMPTION_TIMER_VALUE,
 	VMCS_HOST_SYSENTER_CS,
 	/* natural width, B.4 */
 	VMCS_CR0_GUEST_HOST_MASK, VMCS_CR4_GUEST_HOST_MASK, VMCS_CR0_READ_SHADOW,
