@@ -19,9 +19,10 @@ uint64_t da_cr_dr_info1(const struct insn *insn)
 	switch (insn->kind) {
 	case INSN_KIND_MOV_TO_CR:
 	case INSN_KIND_MOV_FROM_CR:
+		return DA_CR_MOV | (insn->rm & DA_CR_DR_GPR_MASK);
 	case INSN_KIND_MOV_TO_DR:
 	case INSN_KIND_MOV_FROM_DR:
-		return DA_CR_DR_MOV | (insn->rm & DA_CR_DR_GPR_MASK);
+		return insn->rm & DA_CR_DR_GPR_MASK;
 	default:
 		return 0;
 	}
@@ -120,11 +121,6 @@ int da_modrm_linear(const struct insn *insn, const struct da_cpu *cpu, uint64_t 
 	}
 	*linear = (ea + cpu->seg_base[seg]) & LEGACY_ADDRESS_MASK;
 	return 0;
-}
-
-uint64_t da_invlpga_info1(const struct insn *insn, uint64_t rax)
-{
-	return rax & address_size_mask(insn->address_size);
 }
 
 uint64_t da_intn_info1(const struct insn *insn)

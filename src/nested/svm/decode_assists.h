@@ -13,12 +13,13 @@
 
 #include "core/insn_decode.h"
 
-/* MOV CRx/DRx (and the selective CR0 write) EXITINFO1, APM vol.2 15.33.1: bit 63 set
- * for a MOV, bits 3:0 its general-purpose register; 0 for CLTS, LMSW and SMSW. */
-#define DA_CR_DR_MOV (1ull << 63)
+/* MOV CRx/DRx (and the selective CR0 write) EXITINFO1, APM vol.2 15.33.1 (tables 15-2,
+ * 15-3): bits 3:0 the general-purpose register; bit 63 set for a MOV to or from a CR,
+ * clear for LMSW, CLTS and SMSW (no register then) and for every MOV DR. */
+#define DA_CR_MOV (1ull << 63)
 #define DA_CR_DR_GPR_MASK 0xfull
 /* IOIO EXITINFO1 bits 12:10, the effective segment of a string instruction (APM vol.2
- * 15.10.2, "if decode assist supported"). */
+ * 15.10.2 figure 15-2, 15.10.3). */
 #define DA_IOIO_SEG_SHIFT 10
 #define DA_IOIO_SEG_MASK (7ull << DA_IOIO_SEG_SHIFT)
 /* Segment numbers as SVM reports them (the ModRM sreg order, APM vol.3 1.4.1). */
@@ -32,8 +33,9 @@ struct da_cpu {
 	bool long64;                       /* 64-bit mode: only FS and GS have a base */
 };
 
-/* EXITINFO1 for a MOV CRx/DRx intercept or a selective CR0 write: DA_CR_DR_MOV | GPR
- * for MOV to/from CR or DR, 0 for anything else (CLTS, LMSW, SMSW). */
+/* EXITINFO1 for a MOV CRx/DRx intercept or a selective CR0 write: DA_CR_MOV | GPR for
+ * MOV to/from CR, the GPR alone for MOV to/from DR, 0 for anything else (CLTS, LMSW,
+ * SMSW). */
 uint64_t da_cr_dr_info1(const struct insn *insn);
 
 /* The segment a memory operand uses: the override prefix, else SS for a BP/SP-based
@@ -41,14 +43,10 @@ uint64_t da_cr_dr_info1(const struct insn *insn);
 enum da_segment da_operand_segment(const struct insn *insn);
 
 /* The linear address of the instruction's ModRM memory operand (INVLPG's EXITINFO1,
- * APM vol.2 15.33.3): segment base + effective address, the effective address cut to
+ * APM vol.2 15.33.3; INVLPGA's is not given: its address is in rAX): segment base + effective address, the effective address cut to
  * the address size, the sum to 32 bits outside 64-bit mode. -1 for a register operand
  * or an instruction without ModRM. */
 int da_modrm_linear(const struct insn *insn, const struct da_cpu *cpu, uint64_t *linear);
-
-/* INVLPGA's EXITINFO1 (APM vol.2 15.33.3): the linear address in rAX, rAX being AX,
- * EAX or RAX by the address size. */
-uint64_t da_invlpga_info1(const struct insn *insn, uint64_t rax);
 
 /* INTn's EXITINFO1 (APM vol.2 15.33.2): the vector, the instruction's imm8. */
 uint64_t da_intn_info1(const struct insn *insn);
@@ -59,7 +57,8 @@ uint64_t da_ioio_seg_bits(const struct insn *insn);
 
 /* Does this #VMEXIT carry instruction bytes (APM vol.2 15.33.4)? Only a #PF intercept
  * or a nested page fault, and only for a data access: a fault on an instruction fetch
- * (EXITINFO1 bit 4, the I/D bit of the error code) provides none. */
+ * (EXITINFO1 bit 4, the I/D bit of the error code) provides none. The bytes are 15
+ * from CS:RIP, fewer only where fetching them faults. */
 #define DA_EXIT_PF 0x4eu  /* exception intercept 40h + 14 */
 #define DA_EXIT_NPF 0x400u
 #define DA_FAULT_FETCH (1ull << 4)

@@ -58,7 +58,7 @@ static bool has_da_info1(uint32_t code, uint64_t info1)
 	if (code == SVM_EXIT_IOIO)
 		return (info1 & SVM_IOIO_STRING) != 0; /* IN and OUT have no segment: 0 stands */
 	return code <= SVM_EXIT_LAST_DR || code == SVM_EXIT_CR0_SEL_WRITE || code == SVM_EXIT_SWINT ||
-	       code == SVM_EXIT_INVLPG || code == SVM_EXIT_INVLPGA;
+	       code == SVM_EXIT_INVLPG; /* not INVLPGA: its address is in rAX (15.33.3) */
 }
 
 void nsvm_decode_assists(struct vcpu *v, const struct nsvm *n, uint32_t code, uint64_t *info1,
@@ -93,9 +93,6 @@ void nsvm_decode_assists(struct vcpu *v, const struct nsvm *n, uint32_t code, ui
 		cpu_of(v, &n->vmcb02->save, &cpu);
 		if (insn.kind == INSN_KIND_INVLPG && !da_modrm_linear(&insn, &cpu, &linear))
 			*info1 = linear;
-		return;
-	case SVM_EXIT_INVLPGA:
-		*info1 = da_invlpga_info1(&insn, v->state.gpr.rax);
 		return;
 	case SVM_EXIT_IOIO:
 		*info1 = (*info1 & ~DA_IOIO_SEG_MASK) | da_ioio_seg_bits(&insn);
