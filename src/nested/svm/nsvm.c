@@ -390,7 +390,8 @@ static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
 
 /* nestbed intercepts every CR0 write of an L2 that uses EFER.LME (svm_long_mode_entry.c);
  * when L1 asked only for the selective CR0-write intercept, it gets that exit for a MOV to
- * CR0 or LMSW that changes a bit other than TS or MP (APM vol.2 15.9.1); CLTS never. */
+ * CR0 that changes a bit other than TS or MP, and for every LMSW, which treats the
+ * selective intercept as a non-selective one (APM vol.2 15.9, table 15-7); CLTS never. */
 #define SVM_INTERCEPT_CR0_SEL_WRITE_MISC1 (1u << (SVM_EXIT_CR0_SEL_WRITE - 0x60))
 #define CR0_SELECTIVE_IGNORED (CR0_TS | CR0_MP)
 
@@ -403,6 +404,8 @@ static bool l1_wants_selective_cr0(struct vcpu *v, const struct nsvm *n, const s
 	uint64_t value;
 	if (guest_insn_decode(v, &insn) || insn.kind == INSN_KIND_CLTS)
 		return false;
+	if (insn.kind == INSN_KIND_LMSW)
+		return true;
 	svm_cr0_write_value(v, &value);
 	return ((value ^ v->state.cr0) & ~CR0_SELECTIVE_IGNORED) != 0;
 }
