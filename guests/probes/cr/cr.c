@@ -172,6 +172,10 @@ static enum probe_status cr0_selective_write(struct probe_run *run)
 		  (uint64_t)l2_cr0_selective + 17, e.rip);
 	EXPECT_EQ(run, "L2 CR0.TS (the TS-only write took effect)", CR0_TS,
 		  mhv_get(vm, MHV_REG_CR0) & CR0_TS);
+	/* With DecodeAssists, as for any MOV to CR0: bit 63 and the GPR (APM vol.2 15.33.1) */
+	if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
+		EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists)", SVM_CR_INFO_VALID | GPR_RBX,
+			  e.exitinfo1);
 	return PROBE_PASS;
 }
 PROBE("cr/cr0-selective-write", cr0_selective_write);

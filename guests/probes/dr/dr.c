@@ -1,10 +1,12 @@
 /* dr/...: MOV to and from debug registers with the DR intercepts (SVM exit codes 20h+n
  * read, 30h+n write, APM vol.2 15.9; VMX MOV-DR exiting, reason 29 with the
  * qualification: DR number, direction (1 = MOV from DR), GPR, SDM vol.3C 28.2.1
- * Table 28-4). */
+ * Table 28-4); SVM EXITINFO1 with the GPR under DecodeAssists (APM vol.2 15.33.1). */
 #include "lib/mhv.h"
 #include "lib/svm.h"
 #include "lib/vmx.h"
+
+#define GPR_RBX 3
 
 MHV_L2_ASM(l2_mov_from_dr7, "mov %dr7, %rbx");                     /* 0, 3 */
 MHV_L2_ASM(l2_mov_to_dr7, "mov $0x400, %ebx\n\tmov %rbx, %dr7");    /* 5, 3 */
@@ -20,10 +22,14 @@ static enum probe_status dr_access(struct probe_run *run, void (*code)(void *), 
 	mhv_run(vm, &e);
 	mhv_diag_exit("MOV DR7", &e);
 	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_DR_ACCESS, (uint64_t)code + offset, 3));
-	if (e.vendor == MHV_VENDOR_SVM)
+	if (e.vendor == MHV_VENDOR_SVM) {
 		EXPECT_EQ(run, "SVM EXITCODE", (write ? SVM_EXIT_DR_WRITE_BASE : SVM_EXIT_DR_READ_BASE) + 7,
 			  e.exitcode);
-	else
+		/* With DecodeAssists: the GPR in bits 3:0 and nothing else; unlike MOV CRx,
+		 * bit 63 stays clear (APM vol.2 15.33.1, table 15-3). */
+		if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
+			EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists: RBX)", GPR_RBX, e.exitinfo1);
+	} else
 		EXPECT_EQ(run, "VMX exit qualification (MOV DR)",
 			  7 | (write ? 0 : 1u << 4) | (3u << 8), e.qualification);
 	mhv_advance_rip(vm, 3);

@@ -1,7 +1,8 @@
 /* intercept/...: descriptor-table instructions (SVM 66h-69h, APM vol.2 15.9; VMX
  * "descriptor-table exiting", reasons 46/47 with the instruction identity in the
  * instruction information, SDM vol.3C 28.2.5 Tables 28-10/28-11), ICEBP, CPUID without
- * its intercept, and SVM-only intercepts (PUSHF, POPF, INTn, IRET). */
+ * its intercept, and SVM-only intercepts (PUSHF, POPF, INTn with its vector in EXITINFO1
+ * under DecodeAssists, IRET). */
 #include "lib/exception.h"
 #include "lib/mhv.h"
 #include "lib/svm.h"
@@ -109,10 +110,11 @@ static enum probe_status cpuid_not_intercepted(struct probe_run *run)
 }
 PROBE("intercept/cpuid-not-intercepted", cpuid_not_intercepted);
 
-/* SVM-only instruction intercepts without a VMX counterpart. */
-static enum probe_status svm_only(struct probe_run *run, uint32_t misc1_bit,
-				  void (*code)(void *), unsigned offset, unsigned len,
-				  uint64_t exitcode)
+/* SVM-only instruction intercepts without a VMX counterpart. With DecodeAssists,
+ * da_info1 is the EXITINFO1 the APM gives the exit (negative: none to check). */
+static enum probe_status svm_only_info(struct probe_run *run, uint32_t misc1_bit,
+				       void (*code)(void *), unsigned offset, unsigned len,
+				       uint64_t exitcode, int64_t da_info1)
 {
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, 0);
@@ -126,7 +128,16 @@ static enum probe_status svm_only(struct probe_run *run, uint32_t misc1_bit,
 	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)code + offset, e.rip);
 	if (mhv_has(MHV_FEATURE_NEXT_RIP))
 		EXPECT_EQ(run, "SVM next_rip", (uint64_t)code + offset + len, e.next_rip);
+	if (da_info1 >= 0 && mhv_has(MHV_FEATURE_DECODE_ASSISTS))
+		EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists)", (uint64_t)da_info1, e.exitinfo1);
 	return PROBE_PASS;
+}
+
+static enum probe_status svm_only(struct probe_run *run, uint32_t misc1_bit,
+				  void (*code)(void *), unsigned offset, unsigned len,
+				  uint64_t exitcode)
+{
+	return svm_only_info(run, misc1_bit, code, offset, len, exitcode, -1);
 }
 
 static enum probe_status svm_pushf(struct probe_run *run)
@@ -141,9 +152,10 @@ static enum probe_status svm_popf(struct probe_run *run)
 }
 PROBE("intercept/svm-popf", svm_popf);
 
+/* With DecodeAssists, EXITINFO1 is INTn's vector (APM vol.2 15.33.2, table 15-4). */
 static enum probe_status svm_intn(struct probe_run *run)
 {
-	return svm_only(run, SVM_INTERCEPT_INTN, l2_intn, 0, 2, SVM_EXIT_SWINT);
+	return svm_only_info(run, SVM_INTERCEPT_INTN, l2_intn, 0, 2, SVM_EXIT_SWINT, 0x81);
 }
 PROBE("intercept/svm-intn", svm_intn);
 

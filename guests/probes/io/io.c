@@ -89,8 +89,10 @@ static enum probe_status check_io_exit_asize(struct probe_run *run, const struct
 		uint64_t info1 = e->exitinfo1;
 		if (!mhv_has(MHV_FEATURE_DECODE_ASSISTS))
 			info1 &= ~SVM_IOIO_SEG_MASK;
-		else if (c->string && !c->in)
-			EXPECT_EQ(run, "SVM EXITINFO1 SEG (DS)", 3,
+		else if (c->string)
+			/* OUTS: DS by default; INS: always ES, 0 (APM vol.2 15.10.3) */
+			EXPECT_EQ(run, c->in ? "SVM EXITINFO1 SEG (ES)" : "SVM EXITINFO1 SEG (DS)",
+				  c->in ? 0 : 3,
 				  (e->exitinfo1 & SVM_IOIO_SEG_MASK) >> SVM_IOIO_SEG_SHIFT);
 		if (check_asize)
 			EXPECT_EQ(run, "SVM EXITINFO1 (IOIO) address size (A64, bit 9)",
