@@ -46,6 +46,9 @@ struct vmx_vcpu {
 	bool invvpid_single, invvpid_all;
 	uint8_t last_insn_len;       /* of the last instruction exit: INT n re-injection */
 	bool vmcs_dumped;            /* the failure report printed the VMCS already */
+	/* the guest's hypervisor single-steps it (its monitor trap flag, nested): an
+	 * instruction nestbed completes in its place still gets its MTF VM exit */
+	bool mtf_after_skip;
 };
 
 extern struct vmx_cpu vmx_boot_cpu;

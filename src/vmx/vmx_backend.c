@@ -127,6 +127,11 @@ static void sync_to_vmcs(struct vcpu *v, struct vmx_vcpu *vv)
 		if (intr & (VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS))
 			vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
 				   intr & ~(uint64_t)(VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS));
+		/* The MTF VM exit the CPU would have given after it: injected as a pending
+		 * MTF VM exit, which exits before the next instruction (26.7.8) */
+		if (vv->mtf_after_skip && !(vmcs_read(VMCS_ENTRY_INTR_INFO) & VMX_INTR_INFO_VALID))
+			vmcs_write(VMCS_ENTRY_INTR_INFO,
+				   VMX_INTR_INFO_VALID | (VMX_INTR_TYPE_OTHER_EVENT << VMX_INTR_INFO_TYPE_SHIFT));
 		v->insn_skipped = false;
 	}
 }

@@ -17,16 +17,21 @@
 #define INT_STACK_ALIGN 0xfull  /* 64-bit delivery aligns RSP to 16 bytes first */
 #define IDT_GATE_SIZE 16u
 
-/* One instruction per label; each label is where RIP is after the one before it. */
+/* One instruction per label; each label is where RIP is after the one before it. The
+ * RDMSR of EFER is one a hypervisor underneath may complete itself (nestbed does): its
+ * MTF exit must come all the same. */
 MHV_L2_ASM(l2_steps, "nop\n"
-		     "mtf_step1:\n\tmov $0x12345678, %eax\n"
-		     "mtf_step2:\n\tadd $0x11, %rax\n"
-		     "mtf_step3:\n\tjmp mtf_step5\n"
-		     "mtf_step4:\n\tud2\n"
-		     "mtf_step5:\n\tpush %rax\n"
-		     "mtf_step6:\n\tpop %rcx\n"
-		     "mtf_step7:\n\tnop");
-extern const char mtf_step1[], mtf_step2[], mtf_step3[], mtf_step5[], mtf_step6[], mtf_step7[];
+		     "mtf_step1:\n\tmov $0xc0000080, %ecx\n"
+		     "mtf_step2:\n\trdmsr\n"
+		     "mtf_step3:\n\tmov $0x12345678, %eax\n"
+		     "mtf_step4:\n\tadd $0x11, %rax\n"
+		     "mtf_step5:\n\tjmp mtf_step7\n"
+		     "mtf_step6:\n\tud2\n"
+		     "mtf_step7:\n\tpush %rax\n"
+		     "mtf_step8:\n\tpop %rcx\n"
+		     "mtf_step9:\n\tnop");
+extern const char mtf_step1[], mtf_step2[], mtf_step3[], mtf_step4[], mtf_step5[], mtf_step7[],
+	mtf_step8[], mtf_step9[];
 
 MHV_L2_ASM(l2_nops, "nop\n\tnop\n\tnop\n\tnop");
 MHV_L2_ASM(l2_sti_nops, "sti\n\tnop\n\tnop\n\tnop");
@@ -53,8 +58,9 @@ static enum probe_status single_step(struct probe_run *run)
 	vm->regs.rax = 0;
 	vm->regs.rcx = 0;
 
-	static const char *const after[] = { mtf_step1, mtf_step2, mtf_step3, mtf_step5,
-					     mtf_step6, mtf_step7 };
+	uint64_t efer = mhv_get(vm, MHV_REG_EFER);
+	static const char *const after[] = { mtf_step1, mtf_step2, mtf_step3, mtf_step4, mtf_step5,
+					     mtf_step7, mtf_step8, mtf_step9 };
 	for (unsigned i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
 		mhv_run(vm, &e);
 		if (i == 0)
@@ -67,13 +73,15 @@ static enum probe_status single_step(struct probe_run *run)
 					  (unsigned long long)e.rip);
 		}
 		MHV_CHECK(expect_mtf(run, &e, (uint64_t)after[i]));
-		if (after[i] == mtf_step2)
-			EXPECT_EQ(run, "L2 RAX after MOV (the instruction completed)", 0x12345678, e.rax);
 		if (after[i] == mtf_step3)
+			EXPECT_EQ(run, "L2 RAX after RDMSR of EFER", efer & 0xffffffffu, e.rax);
+		if (after[i] == mtf_step4)
+			EXPECT_EQ(run, "L2 RAX after MOV (the instruction completed)", 0x12345678, e.rax);
+		if (after[i] == mtf_step5)
 			EXPECT_EQ(run, "L2 RAX after ADD", 0x12345689, e.rax);
-		if (after[i] == mtf_step6)
+		if (after[i] == mtf_step8)
 			EXPECT_EQ(run, "L2 RSP after PUSH", rsp0 - 8, e.rsp);
-		if (after[i] == mtf_step7) {
+		if (after[i] == mtf_step9) {
 			EXPECT_EQ(run, "L2 RCX after POP", 0x12345689, vm->regs.rcx);
 			EXPECT_EQ(run, "L2 RSP after POP", rsp0, e.rsp);
 		}

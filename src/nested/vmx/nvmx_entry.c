@@ -173,6 +173,7 @@ static void write_controls(struct nvmx *n)
 	uint32_t timer02 = (pin12 & VMX_PIN_PREEMPTION_TIMER) ? VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER : 0;
 	vv02->exit_ctls = adjusted(VMX_CTLS_EXIT, n->vv01->exit_ctls | (exit12 & VMX_EXIT_CTL_ACK_INTR_ON_EXIT) |
 					 timer02);
+	vv02->mtf_after_skip = (proc12 & VMX_PROC_MONITOR_TRAP_FLAG) != 0;
 	vv02->entry_ctls = n->vv01->entry_ctls; /* + IA-32e mode guest from L2's EFER.LMA at each entry */
 	vmcs_write(VMCS_PIN_BASED_CTLS, vv02->pin);
 	vmcs_write(VMCS_PROC_BASED_CTLS, vv02->proc);
