@@ -315,8 +315,8 @@ enum probe_status mhv_preemption_timer(struct probe_run *run, struct mhv_vm *vm,
 				       uint32_t value, bool save, unsigned *rate_shift)
 {
 	if (!backend->preemption_timer)
-		return probe_skip(run, "%s has no preemption timer (AMD-V: no control that exits "
-				  "after a guest time slice, APM vol.2 15.9)", mhv_vendor_name(vm->vendor));
+		return probe_skip(run, "%s: no preemption timer: AMD-V has no control that exits "
+				  "after a guest time slice (APM vol.2 table B-1)", mhv_vendor_name(vm->vendor));
 	unsigned shift = 0;
 	const char *why = backend->preemption_timer(vm, on, value, save, &shift);
 	if (why)

@@ -261,11 +261,11 @@ static const char *svm_intercept(struct mhv_vm *vm, enum mhv_intercept what, boo
 		set_bits(m1, SVM_INTERCEPT_INVLPGA, on);
 		break;
 	case MHV_INTERCEPT_NMI_WINDOW:
-		return "AMD-V has no NMI-window intercept (APM vol.2 15.21: NMI blocking ends at "
-		       "IRET, which only the IRET intercept sees)";
+		return "AMD-V has no NMI-window intercept (APM vol.2 table B-1; a VMM watches for "
+		       "the guest's IRET with the IRET intercept instead)";
 	case MHV_INTERCEPT_MTF:
-		return "AMD-V has no monitor trap flag (no intercept after each guest instruction, "
-		       "APM vol.2 15.9)";
+		return "AMD-V has no monitor trap flag (APM vol.2 table B-1: no intercept after each "
+		       "guest instruction)";
 	default: return "unknown intercept";
 	}
 	return NULL;
