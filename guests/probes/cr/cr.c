@@ -179,3 +179,29 @@ static enum probe_status cr0_selective_write(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("cr/cr0-selective-write", cr0_selective_write);
+
+/* cr/lmsw-selective: SVM only: LMSW treats the selective CR0-write intercept as a
+ * non-selective one: it exits with 65h even when it writes the value CR0 already has
+ * (APM vol.2 15.9, table 15-7); with DecodeAssists EXITINFO1 is 0 (LMSW, 15.33.1). */
+MHV_L2_ASM(l2_lmsw_same, "smsw %ebx\n\tlmsw %bx");                          /* 3, 3 */
+
+static enum probe_status lmsw_selective(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMX selects CR0 bits with the "
+				     "guest/host mask instead"));
+	vm->vmcb->intercept_misc1 |= SVM_INTERCEPT_CR0_SEL;
+	mhv_l2_call(vm, l2_lmsw_same, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("LMSW of CR0's own value", &e);
+	EXPECT_EQ(run, "SVM EXITCODE (CR0_SEL_WRITE for an LMSW that changes nothing)",
+		  SVM_EXIT_CR0_SEL_WRITE, e.exitcode);
+	EXPECT_EQ(run, "L2 RIP at the exit (the LMSW)", (uint64_t)l2_lmsw_same + 3, e.rip);
+	if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
+		EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists: LMSW, no register)", 0, e.exitinfo1);
+	mhv_advance_rip(vm, 3);
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("cr/lmsw-selective", lmsw_selective);

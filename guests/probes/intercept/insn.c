@@ -118,3 +118,32 @@ INSN_PROBE(mwait_probe, 11, "intercept/mwait");
 INSN_PROBE(hypercall_probe, 12, "intercept/hypercall");
 INSN_PROBE(rdtscp_rdtsc_probe, 13, "intercept/rdtscp-with-rdtsc");
 INSN_PROBE(invd_wbinvd_probe, 14, "intercept/invd-with-wbinvd");
+
+/* intercept/invlpg-sib: INVLPG with base, scaled index and displacement reports the
+ * linear address it computes, base + index * 4 + 10h (VMX: the exit qualification, SDM
+ * vol.3C 28.2.1; SVM: EXITINFO1 with DecodeAssists, APM vol.2 15.33.3). */
+#define INVLPG_BASE 0x230000
+#define INVLPG_INDEX 0x1000
+MHV_L2_ASM(l2_invlpg_sib, "mov $0x230000, %eax\n\tmov $0x1000, %ecx\n\t"
+			  "invlpg 0x10(%rax,%rcx,4)");                  /* 5 + 5, 5 */
+
+static enum probe_status invlpg_sib(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_INVLPG, true));
+	mhv_l2_call(vm, l2_invlpg_sib, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("INVLPG 10h(RAX,RCX,4)", &e);
+	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_INVLPG, (uint64_t)l2_invlpg_sib + 10, 5));
+	uint64_t linear = INVLPG_BASE + 4 * INVLPG_INDEX + 0x10;
+	if (vm->vendor == MHV_VENDOR_VMX)
+		EXPECT_EQ(run, "VMX exit qualification (INVLPG's linear address)", linear,
+			  e.qualification);
+	else if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
+		EXPECT_EQ(run, "SVM EXITINFO1 (INVLPG's linear address)", linear, e.exitinfo1);
+	mhv_advance_rip(vm, 5);
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("intercept/invlpg-sib", invlpg_sib);
