@@ -24,6 +24,16 @@ MHV_L2_ASM(l2_spin, "tmr_loop:\n\tdec %ecx\n\tjnz tmr_loop\n"
 		    "tmr_hlt:\n\thlt");
 extern const char tmr_loop[], tmr_hlt[];
 
+/* The same with an RDMSR of EFER in every iteration: the timer counts whatever L2 runs,
+ * also where a hypervisor underneath completes the RDMSR itself (nestbed does) and must
+ * not restart the count. ESI iterations, ECX = EFER. */
+MHV_L2_ASM(l2_spin_rdmsr, "tmr_rdmsr_loop:\n\trdmsr\n\tdec %esi\n\tjnz tmr_rdmsr_loop\n"
+			  "tmr_rdmsr_hlt:\n\thlt");
+extern const char tmr_rdmsr_loop[], tmr_rdmsr_hlt[];
+#define MSR_EFER 0xc0000080u
+#define TIMER_SHORT 2000u
+#define SPIN_RDMSR 1000000u
+
 static enum probe_status expect_timer(struct probe_run *run, const struct mhv_exit *e)
 {
 	MHV_CHECK(mhv_expect_kind(run, e, MHV_EXIT_PREEMPTION_TIMER));
@@ -120,3 +130,29 @@ static enum probe_status save(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("event/preemption-timer-save", save);
+
+static enum probe_status across_rdmsr(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	struct mhv_exit e;
+	unsigned shift;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_HLT, true));
+	MHV_CHECK(mhv_preemption_timer(run, vm, true, TIMER_SHORT, true, &shift));
+	mhv_l2_call(vm, l2_spin_rdmsr, NULL);
+	vm->regs.rcx = MSR_EFER;
+	vm->regs.rsi = SPIN_RDMSR;
+	mhv_run(vm, &e);
+	mhv_diag_exit("timer over RDMSRs", &e);
+	diag("timer %u << %u: %llu iterations", TIMER_SHORT, shift,
+	     (unsigned long long)(SPIN_RDMSR - (uint32_t)vm->regs.rsi));
+	MHV_CHECK(expect_timer(run, &e));
+	if (e.rip < (uint64_t)tmr_rdmsr_loop || e.rip >= (uint64_t)tmr_rdmsr_hlt)
+		return probe_fail(run, "L2 RIP at the timer exit: expected in the loop [%#llx, %#llx), "
+				  "observed %#llx", (unsigned long long)(uint64_t)tmr_rdmsr_loop,
+				  (unsigned long long)(uint64_t)tmr_rdmsr_hlt, (unsigned long long)e.rip);
+	EXPECT_EQ(run, "saved VMX-preemption timer value after its exit", 0,
+		  mhv_preemption_timer_value(vm));
+	return PROBE_PASS;
+}
+PROBE("event/preemption-timer-rdmsr-loop", across_rdmsr);
