@@ -169,7 +169,9 @@ static void write_controls(struct nvmx *n)
 	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);
 	vv02->proc2 = adjusted(VMX_CTLS_PROC2, proc2_02);
 	/* L1's timer counts in VMCS02 and is saved at every exit, so that the exits nestbed
-	 * handles itself continue the count and a reflected exit has it (25.5.1, 27.3.4) */
+	 * handles itself continue the count and a reflected exit has it (25.5.1, 27.3.4).
+	 * nestbed runs no timer of its own (VMCS01 never activates it); one that did would
+	 * need the smaller count here and exit 52 split by whose count ran out. */
 	uint32_t timer02 = (pin12 & VMX_PIN_PREEMPTION_TIMER) ? VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER : 0;
 	vv02->exit_ctls = adjusted(VMX_CTLS_EXIT, n->vv01->exit_ctls | (exit12 & VMX_EXIT_CTL_ACK_INTR_ON_EXIT) |
 					 timer02);
