@@ -187,6 +187,17 @@ static void test_insn_bytes_rule(void **state)
 	assert_false(da_exit_has_insn_bytes(0x79, 0));                   /* INVLPG */
 }
 
+static void test_insn_bytes_cs_limit(void **state)
+{
+	(void)state;
+	assert_int_equal(da_insn_bytes_within_cs(true, 0, 0xffffffff00001000ull), 15); /* no limit */
+	assert_int_equal(da_insn_bytes_within_cs(false, 0xffffffff, 0x1000), 15);
+	assert_int_equal(da_insn_bytes_within_cs(false, 0xffff, 0xfff8), 8);   /* 0xfff8..0xffff */
+	assert_int_equal(da_insn_bytes_within_cs(false, 0xffff, 0xffff), 1);
+	assert_int_equal(da_insn_bytes_within_cs(false, 0xffff, 0x10000), 0);  /* beyond it */
+	assert_int_equal(da_insn_bytes_within_cs(false, 0xffffffff, 0xfffffffa), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_intn),
 		cmocka_unit_test(test_ioio_segment),
 		cmocka_unit_test(test_insn_bytes_rule),
+		cmocka_unit_test(test_insn_bytes_cs_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,3 +142,14 @@ bool da_exit_has_insn_bytes(uint32_t exitcode, uint64_t info1)
 {
 	return (exitcode == DA_EXIT_PF || exitcode == DA_EXIT_NPF) && !(info1 & DA_FAULT_FETCH);
 }
+
+unsigned da_insn_bytes_within_cs(bool long64, uint32_t cs_limit, uint64_t rip)
+{
+	if (long64)
+		return INSN_MAX_LENGTH;
+	uint64_t eip = rip & LEGACY_ADDRESS_MASK;
+	if (eip > cs_limit)
+		return 0;
+	uint64_t room = (uint64_t)cs_limit - eip + 1;
+	return room < INSN_MAX_LENGTH ? (unsigned)room : INSN_MAX_LENGTH;
+}

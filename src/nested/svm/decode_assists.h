@@ -64,4 +64,8 @@ uint64_t da_ioio_seg_bits(const struct insn *insn);
 #define DA_FAULT_FETCH (1ull << 4)
 bool da_exit_has_insn_bytes(uint32_t exitcode, uint64_t info1);
 
+/* How many of the 15 bytes lie within CS: all in 64-bit mode, else those up to the CS
+ * limit from EIP ("exceeding the CS limit" ends the fetch, 15.33.4). */
+unsigned da_insn_bytes_within_cs(bool long64, uint32_t cs_limit, uint64_t rip);
+
 #endif

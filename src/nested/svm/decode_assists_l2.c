@@ -23,14 +23,17 @@ static enum insn_mode mode_of(const struct vcpu_state *s)
 			    s->cs_db);
 }
 
-/* Up to 15 bytes from CS:RIP, fewer where a page is not readable (15.33.4). A fault
- * whose I/D bit was not reported (no NX) but whose instruction is not all readable was
- * the fetch itself: no bytes then either. */
-static void fetch_insn_bytes(const struct vcpu *v, struct vmcb_control *c12)
+/* Up to 15 bytes from CS:RIP, fewer where a page is not readable or the CS limit ends
+ * them (15.33.4). A fault whose I/D bit was not reported (no NX) but whose instruction
+ * is not all readable was the fetch itself: no bytes then either. */
+static void fetch_insn_bytes(const struct vcpu *v, const struct vmcb_save *s02,
+			     struct vmcb_control *c12)
 {
 	const struct vcpu_state *s = &v->state;
 	uint8_t bytes[INSN_MAX_LENGTH];
-	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	bool long64 = (s->efer & EFER_LMA) && s->cs_long;
+	unsigned want = da_insn_bytes_within_cs(long64, s02->cs.limit, s->rip);
+	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, want);
 	struct insn insn;
 	enum insn_vendor vendor = machine.caps.vendor == CPU_VENDOR_AMD ? INSN_VENDOR_AMD : INSN_VENDOR_INTEL;
 	if (insn_decode(bytes, got, mode_of(s), vendor, &insn) == INSN_ERR_TRUNCATED)
@@ -75,7 +78,7 @@ void nsvm_decode_assists(struct vcpu *v, const struct nsvm *n, uint32_t code, ui
 		return;
 	}
 	if (bytes) {
-		fetch_insn_bytes(v, c12);
+		fetch_insn_bytes(v, &n->vmcb02->save, c12);
 		return;
 	}
 	if (!has_da_info1(code, *info1))
