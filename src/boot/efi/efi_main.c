@@ -1,18 +1,21 @@
 /* The UEFI entry path: gnu-efi's crt0 relocates the image and calls efi_main(), which
- * describes the machine in a boot_info and hands it to the core. Boot services stay
- * active: nestbed runs on the firmware's page tables, IDT and memory allocations. */
+ * reads the guest's files from the boot volume with boot services, exits them, and hands
+ * the machine to the core the way the Multiboot path does: its own page tables, stack,
+ * GDT, TSS and IDT, COM1 as the console, the image staying where the firmware loaded it. */
 #include <stdint.h>
 
 #include "boot/efi/efi_args.h"
 #include "boot/efi/efi_boot_memory.h"
 #include "boot/efi/efi_console.h"
 #include "boot/efi/efi_device_path.h"
+#include "boot/efi/efi_exit_boot_services.h"
 #include "boot/efi/efi_files.h"
 #include "boot/efi/efi_firmware.h"
 #include "boot/efi/efi_load_options.h"
 #include "boot/efi/efi_poweroff.h"
 #include "boot/efi/efi_rsdp.h"
 #include "boot/efi/efi_status.h"
+#include "boot/efi/efi_take_over.h"
 #include "boot/efi/efi_text.h"
 #include "core/boot_info.h"
 #include "core/console.h"
@@ -45,13 +48,6 @@ static const char *status_reason(EFI_STATUS status)
 		return text;
 	format_buf(unknown, sizeof(unknown), "EFI status %#llx", (unsigned long long)status);
 	return unknown;
-}
-
-/* The boot manager arms a 5-minute watchdog before it starts an image (UEFI 2.10,
- * 3.1.2); nestbed keeps running on boot services, so it must not fire. */
-static void disable_watchdog(void)
-{
-	efi_system_table->BootServices->SetWatchdogTimer(0, 0, 0, NULL);
 }
 
 static EFI_LOADED_IMAGE *loaded_image(void)
@@ -134,14 +130,14 @@ static void load_modules(EFI_FILE_HANDLE root, struct boot_info *bi)
 }
 
 /* heap=<MiB> from nestbed's arguments (a bad value is the core's to report) plus room
- * for the core to copy every module. */
+ * for the core to copy every module and for efi_take_over()'s page tables and stack. */
 static uint64_t heap_bytes(const struct boot_info *bi)
 {
 	struct nestbed_options options;
 	char ignored_error[8];
-	uint64_t bytes = OPTIONS_DEFAULT_HEAP_MIB * MIB;
+	uint64_t bytes = OPTIONS_DEFAULT_HEAP_MIB * MIB + EFI_TAKE_OVER_HEAP;
 	if (options_parse(bi->cmdline, &options, ignored_error, sizeof(ignored_error)) == 0)
-		bytes = options.heap_mib * MIB;
+		bytes = options.heap_mib * MIB + EFI_TAKE_OVER_HEAP;
 	for (uint32_t i = 0; i < bi->nr_modules; i++)
 		bytes += bi->modules[i].size;
 	return bytes;
@@ -156,13 +152,11 @@ EFI_STATUS efi_main(EFI_HANDLE image_handle, EFI_SYSTEM_TABLE *system_table)
 	efi_image_handle = image_handle;
 	efi_system_table = system_table;
 
-	disable_watchdog();
 	console_init();
 	efi_console_attach();
 	platform_poweroff_hook = nestbed_uefi_poweroff;
 
 	bi->path = BOOT_PATH_UEFI;
-	bi->firmware_active = true;
 	describe_firmware(bi->loader_name, sizeof(bi->loader_name));
 
 	const EFI_LOADED_IMAGE *image = loaded_image();
@@ -191,13 +185,16 @@ EFI_STATUS efi_main(EFI_HANDLE image_handle, EFI_SYSTEM_TABLE *system_table)
 		fatal("heap of %llu MiB: %s", (unsigned long long)(heap_bytes(bi) / MIB),
 		      status_reason(status));
 
+	/* The firmware's screen output ends with boot services; COM1 stays. */
+	console_set_extra_sink(NULL);
 	uint32_t nr_dropped = 0;
-	status = efi_fill_memory_map(bi, &nr_dropped);
+	status = efi_exit_boot_services(bi, &nr_dropped);
 	if (status != EFI_SUCCESS)
-		fatal("memory map: %s", status_reason(status));
+		fatal("ExitBootServices: %s", status_reason(status));
+	bi->firmware_active = false;
 	if (nr_dropped)
 		kprintf("nestbed: memory map: %u firmware ranges beyond the first %u left out\n",
 			nr_dropped, BOOT_MAX_MEM_RANGES);
 
-	nestbed_main(bi);
+	efi_take_over(bi);
 }

@@ -1,0 +1,73 @@
+/* The firmware's page tables, stack, GDT and IDT live in boot-services memory, which the
+ * guest's memory map calls usable once boot services are gone (efi_memmap.c, the OS
+ * view): the guest would overwrite them under nestbed. So nestbed moves everything it
+ * runs on into its own heap, reserved in the guest's map, before the core starts. */
+#include "boot/efi/efi_take_over.h"
+
+#include <stdint.h>
+
+#include "core/cpu.h"
+#include "core/cpu_caps.h"
+#include "core/main.h"
+#include "core/memory.h"
+#include "core/paging.h"
+#include "core/platform.h"
+
+/* The local APIC, the I/O APIC and the flash sit below 4 GiB whatever the RAM size. */
+#define IDENTITY_MIN (4ull << 30)
+
+static struct paging efi_paging;
+
+/* The end of the highest range in the map, RAM or not. */
+static uint64_t memory_end(const struct boot_info *bi)
+{
+	uint64_t end = 0;
+	for (uint32_t i = 0; i < bi->nr_ranges; i++)
+		if (bi->ranges[i].base + bi->ranges[i].length > end)
+			end = bi->ranges[i].base + bi->ranges[i].length;
+	return end;
+}
+
+/* Switches to the new tables and stack in one go: nothing runs on the old stack after the
+ * switch. FS and GS still hold the firmware's selectors, which nestbed's GDT does not
+ * have: null them as the Multiboot entry does. */
+static _Noreturn void enter_core(uint64_t cr3, uint64_t stack_top, struct boot_info *bi)
+{
+	void (*entry)(struct boot_info *) = nestbed_main;
+	__asm__ volatile("mov %0, %%cr3\n\t"
+			 "mov %1, %%rsp\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "xor %%eax, %%eax\n\t"
+			 "mov %%ax, %%fs\n\t"
+			 "mov %%ax, %%gs\n\t"
+			 "call *%2\n\t"
+			 "ud2"
+			 :
+			 : "r"(cr3), "r"(stack_top), "r"(entry), "D"(bi)
+			 : "rax", "memory");
+	__builtin_unreachable();
+}
+
+_Noreturn void efi_take_over(struct boot_info *bi)
+{
+	/* No firmware interrupt handler may run any more; nestbed's IDT comes in the core. */
+	__asm__ volatile("cli");
+	if (frame_alloc_init(&nestbed_frames, bi->heap_phys, bi->heap_size))
+		fatal("heap [%#llx, +%#llx) unusable", (unsigned long long)bi->heap_phys,
+		      (unsigned long long)bi->heap_size);
+
+	struct paging *pg = &efi_paging;
+	if (paging_init(pg, &nestbed_frames, identity_frame_ptr))
+		fatal("out of memory for page tables");
+	pg->allow_1g = (cpuid(0x80000001u, 0).edx & CPUID_80000001_EDX_PAGE1GB) != 0;
+	uint64_t identity = memory_end(bi) > IDENTITY_MIN ? memory_end(bi) : IDENTITY_MIN;
+	identity = (identity + PAGE_1G - 1) & ~(PAGE_1G - 1);
+	if (paging_map(pg, 0, 0, identity, PTE_W))
+		fatal("out of memory for page tables");
+
+	uint64_t stack = frame_alloc_range(&nestbed_frames, EFI_TAKE_OVER_STACK / FRAME_SIZE,
+					   FRAME_SIZE);
+	if (!stack)
+		fatal("out of memory for nestbed's stack");
+	enter_core(pg->root, stack + EFI_TAKE_OVER_STACK, bi);
+}
