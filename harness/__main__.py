@@ -6,6 +6,7 @@
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
                              [--out DIR] [--image PATH] [--keep]
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
+                             [--nestbed PATH]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
                            [--memory MIB] [--loops N] [--nestbed PATH]
     python3 -m harness bench [--out DIR] [--runs N]
@@ -115,6 +116,9 @@ def build_parser():
     lx.add_argument("--timeout", type=positive, metavar="S")
     lx.add_argument("--memory", type=memory, default=1024, metavar="MIB")
     lx.add_argument("--nestbed-args", default="", metavar="STRING")
+    lx.add_argument("--nestbed", type=Path, metavar="PATH",
+                    help="nestbed image (default the platform's: build/nestbed.elf, "
+                    "build/nestbed.efi on qemu-uefi-svm)")
     lx.add_argument("--cpu-model", metavar="MODEL", help="Bochs CPU model or QEMU -cpu")
     lx.add_argument("--append", default="", metavar="ARGS",
                     help="more kernel command-line arguments (e.g. 'loglevel=7')")
@@ -265,7 +269,8 @@ def cmd_linux(opts) -> int:
     from . import linux
     platform = get_platform(opts.platform)
     linux.prepare()
-    spec = linux.spec_for(platform.name, opts.bare, opts.memory, opts.nestbed_args.strip())
+    spec = linux.spec_for(platform.name, opts.bare, opts.memory, opts.nestbed_args.strip(),
+                          opts.nestbed)
     spec.cpu_model = opts.cpu_model or spec.cpu_model
     spec.args += opts.append.split()
     timeout = opts.timeout or linux.TIMEOUTS.get(platform.name)

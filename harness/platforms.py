@@ -22,7 +22,7 @@ import struct
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import ROOT, HarnessError, PlatformUnavailable
 
@@ -261,11 +261,16 @@ def bochsrc(model: str, memory: int, iso: str = "boot.iso", com1: str = "serial.
     ]) + "\n"
 
 
-def efi_cfg_line(nestbed_args: str, guest: Optional[str] = None, guest_args: str = "") -> str:
-    """The one line of \\nestbed.cfg: '<nestbed args> --- \\<guest> <guest args>'."""
+def efi_cfg_line(nestbed_args: str, guest: Optional[str] = None, guest_args: str = "",
+                 modules: Sequence[Tuple[str, str]] = ()) -> str:
+    """The one line of \\nestbed.cfg: '<nestbed args> --- \\<guest> <guest args>', then
+    '--- \\<module> <module args>' for each further module (e.g. Linux's initrd)."""
     if guest is None:
         return nestbed_args
-    return join_cmdline(nestbed_args, "---", "\\" + guest, guest_args)
+    line = join_cmdline(nestbed_args, "---", "\\" + guest, guest_args)
+    for name, args in modules:
+        line = join_cmdline(line, "---", "\\" + name, args)
+    return line
 
 
 def run_tool(argv: List[str], what: str) -> None:
@@ -526,8 +531,16 @@ class QemuUefiSvm(QemuSvm):
             copy_file(spec.nestbed or self.default_nestbed(), boot_efi)
             guest = safe_name(spec.image)
             copy_file(spec.image, esp / guest)
+            modules = []
+            for path, args in spec.modules:
+                name = safe_name(path)
+                if name == guest or name in (m for m, _ in modules):
+                    raise HarnessError("module %s: a file of that name is already on the "
+                                       "ESP" % path)
+                copy_file(path, esp / name)
+                modules.append((name, args))
             (esp / "nestbed.cfg").write_text(
-                efi_cfg_line(spec.nestbed_args, guest, spec.args_text) + "\n")
+                efi_cfg_line(spec.nestbed_args, guest, spec.args_text, modules) + "\n")
         return Launch(argv=self.command(spec), cwd=run_dir, exit_kind="qemu",
                       output_log=run_dir / "qemu.err")
 

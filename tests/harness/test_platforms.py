@@ -132,6 +132,28 @@ def test_uefi_nestbed_mode_esp(images, tmp_path):
         "-drive", "format=raw,file=fat:rw:esp"]
 
 
+def test_uefi_nestbed_mode_modules_on_esp(images, tmp_path):
+    guest, _, efi = images
+    initrd = tmp_path / "initramfs.cpio"
+    initrd.write_bytes(b"07070")
+    spec = RunSpec(image=guest, args=["console=ttyS0"], nestbed=efi,
+                   modules=[(initrd, "initrd")])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    make("qemu-uefi-svm").prepare(spec, run_dir)
+    esp = run_dir / "esp"
+    assert (esp / "initramfs.cpio").read_bytes() == b"07070"
+    assert (esp / "nestbed.cfg").read_text() == (
+        "--- \\conformance.elf console=ttyS0 --- \\initramfs.cpio initrd\n")
+
+
+def test_uefi_nestbed_mode_module_named_like_the_guest(images, tmp_path):
+    guest, _, efi = images
+    spec = RunSpec(image=guest, nestbed=efi, modules=[(guest, "")])
+    with pytest.raises(HarnessError, match="already on the ESP"):
+        make("qemu-uefi-svm").prepare(spec, tmp_path)
+
+
 def test_uefi_bare_efi_app(images, tmp_path):
     _, _, efi = images
     make("qemu-uefi-svm").prepare(RunSpec(image=efi, args=["selftest"], bare=True), tmp_path)
@@ -211,6 +233,8 @@ def test_efi_cfg_line():
     assert efi_cfg_line("", "g.elf", "") == "--- \\g.elf"
     assert efi_cfg_line("a b", "g.elf", "c") == "a b --- \\g.elf c"
     assert efi_cfg_line("selftest") == "selftest"
+    assert efi_cfg_line("", "vmlinux", "quiet", [("initrd.cpio", "initrd"), ("m", "")]) == \
+        "--- \\vmlinux quiet --- \\initrd.cpio initrd --- \\m"
 
 
 def test_qemu_escape():
