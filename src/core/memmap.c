@@ -185,3 +185,12 @@ uint64_t memmap_top(const struct mem_range *ranges, uint32_t count, uint32_t typ
 			top = range_end(&ranges[i]);
 	return top;
 }
+
+uint64_t memmap_identity_end(const struct mem_range *ranges, uint32_t count)
+{
+	uint64_t end = MEMMAP_IDENTITY_MIN;
+	for (uint32_t i = 0; i < count; i++)
+		if (range_end(&ranges[i]) > end)
+			end = range_end(&ranges[i]);
+	return (end + MEMMAP_IDENTITY_ALIGN - 1) & ~(MEMMAP_IDENTITY_ALIGN - 1);
+}

@@ -32,4 +32,11 @@ bool memmap_is_usable(const struct mem_range *ranges, uint32_t count, uint64_t b
 /* Highest end address of any range of the given type (0 if none). */
 uint64_t memmap_top(const struct mem_range *ranges, uint32_t count, uint32_t type);
 
+/* The end of nestbed's identity map of physical memory, as both boot paths build it: the
+ * highest end of any range, at least 4 GiB, rounded up to 1 GiB. Physical addresses at or
+ * above it are no memory, and nestbed cannot touch them. */
+#define MEMMAP_IDENTITY_MIN (4ull << 30)
+#define MEMMAP_IDENTITY_ALIGN (1ull << 30)
+uint64_t memmap_identity_end(const struct mem_range *ranges, uint32_t count);
+
 #endif

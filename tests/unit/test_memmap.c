@@ -808,6 +808,22 @@ static void test_fixed_is_usable_wrapping_range(void **state)
 	assert_false(memmap_is_usable(map, nr, 0xFFFFFFFFFFFFF000ull, 0x2000));
 }
 
+/* ---- memmap_identity_end ---- */
+
+static void test_identity_end(void **state)
+{
+	(void)state;
+	/* QEMU's map ends at 4 GiB (the BIOS ROM): exactly the minimum */
+	qemu_like_map();
+	assert_int_equal(memmap_identity_end(map, nr), 4 * GIB);
+	assert_int_equal(memmap_identity_end(map, 0), 4 * GIB);
+	/* RAM above 4 GiB: its end, rounded up to 1 GiB, whatever the type and order */
+	reset();
+	add(4 * GIB, 1 * GIB + 0x1000, MEM_RESERVED);
+	add(0, 1 * MIB, MEM_USABLE);
+	assert_int_equal(memmap_identity_end(map, nr), 6 * GIB);
+}
+
 /* ---- memmap_top ---- */
 
 static void test_top(void **state)
@@ -872,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_is_usable_across_adjacent_ranges),
 		cmocka_unit_test(test_is_usable_zero_size),
 		cmocka_unit_test(test_fixed_is_usable_wrapping_range),
+		cmocka_unit_test(test_identity_end),
 		cmocka_unit_test(test_top),
 	};
 	return cmocka_run_group_tests_name("memmap", tests, NULL, NULL);
