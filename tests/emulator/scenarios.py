@@ -41,8 +41,9 @@ def run(name, platform, *rest, expect="pass", regex=None):
     return Scenario(name, argv, expect, regex, timeout)
 
 
-# The platforms where nestbed runs guests (an L0 backend exists for their vendor).
-NESTBED_L0 = ("qemu-svm", "bochs-svm", "bochs-vmx")
+# The platforms where nestbed runs guests (an L0 backend exists for their vendor);
+# on qemu-uefi-svm it is nestbed.efi, which exits boot services first.
+NESTBED_L0 = ("qemu-svm", "qemu-uefi-svm", "bochs-svm", "bochs-vmx")
 FUZZ_TIMEOUT = 120
 LINUX_TIMEOUT = 120
 
@@ -119,6 +120,12 @@ SCENARIOS = (
             expect="fail", regex=r"nestbed: no guest"),
         run("emulator/bad-input/broken-guest", "qemu-svm", BROKEN_GUEST,
             expect="fail", regex=r"nestbed: guest image"),
+        # nestbed.efi: a guest file missing from the boot volume, a guest that is junk
+        run("emulator/bad-input/uefi-missing-guest", "qemu-uefi-svm", "--bare", NESTBED_EFI,
+            "---", "\\missing.elf", expect="fail",
+            regex=r"nestbed: module \\missing\.elf: not found"),
+        run("emulator/bad-input/uefi-broken-guest", "qemu-uefi-svm", BROKEN_GUEST,
+            expect="fail", regex=r"nestbed: guest image broken-guest\.bin: not a Multiboot"),
         run("emulator/bad-input/harness-missing-image", "qemu-svm", "--bare",
             "does/not/exist.elf", expect="fail", regex=r"harness: error"),
         # KVM runs only where the host has VT-x/AMD-V; elsewhere it must skip, not fail
@@ -150,9 +157,11 @@ SCENARIOS = (
                 ("fuzz", "--platform", p, "--seed", "1", "--count", str(n),
                  "--timeout", "%g" % FUZZ_TIMEOUT), "pass", None, FUZZ_TIMEOUT)
        for p, n in (("qemu-svm", 10000), ("bochs-svm", 1000))]
-    # Debian's Linux as L1 (PVH entry), bare and under nestbed
+    # Debian's Linux as L1 (PVH entry), bare and under nestbed (nestbed.elf, and
+    # nestbed.efi from OVMF with vmlinux and the initramfs on the ESP)
     + [linux("emulator/linux/qemu-svm/bare", "qemu-svm", "--bare"),
-       linux("emulator/linux/qemu-svm/nestbed", "qemu-svm")]
+       linux("emulator/linux/qemu-svm/nestbed", "qemu-svm"),
+       linux("emulator/linux/qemu-uefi-svm/nestbed", "qemu-uefi-svm")]
     + KVM_SCENARIOS
     + (KVM_NESTBED_SCENARIOS if KVM_UNDER_NESTBED_PASSES else [])
     + KVM_VMX_SCENARIOS
