@@ -56,8 +56,9 @@ struct boot_info {
 	 * entry path allocated from the firmware. Reserved in the guest's memory map. */
 	uint64_t heap_phys;
 	uint64_t heap_size;
-	/* UEFI: boot services are still active; nestbed must not take over the IDT or
-	 * paging that the firmware relies on. */
+	/* Boot services are still active; nestbed must not take over the IDT or paging
+	 * that the firmware relies on. No path sets it today (nestbed.efi exits boot
+	 * services first): it is for the UEFI blue pill (DESIGN.md). */
 	bool firmware_active;
 };
 

@@ -15,6 +15,9 @@
 
 /* The local APIC, the I/O APIC and the flash sit below 4 GiB whatever the RAM size. */
 #define IDENTITY_MIN (4ull << 30)
+/* CR4.LA57, 5-level paging (SDM vol.3 2.5): nestbed's tables have 4 levels, and LA57
+ * cannot change while paging is on, so such firmware is refused. */
+#define FIRMWARE_CR4_LA57 (1ull << 12)
 
 static struct paging efi_paging;
 
@@ -52,6 +55,8 @@ _Noreturn void efi_take_over(struct boot_info *bi)
 {
 	/* No firmware interrupt handler may run any more; nestbed's IDT comes in the core. */
 	__asm__ volatile("cli");
+	if (read_cr4() & FIRMWARE_CR4_LA57)
+		fatal("the firmware runs with 5-level paging (CR4.LA57), nestbed builds 4-level tables");
 	if (frame_alloc_init(&nestbed_frames, bi->heap_phys, bi->heap_size))
 		fatal("heap [%#llx, +%#llx) unusable", (unsigned long long)bi->heap_phys,
 		      (unsigned long long)bi->heap_size);
