@@ -10,7 +10,8 @@
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
                            [--memory MIB] [--loops N] [--nestbed PATH]
     python3 -m harness bench [--out DIR] [--runs N]
-    python3 -m harness fuzz [--platform P] [--seed S] [--count N]
+    python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
+                            [--nestbed PATH]
     python3 -m harness report [--out DIR]
     python3 -m harness platforms
 
@@ -141,13 +142,19 @@ def build_parser():
     kv.add_argument("--log", type=Path, metavar="FILE")
     kv.add_argument("--keep", action="store_true")
 
-    fz = sub.add_parser("fuzz", help="random VMCB12 states, bare against nestbed")
+    fz = sub.add_parser("fuzz", help="random VMCB12 (AMD-V) or VMCS12 (VT-x) states, bare "
+                        "against nestbed")
     fz.add_argument("--platform", default="qemu-svm", metavar="P")
     fz.add_argument("--seed", type=int, default=1, metavar="S")
     fz.add_argument("--count", type=int, default=1000, metavar="N")
     fz.add_argument("--timeout", type=positive, default=600, metavar="S")
     fz.add_argument("--require-agreement", action="store_true",
                     help="fail when any state's outcome differs from bare")
+    fz.add_argument("--image", type=Path, metavar="PATH",
+                    help="the fuzzer image (default build/tests/svm_fuzz.elf, vmx_fuzz.elf "
+                    "on VT-x platforms)")
+    fz.add_argument("--nestbed", type=Path, metavar="PATH",
+                    help="nestbed image (default build/nestbed.elf)")
 
     b = sub.add_parser("bench", help="cost figures into results/bench.json")
     b.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
@@ -287,7 +294,7 @@ def cmd_fuzz(opts) -> int:
     if opts.count <= 0:
         raise HarnessError("--count must be positive")
     return fuzz.run_fuzz(opts.platform, opts.seed, opts.count, opts.timeout, say,
-                         opts.require_agreement)
+                         opts.require_agreement, opts.image, opts.nestbed)
 
 
 def cmd_kvm(opts) -> int:

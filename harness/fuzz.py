@@ -1,18 +1,24 @@
-"""`python3 -m harness fuzz --platform P --seed S --count N`: the VMCB12 fuzzer
-(tests/emulator/nested/svm_fuzz.asm) VMRUNs N mutated VMCBs, bare (the platform's own
-AMD-V) and as L1 under nestbed (nestbed's emulated AMD-V); every state whose outcome
-differs is listed with its mutations. nestbed crashing or hanging is a failure; a
-disagreement is a finding to explain (an emulator bug, with the APM's rule) or fix.
-EXPLAINED lists the disagreements that are known emulator bugs, per platform; any other
-disagreement fails the run."""
+"""`python3 -m harness fuzz --platform P --seed S --count N`: a VM-entry fuzzer runs N
+mutated states, bare (the platform's own virtualization) and as L1 under nestbed
+(nestbed's emulated one); every state whose outcome differs is listed with its mutations.
+On AMD-V platforms it is the VMCB12 fuzzer (tests/emulator/nested/svm_fuzz.asm: VMRUN,
+#VMEXIT code and EXITINFO), on VT-x platforms the VMCS12 fuzzer (vmx_fuzz.asm: VMLAUNCH,
+VMfailInvalid / VMfailValid error / exit reason and qualification). nestbed crashing or
+hanging is a failure; a disagreement is a finding to explain (an emulator bug, with the
+manual's rule) or fix. EXPLAINED lists the disagreements that are known emulator bugs,
+per platform; any other disagreement fails the run."""
 
 import re
 
-from . import ROOT, HarnessError
+from pathlib import Path
+from typing import Optional
+
+from . import ROOT, HarnessError, fuzz_vmx
 from .platforms import RunSpec, get_platform
 from .runner import run
 
 FUZZ_IMAGE = ROOT / "build" / "tests" / "svm_fuzz.elf"
+VMX_FUZZ_IMAGE = ROOT / "build" / "tests" / "vmx_fuzz.elf"
 LINE = re.compile(r"^fuzz ([0-9a-f]{8}) m ([0-9a-f]{8}) exit ([0-9a-f]{16}) ([0-9a-f]{16}) ([0-9a-f]{16})"
                   r"(?: vmcb ([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{8})(?: ([0-9a-f]{8}))?)?")
 EFER_LME, CR0_PG, RFLAGS_TF = 1 << 8, 1 << 31, 1 << 8
@@ -24,10 +30,11 @@ MUTATIONS = ["efer.svme", "efer.lme", "efer.reserved", "cr0.pg", "cr0.pe", "cr0.
              "iopm-beyond-maxphyaddr", "msrpm-beyond-maxphyaddr", "long-mode", "rflags=random"]
 
 
-def describe(mutations: str) -> str:
+def describe(mutations: str, table=None) -> str:
+    table = MUTATIONS if table is None else table
     ids = [int(mutations[i:i + 2], 16) for i in range(0, 8, 2)]
     # the asm shifts one byte in per mutation into 0xffffffff: ff bytes are unused
-    names = [MUTATIONS[i] if i < len(MUTATIONS) else "#%d" % i for i in ids if i != 0xff]
+    names = [table[i] if i < len(table) else "#%d" % i for i in ids if i != 0xff]
     return "+".join(names)
 
 
@@ -66,6 +73,7 @@ class Died:
         self.mutations = "ffffffff"       # not printed: the nestbed run's line names them
         self.code, self.info1, self.info2 = "died", "", ""
         self.efer = self.cr0 = self.cr4 = self.cr3_high = self.rflags = 0
+        self.fields = {}
 
     long_mode = False
 
@@ -73,19 +81,28 @@ class Died:
         return "DIED"
 
 
-def collect(platform, bare: bool, seed: int, count: int, timeout: float, say):
+def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
+            fuzzer=None, nestbed: Optional[Path] = None):
     """{state index: State or Died}, and the reason the last run did not finish (None
-    when every state ran). nestbed is never restarted: dying there is the failure."""
+    when every state ran). nestbed is never restarted: dying there is the failure.
+    The states carry the run's capabilities (`caps`, VT-x only) for the explanations."""
+    fuzzer = fuzzer or SVM_FUZZER
     lines = {}
+    caps = {}
     first, restarts, failure = 0, 0, None
     while first < count:
-        spec = RunSpec(image=FUZZ_IMAGE, bare=bare,
+        spec = RunSpec(image=fuzzer.image, bare=bare, nestbed=None if bare else nestbed,
                        args=["seed=%d" % seed, "count=%d" % count, "first=%d" % first])
 
         def on_line(line, test):
-            m = LINE.match(line.strip())
+            text = line.strip()
+            got = fuzzer.parse_caps(text)
+            if got is not None:
+                caps.update(got)
+                return
+            m = fuzzer.line.match(text)
             if m:
-                lines[int(m.group(1), 16)] = State(m.groups()[1:])
+                lines[int(m.group(1), 16)] = fuzzer.state(m.groups()[1:])
         result = run(platform, spec, timeout=timeout, on_line=on_line)
         if result.verdict == "pass":
             failure = None
@@ -97,6 +114,8 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say):
         lines[died_at] = Died(result.reason)
         first, restarts = died_at + 1, restarts + 1
         failure = None
+    for state in lines.values():
+        state.caps = caps
     mode = "bare" if bare else "nestbed"
     died = sum(1 for x in lines.values() if isinstance(x, Died))
     say("harness: fuzz: %s %s: %d states%s, %s" % (
@@ -146,7 +165,7 @@ EXPLAINED = [
     ("bochs-svm", bochs_panics_on_lma_without_pe,
      "Bochs panics on EFER.LME and CR0.PG set with CR0.PE clear instead of refusing the "
      "state (APM vol.2 15.5.1: VMRUN exits with VMEXIT_INVALID); nestbed refuses it"),
-]
+] + fuzz_vmx.EXPLAINED
 
 
 def explain(platform_name: str, bare, nested):
@@ -164,28 +183,59 @@ def differs(bare, nested) -> bool:
         (bare.info1, bare.info2) != (nested.info1, nested.info2)
 
 
+class Fuzzer:
+    """One vendor's fuzzer: its image, its outcome line, its state class, its mutation
+    names, how two states compare, and how the capability line reads."""
+
+    def __init__(self, image, line, state, mutations, differs, parse_caps=lambda text: None):
+        self.image, self.line, self.state, self.mutations = image, line, state, mutations
+        self.differs, self.parse_caps = differs, parse_caps
+
+    def describe(self, mutations: str) -> str:
+        return describe(mutations, self.mutations)
+
+
+SVM_FUZZER = Fuzzer(FUZZ_IMAGE, LINE, State, MUTATIONS, differs)
+
+
+VMX_FUZZER = Fuzzer(VMX_FUZZ_IMAGE, fuzz_vmx.LINE, fuzz_vmx.State, fuzz_vmx.MUTATIONS,
+                    fuzz_vmx.differs, fuzz_vmx.parse_caps)
+VMX_PLATFORMS = ("bochs-vmx",)
+
+
+def fuzzer_for(platform_name: str) -> Fuzzer:
+    return VMX_FUZZER if platform_name in VMX_PLATFORMS else SVM_FUZZER
+
+
 def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
-             require_agreement: bool = False) -> int:
-    if not FUZZ_IMAGE.is_file():
-        raise HarnessError("%s does not exist (run make)" % FUZZ_IMAGE)
+             require_agreement: bool = False, image: Optional[Path] = None,
+             nestbed: Optional[Path] = None) -> int:
+    fuzzer = fuzzer_for(platform_name)
+    if image is not None:
+        fuzzer = Fuzzer(image, fuzzer.line, fuzzer.state, fuzzer.mutations, fuzzer.differs,
+                        fuzzer.parse_caps)
+    if not fuzzer.image.is_file():
+        raise HarnessError("%s does not exist (run make)" % fuzzer.image)
+    if nestbed is not None and not nestbed.is_file():
+        raise HarnessError("nestbed image %s does not exist" % nestbed)
     platform = get_platform(platform_name)
-    bare_failure, bare = collect(platform, True, seed, count, timeout, say)
-    nb_failure, nested = collect(platform, False, seed, count, timeout, say)
+    bare_failure, bare = collect(platform, True, seed, count, timeout, say, fuzzer)
+    nb_failure, nested = collect(platform, False, seed, count, timeout, say, fuzzer, nestbed)
     differ = []
     for i in range(count):
         b, n = bare.get(i), nested.get(i)
         if b is None or n is None:
             continue
-        if differs(b, n):
+        if fuzzer.differs(b, n):
             differ.append((i, b, n, explain(platform.name, b, n)))
     for i, b, n, why in differ:
         mutations = n.mutations if isinstance(b, Died) else b.mutations
         say("harness: fuzz: state %d (%s): bare %s, nestbed %s: %s" % (
-            i, describe(mutations), b.outcome(), n.outcome(),
+            i, fuzzer.describe(mutations), b.outcome(), n.outcome(),
             "explained: " + why if why else "UNEXPLAINED"))
     unexplained = [d for d in differ if d[3] is None]
     both = len([i for i in bare if i in nested])
-    say("harness: fuzz: %d states, %d agree, %d differ (%d explained as emulator bugs)" % (
+    say("harness: fuzz: %d states, %d agree, %d differ (%d explained)" % (
         both, both - len(differ), len(differ), len(differ) - len(unexplained)))
     if bare_failure is not None:
         say("harness: FAIL: the bare run did not finish: %s" % bare_failure)
@@ -200,5 +250,5 @@ def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
         say("harness: FAIL: %d of %d states differ from bare" % (len(differ), count))
         return 1
     say("harness: PASS: %s fuzz seed %d: nestbed finished all %d states; %d differ from bare, "
-        "each an emulator bug" % (platform.name, seed, count, len(differ)))
+        "each explained" % (platform.name, seed, count, len(differ)))
     return 0
