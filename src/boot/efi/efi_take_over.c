@@ -9,27 +9,16 @@
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
 #include "core/main.h"
+#include "core/memmap.h"
 #include "core/memory.h"
 #include "core/paging.h"
 #include "core/platform.h"
 
-/* The local APIC, the I/O APIC and the flash sit below 4 GiB whatever the RAM size. */
-#define IDENTITY_MIN (4ull << 30)
 /* CR4.LA57, 5-level paging (SDM vol.3 2.5): nestbed's tables have 4 levels, and LA57
  * cannot change while paging is on, so such firmware is refused. */
 #define FIRMWARE_CR4_LA57 (1ull << 12)
 
 static struct paging efi_paging;
-
-/* The end of the highest range in the map, RAM or not. */
-static uint64_t memory_end(const struct boot_info *bi)
-{
-	uint64_t end = 0;
-	for (uint32_t i = 0; i < bi->nr_ranges; i++)
-		if (bi->ranges[i].base + bi->ranges[i].length > end)
-			end = bi->ranges[i].base + bi->ranges[i].length;
-	return end;
-}
 
 /* Switches to the new tables and stack in one go: nothing runs on the old stack after the
  * switch. FS and GS still hold the firmware's selectors, which nestbed's GDT does not
@@ -65,9 +54,8 @@ _Noreturn void efi_take_over(struct boot_info *bi)
 	if (paging_init(pg, &nestbed_frames, identity_frame_ptr))
 		fatal("out of memory for page tables");
 	pg->allow_1g = (cpuid(0x80000001u, 0).edx & CPUID_80000001_EDX_PAGE1GB) != 0;
-	uint64_t identity = memory_end(bi) > IDENTITY_MIN ? memory_end(bi) : IDENTITY_MIN;
-	identity = (identity + PAGE_1G - 1) & ~(PAGE_1G - 1);
-	if (paging_map(pg, 0, 0, identity, PTE_W))
+	/* All memory and the MMIO below 4 GiB (APIC, I/O APIC, flash), as the core expects. */
+	if (paging_map(pg, 0, 0, memmap_identity_end(bi->ranges, bi->nr_ranges), PTE_W))
 		fatal("out of memory for page tables");
 
 	uint64_t stack = frame_alloc_range(&nestbed_frames, EFI_TAKE_OVER_STACK / FRAME_SIZE,
