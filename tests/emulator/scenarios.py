@@ -72,7 +72,7 @@ def linux(name, platform, *rest):
 # (kvm_intel's EPT) on and off. ~5 s bare on qemu-svm, ~8 s under nestbed; on bochs-vmx
 # (corei7_skylake_x) ~70 s bare (GRUB and the bzImage) and ~45 s under nestbed (PVH).
 # Bochs' AMD model does not boot Debian's kernel (guests/README.md): no bochs-svm runs.
-KVM_TIMEOUT = {"qemu-svm": 180, "bochs-vmx": 400}
+KVM_TIMEOUT = {"qemu-svm": 180, "qemu-uefi-svm": 240, "bochs-vmx": 400}
 KVM_NPT = {"npt1": (), "npt0": ("--l1-args", "kvm_amd.npt=0")}
 KVM_EPT = {"ept1": (), "ept0": ("--l1-args", "kvm_intel.ept=0")}
 
@@ -90,8 +90,11 @@ def kvm_l2(name, platform, *rest):
 KVM_UNDER_NESTBED_PASSES = True
 KVM_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/bare/" + npt, "qemu-svm", "--bare", *args)
                  for npt, args in KVM_NPT.items()]
-KVM_NESTBED_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qemu-svm", *args)
-                         for npt, args in KVM_NPT.items()]
+KVM_NESTBED_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qemu-svm", *args)
+                          for npt, args in KVM_NPT.items()]
+                         # the same under nestbed.efi, booted by OVMF (~17 s)
+                         + [kvm_l2("emulator/kvm-l2/qemu-uefi-svm/nestbed/npt1",
+                                   "qemu-uefi-svm")])
 # kvm_intel as L1: bare (Bochs' own nested VT-x) and under nestbed (nestbed's nested VT-x,
 # its shadow EPT with ept=1, KVM's shadow paging of the L2 with ept=0)
 KVM_VMX_SCENARIOS = (
