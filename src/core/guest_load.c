@@ -251,6 +251,9 @@ static void load_pvh(struct machine *m, const struct guest_image *img, const cha
 void guest_load(struct machine *m, struct guest_start *start)
 {
 	struct boot_info *bi = m->bi;
+	if (bi->nr_modules == 0 && bi->path == BOOT_PATH_UEFI)
+		fatal("no guest: name it after nestbed's arguments in the load options or \\nestbed.cfg: "
+		      "'<nestbed args> --- <path> <guest args>'");
 	if (bi->nr_modules == 0)
 		fatal("no guest: give the guest kernel as a Multiboot module (QEMU: -initrd 'guest.elf args', GRUB: module)");
 	struct boot_module *mod = &bi->modules[0];

@@ -123,7 +123,10 @@ SCENARIOS = (
             expect="fail", regex=r"nestbed: no guest"),
         run("emulator/bad-input/broken-guest", "qemu-svm", BROKEN_GUEST,
             expect="fail", regex=r"nestbed: guest image"),
-        # nestbed.efi: a guest file missing from the boot volume, a guest that is junk
+        # nestbed.efi: no guest named, a guest file missing from the boot volume, a guest
+        # that is junk
+        run("emulator/bad-input/uefi-no-guest", "qemu-uefi-svm", "--bare", NESTBED_EFI,
+            expect="fail", regex=r"nestbed: no guest: name it .* \\nestbed\.cfg"),
         run("emulator/bad-input/uefi-missing-guest", "qemu-uefi-svm", "--bare", NESTBED_EFI,
             "---", "\\missing.elf", expect="fail",
             regex=r"nestbed: module \\missing\.elf: not found"),
