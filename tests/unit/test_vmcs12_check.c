@@ -963,7 +963,9 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_nmi_blocking_without_injection, valid_64, PASS, 0, "", BLOCKING(VMX_INTERRUPTIBILITY_NMI)) \
 	X(guest_enclave_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has enclave interruption and blocking by MOV SS", \
 	  BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE | MOV_SS)) \
-	X(guest_enclave_without_mov_ss, valid_64, PASS, 0, "", BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE)) \
+	X(guest_enclave_without_mov_ss, valid_64, PASS, 0, "", caps.sgx = true; BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE)) \
+	X(guest_enclave_without_sgx, valid_64, GUEST, Q0, "26.3.1.5: guest interruptibility state has enclave interruption and the processor has no SGX", \
+	  BLOCKING(VMX_INTERRUPTIBILITY_ENCLAVE)) \
 	X(guest_nmi_with_sti, valid_64, GUEST, Q_NMI, "26.3.1.5: an NMI is injected with blocking by STI", \
 	  IF_SET; BLOCKING(STI); inject(VMX_INTR_TYPE_NMI, 2, false)) \
 	/* 26.3.1.5 pending debug exceptions */ \
@@ -988,8 +990,10 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_rtm_without_enabled_bp, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions RTM is 1 and enabled breakpoint", \
 	  PENDING(VMX_PENDING_DBG_RTM)) \
 	X(guest_rtm_with_mov_ss, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions RTM is 1 with blocking by MOV SS", \
-	  BLOCKING(MOV_SS); PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
-	X(guest_rtm_valid, valid_64, PASS, 0, "", PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
+	  caps.rtm = true; BLOCKING(MOV_SS); PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
+	X(guest_rtm_without_rtm, valid_64, GUEST, Q0, "26.3.1.5: pending debug exceptions RTM is 1 and the processor has no RTM", \
+	  PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
+	X(guest_rtm_valid, valid_64, PASS, 0, "", caps.rtm = true; PENDING(VMX_PENDING_DBG_RTM | VMX_PENDING_DBG_ENABLED_BP)) \
 	/* 26.3.1.5 VMCS link pointer: qualification 4 */ \
 	X(guest_link_pointer_unaligned, valid_ug, GUEST, Q_LINK, "26.3.1.5: VMCS link pointer is not 4-KByte aligned", \
 	  set(VMCS_LINK_POINTER, LINK_VMCS + 0x10)) \

@@ -1081,6 +1081,8 @@ static int check_guest_activity_and_interruptibility(const struct vmcs12_view *v
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: an NMI is injected with virtual NMIs and blocking by NMI");
 	if ((interruptibility & VMX_INTERRUPTIBILITY_ENCLAVE) && mov_ss)
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: guest interruptibility state has enclave interruption and blocking by MOV SS");
+	if ((interruptibility & VMX_INTERRUPTIBILITY_ENCLAVE) && !c->sgx)
+		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: guest interruptibility state has enclave interruption and the processor has no SGX (CPUID.(EAX=07H,ECX=0):EBX[2] = 0)");
 	/* The SDM lets a processor fail this entry (26.8, qualification 3); nestbed does, so
 	 * that L1 learns of it on every platform. */
 	if (nmi && sti)
@@ -1088,8 +1090,8 @@ static int check_guest_activity_and_interruptibility(const struct vmcs12_view *v
 	return 0;
 }
 
-static int check_guest_pending_debug(const struct vmcs12_view *v, const struct guest_context *g,
-				     struct vmcs12_check_result *r)
+static int check_guest_pending_debug(const struct vmcs12_view *v, const struct nvmx_caps *c,
+				     const struct guest_context *g, struct vmcs12_check_result *r)
 {
 	uint64_t pending = field(v, VMCS_GUEST_PENDING_DBG_EXCEPTIONS);
 	uint64_t interruptibility = field(v, VMCS_GUEST_INTERRUPTIBILITY);
@@ -1111,6 +1113,8 @@ static int check_guest_pending_debug(const struct vmcs12_view *v, const struct g
 			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: pending debug exceptions RTM is 1 with bits 11:0 set");
 		if (!(pending & VMX_PENDING_DBG_ENABLED_BP))
 			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: pending debug exceptions RTM is 1 and enabled breakpoint (bit 12) is 0");
+		if (!c->rtm)
+			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: pending debug exceptions RTM is 1 and the processor has no RTM (CPUID.(EAX=07H,ECX=0):EBX[11] = 0)");
 		if (interruptibility & VMX_INTERRUPTIBILITY_MOV_SS)
 			return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.5: pending debug exceptions RTM is 1 with blocking by MOV SS");
 	}
@@ -1172,7 +1176,7 @@ int vmcs12_check_guest_state(const struct vmcs12_view *v, const struct nvmx_caps
 	read_guest_context(v, &g);
 	if (check_guest_control_registers(v, c, &g, r) || check_guest_segments(v, c, &g, r) ||
 	    check_guest_descriptor_tables(v, c, r) || check_guest_rip_rflags(v, c, &g, r) ||
-	    check_guest_activity_and_interruptibility(v, c, &g, r) || check_guest_pending_debug(v, &g, r) ||
+	    check_guest_activity_and_interruptibility(v, c, &g, r) || check_guest_pending_debug(v, c, &g, r) ||
 	    check_guest_link_pointer(v, c, &g, r) || check_guest_pdptes(v, c, &g, r))
 		return -1;
 	return check_passed(r);

@@ -10,8 +10,8 @@
  *
  * Not checked, because what they depend on is not in nvmx_caps: tertiary controls; the
  * reserved bits of IA32_PERF_GLOBAL_CTRL (the PMU's counter count) and IA32_RTIT_CTL
- * (Intel PT); whether L1's CPUID offers RTM (pending-debug bit 16) and SGX (enclave
- * interruption): their structural rules are checked, their support is not. L1 never
+ * (Intel PT). Enclave interruption and pending-debug RTM need SGX and RTM in L1's CPUID
+ * (nvmx_caps.sgx, .rtm). L1 never
  * runs in SMM under nestbed, so "entry to SMM", "deactivate dual-monitor treatment" and
  * blocking by SMI always fail. An NMI injected under blocking by STI fails with
  * qualification 3 (the SDM lets a processor do so; nestbed always does). */
@@ -31,6 +31,9 @@ struct nvmx_caps { /* the capability MSRs as nestbed offers them to L1 (appendix
 	uint64_t basic, pinbased, procbased, procbased2, exit, entry; /* the TRUE_* values where A.3-A.5 define them (allowed-0 settings in bits 31:0, allowed-1 in 63:32) */
 	uint64_t misc, cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1, ept_vpid_cap, vmfunc;
 	unsigned maxphyaddr;
+	/* CPUID.(EAX=07H,ECX=0):EBX as L1 sees it: SGX (bit 2) allows interruptibility bit 4
+	 * (enclave interruption), RTM (bit 11) pending-debug bit 16 (26.3.1.5) */
+	bool sgx, rtm;
 };
 
 struct vmcs12_check_result {
