@@ -89,6 +89,8 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
     fuzzer = fuzzer or SVM_FUZZER
     lines = {}
     caps = {}
+    announced, rules = {}, {}       # state index: mutations, nestbed's rule (VT-x)
+    current = [None]
     first, restarts, failure = 0, 0, None
     while first < count:
         spec = RunSpec(image=fuzzer.image, bare=bare, nestbed=None if bare else nestbed,
@@ -100,9 +102,20 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
             if got is not None:
                 caps.update(got)
                 return
+            m = fuzzer.state_line.match(text) if fuzzer.state_line else None
+            if m:
+                current[0] = int(m.group(1), 16)
+                announced[current[0]] = m.group(2)
+                return
+            m = fuzzer.rule_line.match(text) if fuzzer.rule_line else None
+            if m and current[0] is not None:
+                rules[current[0]] = m.group(1)
+                return
             m = fuzzer.line.match(text)
             if m:
-                lines[int(m.group(1), 16)] = fuzzer.state(m.groups()[1:])
+                index = int(m.group(1), 16)
+                lines[index] = fuzzer.state(m.groups()[1:])
+                lines[index].rule = rules.get(index)
         result = run(platform, spec, timeout=timeout, on_line=on_line)
         if result.verdict == "pass":
             failure = None
@@ -112,6 +125,7 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
         if not bare or died_at >= count or restarts == MAX_RESTARTS:
             break
         lines[died_at] = Died(result.reason)
+        lines[died_at].mutations = announced.get(died_at, "ffffffff")
         first, restarts = died_at + 1, restarts + 1
         failure = None
     for state in lines.values():
@@ -187,9 +201,17 @@ class Fuzzer:
     """One vendor's fuzzer: its image, its outcome line, its state class, its mutation
     names, how two states compare, and how the capability line reads."""
 
-    def __init__(self, image, line, state, mutations, differs, parse_caps=lambda text: None):
+    def __init__(self, image, line, state, mutations, differs, parse_caps=lambda text: None,
+                 state_line=None, rule_line=None):
         self.image, self.line, self.state, self.mutations = image, line, state, mutations
         self.differs, self.parse_caps = differs, parse_caps
+        # optional: the line a state announces itself with before it runs, and nestbed's
+        # report of the rule a failed entry broke (its group 1), which follows that line
+        self.state_line, self.rule_line = state_line, rule_line
+
+    def with_image(self, image):
+        return Fuzzer(image, self.line, self.state, self.mutations, self.differs,
+                      self.parse_caps, self.state_line, self.rule_line)
 
     def describe(self, mutations: str) -> str:
         return describe(mutations, self.mutations)
@@ -199,7 +221,7 @@ SVM_FUZZER = Fuzzer(FUZZ_IMAGE, LINE, State, MUTATIONS, differs)
 
 
 VMX_FUZZER = Fuzzer(VMX_FUZZ_IMAGE, fuzz_vmx.LINE, fuzz_vmx.State, fuzz_vmx.MUTATIONS,
-                    fuzz_vmx.differs, fuzz_vmx.parse_caps)
+                    fuzz_vmx.differs, fuzz_vmx.parse_caps, fuzz_vmx.STATE, fuzz_vmx.NESTBED_RULE)
 VMX_PLATFORMS = ("bochs-vmx",)
 
 
@@ -212,8 +234,7 @@ def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
              nestbed: Optional[Path] = None) -> int:
     fuzzer = fuzzer_for(platform_name)
     if image is not None:
-        fuzzer = Fuzzer(image, fuzzer.line, fuzzer.state, fuzzer.mutations, fuzzer.differs,
-                        fuzzer.parse_caps)
+        fuzzer = fuzzer.with_image(image)
     if not fuzzer.image.is_file():
         raise HarnessError("%s does not exist (run make)" % fuzzer.image)
     if nestbed is not None and not nestbed.is_file():
@@ -230,9 +251,10 @@ def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
             differ.append((i, b, n, explain(platform.name, b, n)))
     for i, b, n, why in differ:
         mutations = n.mutations if isinstance(b, Died) else b.mutations
-        say("harness: fuzz: state %d (%s): bare %s, nestbed %s: %s" % (
+        rule = getattr(n, "rule", None)
+        say("harness: fuzz: state %d (%s): bare %s, nestbed %s%s: %s" % (
             i, fuzzer.describe(mutations), b.outcome(), n.outcome(),
-            "explained: " + why if why else "UNEXPLAINED"))
+            " (%s)" % rule if rule else "", "explained: " + why if why else "UNEXPLAINED"))
     unexplained = [d for d in differ if d[3] is None]
     both = len([i for i in bare if i in nested])
     say("harness: fuzz: %d states, %d agree, %d differ (%d explained)" % (

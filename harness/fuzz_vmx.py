@@ -6,13 +6,20 @@ import re
 
 # fuzz <i> m <mutations> result invalid | valid <error> | exit <reason> <qualification>
 #   [vmcs <pin> <proc> <proc2> <exit> <entry> <eptp> <activity> <intr-info> <cr0> <cr4> <rflags>
-#    <rip> <cs-ar> <ss-ar> <interruptibility> <pending-debug>]
+#    <rip> <cs-ar> <ss-ar> <interruptibility> <pending-debug> <debugctl> <dr7> <link>
+#    <entry-msr-load-count> <entry-error-code> <entry-insn-len> <msr-load-2>]
 LINE = re.compile(r"^fuzz ([0-9a-f]{8}) m ([0-9a-f]{8}) result "
                   r"(invalid|valid ([0-9a-f]{8})|exit ([0-9a-f]{8}) ([0-9a-f]{16}))"
                   r"(?: vmcs ((?:[0-9a-f]+ ?)+))?")
+# before each VMLAUNCH (a state that ends the machine leaves only this); nestbed's report
+# of a failed VM entry follows it
+STATE = re.compile(r"^fuzz-state ([0-9a-f]{8}) m ([0-9a-f]{8})$")
+NESTBED_RULE = re.compile(r"^nestbed: nested-vmx: VM(?:LAUNCH|RESUME) of the VMCS at \S+ fails: (.*)$")
 CAPS = re.compile(r"^fuzz-caps((?: [a-z0-9]+ [0-9a-f]{16})+)")
 FIELDS = ("pin", "proc", "proc2", "exit", "entry", "eptp", "activity", "intr_info",
-          "cr0", "cr4", "rflags", "rip", "cs_ar", "ss_ar", "interruptibility", "pending_dbg")
+          "cr0", "cr4", "rflags", "rip", "cs_ar", "ss_ar", "interruptibility", "pending_dbg",
+          "debugctl", "dr7", "link", "msr_load_count", "entry_error_code", "entry_insn_len",
+          "msr_load_2")
 
 # The mutation table of vmx_fuzz.asm, in order.
 MUTATIONS = ["pin.bit", "proc.bit", "proc2.bit", "exit.bit", "entry.bit", "cr3-target-count",
@@ -25,7 +32,7 @@ MUTATIONS = ["pin.bit", "proc.bit", "proc2.bit", "exit.bit", "entry.bit", "cr3-t
              "activity-state", "interruptibility", "pending-debug", "link-pointer",
              "guest-sysenter", "tr-type", "preemption-timer"]
 
-EXIT_NAMES = {0: "exception or NMI", 1: "external interrupt", 2: "triple fault",
+EXIT_NAMES = {0: "exception or NMI", 1: "external interrupt", 2: "triple fault", 10: "CPUID",
               7: "interrupt window", 8: "NMI window", 12: "HLT", 33: "invalid guest state",
               34: "MSR loading", 37: "monitor trap flag", 41: "machine-check event",
               52: "VMX-preemption timer"}
@@ -69,6 +76,7 @@ class State:
         values = [int(x, 16) for x in fields.split()] if fields else []
         self.fields = dict(zip(FIELDS, values))
         self.caps = {}
+        self.rule = None                # nestbed's report of the failed check, if any
 
     def outcome(self) -> str:
         return self._outcome
@@ -138,6 +146,83 @@ def nestbed_offers_less_activity(bare, nested) -> bool:
             and nested.qualification == 0)
 
 
+ENTRY_IA32E_GUEST = 1 << 9             # SDM 24.8.1
+CR0_PE, CR0_PG = 1 << 0, 1 << 31
+PROC2_UNRESTRICTED = 1 << 7
+INTR_VALID, INTR_ERROR_CODE = 1 << 31, 1 << 11   # SDM 24.8.3
+INTR_TYPE_HW_EXCEPTION = 3
+BASIC_NO_ERRCODE_CHECK = 1 << 56        # IA32_VMX_BASIC[56], SDM A.1
+# IA32_DEBUGCTL's defined bits (SDM vol.4 table 2-2): 1:0 and 15:6; bit 2 (bus-lock
+# detection) only where CPUID.(EAX=7,ECX=0):ECX[24] enumerates it
+DEBUGCTL_DEFINED = 0xffc3
+DEBUGCTL_BUS_LOCK = 1 << 2
+CPUID7_ECX_BUS_LOCK = 1 << 24           # the caps line's cpuid7 is EBX:ECX
+MSR_IA32_SMM_MONITOR_CTL = 0x9b
+CURRENT_VMCS = 0x204000                 # vmx_l1_setup.inc's VMCS, the current one
+QUAL_PDPTE, QUAL_LINK_POINTER = 2, 4    # SDM 26.8
+
+
+def _failed_by(nested, rule_prefix: str) -> bool:
+    return bool(nested.rule) and nested.rule.startswith(rule_prefix)
+
+
+def _entry_failure(state, qualification=None) -> bool:
+    return (getattr(state, "reason", None) == INVALID_GUEST_STATE and
+            (qualification is None or state.qualification == qualification))
+
+
+def bochs_skips_error_code_rule(bare, nested) -> bool:
+    info, f = nested.fields.get("intr_info", 0), nested.fields
+    unrestricted = f.get("proc", 0) & PROC_SECONDARY and f.get("proc2", 0) & PROC2_UNRESTRICTED
+    real_mode = unrestricted and not f.get("cr0", 0) & CR0_PE
+    not_hw_exception = (info >> 8) & 7 != INTR_TYPE_HW_EXCEPTION
+    return (_failed_by(nested, "26.2.1.3: deliver-error-code is 1")
+            and nested.outcome() == "VMfailValid %d" % ERROR_INVALID_CONTROL
+            and bare.outcome() != nested.outcome()
+            and bare.caps.get("basic", 0) & BASIC_NO_ERRCODE_CHECK != 0
+            and info & INTR_VALID and info & INTR_ERROR_CODE and (not_hw_exception or real_mode))
+
+
+def bochs_ia32e_without_paging(bare, nested) -> bool:
+    f = nested.fields
+    return (_failed_by(nested, "26.3.1.1: IA-32e mode guest is 1 and guest CR0.PG is 0")
+            and _entry_failure(nested, 0) and f.get("entry", 0) & ENTRY_IA32E_GUEST
+            and not f.get("cr0", 0) & CR0_PG and not _entry_failure(bare))
+
+
+def bochs_skips_rip_canonical(bare, nested) -> bool:
+    rip = nested.fields.get("rip", 0)
+    canonical = (rip >> 47) in (0, (1 << 17) - 1)
+    return (_failed_by(nested, "26.3.1.4: guest RIP is not canonical") and not canonical
+            and _entry_failure(nested, 0) and not _entry_failure(bare, 0))
+
+
+def bochs_skips_debugctl(bare, nested) -> bool:
+    defined = DEBUGCTL_DEFINED
+    if bare.caps.get("cpuid7", 0) & CPUID7_ECX_BUS_LOCK:
+        defined |= DEBUGCTL_BUS_LOCK
+    return (_failed_by(nested, "26.3.1.1: guest IA32_DEBUGCTL sets reserved bits")
+            and nested.fields.get("debugctl", 0) & ~defined != 0
+            and _entry_failure(nested, 0) and not _entry_failure(bare, 0))
+
+
+def bochs_loads_smm_monitor_ctl(bare, nested) -> bool:
+    # the fuzzer varies the second entry of the VM-entry MSR-load area
+    msr = nested.fields.get("msr_load_2", 0)
+    return (msr == MSR_IA32_SMM_MONITOR_CTL and nested.fields.get("msr_load_count", 0) >= 2
+            and nested.outcome() == "entry failure 34 (MSR loading), qualification 0x2"
+            and bare.outcome() != nested.outcome())
+
+
+def checks_in_another_order(bare, nested) -> bool:
+    # Bochs checks the VMCS link pointer before the rest of the non-register state;
+    # nestbed after it, and the link pointer = current VMCS rule after the PDPTEs
+    if not (_entry_failure(bare, QUAL_LINK_POINTER) and _entry_failure(nested)):
+        return False
+    return ((nested.qualification == 0 and _failed_by(nested, "26.3.1.5"))
+            or (nested.qualification == QUAL_PDPTE and nested.fields.get("link") == CURRENT_VMCS))
+
+
 # (platform, predicate(bare, nested), explanation): disagreements that are explained.
 EXPLAINED = [
     ("bochs-vmx", nestbed_offers_less_controls,
@@ -149,4 +234,33 @@ EXPLAINED = [
      "not a bug: the guest activity state is one Bochs supports and nestbed does not "
      "offer (IA32_VMX_MISC[8:6]: nestbed offers HLT only); an L1 under nestbed gets the "
      "VM-entry failure for it (SDM 26.3.1.5, A.6)"),
+    ("bochs-vmx", checks_in_another_order,
+     "the SDM leaves it open: the state breaks the VMCS link-pointer rules and another "
+     "guest-state rule; guest-state checks may be performed in any order and different "
+     "processors may give different exit qualifications (SDM 26.8); Bochs checks the link "
+     "pointer first (qualification 4), nestbed the rest of 26.3.1.5 first (0) and the "
+     "link pointer = current VMCS rule after the PDPTEs (2)"),
+    ("bochs-vmx", bochs_skips_error_code_rule,
+     "Bochs bug: with IA32_VMX_BASIC[56] = 1 Bochs skips every deliver-error-code rule, "
+     "but [56] lifts only the vector rule: the bit must still be 0 for an event that is "
+     "not a hardware exception and for CR0.PE = 0 under unrestricted guest (SDM 26.2.1.3); "
+     "nestbed applies it (VMfailValid 7)"),
+    ("bochs-vmx", bochs_ia32e_without_paging,
+     "Bochs bug: with unrestricted guest Bochs accepts IA-32e mode guest = 1 with guest "
+     "CR0.PG = 0 (SDM 26.3.1.1: IA-32e mode guest needs CR0.PG = 1 and CR4.PAE = 1) and "
+     "then panics ('EFER.LMA is set when CR0.PE=0') or runs the state; nestbed refuses it "
+     "(exit 33)"),
+    ("bochs-vmx", bochs_skips_rip_canonical,
+     "Bochs bug: Bochs does not check that guest RIP is canonical for a 64-bit guest "
+     "(SDM 26.3.1.4: bits 63:N identical with IA-32e mode guest and CS.L = 1); the L2 "
+     "then takes a #GP (CPUID exit through its IDT); nestbed refuses it (exit 33)"),
+    ("bochs-vmx", bochs_skips_debugctl,
+     "Bochs bug: Bochs does not check guest IA32_DEBUGCTL for reserved bits with load "
+     "debug controls = 1 (SDM 26.3.1.1; bits 63:16 and 5:3 are reserved, and bit 2 "
+     "without bus-lock detection, CPUID.(7,0):ECX[24], which Bochs' tigerlake lacks); "
+     "nestbed refuses it (exit 33)"),
+    ("bochs-vmx", bochs_loads_smm_monitor_ctl,
+     "Bochs bug: Bochs loads IA32_SMM_MONITOR_CTL (9BH) from the VM-entry MSR-load area "
+     "outside SMM (SDM 26.4: an MSR that can be written only in SMM fails the entry, exit "
+     "34 with the entry's number); nestbed fails it"),
 ]

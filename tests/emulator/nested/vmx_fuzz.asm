@@ -1,5 +1,5 @@
 ; vmx_fuzz: the VT-x twin of svm_fuzz. VMLAUNCHes COUNT VMCS states derived from one valid
-; VMCS (vmx_l1_setup.inc's 64-bit L2, whose code is an intercepted HLT) by 1-3 random
+; VMCS (vmx_l1_setup.inc's 64-bit L2, whose code is a CPUID: it exits unconditionally) by 1-3 random
 ; mutations (xorshift32 from SEED), each aimed at one VM-entry check of SDM vol.3C 26.2.1
 ; (controls), 26.2.2-26.2.4 (host state) or 26.3.1 (guest state), and prints one line per
 ; state:
@@ -7,18 +7,22 @@
 ;   fuzz <i> m <mutations> result valid <error>           VMfailValid, VM-instruction error
 ;   fuzz <i> m <mutations> result exit <reason> <qual>    a VM exit (bit 31: entry failure)
 ; followed by " vmcs <pin> <proc> <proc2> <exit> <entry> <eptp> <activity> <intr-info>
-; <cr0> <cr4> <rflags> <rip> <cs-ar> <ss-ar> <interruptibility> <pending-debug>": the
-; controls and guest fields VMLAUNCH was given. A first line
-;   fuzz-caps basic <> pin <> proc <> proc2 <> exit <> entry <> misc <> ept <>
-; gives the capability MSRs this L1 saw (TRUE controls where IA32_VMX_BASIC[55]), so the
+; <cr0> <cr4> <rflags> <rip> <cs-ar> <ss-ar> <interruptibility> <pending-debug> <debugctl>
+; <dr7> <link> <entry-msr-load-count> <entry-error-code> <entry-insn-len> <msr-load-2>":
+; the controls and guest fields VMLAUNCH was given, and the second entry of the VM-entry
+; MSR-load area (its index, reserved half). A line "fuzz-state <i> m <mutations>" comes
+; before each VMLAUNCH: a state that ends the machine leaves that much. A first line
+;   fuzz-caps basic <> pin <> proc <> proc2 <> exit <> entry <> misc <> ept <> cpuid7 <>
+; gives the capability MSRs this L1 saw (TRUE controls where IA32_VMX_BASIC[55]) and
+; CPUID.(EAX=7,ECX=0) EBX:ECX, so the
 ; harness can tell a feature nestbed does not offer from a wrong check.
 ; `python3 -m harness fuzz --platform bochs-vmx` runs it bare and under nestbed and lists
 ; the differences. Command line: vmx_fuzz.elf seed=<decimal> count=<decimal>
 ; [first=<decimal>] (states before first are generated but not run).
 ; Every state starts from the valid VMCS: VMCLEAR + VMPTRLD (launch state clear) and every
 ; field in restore_fields written back. L2 has an IDT whose 256 gates lead to its HLT, so
-; an injected or raised event ends in the HLT exit too; the activity-state mutation arms
-; the VMX-preemption timer so a halted L2 ends (exit 52). nasm -f bin.
+; an injected or raised event ends in the CPUID exit too (a real-mode L2 gets an IVT); a
+; halted or shut-down L2 gets the VMX-preemption timer, so it ends in exit 52. nasm -f bin.
 %include "vmx_l1_setup.inc"
 
 ; Pages above vmx_l1_setup.inc's (PAGES_END), zeroed here
@@ -32,7 +36,8 @@ MSR_XLOAD   equ 0x20f000                ; VM-exit MSR-load area
 VAPIC       equ 0x210000                ; virtual-APIC page (SDM 24.6.8)
 LINK_VMCS   equ 0x211000                ; a VMCS for the link pointer (SDM 24.4.2)
 MSR_BITMAP  equ 0x212000
-FUZZ_PAGES_END equ 0x213000
+L2_IVT      equ 0x213000                ; real mode: 256 far pointers to l2_code
+FUZZ_PAGES_END equ 0x214000
 
 ; EPT (SDM 28.3.2, 24.6.11)
 EPT_RWX       equ 7
@@ -134,6 +139,11 @@ F_GUEST_CS_BASE equ 0x6808
 	mov [rdi + 4], eax
 	add rdi, 16
 	loop .gate
+	mov rdi, L2_IVT                         ; FFFF:offset reaches l2_code above 1 MiB
+	mov eax, l2_code - 0xffff0
+	or eax, 0xffff << 16
+	mov ecx, 256
+	rep stosd
 	mov qword [EPT_PML4], EPT_PDPT | EPT_RWX
 	mov qword [EPT_PDPT], EPT_PD | EPT_RWX
 	mov rdi, EPT_PD
@@ -234,6 +244,16 @@ F_GUEST_CS_BASE equ 0x6808
 	call [mutations + rax * 8]
 	dec dword [nmut]
 	jnz .mutate
+	; a halted or shut-down L2 ends when the VMX-preemption timer expires, whatever
+	; the mutations did to the control
+	mov edx, VMCS_GUEST_ACTIVITY
+	call vmr
+	dec eax
+	cmp eax, 1
+	ja .awake
+	FOR VMCS_PIN_CONTROLS, PIN_PREEMPTION_TIMER
+	VMW F_PREEMPTION_TIMER, PREEMPTION_TIMER_HALTED
+.awake:
 	; states before first= are generated (the random sequence stays the same) but not run
 	mov eax, [index]
 	cmp eax, [first]
@@ -247,18 +267,19 @@ F_GUEST_CS_BASE equ 0x6808
 	inc ebx
 	cmp ebx, NR_LINE_FIELDS
 	jb .snapshot
+	; "fuzz-state <i> m <mutations>" before VMLAUNCH: a state that ends the machine
+	; leaves it on the console, naming its mutations (and nestbed's report of a failed
+	; VM entry comes after it)
+	mov rsi, msg_fuzz_state
+	call put_state_name
+	mov al, 10
+	call putc
 	xor edi, edi
 	call vmx_enter
 	mov [outcome], eax
 	; fuzz <i> m <mutations> result ...
 	mov rsi, msg_fuzz
-	call puts
-	mov eax, [index]
-	call puthex32
-	mov rsi, msg_m
-	call puts
-	mov eax, [mutlist]
-	call puthex32
+	call put_state_name
 	mov eax, [outcome]
 	cmp eax, OUT_FAIL_INVALID
 	jne .not_invalid
@@ -303,6 +324,10 @@ F_GUEST_CS_BASE equ 0x6808
 	inc ebx
 	cmp ebx, NR_LINE_FIELDS
 	jb .field
+	mov al, ' '                             ; the second VM-entry MSR-load entry's MSR
+	call putc
+	mov rax, [MSR_LOAD + 16]
+	call puthex64
 	mov al, 10
 	call putc
 .next_state:
@@ -314,7 +339,17 @@ F_GUEST_CS_BASE equ 0x6808
 	xor eax, eax
 	jmp finish
 
-; "fuzz-caps basic <> pin <> proc <> proc2 <> exit <> entry <> misc <> ept <>"
+; rsi = "fuzz " or "fuzz-state ": that, "<i> m <mutations>"
+put_state_name:
+	call puts
+	mov eax, [index]
+	call puthex32
+	mov rsi, msg_m
+	call puts
+	mov eax, [mutlist]
+	jmp puthex32
+
+; "fuzz-caps basic <> pin <> proc <> proc2 <> exit <> entry <> misc <> ept <> cpuid7 <>"
 print_caps:
 	mov rsi, msg_caps
 	call puts
@@ -367,6 +402,15 @@ print_caps:
 .no_ept:
 	call puthex64
 .ept_done:
+	mov rsi, msg_cap_cpuid7                 ; CPUID.(7,0) EBX:ECX (SGX, RTM, bus-lock detection)
+	call puts
+	mov eax, 7
+	xor ecx, ecx
+	cpuid
+	mov eax, ecx
+	shl rbx, 32
+	or rax, rbx
+	call puthex64
 	mov al, 10
 	jmp putc
 
@@ -656,6 +700,8 @@ m_unrestricted:
 	test bl, 2
 	jz .done
 	FAND VMCS_GUEST_CR0, ~0x80000001        ; real mode (with IA-32e mode guest still 1)
+	VMW VMCS_GUEST_IDTR_BASE, L2_IVT        ; an injected event lands on l2_code
+	VMW VMCS_GUEST_IDTR_LIMIT, 256 * 4 - 1
 .done:
 	ret
 m_event_injection:                      ; 24.8.3, checked by 26.2.1.3
@@ -948,16 +994,8 @@ m_activity:                             ; 26.3.1.5: HLT, shutdown, 4-7 (not wait
 	jb .write
 	inc eax                                 ; 4..7
 .write:
-	mov ebx, eax
 	mov edx, VMCS_GUEST_ACTIVITY
-	call vmw
-	cmp ebx, 2
-	ja .done
-	; a halted or shut-down L2 ends when the VMX-preemption timer expires
-	FOR VMCS_PIN_CONTROLS, PIN_PREEMPTION_TIMER
-	VMW F_PREEMPTION_TIMER, PREEMPTION_TIMER_HALTED
-.done:
-	ret
+	jmp vmw
 m_interruptibility:
 	call rand
 	mov ebx, eax
@@ -1087,12 +1125,15 @@ line_fields:
 	dw F_EPTP, VMCS_GUEST_ACTIVITY, VMCS_ENTRY_INTR_INFO, VMCS_GUEST_CR0, VMCS_GUEST_CR4
 	dw VMCS_GUEST_RFLAGS, VMCS_GUEST_RIP, VMCS_GUEST_ES_AR + 2 * SEG_CS
 	dw VMCS_GUEST_ES_AR + 2 * SEG_SS, VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_PENDING_DEBUG
+	dw VMCS_GUEST_DEBUGCTL, VMCS_GUEST_DR7, VMCS_LINK_POINTER, VMCS_ENTRY_MSR_LOAD_COUNT
+	dw F_ENTRY_ERRCODE, F_ENTRY_INSN_LEN
 NR_LINE_FIELDS equ ($ - line_fields) / 2
-line_wide: db 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1
+line_wide: db 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0
 
-; L2: HLT (intercepted); every IDT gate leads here too
+; L2: CPUID, which exits unconditionally (SDM 25.1.2) whatever the mutated controls say;
+; every IDT gate and IVT entry leads here too
 l2_code:
-	hlt
+	cpuid
 	jmp l2_code
 
 
@@ -1101,6 +1142,7 @@ l2_code:
 msg_tap: db "TAP version 13", 10, "1..1", 10, 0
 msg_done: db "ok 1 - fuzz/vmcs12", 10, 0
 msg_fuzz: db "fuzz ", 0
+msg_fuzz_state: db "fuzz-state ", 0
 msg_m: db " m ", 0
 msg_result_invalid: db " result invalid", 0
 msg_result_valid: db " result valid ", 0
@@ -1114,6 +1156,7 @@ msg_cap_exit: db " exit ", 0
 msg_cap_entry: db " entry ", 0
 msg_cap_misc: db " misc ", 0
 msg_cap_ept: db " ept ", 0
+msg_cap_cpuid7: db " cpuid7 ", 0
 
 align 4
 seed: dd 1
