@@ -202,16 +202,16 @@ class Fuzzer:
     names, how two states compare, and how the capability line reads."""
 
     def __init__(self, image, line, state, mutations, differs, parse_caps=lambda text: None,
-                 state_line=None, rule_line=None):
+                 state_line=None, rule_line=None, detail=lambda state: ""):
         self.image, self.line, self.state, self.mutations = image, line, state, mutations
-        self.differs, self.parse_caps = differs, parse_caps
+        self.differs, self.parse_caps, self.detail = differs, parse_caps, detail
         # optional: the line a state announces itself with before it runs, and nestbed's
         # report of the rule a failed entry broke (its group 1), which follows that line
         self.state_line, self.rule_line = state_line, rule_line
 
     def with_image(self, image):
         return Fuzzer(image, self.line, self.state, self.mutations, self.differs,
-                      self.parse_caps, self.state_line, self.rule_line)
+                      self.parse_caps, self.state_line, self.rule_line, self.detail)
 
     def describe(self, mutations: str) -> str:
         return describe(mutations, self.mutations)
@@ -221,7 +221,8 @@ SVM_FUZZER = Fuzzer(FUZZ_IMAGE, LINE, State, MUTATIONS, differs)
 
 
 VMX_FUZZER = Fuzzer(VMX_FUZZ_IMAGE, fuzz_vmx.LINE, fuzz_vmx.State, fuzz_vmx.MUTATIONS,
-                    fuzz_vmx.differs, fuzz_vmx.parse_caps, fuzz_vmx.STATE, fuzz_vmx.NESTBED_RULE)
+                    fuzz_vmx.differs, fuzz_vmx.parse_caps, fuzz_vmx.STATE, fuzz_vmx.NESTBED_RULE,
+                    fuzz_vmx.after_text)
 VMX_PLATFORMS = ("bochs-vmx",)
 
 
@@ -252,9 +253,12 @@ def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
     for i, b, n, why in differ:
         mutations = n.mutations if isinstance(b, Died) else b.mutations
         rule = getattr(n, "rule", None)
-        say("harness: fuzz: state %d (%s): bare %s, nestbed %s%s: %s" % (
-            i, fuzzer.describe(mutations), b.outcome(), n.outcome(),
-            " (%s)" % rule if rule else "", "explained: " + why if why else "UNEXPLAINED"))
+        same = b.outcome() == n.outcome()       # then the details differ: show them
+        say("harness: fuzz: state %d (%s): bare %s%s, nestbed %s%s%s: %s" % (
+            i, fuzzer.describe(mutations), b.outcome(),
+            " [%s]" % fuzzer.detail(b) if same else "", n.outcome(),
+            " [%s]" % fuzzer.detail(n) if same else "", " (%s)" % rule if rule else "",
+            "explained: " + why if why else "UNEXPLAINED"))
     unexplained = [d for d in differ if d[3] is None]
     both = len([i for i in bare if i in nested])
     say("harness: fuzz: %d states, %d agree, %d differ (%d explained)" % (

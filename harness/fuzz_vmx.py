@@ -8,9 +8,13 @@ import re
 #   [vmcs <pin> <proc> <proc2> <exit> <entry> <eptp> <activity> <intr-info> <cr0> <cr4> <rflags>
 #    <rip> <cs-ar> <ss-ar> <interruptibility> <pending-debug> <debugctl> <dr7> <link>
 #    <entry-msr-load-count> <entry-error-code> <entry-insn-len> <msr-load-2>]
+#   [after <rip> <idt-vectoring-info> <exit-insn-len> <interruptibility> <activity> <rsp>]
+#   (after a VM exit, not after a failed entry)
 LINE = re.compile(r"^fuzz ([0-9a-f]{8}) m ([0-9a-f]{8}) result "
                   r"(invalid|valid ([0-9a-f]{8})|exit ([0-9a-f]{8}) ([0-9a-f]{16}))"
-                  r"(?: vmcs ((?:[0-9a-f]+ ?)+))?")
+                  r"(?: vmcs ((?:[0-9a-f]+ ?)+?))?"
+                  r"(?: after ([0-9a-f]{16}) ([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{8})"
+                  r" ([0-9a-f]{16}))?$")
 # before each VMLAUNCH (a state that ends the machine leaves only this); nestbed's report
 # of a failed VM entry follows it
 STATE = re.compile(r"^fuzz-state ([0-9a-f]{8}) m ([0-9a-f]{8})$")
@@ -68,6 +72,8 @@ class State:
     def __init__(self, groups):
         self.mutations = groups[0]
         kind, error, reason, qualification, fields = groups[1:6]
+        # what the VM exit saved: compared too (an exit that differs there is not the same)
+        self.after = tuple(int(x, 16) for x in groups[6:12]) if groups[6] else None
         self.kind = "invalid" if kind == "invalid" else "valid" if kind.startswith("valid") else "exit"
         self.error = int(error, 16) if error else None
         self.reason = int(reason, 16) if reason else None
@@ -90,9 +96,23 @@ def parse_caps(text: str):
     return {words[i]: int(words[i + 1], 16) for i in range(0, len(words), 2)}
 
 
+AFTER_NAMES = ("guest RIP", "IDT-vectoring information", "VM-exit instruction length",
+               "interruptibility", "activity state", "guest RSP")
+
+
+def after_text(state) -> str:
+    after = getattr(state, "after", None)
+    if not after:
+        return ""
+    return ", ".join("%s %#x" % pair for pair in zip(AFTER_NAMES, after))
+
+
 def differs(bare, nested) -> bool:
-    # the outcome text holds the VM-instruction error, exit reason and qualification
-    return bare.outcome() != nested.outcome()
+    # the outcome text holds the VM-instruction error, exit reason and qualification;
+    # after the same exit, the guest state it saved must match too
+    if bare.outcome() != nested.outcome():
+        return True
+    return getattr(bare, "after", None) != getattr(nested, "after", None)
 
 
 # ---- what a run's capabilities allow

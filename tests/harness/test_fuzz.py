@@ -150,6 +150,21 @@ def test_vmx_outcomes_name_error_reason_and_qualification():
     assert fuzz_vmx.differs(vmx_state("valid 00000007"), vmx_state("valid 00000008"))
 
 
+def test_vmx_same_exit_must_save_the_same_guest_state():
+    after = " after 0000000000101f16 00000000 00000002 %s 00000000 0000000000209000"
+    plain = vmx_state(CPUID_EXIT)
+    a = fuzz.VMX_FUZZER.state(fuzz.VMX_FUZZER.line.match(
+        "fuzz 00000007 m ffffff00 result %s vmcs %s%s" % (CPUID_EXIT, VALID_FIELDS,
+                                                          after % "00000000")).groups()[1:])
+    b = fuzz.VMX_FUZZER.state(fuzz.VMX_FUZZER.line.match(
+        "fuzz 00000007 m ffffff00 result %s vmcs %s%s" % (CPUID_EXIT, VALID_FIELDS,
+                                                          after % "00000008")).groups()[1:])
+    assert a.after[3] == 0 and b.after[3] == 8 and a.after[5] == 0x209000
+    assert a.fields == plain.fields           # the vmcs part parses the same with "after"
+    assert fuzz_vmx.differs(a, b) and not fuzz_vmx.differs(a, a)
+    assert "interruptibility 0x8" in fuzz_vmx.after_text(b)
+
+
 def test_vmx_line_fields_caps_and_names():
     s = vmx_state(CPUID_EXIT)
     assert s.fields["cr0"] == 0x80000031 and s.fields["link"] == 2 ** 64 - 1

@@ -11,7 +11,10 @@
 ; <dr7> <link> <entry-msr-load-count> <entry-error-code> <entry-insn-len> <msr-load-2>":
 ; the controls and guest fields VMLAUNCH was given, and the second entry of the VM-entry
 ; MSR-load area (its index, reserved half). A line "fuzz-state <i> m <mutations>" comes
-; before each VMLAUNCH: a state that ends the machine leaves that much. A first line
+; before each VMLAUNCH: a state that ends the machine leaves that much. After a VM exit
+; (not a failed entry: bit 31 of the exit reason clear) the line goes on " after <rip>
+; <idt-vectoring-info> <exit-insn-len> <interruptibility> <activity> <rsp>", the guest
+; state the exit saved. A first line
 ;   fuzz-caps basic <> pin <> proc <> proc2 <> exit <> entry <> misc <> ept <> cpuid7 <>
 ; gives the capability MSRs this L1 saw (TRUE controls where IA32_VMX_BASIC[55]) and
 ; CPUID.(EAX=7,ECX=0) EBX:ECX, so the
@@ -277,6 +280,18 @@ F_GUEST_CS_BASE equ 0x6808
 	xor edi, edi
 	call vmx_enter
 	mov [outcome], eax
+	; An L2 entered with blocking by NMI (and virtual NMIs 0) leaves NMIs blocked after
+	; its VM exit: only VM exits caused by NMIs change that blocking (SDM 27.5.5), an
+	; IRET ends it (6.7.1). So that no state inherits it, IRET to the next instruction.
+	mov rax, rsp
+	push SEL_DATA
+	push rax
+	pushfq
+	push SEL_CODE64
+	lea rax, [rel .nmi_unblocked]
+	push rax
+	iretq
+.nmi_unblocked:
 	; fuzz <i> m <mutations> result ...
 	mov rsi, msg_fuzz
 	call put_state_name
@@ -328,6 +343,37 @@ F_GUEST_CS_BASE equ 0x6808
 	call putc
 	mov rax, [MSR_LOAD + 16]
 	call puthex64
+	; " after <rip> <idt-vectoring> <exit-insn-len> <interruptibility> <activity>": what
+	; a VM exit saved (SDM 27.2, 27.3); a failed entry (exit reason bit 31) leaves most
+	; of them as they were (SDM 26.8), which says nothing
+	cmp dword [outcome], OUT_VM_EXIT
+	jne .line_end
+	mov edx, VMCS_EXIT_REASON
+	call vmr
+	test eax, eax
+	js .line_end
+	mov rsi, msg_after
+	call puts
+	xor ebx, ebx
+.after:
+	mov al, ' '
+	call putc
+	movzx edx, word [after_fields + rbx * 2]
+	call vmr
+	cmp ebx, 0
+	je .after_wide
+	cmp ebx, NR_AFTER_FIELDS - 1
+	jne .after_narrow
+.after_wide:
+	call puthex64
+	jmp .after_next
+.after_narrow:
+	call puthex32
+.after_next:
+	inc ebx
+	cmp ebx, NR_AFTER_FIELDS
+	jb .after
+.line_end:
 	mov al, 10
 	call putc
 .next_state:
@@ -1130,6 +1176,13 @@ line_fields:
 NR_LINE_FIELDS equ ($ - line_fields) / 2
 line_wide: db 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0
 
+; After a VM exit: guest RIP (16 digits), 8-digit fields, guest RSP (16 digits: lower
+; than L2's stack top when L2 took an event)
+after_fields:
+	dw VMCS_GUEST_RIP, VMCS_IDT_VECTORING_INFO, VMCS_EXIT_INSN_LEN, VMCS_GUEST_INTERRUPTIBILITY
+	dw VMCS_GUEST_ACTIVITY, VMCS_GUEST_RSP
+NR_AFTER_FIELDS equ ($ - after_fields) / 2
+
 ; L2: CPUID, which exits unconditionally (SDM 25.1.2) whatever the mutated controls say;
 ; every IDT gate and IVT entry leads here too
 l2_code:
@@ -1148,6 +1201,7 @@ msg_result_invalid: db " result invalid", 0
 msg_result_valid: db " result valid ", 0
 msg_result_exit: db " result exit ", 0
 msg_vmcs: db " vmcs", 0
+msg_after: db " after", 0
 msg_caps: db "fuzz-caps basic ", 0
 msg_cap_pin: db " pin ", 0
 msg_cap_proc: db " proc ", 0
