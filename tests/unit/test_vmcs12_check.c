@@ -691,6 +691,12 @@ static void expect(enum expect what, uint64_t qualification, const char *rule)
 	X(guest_debugctl_ignored_unless_loaded, valid_64, PASS, 0, "", \
 	  clear_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS); set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 16)) \
 	X(guest_debugctl_lbr_btf, valid_64, PASS, 0, "", set(VMCS_GUEST_IA32_DEBUGCTL, 3)) \
+	X(guest_debugctl_bus_lock_without_cpuid, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_DEBUGCTL sets reserved bits", \
+	  set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 2)) \
+	X(guest_debugctl_bus_lock_with_cpuid, valid_64, PASS, 0, "", \
+	  caps.bus_lock_detect = true; set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 2)) \
+	X(guest_debugctl_bit3_with_bus_lock, valid_64, GUEST, Q0, "26.3.1.1: guest IA32_DEBUGCTL sets reserved bits", \
+	  caps.bus_lock_detect = true; set(VMCS_GUEST_IA32_DEBUGCTL, 1ull << 3)) \
 	X(guest_ia32e_without_pg, valid_ug, GUEST, Q0, "26.3.1.1: IA-32e mode guest is 1 and guest CR0.PG is 0", \
 	  set_bits(VMCS_ENTRY_CTLS, VMX_ENTRY_CTL_IA32E_MODE_GUEST); set_bits(VMCS_GUEST_CR4, VMX_CR4_PAE)) \
 	X(guest_ia32e_without_pae, valid_64, GUEST, Q0, "26.3.1.1: IA-32e mode guest is 1 and guest CR4.PAE is 0", \

@@ -20,6 +20,7 @@
 #define CPUID_LEAF_EXTENDED_FEATURES 7u /* SDM vol.2A CPUID, leaf 07H subleaf 0 */
 #define CPUID_7_EBX_SGX (1u << 2)
 #define CPUID_7_EBX_RTM (1u << 11)
+#define CPUID_7_ECX_BUS_LOCK_DETECT (1u << 24)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define VECTOR_PF 14
@@ -565,12 +566,14 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	unsigned width = maxphyaddr();
 	n->phys_mask = ~((1ull << width) - 1);
 	nvmx_offer_build(&m->caps.vmx_caps, width, vmcs12_highest_index(), &n->offer);
-	/* SGX and RTM as L1's CPUID shows them decide two guest-state checks (26.3.1.5) */
+	/* SGX, RTM and bus-lock detection as L1's CPUID shows them decide guest-state checks
+	 * (26.3.1.5, 26.3.1.1) */
 	struct cpuid_regs host7 = cpuid(CPUID_LEAF_EXTENDED_FEATURES, 0);
 	struct cpuid_result l1_7 = { host7.eax, host7.ebx, host7.ecx, host7.edx };
 	cpuid_policy_apply(&m->cpuid_policy, CPUID_LEAF_EXTENDED_FEATURES, 0, v->state.cr4, &l1_7);
 	n->offer.caps.sgx = (l1_7.ebx & CPUID_7_EBX_SGX) != 0;
 	n->offer.caps.rtm = (l1_7.ebx & CPUID_7_EBX_RTM) != 0;
+	n->offer.caps.bus_lock_detect = (l1_7.ecx & CPUID_7_ECX_BUS_LOCK_DETECT) != 0;
 	n->vv01->fixed.allow_vmxe = true; /* L1 may now turn CR4.VMXE on */
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;

@@ -119,7 +119,7 @@ void nvmx_offer_build(const struct vmx_caps *hw, unsigned maxphyaddr, unsigned v
 	c->ept_vpid_cap = ept_vpid;
 	c->vmfunc = 0;
 	c->maxphyaddr = maxphyaddr;
-	c->sgx = c->rtm = false; /* L1's CPUID: the caller knows it (nvmx_vcpu_init) */
+	c->sgx = c->rtm = c->bus_lock_detect = false; /* L1's CPUID: the caller knows it (nvmx_vcpu_init) */
 #undef OFFERED
 }
 

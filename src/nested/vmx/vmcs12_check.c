@@ -20,9 +20,11 @@
 #define RFLAGS_VM (1ull << 17)
 #define RFLAGS_RESERVED (~((1ull << 22) - 1) | (1ull << 15) | (1ull << 5) | (1ull << 3))
 #define DEBUGCTL_BTF (1ull << 1)    /* SDM vol.3 18.4.1 */
-/* IA32_DEBUGCTL: LBR, BTF, TR..RTM_DEBUG (bits 15:6); bits 5:2 and 63:16 reserved (2.1 MSR
- * index, 18.4.1); nestbed offers no bus-lock detection (bit 2). */
+/* IA32_DEBUGCTL: LBR, BTF, TR..RTM_DEBUG (bits 15:6); bits 5:3 and 63:16 reserved, bit 2
+ * (bus-lock detection) too where CPUID.(EAX=07H,ECX=0):ECX[24] is 0 (vol.4 table 2-2,
+ * 18.4.1). */
 #define DEBUGCTL_RESERVED (~0xffc3ull)
+#define DEBUGCTL_BUS_LOCK_DETECT (1ull << 2)
 #define DR7_RESERVED_HIGH (~0xffffffffull) /* 26.3.1.1: bits 63:32 of DR7 */
 #define BNDCFGS_RESERVED 0xffcull          /* bits 11:2, SDM vol.1 17.3.3 */
 #define BNDCFGS_BASE_SHIFT 12
@@ -699,7 +701,8 @@ static int check_guest_control_registers(const struct vmcs12_view *v, const stru
 	if ((g->cr4 & CR4_CET) && !(g->cr0 & VMX_CR0_WP))
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest CR4.CET is 1 and CR0.WP is 0");
 	if ((g->entry & VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS) &&
-	    (field(v, VMCS_GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED))
+	    (field(v, VMCS_GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED &
+	     ~(c->bus_lock_detect ? DEBUGCTL_BUS_LOCK_DETECT : 0)))
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: guest IA32_DEBUGCTL sets reserved bits (load debug controls is 1)");
 	if (g->ia32e && !(g->cr0 & VMX_CR0_PG))
 		return guest_failed(r, VMX_ENTRY_QUAL_DEFAULT, "26.3.1.1: IA-32e mode guest is 1 and guest CR0.PG is 0");

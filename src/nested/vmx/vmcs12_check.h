@@ -31,9 +31,10 @@ struct nvmx_caps { /* the capability MSRs as nestbed offers them to L1 (appendix
 	uint64_t basic, pinbased, procbased, procbased2, exit, entry; /* the TRUE_* values where A.3-A.5 define them (allowed-0 settings in bits 31:0, allowed-1 in 63:32) */
 	uint64_t misc, cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1, ept_vpid_cap, vmfunc;
 	unsigned maxphyaddr;
-	/* CPUID.(EAX=07H,ECX=0):EBX as L1 sees it: SGX (bit 2) allows interruptibility bit 4
-	 * (enclave interruption), RTM (bit 11) pending-debug bit 16 (26.3.1.5) */
-	bool sgx, rtm;
+	/* CPUID.(EAX=07H,ECX=0) as L1 sees it: EBX SGX (bit 2) allows interruptibility bit 4
+	 * (enclave interruption), EBX RTM (bit 11) pending-debug bit 16 (26.3.1.5), ECX
+	 * bus-lock detection (bit 24) IA32_DEBUGCTL bit 2 (26.3.1.1) */
+	bool sgx, rtm, bus_lock_detect;
 };
 
 struct vmcs12_check_result {
