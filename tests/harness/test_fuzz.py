@@ -136,7 +136,8 @@ def test_vmx_mutation_names_match_the_asm_table():
     assert len(entries) == len(fuzz_vmx.MUTATIONS)
     # spot checks, in order: the asm names and the harness names say the same thing
     assert entries[13] == "event_injection" and fuzz_vmx.MUTATIONS[13] == "event-injection"
-    assert entries[-1] == "preemption_timer" and fuzz_vmx.MUTATIONS[-1] == "preemption-timer"
+    assert entries[44] == "preemption_timer" and fuzz_vmx.MUTATIONS[44] == "preemption-timer"
+    assert entries[-1] == "host_efer_pat" and fuzz_vmx.MUTATIONS[-1] == "host-efer/pat"
 
 
 def test_vmx_outcomes_name_error_reason_and_qualification():
@@ -170,7 +171,7 @@ def test_vmx_line_fields_caps_and_names():
     assert s.fields["cr0"] == 0x80000031 and s.fields["link"] == 2 ** 64 - 1
     assert s.fields["msr_load_2"] == 0x174 and s.caps["cpuid7"] == 0xf1bf27eb00405fce
     assert fuzz.VMX_FUZZER.describe("ff0d1014") == "event-injection+entry-msr-load+load-debug-controls"
-    assert fuzz_vmx.MUTATIONS[0x2c] == "preemption-timer"
+    assert fuzz_vmx.MUTATIONS[0x2c] == "preemption-timer" and fuzz_vmx.MUTATIONS[0x2d] == "pae-guest"
     assert fuzz.VMX_FUZZER.state_line.match("fuzz-state 00000341 m ff0d110c")
     rule = fuzz.VMX_FUZZER.rule_line.match(
         "nestbed: nested-vmx: VMLAUNCH of the VMCS at 0x204000 fails: 26.3.1.4: guest RIP is "
@@ -229,6 +230,17 @@ def test_vmx_bochs_departures_need_their_rule_and_state():
     assert fuzz.explain("bochs-vmx", vmx_state(CPUID_EXIT),
                         vmx_state("exit 80000022 0000000000000002", caps=NESTBED_CAPS,
                                   msr_load_count="00000002")) is None
+
+
+def test_vmx_pending_bs_needs_halt_or_a_shadow():
+    bs = "26.3.1.5: pending debug exceptions BS is 1 with RFLAGS.TF=0 or BTF=1 and blocking by STI/MOV SS or HLT"
+    hlt = dict(activity="00000001", pending_dbg="0000000000004000")
+    assert "BS (bit 14)" in fuzz.explain(
+        "bochs-vmx", vmx_state("exit 00000034 0000000000000000", **hlt),
+        vmx_state(INVALID_GUEST, caps=NESTBED_CAPS, rule=bs, **hlt))
+    active = dict(pending_dbg="0000000000004000")
+    assert fuzz.explain("bochs-vmx", vmx_state(CPUID_EXIT, **active),
+                        vmx_state(INVALID_GUEST, caps=NESTBED_CAPS, rule=bs, **active)) is None
 
 
 def test_vmx_ia32e_without_paging_explains_bochs_dying():

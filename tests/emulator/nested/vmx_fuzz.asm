@@ -40,7 +40,9 @@ VAPIC       equ 0x210000                ; virtual-APIC page (SDM 24.6.8)
 LINK_VMCS   equ 0x211000                ; a VMCS for the link pointer (SDM 24.4.2)
 MSR_BITMAP  equ 0x212000
 L2_IVT      equ 0x213000                ; real mode: 256 far pointers to l2_code
-FUZZ_PAGES_END equ 0x214000
+PAE_PDPT    equ 0x214000                ; a 32-bit PAE L2: PDPT -> one directory of 2-MiB
+PAE_PD      equ 0x215000                ; pages, identity (SDM vol.3A 4.4)
+FUZZ_PAGES_END equ 0x216000
 
 ; EPT (SDM 28.3.2, 24.6.11)
 EPT_RWX       equ 7
@@ -61,6 +63,10 @@ PROC2_UG      equ 1 << 7
 ENTRY_LOAD_DEBUG equ 1 << 2             ; SDM 24.8.1
 ENTRY_LOAD_PAT equ 1 << 14
 ENTRY_LOAD_EFER equ 1 << 15
+EXIT_LOAD_PAT equ 1 << 19               ; SDM 24.7.1
+EXIT_LOAD_EFER equ 1 << 21
+AR_L          equ 1 << 13               ; SDM 24.4.1 Table 24-2
+AR_DB         equ 1 << 14
 PREEMPTION_TIMER_HALTED equ 0x4000      ; how long a halted L2 waits
 MAX_ACTIVITY equ 7
 GUEST_CR0     equ 0x80000031              ; PG, NE, ET, PE
@@ -147,6 +153,15 @@ F_GUEST_CS_BASE equ 0x6808
 	or eax, 0xffff << 16
 	mov ecx, 256
 	rep stosd
+	mov qword [PAE_PDPT], PAE_PD | 1         ; a PDPTE has P and no R/W (4.4.1)
+	mov rdi, PAE_PD
+	mov eax, 0x83                           ; present, writable, 2-MiB page
+	mov ecx, 512
+.pae_pd:
+	mov [rdi], rax
+	add rax, 0x200000
+	add rdi, 8
+	loop .pae_pd
 	mov qword [EPT_PML4], EPT_PDPT | EPT_RWX
 	mov qword [EPT_PDPT], EPT_PD | EPT_RWX
 	mov rdi, EPT_PD
@@ -230,6 +245,9 @@ F_GUEST_CS_BASE equ 0x6808
 	mov qword [MSR_STORE], MSR_SYSENTER_CS
 	mov qword [MSR_STORE + 8], 0
 	mov byte [VAPIC + 0x80], 0
+	; an L2 in IA-32e mode with the PAE PDPT as its PML4 sets an accessed bit there,
+	; a reserved bit in a PDPTE (SDM vol.3A 4.4.1, 4.5.4)
+	mov qword [PAE_PDPT], PAE_PD | 1
 	mov eax, [revision]
 	mov [LINK_VMCS], eax
 	; 1..3 mutations
@@ -1094,9 +1112,42 @@ m_tr_type:
 	or rax, r12
 	mov edx, VMCS_GUEST_ES_AR + 2 * SEG_TR
 	jmp vmw
-m_preemption_timer:
-	FOR VMCS_PIN_CONTROLS, PIN_PREEMPTION_TIMER
-	RAND_BELOW 3                            ; 0: an exit before the first instruction
+m_pae_guest:                            ; a valid 32-bit L2 with PAE paging (26.3.1.6 PDPTEs)
+	FAND VMCS_ENTRY_CONTROLS, ~ENTRY_IA32E_GUEST
+	FAND VMCS_GUEST_ES_AR + 2 * SEG_CS, ~AR_L
+	FOR VMCS_GUEST_ES_AR + 2 * SEG_CS, AR_DB
+	VMW VMCS_GUEST_CR3, PAE_PDPT
+	VMW F_GUEST_PDPTE0, PAE_PD | 1          ; what EPT takes instead (26.3.2.4)
+	ret
+m_host_efer_pat:                        ; 26.2.2: host EFER (reserved bits, LMA/LME), PAT
+	call rand
+	test al, 1
+	jz .pat
+	FOR VMCS_EXIT_CONTROLS, EXIT_LOAD_EFER
+	mov rsi, efer_choices
+	mov ecx, NR_EFER_CHOICES
+	call pick
+	mov edx, F_HOST_EFER
+	jmp vmw
+.pat:
+	FOR VMCS_EXIT_CONTROLS, EXIT_LOAD_PAT
+	RAND_BELOW 64
+	mov ecx, eax
+	and ecx, 7 << 3                         ; which entry
+	and eax, 7                              ; its type
+	mov rbx, 0xff
+	shl rbx, cl
+	not rbx
+	shl rax, cl
+	mov r12, PAT_DEFAULT
+	and r12, rbx
+	or r12, rax
+	VMW F_HOST_PAT, r12
+	ret
+m_preemption_timer:                     ; 0: an exit before the first instruction
+	FOR VMCS_PIN_CONTROLS, PIN_PREEMPTION_TIMER   ; (SDM 26.7.4); a small count races the
+	call rand                               ; first instruction: only 0 or a large one
+	and eax, PREEMPTION_TIMER_HALTED
 	mov edx, F_PREEMPTION_TIMER
 	jmp vmw
 
@@ -1110,7 +1161,7 @@ mutations:
 	dq m_host_sysenter, m_guest_cr0, m_guest_cr4, m_guest_cr3, m_seg_ar, m_seg_limit
 	dq m_seg_base, m_selector, m_dtr, m_guest_rip, m_rflags, m_activity
 	dq m_interruptibility, m_pending_debug, m_link_pointer, m_guest_sysenter
-	dq m_tr_type, m_preemption_timer
+	dq m_tr_type, m_preemption_timer, m_pae_guest, m_host_efer_pat
 NR_MUTATIONS equ ($ - mutations) / 8
 
 ; CR0: PE, NE, ET, WP, NW, CD, PG, bit 32; CR4: VME, PAE, PGE, VMXE, LA57, PCIDE, bit 32
@@ -1163,6 +1214,8 @@ restore_fields:
 	dw VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_ACTIVITY
 	dw VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_PENDING_DEBUG, VMCS_LINK_POINTER
 	dw VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP
+	dw F_GUEST_PDPTE0, F_GUEST_PDPTE0 + 2, F_GUEST_PDPTE0 + 4, F_GUEST_PDPTE0 + 6
+	dw F_HOST_EFER, F_HOST_PAT
 NR_RESTORE equ ($ - restore_fields) / 2
 
 ; The fields of the " vmcs ..." part of a line, and which are printed with 16 digits
