@@ -70,6 +70,8 @@ AR_DB         equ 1 << 14
 PREEMPTION_TIMER_HALTED equ 0x4000      ; how long a halted L2 waits
 MAX_ACTIVITY equ 7
 GUEST_CR0     equ 0x80000031              ; PG, NE, ET, PE
+CR0_NW        equ 1 << 29               ; SDM vol.3A 2.5
+CR0_CD        equ 1 << 30
 EFER_L2       equ 0x500                 ; LME | LMA: a 64-bit L2
 NONCANONICAL  equ 0x0000800000000000    ; bit 47 set, 63:48 clear
 CANONICAL_HIGH equ 0xffff800000000000
@@ -130,6 +132,15 @@ F_GUEST_CS_BASE equ 0x6808
 	call vmw
 %endmacro
 
+	; ---- L1's CR0 the same bare and under nestbed: Bochs' loader leaves CD and NW set
+	; (their reset value, SDM vol.3A 9.1.1), nestbed starts its guest with both clear
+	; (Multiboot leaves them undefined). VMCS_HOST_CR0 is L1's CR0 and the saved fields
+	; are memory an L2 whose CS base is mutated (0x1000 past l2_code) runs as code: one
+	; differing byte there changed what such an L2 executed (seed 7, state 81).
+	mov rax, cr0
+	and rax, ~(CR0_CD | CR0_NW)               ; normal cache mode (SDM vol.3A 11.5.1)
+	mov cr0, rax
+	VMW VMCS_HOST_CR0, rax
 	; ---- the fuzzer's own pages
 	mov rdi, PAGES_END
 	mov ecx, (FUZZ_PAGES_END - PAGES_END) / 8
