@@ -17,7 +17,7 @@ static int guest_range_ok(uint64_t gpa, size_t len)
 		return 0;
 	/* Beyond the identity map there is no memory (an L1 may name any address below
 	 * MAXPHYADDR in a VMCS or VMCB): refused, never dereferenced. */
-	if (gpa + len > memmap_identity_end(g->ranges, g->nr_ranges))
+	if (gpa + len > g->identity_end)
 		return 0;
 	/* Anything nestbed owns is off limits; MMIO and firmware ranges are the guest's. */
 	for (uint32_t i = 0; i < g->nr_ranges; i++)

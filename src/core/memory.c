@@ -40,5 +40,6 @@ int guest_memmap_build(const struct boot_info *bi, struct guest_memmap *out)
 			return -1;
 		out->nr_ranges = (uint32_t)n;
 	}
+	out->identity_end = memmap_identity_end(out->ranges, out->nr_ranges);
 	return 0;
 }

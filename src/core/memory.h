@@ -29,6 +29,8 @@ uint64_t alloc_frames_zeroed(uint64_t count, uint64_t align);
 struct guest_memmap {
 	uint32_t nr_ranges;
 	struct mem_range ranges[BOOT_MAX_MEM_RANGES];
+	uint64_t identity_end; /* memmap_identity_end of the ranges: computed once, read on
+				  every guest memory access */
 };
 int guest_memmap_build(const struct boot_info *bi, struct guest_memmap *out);
 

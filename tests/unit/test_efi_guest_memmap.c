@@ -65,6 +65,9 @@ static void build_ovmf_like(void)
 	bi.heap_phys = 0xd062000;
 	bi.heap_size = 0xe232000 - 0xd062000;
 	assert_int_equal(guest_memmap_build(&bi, &guest), 0);
+	/* the bound every guest memory access checks, computed once */
+	assert_int_equal(guest.identity_end, memmap_identity_end(guest.ranges, guest.nr_ranges));
+	assert_true(guest.identity_end >= 0x100000000ull);
 }
 
 static void test_nestbed_memory_is_not_the_guests(void **state)
