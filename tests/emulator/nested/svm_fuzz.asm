@@ -256,20 +256,7 @@ fit_tables_to_mode:
 	mov dword [VMCB + S_IDTR + 8], L2_IDT
 	ret
 
-; xorshift32 (Marsaglia): eax = next
-rand:
-	mov eax, [seed]
-	mov edx, eax
-	shl edx, 13
-	xor eax, edx
-	mov edx, eax
-	shr edx, 17
-	xor eax, edx
-	mov edx, eax
-	shl edx, 5
-	xor eax, edx
-	mov [seed], eax
-	ret
+%include "xorshift32.inc"
 
 ; "seed=<n>" and "count=<n>" from the Multiboot command line (ebx saved at entry)
 parse_cmdline:

@@ -499,19 +499,22 @@ put_msr:                                ; ecx = MSR: its 16 hex digits
 MSR_IA32_VMX_PROCBASED_CTLS2 equ 0x48b  ; SDM A.3.3
 MSR_IA32_VMX_EPT_VPID_CAP equ 0x48c     ; SDM A.10
 
-; xorshift32 (Marsaglia): eax = next
-rand:
-	mov eax, [seed]
-	mov edx, eax
-	shl edx, 13
-	xor eax, edx
-	mov edx, eax
-	shr edx, 17
-	xor eax, edx
-	mov edx, eax
-	shl edx, 5
-	xor eax, edx
-	mov [seed], eax
+%include "xorshift32.inc"
+
+; r12 = the default PAT with one random entry set to a random type (2, 3 and 8+ are
+; reserved: 26.2.2, 26.3.1.1); rax, rbx, rcx, rdx clobbered
+random_pat:
+	RAND_BELOW 64
+	mov ecx, eax
+	and ecx, 7 << 3                         ; which entry
+	and eax, 7                              ; its type
+	mov rbx, 0xff
+	shl rbx, cl
+	not rbx
+	shl rax, cl
+	mov r12, PAT_DEFAULT
+	and r12, rbx
+	or r12, rax
 	ret
 
 ; rax = one of the qwords at rsi, rcx of them, chosen at random
@@ -867,17 +870,7 @@ m_load_efer:                            ; 26.3.1.1: EFER reserved bits, LMA/LME
 	jmp vmw
 m_load_pat:                             ; 26.3.1.1: PAT memory types 2, 3, 8+ reserved
 	FOR VMCS_ENTRY_CONTROLS, ENTRY_LOAD_PAT
-	RAND_BELOW 64
-	mov ecx, eax
-	and ecx, 7 << 3                         ; which entry
-	and eax, 7                              ; its type
-	mov rbx, 0xff
-	shl rbx, cl
-	not rbx
-	shl rax, cl
-	mov r12, PAT_DEFAULT
-	and r12, rbx
-	or r12, rax
+	call random_pat
 	VMW F_GUEST_PAT, r12
 	ret
 m_debug_controls:                       ; 26.3.1.1: DR7 63:32, DEBUGCTL reserved bits
@@ -1142,17 +1135,7 @@ m_host_efer_pat:                        ; 26.2.2: host EFER (reserved bits, LMA/
 	jmp vmw
 .pat:
 	FOR VMCS_EXIT_CONTROLS, EXIT_LOAD_PAT
-	RAND_BELOW 64
-	mov ecx, eax
-	and ecx, 7 << 3                         ; which entry
-	and eax, 7                              ; its type
-	mov rbx, 0xff
-	shl rbx, cl
-	not rbx
-	shl rax, cl
-	mov r12, PAT_DEFAULT
-	and r12, rbx
-	or r12, rax
+	call random_pat
 	VMW F_HOST_PAT, r12
 	ret
 m_preemption_timer:                     ; 0: an exit before the first instruction
