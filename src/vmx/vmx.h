@@ -85,6 +85,10 @@ int vmx_cpu_init(struct machine *m);
 int vmx_vmcs_create(struct machine *m, struct vmx_vcpu *vv, const struct guest_start *start,
 		    struct vcpu_state *st);
 
+/* Writes vv's pin-based, processor-based (primary and secondary), VM-exit and VM-entry
+ * controls into the current VMCS. */
+void vmx_write_vm_controls(struct vmx_vcpu *vv);
+
 /* Enters the guest with the current VMCS (VMLAUNCH or VMRESUME). VMX_OK after a VM exit;
  * otherwise the failure is reported: the instruction error and the VMCS dump. */
 enum vmx_result vmx_enter_guest(struct vmx_vcpu *vv, struct gprs *gprs);

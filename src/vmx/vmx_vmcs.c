@@ -191,16 +191,21 @@ static int build_bitmaps(const struct machine *m, struct vmx_vcpu *vv)
 	return 0;
 }
 
-static void write_controls(struct vmx_vcpu *vv)
+void vmx_write_vm_controls(struct vmx_vcpu *vv)
 {
-	if (vv->vpid)
-		vmcs_write(VMCS_VPID, vv->vpid);
 	vmcs_write(VMCS_PIN_BASED_CTLS, vv->pin);
 	vmcs_write(VMCS_PROC_BASED_CTLS, vv->proc);
 	vmcs_write(VMCS_PROC_BASED_CTLS2, vv->proc2);
 	vmcs_write(VMCS_EXIT_CTLS, vv->exit_ctls);
 	vmcs_write(VMCS_ENTRY_CTLS, vv->entry_ctls);
 	vv->entry_ctls_written = vv->entry_ctls;
+}
+
+static void write_controls(struct vmx_vcpu *vv)
+{
+	if (vv->vpid)
+		vmcs_write(VMCS_VPID, vv->vpid);
+	vmx_write_vm_controls(vv);
 	vmcs_write(VMCS_EXCEPTION_BITMAP, 0); /* every exception is the guest's */
 	vmcs_write(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, 0);

@@ -177,12 +177,7 @@ static void write_controls(struct nvmx *n)
 					 timer02);
 	vv02->mtf_after_skip = (proc12 & VMX_PROC_MONITOR_TRAP_FLAG) != 0;
 	vv02->entry_ctls = n->vv01->entry_ctls; /* + IA-32e mode guest from L2's EFER.LMA at each entry */
-	vmcs_write(VMCS_PIN_BASED_CTLS, vv02->pin);
-	vmcs_write(VMCS_PROC_BASED_CTLS, vv02->proc);
-	vmcs_write(VMCS_PROC_BASED_CTLS2, vv02->proc2);
-	vmcs_write(VMCS_EXIT_CTLS, vv02->exit_ctls);
-	vmcs_write(VMCS_ENTRY_CTLS, vv02->entry_ctls);
-	vv02->entry_ctls_written = vv02->entry_ctls;
+	vmx_write_vm_controls(vv02);
 
 	if (timer02)
 		vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, vmcs12_get(n, VMCS_PREEMPTION_TIMER_VALUE));
