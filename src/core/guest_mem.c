@@ -20,11 +20,17 @@ static int guest_range_ok(uint64_t gpa, size_t len)
 	if (gpa + len > g->identity_end)
 		return 0;
 	/* Anything nestbed owns is off limits; MMIO and firmware ranges are the guest's. */
+	return !nestbed_owns_range(gpa, len);
+}
+
+bool nestbed_owns_range(uint64_t pa, uint64_t len)
+{
+	const struct guest_memmap *g = &machine.guest_map;
 	for (uint32_t i = 0; i < g->nr_ranges; i++)
-		if (g->ranges[i].type == MEM_NESTBED && gpa < g->ranges[i].base + g->ranges[i].length &&
-		    g->ranges[i].base < gpa + len)
-			return 0;
-	return 1;
+		if (g->ranges[i].type == MEM_NESTBED && pa < g->ranges[i].base + g->ranges[i].length &&
+		    g->ranges[i].base < pa + len)
+			return true;
+	return false;
 }
 
 int guest_phys_read(uint64_t gpa, void *buf, size_t len)

@@ -4,11 +4,16 @@
 #ifndef NESTBED_GUEST_MEM_H
 #define NESTBED_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/insn_decode.h"
 #include "core/vcpu.h"
+
+/* Does any byte of [pa, pa + len) belong to nestbed (its image or heap)? A nested layer
+ * asks before it maps an L2 page where L1's tables point. */
+bool nestbed_owns_range(uint64_t pa, uint64_t len);
 
 /* 0, or -1 if any byte lies outside guest memory. */
 int guest_phys_read(uint64_t gpa, void *buf, size_t len);

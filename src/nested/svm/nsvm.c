@@ -452,12 +452,9 @@ static bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
 		trace_reflected(&v->trace, e);
 		return true;
 	}
-	const struct guest_memmap *g = &machine.guest_map;
-	for (uint32_t i = 0; i < g->nr_ranges; i++)
-		if (g->ranges[i].type == MEM_NESTBED && r.pa >= g->ranges[i].base &&
-		    r.pa < g->ranges[i].base + g->ranges[i].length)
-			guest_failure(v, "nested: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
-				      (unsigned long long)gpa, (unsigned long long)r.pa);
+	if (nestbed_owns_range(r.pa, 1))
+		guest_failure(v, "nested: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
+			      (unsigned long long)gpa, (unsigned long long)r.pa);
 	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable ? PTE_W : 0) | (r.executable ? 0 : PTE_NX);
 	if (paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags)) {
 		/* out of frames: start the cache over (as a TLB flush would) */

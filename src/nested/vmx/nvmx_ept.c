@@ -7,7 +7,6 @@
 
 #include "core/console.h"
 #include "core/guest_mem.h"
-#include "core/machine.h"
 #include "core/memory.h"
 #include "core/run.h"
 #include "nested/ept_walk.h"
@@ -73,16 +72,6 @@ int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64
 	return 0;
 }
 
-static bool nestbed_owns(uint64_t pa)
-{
-	const struct guest_memmap *g = &machine.guest_map;
-	for (uint32_t i = 0; i < g->nr_ranges; i++)
-		if (g->ranges[i].type == MEM_NESTBED && pa >= g->ranges[i].base &&
-		    pa < g->ranges[i].base + g->ranges[i].length)
-			return true;
-	return false;
-}
-
 bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	struct nvmx *n = nvmx_of(v);
@@ -104,7 +93,7 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 		trace_reflected(&v->trace, e);
 		return true;
 	}
-	if (nestbed_owns(r.pa))
+	if (nestbed_owns_range(r.pa, 1))
 		guest_failure(v, "nested-vmx: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
 			      (unsigned long long)gpa, (unsigned long long)r.pa);
 	/* EPT leaf bits 0-2 are R/W/X: the table format of struct paging (P/W/U) fits, with
