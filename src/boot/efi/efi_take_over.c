@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "core/boot_paging.h"
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
 #include "core/main.h"
@@ -46,17 +47,8 @@ _Noreturn void efi_take_over(struct boot_info *bi)
 	__asm__ volatile("cli");
 	if (read_cr4() & FIRMWARE_CR4_LA57)
 		fatal("the firmware runs with 5-level paging (CR4.LA57), nestbed builds 4-level tables");
-	if (frame_alloc_init(&nestbed_frames, bi->heap_phys, bi->heap_size))
-		fatal("heap [%#llx, +%#llx) unusable", (unsigned long long)bi->heap_phys,
-		      (unsigned long long)bi->heap_size);
-
 	struct paging *pg = &efi_paging;
-	if (paging_init(pg, &nestbed_frames, identity_frame_ptr))
-		fatal("out of memory for page tables");
-	pg->allow_1g = (cpuid(0x80000001u, 0).edx & CPUID_80000001_EDX_PAGE1GB) != 0;
-	/* All memory and the MMIO below 4 GiB (APIC, I/O APIC, flash), as the core expects. */
-	if (paging_map(pg, 0, 0, memmap_identity_end(bi->ranges, bi->nr_ranges), PTE_W))
-		fatal("out of memory for page tables");
+	boot_identity_paging(bi, pg); /* the image stays where the firmware loaded it: 1:1 */
 
 	uint64_t stack = frame_alloc_range(&nestbed_frames, EFI_TAKE_OVER_STACK / FRAME_SIZE,
 					   FRAME_SIZE);

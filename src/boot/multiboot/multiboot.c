@@ -2,6 +2,7 @@
  * to the top of RAM (so low memory is left to the guests), then enter the core. */
 #include "boot/multiboot/multiboot_info.h"
 #include "core/acpi.h"
+#include "core/boot_paging.h"
 #include "core/console.h"
 #include "core/main.h"
 #include "core/memmap.h"
@@ -118,22 +119,10 @@ static void relocate_high(struct boot_info *bi)
 	bi->image_virt = (uint64_t)(uintptr_t)_image_virt_start;
 	bi->heap_phys = region + image_span;
 	bi->heap_size = region_size - image_span;
-	if (frame_alloc_init(&nestbed_frames, bi->heap_phys, bi->heap_size))
-		fatal("heap [%#llx, +%#llx) unusable", (unsigned long long)bi->heap_phys,
-		      (unsigned long long)bi->heap_size);
-
 	struct paging *pg = &nestbed_paging;
-	if (paging_init(pg, &nestbed_frames, identity_frame_ptr))
-		fatal("out of memory for page tables");
-	pg->allow_1g = (cpuid(0x80000001u, 0).edx & CPUID_80000001_EDX_PAGE1GB) != 0;
-	uint64_t top = memmap_top(bi->ranges, bi->nr_ranges, MEM_USABLE);
-	for (uint32_t i = 0; i < bi->nr_ranges; i++)
-		if (bi->ranges[i].base + bi->ranges[i].length > top)
-			top = bi->ranges[i].base + bi->ranges[i].length;
-	uint64_t identity = top > BOOT_IDENTITY_LIMIT ? top : BOOT_IDENTITY_LIMIT;
-	identity = (identity + PAGE_1G - 1) & ~(PAGE_1G - 1);
-	if (paging_map(pg, 0, 0, identity, PTE_W) ||
-	    paging_map(pg, bi->image_virt, region, (image_bytes + FRAME_SIZE - 1) & ~(FRAME_SIZE - 1), PTE_W))
+	boot_identity_paging(bi, pg);
+	/* and the image where it is linked, in the top 2 GiB */
+	if (paging_map(pg, bi->image_virt, region, (image_bytes + FRAME_SIZE - 1) & ~(FRAME_SIZE - 1), PTE_W))
 		fatal("out of memory for page tables");
 
 	relocate_and_switch(region, _image_virt_start, image_bytes, pg->root);
