@@ -61,8 +61,9 @@ class State:
 
 
 # A platform whose emulator dies on some states (a panic instead of VMEXIT_INVALID) is
-# restarted from the state after the one it died on, at most this many times a run.
-MAX_RESTARTS = 50
+# restarted at the state it died on, to see it die there again (a run lost to a loaded
+# machine is no finding), then from the state after; at most this many restarts a run.
+MAX_RESTARTS = 100
 
 
 class Died:
@@ -92,6 +93,7 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
     announced, rules = {}, {}       # state index: mutations, nestbed's rule (VT-x)
     current = [None]
     first, restarts, failure = 0, 0, None
+    suspected = {}                  # state index: why the first run that reached it died
     while first < count:
         spec = RunSpec(image=fuzzer.image, bare=bare, nestbed=None if bare else nestbed,
                        args=["seed=%d" % seed, "count=%d" % count, "first=%d" % first])
@@ -124,9 +126,18 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
         died_at = max([i for i in lines if i >= first], default=first - 1) + 1
         if not bare or died_at >= count or restarts == MAX_RESTARTS:
             break
+        restarts += 1
+        if died_at not in suspected:
+            # a state is the emulator's death only when a run starting at it dies there
+            # again: a run lost to the machine (a timeout under load) is not a finding
+            suspected[died_at] = result.reason
+            first = died_at
+            failure = None
+            continue
+        say("harness: fuzz: %s bare died on state %d: %s" % (platform.name, died_at, result.reason))
         lines[died_at] = Died(result.reason)
         lines[died_at].mutations = announced.get(died_at, "ffffffff")
-        first, restarts = died_at + 1, restarts + 1
+        first = died_at + 1
         failure = None
     for state in lines.values():
         state.caps = caps

@@ -44,7 +44,8 @@ def run(name, platform, *rest, expect="pass", regex=None):
 # The platforms where nestbed runs guests (an L0 backend exists for their vendor);
 # on qemu-uefi-svm it is nestbed.efi, which exits boot services first.
 NESTBED_L0 = ("qemu-svm", "qemu-uefi-svm", "bochs-svm", "bochs-vmx")
-FUZZ_TIMEOUT = 120
+FUZZ_TIMEOUT = 120             # one emulator run of a fuzzer
+FUZZ_SCENARIO_TIMEOUT = 480    # the whole fuzz: bare Bochs is restarted after each death
 LINUX_TIMEOUT = 120
 
 
@@ -156,12 +157,13 @@ SCENARIOS = (
        run("emulator/nested/vmx-smoke/bochs-vmx/nestbed-nested0", "bochs-vmx",
            "--nestbed-args", "nested=0", VMX_SMOKE, expect="fail", regex=r"Bail out! no VMX")]
     # the VMCB12 fuzzer bare and under nestbed, 10,000 states on QEMU (~6 s) and 1,000 on
-    # Bochs (~20 s, restarted after each state bare Bochs dies on): nestbed must finish
+    # Bochs (~40 s: bare Bochs is rerun at each state it dies on, to see it die there
+    # again, then from the next one): nestbed must finish
     # every state, and every disagreement with bare must be a known emulator bug
     # (harness/fuzz.py EXPLAINED, guests/README.md)
     + [Scenario("emulator/nested/svm-fuzz/" + p,
                 ("fuzz", "--platform", p, "--seed", "1", "--count", str(n),
-                 "--timeout", "%g" % FUZZ_TIMEOUT), "pass", None, FUZZ_TIMEOUT)
+                 "--timeout", "%g" % FUZZ_TIMEOUT), "pass", None, FUZZ_SCENARIO_TIMEOUT)
        for p, n in (("qemu-svm", 10000), ("bochs-svm", 1000))]
     # the VMCS12 fuzzer (tests/emulator/nested/vmx_fuzz.asm), 2,000 states bare and under
     # nestbed on Bochs' VT-x (~20 s): nestbed must finish every state, and every
@@ -169,7 +171,7 @@ SCENARIOS = (
     # offer, or an order the SDM leaves open (harness/fuzz_vmx.py EXPLAINED)
     + [Scenario("emulator/nested/vmx-fuzz/bochs-vmx",
                 ("fuzz", "--platform", "bochs-vmx", "--seed", "1", "--count", "2000",
-                 "--timeout", "%g" % FUZZ_TIMEOUT), "pass", None, FUZZ_TIMEOUT)]
+                 "--timeout", "%g" % FUZZ_TIMEOUT), "pass", None, FUZZ_SCENARIO_TIMEOUT)]
     # Debian's Linux as L1 (PVH entry), bare and under nestbed (nestbed.elf, and
     # nestbed.efi from OVMF with vmlinux and the initramfs on the ESP)
     + [linux("emulator/linux/qemu-svm/bare", "qemu-svm", "--bare"),
