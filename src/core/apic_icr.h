@@ -1,0 +1,73 @@
+/* The local APIC's interrupt command register as nestbed reads the guest's writes to it
+ * (xAPIC: ICR low at offset 300h, high at 310h; x2APIC: MSR 830h, destination in bits
+ * 63:32). SDM vol.3 11.6.1 and 11.12.9; APM vol.2 16.5. Pure, host-tested. */
+#ifndef NESTBED_APIC_ICR_H
+#define NESTBED_APIC_ICR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MSR_IA32_APIC_BASE 0x1Bu        /* SDM vol.3 11.4.4 */
+#define APIC_BASE_BSP (1ull << 8)
+#define APIC_BASE_X2APIC (1ull << 10)   /* EXTD: x2APIC mode, SDM vol.3 11.12.1 */
+#define APIC_BASE_ENABLE (1ull << 11)
+#define APIC_BASE_ADDR_MASK 0x000ffffffffff000ull
+#define MSR_X2APIC_ICR 0x830u           /* SDM vol.3 table 11-6 */
+#define MSR_X2APIC_APICID 0x802u
+#define APIC_REG_ID 0x20u
+#define APIC_REG_ICR_LOW 0x300u
+#define APIC_REG_ICR_HIGH 0x310u
+#define APIC_PAGE_SIZE 0x1000u
+
+#define ICR_VECTOR_MASK 0xffu
+#define ICR_DELIVERY_SHIFT 8
+#define ICR_DELIVERY_MASK (7u << ICR_DELIVERY_SHIFT)
+#define ICR_DEST_LOGICAL (1u << 11)
+#define ICR_DELIVERY_PENDING (1u << 12) /* xAPIC: send pending */
+#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_TRIGGER_LEVEL (1u << 15)
+#define ICR_SHORTHAND_SHIFT 18
+#define ICR_SHORTHAND_MASK (3u << ICR_SHORTHAND_SHIFT)
+#define XAPIC_DEST_SHIFT 24             /* ICR high bits 31:24 */
+
+enum icr_delivery {
+	ICR_FIXED = 0,
+	ICR_LOWEST = 1,
+	ICR_SMI = 2,
+	ICR_NMI = 4,
+	ICR_INIT = 5,
+	ICR_STARTUP = 6,
+};
+
+enum icr_shorthand {
+	ICR_NO_SHORTHAND = 0,
+	ICR_SELF = 1,
+	ICR_ALL_INCLUDING_SELF = 2,
+	ICR_ALL_EXCLUDING_SELF = 3,
+};
+
+struct icr {
+	uint8_t vector;
+	enum icr_delivery delivery;
+	bool logical;
+	bool assert;       /* level: assert (INIT de-assert has it clear) */
+	bool level_trigger;
+	enum icr_shorthand shorthand;
+	uint32_t dest;     /* xAPIC: 8 bits; x2APIC: 32 */
+};
+
+struct icr icr_decode(uint32_t low, uint32_t high, bool x2apic);
+uint32_t icr_encode_low(const struct icr *icr);
+
+/* INIT level de-assert (delivery INIT, level trigger, level 0): a bus-wide arbitration
+ * ID sync that modern CPUs ignore (SDM vol.3 11.6.1: not supported on Pentium 4 and
+ * later). */
+bool icr_is_init_deassert(const struct icr *icr);
+
+/* Whether the IPI reaches the CPU with APIC ID `target`, sent by `self`. Physical
+ * destinations and shorthands only: *unsupported set for a logical destination, whose
+ * meaning depends on every target's LDR/DFR. */
+bool icr_targets(const struct icr *icr, uint32_t self, uint32_t target, bool x2apic,
+		 bool *unsupported);
+
+#endif
