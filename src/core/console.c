@@ -1,5 +1,7 @@
 #include "core/console.h"
 
+#include <stdbool.h>
+
 #include "core/cpu.h"
 #include "core/format.h"
 
@@ -89,11 +91,54 @@ static void buffered_out(void *ctx, const char *s, size_t len)
 	}
 }
 
+/* Several CPUs print at once: one holds the console for a whole call (or for a group of
+ * calls, console_lock). The lock is recursive, so an exception report or a fatal error
+ * printed while this CPU holds it does not deadlock; a CPU is told apart by its GDT,
+ * which is its own (struct pcpu). */
+static struct {
+	volatile uint64_t owner; /* GDT base of the holding CPU, 0 when free */
+	unsigned depth;
+} console_hold;
+
+static uint64_t this_cpu_gdt(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) gdtr;
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	return gdtr.base | 1; /* never 0, even for a GDT at 0 */
+}
+
+void console_lock(void)
+{
+	uint64_t me = this_cpu_gdt();
+	if (__atomic_load_n(&console_hold.owner, __ATOMIC_ACQUIRE) == me) {
+		console_hold.depth++;
+		return;
+	}
+	uint64_t free = 0;
+	while (!__atomic_compare_exchange_n(&console_hold.owner, &free, me, false,
+					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		free = 0;
+		__asm__ volatile("pause");
+	}
+	console_hold.depth = 1;
+}
+
+void console_unlock(void)
+{
+	if (--console_hold.depth == 0)
+		__atomic_store_n(&console_hold.owner, 0, __ATOMIC_RELEASE);
+}
+
 int kvprintf(const char *fmt, va_list ap)
 {
 	struct line_buffer lb = { .used = 0 };
+	console_lock();
 	int n = format_v(buffered_out, &lb, fmt, ap);
 	flush(&lb);
+	console_unlock();
 	return n;
 }
 

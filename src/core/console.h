@@ -12,6 +12,9 @@ void console_write(const char *s, size_t len);
  * length modifiers l, ll, z, h, hh. */
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kvprintf(const char *fmt, va_list ap);
+/* Holds the console across several prints (recursive; one CPU at a time). */
+void console_lock(void);
+void console_unlock(void);
 /* Waits until the UART transmitter is empty (LSR bit 6), so nothing is lost at exit. */
 void console_drain(void);
 

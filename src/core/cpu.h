@@ -72,6 +72,13 @@ static inline void cpu_halt_forever(void)
 #define CPUID_1_ECX_XSAVE (1u << 26) /* SDM vol.2A CPUID leaf 1 */
 #define CR4_OSXSAVE (1ull << 18)
 
+/* The state INIT leaves (SDM vol.3 table 9-1; APM vol.2 table 14-1): real mode at
+ * F000:FFF0 with CS base FFFF0000h; a startup IPI's vector v starts at v<<8 : 0. */
+#define CR0_INIT 0x60000010ull /* CD, NW, ET */
+#define INIT_CS_SELECTOR 0xf000
+#define INIT_CS_BASE 0xffff0000ull
+#define INIT_RIP 0xfff0ull
+
 #define MSR_EFER 0xC0000080u /* SDM vol.4 table 2-2; APM vol.2 3.1.7 */
 #define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)

@@ -26,6 +26,7 @@ enum exit_kind {
 	EXIT_XSETBV,
 	EXIT_CR_ACCESS,
 	EXIT_OTHER,        /* known to the backend, no neutral handler */
+	EXIT_SIPI,         /* VMX: a startup IPI for a vCPU in wait-for-SIPI (info1: vector) */
 	EXIT_KIND_COUNT
 };
 

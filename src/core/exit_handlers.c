@@ -5,6 +5,8 @@
 #include "core/cpuid_policy.h"
 #include "core/cr0_write.h"
 #include "core/guest_mem.h"
+#include "core/apic_emulation.h"
+#include "core/apic_icr.h"
 #include "core/hypercall_abi.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
@@ -121,6 +123,11 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 	case MSR_IA32_FEATURE_CONTROL:
 		inject_exception(v, VECTOR_GP, true, 0);
 		return;
+	case MSR_X2APIC_ICR:
+		apic_x2apic_icr_write(v, value);
+		if (v->wait_for_sipi)
+			return; /* the vCPU sent INIT to itself: its state is the INIT state now */
+		break;
 	default:
 		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || wrmsr_safe(msr, value)) {
 			inject_exception(v, VECTOR_GP, true, 0);
@@ -185,6 +192,8 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	const struct exit_tdp *t = &e->u.tdp;
 	if (v->level >= 2 && v->nested && v->nested->tdp_fault(v, e))
+		return;
+	if (apic_mmio_write_exit(v, e))
 		return;
 	const struct guest_memmap *g = &machine.guest_map;
 	for (uint32_t i = 0; i < g->nr_ranges; i++)
@@ -303,6 +312,17 @@ static void handle_resume(struct vcpu *v, struct exit *e)
 	(void)e; /* a physical interrupt or NMI: it is the guest's, delivered on entry */
 }
 
+static void handle_init(struct vcpu *v, struct exit *e)
+{
+	(void)e;
+	apic_init_exit(v);
+}
+
+static void handle_sipi(struct vcpu *v, struct exit *e)
+{
+	v->ops->startup(v, (uint8_t)e->info1);
+}
+
 static void handle_invalid_state(struct vcpu *v, struct exit *e)
 {
 	guest_failure(v, "the CPU refused the guest state (native exit %#llx)",
@@ -331,4 +351,6 @@ const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
 	[EXIT_INVALID_STATE] = handle_invalid_state,
 	[EXIT_EXCEPTION] = handle_exception,
 	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_INIT] = handle_init,
+	[EXIT_SIPI] = handle_sipi,
 };

@@ -30,7 +30,29 @@ int frame_alloc_init(struct frame_alloc *fa, uint64_t base, uint64_t size)
 	return 0;
 }
 
+static void fa_lock(struct frame_alloc *fa)
+{
+	while (__atomic_exchange_n(&fa->lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&fa->lock, __ATOMIC_RELAXED))
+			;
+}
+
+static void fa_unlock(struct frame_alloc *fa)
+{
+	__atomic_store_n(&fa->lock, 0, __ATOMIC_RELEASE);
+}
+
+static uint64_t alloc_range_locked(struct frame_alloc *fa, uint64_t count, uint64_t align);
+
 uint64_t frame_alloc_range(struct frame_alloc *fa, uint64_t count, uint64_t align)
+{
+	fa_lock(fa);
+	uint64_t phys = alloc_range_locked(fa, count, align);
+	fa_unlock(fa);
+	return phys;
+}
+
+static uint64_t alloc_range_locked(struct frame_alloc *fa, uint64_t count, uint64_t align)
 {
 	if (count == 0 || count > fa->nr_free || align < FRAME_SIZE || (align & (align - 1)))
 		return 0;
@@ -65,7 +87,16 @@ uint64_t frame_alloc_one(struct frame_alloc *fa)
 	return frame_alloc_range(fa, 1, FRAME_SIZE);
 }
 
+static void free_range_locked(struct frame_alloc *fa, uint64_t phys, uint64_t count);
+
 void frame_free_range(struct frame_alloc *fa, uint64_t phys, uint64_t count)
+{
+	fa_lock(fa);
+	free_range_locked(fa, phys, count);
+	fa_unlock(fa);
+}
+
+static void free_range_locked(struct frame_alloc *fa, uint64_t phys, uint64_t count)
 {
 	if (phys < fa->base)
 		return;

@@ -15,6 +15,7 @@ struct frame_alloc {
 	uint64_t nr_frames;
 	uint64_t nr_free;
 	uint64_t hint;      /* where the next search starts */
+	volatile uint32_t lock; /* several CPUs allocate at once (SMP) */
 	uint64_t bitmap[FRAME_ALLOC_MAX_FRAMES / 64];
 };
 

@@ -15,6 +15,9 @@ struct machine {
 	struct cpu_caps caps;
 	struct guest_memmap guest_map;
 	struct cpuid_policy cpuid_policy; /* what the primary guest sees */
+	struct pcpu *cpus;                /* the CPUs nestbed owns, the boot CPU first */
+	unsigned nr_cpus;
+	uint64_t boot_cr0, boot_cr4; /* CR bits the boot CPU runs with, for the APs */
 };
 
 extern struct machine machine;

@@ -16,7 +16,8 @@
 #endif
 
 struct machine machine;
-static struct cpu_tables boot_cpu_tables;
+/* The boot CPU's tables until its struct pcpu exists (run.c moves it there). */
+static struct cpu_tables early_cpu_tables;
 
 void print_memory_map(const char *title, const struct mem_range *ranges, uint32_t count)
 {
@@ -57,7 +58,7 @@ _Noreturn void nestbed_main(struct boot_info *bi)
 	kprintf("nestbed: command line \"%s\"\n", bi->cmdline);
 
 	if (!bi->firmware_active) {
-		gdt_load(&boot_cpu_tables);
+		gdt_load(&early_cpu_tables);
 		idt_init();
 		idt_load();
 	}

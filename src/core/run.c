@@ -9,6 +9,10 @@
 #include "core/vmm.h"
 #include "core/nested_ops.h"
 #include "core/string.h"
+#include "core/ap_boot.h"
+#include "core/gdt.h"
+#include "core/exception.h"
+#include "core/pcpu.h"
 
 #define RFLAGS_IF (1ull << 9)
 
@@ -16,8 +20,6 @@ extern const struct vmm_ops *const __start_nestbed_backends[];
 extern const struct vmm_ops *const __stop_nestbed_backends[];
 extern const struct nested_ops *const __start_nestbed_nested[];
 extern const struct nested_ops *const __stop_nestbed_nested[];
-
-static struct vcpu boot_vcpu;
 
 const struct vmm_ops *vmm_select(const struct machine *m)
 {
@@ -48,11 +50,37 @@ static void stats_out(void *ctx, const char *s, uint64_t len)
 	console_write(s, (size_t)len);
 }
 
+/* One line per CPU when there are several, then the machine's line: every CPU's
+ * counters summed, the recent exits of the vCPU that asked. */
 void print_stats(const struct vcpu *v)
 {
+	const char *vendor = v->ops ? v->ops->name : "none";
+	const struct machine *m = &machine;
+	console_lock();
+	if (m->nr_cpus < 2) {
+		kprintf("nestbed-stats ");
+		trace_format_json(&v->trace, vendor, stats_out, NULL);
+		kprintf("\n");
+		console_unlock();
+		return;
+	}
+	static struct trace sum; /* under the console lock: one CPU at a time */
+	memcpy(&sum, &v->trace, sizeof(sum));
+	memset(sum.level, 0, sizeof(sum.level));
+	memset(&sum.reflected, 0, sizeof(sum.reflected));
+	for (unsigned i = 0; i < m->nr_cpus; i++) {
+		const struct vcpu *c = m->cpus[i].vcpu;
+		if (!c)
+			continue;
+		kprintf("nestbed-stats-cpu %u ", i);
+		trace_format_json(&c->trace, vendor, stats_out, NULL);
+		kprintf("\n");
+		trace_add_counters(&sum, &c->trace);
+	}
 	kprintf("nestbed-stats ");
-	trace_format_json(&v->trace, v->ops ? v->ops->name : "none", stats_out, NULL);
+	trace_format_json(&sum, vendor, stats_out, NULL);
 	kprintf("\n");
+	console_unlock();
 }
 
 _Noreturn void run_end(struct vcpu *v, int code)
@@ -107,38 +135,68 @@ void vcpu_skip_instruction(struct vcpu *v, const struct exit *e)
 	v->insn_skipped = true;
 }
 
-_Noreturn void run_primary_guest(struct machine *m)
+static struct vcpu *vcpu_new(struct machine *m, struct pcpu *c, const struct vmm_ops *ops,
+			     const struct nested_ops *nested, const struct guest_start *start)
 {
-	const struct vmm_ops *ops = vmm_select(m);
-	if (!ops)
-		fatal("cannot run a guest: the CPU offers neither usable VT-x nor AMD-V");
-	if (ops->cpu_init(m))
-		fatal("%s: this CPU cannot be virtualized (see above)", ops->name);
-	struct guest_start start;
-	guest_load(m, &start);
-	struct vcpu *v = &boot_vcpu;
-	v->id = 0;
+	uint64_t pa = alloc_frames_zeroed((sizeof(struct vcpu) + FRAME_SIZE - 1) / FRAME_SIZE,
+					  FRAME_SIZE);
+	if (!pa)
+		fatal("no memory for CPU %u's vCPU", c->index);
+	struct vcpu *v = phys_to_virt(pa);
+	v->id = c->index;
+	v->cpu = c;
 	v->level = 1;
 	v->ops = ops;
-	if (ops->vcpu_create(m, v, &start))
-		fatal("%s: cannot create the guest's vCPU (see above)", ops->name);
-	const struct nested_ops *nested = m->options.nested ? nested_select(ops->name) : NULL;
+	if (ops->vcpu_create(m, v, start))
+		fatal("%s: cannot create CPU %u's vCPU (see above)", ops->name, c->index);
 	if (nested) {
 		if (nested->vcpu_init(m, v))
 			fatal("%s: cannot set up the nested layer (see above)", nested->name);
 		v->nested = nested;
-		nested->cpuid_policy(m, &m->cpuid_policy);
 	}
-	kprintf("nestbed: running the guest on %s%s%s\n", ops->name, nested ? " with " : "",
-		nested ? nested->name : "");
+	c->vcpu = v;
+	return v;
+}
+
+/* SVM: a vCPU reset by INIT waits here, in nestbed, for the startup IPI another vCPU's
+ * ICR write posted (apic_emulation.c); VMX waits in guest mode instead. */
+static void wait_for_startup(struct vcpu *v)
+{
+	struct pcpu *c = v->cpu;
+	uint32_t sipi;
 	for (;;) {
+		sipi = __atomic_exchange_n(&c->pending_sipi, 0, __ATOMIC_ACQ_REL);
+		if (sipi & PCPU_SIPI_VALID)
+			break;
+		/* an INIT while waiting for SIPI changes nothing (SDM vol.3 9.4.4) */
+		__atomic_store_n(&c->pending_init, 0, __ATOMIC_RELAXED);
+		__asm__ volatile("pause");
+	}
+	v->ops->startup(v, (uint8_t)sipi);
+}
+
+/* An INIT another vCPU posted for this one (SVM): the INIT state, then wait for SIPI.
+ * While L2 runs it waits until the vCPU is back in L1. */
+static void take_posted_init(struct vcpu *v)
+{
+	if (v->level != 1 || !__atomic_exchange_n(&v->cpu->pending_init, 0, __ATOMIC_ACQ_REL))
+		return;
+	v->ops->init_signal(v);
+}
+
+static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
+{
+	const struct vmm_ops *ops = v->ops;
+	for (;;) {
+		if (v->wait_for_sipi && !ops->cpu_waits_for_sipi)
+			wait_for_startup(v);
 		struct exit e;
 		if (ops->vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
 		if (m->options.trace)
-			kprintf("nestbed-trace l%u %s code=%#llx rip=%#llx info1=%#llx info2=%#llx\n",
-				v->level, exit_kind_name(e.kind), (unsigned long long)e.native_code,
+			kprintf("nestbed-trace cpu%u l%u %s code=%#llx rip=%#llx info1=%#llx info2=%#llx\n",
+				v->id, v->level, exit_kind_name(e.kind), (unsigned long long)e.native_code,
 				(unsigned long long)v->state.rip, (unsigned long long)e.info1,
 				(unsigned long long)e.info2);
 		if (v->hlt_intercept_paused) {
@@ -147,6 +205,7 @@ _Noreturn void run_primary_guest(struct machine *m)
 		}
 		if (v->level >= 2 && v->nested && v->nested->reflect_if_wanted(v, &e)) {
 			trace_reflected(&v->trace, &e);
+			take_posted_init(v);
 			continue;
 		}
 		exit_handler_fn handler = e.kind < EXIT_KIND_COUNT ? exit_handlers[e.kind] : NULL;
@@ -155,5 +214,67 @@ _Noreturn void run_primary_guest(struct machine *m)
 				      exit_kind_name(e.kind), (unsigned long long)e.native_code,
 				      (unsigned long long)e.info1, (unsigned long long)e.info2);
 		handler(v, &e);
+		take_posted_init(v);
 	}
+}
+
+/* What every AP shares with the boot CPU once it runs nestbed's code. */
+static struct {
+	const struct vmm_ops *ops;
+	const struct nested_ops *nested;
+	volatile uint32_t vcpus_ready;
+} smp_boot;
+
+/* An AP, from the trampoline (ap_boot.c): nestbed's GDT, TSS and IDT, VT-x/AMD-V on, its
+ * vCPU in the INIT state waiting for the guest's startup IPI. */
+static _Noreturn void ap_main(struct pcpu *c)
+{
+	struct machine *m = &machine;
+	gdt_load(&c->tables);
+	idt_load();
+	write_cr0(m->boot_cr0); /* caches on (INIT left CD and NW set), WP, NE as the BSP */
+	write_cr4(read_cr4() | m->boot_cr4);
+	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+	if (smp_boot.ops->cpu_init(m, c))
+		fatal("%s: CPU %u cannot be virtualized (see above)", smp_boot.ops->name, c->index);
+	struct guest_start start = { .mode = GUEST_START_WAIT_FOR_SIPI };
+	struct vcpu *v = vcpu_new(m, c, smp_boot.ops, smp_boot.nested, &start);
+	__atomic_add_fetch(&smp_boot.vcpus_ready, 1, __ATOMIC_ACQ_REL);
+	vcpu_loop(m, v);
+}
+
+static void ap_entry(struct pcpu *c)
+{
+	ap_main(c);
+}
+
+_Noreturn void run_primary_guest(struct machine *m)
+{
+	const struct vmm_ops *ops = vmm_select(m);
+	if (!ops)
+		fatal("cannot run a guest: the CPU offers neither usable VT-x nor AMD-V");
+	smp_discover(m);
+	struct pcpu *boot = &m->cpus[0];
+	if (!m->bi->firmware_active)
+		gdt_load(&boot->tables); /* the boot CPU's own tables from now on */
+	if (ops->cpu_init(m, boot))
+		fatal("%s: this CPU cannot be virtualized (see above)", ops->name);
+	const struct nested_ops *nested = m->options.nested ? nested_select(ops->name) : NULL;
+	if (nested)
+		nested->cpuid_policy(m, &m->cpuid_policy);
+	smp_boot.ops = ops;
+	smp_boot.nested = nested;
+	m->boot_cr0 = read_cr0();
+	m->boot_cr4 = read_cr4() & CR4_OSXSAVE;
+	/* Every AP is started, virtualized and parked before the guest is loaded: the
+	 * trampoline borrows low memory the guest gets afterwards. */
+	smp_start_aps(m, ap_entry);
+	while (__atomic_load_n(&smp_boot.vcpus_ready, __ATOMIC_ACQUIRE) + 1 < m->nr_cpus)
+		__asm__ volatile("pause");
+	struct guest_start start;
+	guest_load(m, &start);
+	struct vcpu *v = vcpu_new(m, boot, ops, nested, &start);
+	kprintf("nestbed: running the guest on %s%s%s, %u CPU%s\n", ops->name, nested ? " with " : "",
+		nested ? nested->name : "", m->nr_cpus, m->nr_cpus > 1 ? "s" : "");
+	vcpu_loop(m, v);
 }

@@ -20,6 +20,18 @@ void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t 
 	t->next++;
 }
 
+void trace_add_counters(struct trace *sum, const struct trace *t)
+{
+	for (unsigned l = 0; l < TRACE_LEVELS; l++) {
+		sum->level[l].total += t->level[l].total;
+		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+			sum->level[l].by_kind[k] += t->level[l].by_kind[k];
+	}
+	sum->reflected.total += t->reflected.total;
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		sum->reflected.by_kind[k] += t->reflected.by_kind[k];
+}
+
 void trace_reflected(struct trace *t, const struct exit *e)
 {
 	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
@@ -98,7 +110,7 @@ const char *exit_kind_name(enum exit_kind kind)
 		[EXIT_SHUTDOWN] = "shutdown", [EXIT_HYPERCALL] = "hypercall",
 		[EXIT_VM_INSN] = "vm_insn", [EXIT_INVALID_STATE] = "invalid_state",
 		[EXIT_INIT] = "init", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_ACCESS] = "cr_access",
-		[EXIT_OTHER] = "other",
+		[EXIT_OTHER] = "other", [EXIT_SIPI] = "sipi",
 	};
 	return kind < EXIT_KIND_COUNT && names[kind] ? names[kind] : "unknown";
 }

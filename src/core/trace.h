@@ -33,6 +33,8 @@ struct trace {
 
 void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip, uint64_t tsc);
 void trace_reflected(struct trace *t, const struct exit *e);
+/* Adds t's counters (not its ring) to sum's: the machine's figures are the CPUs' sum. */
+void trace_add_counters(struct trace *sum, const struct trace *t);
 
 /* Writes the stats as JSON through `out` (pure: host-tested). */
 typedef void (*trace_out_fn)(void *ctx, const char *s, uint64_t len);

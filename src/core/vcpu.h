@@ -11,6 +11,7 @@
 
 struct vmm_ops;
 struct nested_ops;
+struct pcpu;
 
 /* General-purpose registers in the order the exit stubs use (rsp and rip are synced
  * from the VMCB/VMCS). */
@@ -29,11 +30,19 @@ struct vcpu_state {
 };
 
 struct vcpu {
-	unsigned id;
+	unsigned id;             /* the index of the CPU it runs on (struct pcpu) */
 	unsigned level;          /* 1: the primary guest; 2: a nested guest */
+	struct pcpu *cpu;        /* the physical CPU it is pinned to */
 	const struct vmm_ops *ops;
 	const struct nested_ops *nested;
 	void *backend;           /* the vendor's per-vCPU state (VMCB, VMCS, ...) */
+	void *nested_state;      /* the nested layer's per-vCPU state (struct nsvm, nvmx) */
+	/* The vCPU was reset by INIT and waits for a startup IPI (SDM vol.3 9.4.4): on VMX
+	 * the CPU waits in guest mode (activity state), on SVM nestbed holds it. */
+	bool wait_for_sipi;
+	/* The xAPIC page whose writes nestbed performs for the guest (0: none; SVM, see
+	 * apic_emulation.h). */
+	uint64_t apic_page;
 	struct vcpu_state state;
 	struct trace trace;
 	bool insn_skipped;         /* the core moved RIP past an instruction: clear the interrupt shadow */

@@ -9,11 +9,13 @@
 #include "core/vcpu.h"
 
 struct machine;
+struct pcpu;
 
 /* Where and how the guest starts: filled by the guest loader, applied by the backend. */
 enum guest_start_mode {
 	GUEST_START_PROTECTED32, /* Multiboot: flat 32-bit segments, paging off */
 	GUEST_START_LONG64,      /* Linux 64-bit boot protocol: identity paging given */
+	GUEST_START_WAIT_FOR_SIPI, /* an AP: the INIT state, waiting for a startup IPI */
 };
 
 struct guest_start {
@@ -39,7 +41,8 @@ struct event {
 struct vmm_ops {
 	const char *name;   /* "svm" or "vmx" */
 	bool (*supported)(const struct machine *m);
-	int (*cpu_init)(struct machine *m);
+	/* Enables VT-x/AMD-V on the calling CPU (c is it). */
+	int (*cpu_init)(struct machine *m, struct pcpu *c);
 	int (*vcpu_create)(struct machine *m, struct vcpu *v, const struct guest_start *start);
 	/* Enters the guest with v->state, returns when it exits, with v->state updated and the
 	 * exit decoded. Returns 0, or -1 when the entry itself failed (reported already). */
@@ -54,6 +57,16 @@ struct vmm_ops {
 	 * behind read shadows). 0: done, the core moves RIP past the instruction; -1: the
 	 * guest gets #GP(0) instead. */
 	int (*cr_access)(struct vcpu *v, const struct exit *e);
+	/* INIT (SDM vol.3 9.1, table 9-1; APM vol.2 14.1.3): the vCPU takes the INIT state
+	 * and waits for a startup IPI (sets v->wait_for_sipi). */
+	void (*init_signal)(struct vcpu *v);
+	/* A startup IPI for a vCPU waiting for one: real mode at CS = vector << 8, IP 0
+	 * (SDM vol.3 9.4.4.2; APM vol.2 14.1.5). */
+	void (*startup)(struct vcpu *v, uint8_t vector);
+	/* The CPU itself waits for SIPI in guest mode and reports it as EXIT_SIPI (VMX's
+	 * wait-for-SIPI activity state); false: nestbed holds the vCPU and emulates the
+	 * guest's INIT and startup IPIs (SVM, which has no such state). */
+	bool cpu_waits_for_sipi;
 	/* Optional: the backend's own L0 self-test (`nestbed.elf selftest`): exactly one
 	 * result, selftest/vm-entry-refused, reported through `result`. */
 	void (*selftest)(struct machine *m, void (*result)(bool ok, const char *why));

@@ -27,6 +27,7 @@ struct svm_vcpu {
 	uint8_t *iopm;
 	uint8_t *msrpm;
 	uint64_t npt_root;
+	uint64_t apic_base;       /* the xAPIC page the NPT maps read-only (ICR writes exit) */
 	bool nrips;
 };
 
@@ -37,9 +38,11 @@ void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_v
 /* Loads v->state (all but the GPRs VMRUN does not hold) from the current VMCB. */
 void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv);
 
-/* Builds the primary guest's NPT: all physical memory 1:1 except nestbed's own.
+/* Builds the primary guest's NPT: all physical memory 1:1 except nestbed's own; the
+ * xAPIC page at apic_page read-only, so that the guest's APIC writes exit and nestbed
+ * sees its INIT and startup IPIs.
  * Returns the root's physical address or 0. */
-uint64_t svm_npt_build(const struct machine *m);
+uint64_t svm_npt_build(const struct machine *m, uint64_t apic_page);
 
 /* svm_long_mode_entry.c: the guest's EFER.LME is kept from the CPU while its paging is
  * off, and nestbed emulates its CR0 writes meanwhile. */

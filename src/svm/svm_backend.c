@@ -5,9 +5,12 @@
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
+#include "core/apic_icr.h"
 #include "core/exception.h"
 #include "core/memory.h"
 #include "core/platform.h"
+#include "core/string.h"
+#include "core/pcpu.h"
 #include "core/vmm.h"
 
 #define CR0_PE_BIT (1ull << 0)
@@ -28,15 +31,18 @@
 #define MULTIBOOT_CODE_SELECTOR 0x08
 #define MULTIBOOT_DATA_SELECTOR 0x10
 #define IDT_REAL_MODE_LIMIT 0x3ff
-
-static struct svm_vcpu primary_svm_vcpu;
+/* Real-mode segments of the INIT state (APM vol.2 table 14-1) */
+#define REAL_MODE_LIMIT 0xffff
+#define SEG_REAL_CODE 0x09B   /* present, execute/read, accessed */
+#define SEG_REAL_DATA 0x093   /* present, read/write, accessed */
+#define SEG_TSS16_BUSY 0x083  /* present busy 16-bit TSS */
 
 static bool svm_supported(const struct machine *m)
 {
 	return m->caps.svm && (m->caps.svm_caps.features & SVM_FEATURE_NP);
 }
 
-static int svm_cpu_init(struct machine *m)
+static int svm_cpu_init(struct machine *m, struct pcpu *cpu)
 {
 	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
 		kprintf("nestbed: svm: disabled by the firmware (VM_CR.SVMDIS set)\n");
@@ -48,6 +54,7 @@ static int svm_cpu_init(struct machine *m)
 	/* NXE too: shadow nested page tables carry the no-execute bit of L1's tables. */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	cpu->backend = phys_to_virt(hsave); /* this CPU's host-save area */
 	exception_tolerate_single_step_at((uint64_t)(uintptr_t)svm_vmexit_return);
 	/* GIF stays 0 in nestbed: interrupts and NMIs wait for the guest (APM 15.17). */
 	__asm__ volatile("clgi");
@@ -122,14 +129,78 @@ static void init_guest_state(struct vmcb *vmcb, const struct guest_start *start,
 	st->cr4 = s->cr4;
 }
 
+/* Real mode as INIT leaves it (SDM vol.3 table 9-1; APM vol.2 table 14-1), with CS as
+ * given: F000h/FFFF0000h/FFF0h after INIT, vector << 8 / vector << 12 / 0 at a SIPI. */
+static void set_real_mode_state(struct vcpu *v, struct svm_vcpu *sv, uint16_t cs,
+				uint64_t cs_base, uint64_t rip)
+{
+	struct vmcb_save *s = &sv->vmcb->save;
+	set_segment(&s->cs, cs, SEG_REAL_CODE, REAL_MODE_LIMIT, cs_base);
+	struct vmcb_segment *data[] = { &s->ds, &s->es, &s->ss, &s->fs, &s->gs };
+	for (unsigned i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		set_segment(data[i], 0, SEG_REAL_DATA, REAL_MODE_LIMIT, 0);
+	set_segment(&s->gdtr, 0, 0, REAL_MODE_LIMIT, 0);
+	set_segment(&s->idtr, 0, 0, REAL_MODE_LIMIT, 0);
+	set_segment(&s->ldtr, 0, SEG_LDT, REAL_MODE_LIMIT, 0);
+	set_segment(&s->tr, 0, SEG_TSS16_BUSY, REAL_MODE_LIMIT, 0);
+	s->cpl = 0;
+	s->cr0 = CR0_INIT;
+	s->cr2 = 0;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->rflags = RFLAGS_FIXED;
+	s->rip = rip;
+	s->rsp = 0;
+	s->rax = 0;
+	s->dr6 = DR6_INIT;
+	s->dr7 = DR7_INIT;
+	s->g_pat = SVM_DEFAULT_PAT;
+	sv->vmcb->control.interrupt_shadow = 0;
+	sv->vmcb->control.eventinj = 0;
+	sv->vmcb->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+
+	struct vcpu_state *st = &v->state;
+	memset(&st->gpr, 0, sizeof(st->gpr));
+	st->gpr.rdx = cpuid(1, 0).eax; /* the processor signature */
+	st->efer = 0;
+	s->efer = EFER_SVME; /* VMRUN demands SVME in the guest's EFER (APM 15.5.1) */
+	st->rip = rip;
+	st->rsp = 0;
+	st->rflags = RFLAGS_FIXED;
+	st->cr0 = s->cr0;
+	st->cr2 = st->cr3 = st->cr4 = 0;
+	st->cs_base = cs_base;
+	st->cs_long = st->cs_db = false;
+	st->cpl = 0;
+}
+
+static void svm_init_signal(struct vcpu *v)
+{
+	set_real_mode_state(v, v->backend, INIT_CS_SELECTOR, INIT_CS_BASE, INIT_RIP);
+	v->wait_for_sipi = true;
+}
+
+static void svm_startup(struct vcpu *v, uint8_t vector)
+{
+	set_real_mode_state(v, v->backend, (uint16_t)(vector << 8), (uint64_t)vector << 12, 0);
+	v->wait_for_sipi = false;
+}
+
 static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest_start *start)
 {
-	struct svm_vcpu *sv = &primary_svm_vcpu; /* one vCPU per CPU: CPU 0 for now */
+	uint64_t sv_pa = alloc_frames_zeroed((sizeof(struct svm_vcpu) + FRAME_SIZE - 1) / FRAME_SIZE,
+					     FRAME_SIZE);
+	if (!sv_pa) {
+		kprintf("nestbed: svm: out of memory for a vCPU\n");
+		return -1;
+	}
+	struct svm_vcpu *sv = phys_to_virt(sv_pa);
 	sv->vmcb_pa = alloc_frames_zeroed(1, FRAME_SIZE);
 	sv->host_vmcb_pa = alloc_frames_zeroed(1, FRAME_SIZE);
 	uint64_t iopm = alloc_frames_zeroed(SVM_IOPM_PAGES, FRAME_SIZE);
 	uint64_t msrpm = alloc_frames_zeroed(SVM_MSRPM_PAGES, FRAME_SIZE);
-	sv->npt_root = svm_npt_build(m);
+	sv->apic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	sv->npt_root = svm_npt_build(m, sv->apic_base);
 	if (!sv->vmcb_pa || !sv->host_vmcb_pa || !iopm || !msrpm || !sv->npt_root) {
 		kprintf("nestbed: svm: out of memory for the VMCB, bitmaps or NPT\n");
 		return -1;
@@ -146,10 +217,14 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	svm_intercept_msr(sv->msrpm, MSR_EFER, true, true);
 	svm_intercept_msr(sv->msrpm, MSR_VM_CR, true, true);
 	svm_intercept_msr(sv->msrpm, MSR_VM_HSAVE_PA, true, true);
+	/* INIT and startup IPIs are nestbed's: no guest INIT may reach a CPU (AMD-V has no
+	 * wait-for-SIPI state, and an INIT resets the CPU out of guest mode). */
+	svm_intercept_msr(sv->msrpm, MSR_X2APIC_ICR, false, true);
 
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
-			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA;
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_INIT;
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			     SVM_INTERCEPT_SKINIT;
@@ -160,8 +235,12 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	c->np_control = SVM_NP_ENABLE;
 	c->n_cr3 = sv->npt_root;
 
-	init_guest_state(sv->vmcb, start, &v->state);
 	v->backend = sv;
+	v->apic_page = sv->apic_base;
+	if (start->mode == GUEST_START_WAIT_FOR_SIPI)
+		svm_init_signal(v);
+	else
+		init_guest_state(sv->vmcb, start, &v->state);
 	return 0;
 }
 
@@ -263,5 +342,8 @@ const struct vmm_ops svm_ops = {
 	.set_hlt_intercept = svm_set_hlt_intercept,
 	.dump = svm_dump,
 	.cr_access = svm_cr_access,
+	.init_signal = svm_init_signal,
+	.startup = svm_startup,
+	.cpu_waits_for_sipi = false,
 };
 VMM_BACKEND_REGISTER(svm_ops);

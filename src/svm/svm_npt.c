@@ -11,7 +11,20 @@
 #define NPT_FLAGS (PTE_W | PTE_U)
 #define NPT_MIN_TOP (4ull << 30) /* MMIO (APIC, I/O APIC, PCI holes) lives below 4 GiB */
 
-uint64_t svm_npt_build(const struct machine *m)
+/* Maps [from, to) 1:1, with the APIC page (if inside) as a read-only 4 KiB page. */
+static int map_with_apic(struct paging *npt, uint64_t from, uint64_t to, uint64_t apic_page)
+{
+	if (apic_page >= from && apic_page < to) {
+		if (apic_page > from && paging_map(npt, from, from, apic_page - from, NPT_FLAGS))
+			return -1;
+		if (paging_map(npt, apic_page, apic_page, PAGE_4K, PTE_U))
+			return -1;
+		from = apic_page + PAGE_4K;
+	}
+	return to > from ? paging_map(npt, from, from, to - from, NPT_FLAGS) : 0;
+}
+
+uint64_t svm_npt_build(const struct machine *m, uint64_t apic_page)
 {
 	const struct guest_memmap *g = &m->guest_map;
 	struct paging npt;
@@ -32,11 +45,11 @@ uint64_t svm_npt_build(const struct machine *m)
 		if (g->ranges[i].type != MEM_NESTBED)
 			continue;
 		if (g->ranges[i].base > cursor &&
-		    paging_map(&npt, cursor, cursor, g->ranges[i].base - cursor, NPT_FLAGS))
+		    map_with_apic(&npt, cursor, g->ranges[i].base, apic_page))
 			return 0;
 		cursor = g->ranges[i].base + g->ranges[i].length;
 	}
-	if (top > cursor && paging_map(&npt, cursor, cursor, top - cursor, NPT_FLAGS))
+	if (top > cursor && map_with_apic(&npt, cursor, top, apic_page))
 		return 0;
 	return npt.root;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/machine.h"
+#include "core/pcpu.h"
 #include "core/vcpu.h"
 #include "core/vmm.h"
 #include "vmx/vmx_controls.h"
@@ -22,7 +23,7 @@
 #define VMX_PRIMARY_VPID 1         /* 0 is the host's (24.6.12: VPID 0 is not allowed) */
 #define VMX_PAT_POWER_ON 0x0007040600070406ull /* SDM vol.3 11.12.4 */
 
-/* Per physical CPU: VMX operation (one CPU for now; SMP gives each CPU its own). */
+/* Per physical CPU (struct pcpu's backend): VMX operation. */
 struct vmx_cpu {
 	bool on;
 	uint64_t vmxon_pa;
@@ -51,7 +52,6 @@ struct vmx_vcpu {
 	bool mtf_after_skip;
 };
 
-extern struct vmx_cpu vmx_boot_cpu;
 
 /* vmx_run.asm */
 int vmx_enter(struct gprs *gprs, uint64_t launched);
@@ -78,7 +78,11 @@ uint64_t vmx_alloc_frames(const struct machine *m, uint64_t count, const char *w
 
 /* Enters VMX operation on this CPU (idempotent): CPUID, IA32_FEATURE_CONTROL, CR0/CR4
  * fixed bits, CR4.VMXE, VMXON. 0 or -1 with a one-line reason printed. */
-int vmx_cpu_init(struct machine *m);
+int vmx_cpu_init(struct machine *m, struct pcpu *c);
+
+/* The INIT state's real mode in the current VMCS (see vmx_vmcs.c). */
+void vmx_write_real_mode_state(struct vmx_vcpu *vv, struct vcpu_state *st, uint16_t cs,
+			       uint64_t cs_base, uint64_t rip, uint32_t activity);
 
 /* Allocates and fills a VMCS for a guest starting at `start`, makes it current, and
  * fills st with the guest's initial view. 0 or -1 with a reason printed. */

@@ -16,20 +16,26 @@
 #define CR3_PAE_PDPT_MASK 0xffffffe0ull /* PAE: the PDPT is 32-byte aligned (4.4.1) */
 #define INT_N_LENGTH 2                   /* CD ib */
 
-struct vmx_cpu vmx_boot_cpu;
-static struct vmx_vcpu primary_vmx_vcpu; /* one vCPU per CPU: CPU 0 for now */
 
 static bool vmx_supported(const struct machine *m)
 {
 	return m->caps.vmx;
 }
 
-int vmx_cpu_init(struct machine *m)
+int vmx_cpu_init(struct machine *m, struct pcpu *cpu)
 {
-	struct vmx_cpu *c = &vmx_boot_cpu;
 	const struct vmx_caps *caps = &m->caps.vmx_caps;
-	if (c->on)
+	if (cpu->backend && ((struct vmx_cpu *)cpu->backend)->on)
 		return 0;
+	if (!cpu->backend) {
+		uint64_t pa = alloc_frames_zeroed(1, FRAME_SIZE);
+		if (!pa) {
+			kprintf("nestbed: vmx: out of memory for CPU %u's state\n", cpu->index);
+			return -1;
+		}
+		cpu->backend = phys_to_virt(pa);
+	}
+	struct vmx_cpu *c = cpu->backend;
 	if (!m->caps.vmx) {
 		kprintf("nestbed: vmx: CPUID.1:ECX.VMX[bit 5] is 0: this CPU has no VT-x\n");
 		return -1;
@@ -84,11 +90,35 @@ int vmx_cpu_init(struct machine *m)
 
 static int vmx_vcpu_create(struct machine *m, struct vcpu *v, const struct guest_start *start)
 {
-	struct vmx_vcpu *vv = &primary_vmx_vcpu;
+	uint64_t pa = alloc_frames_zeroed((sizeof(struct vmx_vcpu) + FRAME_SIZE - 1) / FRAME_SIZE,
+					  FRAME_SIZE);
+	if (!pa) {
+		kprintf("nestbed: vmx: out of memory for a vCPU\n");
+		return -1;
+	}
+	struct vmx_vcpu *vv = phys_to_virt(pa);
 	if (vmx_vmcs_create(m, vv, start, &v->state))
 		return -1;
 	v->backend = vv;
+	v->wait_for_sipi = start->mode == GUEST_START_WAIT_FOR_SIPI;
 	return 0;
+}
+
+/* An INIT exit (27.2: the guest's INIT reached the CPU in VMX non-root operation): the
+ * INIT state, waiting for SIPI in guest mode. */
+static void vmx_init_signal(struct vcpu *v)
+{
+	vmx_write_real_mode_state(v->backend, &v->state, INIT_CS_SELECTOR, INIT_CS_BASE, INIT_RIP,
+				  VMX_ACTIVITY_WAIT_SIPI);
+	v->wait_for_sipi = true;
+}
+
+/* A SIPI exit: the vector's real-mode start (SDM vol.3 9.4.4.2). */
+static void vmx_startup(struct vcpu *v, uint8_t vector)
+{
+	vmx_write_real_mode_state(v->backend, &v->state, (uint16_t)(vector << 8),
+				  (uint64_t)vector << 12, 0, VMX_ACTIVITY_ACTIVE);
+	v->wait_for_sipi = false;
 }
 
 enum vmx_result vmx_enter_guest(struct vmx_vcpu *vv, struct gprs *gprs)
@@ -370,5 +400,8 @@ const struct vmm_ops vmx_ops = {
 	.dump = vmx_dump,
 	.cr_access = vmx_cr_access,
 	.selftest = vmx_selftest_op,
+	.init_signal = vmx_init_signal,
+	.startup = vmx_startup,
+	.cpu_waits_for_sipi = true,
 };
 VMM_BACKEND_REGISTER(vmx_ops);

@@ -21,7 +21,8 @@ static unsigned lowest_bit(uint32_t v)
 void vmx_selftest(struct machine *m, void (*result)(bool ok, const char *why))
 {
 	char why[WHY_SIZE];
-	if (vmx_cpu_init(m)) {
+	struct pcpu cpu = { .index = 0 }; /* the self-test runs before the machine's CPUs exist */
+	if (vmx_cpu_init(m, &cpu)) {
 		result(false, "cannot enter VMX operation (see above)");
 		return;
 	}

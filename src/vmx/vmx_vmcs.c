@@ -6,6 +6,7 @@
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/memory.h"
+#include "core/string.h"
 #include "core/platform.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
@@ -17,6 +18,7 @@
 #define SEG_LIMIT_TSS 0xffffu
 #define RFLAGS_FIXED 0x2ull
 #define DR7_INIT 0x400ull   /* power-on value, SDM vol.3 table 9-1 */
+#define SEG_LIMIT_REAL 0xffffu
 #define EPT_MIN_TOP (4ull << 30) /* MMIO (APIC, I/O APIC, PCI holes) lives below 4 GiB */
 #define SELECTOR_RPL_TI 7u
 #define FOUR_GIB (4ull << 30)
@@ -348,6 +350,56 @@ static void write_guest_state(struct vmx_vcpu *vv, const struct guest_start *sta
 	st->cpl = 0;
 }
 
+/* Real mode as INIT leaves it (SDM vol.3 table 9-1) with CS as given (F000h/FFFF0000h/
+ * FFF0h after INIT; vector << 8 / vector << 12 / 0 at a SIPI), in `activity`: the CPU
+ * waits for SIPI in guest mode (26.6.2, 27.2: the SIPI is exit reason 4). Needs
+ * unrestricted guest (26.3.1.1: CR0.PE=0). */
+void vmx_write_real_mode_state(struct vmx_vcpu *vv, struct vcpu_state *st, uint16_t cs,
+			       uint64_t cs_base, uint64_t rip, uint32_t activity)
+{
+	write_segment(&seg_cs, cs, VMX_AR_REAL_CODE, SEG_LIMIT_REAL, cs_base);
+	const struct segment_fields *data[] = { &seg_ds, &seg_es, &seg_ss, &seg_fs, &seg_gs };
+	for (unsigned i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		write_segment(data[i], 0, VMX_AR_REAL_DATA, SEG_LIMIT_REAL, 0);
+	write_segment(&seg_ldtr, 0, VMX_AR_LDT, SEG_LIMIT_REAL, 0);
+	write_segment(&seg_tr, 0, VMX_AR_TSS32_BUSY, SEG_LIMIT_REAL, 0);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT, SEG_LIMIT_REAL);
+	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, SEG_LIMIT_REAL);
+	vmcs_write(VMCS_GUEST_CR0, CR0_INIT | vv->cr0_mask);
+	vmcs_write(VMCS_CR0_READ_SHADOW, CR0_INIT);
+	vmcs_write(VMCS_GUEST_CR3, 0);
+	vmcs_write(VMCS_GUEST_CR4, vv->cr4_mask);
+	vmcs_write(VMCS_CR4_READ_SHADOW, 0);
+	vmcs_write(VMCS_GUEST_IA32_EFER, 0);
+	for (unsigned i = 0; i < 4; i++)
+		vmcs_write(VMCS_GUEST_PDPTE(i), 0);
+	vmcs_write(VMCS_GUEST_DR7, DR7_INIT);
+	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	if (vv->load_pat)
+		vmcs_write(VMCS_GUEST_IA32_PAT, VMX_PAT_POWER_ON);
+	vmcs_write(VMCS_GUEST_RSP, 0);
+	vmcs_write(VMCS_GUEST_RIP, rip);
+	vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, activity);
+	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
+
+	memset(&st->gpr, 0, sizeof(st->gpr));
+	st->gpr.rdx = cpuid(1, 0).eax; /* the processor signature */
+	st->rip = rip;
+	st->rsp = 0;
+	st->rflags = RFLAGS_FIXED;
+	st->cr0 = CR0_INIT;
+	st->cr2 = st->cr3 = st->cr4 = 0;
+	st->efer = 0;
+	st->cs_base = cs_base;
+	st->cs_long = st->cs_db = false;
+	st->cpl = 0;
+}
+
 static void flush_new_context(const struct machine *m, struct vmx_vcpu *vv)
 {
 	/* Nothing cached may survive from an earlier user of this EPTP or VPID (28.3.3). */
@@ -397,7 +449,21 @@ int vmx_vmcs_create(struct machine *m, struct vmx_vcpu *vv, const struct guest_s
 	write_controls(vv);
 	if (write_host_state(vv))
 		return -1;
-	write_guest_state(vv, start, st);
+	if (start->mode == GUEST_START_WAIT_FOR_SIPI) {
+		if (!(caps->misc & VMX_MISC_ACTIVITY_WAIT_SIPI)) {
+			kprintf("nestbed: vmx: the CPU has no wait-for-SIPI activity state (IA32_VMX_MISC[8]): "
+				"an AP cannot wait for its startup IPI in guest mode\n");
+			return -1;
+		}
+		vmx_write_real_mode_state(vv, st, INIT_CS_SELECTOR, INIT_CS_BASE, INIT_RIP,
+					  VMX_ACTIVITY_WAIT_SIPI);
+		vmcs_write(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
+		vmcs_write(VMCS_GUEST_SYSENTER_CS, 0);
+		vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
+		vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);
+	} else {
+		write_guest_state(vv, start, st);
+	}
 	if (vmcs_access_errors != errors_before) {
 		kprintf("nestbed: vmx: %u VMCS field(s) could not be written (see above)\n",
 			vmcs_access_errors - errors_before);

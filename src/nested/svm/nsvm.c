@@ -26,12 +26,9 @@
 #define LEGACY_CR3_BITS 0xffffffffull
 #define SHADOW_NPT_FLAGS (PTE_U)
 
-static struct nsvm primary_nsvm; /* one per vCPU: CPU 0 for now */
-
 static struct nsvm *nsvm_of(const struct vcpu *v)
 {
-	(void)v;
-	return &primary_nsvm;
+	return v->nested_state;
 }
 
 static uint64_t phys_addr_mask(void)
@@ -584,6 +581,12 @@ static void nsvm_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
 
 static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 {
+	uint64_t pa = alloc_frames_zeroed((sizeof(struct nsvm) + FRAME_SIZE - 1) / FRAME_SIZE, FRAME_SIZE);
+	if (!pa) {
+		kprintf("nestbed: nested-svm: out of memory for a vCPU's state\n");
+		return -1;
+	}
+	v->nested_state = phys_to_virt(pa);
 	struct nsvm *n = nsvm_of(v);
 	struct svm_vcpu *sv = v->backend;
 	memset(n, 0, sizeof(*n));

@@ -46,12 +46,9 @@
 #define CANONICAL_SHIFT 47
 #define MSR_IA32_DEBUGCTL 0x1d9u          /* SDM vol.4 table 2-2 */
 
-static struct nvmx primary_nvmx; /* one per vCPU: CPU 0 for now */
-
 struct nvmx *nvmx_of(const struct vcpu *v)
 {
-	(void)v;
-	return &primary_nvmx;
+	return v->nested_state;
 }
 
 /* ---- VMCS12 fields ---- */
@@ -557,6 +554,12 @@ static int create_vmcs02(const struct machine *m, struct nvmx *n)
 
 static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 {
+	uint64_t pa = alloc_frames_zeroed((sizeof(struct nvmx) + FRAME_SIZE - 1) / FRAME_SIZE, FRAME_SIZE);
+	if (!pa) {
+		kprintf("nestbed: nested-vmx: out of memory for a vCPU's state\n");
+		return -1;
+	}
+	v->nested_state = phys_to_virt(pa);
 	struct nvmx *n = nvmx_of(v);
 	memset(n, 0, sizeof(*n));
 	n->vv01 = v->backend;

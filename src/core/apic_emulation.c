@@ -1,0 +1,117 @@
+#include "core/apic_emulation.h"
+
+#include "core/apic_icr.h"
+#include "core/cpu.h"
+#include "core/guest_mem.h"
+#include "core/insn_decode.h"
+#include "core/lapic.h"
+#include "core/machine.h"
+#include "core/nested_ops.h"
+#include "core/pcpu.h"
+#include "core/run.h"
+#include "core/vmm.h"
+
+#define OPCODE_MOV_RM_R 0x89   /* MOV r/m32, r32 (SDM vol.2B MOV) */
+#define OPCODE_MOV_RM_IMM 0xC7 /* MOV r/m32, imm32 (/0) */
+#define OPCODE_XCHG_RM_R 0x87  /* XCHG r/m32, r32: Linux's 11AP erratum path */
+#define APIC_REG_ALIGN_MASK 0xfu
+
+/* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
+static void deliver_init(struct vcpu *from, struct pcpu *c)
+{
+	if (c->vcpu == from && from->level == 1) {
+		from->ops->init_signal(from); /* at once: the CPU resets under its own write */
+		return;
+	}
+	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
+}
+
+static void deliver_startup(struct pcpu *c, uint8_t vector)
+{
+	/* a SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4) */
+	if (c->vcpu && c->vcpu->wait_for_sipi)
+		__atomic_store_n(&c->pending_sipi, PCPU_SIPI_VALID | vector, __ATOMIC_RELEASE);
+}
+
+/* true: INIT or SIPI, emulated; false: any other IPI, for the real APIC. */
+static bool emulate_icr(struct vcpu *v, const struct icr *icr, bool x2apic)
+{
+	if (icr->delivery != ICR_INIT && icr->delivery != ICR_STARTUP)
+		return false;
+	if (icr_is_init_deassert(icr))
+		return true; /* ignored by every CPU since the Pentium 4 (11.6.1) */
+	const struct machine *m = &machine;
+	uint32_t self = v->cpu->apic_id;
+	for (unsigned i = 0; i < m->nr_cpus; i++) {
+		bool unsupported;
+		if (!icr_targets(icr, self, m->cpus[i].apic_id, x2apic, &unsupported)) {
+			if (unsupported)
+				guest_failure(v, "an %s IPI with a logical destination (%#x): not emulated yet",
+					      icr->delivery == ICR_INIT ? "INIT" : "startup", icr->dest);
+			continue;
+		}
+		if (icr->delivery == ICR_INIT)
+			deliver_init(v, &m->cpus[i]);
+		else
+			deliver_startup(&m->cpus[i], icr->vector);
+	}
+	return true;
+}
+
+bool apic_mmio_write_exit(struct vcpu *v, struct exit *e)
+{
+	const struct exit_tdp *t = &e->u.tdp;
+	uint64_t pa = t->gpa, page_end;
+	/* an L2 reaches the APIC through L1's nested page tables */
+	if (v->level >= 2 && (!v->nested || v->nested->l2_gpa_to_hpa(v, t->gpa, &pa, &page_end)))
+		return false;
+	if (!v->apic_page || !t->write || (pa & ~(uint64_t)(APIC_PAGE_SIZE - 1)) != v->apic_page)
+		return false;
+	struct insn insn;
+	if (guest_insn_decode(v, &insn))
+		guest_failure(v, "cannot decode the instruction that wrote the local APIC at %#llx",
+			      (unsigned long long)t->gpa);
+	uint32_t value;
+	if (insn.opcode_map == INSN_MAP_ONE_BYTE && (insn.opcode == OPCODE_MOV_RM_R || insn.opcode == OPCODE_XCHG_RM_R) &&
+	    insn.operand_size == 4)
+		value = (uint32_t)*vcpu_gpr(&v->state, insn.reg);
+	else if (insn.opcode_map == INSN_MAP_ONE_BYTE && insn.opcode == OPCODE_MOV_RM_IMM && (insn.reg & 7) == 0 &&
+		 insn.operand_size == 4)
+		value = (uint32_t)insn.immediate;
+	else
+		guest_failure(v, "a local APIC write nestbed cannot emulate (%s, opcode %#x, %u-byte operand, at %#llx): "
+			      "APIC registers take aligned 32-bit MOVs (SDM vol.3 11.4.1)",
+			      insn_kind_name(insn.kind), insn.opcode, insn.operand_size,
+			      (unsigned long long)t->gpa);
+	uint32_t offset = (uint32_t)(pa & (APIC_PAGE_SIZE - 1)) & ~APIC_REG_ALIGN_MASK;
+	if (insn.opcode == OPCODE_XCHG_RM_R)
+		*vcpu_gpr(&v->state, insn.reg) = lapic_mmio_read(v->apic_page, offset);
+	e->insn_len = insn.length;
+	if (offset == APIC_REG_ICR_LOW) {
+		uint32_t high = lapic_mmio_read(v->apic_page, APIC_REG_ICR_HIGH);
+		struct icr icr = icr_decode(value, high, false);
+		if (emulate_icr(v, &icr, false)) {
+			if (!v->wait_for_sipi)
+				vcpu_skip_instruction(v, e);
+			return true;
+		}
+	}
+	lapic_mmio_write(v->apic_page, offset, value);
+	vcpu_skip_instruction(v, e);
+	return true;
+}
+
+void apic_x2apic_icr_write(struct vcpu *v, uint64_t value)
+{
+	struct icr icr = icr_decode((uint32_t)value, (uint32_t)(value >> 32), true);
+	if (!emulate_icr(v, &icr, true))
+		wrmsr(MSR_X2APIC_ICR, value);
+}
+
+void apic_init_exit(struct vcpu *v)
+{
+	if (!v->ops->cpu_waits_for_sipi)
+		guest_failure(v, "an INIT reached CPU %u outside nestbed's INIT emulation (an I/O APIC "
+			      "or MSI with INIT delivery?): stopped, it would reset nestbed", v->id);
+	v->ops->init_signal(v);
+}

@@ -1,0 +1,51 @@
+/* One structure per physical CPU (DESIGN.md "State: per CPU, per vCPU"): its GDT and
+ * TSS, its stack, the vendor's per-CPU state (VMXON region, host-save area), the vCPU
+ * it runs (one vCPU per CPU, pinned: the guest's APIC IDs are the CPU's), and the
+ * mailbox through which other CPUs hand it the INIT and startup IPIs nestbed emulates. */
+#ifndef NESTBED_PCPU_H
+#define NESTBED_PCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/gdt.h"
+
+#define NESTBED_MAX_CPUS 64
+#define PCPU_STACK_SIZE (32 * 1024ull)
+
+struct vcpu;
+
+struct pcpu {
+	unsigned index;        /* 0 is the boot CPU */
+	uint32_t apic_id;      /* from the MADT (the BSP's from its own APIC) */
+	struct cpu_tables tables;
+	uint64_t stack_top;    /* APs: the stack nestbed gave it; the BSP keeps its boot stack */
+	void *backend;         /* the vendor's per-CPU state */
+	struct vcpu *vcpu;
+	volatile uint32_t online; /* the AP runs nestbed's code (set by the AP) */
+	/* Emulated INIT and startup IPIs waiting for this CPU's vCPU (SVM: no guest INIT or
+	 * SIPI ever reaches a CPU; VMX: the CPU gets them itself, see ap_boot.c). */
+	volatile uint32_t pending_init;
+	volatile uint32_t pending_sipi; /* PCPU_SIPI_VALID | vector */
+};
+
+#define PCPU_SIPI_VALID 0x100u
+
+/* A spinlock for the few structures CPUs share (console, frame allocator). */
+struct spinlock {
+	volatile uint32_t locked;
+};
+
+static inline void spin_lock(struct spinlock *l)
+{
+	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+			__asm__ volatile("pause");
+}
+
+static inline void spin_unlock(struct spinlock *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+#endif
