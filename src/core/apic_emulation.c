@@ -16,6 +16,30 @@
 #define OPCODE_XCHG_RM_R 0x87  /* XCHG r/m32, r32: Linux's 11AP erratum path */
 #define APIC_REG_ALIGN_MASK 0xfu
 
+/* An NMI to CPU c (SVM intercepts NMIs): its next exit takes posted INITs. nestbed's
+ * own IPI must not disturb the guest's half-written ICR (xAPIC: ICR high holds the
+ * guest's destination), so ICR high is put back. */
+static void kick(struct pcpu *c)
+{
+	__atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_ACQ_REL);
+	struct icr nmi = { .delivery = ICR_NMI, .assert = true, .dest = c->apic_id };
+	bool x2apic = lapic_x2apic_mode();
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	uint32_t high = x2apic ? 0 : lapic_mmio_read(base, APIC_REG_ICR_HIGH);
+	lapic_send(&nmi);
+	if (!x2apic)
+		lapic_mmio_write(base, APIC_REG_ICR_HIGH, high);
+}
+
+bool apic_nmi_was_kick(struct vcpu *v)
+{
+	struct pcpu *c = v->cpu;
+	if (c->kicks_seen == __atomic_load_n(&c->kicks_sent, __ATOMIC_ACQUIRE))
+		return false;
+	c->kicks_seen++;
+	return true;
+}
+
 /* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
 static void deliver_init(struct vcpu *from, struct pcpu *c)
 {
@@ -24,6 +48,8 @@ static void deliver_init(struct vcpu *from, struct pcpu *c)
 		return;
 	}
 	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
+	if (c->vcpu && !c->vcpu->wait_for_sipi)
+		kick(c); /* it runs the guest: make it exit and read its mailbox */
 }
 
 static void deliver_startup(struct pcpu *c, uint8_t vector)

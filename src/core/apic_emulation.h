@@ -17,6 +17,10 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e);
 /* A WRMSR of the x2APIC ICR: done or emulated (the caller skips the instruction). */
 void apic_x2apic_icr_write(struct vcpu *v, uint64_t value);
 
+/* An NMI exit: true when another CPU sent it to make this one read its mailbox
+ * (consumed); false when it is the guest's own NMI. */
+bool apic_nmi_was_kick(struct vcpu *v);
+
 /* An INIT the CPU itself delivered to the vCPU (VMX INIT exit; SVM INIT intercept). */
 void apic_init_exit(struct vcpu *v);
 

@@ -18,6 +18,7 @@
 #define RFLAGS_IF (1ull << 9)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
+#define NMI_VECTOR 2
 #define MSR_VM_HSAVE_PA 0xC0010117u  /* APM vol.2 15.30.4 */
 #define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
 #define VM_CR_SVMDIS (1ull << 4)
@@ -191,9 +192,12 @@ static void handle_shutdown(struct vcpu *v, struct exit *e)
 static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	const struct exit_tdp *t = &e->u.tdp;
-	if (v->level >= 2 && v->nested && v->nested->tdp_fault(v, e))
+	/* a write to the protected xAPIC page (read-only in every table nestbed builds, the
+	 * shadow of L1's included): performed or emulated (apic_emulation.c). An L1 that maps
+	 * the APIC read-only for its L2 is not honoured here yet. */
+	if ((v->level == 1 || t->present) && apic_mmio_write_exit(v, e))
 		return;
-	if (apic_mmio_write_exit(v, e))
+	if (v->level >= 2 && v->nested && v->nested->tdp_fault(v, e))
 		return;
 	const struct guest_memmap *g = &machine.guest_map;
 	for (uint32_t i = 0; i < g->nr_ranges; i++)
@@ -323,6 +327,17 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
 	v->ops->startup(v, (uint8_t)e->info1);
 }
 
+/* An intercepted NMI (SVM: nestbed took it in the host already): nestbed's own kick
+ * (see apic_emulation.c), or the guest's, given back to it (APM vol.2 15.20). */
+static void handle_nmi(struct vcpu *v, struct exit *e)
+{
+	(void)e;
+	if (apic_nmi_was_kick(v))
+		return;
+	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	v->ops->inject(v, &nmi);
+}
+
 static void handle_invalid_state(struct vcpu *v, struct exit *e)
 {
 	guest_failure(v, "the CPU refused the guest state (native exit %#llx)",
@@ -347,7 +362,7 @@ const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
 	[EXIT_VM_INSN] = handle_vm_insn,
 	[EXIT_XSETBV] = handle_xsetbv,
 	[EXIT_INTR] = handle_resume,
-	[EXIT_NMI] = handle_resume,
+	[EXIT_NMI] = handle_nmi,
 	[EXIT_INVALID_STATE] = handle_invalid_state,
 	[EXIT_EXCEPTION] = handle_exception,
 	[EXIT_CR_ACCESS] = handle_cr_access,

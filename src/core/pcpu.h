@@ -27,6 +27,10 @@ struct pcpu {
 	 * SIPI ever reaches a CPU; VMX: the CPU gets them itself, see ap_boot.c). */
 	volatile uint32_t pending_init;
 	volatile uint32_t pending_sipi; /* PCPU_SIPI_VALID | vector */
+	/* NMIs other CPUs sent to make this one leave guest mode and read its mailbox
+	 * (SVM); an NMI beyond them is the guest's and is given back to it. */
+	volatile uint32_t kicks_sent;
+	uint32_t kicks_seen;
 };
 
 #define PCPU_SIPI_VALID 0x100u

@@ -224,7 +224,7 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
 			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
-			     SVM_INTERCEPT_INIT;
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_NMI;
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			     SVM_INTERCEPT_SKINIT;
@@ -288,6 +288,11 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	c->tlb_control = 0;
 	svm_state_from_vmcb(v, sv);
 	svm_decode_exit(sv->vmcb, sv->nrips, e);
+	/* An NMI VMCB01 intercepts is held while GIF is 0 (APM vol.2 15.17): nestbed takes it
+	 * now (its handler only returns) and the core decides whose it was. VMCB02 intercepts
+	 * NMIs only for L1, whose NMI stays pending for it as on hardware. */
+	if (e->kind == EXIT_NMI && v->level == 1)
+		__asm__ volatile("stgi; clgi" ::: "memory");
 	if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
 		e->u.msr = (uint32_t)v->state.gpr.rcx;
 	/* An event the CPU was delivering when the exit came is delivered again on the next

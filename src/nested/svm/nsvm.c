@@ -150,7 +150,8 @@ static void build_vmcb02(struct nsvm *n)
 	/* nestbed's own needs for any guest: CPUID policy, its MSRs and the exit port, a
 	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
 	c->intercept_misc1 = v12->control.intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
-			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA;
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_INIT;
 	c->intercept_misc2 = v12->control.intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
@@ -452,7 +453,10 @@ static bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
 	if (nestbed_owns_range(r.pa, 1))
 		guest_failure(v, "nested: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
 			      (unsigned long long)gpa, (unsigned long long)r.pa);
-	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable ? PTE_W : 0) | (r.executable ? 0 : PTE_NX);
+	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated
+	 * like L1's (apic_emulation.c) */
+	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
+	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable && !apic ? PTE_W : 0) | (r.executable ? 0 : PTE_NX);
 	if (paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags)) {
 		/* out of frames: start the cache over (as a TLB flush would) */
 		shadow_drop(n);

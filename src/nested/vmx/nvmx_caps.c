@@ -33,11 +33,12 @@
 #define BASIC_DUAL_MONITOR (1ull << 49)
 #define BASIC_ADDR_WIDTH_32 (1ull << 48)
 /* IA32_VMX_MISC, A.6: keep the preemption-timer rate (the CPU's timer counts for L1),
- * the LMA store, HLT as the
- * only extra activity state, CR3 targets, MSR-list size, VMWRITE to exit-information
- * fields and zero-length injection; drop shutdown/wait-for-SIPI states, SMM, PT, MSEG. */
-#define MISC_KEEP (0x1full | (1ull << 5) | (1ull << 6) | (0x1ffull << 16) | (7ull << 25) | \
-		   (1ull << 29) | (1ull << 30))
+ * the LMA store, the HLT and wait-for-SIPI activity states (a SIPI to L2 waiting for
+ * one is exit 4 to L1: the CPU's own, reflected), CR3 targets, MSR-list size, VMWRITE to
+ * exit-information fields and zero-length injection; drop the shutdown state, SMM, PT,
+ * MSEG. */
+#define MISC_KEEP (0x1full | (1ull << 5) | (1ull << 6) | VMX_MISC_ACTIVITY_WAIT_SIPI | \
+		   (0x1ffull << 16) | (7ull << 25) | (1ull << 29) | (1ull << 30))
 /* IA32_VMX_EPT_VPID_CAP, A.10: 4-level walks, UC/WB, 2M/1G pages, INVEPT and INVVPID with
  * their types; not execute-only entries (the shadow EPT always grants read), not 5-level,
  * not A/D flags (not propagated to L1's tables). */
