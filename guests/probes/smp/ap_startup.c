@@ -18,15 +18,16 @@ static enum probe_status ap_startup(struct probe_run *run)
 	if (status != PROBE_PASS)
 		return status;
 	uint32_t signature = cpuid(1).eax;
+	struct smp_entry_state entry[SMP_MAX_CPUS];
 	for (unsigned k = 1; k < smp_count(); k++) {
 		struct smp_cpu *c = smp_cpu(k);
-		struct smp_entry_state e;
+		struct smp_entry_state *e = &entry[k];
 		char why[PROBE_REASON_MAX];
-		if (smp_start(k, SMP_TRAMPOLINE_VECTOR, &e, why, sizeof(why)) < 0)
+		if (smp_start(k, SMP_TRAMPOLINE_VECTOR, e, why, sizeof(why)) < 0)
 			return probe_fail(run, "%s", why);
 		diag("AP %u: APIC ID %u (MADT %s entry)", k, c->apic_id,
 		     c->x2apic_entry ? "x2APIC" : "local APIC");
-		status = smp_expect_init_state(run, &e, SMP_TRAMPOLINE_VECTOR, signature);
+		status = smp_expect_init_state(run, e, SMP_TRAMPOLINE_VECTOR);
 		if (status != PROBE_PASS)
 			return status;
 		EXPECT_EQ(run, "the AP's local APIC ID (MADT's)", c->apic_id,
@@ -37,6 +38,11 @@ static enum probe_status ap_startup(struct probe_run *run)
 		if (c->apic_id < 256)
 			EXPECT_EQ(run, "the AP's CPUID.1:EBX[31:24] initial APIC ID (MADT's)",
 				  c->apic_id, ebx >> 24);
+	}
+	for (unsigned k = 1; k < smp_count(); k++) {
+		status = smp_expect_init_edx(run, &entry[k], signature);
+		if (status != PROBE_PASS)
+			return status;
 	}
 	return PROBE_PASS;
 }
