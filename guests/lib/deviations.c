@@ -30,6 +30,7 @@ static const struct {
 	{ "event/interrupt-window-open", BOCHS | NESTBED,
 	  "Bochs misses V_IRQ pending at VMRUN" },
 	{ "inject/soft-int-next-rip", BOCHS, "Bochs pushes RIP, not nRIP, for an injected INTn" },
+	{ "smp/init-exit", QEMU, "QEMU performs an intercepted INIT while GIF = 0" },
 	{ "smp/ap-startup", BOCHS, "Bochs leaves EDX 0 after INIT" },
 	{ "smp/self-init", BOCHS, "Bochs leaves EDX 0 after INIT" },
 	{ "event/mtf-single-step", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
