@@ -31,6 +31,7 @@ static const struct {
 	  "Bochs misses V_IRQ pending at VMRUN" },
 	{ "inject/soft-int-next-rip", BOCHS, "Bochs pushes RIP, not nRIP, for an injected INTn" },
 	{ "smp/init-exit", QEMU, "QEMU performs an intercepted INIT while GIF = 0" },
+	{ "smp/init-exit", BOCHS, "Bochs keeps the INIT of an INIT VM exit pending" },
 	{ "smp/ap-startup", BOCHS, "Bochs leaves EDX 0 after INIT" },
 	{ "smp/self-init", BOCHS, "Bochs leaves EDX 0 after INIT" },
 	{ "event/mtf-single-step", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },

@@ -1,6 +1,8 @@
 /* smp/init-exit: an INIT sent to an AP while its L1 runs an L2.
  *   VT-x: INIT causes a VM exit, basic reason 3, qualification 0, with L2's RIP saved
- *   and nothing else done (SDM vol.3C 26.2, 28.2.1); the AP's L1 goes on.
+ *   and nothing else done (SDM vol.3C 26.2, 28.2.1): the exit is the INIT's delivery,
+ *   so the AP's L1 goes on, past VMXOFF too (INIT is only blocked in VMX root
+ *   operation, 24.8).
  *   AMD-V: with the INIT intercept set (VMCB vector 3 bit 3), #VMEXIT 63h (APM vol.2
  *   15.13.3, Appendix C); the #VMEXIT clears GIF and an INIT is held pending while GIF
  *   is 0 (15.17.1), so L1 runs on until its STGI, where the INIT takes the AP into
@@ -31,6 +33,7 @@ struct init_job {
 	struct probe_run *run;
 	struct mhv_vm *volatile vm;       /* for the boot CPU, once started */
 	volatile uint32_t exited;         /* VMX: the AP's L1 got its exit back */
+	volatile uint32_t left_vmx;       /* VMX: ... and went on past VMXOFF */
 	struct mhv_exit exit;
 };
 
@@ -52,6 +55,7 @@ static uint64_t ap_run_spinning_l2(void *arg)
 	mhv_run(vm, &job->exit);
 	job->exited = 1;
 	mhv_disable_this_cpu(vm);
+	job->left_vmx = 1;
 	return PROBE_PASS;
 }
 
@@ -108,6 +112,10 @@ static enum probe_status init_exit(struct probe_run *run)
 					  "observed %#llx", (unsigned long long)smp_l2_spin_loop,
 					  (unsigned long long)smp_l2_spin_loop + SPIN_LOOP_LENGTH - 1,
 					  (unsigned long long)job.exit.rip);
+		if (!job.left_vmx)
+			return probe_fail(run, "the INIT that caused the exit stayed pending: the AP's "
+					  "L1 never got past VMXOFF (an INIT exit consumes the INIT, "
+					  "SDM vol.3C 26.2)");
 		if (!returned)
 			return probe_fail(run, "the AP's L1 did not return after the INIT exit");
 		return (enum probe_status)result;
