@@ -7,8 +7,10 @@
  * per-CPU area, and waits for work: smp_call() runs a function there and waits for its
  * result with a bounded timeout. Timing is by the PIT (delay.h), on the boot CPU.
  *
- * Only the boot CPU calls this API; functions run on an AP may use lapic_send_ipi and
- * the smp_cpu fields, not exc_try (one catcher chain, the boot CPU's). */
+ * Only the boot CPU calls this API. A function run on an AP may use exc_try (and what
+ * is built on it: rdmsr_safe, nestbed_hypercall, the mini-hypervisor) only while the
+ * boot CPU waits for it without using exc_try itself: the catcher chain is one for the
+ * machine (exception.c), and the AP's catchers nest on top of the boot CPU's. */
 #ifndef GUEST_SMP_H
 #define GUEST_SMP_H
 
