@@ -16,7 +16,7 @@ GUEST_STRING_CFLAGS := -fno-tree-loop-distribute-patterns
 GUEST_LIB_ASM  := $(sort $(wildcard guests/lib/*.asm))
 GUEST_LIB_C    := $(sort $(wildcard guests/lib/*.c))
 GUEST_PROBES_C := $(sort $(wildcard guests/probes/*/*.c guests/probes/*/*/*.c))
-GUEST_CORE_C   := src/core/format.c src/core/string.c
+GUEST_CORE_C   := src/core/format.c src/core/string.c src/core/acpi.c src/core/acpi_madt.c
 GUEST_OBJS     := $(patsubst %,$(GUEST_BUILD)/%.o,$(GUEST_LIB_ASM) $(GUEST_LIB_C) \
 	$(GUEST_CORE_C) $(GUEST_PROBES_C))
 

@@ -2,16 +2,16 @@
 
     python3 -m harness run --platform P [--bare] [--timeout S] [--log FILE]
                            [--nestbed PATH] [--nestbed-args 'STRING'] [--memory MIB]
-                           [--cpu-model MODEL] [--keep] IMAGE [ARGS...]
+                           [--cpu-model MODEL] [--cpus N] [--keep] IMAGE [ARGS...]
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
-                             [--out DIR] [--image PATH] [--keep]
+                             [--out DIR] [--image PATH] [--cpus N] [--keep]
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
-                             [--nestbed PATH]
+                             [--nestbed PATH] [--cpus N]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
-                           [--memory MIB] [--loops N] [--nestbed PATH]
+                           [--memory MIB] [--loops N] [--nestbed PATH] [--cpus N]
     python3 -m harness bench [--out DIR] [--runs N]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
-                            [--nestbed PATH]
+                            [--nestbed PATH] [--cpus N]
     python3 -m harness report [--out DIR]
     python3 -m harness platforms
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import (EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_SKIP, ROOT, HarnessError,
                PlatformUnavailable)
-from .platforms import DEFAULT_MEMORY, PLATFORMS, RunSpec, get_platform
+from .platforms import DEFAULT_MEMORY, MAX_CPUS, PLATFORMS, RunSpec, get_platform
 from .results import skipped_dict, to_dict, write_report, write_results
 from .runner import Interrupted, run
 
@@ -66,6 +66,19 @@ def memory(text):
     return value
 
 
+def cpus(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a number of CPUs" % text)
+    if not 1 <= value <= MAX_CPUS:
+        raise argparse.ArgumentTypeError("%s CPUs is out of range (1..%d)" % (text, MAX_CPUS))
+    return value
+
+
+CPUS_HELP = "CPUs of the emulated machine: QEMU -smp N, Bochs cpu count=N (default 1)"
+
+
 def build_parser():
     parser = Parser(prog="python3 -m harness", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -87,6 +100,7 @@ def build_parser():
     r.add_argument("--cpu-model", metavar="MODEL",
                    help="Bochs CPU model (default tigerlake / ryzen) or QEMU -cpu value")
     r.add_argument("--keep", action="store_true", help="keep the run directory on success")
+    r.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
     r.add_argument("--known-failures", type=Path, metavar="FILE",
                    help="probes whose failure on this platform is a documented bug "
                         "(one name per line, '#' comments): they do not fail the run")
@@ -109,6 +123,7 @@ def build_parser():
     s.add_argument("--nestbed-image", type=Path, metavar="PATH")
     s.add_argument("--memory", type=memory, default=DEFAULT_MEMORY, metavar="MIB")
     s.add_argument("--keep", action="store_true")
+    s.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
 
     lx = sub.add_parser("linux", help="boot Debian's Linux (busybox initramfs) as the guest")
     lx.add_argument("--platform", required=True, metavar="P",
@@ -125,6 +140,7 @@ def build_parser():
                     help="more kernel command-line arguments (e.g. 'loglevel=7')")
     lx.add_argument("--log", type=Path, metavar="FILE")
     lx.add_argument("--keep", action="store_true")
+    lx.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
 
     kv = sub.add_parser("kvm", help="Linux KVM as L1 runs a small L2 through /dev/kvm")
     kv.add_argument("--platform", required=True, metavar="P",
@@ -141,6 +157,7 @@ def build_parser():
     kv.add_argument("--nestbed-args", default="", metavar="STRING")
     kv.add_argument("--log", type=Path, metavar="FILE")
     kv.add_argument("--keep", action="store_true")
+    kv.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
 
     fz = sub.add_parser("fuzz", help="random VMCB12 (AMD-V) or VMCS12 (VT-x) states, bare "
                         "against nestbed")
@@ -155,6 +172,7 @@ def build_parser():
                     "on VT-x platforms)")
     fz.add_argument("--nestbed", type=Path, metavar="PATH",
                     help="nestbed image (default build/nestbed.elf)")
+    fz.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
 
     b = sub.add_parser("bench", help="cost figures into results/bench.json")
     b.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
@@ -179,7 +197,8 @@ def cmd_run(opts) -> int:
     platform = get_platform(opts.platform)
     spec = RunSpec(image=Path(opts.image), args=list(opts.args), bare=opts.bare,
                    nestbed=opts.nestbed, nestbed_args=opts.nestbed_args.strip(),
-                   memory=opts.memory, cpu_model=opts.cpu_model, icount=opts.icount)
+                   memory=opts.memory, cpu_model=opts.cpu_model, icount=opts.icount,
+                   cpus=opts.cpus)
     known = read_known_failures(opts.known_failures) if opts.known_failures else frozenset()
     result = run(platform, spec, timeout=opts.timeout, stream=sys.stdout.buffer,
                  log_path=opts.log, keep=opts.keep, known_failures=known)
@@ -245,7 +264,7 @@ def cmd_suite(opts) -> int:
                                      if test.reason else ""))
 
         spec = RunSpec(image=opts.image, bare=(mode == "bare"), nestbed=opts.nestbed_image,
-                       memory=opts.memory)
+                       memory=opts.memory, cpus=opts.cpus)
         known = default_known_failures(platform.name)
         start = time.monotonic()
         try:
@@ -279,6 +298,7 @@ def cmd_linux(opts) -> int:
     spec = linux.spec_for(platform.name, opts.bare, opts.memory, opts.nestbed_args.strip(),
                           opts.nestbed)
     spec.cpu_model = opts.cpu_model or spec.cpu_model
+    spec.cpus = opts.cpus
     spec.args += opts.append.split()
     timeout = opts.timeout or linux.TIMEOUTS.get(platform.name)
     result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
@@ -294,7 +314,7 @@ def cmd_fuzz(opts) -> int:
     if opts.count <= 0:
         raise HarnessError("--count must be positive")
     return fuzz.run_fuzz(opts.platform, opts.seed, opts.count, opts.timeout, say,
-                         opts.require_agreement, opts.image, opts.nestbed)
+                         opts.require_agreement, opts.image, opts.nestbed, opts.cpus)
 
 
 def cmd_kvm(opts) -> int:
@@ -304,6 +324,7 @@ def cmd_kvm(opts) -> int:
     kvm.prepare()
     spec = kvm.spec_for(platform.name, opts.bare, opts.memory, opts.l1_args, opts.loops,
                         opts.nestbed, opts.nestbed_args.strip())
+    spec.cpus = opts.cpus
     result = run(platform, spec, timeout=kvm.timeout_for(platform.name, opts.timeout),
                  stream=sys.stdout.buffer, log_path=opts.log, keep=opts.keep)
     if result.run_dir and result.verdict != "pass":

@@ -83,7 +83,7 @@ class Died:
 
 
 def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
-            fuzzer=None, nestbed: Optional[Path] = None):
+            fuzzer=None, nestbed: Optional[Path] = None, cpus: int = 1):
     """{state index: State or Died}, and the reason the last run did not finish (None
     when every state ran). nestbed is never restarted: dying there is the failure.
     The states carry the run's capabilities (`caps`, VT-x only) for the explanations."""
@@ -96,7 +96,8 @@ def collect(platform, bare: bool, seed: int, count: int, timeout: float, say,
     suspected = {}                  # state index: why the first run that reached it died
     while first < count:
         spec = RunSpec(image=fuzzer.image, bare=bare, nestbed=None if bare else nestbed,
-                       args=["seed=%d" % seed, "count=%d" % count, "first=%d" % first])
+                       args=["seed=%d" % seed, "count=%d" % count, "first=%d" % first],
+                       cpus=cpus)
 
         def on_line(line, test):
             text = line.strip()
@@ -243,7 +244,7 @@ def fuzzer_for(platform_name: str) -> Fuzzer:
 
 def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
              require_agreement: bool = False, image: Optional[Path] = None,
-             nestbed: Optional[Path] = None) -> int:
+             nestbed: Optional[Path] = None, cpus: int = 1) -> int:
     fuzzer = fuzzer_for(platform_name)
     if image is not None:
         fuzzer = fuzzer.with_image(image)
@@ -252,8 +253,9 @@ def run_fuzz(platform_name: str, seed: int, count: int, timeout: float, say,
     if nestbed is not None and not nestbed.is_file():
         raise HarnessError("nestbed image %s does not exist" % nestbed)
     platform = get_platform(platform_name)
-    bare_failure, bare = collect(platform, True, seed, count, timeout, say, fuzzer)
-    nb_failure, nested = collect(platform, False, seed, count, timeout, say, fuzzer, nestbed)
+    bare_failure, bare = collect(platform, True, seed, count, timeout, say, fuzzer, cpus=cpus)
+    nb_failure, nested = collect(platform, False, seed, count, timeout, say, fuzzer, nestbed,
+                                 cpus)
     differ = []
     for i in range(count):
         b, n = bare.get(i), nested.get(i)

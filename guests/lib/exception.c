@@ -13,7 +13,8 @@ struct exc_try_context {
 	uint64_t padding;
 };
 
-/* Innermost armed exc_try, NULL when none. One CPU for now: per-CPU when SMP comes. */
+/* Innermost armed exc_try, NULL when none. One chain for the machine: with several CPUs
+ * (lib/smp.h) one CPU at a time arms catchers, while the others wait for it. */
 struct exc_try_context *exc_try_top;
 
 extern char exc_try_resume[];

@@ -48,6 +48,11 @@ void idt_init(void)
 			.offset_high = stub >> 32,
 		};
 	}
+	idt_load();
+}
+
+void idt_load(void)
+{
 	struct {
 		uint16_t limit;
 		uint64_t base;

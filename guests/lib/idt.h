@@ -3,5 +3,7 @@
 #define GUEST_IDT_H
 
 void idt_init(void);
+/* Loads the same IDT into this CPU's IDTR (the APs share the boot CPU's). */
+void idt_load(void);
 
 #endif

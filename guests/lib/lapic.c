@@ -49,7 +49,44 @@ void lapic_self_ipi(uint8_t vector)
 		cpu_relax();
 }
 
+#define MSR_X2APIC_ID  0x802u /* 11.12.1, Table 11-6 */
+#define MSR_X2APIC_EOI 0x80bu
+#define MSR_X2APIC_ICR 0x830u
+#define ICR_SEND_POLLS 1000000
+
 void lapic_eoi(void)
 {
-	lapic_write(LAPIC_EOI, 0);
+	if (lapic_x2apic())
+		wrmsr(MSR_X2APIC_EOI, 0);
+	else
+		lapic_write(LAPIC_EOI, 0);
+}
+
+bool lapic_x2apic(void)
+{
+	return (rdmsr(MSR_IA32_APIC_BASE) & (APIC_BASE_ENABLE | APIC_BASE_X2APIC)) ==
+	       (APIC_BASE_ENABLE | APIC_BASE_X2APIC);
+}
+
+uint32_t lapic_id(void)
+{
+	if (lapic_x2apic())
+		return (uint32_t)rdmsr(MSR_X2APIC_ID);
+	return lapic_read(LAPIC_ID) >> 24;
+}
+
+bool lapic_send_ipi(uint32_t apic_id, uint32_t command)
+{
+	if (lapic_x2apic()) {
+		wrmsr(MSR_X2APIC_ICR, (uint64_t)apic_id << 32 | command);
+		return true;
+	}
+	lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+	lapic_write(LAPIC_ICR_LOW, command);
+	for (int i = 0; i < ICR_SEND_POLLS; i++) {
+		if (!(lapic_read(LAPIC_ICR_LOW) & ICR_BUSY))
+			return true;
+		cpu_relax();
+	}
+	return false;
 }

@@ -90,6 +90,28 @@ static enum probe_status enable_once(struct probe_run *run)
 	return enable_status;
 }
 
+enum probe_status mhv_prepare(struct probe_run *run)
+{
+	enum probe_status status = enable_once(run);
+	if (status == PROBE_PASS)
+		backend->release();
+	return status;
+}
+
+enum probe_status mhv_enable_this_cpu(struct probe_run *run, struct mhv_cpu *cpu)
+{
+	if (!enable_tried)
+		return probe_fail(run, "mhv_enable_this_cpu before mhv_prepare on the boot CPU");
+	MHV_CHECK(enable_once(run));
+	return backend->enable_cpu(run, cpu->region);
+}
+
+void mhv_disable_this_cpu(struct mhv_vm *vm)
+{
+	if (backend)
+		backend->disable_cpu(vm);
+}
+
 enum mhv_vendor mhv_vendor(void)
 {
 	return backend ? backend->vendor : MHV_VENDOR_NONE;

@@ -260,6 +260,23 @@ enum probe_status mhv_start(struct probe_run *run, struct mhv_vm **out, enum mhv
 	} while (0)
 #define MHV_START(run, vm, mode, options) MHV_CHECK(mhv_start((run), &(vm), (mode), (options)))
 
+/* Several CPUs (lib/smp.h). mhv_start and the rest work on any CPU, one VM at a time;
+ * the boot CPU is enabled by the first mhv_start, another CPU by mhv_enable_this_cpu
+ * with its own region:
+ *     boot CPU:  MHV_CHECK(mhv_prepare(run));      vendor chosen, boot CPU's VMCS released
+ *     the AP:    static struct mhv_cpu ap_region;  (one per AP)
+ *                MHV_CHECK(mhv_enable_this_cpu(run, &ap_region));
+ *                MHV_START(run, vm, ...); ...; mhv_disable_this_cpu(vm);
+ * An AP leaves VMX operation before it is restarted: INIT is blocked in VMX root
+ * operation (SDM vol.3C 24.8). */
+struct mhv_cpu {
+	uint8_t region[4096] __attribute__((aligned(4096))); /* VMXON region / host-save area */
+};
+enum probe_status mhv_prepare(struct probe_run *run);
+enum probe_status mhv_enable_this_cpu(struct probe_run *run, struct mhv_cpu *cpu);
+/* VMCLEAR of vm's VMCS (vm may be NULL), VMXOFF and CR4.VMXE = 0; SVM: EFER.SVME = 0. */
+void mhv_disable_this_cpu(struct mhv_vm *vm);
+
 /* The vendor of the running CPU's virtualization (MHV_VENDOR_NONE before mhv_start
  * succeeded once). */
 enum mhv_vendor mhv_vendor(void);

@@ -8,8 +8,15 @@
 
 struct mhv_backend {
 	enum mhv_vendor vendor;
-	/* Once per boot: turn the virtualization extensions on. */
+	/* Once per boot: turn the virtualization extensions on (on the boot CPU). */
 	enum probe_status (*enable)(struct probe_run *run);
+	/* On another CPU, after enable(): the same with that CPU's own 4 KiB region
+	 * (VMXON region, host-save area). */
+	enum probe_status (*enable_cpu)(struct probe_run *run, uint8_t *region);
+	/* Leaves them on the calling CPU (VMCLEAR, VMXOFF, CR4.VMXE; EFER.SVME). */
+	void (*disable_cpu)(struct mhv_vm *vm);
+	/* On the boot CPU: makes its current VMCS (if any) loadable by another CPU. */
+	void (*release)(void);
 	bool (*has)(enum mhv_feature feature);
 	/* A fresh VM in vm (vendor, mode, options set) using the shared state below. */
 	enum probe_status (*vm_init)(struct probe_run *run, struct mhv_vm *vm);

@@ -25,6 +25,35 @@ static uint8_t msrpm[MSRPM_SIZE] __attribute__((aligned(4096)));
 
 static uint32_t svm_features; /* CPUID Fn8000_000A_EDX */
 
+/* EFER.SVME (and NXE) and VM_HSAVE_PA on the calling CPU (APM vol.2 15.4, 15.30.4). */
+static void svm_enable_this_cpu(uint8_t *host_save)
+{
+	uint64_t efer = rdmsr(MSR_EFER) | EFER_SVME;
+	if (cpuid(CPUID_LEAF_EXT_FEATURES).edx & CPUID_80000001_EDX_NX)
+		efer |= EFER_NXE; /* so that NPT's NX bit means something */
+	wrmsr(MSR_EFER, efer);
+	wrmsr(MSR_VM_HSAVE_PA, (uint64_t)host_save);
+}
+
+static enum probe_status svm_enable_cpu(struct probe_run *run, uint8_t *region)
+{
+	uint64_t vm_cr;
+	if (rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS))
+		return probe_skip(run, "SVM disabled by the firmware on this CPU (VM_CR.SVMDIS = 1)");
+	svm_enable_this_cpu(region);
+	return PROBE_PASS;
+}
+
+static void svm_disable_cpu(struct mhv_vm *vm)
+{
+	(void)vm;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
+}
+
+static void svm_release(void)
+{
+}
+
 static enum probe_status svm_enable(struct probe_run *run)
 {
 	uint64_t vm_cr;
@@ -33,12 +62,7 @@ static enum probe_status svm_enable(struct probe_run *run)
 	if (cpuid_max_extended_leaf() < CPUID_LEAF_SVM)
 		return probe_fail(run, "SVM present but CPUID leaf 8000000Ah absent");
 	svm_features = cpuid(CPUID_LEAF_SVM).edx;
-
-	uint64_t efer = rdmsr(MSR_EFER) | EFER_SVME;
-	if (cpuid(CPUID_LEAF_EXT_FEATURES).edx & CPUID_80000001_EDX_NX)
-		efer |= EFER_NXE; /* so that NPT's NX bit means something */
-	wrmsr(MSR_EFER, efer);
-	wrmsr(MSR_VM_HSAVE_PA, (uint64_t)hsave);
+	svm_enable_this_cpu(hsave);
 	diag("SVM: CPUID.8000000Ah EAX %#x EBX (ASIDs) %u EDX %#x", cpuid(CPUID_LEAF_SVM).eax,
 	     cpuid(CPUID_LEAF_SVM).ebx, svm_features);
 	return PROBE_PASS;
@@ -336,6 +360,9 @@ static void svm_tsc_offset(struct mhv_vm *vm, uint64_t offset)
 const struct mhv_backend mhv_svm_backend = {
 	.vendor = MHV_VENDOR_SVM,
 	.enable = svm_enable,
+	.enable_cpu = svm_enable_cpu,
+	.disable_cpu = svm_disable_cpu,
+	.release = svm_release,
 	.has = svm_has,
 	.vm_init = svm_vm_init,
 	.run = svm_run,

@@ -50,7 +50,10 @@ static bool allowed(uint64_t cap, uint32_t bits)
 	return ((uint32_t)(cap >> 32) & bits) == bits;
 }
 
-static enum probe_status vmx_enable(struct probe_run *run)
+/* IA32_FEATURE_CONTROL locked with VMX outside SMX (locking it if the firmware did not),
+ * CR0/CR4 within the fixed bits with CR4.VMXE, VMXON with region (SDM vol.3C 24.7,
+ * 24.8): on the calling CPU. */
+static enum probe_status vmx_on(struct probe_run *run, uint8_t *region)
 {
 	uint64_t fc;
 	if (!rdmsr_safe(MSR_IA32_FEATURE_CONTROL, &fc))
@@ -63,6 +66,27 @@ static enum probe_status vmx_enable(struct probe_run *run)
 		return probe_skip(run, "VMX disabled by the firmware (IA32_FEATURE_CONTROL = %#llx: "
 				  "locked without VMX outside SMX)", (unsigned long long)fc);
 
+	uint64_t cr0 = read_cr0();
+	cr0 = (cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0) : "memory");
+	uint64_t cr4 = read_cr4() | CR4_VMXE;
+	cr4 = (cr4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	__asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+
+	memset(region, 0, 4096);
+	memcpy(region, &caps.revision, sizeof(caps.revision));
+	enum vmx_result r = vmxon((uint64_t)region);
+	if (r != VMX_OK)
+		return probe_fail(run, "VMXON failed (%s) with CR0 %#llx CR4 %#llx, "
+				  "IA32_FEATURE_CONTROL %#llx",
+				  r == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid",
+				  (unsigned long long)read_cr0(), (unsigned long long)read_cr4(),
+				  (unsigned long long)fc);
+	return PROBE_PASS;
+}
+
+static enum probe_status vmx_enable(struct probe_run *run)
+{
 	caps.basic = rdmsr(MSR_IA32_VMX_BASIC);
 	caps.revision = caps.basic & VMX_BASIC_REVISION_MASK;
 	bool true_ctls = caps.basic & VMX_BASIC_TRUE_CONTROLS;
@@ -78,29 +102,39 @@ static enum probe_status vmx_enable(struct probe_run *run)
 		    allowed(caps.proc2, PROC2_EPT) || allowed(caps.proc2, PROC2_VPID))
 			caps.ept_vpid = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	}
-
-	uint64_t cr0 = read_cr0();
-	cr0 = (cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
-	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0) : "memory");
-	uint64_t cr4 = read_cr4() | CR4_VMXE;
-	cr4 = (cr4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
-	__asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
-
-	memset(vmxon_region, 0, sizeof(vmxon_region));
-	memcpy(vmxon_region, &caps.revision, sizeof(caps.revision));
-	enum vmx_result r = vmxon((uint64_t)vmxon_region);
-	if (r != VMX_OK)
-		return probe_fail(run, "VMXON failed (%s) with CR0 %#llx CR4 %#llx, "
-				  "IA32_FEATURE_CONTROL %#llx",
-				  r == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid",
-				  (unsigned long long)read_cr0(), (unsigned long long)read_cr4(),
-				  (unsigned long long)fc);
+	enum probe_status status = vmx_on(run, vmxon_region);
+	if (status != PROBE_PASS)
+		return status;
 	diag("VMX: basic %#llx pin %#llx proc %#llx proc2 %#llx exit %#llx entry %#llx "
 	     "EPT/VPID %#llx", (unsigned long long)caps.basic, (unsigned long long)caps.pin,
 	     (unsigned long long)caps.proc, (unsigned long long)caps.proc2,
 	     (unsigned long long)caps.exit, (unsigned long long)caps.entry,
 	     (unsigned long long)caps.ept_vpid);
 	return PROBE_PASS;
+}
+
+static enum probe_status vmx_enable_cpu(struct probe_run *run, uint8_t *region)
+{
+	return vmx_on(run, region);
+}
+
+/* VMXOFF needs no current VMCS to be dirty; INIT is blocked in VMX root operation
+ * (SDM vol.3C 24.8), so a CPU leaves it before anyone restarts it. */
+static void vmx_disable_cpu(struct mhv_vm *vm)
+{
+	if (vm)
+		vmclear(vm->vmcs_pa);
+	vmxoff();
+	__asm__ volatile("mov %0, %%cr4" ::"r"(read_cr4() & ~CR4_VMXE) : "memory");
+}
+
+/* A VMCS is current on one CPU at a time: VMCLEAR it here before another CPU loads it
+ * (SDM vol.3C 25.11.1). */
+static void vmx_release(void)
+{
+	uint64_t pa = ~0ull;
+	if (vmptrst(&pa) == VMX_OK && pa != ~0ull)
+		vmclear(pa);
 }
 
 static bool has_ept(void)
@@ -132,9 +166,13 @@ struct descriptor_pointer {
 	uint64_t base;
 } __attribute__((packed));
 
+/* The base of this CPU's TSS, from its GDT (each CPU has its own: lib/smp.c). */
 static uint64_t tss_base(void)
 {
-	uint64_t low = boot_gdt[GDT_TSS_INDEX], high = boot_gdt[GDT_TSS_INDEX + 1];
+	struct descriptor_pointer gdtr;
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	const uint64_t *gdt = (const uint64_t *)gdtr.base;
+	uint64_t low = gdt[GDT_TSS_INDEX], high = gdt[GDT_TSS_INDEX + 1];
 	return ((low >> 16) & 0xffffff) | (((low >> 56) & 0xff) << 24) | (high << 32);
 }
 
@@ -585,6 +623,9 @@ static uint32_t vmx_preemption_timer_value(struct mhv_vm *vm)
 const struct mhv_backend mhv_vmx_backend = {
 	.vendor = MHV_VENDOR_VMX,
 	.enable = vmx_enable,
+	.enable_cpu = vmx_enable_cpu,
+	.disable_cpu = vmx_disable_cpu,
+	.release = vmx_release,
 	.has = vmx_has,
 	.vm_init = vmx_vm_init,
 	.run = vmx_run,

@@ -28,28 +28,26 @@ struct ap_trampoline_params {
 	uint64_t low_cr3, efer, cr3, stack, arg, entry;
 };
 
-static int read_phys(void *ctx, uint64_t phys, void *buf, size_t len)
+static const uint8_t *map_phys(void *ctx, uint64_t phys, size_t len)
 {
 	const struct boot_info *bi = ctx;
 	/* ACPI tables live in memory the map lists (ACPI, reserved or usable) below the
 	 * identity map's end; nothing else is read. */
 	if (phys + len < phys || phys + len > memmap_identity_end(bi->ranges, bi->nr_ranges))
-		return -1;
-	memcpy(buf, phys_to_virt(phys), len);
-	return 0;
+		return NULL;
+	return phys_to_virt(phys);
 }
 
 void smp_discover(struct machine *m)
 {
 	uint32_t ids[ACPI_MAX_CPUS];
 	const char *why = "";
-	uint64_t scratch = alloc_frames_zeroed(ACPI_MADT_SCRATCH_SIZE / FRAME_SIZE, FRAME_SIZE);
-	if (!scratch)
-		fatal("no memory to read the MADT");
-	int n = acpi_madt_cpus(read_phys, m->bi, m->bi->rsdp_phys, phys_to_virt(scratch), ids,
-			       ACPI_MAX_CPUS, &why);
-	frame_free_range(&nestbed_frames, scratch, ACPI_MADT_SCRATCH_SIZE / FRAME_SIZE);
+	int n = acpi_find_cpus(map_phys, m->bi, m->bi->rsdp_phys, ids, ACPI_MAX_CPUS, &why);
 	uint32_t self = lapic_id();
+	/* Without a MADT there is one CPU; a MADT nestbed cannot read whole would leave CPUs
+	 * it does not know of for the guest to start outside nestbed. */
+	if (n < 0 && !strcmp(why, "the MADT's entry list is malformed"))
+		fatal("cpus: %s: cannot know every CPU", why);
 	if (n < 0) {
 		kprintf("nestbed: cpus: %s: running on the boot CPU only\n", why);
 		n = 1;

@@ -64,6 +64,16 @@ def conformance(name, platform, *rest):
     return run(name, platform, *(extra + rest + (CONFORMANCE,)))
 
 
+# The smp/ probes with two CPUs, bare (the emulator's own SMP): the selection keeps the run
+# short; with one CPU (every other conformance run) they SKIP.
+SMP_PLATFORMS = ("qemu-svm", "bochs-svm", "bochs-vmx")
+
+
+def smp_conformance(name, platform, *rest):
+    return run(name, platform, "--known-failures", KNOWN_FAILURES[platform], "--cpus", "2",
+               *(rest + (CONFORMANCE, "smp/*")))
+
+
 def linux(name, platform, *rest):
     argv = ("linux", "--platform", platform, "--timeout", "%g" % LINUX_TIMEOUT) + rest
     return Scenario(name, argv, "pass", None, LINUX_TIMEOUT)
@@ -113,6 +123,8 @@ SCENARIOS = (
     [_selftest(p) for p in EMULATED]
     # the conformance guest on the platform itself (no nestbed): the baseline
     + [conformance("emulator/bare/conformance/" + p, p, "--bare") for p in EMULATED]
+    # several CPUs: AP start-up, IPIs, self-INIT, probes on an AP
+    + [smp_conformance("emulator/bare/smp/" + p, p, "--bare") for p in SMP_PLATFORMS]
     # the catalogue's UEFI build, booted by OVMF itself (no GRUB, no Multiboot)
     + [run("emulator/bare/conformance-efi/qemu-uefi-svm", "qemu-uefi-svm", "--bare",
            "--known-failures", KNOWN_FAILURES["qemu-uefi-svm"], CONFORMANCE_EFI)]

@@ -42,6 +42,26 @@ def test_suite_modes():
     assert parse(["suite", "--both", "--platform", "a", "--platform", "b"]).platform == ["a", "b"]
 
 
+def test_cpus_option_everywhere():
+    parse = build_parser().parse_args
+    assert parse(["run", "--platform", "qemu-svm", "x"]).cpus == 1
+    assert parse(["run", "--platform", "qemu-svm", "--cpus", "2", "x"]).cpus == 2
+    assert parse(["suite", "--cpus", "4"]).cpus == 4
+    assert parse(["linux", "--platform", "qemu-svm", "--cpus", "4"]).cpus == 4
+    assert parse(["kvm", "--platform", "bochs-vmx", "--cpus", "2"]).cpus == 2
+    assert parse(["fuzz", "--cpus", "2"]).cpus == 2
+    # after IMAGE, --cpus belongs to the image
+    opts = parse(["run", "--platform", "qemu-svm", "x", "--cpus", "2"])
+    assert opts.cpus == 1 and opts.args == ["--cpus", "2"]
+
+
+def test_cpus_out_of_range_is_one_line():
+    for bad, why in (("0", "0 CPUs is out of range (1..8)"), ("9", "9 CPUs is out of range"),
+                     ("two", "'two' is not a number of CPUs")):
+        rc, out = cli("run", "--platform", "qemu-svm", "--cpus", bad, "x")
+        assert rc == 2 and why in one_error(out), out
+
+
 def test_unknown_platform():
     rc, out = cli("run", "--platform", "nope", "x.elf")
     assert rc == 2 and one_error(out).startswith("unknown platform 'nope' (known: qemu-svm,")

@@ -98,6 +98,48 @@ def test_qemu_same_name_kernel_and_guest(tmp_path):
     assert (run_dir / "kernel" / "k.bin").resolve() == k.resolve()
 
 
+@pytest.mark.parametrize("name", ["qemu-svm", "kvm"])
+def test_qemu_cpus(images, tmp_path, name):
+    guest, nestbed, _ = images
+    p = make(name, probe=lambda: None) if name == "kvm" else make(name)
+    for cpus, mode in ((2, True), (4, False)):
+        run_dir = tmp_path / ("run%d" % cpus)
+        run_dir.mkdir()
+        launch = p.prepare(RunSpec(image=guest, bare=mode, nestbed=nestbed, cpus=cpus), run_dir)
+        m = launch.argv.index("-m")
+        assert launch.argv[m:m + 4] == ["-m", "256", "-smp", str(cpus)]
+        assert launch.argv.count("-smp") == 1
+    # one CPU: today's command line, no -smp at all
+    run_dir = tmp_path / "run1"
+    run_dir.mkdir()
+    assert "-smp" not in p.prepare(RunSpec(image=guest, bare=True), run_dir).argv
+
+
+def test_uefi_cpus(images, tmp_path):
+    guest, _, efi = images
+    launch = make("qemu-uefi-svm").prepare(RunSpec(image=efi, bare=True, cpus=3), tmp_path)
+    assert launch.argv[launch.argv.index("-smp") + 1] == "3"
+
+
+@pytest.mark.parametrize("cpus", [0, 9, -1])
+def test_cpus_out_of_range(images, tmp_path, no_tools, cpus):
+    guest, _, _ = images
+    for name in ("qemu-svm", "bochs-svm"):
+        with pytest.raises(HarnessError, match=r"--cpus %d is out of range \(1\.\.8\)" % cpus):
+            run_dir = tmp_path / name
+            run_dir.mkdir()
+            make(name).prepare(RunSpec(image=guest, bare=True, cpus=cpus), run_dir)
+
+
+@pytest.mark.parametrize("name,model", [("bochs-vmx", "tigerlake"), ("bochs-svm", "ryzen")])
+def test_bochs_cpus(images, tmp_path, no_tools, name, model):
+    guest, _, _ = images
+    make(name).prepare(RunSpec(image=guest, bare=True, cpus=2), tmp_path)
+    rc = (tmp_path / "bochsrc").read_text()
+    assert "cpu: model=%s, count=2, ips=4000000, reset_on_triple_fault=0\n" % model in rc
+    assert rc.count("cpu:") == 1
+
+
 def test_kvm_command_line(images, tmp_path):
     guest, _, _ = images
     p = make("kvm", probe=lambda: None)

@@ -1,4 +1,4 @@
-/* covers: src/core/acpi.c */
+/* covers: src/core/acpi.c src/core/acpi_madt.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
