@@ -319,12 +319,25 @@ static void handle_resume(struct vcpu *v, struct exit *e)
 static void handle_init(struct vcpu *v, struct exit *e)
 {
 	(void)e;
+	if (v->fresh_from_sipi) {
+		/* INIT, SIPI, SIPI (SDM vol.3 9.4.4.1): natively the INIT reset the waiting CPU
+		 * and the first SIPI started it; in VMX non-root the CPU held that INIT until the
+		 * SIPI exit and delivers it now. It changes nothing: the vCPU starts again at the
+		 * SIPI's vector (the exit's saved state is not reused: Bochs 2.7 saves blocking by
+		 * SMI there, which no VM entry outside SMM accepts), and the second SIPI finds it
+		 * running and is ignored, as natively. */
+		v->fresh_from_sipi = false;
+		v->ops->startup(v, v->sipi_vector);
+		return;
+	}
 	apic_init_exit(v);
 }
 
 static void handle_sipi(struct vcpu *v, struct exit *e)
 {
 	v->ops->startup(v, (uint8_t)e->info1);
+	v->fresh_from_sipi = true;
+	v->sipi_vector = (uint8_t)e->info1;
 }
 
 /* An intercepted NMI (SVM: nestbed took it in the host already): nestbed's own kick

@@ -208,6 +208,8 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			take_posted_init(v);
 			continue;
 		}
+		if (e.kind != EXIT_INIT)
+			v->fresh_from_sipi = false;
 		exit_handler_fn handler = e.kind < EXIT_KIND_COUNT ? exit_handlers[e.kind] : NULL;
 		if (!handler)
 			guest_failure(v, "unexpected exit %s (native %#llx, info1 %#llx, info2 %#llx)",
