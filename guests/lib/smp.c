@@ -194,7 +194,7 @@ enum probe_status smp_require(struct probe_run *run, unsigned n)
 {
 	char reason[PROBE_REASON_MAX];
 	if (smp_init(reason, sizeof(reason)) < 0)
-		return probe_skip(run, "needs %u+ CPUs: cannot count them: %s", n, reason);
+		return probe_skip(run, "needs %u+ CPUs and cannot count them: %s", n, reason);
 	if (smp_count() < n)
 		return probe_skip(run, "needs %u+ CPUs: the MADT lists %u", n, smp_count());
 	const char *why = trampoline_unusable();
