@@ -27,6 +27,7 @@
 #define I_CPU      0xb0u
 #define I_ENTRY    0xb8u
 #define PAGE_SIZE  0x1000u
+#define RSDP_V2_LENGTH 36u  /* ACPI 6.4 5.2.5.3 */
 #define LOW_MEMORY_END 0x100000u
 
 /* SDM vol.3A 9.4.4.1 (and the MP spec, B.4): INIT, wait 10 ms, SIPI, wait 200 us,
@@ -69,18 +70,27 @@ static const uint8_t *map_table(uint64_t phys, const char signature[4])
 
 static const uint8_t *find_madt(char *reason, size_t size)
 {
-	/* The RSDP in the BIOS area (ACPI 6.4 5.2.5.1). The EBDA's first KiB, the other
-	 * place, is found through page 0, which the guest leaves unmapped: QEMU's SeaBIOS
-	 * and the Bochs BIOS put it in the BIOS area. */
-	uint64_t rsdp = acpi_scan_rsdp((const uint8_t *)(uint64_t)ACPI_BIOS_AREA_BASE,
-				       ACPI_BIOS_AREA_BASE, ACPI_BIOS_AREA_SIZE);
+	/* UEFI: the RSDP the configuration table gave (efi_main.c). Else the BIOS area
+	 * (ACPI 6.4 5.2.5.1); the EBDA's first KiB, the other place, is found through
+	 * page 0, which the guest leaves unmapped: QEMU's SeaBIOS and the Bochs BIOS put it
+	 * in the BIOS area. */
+	uint64_t rsdp = guest_boot_info.acpi_rsdp, readable = RSDP_V2_LENGTH;
+	if (!rsdp) {
+		rsdp = acpi_scan_rsdp((const uint8_t *)(uint64_t)ACPI_BIOS_AREA_BASE,
+				      ACPI_BIOS_AREA_BASE, ACPI_BIOS_AREA_SIZE);
+		readable = ACPI_BIOS_AREA_BASE + ACPI_BIOS_AREA_SIZE - rsdp;
+	}
 	if (!rsdp) {
 		format_buf(reason, size, "no ACPI RSDP in the BIOS area E0000h-FFFFFh");
 		return NULL;
 	}
+	if (rsdp < NULL_GUARD_SIZE || rsdp + RSDP_V2_LENGTH > IDENTITY_MAP_END) {
+		format_buf(reason, size, "the RSDP at %#llx is out of the identity map",
+			   (unsigned long long)rsdp);
+		return NULL;
+	}
 	uint32_t rsdt;
-	uint64_t xsdt = acpi_rsdp_xsdt((const uint8_t *)rsdp,
-				       ACPI_BIOS_AREA_BASE + ACPI_BIOS_AREA_SIZE - rsdp, &rsdt);
+	uint64_t xsdt = acpi_rsdp_xsdt((const uint8_t *)rsdp, readable, &rsdt);
 	const uint8_t *sdt = xsdt ? map_table(xsdt, "XSDT") : NULL;
 	unsigned entry_size = 8;
 	if (!sdt) {
