@@ -59,7 +59,7 @@ static void put64(uint8_t *page, unsigned off, uint64_t v)
 /* A table at a physical address below 4 GiB (identity-mapped), checked. */
 static const uint8_t *map_table(uint64_t phys, const char signature[4])
 {
-	if (phys < NULL_GUARD_SIZE || phys + ACPI_SDT_HEADER_LENGTH > IDENTITY_MAP_END)
+	if (phys < NULL_GUARD_SIZE || phys + ACPI_SDT_HEADER_SIZE > IDENTITY_MAP_END)
 		return NULL;
 	const uint8_t *t = (const uint8_t *)phys;
 	uint32_t len = acpi_table_length(t);
@@ -123,7 +123,7 @@ static int census(char *reason, size_t size)
 		return -1;
 	struct acpi_cpu found[SMP_MAX_CPUS];
 	struct acpi_madt_info info;
-	if (acpi_madt_cpus(madt, acpi_table_length(madt), found, SMP_MAX_CPUS, &info) < 0) {
+	if (acpi_madt_parse_cpus(madt, acpi_table_length(madt), found, SMP_MAX_CPUS, &info) < 0) {
 		format_buf(reason, size, "the MADT's entry list is malformed");
 		return -1;
 	}
