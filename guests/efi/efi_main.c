@@ -233,6 +233,21 @@ static void wrmsr_zero(uint32_t msr)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"(0), "d"(0) : "memory");
 }
 
+/* The ACPI 2.0 RSDP from the configuration table, else the 1.0 one (UEFI 2.10 4.6); 0. */
+static uint64_t find_rsdp(const EFI_SYSTEM_TABLE *st)
+{
+	static const EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
+	uint64_t v1 = 0;
+	for (UINTN i = 0; i < st->NumberOfTableEntries; i++) {
+		const EFI_CONFIGURATION_TABLE *t = &st->ConfigurationTable[i];
+		if (memcmp(&t->VendorGuid, &acpi20, sizeof(acpi20)) == 0)
+			return (uint64_t)(uintptr_t)t->VendorTable;
+		if (memcmp(&t->VendorGuid, &acpi10, sizeof(acpi10)) == 0)
+			v1 = (uint64_t)(uintptr_t)t->VendorTable;
+	}
+	return v1;
+}
+
 /* Called by gnu-efi's crt0 with the SysV convention: not EFIAPI. */
 EFI_STATUS efi_main(EFI_HANDLE image_handle, EFI_SYSTEM_TABLE *system_table)
 {
@@ -250,6 +265,7 @@ EFI_STATUS efi_main(EFI_HANDLE image_handle, EFI_SYSTEM_TABLE *system_table)
 			  (unsigned long long)(uintptr_t)image->ImageBase,
 			  (unsigned long long)image_end - 1);
 	describe_firmware(bi->loader_name, sizeof(bi->loader_name));
+	bi->acpi_rsdp = find_rsdp(system_table);
 	read_command_line(image, bi);
 
 	exit_boot_services(&bi->efi_memory_map);

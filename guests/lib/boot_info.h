@@ -61,6 +61,10 @@ struct guest_boot_info {
 
 	unsigned nr_modules;
 	struct guest_module modules[GUEST_MAX_MODULES];
+
+	/* UEFI: the ACPI RSDP from the configuration table (UEFI 2.10 4.6; ACPI 6.4
+	 * 5.2.5.2), 0 when none. Multiboot 1 gives none: the guest scans the BIOS area. */
+	uint64_t acpi_rsdp;
 };
 
 /* Filled in once by guest_start(); read-only for probes. */

@@ -27,6 +27,7 @@
 #define I_CPU      0xb0u
 #define I_ENTRY    0xb8u
 #define PAGE_SIZE  0x1000u
+#define RSDP_V2_LENGTH 36u  /* ACPI 6.4 5.2.5.3 */
 #define LOW_MEMORY_END 0x100000u
 
 /* SDM vol.3A 9.4.4.1 (and the MP spec, B.4): INIT, wait 10 ms, SIPI, wait 200 us,
@@ -58,7 +59,7 @@ static void put64(uint8_t *page, unsigned off, uint64_t v)
 /* A table at a physical address below 4 GiB (identity-mapped), checked. */
 static const uint8_t *map_table(uint64_t phys, const char signature[4])
 {
-	if (phys < NULL_GUARD_SIZE || phys + ACPI_SDT_HEADER_LENGTH > IDENTITY_MAP_END)
+	if (phys < NULL_GUARD_SIZE || phys + ACPI_SDT_HEADER_SIZE > IDENTITY_MAP_END)
 		return NULL;
 	const uint8_t *t = (const uint8_t *)phys;
 	uint32_t len = acpi_table_length(t);
@@ -69,18 +70,27 @@ static const uint8_t *map_table(uint64_t phys, const char signature[4])
 
 static const uint8_t *find_madt(char *reason, size_t size)
 {
-	/* The RSDP in the BIOS area (ACPI 6.4 5.2.5.1). The EBDA's first KiB, the other
-	 * place, is found through page 0, which the guest leaves unmapped: QEMU's SeaBIOS
-	 * and the Bochs BIOS put it in the BIOS area. */
-	uint64_t rsdp = acpi_scan_rsdp((const uint8_t *)(uint64_t)ACPI_BIOS_AREA_BASE,
-				       ACPI_BIOS_AREA_BASE, ACPI_BIOS_AREA_SIZE);
+	/* UEFI: the RSDP the configuration table gave (efi_main.c). Else the BIOS area
+	 * (ACPI 6.4 5.2.5.1); the EBDA's first KiB, the other place, is found through
+	 * page 0, which the guest leaves unmapped: QEMU's SeaBIOS and the Bochs BIOS put it
+	 * in the BIOS area. */
+	uint64_t rsdp = guest_boot_info.acpi_rsdp, readable = RSDP_V2_LENGTH;
+	if (!rsdp) {
+		rsdp = acpi_scan_rsdp((const uint8_t *)(uint64_t)ACPI_BIOS_AREA_BASE,
+				      ACPI_BIOS_AREA_BASE, ACPI_BIOS_AREA_SIZE);
+		readable = ACPI_BIOS_AREA_BASE + ACPI_BIOS_AREA_SIZE - rsdp;
+	}
 	if (!rsdp) {
 		format_buf(reason, size, "no ACPI RSDP in the BIOS area E0000h-FFFFFh");
 		return NULL;
 	}
+	if (rsdp < NULL_GUARD_SIZE || rsdp + RSDP_V2_LENGTH > IDENTITY_MAP_END) {
+		format_buf(reason, size, "the RSDP at %#llx is out of the identity map",
+			   (unsigned long long)rsdp);
+		return NULL;
+	}
 	uint32_t rsdt;
-	uint64_t xsdt = acpi_rsdp_xsdt((const uint8_t *)rsdp,
-				       ACPI_BIOS_AREA_BASE + ACPI_BIOS_AREA_SIZE - rsdp, &rsdt);
+	uint64_t xsdt = acpi_rsdp_xsdt((const uint8_t *)rsdp, readable, &rsdt);
 	const uint8_t *sdt = xsdt ? map_table(xsdt, "XSDT") : NULL;
 	unsigned entry_size = 8;
 	if (!sdt) {
@@ -113,7 +123,7 @@ static int census(char *reason, size_t size)
 		return -1;
 	struct acpi_cpu found[SMP_MAX_CPUS];
 	struct acpi_madt_info info;
-	if (acpi_madt_cpus(madt, acpi_table_length(madt), found, SMP_MAX_CPUS, &info) < 0) {
+	if (acpi_madt_parse_cpus(madt, acpi_table_length(madt), found, SMP_MAX_CPUS, &info) < 0) {
 		format_buf(reason, size, "the MADT's entry list is malformed");
 		return -1;
 	}
@@ -194,7 +204,7 @@ enum probe_status smp_require(struct probe_run *run, unsigned n)
 {
 	char reason[PROBE_REASON_MAX];
 	if (smp_init(reason, sizeof(reason)) < 0)
-		return probe_skip(run, "needs %u+ CPUs: cannot count them: %s", n, reason);
+		return probe_skip(run, "needs %u+ CPUs and cannot count them: %s", n, reason);
 	if (smp_count() < n)
 		return probe_skip(run, "needs %u+ CPUs: the MADT lists %u", n, smp_count());
 	const char *why = trampoline_unusable();

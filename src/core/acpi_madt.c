@@ -37,13 +37,13 @@ uint32_t acpi_table_length(const uint8_t *t)
 
 bool acpi_table_valid(const uint8_t *t, size_t avail, const char signature[4])
 {
-	if (avail < ACPI_SDT_HEADER_LENGTH)
+	if (avail < ACPI_SDT_HEADER_SIZE)
 		return false;
 	for (int i = 0; i < 4; i++)
 		if (t[i] != (uint8_t)signature[i])
 			return false;
 	uint32_t len = acpi_table_length(t);
-	return len >= ACPI_SDT_HEADER_LENGTH && len <= avail && checksum(t, len) == 0;
+	return len >= ACPI_SDT_HEADER_SIZE && len <= avail && checksum(t, len) == 0;
 }
 
 uint64_t acpi_rsdp_xsdt(const uint8_t *rsdp, size_t rsdp_len, uint32_t *rsdt)
@@ -62,12 +62,12 @@ uint64_t acpi_rsdp_xsdt(const uint8_t *rsdp, size_t rsdp_len, uint32_t *rsdt)
 
 unsigned acpi_sdt_entries(const uint8_t *sdt, unsigned entry_size)
 {
-	return (acpi_table_length(sdt) - ACPI_SDT_HEADER_LENGTH) / entry_size;
+	return (acpi_table_length(sdt) - ACPI_SDT_HEADER_SIZE) / entry_size;
 }
 
 uint64_t acpi_sdt_entry(const uint8_t *sdt, unsigned entry_size, unsigned i)
 {
-	const uint8_t *p = sdt + ACPI_SDT_HEADER_LENGTH + (size_t)i * entry_size;
+	const uint8_t *p = sdt + ACPI_SDT_HEADER_SIZE + (size_t)i * entry_size;
 	return entry_size == 8 ? le64(p) : le32(p);
 }
 
@@ -84,8 +84,8 @@ static void add_cpu(struct acpi_cpu *cpus, unsigned max, struct acpi_madt_info *
 		cpus[info->nr_cpus++] = cpu;
 }
 
-int acpi_madt_cpus(const uint8_t *madt, size_t len, struct acpi_cpu *cpus, unsigned max,
-		   struct acpi_madt_info *info)
+int acpi_madt_parse_cpus(const uint8_t *madt, size_t len, struct acpi_cpu *cpus, unsigned max,
+			 struct acpi_madt_info *info)
 {
 	*info = (struct acpi_madt_info){ 0 };
 	if (len < ACPI_MADT_HEADER_LENGTH)

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACPI_SDT_HEADER_LENGTH 36 /* 5.2.6, Table 5.4 */
+#define ACPI_SDT_HEADER_SIZE 36 /* 5.2.6, Table 5.4 */
 #define ACPI_MADT_HEADER_LENGTH 44 /* the SDT header, Local Interrupt Controller Address, Flags */
 #define ACPI_MADT_LOCAL_APIC   0  /* 5.2.12.2, Table 5.22 */
 #define ACPI_MADT_LOCAL_X2APIC 9  /* 5.2.12.12, Table 5.33 */
@@ -53,7 +53,7 @@ uint64_t acpi_sdt_entry(const uint8_t *sdt, unsigned entry_size, unsigned i);
  * table order, the first max of them into cpus[]; an APIC ID listed twice (a type 0
  * and a type 9 entry for the same CPU) counts once. Returns -1 for a malformed entry
  * list (an entry shorter than its type's size or running past the table), else 0. */
-int acpi_madt_cpus(const uint8_t *madt, size_t len, struct acpi_cpu *cpus, unsigned max,
-		   struct acpi_madt_info *info);
+int acpi_madt_parse_cpus(const uint8_t *madt, size_t len, struct acpi_cpu *cpus, unsigned max,
+			 struct acpi_madt_info *info);
 
 #endif

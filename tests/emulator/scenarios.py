@@ -125,6 +125,8 @@ SCENARIOS = (
     + [conformance("emulator/bare/conformance/" + p, p, "--bare") for p in EMULATED]
     # several CPUs: AP start-up, IPIs, self-INIT, probes on an AP
     + [smp_conformance("emulator/bare/smp/" + p, p, "--bare") for p in SMP_PLATFORMS]
+    + [run("emulator/bare/smp-efi/qemu-uefi-svm", "qemu-uefi-svm", "--bare", "--known-failures",
+           KNOWN_FAILURES["qemu-uefi-svm"], "--cpus", "2", CONFORMANCE_EFI, "smp/*")]
     # the catalogue's UEFI build, booted by OVMF itself (no GRUB, no Multiboot)
     + [run("emulator/bare/conformance-efi/qemu-uefi-svm", "qemu-uefi-svm", "--bare",
            "--known-failures", KNOWN_FAILURES["qemu-uefi-svm"], CONFORMANCE_EFI)]

@@ -103,7 +103,7 @@ static void test_local_apic_entries(void **state)
 	madt_lapic(3, 5, 0); /* neither enabled nor online capable: not a CPU to start */
 	madt_other(2, 10); /* interrupt source override */
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), 0);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), 0);
 	assert_int_equal(info.local_apic_address, 0xfee00000);
 	assert_int_equal(info.madt_flags, 1);
 	assert_int_equal(info.nr_cpus, 3);
@@ -126,7 +126,7 @@ static void test_x2apic_entries_and_duplicates(void **state)
 	madt_x2apic(0, ACPI_MADT_CPU_ENABLED, 0);          /* the same CPU again */
 	madt_x2apic(0x100, ACPI_MADT_CPU_ENABLED, 0x4321); /* beyond 8 bits */
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), 0);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), 0);
 	assert_int_equal(info.nr_cpus, 2);
 	assert_false(cpus[0].x2apic_entry);
 	assert_int_equal(cpus[1].apic_id, 0x100);
@@ -143,7 +143,7 @@ static void test_more_cpus_than_room(void **state)
 	for (uint8_t i = 0; i < 5; i++)
 		madt_lapic(i, i, ACPI_MADT_CPU_ENABLED);
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 2, &info), 0);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 2, &info), 0);
 	assert_int_equal(info.nr_cpus, 2);
 	assert_int_equal(info.nr_listed, 5);
 	assert_int_equal(cpus[1].apic_id, 1);
@@ -160,33 +160,33 @@ static void test_malformed_entries(void **state)
 	madt_other(7, 2);
 	table[table_len - 1] = 0;
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), -1);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), -1);
 	/* an entry running past the table */
 	madt_begin();
 	madt_lapic(0, 0, ACPI_MADT_CPU_ENABLED);
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len - 1, cpus, 8, &info), -1);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len - 1, cpus, 8, &info), -1);
 	/* a type 0 entry shorter than 8 bytes, a type 9 shorter than 16 */
 	madt_begin();
 	madt_other(ACPI_MADT_LOCAL_APIC, 6);
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), -1);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), -1);
 	madt_begin();
 	madt_other(ACPI_MADT_LOCAL_X2APIC, 12);
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), -1);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), -1);
 	/* one trailing byte */
 	madt_begin();
 	madt_lapic(0, 0, ACPI_MADT_CPU_ENABLED);
 	table_len++;
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), -1);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), -1);
 	/* shorter than the MADT header */
-	assert_int_equal(acpi_madt_cpus(table, 43, cpus, 8, &info), -1);
+	assert_int_equal(acpi_madt_parse_cpus(table, 43, cpus, 8, &info), -1);
 	/* no entries at all */
 	madt_begin();
 	madt_end();
-	assert_int_equal(acpi_madt_cpus(table, table_len, cpus, 8, &info), 0);
+	assert_int_equal(acpi_madt_parse_cpus(table, table_len, cpus, 8, &info), 0);
 	assert_int_equal(info.nr_cpus, 0);
 }
 
