@@ -36,11 +36,11 @@ uint64_t acpi_scan_rsdp(const uint8_t *mem, uint64_t phys, size_t len)
 /* The table at phys, whole and valid, or NULL. */
 static const uint8_t *map_table(acpi_map_fn map, void *ctx, uint64_t phys, const char *sig)
 {
-	const uint8_t *h = map(ctx, phys, ACPI_SDT_HEADER_LENGTH);
+	const uint8_t *h = map(ctx, phys, ACPI_SDT_HEADER_SIZE);
 	if (!h)
 		return NULL;
 	uint32_t len = acpi_table_length(h);
-	const uint8_t *t = len >= ACPI_SDT_HEADER_LENGTH ? map(ctx, phys, len) : NULL;
+	const uint8_t *t = len >= ACPI_SDT_HEADER_SIZE ? map(ctx, phys, len) : NULL;
 	return t && acpi_table_valid(t, len, sig) ? t : NULL;
 }
 
@@ -72,7 +72,7 @@ int acpi_find_cpus(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, uint32_t *api
 	}
 	struct acpi_cpu cpus[ACPI_MAX_CPUS];
 	struct acpi_madt_info info;
-	if (acpi_madt_cpus(madt, acpi_table_length(madt), cpus, ACPI_MAX_CPUS, &info) < 0) {
+	if (acpi_madt_parse_cpus(madt, acpi_table_length(madt), cpus, ACPI_MAX_CPUS, &info) < 0) {
 		*why = "the MADT's entry list is malformed";
 		return -1;
 	}
