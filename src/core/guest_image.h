@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/boot_info.h"
+
 /* Multiboot 1 (spec 0.6.96, 3.1): the header is 32-bit aligned in the first 8 KiB. */
 #define MB1_HEADER_MAGIC 0x1BADB002u
 #define MB1_SEARCH_LIMIT 8192
@@ -15,6 +17,8 @@
 #define MB1_FLAG_ADDRESSES (1u << 16)
 #define MB1_REQUIRED_MASK 0xFFFFu     /* bits a loader must understand or refuse */
 #define MB1_SUPPORTED_REQUIRED 0x7u   /* page align, memory info, video (text mode given) */
+#define MB1_ADDRESS_HEADER_SIZE 32    /* magic, flags, checksum and the five address fields */
+#define MB1_ADDRESS_LIMIT (1ull << 32) /* Multiboot 1 and ELF32 addresses are 32-bit (3.1.3) */
 
 /* Linux x86 boot protocol (Documentation/arch/x86/boot.rst): "HdrS" at 0x202. */
 #define LINUX_SETUP_HEADER_MAGIC_OFFSET 0x202
@@ -38,7 +42,8 @@ struct guest_segment {
 	uint64_t file_offset;
 	uint64_t file_size;
 	uint64_t phys;
-	uint64_t mem_size; /* >= file_size; the rest is zeroed */
+	uint64_t mem_size; /* >= file_size, > 0; the rest is zeroed */
+	uint32_t phdr;     /* its ELF program header (0 for Multiboot address fields) */
 };
 
 struct guest_image {
@@ -52,8 +57,19 @@ struct guest_image {
 
 const char *guest_kind_name(enum guest_kind kind);
 
-/* Returns 0 and fills *out, or -1 with a one-line reason in err. */
+/* Returns 0 and fills *out, or -1 with a one-line reason in err. On success every
+ * segment's file range [file_offset, +file_size) lies inside the image, its load range
+ * [phys, +mem_size) does not wrap (nor pass 4 GiB for the 32-bit formats) and overlaps no
+ * other segment, and the entry lies in a segment. All arithmetic on image fields is
+ * overflow-checked. */
 int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out, char *err,
 		      size_t errlen);
+
+/* Checks where the parsed image would load against the guest's memory map (nestbed's
+ * own memory carved out as MEM_NESTBED), segment by segment: each load range must lie
+ * entirely in usable memory. Returns 0, or -1 with a one-line reason in err that names
+ * the segment and, when it touches nestbed's memory, that range. */
+int guest_image_check_placement(const struct guest_image *img, const struct mem_range *map,
+				uint32_t count, char *err, size_t errlen);
 
 #endif

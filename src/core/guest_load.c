@@ -60,6 +60,11 @@ struct pvh_memmap_entry {
 	uint32_t type, reserved;
 } __attribute__((packed));
 
+static uint64_t page_up(uint64_t a)
+{
+	return (a + 0xFFF) & ~0xFFFull;
+}
+
 static bool overlaps_image(const struct guest_image *img, uint64_t base, uint64_t size)
 {
 	for (uint32_t i = 0; i < img->nr_segments; i++) {
@@ -151,12 +156,17 @@ static void load_multiboot(struct machine *m, const struct guest_image *img, con
 	mbi->boot_loader_name = (uint32_t)cursor;
 	cursor += (uint64_t)format_buf(phys_to_virt(cursor), 64, "nestbed %s", NESTBED_VERSION) + 1;
 
-	/* Modules go after the kernel, page aligned, as a Multiboot loader places them. */
-	uint64_t place = (img->phys_highest + 0xFFF) & ~0xFFFull;
+	/* Modules go after the kernel, page aligned, as a Multiboot loader places them (the
+	 * kernel ends below 4 GiB, module sizes are 32-bit: nothing here wraps), and never
+	 * over the information area (a kernel loaded below 640 KiB). */
+	uint64_t place = page_up(img->phys_highest);
 	for (uint32_t i = 1; i < bi->nr_modules; i++) {
 		const struct boot_module *src = &bi->modules[i];
-		if (place + src->size > GUEST_MODULE_LIMIT ||
-		    !memmap_is_usable(g->ranges, g->nr_ranges, place, src->size ? src->size : 1))
+		uint64_t span = src->size ? src->size : 1;
+		if (place < info + INFO_AREA_SIZE && info < place + span)
+			place = info + INFO_AREA_SIZE;
+		if (place > GUEST_MODULE_LIMIT || span > GUEST_MODULE_LIMIT - place ||
+		    !memmap_is_usable(g->ranges, g->nr_ranges, place, span))
 			fatal("guest module %u (%s): no usable guest memory at %#llx for %llu bytes", i,
 			      src->cmdline, (unsigned long long)place, (unsigned long long)src->size);
 		memcpy(phys_to_virt(place), phys_to_virt(src->phys), src->size);
@@ -164,7 +174,7 @@ static void load_multiboot(struct machine *m, const struct guest_image *img, con
 		mods[i - 1].mod_end = (uint32_t)(place + src->size);
 		mods[i - 1].string = (uint32_t)cursor;
 		cursor += strlcpy(phys_to_virt(cursor), src->cmdline, BOOT_CMDLINE_MAX) + 1;
-		place = (place + src->size + 0xFFF) & ~0xFFFull;
+		place = page_up(place + src->size);
 	}
 
 	memset(start, 0, sizeof(*start));
@@ -269,10 +279,11 @@ void guest_load(struct machine *m, struct guest_start *start)
 		(unsigned long long)img.phys_highest);
 	if (img.kind == GUEST_LINUX_BZIMAGE)
 		fatal("guest image %s: Linux bzImage loading is not implemented yet", name);
-	if (!memmap_is_usable(m->guest_map.ranges, m->guest_map.nr_ranges, img.phys_lowest,
-			      img.phys_highest - img.phys_lowest))
-		fatal("guest image %s: loads at [%#llx-%#llx), which is not usable guest memory", name,
-		      (unsigned long long)img.phys_lowest, (unsigned long long)img.phys_highest);
+	/* Segment by segment, not the extent: a segment whose end wrapped would make the
+	 * extent look small and harmless. */
+	if (guest_image_check_placement(&img, m->guest_map.ranges, m->guest_map.nr_ranges, err,
+					sizeof(err)))
+		fatal("guest image %s: %s", name, err);
 	if (img.kind == GUEST_PVH_ELF64)
 		load_pvh(m, &img, name, start);
 	else

@@ -1,4 +1,4 @@
-/* covers: src/core/guest_image.c src/core/format.c */
+/* covers: src/core/guest_image.c src/core/memmap.c src/core/format.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
