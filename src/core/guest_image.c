@@ -3,7 +3,6 @@
 #include <stdbool.h>
 
 #include "core/format.h"
-#include "core/memmap.h"
 #include "core/string.h"
 
 /* ELF (System V ABI, 4.1 and the i386 supplement). */
@@ -354,33 +353,4 @@ int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out
 	format_buf(err, errlen, "not a Multiboot kernel (no header in the first %d bytes), a PVH ELF nor a Linux bzImage",
 		   MB1_SEARCH_LIMIT);
 	return -1;
-}
-
-int guest_image_check_placement(const struct guest_image *img, const struct mem_range *map,
-				uint32_t count, char *err, size_t errlen)
-{
-	for (uint32_t i = 0; i < img->nr_segments; i++) {
-		const struct guest_segment *s = &img->segments[i];
-		uint64_t end;
-		if (__builtin_add_overflow(s->phys, s->mem_size, &end)) {
-			format_buf(err, errlen, "segment %u: load range [%#llx, +%#llx) wraps past 2^64", s->phdr,
-				   (unsigned long long)s->phys, (unsigned long long)s->mem_size);
-			return -1;
-		}
-		for (uint32_t k = 0; k < count; k++) {
-			const struct mem_range *r = &map[k];
-			if (r->type == MEM_NESTBED && s->phys < r->base + r->length && r->base < end) {
-				format_buf(err, errlen, "segment %u loads at [%#llx-%#llx), over nestbed's memory [%#llx-%#llx)",
-					   s->phdr, (unsigned long long)s->phys, (unsigned long long)end,
-					   (unsigned long long)r->base, (unsigned long long)(r->base + r->length));
-				return -1;
-			}
-		}
-		if (!memmap_is_usable(map, count, s->phys, s->mem_size)) {
-			format_buf(err, errlen, "segment %u loads at [%#llx-%#llx), which is not usable guest memory",
-				   s->phdr, (unsigned long long)s->phys, (unsigned long long)end);
-			return -1;
-		}
-	}
-	return 0;
 }

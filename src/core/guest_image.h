@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/boot_info.h"
-
 /* Multiboot 1 (spec 0.6.96, 3.1): the header is 32-bit aligned in the first 8 KiB. */
 #define MB1_HEADER_MAGIC 0x1BADB002u
 #define MB1_SEARCH_LIMIT 8192
@@ -64,12 +62,5 @@ const char *guest_kind_name(enum guest_kind kind);
  * overflow-checked. */
 int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out, char *err,
 		      size_t errlen);
-
-/* Checks where the parsed image would load against the guest's memory map (nestbed's
- * own memory carved out as MEM_NESTBED), segment by segment: each load range must lie
- * entirely in usable memory. Returns 0, or -1 with a one-line reason in err that names
- * the segment and, when it touches nestbed's memory, that range. */
-int guest_image_check_placement(const struct guest_image *img, const struct mem_range *map,
-				uint32_t count, char *err, size_t errlen);
 
 #endif

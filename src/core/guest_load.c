@@ -2,6 +2,7 @@
 
 #include "core/format.h"
 #include "core/guest_image.h"
+#include "core/guest_place.h"
 #include "core/memmap.h"
 #include "core/platform.h"
 #include "core/string.h"
@@ -59,11 +60,6 @@ struct pvh_memmap_entry {
 	uint64_t addr, size;
 	uint32_t type, reserved;
 } __attribute__((packed));
-
-static uint64_t page_up(uint64_t a)
-{
-	return (a + 0xFFF) & ~0xFFFull;
-}
 
 static bool overlaps_image(const struct guest_image *img, uint64_t base, uint64_t size)
 {
@@ -156,25 +152,21 @@ static void load_multiboot(struct machine *m, const struct guest_image *img, con
 	mbi->boot_loader_name = (uint32_t)cursor;
 	cursor += (uint64_t)format_buf(phys_to_virt(cursor), 64, "nestbed %s", NESTBED_VERSION) + 1;
 
-	/* Modules go after the kernel, page aligned, as a Multiboot loader places them (the
-	 * kernel ends below 4 GiB, module sizes are 32-bit: nothing here wraps), and never
-	 * over the information area (a kernel loaded below 640 KiB). */
-	uint64_t place = page_up(img->phys_highest);
+	/* Modules go after the kernel, page aligned, as a Multiboot loader places them, never
+	 * over the information area, and end below 4 GiB (their addresses are 32-bit). */
+	uint64_t cursor_mod = img->phys_highest, place = 0;
 	for (uint32_t i = 1; i < bi->nr_modules; i++) {
 		const struct boot_module *src = &bi->modules[i];
-		uint64_t span = src->size ? src->size : 1;
-		if (place < info + INFO_AREA_SIZE && info < place + span)
-			place = info + INFO_AREA_SIZE;
-		if (place > GUEST_MODULE_LIMIT || span > GUEST_MODULE_LIMIT - place ||
-		    !memmap_is_usable(g->ranges, g->nr_ranges, place, span))
-			fatal("guest module %u (%s): no usable guest memory at %#llx for %llu bytes", i,
-			      src->cmdline, (unsigned long long)place, (unsigned long long)src->size);
+		if (guest_mb1_module_place(g->ranges, g->nr_ranges, cursor_mod, info, INFO_AREA_SIZE,
+					   src->size, &place))
+			fatal("guest module %u (%s): no usable guest memory below 4 GiB at or after %#llx for %llu bytes",
+			      i, src->cmdline, (unsigned long long)cursor_mod, (unsigned long long)src->size);
 		memcpy(phys_to_virt(place), phys_to_virt(src->phys), src->size);
 		mods[i - 1].mod_start = (uint32_t)place;
 		mods[i - 1].mod_end = (uint32_t)(place + src->size);
 		mods[i - 1].string = (uint32_t)cursor;
 		cursor += strlcpy(phys_to_virt(cursor), src->cmdline, BOOT_CMDLINE_MAX) + 1;
-		place = page_up(place + src->size);
+		cursor_mod = place + src->size; /* <= GUEST_MB1_MODULE_LIMIT: no wrap */
 	}
 
 	memset(start, 0, sizeof(*start));

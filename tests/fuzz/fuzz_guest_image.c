@@ -1,4 +1,4 @@
-/* covers: src/core/guest_image.c src/core/memmap.c src/core/format.c */
+/* covers: src/core/guest_image.c src/core/guest_place.c src/core/memmap.c src/core/format.c */
 /* libFuzzer target for the guest image parser (src/core/guest_image.c) and the placement
  * check against a guest memory map with nestbed's memory in it. Built with clang
  * -fsanitize=fuzzer,address,undefined (tests/fuzz/fuzz.mk); run by tests/run_all.py.
@@ -13,13 +13,17 @@
  *    segment (below 4 GiB for PVH); every byte the loader would copy is read here, so
  *    AddressSanitizer sees a file range the parser got wrong;
  *  - placement accepted: every segment lies entirely in usable ranges of the map and
- *    touches none of its reserved or nestbed ranges (computed here independently). */
+ *    touches none of its reserved or nestbed ranges (computed here independently);
+ *  - a Multiboot module placed after the kernel (a size taken from the input) is page
+ *    aligned, ends below 4 GiB, lies in usable memory, over no segment and not over the
+ *    boot information area. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/guest_image.h"
+#include "core/guest_place.h"
 
 #define FOUR_GIB (1ull << 32)
 
@@ -107,7 +111,36 @@ static void check_placement(const struct guest_image *g, const struct mem_range 
 	}
 }
 
+/* A Multiboot module after the kernel: where guest_load would copy it. */
+static void check_module(const struct guest_image *g, const struct mem_range *map, uint32_t n,
+			 uint64_t size)
+{
+	const uint64_t info = 0x8000, info_size = 0x2000;
+	uint64_t at, span = size ? size : 1;
+	if (guest_mb1_module_place(map, n, g->phys_highest, info, info_size, size, &at))
+		return;
+	if (at & 0xFFF || at < g->phys_highest || at + span < at ||
+	    at + span > GUEST_MB1_MODULE_LIMIT)
+		broken("module placed unaligned, below the kernel's end or past 4 GiB", g, 0);
+	if (at < info + info_size && info < at + span)
+		broken("module placed over the boot information", g, 0);
+	if (covered(map, n, MEM_USABLE, at, span) != span)
+		broken("module placed outside usable memory", g, 0);
+	for (uint32_t i = 0; i < g->nr_segments; i++)
+		if (at < g->segments[i].phys + g->segments[i].mem_size &&
+		    g->segments[i].phys < at + span)
+			broken("module placed over a segment", g, i);
+}
+
 static volatile uint8_t sink;
+
+static uint64_t module_size(const uint8_t *data, size_t size)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 4 && i < size; i++)
+		v = v << 8 | data[size - 1 - i];
+	return v >> (data[0] & 15); /* any size up to 4 GiB, small ones often */
+}
 
 static void check_accepted(const struct guest_image *g, const uint8_t *data, size_t size)
 {
@@ -159,6 +192,10 @@ static void check_accepted(const struct guest_image *g, const uint8_t *data, siz
 		broken("PVH entry above 4 GiB", g, 0);
 	check_placement(g, map_high, N(map_high));
 	check_placement(g, map_low, N(map_low));
+	if (g->kind != GUEST_PVH_ELF64) {
+		check_module(g, map_high, N(map_high), module_size(data, size));
+		check_module(g, map_low, N(map_low), module_size(data, size));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

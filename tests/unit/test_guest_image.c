@@ -1,4 +1,4 @@
-/* covers: src/core/guest_image.c src/core/memmap.c src/core/format.c */
+/* covers: src/core/guest_image.c src/core/format.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1208,69 +1208,6 @@ static void test_aout_past_4g(void **state)
 	expect_error_containing("Multiboot address fields inconsistent: header_addr 0xffffffff, load_addr 0x0");
 }
 
-/* ---- placement against the guest's memory map ---- */
-
-/* A 256 MiB QEMU-like map with nestbed at [0xea00000, 0xfe00000). */
-static const struct mem_range test_map[] = {
-	{ 0x0, 0x9fc00, MEM_USABLE },
-	{ 0x9fc00, 0x400, MEM_RESERVED },
-	{ 0xf0000, 0x10000, MEM_RESERVED },
-	{ 0x100000, 0xe900000, MEM_USABLE },
-	{ 0xea00000, 0x1400000, MEM_NESTBED },
-	{ 0xfe00000, 0x1e0000, MEM_USABLE },
-	{ 0xffe0000, 0x20000, MEM_RESERVED },
-	{ 0xfffc0000, 0x40000, MEM_RESERVED },
-};
-#define TEST_MAP_COUNT (sizeof(test_map) / sizeof(test_map[0]))
-
-static int place(uint64_t phys, uint64_t size)
-{
-	memset(&g, 0, sizeof(g));
-	memset(err, 0, sizeof(err));
-	g.nr_segments = 2;
-	g.segments[0] = (struct guest_segment){ 0, 0x10, 0x100000, 0x1000, 0 };
-	g.segments[1] = (struct guest_segment){ 0, 0x10, phys, size, 3 };
-	return guest_image_check_placement(&g, test_map, TEST_MAP_COUNT, err, sizeof(err));
-}
-
-static void test_placement(void **state)
-{
-	(void)state;
-	assert_int_equal(place(0x1000000, 0x1000), 0);
-	assert_int_equal(place(0xfe00000, 0x1e0000), 0);  /* usable above nestbed */
-	assert_int_equal(place(0x0, 0x9fc00), 0);         /* all of low memory */
-	/* Over nestbed: the start, the end, around it, its last byte. */
-	assert_int_equal(place(0xe9ff000, 0x1001), -1);
-	assert_string_equal(err, "segment 3 loads at [0xe9ff000-0xea00001), over nestbed's memory [0xea00000-0xfe00000)");
-	assert_int_equal(place(0xfdfffff, 1), -1);
-	assert_string_equal(err, "segment 3 loads at [0xfdfffff-0xfe00000), over nestbed's memory [0xea00000-0xfe00000)");
-	assert_int_equal(place(0x1000000, 0xf000000), -1);
-	assert_string_equal(err, "segment 3 loads at [0x1000000-0x10000000), over nestbed's memory [0xea00000-0xfe00000)");
-	assert_int_equal(place(0xe9ff000, 0x1000), 0);    /* ends where nestbed starts */
-	/* Firmware-reserved, past the end of memory, across a hole. */
-	assert_int_equal(place(0x9f000, 0x1000), -1);
-	assert_string_equal(err, "segment 3 loads at [0x9f000-0xa0000), which is not usable guest memory");
-	assert_int_equal(place(0x10000000, 0x1000), -1);
-	assert_string_equal(err, "segment 3 loads at [0x10000000-0x10001000), which is not usable guest memory");
-	assert_int_equal(place(0xfffff000, 0x1000), -1);
-	assert_int_equal(place(0xFFFFFFFFFFFFF000ull, 0xFFF), -1);
-	assert_string_equal(err, "segment 3 loads at [0xfffffffffffff000-0xffffffffffffffff), which is not usable guest memory");
-	/* A wrapping segment (not from the parser, which refuses it) is refused too. */
-	assert_int_equal(place(0xFFFFFFFFFFFFF000ull, 0x1000000 + 0x1000), -1);
-	assert_string_equal(err, "segment 3: load range [0xfffffffffffff000, +0x1001000) wraps past 2^64");
-	/* Segments on both sides of a reserved hole: each checked alone, the hole is fine. */
-	memset(&g, 0, sizeof(g));
-	g.nr_segments = 2;
-	g.segments[0] = (struct guest_segment){ 0, 0x10, 0x90000, 0x1000, 0 };
-	g.segments[1] = (struct guest_segment){ 0, 0x10, 0x100000, 0x1000, 1 };
-	assert_int_equal(guest_image_check_placement(&g, test_map, TEST_MAP_COUNT, err, sizeof(err)), 0);
-	/* No segments, an empty map. */
-	g.nr_segments = 0;
-	assert_int_equal(guest_image_check_placement(&g, test_map, 0, err, sizeof(err)), 0);
-	g.nr_segments = 1;
-	assert_int_equal(guest_image_check_placement(&g, test_map, 0, err, sizeof(err)), -1);
-}
-
 /* The issue's image end to end: parse refuses it before placement is asked. */
 static void test_issue11_hostile_pvh(void **state)
 {
@@ -1346,7 +1283,6 @@ int main(void)
 		cmocka_unit_test(test_elf32_past_4g),
 		cmocka_unit_test(test_elf32_overlapping_segments),
 		cmocka_unit_test(test_aout_past_4g),
-		cmocka_unit_test(test_placement),
 		cmocka_unit_test(test_issue11_hostile_pvh),
 	};
 	return cmocka_run_group_tests_name("guest_image", tests, NULL, NULL);
