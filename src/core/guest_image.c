@@ -237,7 +237,8 @@ static uint64_t rd64(const uint8_t *p)
 	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-/* Looks for the PVH entry note in one PT_NOTE segment; returns 0 and *entry if found. */
+/* Looks for the PVH entry note in one PT_NOTE segment; returns 0 and *entry if found.
+ * No sum wraps: off <= len (a file size) and one step adds at most 12 + 2 * (2^32 + 3). */
 static int find_pvh_note(const uint8_t *notes, uint64_t len, uint64_t *entry)
 {
 	uint64_t off = 0;
