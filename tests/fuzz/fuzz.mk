@@ -16,7 +16,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $$(call unit_covers,tests/fuzz/$$*.c) $(UNIT_HEA
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 # The malformed guest images the emulator scenarios give nestbed (bad-input/image-*).
-BAD_IMAGE_NAMES := pvh-wrap.elf pvh-over-nestbed.elf elf32-truncated.elf mb-wrap.elf \
+BAD_IMAGE_NAMES := pvh-wrap.elf pvh-phdrs-wrap.elf pvh-over-nestbed.elf elf32-truncated.elf mb-wrap.elf \
 	mb-outside-file.elf mb-header-before-file.elf
 BAD_IMAGES   := $(addprefix $(BUILD)/tests/bad-images/,$(BAD_IMAGE_NAMES))
 

@@ -89,6 +89,14 @@ def pvh64(loads, entry=0x1000000, size=0x400, note_at=0x200):
     return bytes(buf[:size])
 
 
+def phdrs_at(elf64, phoff, phnum, phentsize):
+    """An ELF64 with its program header table fields replaced."""
+    buf = bytearray(elf64)
+    struct.pack_into("<Q", buf, 32, phoff)
+    struct.pack_into("<HH", buf, 54, phentsize, phnum)
+    return bytes(buf)
+
+
 def bzimage():
     buf = bytearray(0x400)
     place(buf, 0x1FE, b"\x55\xAA")
@@ -123,6 +131,12 @@ BAD_IMAGES = {
         pvh64([(0x300, 0x1000000, 0x80, 0x1000),
                (0x380, 0xFFFFFFFFFFFFF000, 0x80, 0x1000000 + 0x2000)]),
         r"ELF segment 1: load range \[0xfffffffffffff000, \+0x1002000\) wraps past 2\^64"),
+    # e_phoff + e_phnum * e_phentsize wraps to 0: the table "ends" inside the file and the
+    # old bounds check passed, then the first header was read 4 GiB before the image
+    "pvh-phdrs-wrap.elf": (
+        phdrs_at(pvh64([(0x300, 0x1000000, 0x80, 0x1000)]), 2 ** 64 - 0xFFFF * 0xFFFF,
+                 0xFFFF, 0xFFFF),
+        r"ELF program headers lie outside the file"),
     # a PVH segment that covers nestbed's own memory
     "pvh-over-nestbed.elf": (
         pvh64([(0x300, 0x1000000, 0x80, _NESTBED_TOP - 0x1000000)]),

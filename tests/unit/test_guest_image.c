@@ -1011,6 +1011,13 @@ static void test_pvh_program_headers_wrap(void **state)
 	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
 	put64(32, 0xFFFFFFFFFFFFFFC8ull); /* + 2 * 56 wraps to 0x30 */
 	expect_error("ELF program headers lie outside the file");
+	/* The largest table, 0xFFFF * 0xFFFF bytes, ending exactly at 2^64 (that is, 0): the
+	 * old check passed it and nestbed read the first header 4 GiB before the image. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(32, 0ull - 0xFFFFull * 0xFFFF);
+	put16(54, 0xFFFF);
+	put16(56, 0xFFFF);
+	expect_error("ELF program headers lie outside the file");
 	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
 	put64(32, 0x3000);
 	expect_error("ELF program headers lie outside the file");
