@@ -277,6 +277,7 @@ static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image
 		return -1;
 	}
 	bool have_entry = false;
+	uint64_t notes_walked = 0;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
 		uint32_t type = rd32(ph);
@@ -286,8 +287,16 @@ static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image
 			format_buf(err, errlen, "ELF segment %u: file range outside the file", i);
 			return -1;
 		}
-		if (type == PT_NOTE && !have_entry)
+		if (type == PT_NOTE && !have_entry) {
+			/* 65535 PT_NOTEs each spanning a large file would be walked for hours. */
+			notes_walked += filesz; /* <= 65535 * the file size: no wrap */
+			if (notes_walked > GUEST_NOTES_LIMIT) {
+				format_buf(err, errlen, "ELF notes before the PVH entry note exceed %u bytes",
+					   GUEST_NOTES_LIMIT);
+				return -1;
+			}
 			have_entry = !find_pvh_note(image + off, filesz, &g->entry);
+		}
 		if (type != PT_LOAD || memsz == 0)
 			continue;
 		if (filesz > memsz) {

@@ -35,6 +35,9 @@ enum guest_kind {
  * (xen/include/public/elfnote.h; Linux Documentation/arch/x86/boot.rst "PVH"). */
 #define PVH_NOTE_NAME "Xen"
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
+/* The most PT_NOTE bytes walked looking for it (Linux's notes are ~500 bytes): bounds the
+ * time a hostile image of many large PT_NOTE segments costs. */
+#define GUEST_NOTES_LIMIT (1u << 20)
 
 struct guest_segment {
 	uint64_t file_offset;

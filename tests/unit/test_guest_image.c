@@ -1152,6 +1152,33 @@ static void test_pvh_note_truncated(void **state)
 	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
 }
 
+static void test_pvh_notes_limit(void **state)
+{
+	(void)state;
+	/* PT_NOTEs of 0.5 MiB each before the PVH note: up to 1 MiB of them is walked, more
+	 * is refused (65535 of them over a large file would take hours to walk). */
+	static uint8_t big[GUEST_NOTES_LIMIT / 2];
+	struct phdr64 ph[4];
+	for (int i = 0; i < 3; i++)
+		ph[i] = (struct phdr64){ PT_NOTE, 0, 0, sizeof(big), sizeof(big) };
+	ph[3] = (struct phdr64){ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x1000 };
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 4);
+	memset(big, 0, sizeof(big));
+	memcpy(big, img, 0x3000);
+	struct guest_image out;
+	char e[160];
+	assert_int_equal(guest_image_parse(big, sizeof(big), &out, e, sizeof(e)), -1);
+	assert_string_equal(e, "ELF notes before the PVH entry note exceed 1048576 bytes");
+	/* Two of them, 0x100 bytes shorter each, then the PT_LOAD and the 20-byte PVH note:
+	 * less than 1 MiB walked, accepted. */
+	ph[0].filesz = ph[1].filesz = sizeof(big) - 0x100;
+	ph[2] = ph[3];
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 3);
+	memcpy(big, img, 0x3000);
+	assert_int_equal(guest_image_parse(big, sizeof(big), &out, e, sizeof(e)), 0);
+	assert_int_equal(out.entry, PVH_ENTRY);
+}
+
 static void test_elf32_past_4g(void **state)
 {
 	(void)state;
@@ -1287,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(test_pvh_zero_size_and_limits),
 		cmocka_unit_test(test_pvh_entry_outside),
 		cmocka_unit_test(test_pvh_note_truncated),
+		cmocka_unit_test(test_pvh_notes_limit),
 		cmocka_unit_test(test_elf32_past_4g),
 		cmocka_unit_test(test_elf32_overlapping_segments),
 		cmocka_unit_test(test_aout_past_4g),
