@@ -2,9 +2,14 @@
 """Everything `make test` runs, with one line per test and a count at the end.
 
     /usr/bin/python3 tests/run_all.py --unit build/unit/test_a build/unit/test_b ...
+                                      [--fuzz build/fuzz/fuzz_x ...] [--fuzz-seconds S]
                                       [--only GLOB]... [--no-emulator] [--jobs N]
 
   (a) each cmocka binary, with CMOCKA_MESSAGE_OUTPUT=TAP; its TAP is parsed
+  (a') each libFuzzer binary fuzz_NAME, one test `fuzz/NAME`, for --fuzz-seconds (default
+       $NESTBED_FUZZ_SECONDS or 60) from the seeds in tests/fuzz/corpus/NAME plus what
+       earlier runs found (build/fuzz/work/NAME); fails on a crash, a sanitizer report or
+       a broken invariant (the input that did it is kept in build/fuzz/artifacts/)
   (b) pytest on tests/harness (counted from build/pytest.xml; "no tests" is not a failure)
   (c) the emulator scenarios of tests/emulator/scenarios.py, at most --jobs (2) at a time
 
@@ -39,6 +44,9 @@ LOGS = ROOT / "build" / "test-logs"
 PYTEST_XML = ROOT / "build" / "pytest.xml"
 UNIT_TIMEOUT = 120
 PYTEST_TIMEOUT = 900
+FUZZ_SECONDS = 60             # default time of each fuzz target (--fuzz-seconds)
+FUZZ_KILL_MARGIN = 120        # beyond it before run_all kills a fuzzer
+FUZZ_MAX_LEN = 16384          # largest input the fuzzers try
 KILL_MARGIN = 60              # seconds run_all waits beyond a scenario's own --timeout
 TERM_GRACE = 10
 
@@ -203,6 +211,67 @@ def run_unit(binary, tally):
         tally.report("FAIL", suite, "%s (log: %s)" % (describe_status(status), rel(log)))
 
 
+# ---------------------------------------------------------------------------- (a') fuzz
+
+FUZZ_FAILURE_LINES = (r"invariant broken: .*", r"ERROR: AddressSanitizer: .*",
+                      r"ERROR: UndefinedBehaviorSanitizer: .*", r"runtime error: .*",
+                      r"ERROR: libFuzzer: .*", r"ERROR: LeakSanitizer: .*")
+
+
+def fuzz_failure(text):
+    """The most telling line of a failed fuzz log, and where the input was kept."""
+    why = None
+    for pattern in FUZZ_FAILURE_LINES:
+        m = re.search(pattern, text)
+        if m:
+            why = m.group(0)
+            break
+    artifact = re.search(r"Test unit written to (\S+)", text)
+    if artifact:
+        why = "%s; input: %s" % (why or "crash", artifact.group(1))
+    return why
+
+
+def run_fuzz(binary, seconds, tally):
+    base = Path(binary).name
+    name = base[len("fuzz_"):] if base.startswith("fuzz_") else base
+    test = "fuzz/" + name
+    if not tally.selected(test):
+        return
+    path = Path(binary)
+    if not path.is_absolute():
+        path = ROOT / path
+    if not os.access(path, os.X_OK):
+        tally.report("FAIL", test, "%s is missing or not executable (run make fuzz)" % binary)
+        return
+    seeds = ROOT / "tests" / "fuzz" / "corpus" / name
+    work = ROOT / "build" / "fuzz" / "work" / name
+    artifacts = ROOT / "build" / "fuzz" / "artifacts"
+    work.mkdir(parents=True, exist_ok=True)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    if not seeds.is_dir():
+        tally.report("FAIL", test, "no seeds in %s" % rel(seeds))
+        return
+    log = log_path(test)
+    argv = [str(path), "-max_total_time=%d" % seconds, "-timeout=10",
+            "-max_len=%d" % FUZZ_MAX_LEN, "-print_final_stats=1",
+            "-artifact_prefix=%s/%s-" % (artifacts, name), str(work), str(seeds)]
+    status, timed_out = run_logged(argv, log, seconds + FUZZ_KILL_MARGIN)
+    text = log.read_text(errors="replace")
+    if timed_out:
+        tally.report("FAIL", test, "timeout after %ds (log: %s)" % (seconds + FUZZ_KILL_MARGIN,
+                                                                    rel(log)))
+        return
+    done = re.search(r"Done (\d+) runs in (\d+) second", text)
+    if status != 0:
+        tally.report("FAIL", test, "%s: %s (log: %s)" % (
+            describe_status(status), fuzz_failure(text) or "no reason found", rel(log)))
+    elif not done or int(done.group(1)) == 0:
+        tally.report("FAIL", test, "the fuzzer ran no input (log: %s)" % rel(log))
+    else:
+        tally.report("PASS", test)
+
+
 # ---------------------------------------------------------------------------- (b) pytest
 
 def junit_results(xml_path):
@@ -339,6 +408,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--unit", nargs="*", default=[], metavar="BINARY",
                         help="cmocka test binaries")
+    parser.add_argument("--fuzz", nargs="*", default=[], metavar="BINARY",
+                        help="libFuzzer binaries (tests/fuzz)")
+    parser.add_argument("--fuzz-seconds", type=int,
+                        default=int(os.environ.get("NESTBED_FUZZ_SECONDS", FUZZ_SECONDS)),
+                        help="time of each fuzz target (default: $NESTBED_FUZZ_SECONDS "
+                             "or %d)" % FUZZ_SECONDS)
     parser.add_argument("--only", action="append", default=[], metavar="GLOB")
     parser.add_argument("--no-emulator", action="store_true")
     parser.add_argument("--jobs", type=int, default=2, help="emulator runs at a time")
@@ -353,6 +428,8 @@ def main(argv=None):
     try:
         for binary in opts.unit:
             run_unit(binary, tally)
+        for binary in opts.fuzz:
+            run_fuzz(binary, opts.fuzz_seconds, tally)
         run_pytest(tally, opts.no_emulator)
         if not opts.no_emulator:
             run_scenarios(tally, opts.jobs)

@@ -53,24 +53,49 @@ static long find_multiboot_header(const uint8_t *image, size_t size)
 	return -1;
 }
 
-static void add_segment(struct guest_image *g, uint64_t off, uint64_t filesz, uint64_t phys,
-			uint64_t memsz)
+/* Records one loaded segment. Refuses a load range that wraps past 2^64, one that
+ * overlaps a segment already recorded (QEMU's loader refuses overlapping regions too:
+ * the later zero fill would silently clobber the earlier bytes), and a table overflow.
+ * `phdr` is the program header's index (0 for Multiboot address fields), named in reasons. */
+static int add_segment(struct guest_image *g, uint32_t phdr, uint64_t off, uint64_t filesz,
+		       uint64_t phys, uint64_t memsz, char *err, size_t errlen)
 {
+	uint64_t end;
+	if (__builtin_add_overflow(phys, memsz, &end)) {
+		format_buf(err, errlen, "ELF segment %u: load range [%#llx, +%#llx) wraps past 2^64", phdr,
+			   (unsigned long long)phys, (unsigned long long)memsz);
+		return -1;
+	}
+	for (uint32_t i = 0; i < g->nr_segments; i++) {
+		const struct guest_segment *o = &g->segments[i];
+		if (phys < o->phys + o->mem_size && o->phys < end) {
+			format_buf(err, errlen, "ELF segment %u: load range [%#llx-%#llx) overlaps segment %u [%#llx-%#llx)",
+				   phdr, (unsigned long long)phys, (unsigned long long)end, o->phdr,
+				   (unsigned long long)o->phys, (unsigned long long)(o->phys + o->mem_size));
+			return -1;
+		}
+	}
+	if (g->nr_segments == GUEST_MAX_SEGMENTS) {
+		format_buf(err, errlen, "ELF has more than %d loadable segments", GUEST_MAX_SEGMENTS);
+		return -1;
+	}
 	struct guest_segment *s = &g->segments[g->nr_segments++];
 	s->file_offset = off;
 	s->file_size = filesz;
 	s->phys = phys;
 	s->mem_size = memsz;
+	s->phdr = phdr;
 	if (g->nr_segments == 1 || phys < g->phys_lowest)
 		g->phys_lowest = phys;
-	if (phys + memsz > g->phys_highest)
-		g->phys_highest = phys + memsz;
+	if (end > g->phys_highest)
+		g->phys_highest = end;
+	return 0;
 }
 
 static int parse_address_fields(const uint8_t *image, size_t size, size_t hdr,
 				struct guest_image *g, char *err, size_t errlen)
 {
-	if (hdr + 32 > size) {
+	if (size < MB1_ADDRESS_HEADER_SIZE || hdr > size - MB1_ADDRESS_HEADER_SIZE) {
 		format_buf(err, errlen, "Multiboot header truncated (address fields past the end)");
 		return -1;
 	}
@@ -82,18 +107,24 @@ static int parse_address_fields(const uint8_t *image, size_t size, size_t hdr,
 			   header_addr, load_addr, hdr);
 		return -1;
 	}
-	uint64_t file_off = hdr - (header_addr - load_addr);
+	/* All in 64 bits from 32-bit fields: no sum below can wrap; 4 GiB is checked. */
+	uint64_t file_off = hdr - (header_addr - load_addr); /* <= hdr < size */
 	uint64_t load_size = load_end ? (uint64_t)load_end - load_addr : size - file_off;
 	if (load_end && load_end <= load_addr) {
 		format_buf(err, errlen, "Multiboot load_end_addr %#x is not above load_addr %#x", load_end, load_addr);
 		return -1;
 	}
-	if (file_off + load_size > size) {
+	if (load_size > size - file_off) {
 		format_buf(err, errlen, "image truncated: load range needs %llu bytes from offset %#llx, file has %zu",
 			   (unsigned long long)load_size, (unsigned long long)file_off, size);
 		return -1;
 	}
 	uint64_t mem_end = (uint64_t)load_addr + load_size;
+	if (mem_end > MB1_ADDRESS_LIMIT) {
+		format_buf(err, errlen, "Multiboot load range [%#x, +%#llx) wraps past 4 GiB", load_addr,
+			   (unsigned long long)load_size);
+		return -1;
+	}
 	if (bss_end) {
 		if (bss_end < mem_end) {
 			format_buf(err, errlen, "Multiboot bss_end_addr %#x is below the load end %#llx", bss_end,
@@ -109,8 +140,32 @@ static int parse_address_fields(const uint8_t *image, size_t size, size_t hdr,
 	}
 	g->kind = GUEST_MULTIBOOT_AOUT;
 	g->entry = entry;
-	add_segment(g, file_off, load_size, load_addr, mem_end - load_addr);
-	return 0;
+	return add_segment(g, 0, file_off, load_size, load_addr, mem_end - load_addr, err, errlen);
+}
+
+/* [off, off + len) lies inside a file of `size` bytes, without wrapping. */
+static bool inside_file(uint64_t off, uint64_t len, size_t size)
+{
+	uint64_t end;
+	return !__builtin_add_overflow(off, len, &end) && end <= size;
+}
+
+/* The program header table [phoff, + phnum * phentsize) lies inside the file. */
+static bool phdrs_inside_file(uint64_t phoff, uint16_t phnum, uint16_t phentsize, size_t size)
+{
+	uint64_t len;
+	return !__builtin_mul_overflow((uint64_t)phnum, (uint64_t)phentsize, &len) &&
+	       inside_file(phoff, len, size);
+}
+
+/* The entry lies in some loaded segment. */
+static bool entry_in_segment(const struct guest_image *g)
+{
+	for (uint32_t i = 0; i < g->nr_segments; i++)
+		if (g->entry >= g->segments[i].phys &&
+		    g->entry - g->segments[i].phys < g->segments[i].mem_size)
+			return true;
+	return false;
 }
 
 static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g, char *err,
@@ -131,7 +186,7 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 	}
 	uint32_t phoff = rd32(image + 28);
 	uint16_t phentsize = rd16(image + 42), phnum = rd16(image + 44);
-	if (phentsize < ELF32_PHDR_SIZE || (uint64_t)phoff + (uint64_t)phnum * phentsize > size) {
+	if (phentsize < ELF32_PHDR_SIZE || !phdrs_inside_file(phoff, phnum, phentsize, size)) {
 		format_buf(err, errlen, "ELF program headers lie outside the file");
 		return -1;
 	}
@@ -144,35 +199,33 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 			continue;
 		uint32_t off = rd32(ph + 4), vaddr = rd32(ph + 8), paddr = rd32(ph + 12);
 		uint32_t filesz = rd32(ph + 16), memsz = rd32(ph + 20);
-		if (filesz > memsz || (uint64_t)off + filesz > size) {
+		if (filesz > memsz || !inside_file(off, filesz, size)) {
 			format_buf(err, errlen, "ELF segment %u: file range [%#x, +%#x) outside the file or larger than in memory",
 				   i, off, filesz);
 			return -1;
 		}
 		if (memsz == 0)
 			continue;
-		if (g->nr_segments == GUEST_MAX_SEGMENTS) {
-			format_buf(err, errlen, "ELF has more than %d loadable segments", GUEST_MAX_SEGMENTS);
+		/* ELF32 addresses are 32-bit: a load range past 4 GiB wraps for the kernel. */
+		if ((uint64_t)paddr + memsz > MB1_ADDRESS_LIMIT) {
+			format_buf(err, errlen, "ELF segment %u: load range [%#x, +%#x) wraps past 4 GiB", i,
+				   paddr, memsz);
 			return -1;
 		}
 		/* e_entry is virtual: a higher-half kernel enters at its physical alias, as GRUB
 		 * and QEMU compute it (entry - p_vaddr + p_paddr of the segment holding it). */
 		if (g->entry >= vaddr && g->entry - vaddr < memsz && !entry_translated) {
-			g->entry = g->entry - vaddr + paddr;
+			g->entry = (uint32_t)(g->entry - vaddr + paddr);
 			entry_translated = true;
 		}
-		add_segment(g, off, filesz, paddr, memsz);
+		if (add_segment(g, i, off, filesz, paddr, memsz, err, errlen))
+			return -1;
 	}
 	if (!g->nr_segments) {
 		format_buf(err, errlen, "ELF has no loadable segment");
 		return -1;
 	}
-	bool entry_inside = false;
-	for (uint32_t i = 0; i < g->nr_segments; i++)
-		if (g->entry >= g->segments[i].phys &&
-		    g->entry < g->segments[i].phys + g->segments[i].mem_size)
-			entry_inside = true;
-	if (!entry_inside) {
+	if (!entry_in_segment(g)) {
 		format_buf(err, errlen, "ELF entry %#llx lies in no loadable segment", (unsigned long long)g->entry);
 		return -1;
 	}
@@ -184,7 +237,8 @@ static uint64_t rd64(const uint8_t *p)
 	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-/* Looks for the PVH entry note in one PT_NOTE segment; returns 0 and *entry if found. */
+/* Looks for the PVH entry note in one PT_NOTE segment; returns 0 and *entry if found.
+ * No sum wraps: off <= len (a file size) and one step adds at most 12 + 2 * (2^32 + 3). */
 static int find_pvh_note(const uint8_t *notes, uint64_t len, uint64_t *entry)
 {
 	uint64_t off = 0;
@@ -218,33 +272,39 @@ static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image
 	}
 	uint64_t phoff = rd64(image + 32);
 	uint16_t phentsize = rd16(image + 54), phnum = rd16(image + 56);
-	if (phentsize < ELF64_PHDR_SIZE || phoff + (uint64_t)phnum * phentsize > size) {
+	if (phentsize < ELF64_PHDR_SIZE || !phdrs_inside_file(phoff, phnum, phentsize, size)) {
 		format_buf(err, errlen, "ELF program headers lie outside the file");
 		return -1;
 	}
 	bool have_entry = false;
+	uint64_t notes_walked = 0;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
 		uint32_t type = rd32(ph);
 		uint64_t off = rd64(ph + 8), paddr = rd64(ph + 24);
 		uint64_t filesz = rd64(ph + 32), memsz = rd64(ph + 40);
-		if ((type == PT_LOAD || type == PT_NOTE) && (off + filesz < off || off + filesz > size)) {
+		if ((type == PT_LOAD || type == PT_NOTE) && !inside_file(off, filesz, size)) {
 			format_buf(err, errlen, "ELF segment %u: file range outside the file", i);
 			return -1;
 		}
-		if (type == PT_NOTE && !have_entry)
+		if (type == PT_NOTE && !have_entry) {
+			/* 65535 PT_NOTEs each spanning a large file would be walked for hours. */
+			notes_walked += filesz; /* <= 65535 * the file size: no wrap */
+			if (notes_walked > GUEST_NOTES_LIMIT) {
+				format_buf(err, errlen, "ELF notes before the PVH entry note exceed %u bytes",
+					   GUEST_NOTES_LIMIT);
+				return -1;
+			}
 			have_entry = !find_pvh_note(image + off, filesz, &g->entry);
+		}
 		if (type != PT_LOAD || memsz == 0)
 			continue;
 		if (filesz > memsz) {
 			format_buf(err, errlen, "ELF segment %u is larger in the file than in memory", i);
 			return -1;
 		}
-		if (g->nr_segments == GUEST_MAX_SEGMENTS) {
-			format_buf(err, errlen, "ELF has more than %d loadable segments", GUEST_MAX_SEGMENTS);
+		if (add_segment(g, i, off, filesz, paddr, memsz, err, errlen))
 			return -1;
-		}
-		add_segment(g, off, filesz, paddr, memsz);
 	}
 	if (!have_entry) {
 		format_buf(err, errlen, "64-bit ELF with neither Multiboot address fields nor a PVH entry note");
@@ -252,6 +312,12 @@ static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image
 	}
 	if (!g->nr_segments) {
 		format_buf(err, errlen, "ELF has no loadable segment");
+		return -1;
+	}
+	/* PVH enters in 32-bit protected mode with paging off: a 32-bit physical address. */
+	if (g->entry >= MB1_ADDRESS_LIMIT || !entry_in_segment(g)) {
+		format_buf(err, errlen, "PVH entry %#llx lies in no loadable segment below 4 GiB",
+			   (unsigned long long)g->entry);
 		return -1;
 	}
 	g->kind = GUEST_PVH_ELF64;

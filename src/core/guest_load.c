@@ -2,6 +2,7 @@
 
 #include "core/format.h"
 #include "core/guest_image.h"
+#include "core/guest_place.h"
 #include "core/memmap.h"
 #include "core/platform.h"
 #include "core/string.h"
@@ -151,20 +152,21 @@ static void load_multiboot(struct machine *m, const struct guest_image *img, con
 	mbi->boot_loader_name = (uint32_t)cursor;
 	cursor += (uint64_t)format_buf(phys_to_virt(cursor), 64, "nestbed %s", NESTBED_VERSION) + 1;
 
-	/* Modules go after the kernel, page aligned, as a Multiboot loader places them. */
-	uint64_t place = (img->phys_highest + 0xFFF) & ~0xFFFull;
+	/* Modules go after the kernel, page aligned, as a Multiboot loader places them, never
+	 * over the information area, and end below 4 GiB (their addresses are 32-bit). */
+	uint64_t cursor_mod = img->phys_highest, place = 0;
 	for (uint32_t i = 1; i < bi->nr_modules; i++) {
 		const struct boot_module *src = &bi->modules[i];
-		if (place + src->size > GUEST_MODULE_LIMIT ||
-		    !memmap_is_usable(g->ranges, g->nr_ranges, place, src->size ? src->size : 1))
-			fatal("guest module %u (%s): no usable guest memory at %#llx for %llu bytes", i,
-			      src->cmdline, (unsigned long long)place, (unsigned long long)src->size);
+		if (guest_mb1_module_place(g->ranges, g->nr_ranges, cursor_mod, info, INFO_AREA_SIZE,
+					   src->size, &place))
+			fatal("guest module %u (%s): no usable guest memory below 4 GiB at or after %#llx for %llu bytes",
+			      i, src->cmdline, (unsigned long long)cursor_mod, (unsigned long long)src->size);
 		memcpy(phys_to_virt(place), phys_to_virt(src->phys), src->size);
 		mods[i - 1].mod_start = (uint32_t)place;
 		mods[i - 1].mod_end = (uint32_t)(place + src->size);
 		mods[i - 1].string = (uint32_t)cursor;
 		cursor += strlcpy(phys_to_virt(cursor), src->cmdline, BOOT_CMDLINE_MAX) + 1;
-		place = (place + src->size + 0xFFF) & ~0xFFFull;
+		cursor_mod = place + src->size; /* <= GUEST_MB1_MODULE_LIMIT: no wrap */
 	}
 
 	memset(start, 0, sizeof(*start));
@@ -269,10 +271,11 @@ void guest_load(struct machine *m, struct guest_start *start)
 		(unsigned long long)img.phys_highest);
 	if (img.kind == GUEST_LINUX_BZIMAGE)
 		fatal("guest image %s: Linux bzImage loading is not implemented yet", name);
-	if (!memmap_is_usable(m->guest_map.ranges, m->guest_map.nr_ranges, img.phys_lowest,
-			      img.phys_highest - img.phys_lowest))
-		fatal("guest image %s: loads at [%#llx-%#llx), which is not usable guest memory", name,
-		      (unsigned long long)img.phys_lowest, (unsigned long long)img.phys_highest);
+	/* Segment by segment, not the extent: a segment whose end wrapped would make the
+	 * extent look small and harmless. */
+	if (guest_image_check_placement(&img, m->guest_map.ranges, m->guest_map.nr_ranges, err,
+					sizeof(err)))
+		fatal("guest image %s: %s", name, err);
 	if (img.kind == GUEST_PVH_ELF64)
 		load_pvh(m, &img, name, start);
 	else

@@ -150,3 +150,43 @@ def test_real_invocation(tmp_path):
                           timeout=60)
     assert proc.returncode == 1
     assert proc.stdout.decode().splitlines()[-1] == "0 passed, 1 failed, 0 skipped"
+
+
+def fake_fuzzer(tmp_path, output, status):
+    """A stand-in libFuzzer binary named fuzz_guest_image (the real seeds exist)."""
+    d = tmp_path / "fz"
+    d.mkdir(exist_ok=True)
+    script = d / "fuzz_guest_image"
+    body = "".join("echo '%s' >&2\n" % line for line in output.splitlines())
+    script.write_text("#!/bin/sh\ncase \"$1\" in -max_total_time=7) ;; *) exit 9;; esac\n"
+                      "%sexit %d\n" % (body, status))
+    script.chmod(0o755)
+    return script
+
+
+def test_fuzz_pass_and_failures(tmp_path, logs, capsys):
+    tally = run_all.Tally([])
+    run_all.run_fuzz(str(fake_fuzzer(tmp_path, "#2 INITED\nDone 1234 runs in 7 second(s)", 0)),
+                     7, tally)
+    assert lines(capsys) == ["PASS fuzz/guest_image"]
+    assert (logs / "fuzz" / "guest_image.log").is_file()
+    run_all.run_fuzz(str(fake_fuzzer(tmp_path, "Done 0 runs in 0 second(s)", 0)), 7, tally)
+    assert lines(capsys)[0].startswith("FAIL fuzz/guest_image : the fuzzer ran no input")
+    crash = ("fuzz_guest_image: invariant broken: overlapping segments (kind 4)\n"
+             "==1== ERROR: libFuzzer: deadly signal\n"
+             "artifact_prefix='x/'; Test unit written to build/fuzz/artifacts/guest_image-crash-ab")
+    run_all.run_fuzz(str(fake_fuzzer(tmp_path, crash, 77)), 7, tally)
+    assert lines(capsys)[0].startswith(
+        "FAIL fuzz/guest_image : exit status 77: invariant broken: overlapping segments "
+        "(kind 4); input: build/fuzz/artifacts/guest_image-crash-ab")
+    asan = "==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1\nREAD of size 1"
+    run_all.run_fuzz(str(fake_fuzzer(tmp_path, asan, 1)), 7, tally)
+    assert lines(capsys)[0].startswith(
+        "FAIL fuzz/guest_image : exit status 1: ERROR: AddressSanitizer: heap-buffer-overflow")
+    run_all.run_fuzz(str(tmp_path / "fuzz_none"), 7, tally)
+    assert lines(capsys)[0].startswith("FAIL fuzz/none : ")
+    assert tally.counts == {"PASS": 1, "FAIL": 4, "SKIP": 0}
+    # --only selects the fuzz test by name
+    quiet = run_all.Tally(["unit/*"])
+    run_all.run_fuzz(str(tmp_path / "fuzz_none"), 7, quiet)
+    assert lines(capsys) == [] and quiet.counts["FAIL"] == 0

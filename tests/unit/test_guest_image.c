@@ -889,6 +889,373 @@ static void test_pvh_segment_outside_file(void **state)
 	expect_error("ELF segment 0: file range outside the file");
 }
 
+
+/* ---- overflow, overlap, truncation: every format ---- */
+
+struct phdr64 {
+	uint32_t type;
+	uint64_t offset, paddr, filesz, memsz;
+};
+
+#define PVH_NOTE_AT 0x800
+#define PVH_ENTRY 0x1000010ull
+
+/* A PVH ELF64 with the given program headers followed by a PT_NOTE holding the PVH entry
+ * note at PVH_NOTE_AT (program headers from offset 64). */
+static void pvh_image_ph(size_t size, uint64_t entry, const struct phdr64 *ph, uint16_t n)
+{
+	reset(size);
+	memset(img, 0, PVH_NOTE_AT + 0x20);
+	img[0] = 0x7f; img[1] = 'E'; img[2] = 'L'; img[3] = 'F';
+	img[4] = 2;
+	img[5] = 1;
+	img[6] = 1;
+	put16(16, 2);
+	put16(18, 62);
+	put64(32, 64);
+	put16(54, 56);
+	put16(56, (uint16_t)(n + 1));
+	for (uint16_t i = 0; i <= n; i++) {
+		size_t at = 64 + (size_t)i * 56;
+		struct phdr64 note = { PT_NOTE, PVH_NOTE_AT, 0, 0x14, 0x14 };
+		const struct phdr64 *p = i < n ? &ph[i] : &note;
+		put32(at, p->type);
+		put64(at + 8, p->offset);
+		put64(at + 16, p->paddr); /* vaddr: unused */
+		put64(at + 24, p->paddr);
+		put64(at + 32, p->filesz);
+		put64(at + 40, p->memsz);
+	}
+	put32(PVH_NOTE_AT, 4); put32(PVH_NOTE_AT + 4, 4); put32(PVH_NOTE_AT + 8, 18);
+	memcpy(img + PVH_NOTE_AT + 12, "Xen", 4);
+	put32(PVH_NOTE_AT + 16, (uint32_t)entry);
+}
+
+static void test_pvh_builder(void **state)
+{
+	(void)state;
+	const struct phdr64 ph[] = {
+		{ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x3000 },
+		{ PT_LOAD, 0x2000, 0x2000000, 0x800, 0x800 },
+	};
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.kind, GUEST_PVH_ELF64);
+	assert_int_equal(g.entry, PVH_ENTRY);
+	assert_int_equal(g.nr_segments, 2);
+	expect_segment(0, 0x1000, 0x1000, 0x1000000, 0x3000);
+	expect_segment(1, 0x2000, 0x800, 0x2000000, 0x800);
+	assert_int_equal(g.segments[1].phdr, 1);
+	assert_int_equal(g.phys_lowest, 0x1000000);
+	assert_int_equal(g.phys_highest, 0x2000800);
+}
+
+/* Issue 11: a segment whose paddr + memsz wraps past 2^64 made phys_highest small, the
+ * [lowest, highest) extent passed the load-range check and the copy ran over nestbed. */
+static void test_pvh_segment_wraps(void **state)
+{
+	(void)state;
+	struct phdr64 ph[] = {
+		{ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x1000 },
+		{ PT_LOAD, 0x2000, 0xFFFFFFFFFFFFF000ull, 0x800, 0x1000000 + 0x1000 },
+	};
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error("ELF segment 1: load range [0xfffffffffffff000, +0x1001000) wraps past 2^64");
+	/* The largest memsz, from 1 upwards. */
+	ph[1].paddr = 1;
+	ph[1].memsz = UINT64_MAX;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error("ELF segment 1: load range [0x1, +0xffffffffffffffff) wraps past 2^64");
+	/* Ending exactly at 2^64 - 1 does not wrap (placement refuses it later). */
+	ph[1].paddr = 0xFFFFFFFFFFFFF000ull;
+	ph[1].memsz = 0xFFF;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.phys_highest, UINT64_MAX);
+	/* One more byte ends at 2^64: that wraps to 0. */
+	ph[1].memsz = 0x1000;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error_containing("ELF segment 1: load range [0xfffffffffffff000, +0x1000) wraps past 2^64");
+	/* The first segment wraps. */
+	ph[0].paddr = 0x8000000000000000ull;
+	ph[0].memsz = 0x8000000000000000ull;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error("ELF segment 0: load range [0x8000000000000000, +0x8000000000000000) wraps past 2^64");
+}
+
+static void test_pvh_file_range_wraps(void **state)
+{
+	(void)state;
+	/* p_offset + p_filesz wraps to a small value that is "inside" the file. */
+	struct phdr64 ph[] = { { PT_LOAD, 0xFFFFFFFFFFFFF000ull, 0x1000000, 0x1100, 0x2000 } };
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	expect_error("ELF segment 0: file range outside the file");
+	ph[0].offset = 0x100;
+	ph[0].filesz = UINT64_MAX;
+	ph[0].memsz = UINT64_MAX;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	expect_error("ELF segment 0: file range outside the file");
+	/* The note segment is checked the same way. */
+	ph[0] = (struct phdr64){ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x1000 };
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(64 + 56 + 8, 0xFFFFFFFFFFFFFFF0ull); /* the PT_NOTE's offset */
+	put64(64 + 56 + 32, 0x20);
+	expect_error("ELF segment 1: file range outside the file");
+}
+
+static void test_pvh_program_headers_wrap(void **state)
+{
+	(void)state;
+	const struct phdr64 ph[] = { { PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x1000 } };
+	/* e_phoff near 2^64: e_phoff + e_phnum * e_phentsize wraps to a small number. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(32, 0xFFFFFFFFFFFFFFC8ull); /* + 2 * 56 wraps to 0x30 */
+	expect_error("ELF program headers lie outside the file");
+	/* The largest table, 0xFFFF * 0xFFFF bytes, ending exactly at 2^64 (that is, 0): the
+	 * old check passed it and nestbed read the first header 4 GiB before the image. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(32, 0ull - 0xFFFFull * 0xFFFF);
+	put16(54, 0xFFFF);
+	put16(56, 0xFFFF);
+	expect_error("ELF program headers lie outside the file");
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(32, 0x3000);
+	expect_error("ELF program headers lie outside the file");
+	/* Huge counts and strides. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put16(56, 0xFFFF);
+	expect_error("ELF program headers lie outside the file");
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put16(54, 0xFFFF);
+	expect_error("ELF program headers lie outside the file");
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put16(54, 55); /* smaller than an Elf64_Phdr */
+	expect_error("ELF program headers lie outside the file");
+	/* No program headers at all. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put16(56, 0);
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+}
+
+static void test_pvh_truncated(void **state)
+{
+	(void)state;
+	const struct phdr64 ph[] = { { PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x1000 } };
+	/* Cut inside the loaded bytes, inside the program headers, inside the ELF header. */
+	pvh_image_ph(0x1FFF, PVH_ENTRY, ph, 1);
+	expect_error("ELF segment 0: file range outside the file");
+	pvh_image_ph(64 + 56 + 10, PVH_ENTRY, ph, 1);
+	expect_error("ELF program headers lie outside the file");
+	pvh_image_ph(63, PVH_ENTRY, ph, 1);
+	expect_not_recognised();
+	/* Exactly enough. */
+	pvh_image_ph(0x2000, PVH_ENTRY, ph, 1);
+	assert_int_equal(parse(), 0);
+}
+
+static void test_pvh_overlapping_segments(void **state)
+{
+	(void)state;
+	struct phdr64 ph[] = {
+		{ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x3000 },
+		{ PT_LOAD, 0x2000, 0x1002FFF, 0x100, 0x100 },
+	};
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error("ELF segment 1: load range [0x1002fff-0x10030ff) overlaps segment 0 [0x1000000-0x1003000)");
+	/* Inside the other, around it, and the same. */
+	ph[1].paddr = 0xFFF000;
+	ph[1].memsz = 0x10000;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error_containing("overlaps segment 0");
+	ph[1].paddr = 0x1000000;
+	ph[1].memsz = 0x3000;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error_containing("overlaps segment 0");
+	/* Adjacent is fine. */
+	ph[1].paddr = 0x1003000;
+	ph[1].memsz = 0x100;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	assert_int_equal(parse(), 0);
+	/* A zero-size segment overlaps nothing: it is not loaded. */
+	ph[1].paddr = 0x1001000;
+	ph[1].filesz = 0;
+	ph[1].memsz = 0;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.nr_segments, 1);
+}
+
+static void test_pvh_zero_size_and_limits(void **state)
+{
+	(void)state;
+	struct phdr64 ph[GUEST_MAX_SEGMENTS + 1];
+	for (uint32_t i = 0; i <= GUEST_MAX_SEGMENTS; i++)
+		ph[i] = (struct phdr64){ PT_LOAD, 0x1000, 0x1000000 + i * 0x1000ull, 0x10, 0x1000 };
+	/* Only zero-size segments. */
+	ph[0].filesz = ph[0].memsz = 0;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	expect_error("ELF has no loadable segment");
+	/* 16 segments, then 17. */
+	ph[0].filesz = 0x10;
+	ph[0].memsz = 0x1000;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, GUEST_MAX_SEGMENTS);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.nr_segments, GUEST_MAX_SEGMENTS);
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, GUEST_MAX_SEGMENTS + 1);
+	expect_error("ELF has more than 16 loadable segments");
+	/* filesz above memsz. */
+	ph[0].filesz = 0x1001;
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	expect_error("ELF segment 0 is larger in the file than in memory");
+}
+
+static void test_pvh_entry_outside(void **state)
+{
+	(void)state;
+	const struct phdr64 ph[] = { { PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x2000 } };
+	pvh_image_ph(0x3000, 0x1002000, ph, 1);
+	expect_error("PVH entry 0x1002000 lies in no loadable segment below 4 GiB");
+	pvh_image_ph(0x3000, 0xFFFFFF, ph, 1);
+	expect_error("PVH entry 0xffffff lies in no loadable segment below 4 GiB");
+	pvh_image_ph(0x3000, 0x1001FFF, ph, 1);
+	assert_int_equal(parse(), 0);
+	/* An 8-byte entry above 4 GiB, even inside a segment: PVH enters with paging off. */
+	const struct phdr64 high[] = { { PT_LOAD, 0x1000, 0x100000000ull, 0x1000, 0x2000 } };
+	pvh_image_ph(0x3000, 0, high, 1);
+	put32(PVH_NOTE_AT + 4, 8);
+	put64(PVH_NOTE_AT + 16, 0x100000010ull);
+	put64(64 + 56 + 32, 0x18);
+	expect_error("PVH entry 0x100000010 lies in no loadable segment below 4 GiB");
+}
+
+static void test_pvh_note_truncated(void **state)
+{
+	(void)state;
+	const struct phdr64 ph[] = { { PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x2000 } };
+	/* namesz, descsz near 2^32: the note runs past its segment. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put32(PVH_NOTE_AT, 0xFFFFFFFF);
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put32(PVH_NOTE_AT + 4, 0xFFFFFFFD);
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+	/* The note segment one byte shorter than the note. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(64 + 56 + 32, 0x13);
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+	/* A note segment of 0 bytes, or shorter than a note header. */
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(64 + 56 + 32, 0);
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 1);
+	put64(64 + 56 + 32, 11);
+	expect_error("64-bit ELF with neither Multiboot address fields nor a PVH entry note");
+}
+
+static void test_pvh_notes_limit(void **state)
+{
+	(void)state;
+	/* PT_NOTEs of 0.5 MiB each before the PVH note: up to 1 MiB of them is walked, more
+	 * is refused (65535 of them over a large file would take hours to walk). */
+	static uint8_t big[GUEST_NOTES_LIMIT / 2];
+	struct phdr64 ph[4];
+	for (int i = 0; i < 3; i++)
+		ph[i] = (struct phdr64){ PT_NOTE, 0, 0, sizeof(big), sizeof(big) };
+	ph[3] = (struct phdr64){ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x1000 };
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 4);
+	memset(big, 0, sizeof(big));
+	memcpy(big, img, 0x3000);
+	struct guest_image out;
+	char e[160];
+	assert_int_equal(guest_image_parse(big, sizeof(big), &out, e, sizeof(e)), -1);
+	assert_string_equal(e, "ELF notes before the PVH entry note exceed 1048576 bytes");
+	/* Two of them, 0x100 bytes shorter each, then the PT_LOAD and the 20-byte PVH note:
+	 * less than 1 MiB walked, accepted. */
+	ph[0].filesz = ph[1].filesz = sizeof(big) - 0x100;
+	ph[2] = ph[3];
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 3);
+	memcpy(big, img, 0x3000);
+	assert_int_equal(guest_image_parse(big, sizeof(big), &out, e, sizeof(e)), 0);
+	assert_int_equal(out.entry, PVH_ENTRY);
+}
+
+static void test_elf32_past_4g(void **state)
+{
+	(void)state;
+	struct phdr ph[] = {
+		{ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x1000, 0x1000 },
+		{ PT_LOAD, 0x2000, 0xFFFFF000, 0xFFFFF000, 0x100, 0x1001 },
+	};
+	elf_image(0x3000, 0x100000, ph, 2);
+	expect_error("ELF segment 1: load range [0xfffff000, +0x1001) wraps past 4 GiB");
+	ph[1].memsz = 0xFFFFFFFF;
+	elf_image(0x3000, 0x100000, ph, 2);
+	expect_error("ELF segment 1: load range [0xfffff000, +0xffffffff) wraps past 4 GiB");
+	/* Up to the last byte below 4 GiB is fine. */
+	ph[1].memsz = 0x1000;
+	elf_image(0x3000, 0x100000, ph, 2);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.phys_highest, 0x100000000ull);
+}
+
+static void test_elf32_overlapping_segments(void **state)
+{
+	(void)state;
+	struct phdr ph[] = {
+		{ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x1000, 0x2000 },
+		{ PT_LOAD, 0x2000, 0x101000, 0x101000, 0x100, 0x100 },
+	};
+	elf_image(0x3000, 0x100000, ph, 2);
+	expect_error("ELF segment 1: load range [0x101000-0x101100) overlaps segment 0 [0x100000-0x102000)");
+	ph[1].paddr = 0xFF000;
+	ph[1].memsz = 0x1001;
+	elf_image(0x3000, 0x100000, ph, 2);
+	expect_error("ELF segment 1: load range [0xff000-0x100001) overlaps segment 0 [0x100000-0x102000)");
+	ph[1].memsz = 0x1000;
+	elf_image(0x3000, 0x100000, ph, 2);
+	assert_int_equal(parse(), 0);
+}
+
+static void test_aout_past_4g(void **state)
+{
+	(void)state;
+	/* load_addr + the rest of the file passes 4 GiB. */
+	reset(0x3000);
+	put_mb_header(0x40, MB1_FLAG_ADDRESSES, false);
+	put_address_fields(0x40, 0xFFFFF040, 0xFFFFF000, 0, 0, 0xFFFFF040);
+	expect_error("Multiboot load range [0xfffff000, +0x3000) wraps past 4 GiB");
+	/* Ending exactly at 4 GiB is fine. */
+	reset(0x1000);
+	put_mb_header(0x40, MB1_FLAG_ADDRESSES, false);
+	put_address_fields(0x40, 0xFFFFF040, 0xFFFFF000, 0, 0, 0xFFFFF040);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(g.phys_highest, 0x100000000ull);
+	/* load_end_addr 0xFFFFFFFF with a small load_addr: far past the file. */
+	reset(0x3000);
+	put_mb_header(0x40, MB1_FLAG_ADDRESSES, false);
+	put_address_fields(0x40, 0x100040, 0x100000, 0xFFFFFFFF, 0, 0x100040);
+	expect_error("image truncated: load range needs 4293918719 bytes from offset 0x0, file has 12288");
+	/* header_addr far above load_addr: the load would start before the file. */
+	reset(0x3000);
+	put_mb_header(0x40, MB1_FLAG_ADDRESSES, false);
+	put_address_fields(0x40, 0xFFFFFFFF, 0, 0, 0, 0x100);
+	expect_error_containing("Multiboot address fields inconsistent: header_addr 0xffffffff, load_addr 0x0");
+}
+
+/* The issue's image end to end: parse refuses it before placement is asked. */
+static void test_issue11_hostile_pvh(void **state)
+{
+	(void)state;
+	/* A harmless first segment, then one at 2^64 - 4 KiB whose end wraps to 16 MiB + 4 KiB:
+	 * the old extent [16 MiB, 16 MiB + 8 KiB) looked usable. */
+	const struct phdr64 ph[] = {
+		{ PT_LOAD, 0x1000, 0x1000000, 0x1000, 0x2000 },
+		{ PT_LOAD, 0x2000, 0xFFFFFFFFFFFFF000ull, 0x1000, 0x1001000 + 0x1000 },
+	};
+	pvh_image_ph(0x3000, PVH_ENTRY, ph, 2);
+	expect_error("ELF segment 1: load range [0xfffffffffffff000, +0x1002000) wraps past 2^64");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -938,6 +1305,20 @@ int main(void)
 		cmocka_unit_test(test_bzimage_magic_elsewhere),
 		cmocka_unit_test(test_multiboot_takes_precedence_over_bzimage),
 		cmocka_unit_test(test_error_truncated_to_buffer),
+		cmocka_unit_test(test_pvh_builder),
+		cmocka_unit_test(test_pvh_segment_wraps),
+		cmocka_unit_test(test_pvh_file_range_wraps),
+		cmocka_unit_test(test_pvh_program_headers_wrap),
+		cmocka_unit_test(test_pvh_truncated),
+		cmocka_unit_test(test_pvh_overlapping_segments),
+		cmocka_unit_test(test_pvh_zero_size_and_limits),
+		cmocka_unit_test(test_pvh_entry_outside),
+		cmocka_unit_test(test_pvh_note_truncated),
+		cmocka_unit_test(test_pvh_notes_limit),
+		cmocka_unit_test(test_elf32_past_4g),
+		cmocka_unit_test(test_elf32_overlapping_segments),
+		cmocka_unit_test(test_aout_past_4g),
+		cmocka_unit_test(test_issue11_hostile_pvh),
 	};
 	return cmocka_run_group_tests_name("guest_image", tests, NULL, NULL);
 }
