@@ -3,6 +3,7 @@
 #ifndef NESTBED_MACHINE_H
 #define NESTBED_MACHINE_H
 
+#include "core/bios_int15_hook.h"
 #include "core/boot_info.h"
 #include "core/cpu_caps.h"
 #include "core/cpuid_policy.h"
@@ -15,6 +16,7 @@ struct machine {
 	struct cpu_caps caps;
 	struct guest_memmap guest_map;
 	struct cpuid_policy cpuid_policy; /* what the primary guest sees */
+	struct bios_int15_hook int15;     /* BIOS machines: the INT 15h stub */
 };
 
 extern struct machine machine;
