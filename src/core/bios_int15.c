@@ -151,16 +151,19 @@ uint32_t bios_int15_answer(const struct mem_range *ranges, uint32_t count,
 	return 0;
 }
 
-int bios_int15_place(uint16_t base_kib, uint32_t stub_size, uint64_t *stub_base,
-		     uint16_t *new_base_kib)
+int bios_int15_place(uint16_t base_kib, uint64_t usable_top, uint32_t stub_size,
+		     uint64_t *stub_base, uint64_t *top, uint16_t *new_base_kib)
 {
-	uint64_t top = (uint64_t)base_kib * KIB;
-	if (base_kib > BIOS_MAX_BASE_KIB || top < STUB_MIN_BASE + stub_size)
+	uint64_t end = (uint64_t)base_kib * KIB;
+	if (usable_top < end)
+		end = usable_top;
+	if (base_kib > BIOS_MAX_BASE_KIB || end < STUB_MIN_BASE + stub_size)
 		return -1;
-	uint64_t base = (top - stub_size) & ~(PAGE - 1);
+	uint64_t base = (end - stub_size) & ~(PAGE - 1);
 	if (base < STUB_MIN_BASE)
 		return -1;
 	*stub_base = base;
+	*top = end;
 	*new_base_kib = (uint16_t)(base / KIB);
 	return 0;
 }

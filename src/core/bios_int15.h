@@ -73,12 +73,14 @@ uint32_t bios_e820_type(uint32_t mem_type);
 uint32_t bios_int15_answer(const struct mem_range *ranges, uint32_t count,
 			   struct bios_int15_regs *r, struct bios_e820_entry *entry);
 
-/* Where the stub goes: conventional memory ends at base_kib KiB; the stub takes the
- * pages from the 4 KiB boundary at or below (top - stub_size) to the top. Fills the new
- * base-memory size and the stub's base; -1 when that would leave less than 64 KiB or
- * base_kib is no BIOS's value (over 640). */
-int bios_int15_place(uint16_t base_kib, uint32_t stub_size, uint64_t *stub_base,
-		     uint16_t *new_base_kib);
+/* Where the stub goes: conventional memory ends at base_kib KiB by the BDA and at
+ * usable_top by the memory map (the end of the usable memory from 0; Bochs' BIOS says
+ * 639 KiB in the BDA and reserves from 0x9f000 in E820), whichever is lower: the top.
+ * The stub takes the pages from the 4 KiB boundary at or below (top - stub_size) to the
+ * top. Fills the new base-memory size, the stub's base and the top; -1 when that would
+ * leave less than 64 KiB or base_kib is no BIOS's value (over 640). */
+int bios_int15_place(uint16_t base_kib, uint64_t usable_top, uint32_t stub_size,
+		     uint64_t *stub_base, uint64_t *top, uint16_t *new_base_kib);
 
 /* The stub: real-mode code run at segment stub_base / 16, offset 0. */
 #define BIOS_INT15_STUB_OLD_VECTOR 2u /* dword: the old IVT[15h] (offset, segment) */

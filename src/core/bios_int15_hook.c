@@ -24,17 +24,27 @@ void bios_int15_install(struct machine *m)
 	uint16_t base_kib = *bda_kib;
 	uint32_t old_vector = *ivt15;
 	uint64_t old_linear = ((old_vector >> 16) << 4) + (old_vector & 0xffffu);
-	uint64_t stub_base;
+	struct guest_memmap *g = &m->guest_map;
+	uint64_t usable_top = 0;
+	for (bool grew = true; grew;) { /* the usable memory that runs on from 0 */
+		grew = false;
+		for (uint32_t i = 0; i < g->nr_ranges; i++)
+			if (g->ranges[i].type == MEM_USABLE && g->ranges[i].base <= usable_top &&
+			    g->ranges[i].base + g->ranges[i].length > usable_top) {
+				usable_top = g->ranges[i].base + g->ranges[i].length;
+				grew = true;
+			}
+	}
+	uint64_t stub_base, top;
 	uint16_t new_kib;
 	if (old_linear < REAL_MODE_VECTOR_MIN ||
-	    bios_int15_place(base_kib, bios_int15_stub_size, &stub_base, &new_kib)) {
+	    bios_int15_place(base_kib, usable_top, bios_int15_stub_size, &stub_base, &top,
+			     &new_kib)) {
 		kprintf("nestbed: no BIOS INT 15h to hook (IVT[15h] %04x:%04x, base memory %u KiB): "
 			"a guest must take the memory map from Multiboot\n",
 			old_vector >> 16, old_vector & 0xffffu, base_kib);
 		return;
 	}
-	uint64_t top = (uint64_t)base_kib * 1024;
-	struct guest_memmap *g = &m->guest_map;
 	int n = memmap_is_usable(g->ranges, g->nr_ranges, stub_base, top - stub_base) ?
 			memmap_carve(g->ranges, g->nr_ranges, BOOT_MAX_MEM_RANGES, stub_base,
 				     top - stub_base, MEM_RESERVED) : -1;
