@@ -6,10 +6,12 @@
  * continuation in EBX (24-byte buffer: ACPI 3.0 attributes, an entry without the
  * "enabled" bit is ignored), and compares it entry by entry with the Multiboot map: as
  * they are under nestbed (one list makes both), sorted and merged bare (a loader may
- * merge or reorder the BIOS's entries). In both, IVT[15h] points into memory that is
- * not usable (the BIOS ROM; under nestbed, its hook's pages). Under nestbed E801h and
+ * merge or reorder the BIOS's entries). IVT[15h] must point into the BIOS ROM area or
+ * into conventional memory that both maps reserve and the BDA's base-memory size leaves
+ * out (under nestbed, its hook's pages); anywhere else there is no BIOS handler to call
+ * (UEFI): SKIP. Under nestbed E801h and
  * 88h agree with the usable memory that runs on from 1 MiB (E801h: KiB up to 16 MiB,
- * 64 KiB blocks above; 88h: KiB, at most 63 MiB). SKIPs on UEFI (no BIOS). */
+ * 64 KiB blocks above; 88h: KiB, at most 63 MiB). */
 #include "core/string.h"
 #include "lib/boot_info.h"
 #include "lib/cpu.h"
@@ -27,6 +29,9 @@
 #define FN_88 0x8800u
 #define INT15 0x15
 #define IVT_INT15 (INT15 * 4)
+#define BDA_BASE_MEMORY 0x413 /* BIOS data area: base memory in KiB */
+#define BIOS_AREA_START 0xA0000ull /* video memory and ROMs up to 1 MiB */
+#define LOW_1M 0x100000ull
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
 #define MAX_88_KIB (63ull * 1024)
@@ -44,9 +49,10 @@ static bool under_nestbed(void)
 	return nestbed_hypercall(&r, &vector) == NESTBED_HC_ANSWERED && r.rax == 0;
 }
 
-/* IVT[15h] as segment:offset -> linear. Page 0 is not mapped (the NULL guard): read it
- * through a temporary mapping of the page-table entry, as isolation/l0-canary does. */
-static uint64_t int15_handler(void)
+/* IVT[15h] as segment:offset -> linear, and the BDA's base-memory size (KiB). Page 0 is
+ * not mapped (the NULL guard): read through a temporary mapping of its page-table entry,
+ * as isolation/l0-canary does. */
+static uint64_t int15_handler(uint16_t *base_kib)
 {
 	const uint64_t mask = 0x000ffffffffff000ull;
 	uint64_t *pml4 = (uint64_t *)(read_cr3() & mask);
@@ -59,6 +65,9 @@ static uint64_t int15_handler(void)
 	uint64_t address = IVT_INT15;
 	__asm__("" : "+r"(address)); /* a real address, not a constant to fold */
 	uint32_t vector = *(volatile uint32_t *)(uintptr_t)address;
+	address = BDA_BASE_MEMORY;
+	__asm__("" : "+r"(address));
+	*base_kib = *(volatile uint16_t *)(uintptr_t)address;
 	pt[0] = saved;
 	__asm__ volatile("invlpg (%0)" ::"r"(0ull) : "memory");
 	return ((uint64_t)(vector >> 16) << 4) + (vector & 0xffffu);
@@ -140,6 +149,26 @@ static enum probe_status bios_e820(struct probe_run *run)
 		return probe_skip(run, "[%#x, %#x), where the real-mode code runs, is not usable "
 				  "memory in the Multiboot map", REALMODE_BASE, REALMODE_END);
 	bool nestbed = under_nestbed();
+	/* A BIOS's INT 15h handler lies in its ROM (0xA0000-0xFFFFF) or in conventional
+	 * memory the map reserves (a hook: memdisk, nestbed). Anything else is no BIOS
+	 * handler (UEFI without a CSM leaves the IVT to chance): nothing to call. */
+	uint16_t base_kib;
+	uint64_t handler = int15_handler(&base_kib);
+	const struct memory_range *at = range_at(boot->memory_ranges, boot->nr_memory_ranges,
+						 handler);
+	diag("IVT[15h] -> %#llx (%s), BDA base memory %u KiB", (unsigned long long)handler,
+	     at ? memory_type_name(at->type) : "in no range", base_kib);
+	bool in_rom = handler >= BIOS_AREA_START && handler < LOW_1M;
+	bool hooked = handler >= 0x400 && handler < BIOS_AREA_START && at &&
+		      at->type != MEMORY_USABLE;
+	if (!in_rom && !hooked)
+		return probe_skip(run, "IVT[15h] points to %#llx, neither BIOS ROM nor reserved "
+				  "memory: no BIOS INT 15h handler to call (UEFI?)",
+				  (unsigned long long)handler);
+	if (hooked && base_kib * KIB > handler)
+		return probe_fail(run, "IVT[15h] points to %#llx, below the BDA's top of base "
+				  "memory (%u KiB): a guest may overwrite its BIOS's memory services",
+				  (unsigned long long)handler, base_kib);
 
 	unsigned n = 0, calls = 0;
 	uint32_t continuation = 0, min_size = E820_ENTRY_ACPI3;
@@ -189,12 +218,9 @@ static enum probe_status bios_e820(struct probe_run *run)
 		return s;
 	diag("E820h: %u entries (%u sorted and merged), as the Multiboot map", n, nb);
 
-	uint64_t handler = int15_handler();
 	const struct memory_range *in_bios = range_at(bios_map, nb, handler);
-	diag("IVT[15h] -> %#llx (%s)", (unsigned long long)handler,
-	     in_bios ? memory_type_name(in_bios->type) : "in no range");
 	if (in_bios && in_bios->type == MEMORY_USABLE)
-		return probe_fail(run, "IVT[15h] points to %#llx, usable memory in both maps: a "
+		return probe_fail(run, "IVT[15h] points to %#llx, usable memory by E820h: a "
 				  "guest may overwrite its BIOS's memory services",
 				  (unsigned long long)handler);
 	if (nestbed) {
