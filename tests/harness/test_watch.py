@@ -86,3 +86,14 @@ def test_qemu_bare_multiboot_modules(tmp_path):
     argv = q.command(spec, "xen.elf", None)
     assert argv[-6:] == ["-kernel", "xen.elf", "-append", "console=com1 com1=115200,8n1",
                          "-initrd", "vmlinuz console=hvc0 earlyprintk=xen"]
+
+
+def test_xen_refuses_other_platforms_before_fetching():
+    import subprocess
+    import sys
+    from harness import ROOT
+    proc = subprocess.run([sys.executable, "-m", "harness", "xen", "--platform", "bochs-vmx"],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = proc.stdout.decode()
+    assert proc.returncode == 2
+    assert out.strip().splitlines()[-1].startswith("harness: error: xen runs on qemu-svm")

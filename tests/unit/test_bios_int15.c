@@ -152,20 +152,28 @@ static void test_e801_and_88(void **state)
 static void test_place(void **state)
 {
 	(void)state;
-	uint64_t base;
+	uint64_t base, top;
 	uint16_t kib;
-	assert_int_equal(bios_int15_place(639, bios_int15_stub_size, &base, &kib), 0);
+	const uint64_t lots = 0x9fc00;
+	assert_int_equal(bios_int15_place(639, lots, bios_int15_stub_size, &base, &top, &kib), 0);
 	assert_int_equal(base, 0x9f000);
+	assert_int_equal(top, 0x9fc00);
 	assert_int_equal(kib, 636);
-	assert_int_equal(bios_int15_place(640, bios_int15_stub_size, &base, &kib), 0);
+	assert_int_equal(bios_int15_place(640, 0xa0000, bios_int15_stub_size, &base, &top, &kib), 0);
 	assert_int_equal(base, 0x9f000); /* the stub must fit below the top: the page below */
 	assert_int_equal(kib, 636);
-	assert_int_equal(bios_int15_place(640, 4096, &base, &kib), 0);
+	assert_int_equal(bios_int15_place(640, 0xa0000, 4096, &base, &top, &kib), 0);
 	assert_int_equal(base, 0x9f000);
-	assert_int_equal(bios_int15_place(641, 16, &base, &kib), -1); /* no BIOS says that */
-	assert_int_equal(bios_int15_place(64, 16, &base, &kib), -1);  /* nothing to take */
-	assert_int_equal(bios_int15_place(0, 16, &base, &kib), -1);
-	assert_int_equal(bios_int15_place(0xffff, 16, &base, &kib), -1);
+	/* Bochs: the BDA says 639 KiB, E820 reserves from 0x9f000: the lower one counts */
+	assert_int_equal(bios_int15_place(639, 0x9f000, bios_int15_stub_size, &base, &top, &kib), 0);
+	assert_int_equal(base, 0x9e000);
+	assert_int_equal(top, 0x9f000);
+	assert_int_equal(kib, 632);
+	assert_int_equal(bios_int15_place(641, lots, 16, &base, &top, &kib), -1); /* no BIOS says that */
+	assert_int_equal(bios_int15_place(64, lots, 16, &base, &top, &kib), -1);  /* nothing to take */
+	assert_int_equal(bios_int15_place(639, 0x10000, 16, &base, &top, &kib), -1);
+	assert_int_equal(bios_int15_place(0, lots, 16, &base, &top, &kib), -1);
+	assert_int_equal(bios_int15_place(0xffff, lots, 16, &base, &top, &kib), -1);
 }
 
 static void test_stub(void **state)
