@@ -27,7 +27,10 @@ struct realmode_regs {
 
 #define REALMODE_EFLAGS_CF 1u
 
-/* Runs `int vector` in real mode with *regs; *regs gets the registers after it. */
-void realmode_int(uint8_t vector, struct realmode_regs *regs);
+/* Runs `int vector` in real mode with *regs; *regs gets the registers after it. In VMX
+ * operation (CR4.VMXE, where PE and PG cannot be cleared) it leaves VMX operation around
+ * the call and enters it again with the mini-hypervisor's VMXON region. 0, or -1 when
+ * VMXOFF or VMXON failed. */
+int realmode_int(uint8_t vector, struct realmode_regs *regs);
 
 #endif

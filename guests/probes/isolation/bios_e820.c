@@ -117,7 +117,8 @@ static enum probe_status check_e801_88(struct probe_run *run, const struct memor
 	uint64_t low = ((end < 16 * MIB ? end : 16 * MIB) - MIB) / KIB;
 	uint64_t high = end > 16 * MIB ? (end - 16 * MIB) / (64 * KIB) : 0;
 	struct realmode_regs r = { .eax = E801_FUNCTION };
-	realmode_int(INT15, &r);
+	if (realmode_int(INT15, &r))
+		return probe_fail(run, "could not leave or re-enter VMX operation around INT 15h");
 	diag("E801h: CF %u AX %#x BX %#x CX %#x DX %#x", r.eflags & REALMODE_EFLAGS_CF,
 	     r.eax & 0xffff, r.ebx & 0xffff, r.ecx & 0xffff, r.edx & 0xffff);
 	EXPECT_EQ(run, "E801h CF", 0, r.eflags & REALMODE_EFLAGS_CF);
@@ -128,7 +129,8 @@ static enum probe_status check_e801_88(struct probe_run *run, const struct memor
 	EXPECT_EQ(run, "E801h DX (= BX)", high > 0xffff ? 0xffff : high, r.edx & 0xffff);
 	uint64_t kib = (end - MIB) / KIB;
 	r = (struct realmode_regs){ .eax = FN_88 };
-	realmode_int(INT15, &r);
+	if (realmode_int(INT15, &r))
+		return probe_fail(run, "could not leave or re-enter VMX operation around INT 15h");
 	diag("88h: CF %u AX %#x", r.eflags & REALMODE_EFLAGS_CF, r.eax & 0xffff);
 	EXPECT_EQ(run, "88h CF", 0, r.eflags & REALMODE_EFLAGS_CF);
 	EXPECT_EQ(run, "88h AX (KiB above 1 MiB)", kib > MAX_88_KIB ? MAX_88_KIB : kib,
@@ -180,7 +182,9 @@ static enum probe_status bios_e820(struct probe_run *run)
 		struct realmode_regs r = { .eax = E820_FUNCTION, .ebx = continuation,
 					   .ecx = E820_ENTRY_ACPI3, .edx = E820_SMAP,
 					   .es = REALMODE_SEGMENT, .edi = REALMODE_BUFFER_OFFSET };
-		realmode_int(INT15, &r);
+		if (realmode_int(INT15, &r))
+			return probe_fail(run, "could not leave or re-enter VMX operation around "
+					  "INT 15h");
 		if (r.eflags & REALMODE_EFLAGS_CF) {
 			if (n == 0 && !nestbed)
 				return probe_skip(run, "the BIOS has no INT 15h E820h (CF set, AH %#x)",
