@@ -9,6 +9,8 @@
                              [--nestbed PATH] [--cpus N]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
                            [--memory MIB] [--loops N] [--nestbed PATH] [--cpus N]
+    python3 -m harness xen --platform P [--bare] [--xen-args 'STRING'] [--timeout S]
+                           [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
     python3 -m harness bench [--out DIR] [--runs N]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
                             [--nestbed PATH] [--cpus N]
@@ -158,6 +160,22 @@ def build_parser():
     kv.add_argument("--log", type=Path, metavar="FILE")
     kv.add_argument("--keep", action="store_true")
     kv.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
+
+    xn = sub.add_parser("xen", help="Xen 4.17 (dom0: Debian's Linux) as the guest: passes "
+                        "when Xen enables SVM/VMX and starts dom0")
+    xn.add_argument("--platform", required=True, metavar="P", help="qemu-svm")
+    xn.add_argument("--bare", action="store_true", help="Xen alone, without nestbed")
+    xn.add_argument("--xen-args", default="", metavar="STRING",
+                    help="more options for Xen's command line (default: console only)")
+    xn.add_argument("--dom0-until", metavar="REGEX",
+                    help="also wait for a console line matching REGEX after dom0 starts")
+    xn.add_argument("--timeout", type=positive, metavar="S")
+    xn.add_argument("--memory", type=memory, default=1024, metavar="MIB")
+    xn.add_argument("--nestbed", type=Path, metavar="PATH",
+                    help="nestbed image (default build/nestbed.elf)")
+    xn.add_argument("--nestbed-args", default="", metavar="STRING")
+    xn.add_argument("--log", type=Path, metavar="FILE")
+    xn.add_argument("--keep", action="store_true")
 
     fz = sub.add_parser("fuzz", help="random VMCB12 (AMD-V) or VMCS12 (VT-x) states, bare "
                         "against nestbed")
@@ -333,6 +351,30 @@ def cmd_kvm(opts) -> int:
     return EXIT_PASS if result.verdict == "pass" else EXIT_FAIL
 
 
+def cmd_xen(opts) -> int:
+    from . import xen
+    platform = get_platform(opts.platform)
+    if not platform.name.startswith("qemu-svm") and platform.name != "kvm":
+        raise HarnessError("xen runs on qemu-svm (QEMU -kernel loads Xen as Multiboot), "
+                           "not %s" % platform.name)
+    xen.prepare()
+    spec = xen.spec_for(opts.bare, opts.xen_args.strip(), opts.memory,
+                        opts.nestbed_args.strip(), opts.nestbed)
+    watch = xen.watch_for(platform.name, opts.dom0_until)
+    timeout = opts.timeout or xen.TIMEOUTS.get(platform.name)
+    result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
+                 log_path=opts.log, keep=opts.keep, watch=watch)
+    if result.run_dir and result.verdict != "pass":
+        say("harness: run directory kept: %s" % _rel(result.run_dir))
+    if result.verdict == "pass":
+        say("harness: PASS: %s %s xen: %s (%.1f s)" % (
+            platform.name, spec.mode, ", then ".join("/%s/" % p.pattern for p in watch.needed),
+            result.duration))
+        return EXIT_PASS
+    say(result.final_line())
+    return EXIT_FAIL
+
+
 def cmd_bench(opts) -> int:
     from . import bench
     path = bench.run_all(opts.out, opts.runs, say, opts.bochs)
@@ -365,7 +407,7 @@ def main(argv=None) -> int:
     try:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
                 "platforms": cmd_platforms, "linux": cmd_linux,
-                "kvm": cmd_kvm,
+                "kvm": cmd_kvm, "xen": cmd_xen,
                 "bench": cmd_bench, "fuzz": cmd_fuzz}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)

@@ -405,8 +405,10 @@ class Platform:
             if spec.nestbed_args:
                 raise HarnessError("--nestbed-args has no effect with --bare")
             self.validate_bare_image(spec.image)
-            if spec.modules and image_kind(spec.image) not in ("pvh", "bzimage"):
-                raise HarnessError("extra modules in bare mode are an initrd for a Linux kernel")
+            if spec.modules and image_kind(spec.image) not in self.bare_module_kinds:
+                raise HarnessError("extra modules in bare mode are an initrd for a Linux kernel"
+                                   + (" or Multiboot modules" if "multiboot" in
+                                      self.bare_module_kinds else ""))
         else:
             nestbed = spec.nestbed or self.default_nestbed()
             if not nestbed.exists() and spec.nestbed is None:
@@ -421,6 +423,7 @@ class Platform:
         require_kind(image, "image", self.bare_kinds)
 
     bare_kinds = ("multiboot",)
+    bare_module_kinds = ("pvh", "bzimage")   # image kinds that take modules in bare mode
 
     def validate_nestbed(self, nestbed: Path) -> None:
         require_kind(nestbed, "nestbed image", ("multiboot",))
@@ -435,6 +438,7 @@ class QemuSvm(Platform):
     emulator = "qemu-system-x86_64"
     package = "qemu-system-x86"
     bare_kinds = ("multiboot", "pvh")   # QEMU boots a PVH ELF (Linux's vmlinux) directly
+    bare_module_kinds = ("pvh", "bzimage", "multiboot")  # -initrd: Multiboot modules too
     accel = "tcg"
     cpu = "EPYC,+svm,+npt"
     default_timeout = 60.0
@@ -458,7 +462,10 @@ class QemuSvm(Platform):
         extra = [safe_name(p) for p, _ in spec.modules]
         if spec.bare:
             argv += qemu_kernel_argv(kernel, spec.args_text)
-            if extra:   # a Linux kernel's initrd (validate() allows nothing else)
+            if extra and image_kind(spec.image) == "multiboot":   # Multiboot modules
+                argv += ["-initrd", ",".join(qemu_escape(join_cmdline(name, args)) for
+                                             name, (_, args) in zip(extra, spec.modules))]
+            elif extra:   # a Linux kernel's initrd (validate() allows nothing else)
                 argv += ["-initrd", extra[0]]
             return argv
         modules = [join_cmdline(guest, spec.args_text)] + [
@@ -503,6 +510,7 @@ class QemuUefiSvm(QemuSvm):
     summary = "QEMU TCG with OVMF (UEFI), AMD-V; images on a FAT ESP directory"
     default_timeout = 120.0
     nestbed_default = "build/nestbed.efi"
+    bare_module_kinds = ("pvh", "bzimage")
 
     def check_tools(self, spec: RunSpec) -> None:
         for path in (OVMF_CODE, OVMF_VARS):

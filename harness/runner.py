@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import ROOT, HarnessError
 from .platforms import Launch, Platform, RunSpec
@@ -29,6 +29,7 @@ from .tap import TapParser, TapResult, TapTest, clean_line
 
 EXIT_LINE = re.compile(r"^exit-port:\s*(\d+)$")
 EXIT_GRACE = 10.0          # seconds an emulator may take to stop after the exit-port line
+WATCH_GRACE = 1.0          # a watched run goes on this long after its deciding line
 POLL = 0.05
 PR_SET_PDEATHSIG = 1
 BOCHS_SHUTDOWN = "shutdown requested"   # the PANIC text of a write of "Shutdown" to 0x8900
@@ -65,10 +66,15 @@ class Console:
     exit-port line, keeps the whole text."""
 
     def __init__(self, stream=None, log=None,
-                 on_line: Optional[Callable[[str, Optional[TapTest]], None]] = None):
+                 on_line: Optional[Callable[[str, Optional[TapTest]], None]] = None,
+                 watch: Optional["Watch"] = None):
         self.stream = stream            # binary file-like or None
         self.log = log                  # binary file-like or None
         self.on_line = on_line
+        self.watch = watch
+        self.watch_line: Optional[str] = None   # the line that ended a watched run
+        self.watch_passed = False
+        self.watch_time: Optional[float] = None
         self.parser = TapParser()
         self.exit_code: Optional[int] = None
         self.exit_time: Optional[float] = None
@@ -114,6 +120,12 @@ class Console:
             self.exit_code = int(match.group(1))
             if self.exit_time is None:
                 self.exit_time = time.monotonic()
+        if self.watch is not None and self.watch_time is None:
+            verdict = self.watch.judge(line)
+            if verdict is not None:
+                self.watch_passed = verdict
+                self.watch_line = line.strip()
+                self.watch_time = time.monotonic()
         if self.on_line is not None:
             self.on_line(line, test)
 
@@ -132,6 +144,48 @@ class Console:
             if line.strip() and not EXIT_LINE.match(line.strip()):
                 return line.strip()
         return ""
+
+
+class Watch:
+    """A run judged by console lines instead of TAP (an image that is not a conformance
+    guest: Xen, an OS): it passes once every `needed` pattern has matched (in order, the
+    last one ends the run) and fails at the first line matching a `fatal` pattern
+    (checked first). Patterns are regexes searched in each cleaned console line."""
+
+    def __init__(self, needed: Sequence[str], fatal: Sequence[str] = ()):
+        if not needed:
+            raise HarnessError("a watched run needs at least one pattern to wait for")
+        self.needed = [re.compile(p) for p in needed]
+        self.fatal = [re.compile(p) for p in fatal]
+        self.matched = 0                # how many of needed have been seen, in order
+
+    def judge(self, line: str) -> Optional[bool]:
+        """True: the run passed with this line; False: it failed on it; None: go on."""
+        if any(p.search(line) for p in self.fatal):
+            return False
+        if self.needed[self.matched].search(line):
+            self.matched += 1
+            if self.matched == len(self.needed):
+                return True
+        return None
+
+    def waiting_for(self) -> str:
+        return self.needed[min(self.matched, len(self.needed) - 1)].pattern
+
+
+def decide_watch(watch: Watch, console: "Console", status: Optional[int], timed_out: bool,
+                 timeout: float, hint: str = "") -> Tuple[bool, str]:
+    """(passed, reason) of a watched run."""
+    if console.watch_time is not None:
+        if console.watch_passed:
+            return True, ""
+        return False, "console: %s" % console.watch_line
+    seen = "; saw %d of %d expected lines" % (watch.matched, len(watch.needed))
+    what = "waiting for /%s/%s" % (watch.waiting_for(), seen)
+    console_hint = " (console: %s)" % hint if hint else ""
+    if timed_out:
+        return False, "timeout after %gs %s%s" % (timeout, what, console_hint)
+    return False, "emulator exited with status %s %s%s" % (status, what, console_hint)
 
 
 # ---------------------------------------------------------------------------- process
@@ -204,9 +258,11 @@ def execute(launch: Launch, timeout: float, console: Console,
                 now = time.monotonic()
                 if console.exit_time is not None:
                     deadline = min(deadline, console.exit_time + grace)
+                if console.watch_time is not None:
+                    deadline = min(deadline, console.watch_time + WATCH_GRACE)
                 if now >= deadline:
-                    timed_out = console.exit_time is None
-                    late = not timed_out
+                    timed_out = console.exit_time is None and console.watch_time is None
+                    late = not timed_out and console.watch_time is None
                     kill_emulator(proc)
                     break
                 wait = min(POLL, deadline - now)
@@ -454,8 +510,11 @@ def qemu_stop_reason(launch: Launch) -> str:
 def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stream=None,
         log_path: Optional[Path] = None, keep: bool = False,
         on_line: Optional[Callable[[str, Optional[TapTest]], None]] = None,
-        runs_root: Optional[Path] = None, known_failures=frozenset()) -> RunResult:
-    """Boots spec on platform. Raises HarnessError (bad input) or PlatformUnavailable."""
+        runs_root: Optional[Path] = None, known_failures=frozenset(),
+        watch: Optional[Watch] = None) -> RunResult:
+    """Boots spec on platform. Raises HarnessError (bad input) or PlatformUnavailable.
+    With watch, the verdict comes from console lines (Watch), not from TAP and the
+    exit port, and the emulator is stopped once they decide."""
     platform.emulator_path()
     platform.check_available()
     platform.validate(spec)
@@ -479,17 +538,22 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
         except OSError as e:
             raise HarnessError("cannot write the log %s: %s" % (log_path, e.strerror))
         try:
-            console = Console(stream=stream, log=log, on_line=on_line)
+            console = Console(stream=stream, log=log, on_line=on_line, watch=watch)
             execution = execute(launch, timeout, console)
             tap = console.close()
             if launch.exit_kind == "bochs":
                 stop = bochs_stop_reason(launch)
             else:
                 stop = qemu_stop_reason(launch) if console.exit_code is None else ""
-            passed, reason = decide(tap, console.exit_code, execution.status,
-                                    execution.timed_out, timeout, launch.exit_kind,
-                                    late=execution.late, hint=console.hint(),
-                                    stop_reason=stop, known=known_failures)
+            if watch is not None:
+                passed, reason = decide_watch(watch, console, execution.status,
+                                              execution.timed_out, timeout,
+                                              hint=console.hint())
+            else:
+                passed, reason = decide(tap, console.exit_code, execution.status,
+                                        execution.timed_out, timeout, launch.exit_kind,
+                                        late=execution.late, hint=console.hint(),
+                                        stop_reason=stop, known=known_failures)
             result = RunResult(
                 platform=platform.name, mode=spec.mode, image=repo_path(spec.image),
                 args=list(spec.args), command=shlex.join(launch.argv),

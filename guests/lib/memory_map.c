@@ -68,3 +68,41 @@ bool memory_usable_covers(const struct memory_range *ranges, unsigned count, uin
 {
 	return end <= start || memory_usable_run(ranges, count, start) >= end - start;
 }
+
+unsigned memory_map_normalize(struct memory_range *ranges, unsigned count)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < count; i++)
+		if (ranges[i].length)
+			ranges[n++] = ranges[i];
+	for (unsigned i = 1; i < n; i++) {
+		struct memory_range key = ranges[i];
+		unsigned j = i;
+		while (j > 0 && ranges[j - 1].base > key.base) {
+			ranges[j] = ranges[j - 1];
+			j--;
+		}
+		ranges[j] = key;
+	}
+	unsigned out = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct memory_range *last = out ? &ranges[out - 1] : 0;
+		if (last && last->type == ranges[i].type &&
+		    memory_range_end(last) == ranges[i].base) {
+			last->length += ranges[i].length;
+			continue;
+		}
+		ranges[out++] = ranges[i];
+	}
+	return out;
+}
+
+unsigned memory_map_first_difference(const struct memory_range *a, unsigned a_count,
+				     const struct memory_range *b, unsigned b_count)
+{
+	unsigned n = a_count < b_count ? a_count : b_count;
+	for (unsigned i = 0; i < n; i++)
+		if (a[i].base != b[i].base || a[i].length != b[i].length || a[i].type != b[i].type)
+			return i;
+	return n;
+}

@@ -38,4 +38,14 @@ uint64_t memory_usable_run(const struct memory_range *ranges, unsigned count, ui
 bool memory_usable_covers(const struct memory_range *ranges, unsigned count, uint64_t start,
 			  uint64_t end);
 
+/* Sorts ranges by base and merges neighbours of the same type that touch, in place, so
+ * that two descriptions of one map (a BIOS's E820 list, a loader's copy of it) compare
+ * entry by entry; drops empty ranges. Returns the new count. */
+unsigned memory_map_normalize(struct memory_range *ranges, unsigned count);
+
+/* The index of the first entry where two maps differ (count when they are equal), or
+ * the shorter count when one is a prefix of the other. */
+unsigned memory_map_first_difference(const struct memory_range *a, unsigned a_count,
+				     const struct memory_range *b, unsigned b_count);
+
 #endif

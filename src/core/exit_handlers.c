@@ -1,4 +1,5 @@
 /* The neutral exit handlers, written once for both vendors (ACRN-style table). */
+#include "core/bios_int15_hook.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
@@ -234,6 +235,8 @@ static void hypercall_canary(struct vcpu *v)
 static void handle_hypercall(struct vcpu *v, struct exit *e)
 {
 	uint64_t rax = v->state.gpr.rax;
+	if (bios_int15_hypercall(v, e))
+		return; /* the real-mode INT 15h stub's call, bios_int15_hook.c */
 	if ((rax & NESTBED_HC_MAGIC_MASK) != NESTBED_HC_MAGIC) {
 		/* Not nestbed's: what a CPU without a hypervisor does. */
 		inject_exception(v, VECTOR_UD, false, 0);

@@ -3,6 +3,7 @@
 #ifndef NESTBED_MACHINE_H
 #define NESTBED_MACHINE_H
 
+#include "core/bios_int15_hook.h"
 #include "core/boot_info.h"
 #include "core/cpu_caps.h"
 #include "core/cpuid_policy.h"
@@ -18,6 +19,7 @@ struct machine {
 	struct pcpu *cpus;                /* the CPUs nestbed owns, the boot CPU first */
 	unsigned nr_cpus;
 	uint64_t boot_cr0, boot_cr4; /* CR bits the boot CPU runs with, for the APs */
+	struct bios_int15_hook int15;     /* BIOS machines: the INT 15h stub */
 };
 
 extern struct machine machine;

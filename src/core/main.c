@@ -1,5 +1,6 @@
 #include "core/main.h"
 
+#include "core/bios_int15_hook.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/exception.h"
@@ -92,5 +93,6 @@ _Noreturn void nestbed_main(struct boot_info *bi)
 
 	if (m->options.selftest)
 		selftest_run(m);
+	bios_int15_install(m);
 	run_primary_guest(m);
 }

@@ -272,7 +272,11 @@ void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
 	st->cr2 = s->cr2;
 	st->cr3 = s->cr3;
 	st->cr4 = s->cr4;
-	st->efer = (st->efer & ~(uint64_t)EFER_LMA) | (s->efer & EFER_LMA);
+	/* LMA is LME AND PG (APM vol.2 14.6.1). Bochs 2.7 saved EFER = 0x1100 (LME, no LMA)
+	 * with CR0.PG = 1 in the exit of a compatibility-mode CR0 write (isolation/bios-e820):
+	 * taken as it was, the instruction decoder walked the guest's 4-level tables as PAE. */
+	bool lma = (s->efer & EFER_LMA) || ((s->efer & EFER_LME) && (s->cr0 & CR0_PG_BIT));
+	st->efer = (st->efer & ~(uint64_t)EFER_LMA) | (lma ? EFER_LMA : 0);
 	st->cs_base = s->cs.base;
 	st->cs_long = (s->cs.attrib & SEG_ATTR_L) != 0;
 	st->cs_db = (s->cs.attrib & SEG_ATTR_DB) != 0;

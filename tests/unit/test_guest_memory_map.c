@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "lib/memory_map.h"
 
@@ -84,6 +85,39 @@ static void test_empty_and_wrapping_ranges(void **state)
 	assert_string_equal(memory_type_name(42), "other");
 }
 
+static void test_normalize_sorts_and_merges(void **state)
+{
+	(void)state;
+	struct memory_range m[] = {
+		{ 0x100000, 0x100000, MEMORY_USABLE },
+		{ 0x0, 0x9f000, MEMORY_USABLE },
+		{ 0x9f000, 0x1000, MEMORY_RESERVED },
+		{ 0x300000, 0x0, MEMORY_RESERVED }, /* empty: dropped */
+		{ 0x200000, 0x100000, MEMORY_USABLE },
+		{ 0xa0000, 0x1000, MEMORY_RESERVED }, /* touches the reserved page before it */
+		{ 0x400000, 0x1000, MEMORY_USABLE },  /* a gap before it: stays apart */
+	};
+	unsigned n = memory_map_normalize(m, 7);
+	assert_int_equal(n, 4);
+	assert_int_equal(m[0].base, 0);
+	assert_int_equal(m[0].length, 0x9f000);
+	assert_int_equal(m[1].base, 0x9f000);
+	assert_int_equal(m[1].length, 0x2000);
+	assert_int_equal(m[2].base, 0x100000);
+	assert_int_equal(m[2].length, 0x200000);
+	assert_int_equal(m[3].base, 0x400000);
+	const struct memory_range same[] = {
+		{ 0, 0x9f000, MEMORY_USABLE }, { 0x9f000, 0x2000, MEMORY_RESERVED },
+		{ 0x100000, 0x200000, MEMORY_USABLE }, { 0x400000, 0x1000, MEMORY_USABLE },
+	};
+	assert_int_equal(memory_map_first_difference(m, n, same, 4), 4);
+	struct memory_range other[4];
+	memcpy(other, same, sizeof(other));
+	other[1].type = MEMORY_USABLE;
+	assert_int_equal(memory_map_first_difference(m, n, other, 4), 1);
+	assert_int_equal(memory_map_first_difference(m, n, same, 3), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +125,7 @@ int main(void)
 		cmocka_unit_test(test_adjacent_and_unsorted_ranges_merge),
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_empty_and_wrapping_ranges),
+		cmocka_unit_test(test_normalize_sorts_and_merges),
 	};
 	return cmocka_run_group_tests_name("guest_memory_map", tests, NULL, NULL);
 }

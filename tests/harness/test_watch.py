@@ -1,0 +1,99 @@
+"""Watched runs (harness/runner.py Watch): a verdict from console lines, for images
+that are not conformance guests (`harness xen`)."""
+import struct
+
+import pytest
+
+from harness import HarnessError
+from harness.platforms import QemuSvm, RunSpec
+from harness.runner import Console, Watch, decide_watch
+from harness.xen import FATAL, watch_for
+
+
+
+def multiboot(path, flags=0x10003):
+    """A file with a Multiboot 1 header and nothing else (as test_platforms.py)."""
+    magic = 0x1BADB002
+    path.write_bytes(b"\0" * 16 + struct.pack("<III", magic, flags, (-(magic + flags))
+                                              & 0xFFFFFFFF) + b"\0" * 64)
+    return path
+
+
+def feed(console, text):
+    console.feed(text.encode())
+
+
+def xen_console():
+    watch = watch_for("qemu-svm")
+    return watch, Console(watch=watch)
+
+
+def test_passes_after_every_needed_line_in_order():
+    watch, c = xen_console()
+    feed(c, "(XEN) Freed 656kB init memory\n")          # before SVM: not yet
+    assert c.watch_time is None
+    feed(c, "(XEN) HVM: SVM enabled\n(XEN) Freed 656kB init memory\n")
+    assert c.watch_passed and c.watch_time is not None
+    assert decide_watch(watch, c, None, False, 60) == (True, "")
+
+
+def test_fatal_line_fails_first():
+    watch, c = xen_console()
+    feed(c, "(XEN) HVM: SVM enabled\n"
+            "nestbed: guest failure: the guest accessed nestbed's memory at 0x3fda613f "
+            "(write): stopped\n(XEN) Freed 656kB init memory\n")
+    ok, why = decide_watch(watch, c, None, False, 60)
+    assert not ok and "accessed nestbed's memory" in why
+
+
+def test_exit_port_is_fatal_for_xen():
+    watch, c = xen_console()
+    feed(c, "exit-port: 3\n")
+    assert decide_watch(watch, c, 7, False, 60)[0] is False
+
+
+def test_timeout_and_early_exit_name_the_missing_line():
+    watch, c = xen_console()
+    feed(c, "(XEN) HVM: SVM enabled\n(XEN) something else\n")
+    ok, why = decide_watch(watch, c, None, True, 60, hint="(XEN) something else")
+    assert not ok
+    assert why.startswith("timeout after 60s waiting for /^\\(XEN\\) Freed")
+    assert "saw 1 of 2" in why
+    ok, why = decide_watch(watch, c, 0, False, 60)
+    assert not ok and why.startswith("emulator exited with status 0 waiting for")
+
+
+def test_dom0_until_adds_a_line():
+    watch = watch_for("qemu-svm", r"Linux version")
+    assert len(watch.needed) == 3
+    assert all(not p.search("Linux version") for p in watch.fatal)
+
+
+def test_watch_needs_a_pattern():
+    with pytest.raises(HarnessError):
+        Watch([], FATAL)
+
+
+def test_qemu_bare_multiboot_modules(tmp_path):
+    """QEMU -kernel gives a bare Multiboot image its modules through -initrd."""
+    xen = multiboot(tmp_path / "xen.elf")
+    dom0 = tmp_path / "vmlinuz"
+    dom0.write_bytes(b"MZ")
+    q = QemuSvm(which=lambda name: "/usr/bin/" + name)
+    spec = RunSpec(image=xen, args=["console=com1", "com1=115200,8n1"], bare=True,
+                   modules=[(dom0, "console=hvc0 earlyprintk=xen")])
+    q.validate(spec)
+    argv = q.command(spec, "xen.elf", None)
+    assert argv[-6:] == ["-kernel", "xen.elf", "-append", "console=com1 com1=115200,8n1",
+                         "-initrd", "vmlinuz console=hvc0 earlyprintk=xen"]
+
+
+def test_xen_refuses_other_platforms_before_fetching():
+    import subprocess
+    import sys
+    from harness import ROOT
+    proc = subprocess.run([sys.executable, "-m", "harness", "xen", "--platform", "bochs-vmx"],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = proc.stdout.decode()
+    assert proc.returncode == 2
+    assert out.strip().splitlines()[-1].startswith("harness: error: xen runs on qemu-svm")
