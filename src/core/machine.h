@@ -8,6 +8,7 @@
 #include "core/cpuid_policy.h"
 #include "core/memory.h"
 #include "core/options.h"
+#include "iommu/iommu.h"
 
 struct machine {
 	struct boot_info *bi;
@@ -15,6 +16,7 @@ struct machine {
 	struct cpu_caps caps;
 	struct guest_memmap guest_map;
 	struct cpuid_policy cpuid_policy; /* what the primary guest sees */
+	struct iommu_state iommu;         /* nestbed's, never the guest's */
 };
 
 extern struct machine machine;

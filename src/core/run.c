@@ -51,7 +51,8 @@ static void stats_out(void *ctx, const char *s, uint64_t len)
 void print_stats(const struct vcpu *v)
 {
 	kprintf("nestbed-stats ");
-	trace_format_json(&v->trace, v->ops ? v->ops->name : "none", stats_out, NULL);
+	trace_format_json(&v->trace, v->ops ? v->ops->name : "none",
+			  machine.iommu.kind ? machine.iommu.kind : "none", stats_out, NULL);
 	kprintf("\n");
 }
 
