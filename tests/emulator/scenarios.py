@@ -5,6 +5,8 @@ A scenario is a `python3 -m harness` command line and the outcome it must have:
     fail     the harness exits non-zero (not 77) and `regex` appears in its output
              (bad-input tests: the image must refuse the input with a clear message)
     skip-ok  exit 0 passes, exit 77 ("harness: SKIP: ...") counts as skipped
+A passing scenario with `must_show` also needs that regex in its output (e.g. a probe's
+`ok` line without `# SKIP`, where the platform must run it).
 Every scenario passes --timeout to the harness; run_all kills it a minute after that.
 Paths are relative to the repository root (run_all runs there).
 """
@@ -14,8 +16,8 @@ from typing import Optional, Tuple
 
 # The harness's own timeout per platform, in seconds: the slowest expected run (Bochs at
 # ~100 M instructions per second, OVMF's ~4 s boot) with a wide margin.
-TIMEOUTS = {"qemu-svm": 60, "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm": 180,
-            "kvm": 60}
+TIMEOUTS = {"qemu-svm": 60, "qemu-q35-svm": 90, "qemu-uefi-svm": 120, "bochs-vmx": 180,
+            "bochs-svm": 180, "kvm": 60}
 NESTBED_ELF = "build/nestbed.elf"
 NESTBED_EFI = "build/nestbed.efi"
 CONFORMANCE = "build/guests/conformance.elf"
@@ -33,12 +35,13 @@ class Scenario:
     expect: str                     # "pass", "fail" or "skip-ok"
     regex: Optional[str] = None     # for "fail": must appear in the output
     timeout: float = 60             # the harness's --timeout
+    must_show: Optional[str] = None  # for "pass": must appear in the output too
 
 
-def run(name, platform, *rest, expect="pass", regex=None):
+def run(name, platform, *rest, expect="pass", regex=None, must_show=None):
     timeout = TIMEOUTS[platform]
     argv = ("run", "--platform", platform, "--timeout", "%g" % timeout) + rest
-    return Scenario(name, argv, expect, regex, timeout)
+    return Scenario(name, argv, expect, regex, timeout, must_show)
 
 
 # The platforms where nestbed runs guests (an L0 backend exists for their vendor);
@@ -53,6 +56,7 @@ LINUX_TIMEOUT = 120
 # rule in the file and in guests/README.md): they do not fail the conformance runs, any
 # other failure does. qemu-uefi-svm is the same QEMU.
 KNOWN_FAILURES = {"qemu-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "qemu-q35-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-uefi-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "bochs-svm": "tests/emulator/known-failures/bochs-svm.txt",
                   "bochs-vmx": "tests/emulator/known-failures/bochs-vmx.txt"}
@@ -135,11 +139,24 @@ SCENARIOS = (
             expect="fail", regex=r"nestbed: guest image broken-guest\.bin: not a Multiboot"),
         run("emulator/bad-input/harness-missing-image", "qemu-svm", "--bare",
             "does/not/exist.elf", expect="fail", regex=r"harness: error"),
+        # require-iommu on a machine without an IOMMU (qemu-svm: i440fx, no DMAR)
+        run("emulator/bad-input/require-iommu", "qemu-svm", "--nestbed-args", "require-iommu",
+            CONFORMANCE, expect="fail",
+            regex=r"^nestbed: require-iommu: no IOMMU keeps device DMA out of nestbed's "
+                  r"memory \(no ACPI DMAR table\)"),
         # KVM runs only where the host has VT-x/AMD-V; elsewhere it must skip, not fail
         run("emulator/kvm/availability", "kvm", "--bare", CONFORMANCE, expect="skip-ok"),
     ]
     # nestbed as L0: the conformance guest as its L1, on every backend it has
     + [conformance("emulator/nestbed/conformance/" + p, p) for p in NESTBED_L0]
+    # q35 with a VT-d IOMMU and an AHCI disk: the conformance guest bare and under nestbed
+    # (same QEMU, same known failures), and under require-iommu the DMA probe must run,
+    # not skip: the guest's own DMA works, DMA aimed at nestbed's image does not arrive
+    + [conformance("emulator/bare/conformance/qemu-q35-svm", "qemu-q35-svm", "--bare"),
+       conformance("emulator/nestbed/conformance/qemu-q35-svm", "qemu-q35-svm"),
+       run("emulator/iommu/dma-ahci/qemu-q35-svm", "qemu-q35-svm", "--nestbed-args",
+           "require-iommu", CONFORMANCE, "isolation/*",
+           must_show=r"^ok \d+ - isolation/dma-ahci$")]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
     + [run("emulator/nested/svm-smoke/%s/%s" % (p, mode), p,
