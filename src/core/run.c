@@ -58,6 +58,7 @@ void print_stats(const struct vcpu *v)
 
 _Noreturn void run_end(struct vcpu *v, int code)
 {
+	iommu_report_faults(&machine);
 	print_stats(v);
 	platform_exit(code);
 }

@@ -148,3 +148,18 @@ void iommu_init(struct machine *m)
 		"DMAR hidden from the guest's ACPI tables (%d root-table entries removed)\n",
 		(unsigned long long)top, s->hidden);
 }
+
+void iommu_report_faults(const struct machine *m)
+{
+	const struct iommu_state *s = &m->iommu;
+	for (uint32_t i = 0; i < s->nr_enabled; i++) {
+		struct vtd_fault f;
+		unsigned n = vtd_faults(s->reg_base[i], &f);
+		if (n)
+			kprintf("nestbed: iommu fault: unit %#llx recorded %u blocked DMA request(s), "
+				"the first a %s by %02x:%02x.%u at %#llx (reason %#x)\n",
+				(unsigned long long)s->reg_base[i], n, f.read ? "read" : "write",
+				f.source >> 8, (f.source >> 3) & 0x1f, f.source & 7,
+				(unsigned long long)f.address, f.reason);
+	}
+}

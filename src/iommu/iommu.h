@@ -26,4 +26,8 @@ struct iommu_state {
  * line. Stops nestbed when options.require_iommu is set and no unit was enabled. */
 void iommu_init(struct machine *m);
 
+/* At the end of a run: one `nestbed: iommu fault ...` line per unit that recorded
+ * blocked DMA (how many records, and the first: source, address, read or write). */
+void iommu_report_faults(const struct machine *m);
+
 #endif

@@ -3,6 +3,7 @@
 #ifndef NESTBED_VTD_H
 #define NESTBED_VTD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,5 +27,20 @@ uint64_t vtd_build_root(uint64_t slpt, unsigned levels);
  * queued invalidation is switched off if the firmware left it on) and enables
  * translation. 0, or -1 with a one-line reason in err. */
 int vtd_enable(uint64_t reg_base, uint64_t root, char *err, size_t errlen);
+
+/* A DMA request the unit blocked, from its first valid fault recording register. */
+struct vtd_fault {
+	uint64_t address;     /* the page */
+	uint16_t source;      /* PCI requester ID: bus << 8 | dev << 3 | fn */
+	uint8_t reason;       /* VT-d 7.1.3 fault reason */
+	bool read;
+};
+
+/* Pure: decodes one fault recording register (lo, hi); false when F is clear. */
+bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct vtd_fault *out);
+
+/* How many faults the unit has recorded (its valid fault recording registers), and the
+ * first of them in *first. Reads the unit's registers. */
+unsigned vtd_faults(uint64_t reg_base, struct vtd_fault *first);
 
 #endif

@@ -114,3 +114,19 @@ int vtd_enable(uint64_t base, uint64_t root, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+unsigned vtd_faults(uint64_t base, struct vtd_fault *first)
+{
+	uint64_t cap = rd64(base, VTD_REG_CAP);
+	uint32_t fro = (uint32_t)((cap >> VTD_CAP_FRO_SHIFT) & VTD_CAP_FRO_MASK) * 16;
+	unsigned nfr = (unsigned)((cap >> VTD_CAP_NFR_SHIFT) & VTD_CAP_NFR_MASK) + 1;
+	unsigned count = 0;
+	for (unsigned i = 0; i < nfr; i++) {
+		struct vtd_fault f;
+		if (!vtd_fault_decode(rd64(base, fro + 16 * i), rd64(base, fro + 16 * i + 8), &f))
+			continue;
+		if (!count++)
+			*first = f;
+	}
+	return count;
+}

@@ -41,6 +41,24 @@
  * one-shot commands (SRTP, SFL, WBF, SIRTP) are masked out. */
 #define VTD_GSTS_PRESERVE 0x96ffffffu
 
+/* 10.4.9 Fault status: bit 1 primary pending fault, bits 15:8 the fault record index */
+#define VTD_FSTS_PPF (1u << 1)
+#define VTD_FSTS_FRI_SHIFT 8
+#define VTD_FSTS_FRI_MASK 0xffu
+/* 10.4.2 CAP.FRO bits 33:24 (16-byte units) and CAP.NFR bits 47:40 (count - 1) */
+#define VTD_CAP_FRO_SHIFT 24
+#define VTD_CAP_FRO_MASK 0x3ffull
+#define VTD_CAP_NFR_SHIFT 40
+#define VTD_CAP_NFR_MASK 0xffull
+/* 10.4.14 Fault recording register (16 bytes): low qword bits 63:12 the page address;
+ * high qword bits 15:0 the source ID (bus:dev.fn), 39:32 the fault reason, bit 62 the
+ * type (1 read, 0 write), bit 63 F (valid; written 1 to clear) */
+#define VTD_FRCD_HI_SID_MASK 0xffffull
+#define VTD_FRCD_HI_FR_SHIFT 32
+#define VTD_FRCD_HI_FR_MASK 0xffull
+#define VTD_FRCD_HI_READ (1ull << 62)
+#define VTD_FRCD_HI_F (1ull << 63)
+
 /* 10.4.7 Context command register */
 #define VTD_CCMD_ICC (1ull << 63)             /* invalidate context cache (busy) */
 #define VTD_CCMD_CIRG_GLOBAL (1ull << 61)     /* bits 62:61 = 01 */

@@ -190,6 +190,23 @@ static void test_context_entry(void **state)
 	assert_int_equal(e[1], 0x102);                   /* AW 2 (48-bit) */
 }
 
+static void test_fault_decode(void **state)
+{
+	(void)state;
+	struct vtd_fault f;
+	/* QEMU's record of the AHCI (00:1f.2) writing to 0xea00000: reason 5 */
+	uint64_t hi = VTD_FRCD_HI_F | 5ull << VTD_FRCD_HI_FR_SHIFT | 0x00fa;
+	assert_true(vtd_fault_decode(0xea00000, hi, &f));
+	assert_int_equal(f.address, 0xea00000);
+	assert_int_equal(f.source, 0x00fa);            /* bus 0, dev 0x1f, fn 2 */
+	assert_int_equal(f.reason, 5);
+	assert_false(f.read);
+	assert_true(vtd_fault_decode(0x12345678, hi | VTD_FRCD_HI_READ, &f));
+	assert_int_equal(f.address, 0x12345000);
+	assert_true(f.read);
+	assert_false(vtd_fault_decode(0xea00000, hi & ~VTD_FRCD_HI_F, &f));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_units),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_context_entry),
+		cmocka_unit_test(test_fault_decode),
 	};
 	return cmocka_run_group_tests_name("dmar", tests, NULL, NULL);
 }
