@@ -502,6 +502,14 @@ class QemuQ35Svm(QemuSvm):
         return launch
 
 
+class QemuQ35AmdViSvm(QemuQ35Svm):
+    """The same q35 machine and disk with an AMD IOMMU (QEMU's amd-iommu, a PCI function
+    described by the ACPI IVRS) instead of VT-d."""
+    name = "qemu-q35-amdvi-svm"
+    summary = "QEMU TCG q35 with amd-iommu (AMD-Vi) and an AHCI disk, AMD-V"
+    machine = ("-machine", "q35", "-device", "amd-iommu")
+
+
 class Kvm(QemuSvm):
     name = "kvm"
     summary = "QEMU with KVM: the host's own VT-x or AMD-V (only where the host has them)"
@@ -666,7 +674,7 @@ class BochsSvm(Bochs):
 
 
 PLATFORMS: Dict[str, type] = {cls.name: cls for cls in
-                              (QemuSvm, QemuQ35Svm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
+                              (QemuSvm, QemuQ35Svm, QemuQ35AmdViSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
 
 
 def get_platform(name: str) -> Platform:

@@ -2,11 +2,14 @@
 
 #include "core/acpi.h"
 #include "core/console.h"
+#include "core/format.h"
 #include "core/machine.h"
 #include "core/memmap.h"
 #include "core/memory.h"
 #include "core/paging.h"
 #include "core/platform.h"
+#include "iommu/amdvi.h"
+#include "iommu/ivrs.h"
 #include "iommu/vtd.h"
 #include "iommu/vtd_regs.h"
 
@@ -62,35 +65,27 @@ static void none(struct machine *m, const char *why)
 	kprintf("nestbed: iommu none: device DMA can reach nestbed's memory (%s)\n", why);
 }
 
-void iommu_init(struct machine *m)
+/* The units' registers become nestbed's: left out of NPT/EPT and of the DMA map. */
+static void take_registers(struct guest_memmap *g, uint64_t base, uint64_t size)
+{
+	int n = memmap_carve(g->ranges, g->nr_ranges, BOOT_MAX_MEM_RANGES, base, size, MEM_NESTBED);
+	if (n < 0)
+		fatal("iommu: memory map has too many ranges to reserve the IOMMU's registers");
+	g->nr_ranges = (uint32_t)n;
+	g->identity_end = memmap_identity_end(g->ranges, g->nr_ranges);
+}
+
+/* VT-d: 0 and the units translating, or -1 with the reason in err. */
+static int vtd_init(struct machine *m, uint64_t dmar, uint32_t len, char *err, size_t errlen)
 {
 	struct iommu_state *s = &m->iommu;
 	struct guest_memmap *g = &m->guest_map;
-	s->kind = "none";
-	uint32_t len = 0;
-	uint64_t dmar = m->bi->rsdp_phys ?
-		acpi_find_table(m->bi->rsdp_phys, DMAR_SIGNATURE, map_identity, g, &len) : 0;
-	if (!dmar) {
-		none(m, m->bi->rsdp_phys ? "no ACPI DMAR table" : "no ACPI tables");
-		return;
-	}
 	struct dmar_info info;
-	char err[128];
-	if (dmar_parse(phys_to_virt(dmar), len, &info, err, sizeof(err))) {
-		none(m, err);
-		return;
-	}
+	if (dmar_parse(phys_to_virt(dmar), len, &info, err, errlen))
+		return -1;
 	s->nr_found = info.nr_units;
-
-	/* The units' registers become nestbed's: left out of NPT/EPT and of the DMA map. */
-	for (uint32_t i = 0; i < info.nr_units; i++) {
-		int n = memmap_carve(g->ranges, g->nr_ranges, BOOT_MAX_MEM_RANGES,
-				     info.units[i].reg_base, info.units[i].reg_size, MEM_NESTBED);
-		if (n < 0)
-			fatal("iommu: memory map has too many ranges to reserve the VT-d registers");
-		g->nr_ranges = (uint32_t)n;
-	}
-	g->identity_end = memmap_identity_end(g->ranges, g->nr_ranges);
+	for (uint32_t i = 0; i < info.nr_units; i++)
+		take_registers(g, info.units[i].reg_base, info.units[i].reg_size);
 
 	/* One table for every unit; a 3-level unit uses its first-level-down part. */
 	uint64_t need = ram_top(g);
@@ -100,13 +95,13 @@ void iommu_init(struct machine *m)
 		uint64_t cap = *(volatile uint64_t *)phys_to_virt(info.units[i].reg_base + VTD_REG_CAP);
 		allow_1g = allow_1g && (cap & VTD_CAP_SLLPS_1G);
 		if (!(cap & VTD_CAP_SLLPS_2M)) {
-			none(m, "a VT-d unit lacks 2 MiB second-level pages (CAP.SLLPS)");
-			return;
+			format_buf(err, errlen, "a VT-d unit lacks 2 MiB second-level pages (CAP.SLLPS)");
+			return -1;
 		}
 		unsigned levels = vtd_levels(cap, need);
 		if (!levels) {
-			none(m, "no VT-d table depth (CAP.SAGAW) reaches all RAM");
-			return;
+			format_buf(err, errlen, "no VT-d table depth (CAP.SAGAW) reaches all RAM");
+			return -1;
 		}
 		any_3 = any_3 || levels == 3;
 	}
@@ -114,8 +109,8 @@ void iommu_init(struct machine *m)
 		top = VTD_REACH_3LEVEL;
 	uint64_t pml4 = build_dma_map(g, top, allow_1g);
 	if (!pml4) {
-		none(m, "no memory for the DMA page tables");
-		return;
+		format_buf(err, errlen, "no memory for the DMA page tables");
+		return -1;
 	}
 	s->dma_top = top;
 	for (uint32_t i = 0; i < info.nr_units; i++) {
@@ -125,34 +120,113 @@ void iommu_init(struct machine *m)
 		uint64_t slpt = levels == 4 ? pml4 : ((uint64_t *)phys_to_virt(pml4))[0] & PTE_ADDR_MASK;
 		uint64_t root = vtd_build_root(slpt, levels);
 		if (!root) {
-			none(m, "no memory for the VT-d root and context tables");
-			return;
+			format_buf(err, errlen, "no memory for the VT-d root and context tables");
+			return -1;
 		}
-		if (vtd_enable(base, root, err, sizeof(err))) {
+		if (vtd_enable(base, root, err, errlen)) {
 			kprintf("nestbed: iommu: VT-d unit at %#llx: %s\n", (unsigned long long)base, err);
 			continue;
 		}
 		s->reg_base[s->nr_enabled++] = base;
 	}
 	if (!s->nr_enabled) {
-		none(m, "no VT-d unit could be enabled");
-		return;
+		format_buf(err, errlen, "no VT-d unit could be enabled");
+		return -1;
 	}
 	s->kind = "vt-d";
-	s->hidden = acpi_hide_table(m->bi->rsdp_phys, DMAR_SIGNATURE, map_identity, g);
-	kprintf("nestbed: iommu vt-d: %u of %u unit(s) translating (registers at", s->nr_enabled,
-		s->nr_found);
+	return 0;
+}
+
+/* AMD-Vi: the same, from the IVRS. */
+static int amdvi_init(struct machine *m, uint64_t ivrs, uint32_t len, char *err, size_t errlen)
+{
+	struct iommu_state *s = &m->iommu;
+	struct guest_memmap *g = &m->guest_map;
+	struct ivrs_info info;
+	if (ivrs_parse(phys_to_virt(ivrs), len, &info, err, errlen))
+		return -1;
+	s->nr_found = info.nr_units;
+	for (uint32_t i = 0; i < info.nr_units; i++)
+		take_registers(g, info.units[i].reg_base, AMDVI_MMIO_SIZE);
+	/* 4 levels (48 bits) always: every AMD-Vi unit walks them (2.2.3). */
+	uint64_t top = g->identity_end;
+	uint64_t pml4 = build_dma_map(g, top, true);
+	if (!pml4) {
+		format_buf(err, errlen, "no memory for the DMA page tables");
+		return -1;
+	}
+	amdvi_convert_x86_table(pml4, identity_frame_ptr);
+	s->dma_top = top;
+	for (uint32_t i = 0; i < info.nr_units && s->nr_enabled < DMAR_MAX_UNITS; i++) {
+		uint64_t base = info.units[i].reg_base;
+		if (amdvi_enable(base, pml4, err, errlen)) {
+			kprintf("nestbed: iommu: AMD-Vi unit at %#llx: %s\n", (unsigned long long)base, err);
+			continue;
+		}
+		s->reg_base[s->nr_enabled++] = base;
+	}
+	if (!s->nr_enabled) {
+		format_buf(err, errlen, "no AMD-Vi unit could be enabled");
+		return -1;
+	}
+	s->kind = "amd-vi";
+	s->amdvi = true;
+	return 0;
+}
+
+void iommu_init(struct machine *m)
+{
+	struct iommu_state *s = &m->iommu;
+	struct guest_memmap *g = &m->guest_map;
+	s->kind = "none";
+	if (!m->bi->rsdp_phys) {
+		none(m, "no ACPI tables");
+		return;
+	}
+	char err[128];
+	uint32_t len = 0;
+	const char *sig = DMAR_SIGNATURE;
+	uint64_t table = acpi_find_table(m->bi->rsdp_phys, sig, map_identity, g, &len);
+	int rc;
+	if (table) {
+		rc = vtd_init(m, table, len, err, sizeof(err));
+	} else {
+		sig = IVRS_SIGNATURE;
+		table = acpi_find_table(m->bi->rsdp_phys, sig, map_identity, g, &len);
+		if (!table) {
+			none(m, "no ACPI DMAR or IVRS table");
+			return;
+		}
+		rc = amdvi_init(m, table, len, err, sizeof(err));
+	}
+	if (rc) {
+		none(m, err);
+		return;
+	}
+	s->hidden = acpi_hide_table(m->bi->rsdp_phys, sig, map_identity, g);
+	kprintf("nestbed: iommu %s: %u of %u unit(s) translating (registers at", s->kind,
+		s->nr_enabled, s->nr_found);
 	for (uint32_t i = 0; i < s->nr_enabled; i++)
 		kprintf(" %#llx", (unsigned long long)s->reg_base[i]);
 	kprintf(", unmapped for the guest); DMA reaches [0, %#llx) but nestbed's memory; "
-		"DMAR hidden from the guest's ACPI tables (%d root-table entries removed)\n",
-		(unsigned long long)top, s->hidden);
+		"%s hidden from the guest's ACPI tables (%d root-table entries removed)\n",
+		(unsigned long long)s->dma_top, sig, s->hidden);
 }
 
 void iommu_report_faults(const struct machine *m)
 {
 	const struct iommu_state *s = &m->iommu;
 	for (uint32_t i = 0; i < s->nr_enabled; i++) {
+		if (s->amdvi) {
+			uint64_t e[2];
+			unsigned n = amdvi_events(s->reg_base[i], e);
+			if (n)
+				kprintf("nestbed: iommu fault: unit %#llx logged %u event(s) (blocked DMA "
+					"among them), the first %#018llx %#018llx\n",
+					(unsigned long long)s->reg_base[i], n, (unsigned long long)e[0],
+					(unsigned long long)e[1]);
+			continue;
+		}
 		struct vtd_fault f;
 		unsigned n = vtd_faults(s->reg_base[i], &f);
 		if (n)

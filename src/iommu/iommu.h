@@ -1,5 +1,5 @@
 /* nestbed owns the machine's IOMMU: at boot it finds the VT-d units the ACPI DMAR
- * describes, lets every device's DMA reach all memory but nestbed's, takes the units'
+ * describes (or else the AMD-Vi units of the IVRS), lets every device's DMA reach all memory but nestbed's, takes the units'
  * registers out of the guest's memory map (unmapped in NPT/EPT like nestbed's own
  * memory) and hides the DMAR from the guest's ACPI view. There is no virtual IOMMU. */
 #ifndef NESTBED_IOMMU_H
@@ -13,7 +13,8 @@
 struct machine;
 
 struct iommu_state {
-	const char *kind;       /* "vt-d", or "none" */
+	const char *kind;       /* "vt-d", "amd-vi", or "none" */
+	bool amdvi;             /* the units are AMD-Vi (else VT-d) */
 	uint32_t nr_found;      /* units the firmware describes */
 	uint32_t nr_enabled;    /* units translating with nestbed's tables */
 	uint64_t reg_base[DMAR_MAX_UNITS];

@@ -1,5 +1,5 @@
-/* isolation/iommu-hidden: where nestbed owns a VT-d IOMMU, the guest's ACPI view does
- * not list it: neither the RSDT nor the XSDT names a DMAR table, both still have valid
+/* isolation/iommu-hidden: where nestbed owns an IOMMU, the guest's ACPI view does not
+ * list it: neither the RSDT nor the XSDT names a DMAR (VT-d) or IVRS (AMD-Vi) table, both still have valid
  * checksums, and the tables beside it (FACP, APIC) are still listed. The walk here is
  * the probe's own (not nestbed's src/core/acpi.c), so a shared mistake cannot hide. The
  * units' registers are unmapped for the guest as well: touching them is an access to
@@ -33,7 +33,7 @@ static uint64_t scan_rsdp(uint64_t start, uint64_t end)
 static uint32_t rd32(uint64_t a) { return *(const volatile uint32_t *)(uintptr_t)a; }
 static uint64_t rd64(uint64_t a) { return *(const volatile uint64_t *)(uintptr_t)a; }
 
-/* Checks one root table: valid, no DMAR, FACP and APIC present. */
+/* Checks one root table: valid, no DMAR or IVRS, FACP and APIC present. */
 static enum probe_status check_root(struct probe_run *run, const char *name, uint64_t root,
 				    unsigned size)
 {
@@ -54,17 +54,17 @@ static enum probe_status check_root(struct probe_run *run, const char *name, uin
 		if (!t || t >= 0x100000000ull)
 			continue;
 		const char *sig = (const char *)(uintptr_t)t;
-		if (memcmp(sig, "DMAR", 4) == 0)
-			return probe_fail(run, "%s entry %u names the DMAR at %#llx: nestbed's IOMMU "
-					  "is visible to the guest", name, i, (unsigned long long)t);
+		if (memcmp(sig, "DMAR", 4) == 0 || memcmp(sig, "IVRS", 4) == 0)
+			return probe_fail(run, "%s entry %u names the %.4s at %#llx: nestbed's IOMMU "
+					  "is visible to the guest", name, i, sig, (unsigned long long)t);
 		facp = facp || memcmp(sig, "FACP", 4) == 0;
 		apic = apic || memcmp(sig, "APIC", 4) == 0;
 	}
-	diag("%s at %#llx: %u entries, no DMAR, FACP %s, APIC %s", name,
+	diag("%s at %#llx: %u entries, no DMAR or IVRS, FACP %s, APIC %s", name,
 	     (unsigned long long)root, n, facp ? "listed" : "missing", apic ? "listed" : "missing");
 	if (!facp || !apic)
 		return probe_fail(run, "%s: expected FACP and APIC still listed beside the hidden "
-				  "DMAR, observed FACP %d APIC %d", name, facp, apic);
+				  "IOMMU table, observed FACP %d APIC %d", name, facp, apic);
 	return PROBE_PASS;
 }
 
