@@ -489,6 +489,52 @@ class QemuSvm(Platform):
                       exit_kind="qemu", output_log=run_dir / "qemu.err")
 
 
+# The disk of the IOMMU platform: every sector says which it is, so a probe that reads
+# one by bus-master DMA knows what must arrive. 8-byte word w (0..63) of sector s is
+# DMA_DISK_MAGIC | s << 8 | w, little-endian (guests/probes/isolation/dma_ahci.c).
+DMA_DISK_MAGIC = 0x4E42444D00000000
+DMA_DISK_SECTORS = 8192          # 4 MiB: more than nestbed's image, which the probe aims at
+DMA_DISK_FILE = "dma-disk.img"
+
+
+def dma_disk_sector(sector: int) -> bytes:
+    return struct.pack("<64Q", *(DMA_DISK_MAGIC | sector << 8 | w for w in range(64)))
+
+
+def write_dma_disk(path: Path, sectors: int = DMA_DISK_SECTORS) -> None:
+    with open(path, "wb") as f:
+        for s in range(sectors):
+            f.write(dma_disk_sector(s))
+
+
+class QemuQ35Svm(QemuSvm):
+    """q35 (ICH9: AHCI at 00:1f.2, the disk on its port 0) with an Intel VT-d IOMMU
+    (QEMU's intel-iommu: DMA remapping, no interrupt remapping under TCG), AMD-V CPU."""
+    name = "qemu-q35-svm"
+    summary = "QEMU TCG q35 with intel-iommu (VT-d) and an AHCI disk, AMD-V"
+    machine = ("-machine", "q35", "-device", "intel-iommu")
+
+    def command(self, spec: RunSpec, kernel: str, guest: Optional[str]) -> List[str]:
+        argv = super().command(spec, kernel, guest)
+        at = argv.index("-accel")
+        return argv[:at] + list(self.machine) + argv[at:] + [
+            "-drive", "file=%s,format=raw,if=none,id=dmadisk" % DMA_DISK_FILE,
+            "-device", "ide-hd,drive=dmadisk,bus=ide.0"]
+
+    def prepare(self, spec: RunSpec, run_dir: Path) -> Launch:
+        launch = super().prepare(spec, run_dir)
+        write_dma_disk(run_dir / DMA_DISK_FILE)
+        return launch
+
+
+class QemuQ35AmdViSvm(QemuQ35Svm):
+    """The same q35 machine and disk with an AMD IOMMU (QEMU's amd-iommu, a PCI function
+    described by the ACPI IVRS) instead of VT-d."""
+    name = "qemu-q35-amdvi-svm"
+    summary = "QEMU TCG q35 with amd-iommu (AMD-Vi) and an AHCI disk, AMD-V"
+    machine = ("-machine", "q35", "-device", "amd-iommu")
+
+
 class Kvm(QemuSvm):
     name = "kvm"
     summary = "QEMU with KVM: the host's own VT-x or AMD-V (only where the host has them)"
@@ -656,7 +702,7 @@ class BochsSvm(Bochs):
 
 
 PLATFORMS: Dict[str, type] = {cls.name: cls for cls in
-                              (QemuSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
+                              (QemuSvm, QemuQ35Svm, QemuQ35AmdViSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
 
 
 def get_platform(name: str) -> Platform:

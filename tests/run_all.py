@@ -363,6 +363,9 @@ def judge(scenario, status, timed_out, output):
     if status == 77:
         return "FAIL", "skipped, but this scenario must run: %s" % last
     if scenario.expect in ("pass", "skip-ok"):
+        shows = getattr(scenario, "must_show", None)
+        if status == 0 and shows and not re.search(shows, output, re.MULTILINE):
+            return "FAIL", "passed, but the output lacks /%s/ (%s)" % (shows, last)
         if status == 0:
             return "PASS", ""
         return "FAIL", re.sub(r"^harness: (FAIL: )?", "", last)

@@ -28,7 +28,7 @@ struct ap_trampoline_params {
 	uint64_t low_cr3, efer, cr3, stack, arg, entry;
 };
 
-static const uint8_t *map_phys(void *ctx, uint64_t phys, size_t len)
+static uint8_t *map_phys(void *ctx, uint64_t phys, uint64_t len)
 {
 	const struct boot_info *bi = ctx;
 	/* ACPI tables live in memory the map lists (ACPI, reserved or usable) below the

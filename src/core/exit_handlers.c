@@ -268,6 +268,12 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 	case NESTBED_HC_CANARY:
 		hypercall_canary(v);
 		break;
+	case NESTBED_HC_IOMMU:
+		v->state.gpr.rax = 0;
+		v->state.gpr.rbx = machine.iommu.nr_enabled;
+		v->state.gpr.rcx = machine.bi->image_phys;
+		v->state.gpr.rdx = machine.bi->image_size;
+		break;
 	default:
 		v->state.gpr.rax = NESTBED_HC_ERROR;
 		break;

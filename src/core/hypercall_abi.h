@@ -19,6 +19,10 @@ enum nestbed_hypercall {
 	/* RBX = guest-physical buffer, RCX = 16: writes nestbed's canary XOR the key it
 	 * returns in RDX; for the isolation probe -> RAX 0 */
 	NESTBED_HC_CANARY = 3,
+	/* -> RAX 0, RBX the IOMMU units translating device DMA (0: none, DMA can reach
+	 * nestbed), RCX and RDX base and size of nestbed's image (memory that no device
+	 * DMA may reach; the guest's memory map already shows it reserved) */
+	NESTBED_HC_IOMMU = 4,
 };
 
 #define NESTBED_HC_ERROR ((unsigned long long)-1)

@@ -9,6 +9,7 @@
 #include "core/cpuid_policy.h"
 #include "core/memory.h"
 #include "core/options.h"
+#include "iommu/iommu.h"
 
 struct machine {
 	struct boot_info *bi;
@@ -20,6 +21,7 @@ struct machine {
 	unsigned nr_cpus;
 	uint64_t boot_cr0, boot_cr4; /* CR bits the boot CPU runs with, for the APs */
 	struct bios_int15_hook int15;     /* BIOS machines: the INT 15h stub */
+	struct iommu_state iommu;         /* nestbed's, never the guest's */
 };
 
 extern struct machine machine;

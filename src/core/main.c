@@ -90,6 +90,7 @@ _Noreturn void nestbed_main(struct boot_info *bi)
 		copy_modules_high(bi);
 	if (guest_memmap_build(bi, &m->guest_map))
 		fatal("memory map has too many ranges to reserve nestbed's memory");
+	iommu_init(m);
 
 	if (m->options.selftest)
 		selftest_run(m);

@@ -38,7 +38,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 	out->quiet = false;
 	out->trace = false;
 	out->nested = true;
-	out->trace = false;
+	out->require_iommu = false;
 	out->heap_mib = OPTIONS_DEFAULT_HEAP_MIB;
 	const char *p = cmdline ? cmdline : "";
 	while (*p) {
@@ -59,6 +59,8 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 			out->quiet = true;
 		} else if (word_is(w, len, "trace")) {
 			out->trace = true;
+		} else if (word_is(w, len, "require-iommu")) {
+			out->require_iommu = true;
 		} else if (eq < p && word_is(w, (size_t)(eq - w), "heap")) {
 			uint32_t mib;
 			if (parse_uint(eq + 1, (size_t)(p - eq - 1), &mib) || mib == 0 ||
@@ -78,7 +80,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 				return -1;
 			}
 		} else {
-			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)",
+			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)",
 				   (int)len, w);
 			return -1;
 		}

@@ -4,6 +4,7 @@
  *   quiet           print only errors, the summary and the exit line
  *   nested=0|1      offer VT-x/AMD-V to the guest (default 1, where nestbed can)
  *   trace           print every exit as it happens (`nestbed-trace ...` lines)
+ *   require-iommu   stop at boot when no IOMMU keeps device DMA out of nestbed's memory
  */
 #ifndef NESTBED_OPTIONS_H
 #define NESTBED_OPTIONS_H
@@ -20,6 +21,7 @@ struct nestbed_options {
 	bool quiet;
 	bool nested;
 	bool trace;
+	bool require_iommu;
 	uint32_t heap_mib;
 };
 

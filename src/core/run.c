@@ -55,11 +55,12 @@ static void stats_out(void *ctx, const char *s, uint64_t len)
 void print_stats(const struct vcpu *v)
 {
 	const char *vendor = v->ops ? v->ops->name : "none";
+	const char *iommu = machine.iommu.kind ? machine.iommu.kind : "none";
 	const struct machine *m = &machine;
 	console_lock();
 	if (m->nr_cpus < 2) {
 		kprintf("nestbed-stats ");
-		trace_format_json(&v->trace, vendor, stats_out, NULL);
+		trace_format_json(&v->trace, vendor, iommu, stats_out, NULL);
 		kprintf("\n");
 		console_unlock();
 		return;
@@ -73,18 +74,19 @@ void print_stats(const struct vcpu *v)
 		if (!c)
 			continue;
 		kprintf("nestbed-stats-cpu %u ", i);
-		trace_format_json(&c->trace, vendor, stats_out, NULL);
+		trace_format_json(&c->trace, vendor, iommu, stats_out, NULL);
 		kprintf("\n");
 		trace_add_counters(&sum, &c->trace);
 	}
 	kprintf("nestbed-stats ");
-	trace_format_json(&sum, vendor, stats_out, NULL);
+	trace_format_json(&sum, vendor, iommu, stats_out, NULL);
 	kprintf("\n");
 	console_unlock();
 }
 
 _Noreturn void run_end(struct vcpu *v, int code)
 {
+	iommu_report_faults(&machine);
 	print_stats(v);
 	platform_exit(code);
 }

@@ -57,7 +57,8 @@ static void emit(struct json_ctx *j, const char *fmt, ...)
 	j->out(j->ctx, buf, (uint64_t)n);
 }
 
-void trace_format_json(const struct trace *t, const char *vendor, trace_out_fn out, void *ctx)
+void trace_format_json(const struct trace *t, const char *vendor, const char *iommu,
+		       trace_out_fn out, void *ctx)
 {
 	struct json_ctx j = { out, ctx };
 	uint64_t total = 0;
@@ -84,6 +85,7 @@ void trace_format_json(const struct trace *t, const char *vendor, trace_out_fn o
 		emit(&j, ",\"l0_exits_per_reflected\":%llu.%02llu", (unsigned long long)(x100 / 100),
 		     (unsigned long long)(x100 % 100));
 	}
+	emit(&j, ",\"iommu\":\"%s\"", iommu);
 	emit(&j, ",\"recent\":[");
 	uint64_t first = t->next > TRACE_RING_SIZE ? t->next - TRACE_RING_SIZE : 0;
 	uint64_t shown = 0;

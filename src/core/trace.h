@@ -36,8 +36,10 @@ void trace_reflected(struct trace *t, const struct exit *e);
 /* Adds t's counters (not its ring) to sum's: the machine's figures are the CPUs' sum. */
 void trace_add_counters(struct trace *sum, const struct trace *t);
 
-/* Writes the stats as JSON through `out` (pure: host-tested). */
+/* Writes the stats as JSON through `out` (pure: host-tested); iommu is what keeps
+ * device DMA out of nestbed's memory ("vt-d", or "none"). */
 typedef void (*trace_out_fn)(void *ctx, const char *s, uint64_t len);
-void trace_format_json(const struct trace *t, const char *vendor, trace_out_fn out, void *ctx);
+void trace_format_json(const struct trace *t, const char *vendor, const char *iommu,
+		       trace_out_fn out, void *ctx);
 
 #endif

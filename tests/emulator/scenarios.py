@@ -5,6 +5,8 @@ A scenario is a `python3 -m harness` command line and the outcome it must have:
     fail     the harness exits non-zero (not 77) and `regex` appears in its output
              (bad-input tests: the image must refuse the input with a clear message)
     skip-ok  exit 0 passes, exit 77 ("harness: SKIP: ...") counts as skipped
+A passing scenario with `must_show` also needs that regex in its output (e.g. a probe's
+`ok` line without `# SKIP`, where the platform must run it).
 Every scenario passes --timeout to the harness; run_all kills it a minute after that.
 Paths are relative to the repository root (run_all runs there).
 """
@@ -17,8 +19,8 @@ from typing import Optional, Tuple
 
 # The harness's own timeout per platform, in seconds: the slowest expected run (Bochs at
 # ~100 M instructions per second, OVMF's ~4 s boot) with a wide margin.
-TIMEOUTS = {"qemu-svm": 60, "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm": 180,
-            "kvm": 60}
+TIMEOUTS = {"qemu-svm": 60, "qemu-q35-svm": 90, "qemu-q35-amdvi-svm": 90,
+            "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm": 180, "kvm": 60}
 NESTBED_ELF = "build/nestbed.elf"
 NESTBED_EFI = "build/nestbed.efi"
 CONFORMANCE = "build/guests/conformance.elf"
@@ -37,17 +39,25 @@ class Scenario:
     expect: str                     # "pass", "fail" or "skip-ok"
     regex: Optional[str] = None     # for "fail": must appear in the output
     timeout: float = 60             # the harness's --timeout
+    must_show: Optional[str] = None  # for "pass": must appear in the output too
 
 
-def run(name, platform, *rest, expect="pass", regex=None):
+def run(name, platform, *rest, expect="pass", regex=None, must_show=None):
     timeout = TIMEOUTS[platform]
     argv = ("run", "--platform", platform, "--timeout", "%g" % timeout) + rest
-    return Scenario(name, argv, expect, regex, timeout)
+    return Scenario(name, argv, expect, regex, timeout, must_show)
 
 
 # The platforms where nestbed runs guests (an L0 backend exists for their vendor);
 # on qemu-uefi-svm it is nestbed.efi, which exits boot services first.
 NESTBED_L0 = ("qemu-svm", "qemu-uefi-svm", "bochs-svm", "bochs-vmx")
+IOMMU_PLATFORMS = ("qemu-q35-svm", "qemu-q35-amdvi-svm")
+_DMA_PROBES = r"^ok \d+ - isolation/dma-ahci\n(.*\n)*ok \d+ - isolation/iommu-hidden\n"
+IOMMU_MUST_SHOW = {
+    "qemu-q35-svm": _DMA_PROBES + r"(.*\n)*nestbed: iommu fault: unit 0x[0-9a-f]+ recorded "
+                    r"\d+ blocked DMA request\(s\), the first a write by 00:1f\.2 at ",
+    "qemu-q35-amdvi-svm": r"^nestbed: iommu amd-vi: 1 of 1 unit\(s\) translating .*\n(.*\n)*"
+                          + _DMA_PROBES}
 FUZZ_TIMEOUT = 120             # one emulator run of a fuzzer
 FUZZ_SCENARIO_TIMEOUT = 480    # the whole fuzz: bare Bochs is restarted after each death
 LINUX_TIMEOUT = 120
@@ -57,6 +67,8 @@ LINUX_TIMEOUT = 120
 # rule in the file and in guests/README.md): they do not fail the conformance runs, any
 # other failure does. qemu-uefi-svm is the same QEMU.
 KNOWN_FAILURES = {"qemu-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "qemu-q35-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "qemu-q35-amdvi-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-uefi-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "bochs-svm": "tests/emulator/known-failures/bochs-svm.txt",
                   "bochs-vmx": "tests/emulator/known-failures/bochs-vmx.txt"}
@@ -198,11 +210,27 @@ SCENARIOS = (
         *_bad_image_scenarios(),
         run("emulator/bad-input/harness-missing-image", "qemu-svm", "--bare",
             "does/not/exist.elf", expect="fail", regex=r"harness: error"),
+        # require-iommu on a machine without an IOMMU (qemu-svm: i440fx, no DMAR)
+        run("emulator/bad-input/require-iommu", "qemu-svm", "--nestbed-args", "require-iommu",
+            CONFORMANCE, expect="fail",
+            regex=r"^nestbed: require-iommu: no IOMMU keeps device DMA out of nestbed's "
+                  r"memory \(no ACPI DMAR or IVRS table\)"),
         # KVM runs only where the host has VT-x/AMD-V; elsewhere it must skip, not fail
         run("emulator/kvm/availability", "kvm", "--bare", CONFORMANCE, expect="skip-ok"),
     ]
     # nestbed as L0: the conformance guest as its L1, on every backend it has
     + [conformance("emulator/nestbed/conformance/" + p, p) for p in NESTBED_L0]
+    # q35 with an IOMMU (VT-d; AMD-Vi) and an AHCI disk: the conformance guest bare and
+    # under nestbed (same QEMU, same known failures), and under require-iommu the DMA
+    # probe and the ACPI-view probe must run, not skip: the guest's own DMA works, DMA
+    # aimed at nestbed's image does not arrive, no RSDT/XSDT entry names the IOMMU's
+    # table. VT-d also records the AHCI's blocked write, which nestbed prints (QEMU 7.2's
+    # AMD-Vi logs no events: its status test is always true, so there is no such line).
+    + [conformance("emulator/%s/conformance/%s" % (mode, p), p,
+                   *(("--bare",) if mode == "bare" else ()))
+       for p in IOMMU_PLATFORMS for mode in ("bare", "nestbed")]
+    + [run("emulator/iommu/dma-ahci/" + p, p, "--nestbed-args", "require-iommu", CONFORMANCE,
+           "isolation/*", must_show=IOMMU_MUST_SHOW[p]) for p in IOMMU_PLATFORMS]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
     + [run("emulator/nested/svm-smoke/%s/%s" % (p, mode), p,

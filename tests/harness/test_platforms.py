@@ -52,7 +52,8 @@ def no_tools(monkeypatch):
 
 
 def test_every_platform_is_known():
-    assert set(PLATFORMS) == {"qemu-svm", "qemu-uefi-svm", "bochs-vmx", "bochs-svm", "kvm"}
+    assert set(PLATFORMS) == {"qemu-svm", "qemu-q35-svm", "qemu-q35-amdvi-svm",
+                              "qemu-uefi-svm", "bochs-vmx", "bochs-svm", "kvm"}
     with pytest.raises(HarnessError, match="unknown platform 'x'"):
         get_platform("x")
 
@@ -83,6 +84,34 @@ def test_qemu_svm_nestbed_mode(images, tmp_path):
                                   "-initrd", "conformance.elf x=1,,2 y"]
     assert (run_dir / "nestbed.elf").resolve() == nestbed.resolve()
     assert (run_dir / "conformance.elf").resolve() == guest.resolve()
+
+
+def test_qemu_q35_iommu_and_disk(images, tmp_path):
+    guest, nestbed, _ = images
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    launch = make("qemu-q35-svm").prepare(RunSpec(image=guest, nestbed=nestbed), run_dir)
+    assert launch.argv[:5] == ["/usr/bin/qemu-system-x86_64", "-machine", "q35", "-device",
+                               "intel-iommu"]
+    assert launch.argv[5:] == QEMU_BASE[1:] + [
+        "-kernel", "nestbed.elf", "-append", "", "-initrd", "conformance.elf",
+        "-drive", "file=dma-disk.img,format=raw,if=none,id=dmadisk",
+        "-device", "ide-hd,drive=dmadisk,bus=ide.0"]
+    disk = (run_dir / "dma-disk.img").read_bytes()
+    assert len(disk) == platforms.DMA_DISK_SECTORS * 512
+    # word 3 of sector 0x123: magic | sector << 8 | word
+    assert struct.unpack_from("<Q", disk, 0x123 * 512 + 3 * 8)[0] == 0x4E42444D00012303
+
+
+def test_qemu_q35_amd_iommu(images, tmp_path):
+    guest, nestbed, _ = images
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    launch = make("qemu-q35-amdvi-svm").prepare(RunSpec(image=guest, nestbed=nestbed), run_dir)
+    assert launch.argv[1:5] == ["-machine", "q35", "-device", "amd-iommu"]
+    assert launch.argv[-4:] == ["-drive", "file=dma-disk.img,format=raw,if=none,id=dmadisk",
+                                "-device", "ide-hd,drive=dmadisk,bus=ide.0"]
+    assert (run_dir / "dma-disk.img").stat().st_size == 4 << 20
 
 
 def test_qemu_same_name_kernel_and_guest(tmp_path):

@@ -98,6 +98,12 @@ def test_judge():
     status, why = judge(failing, 1, False, "harness: FAIL: timeout after 60s")
     assert status == "FAIL" and why.startswith("output lacks /nestbed: no guest/")
     assert judge(failing, 0, False, "harness: PASS: ...")[0] == "FAIL"
+    shows = Scenario("m", (), "pass", must_show=r"^ok \d+ - isolation/dma-ahci$")
+    assert judge(shows, 0, False, "ok 1 - isolation/dma-ahci\nharness: PASS: x") == ("PASS", "")
+    status, why = judge(shows, 0, False,
+                        "ok 1 - isolation/dma-ahci # SKIP no IOMMU\nharness: PASS: x")
+    assert status == "FAIL" and why.startswith("passed, but the output lacks /")
+    assert judge(shows, 1, False, "harness: FAIL: boom") == ("FAIL", "boom")
 
 
 def test_junit_results(tmp_path):

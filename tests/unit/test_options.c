@@ -41,6 +41,22 @@ static void test_parse_defaults(void **state)
 	expect_ok("", false, false, OPTIONS_DEFAULT_HEAP_MIB);
 	expect_ok("   \t\r\n  ", false, false, OPTIONS_DEFAULT_HEAP_MIB);
 	assert_int_equal(OPTIONS_DEFAULT_HEAP_MIB, 16);
+	assert_false(opts.require_iommu);
+}
+
+static void test_parse_require_iommu(void **state)
+{
+	(void)state;
+	expect_ok("require-iommu", false, false, 16);
+	assert_true(opts.require_iommu);
+	expect_ok(cmdline_skip_image_path("/boot/nestbed.elf quiet require-iommu"), false, true, 16);
+	assert_true(opts.require_iommu);
+	expect_ok("quiet", false, true, 16);
+	assert_false(opts.require_iommu);
+	expect_error("require-iommu=1", "unknown option 'require-iommu=1' (known: selftest, quiet, "
+		     "trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("require_iommu", "unknown option 'require_iommu' (known: selftest, quiet, "
+		     "trace, require-iommu, heap=<MiB>, nested=0|1)");
 }
 
 static void test_parse_flags(void **state)
@@ -91,17 +107,17 @@ static void test_parse_heap_malformed(void **state)
 static void test_parse_unknown(void **state)
 {
 	(void)state;
-	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
 	/* Prefixes, extensions and case are not options. */
-	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
-	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, heap=<MiB>, nested=0|1)");
+	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
 }
 
 static void test_parse_small_error_buffer(void **state)
@@ -246,6 +262,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_defaults),
 		cmocka_unit_test(test_parse_flags),
+		cmocka_unit_test(test_parse_require_iommu),
 		cmocka_unit_test(test_parse_heap),
 		cmocka_unit_test(test_parse_heap_out_of_range),
 		cmocka_unit_test(test_parse_heap_malformed),

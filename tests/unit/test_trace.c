@@ -36,8 +36,9 @@ static void test_counters_and_json(void **state)
 	assert_int_equal(t.level[1].by_kind[EXIT_CPUID], 3);
 	assert_int_equal(t.level[2].by_kind[EXIT_IO], 1);
 	used = 0;
-	trace_format_json(&t, "svm", collect, NULL);
+	trace_format_json(&t, "svm", "vt-d", collect, NULL);
 	assert_non_null(strstr(out, "{\"vendor\":\"svm\",\"exits\":5,\"l1\":{\"total\":4,\"cpuid\":3,\"io\":1},\"l2\":{\"total\":1,\"io\":1},\"reflected\":{\"total\":0}"));
+	assert_non_null(strstr(out, "\"iommu\":\"vt-d\",\"recent\":["));
 	assert_non_null(strstr(out, "{\"l\":2,\"kind\":\"io\",\"code\":\"0x7b\",\"rip\":\"0x3000\",\"info1\":\"0xf40010\",\"info2\":\"0x0\"}]}"));
 }
 
@@ -52,7 +53,7 @@ static void test_ring_keeps_the_newest(void **state)
 	assert_int_equal(t.next, TRACE_RING_SIZE + 5);
 	assert_int_equal(t.ring[(t.next - 1) % TRACE_RING_SIZE].rip, TRACE_RING_SIZE + 4);
 	used = 0;
-	trace_format_json(&t, "vmx", collect, NULL);
+	trace_format_json(&t, "vmx", "none", collect, NULL);
 	/* only the last 8 are printed */
 	assert_null(strstr(out, "\"rip\":\"0x3c\""));
 	assert_non_null(strstr(out, "\"rip\":\"0x44\""));
