@@ -8,6 +8,7 @@
 #include "core/cpuid_policy.h"
 #include "core/memory.h"
 #include "core/options.h"
+#include "core/smram.h"
 
 struct machine {
 	struct boot_info *bi;
@@ -15,6 +16,9 @@ struct machine {
 	struct cpu_caps caps;
 	struct guest_memmap guest_map;
 	struct cpuid_policy cpuid_policy; /* what the primary guest sees */
+	/* Devices nestbed mediates, found at boot (fw_cfg.c, smram_lock.c). */
+	bool fwcfg_dma;                   /* QEMU's fw_cfg DMA interface is there */
+	enum smram_chipset smram_chipset; /* the host bridge whose SMRAM nestbed locked */
 };
 
 extern struct machine machine;
