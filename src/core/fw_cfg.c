@@ -85,6 +85,17 @@ static void refused(struct vcpu *v, const char *what, uint64_t desc_pa, const st
 			(unsigned long long)desc_pa);
 }
 
+/* The physical address the device needs for a byte of nestbed's: the image is linked
+ * high (boot_info image_virt), the heap is mapped 1:1. */
+static uint64_t nestbed_phys_of(const void *p)
+{
+	uint64_t va = (uint64_t)(uintptr_t)p;
+	const struct boot_info *bi = machine.bi;
+	if (va >= bi->image_virt && va - bi->image_virt < bi->image_size)
+		return va - bi->image_virt + bi->image_phys;
+	return va;
+}
+
 static void start_transfer(struct vcpu *v, uint64_t desc_pa)
 {
 	struct fwcfg_dma_vcpu *f = &v->fwcfg;
@@ -102,7 +113,7 @@ static void start_transfer(struct vcpu *v, uint64_t desc_pa)
 		refused(v, "the buffer touches nestbed's memory or wraps", desc_pa, &d);
 		return;
 	}
-	uint64_t copy_pa = (uint64_t)(uintptr_t)f->desc; /* identity map: virtual == physical */
+	uint64_t copy_pa = nestbed_phys_of(f->desc);
 	outl(FWCFG_PORT_DMA_HIGH, bswap32((uint32_t)(copy_pa >> 32)));
 	outl(FWCFG_PORT_DMA_LOW, bswap32((uint32_t)copy_pa));
 	/* The device has written the result into the copy's control field. */
