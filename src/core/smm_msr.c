@@ -11,12 +11,14 @@
  * before nestbed intercepted it. Left open, SMM_BASE alone let a guest on qemu-svm move
  * the state save onto nestbed's top-level page table (issue 11).
  *
- * VT-x (SDM vol.3C 32.5, 32.15.5; vol.4 table 2-2): IA32_SMBASE is readable in SMM only:
- * RDMSR and WRMSR #GP(0) outside SMM, where the guest always is. IA32_SMM_MONITOR_CTL
- * (the dual-monitor treatment's MSEG) may be written only in SMM (a VM entry that loads
- * it outside SMM fails, 26.4): WRMSR #GP(0); RDMSR returns the CPU's value. Both are
- * intercepted so that an emulator that lets them through (Bochs loads 9BH from a VM-entry
- * MSR-load area) cannot hand the guest the CPU's SMM state either. */
+ * VT-x (SDM vol.3C 34.15.5, 34.15.6.4): IA32_SMBASE is read-only and readable in SMM
+ * only: WRMSR #GP(0) always, RDMSR #GP(0) outside SMM, where the guest always is.
+ * IA32_SMM_MONITOR_CTL (the dual-monitor treatment's MSEG) "generates #GP(0) if
+ * executed outside of SMM" for WRMSR, and reads are allowed: RDMSR returns the CPU's
+ * value (or its #GP where there is no dual-monitor treatment). Both are intercepted so
+ * that an emulator that lets them through (Bochs 2.7 reads IA32_SMBASE as 0 and takes
+ * writes to both outside SMM: isolation/smbase-msr) cannot hand the guest the CPU's SMM
+ * state either. */
 #include "core/smm_msr.h"
 
 #include "core/msr_safe.h"
