@@ -2,8 +2,9 @@
  * PIIX4 APMC with APMC_EN, ICH9 likewise) raises an SMI; the firmware's own SMI handler,
  * in locked SMRAM, runs and returns to the guest with RSM. Asserted: the OUT returns to
  * the next instruction, the SMRAM control still reads locked, and nestbed's canary is
- * unchanged. Whether an SMI was delivered at all is not visible to the guest (it is on
- * QEMU's pc machine with SeaBIOS and on Bochs, whose BIOSes enable APMC). SKIP without
+ * unchanged. Whether an SMI was delivered is not visible to the guest; on qemu-svm
+ * QEMU's `-d int` log shows "SMM: enter" and "SMM: after RSM" with the guest's 64-bit
+ * state around this probe (SeaBIOS enables APMC; so does the Bochs BIOS). SKIP without
  * nestbed. */
 #include "probes/isolation/l0_doors.h"
 #include "lib/probe.h"
