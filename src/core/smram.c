@@ -51,6 +51,9 @@ uint8_t smram_locked_write(enum smram_chipset c, uint8_t reg, uint8_t current, u
 	}
 	if (c == SMRAM_CHIPSET_Q35 && reg == Q35_REG_ESMRAMC)
 		return current;
+	uint8_t pam0 = c == SMRAM_CHIPSET_Q35 ? Q35_REG_PAM0 : I440FX_REG_PAM0;
+	if (reg >= pam0 && reg < pam0 + PAM_REG_COUNT)
+		return current;
 	return written;
 }
 

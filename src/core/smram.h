@@ -7,7 +7,14 @@
  * Chipset Family datasheet 5.1.20): D_OPEN makes SMRAM visible outside SMM, D_CLS hides
  * it from SMM data accesses, D_LCK (set-once until reset) forces D_OPEN to 0 and makes
  * D_LCK, G_SMRAME and C_BASE_SEG read-only. Q35's ESMRAMC (9Eh, 5.1.21: H_SMRAME,
- * TSEG_SZ, T_EN) becomes read-only under the same lock. */
+ * TSEG_SZ, T_EN) becomes read-only under the same lock.
+ *
+ * The PAM registers (i440FX 59h-5Fh, 82441FX 3.2.18; Q35 90h-96h, 3 Series MCH 5.1.14)
+ * decide whether the BIOS shadow at C0000h-FFFFFh is writable RAM. SeaBIOS's SMI
+ * handler runs from there, not from SMRAM (the code at SMBASE + 8000h jumps to
+ * entry_smi in the F segment, which calls handle_smi there): a guest that made the
+ * shadow writable would write the code SMM runs. So nestbed keeps the PAM registers as
+ * the firmware left them too (SeaBIOS leaves the shadow read-only). */
 #ifndef NESTBED_SMRAM_H
 #define NESTBED_SMRAM_H
 
@@ -21,6 +28,10 @@
 #define I440FX_REG_SMRAM 0x72
 #define Q35_REG_SMRAM 0x9d
 #define Q35_REG_ESMRAMC 0x9e
+
+#define I440FX_REG_PAM0 0x59
+#define Q35_REG_PAM0 0x90
+#define PAM_REG_COUNT 7
 
 #define SMRAM_D_OPEN 0x40u
 #define SMRAM_D_CLS 0x20u
@@ -51,8 +62,8 @@ uint8_t smram_lock_value(uint8_t current);
 
 /* What a write of `written` to configuration byte `reg` of 00:00.0 leaves there once the
  * lock is set (`current` is the byte now): the SMRAM register keeps D_LCK, G_SMRAME and
- * C_BASE_SEG, reads D_OPEN as 0, takes D_CLS; Q35's ESMRAMC keeps its value. Any other
- * byte takes the write. */
+ * C_BASE_SEG, reads D_OPEN as 0, takes D_CLS; Q35's ESMRAMC and the PAM registers keep
+ * their value. Any other byte takes the write. */
 uint8_t smram_locked_write(enum smram_chipset c, uint8_t reg, uint8_t current, uint8_t written);
 
 /* The configuration-space byte of 00:00.0 that byte `i` of a CONFIG_DATA access at `port`

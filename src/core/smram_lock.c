@@ -11,7 +11,9 @@
  * hw/pci-host/i440fx.c). So nestbed also intercepts the PCI configuration ports
  * (mechanism #1, 0xCF8-0xCFF) on those chipsets and applies the lock itself to every
  * byte a guest writes into the SMRAM control (and Q35's ESMRAMC): the same answer on
- * every platform, and on real hardware a no-op. Everything else passes through
+ * every platform, and on real hardware a no-op. The PAM registers, which decide whether
+ * the BIOS shadow holding SeaBIOS's SMI handler is writable, keep the firmware's values
+ * the same way (smram.h). Everything else passes through
  * unchanged. Q35's memory-mapped configuration space (PCIEXBAR) is not intercepted: there
  * the chipset's own lock holds (QEMU's q35 enforces it).
  *
@@ -54,7 +56,7 @@ void smram_lock_at_boot(struct machine *m)
 	}
 	uint8_t reg = smram_register(c), before = host_bridge_read8(reg);
 	if (before & SMRAM_D_LCK) {
-		kprintf("nestbed: smram: %s SMRAM (00:00.0 %#x) %#04x: already locked; config writes to it mediated\n",
+		kprintf("nestbed: smram: %s SMRAM (00:00.0 %#x) %#04x: already locked; SMRAM and PAM writes mediated\n",
 			smram_chipset_name(c), reg, before);
 		return;
 	}
@@ -62,7 +64,7 @@ void smram_lock_at_boot(struct machine *m)
 	host_bridge_write8(reg, (uint8_t)(before & ~SMRAM_D_OPEN));
 	host_bridge_write8(reg, smram_lock_value(before));
 	uint8_t after = host_bridge_read8(reg);
-	kprintf("nestbed: smram: %s SMRAM (00:00.0 %#x) %#04x -> %#04x: %s; config writes to it mediated\n",
+	kprintf("nestbed: smram: %s SMRAM (00:00.0 %#x) %#04x -> %#04x: %s; SMRAM and PAM writes mediated\n",
 		smram_chipset_name(c), reg, before, after,
 		(after & SMRAM_D_LCK) && !(after & SMRAM_D_OPEN) ? "locked" : "the chipset did not take the lock");
 }

@@ -43,8 +43,19 @@ static void test_locked_write(void **state)
 	/* D_CLS stays writable */
 	assert_int_equal(smram_locked_write(fx, 0x72, 0x1a, 0x6a), 0x3a);
 	assert_int_equal(smram_locked_write(fx, 0x72, 0x3a, 0x1a), 0x1a);
+	/* the PAM registers (BIOS shadow) keep their value: 59h-5Fh on i440FX */
+	assert_int_equal(smram_locked_write(fx, 0x59, 0x10, 0x30), 0x10);
+	assert_int_equal(smram_locked_write(fx, 0x5f, 0x11, 0x33), 0x11);
+	assert_int_equal(smram_locked_write(fx, 0x60, 0x11, 0x33), 0x33);
+	assert_int_equal(smram_locked_write(fx, 0x58, 0x11, 0x33), 0x33);
+	assert_int_equal(smram_locked_write(fx, 0x90, 0x10, 0x30), 0x30);
+	/* and 90h-96h on Q35 */
+	assert_int_equal(smram_locked_write(q35, 0x90, 0x10, 0x30), 0x10);
+	assert_int_equal(smram_locked_write(q35, 0x96, 0x11, 0x33), 0x11);
+	assert_int_equal(smram_locked_write(q35, 0x97, 0x11, 0x33), 0x33);
+	assert_int_equal(smram_locked_write(q35, 0x59, 0x10, 0x30), 0x30);
 	/* other registers take the write */
-	assert_int_equal(smram_locked_write(fx, 0x59, 0x30, 0x11), 0x11);
+	assert_int_equal(smram_locked_write(fx, 0x4f, 0x30, 0x11), 0x11);
 	assert_int_equal(smram_locked_write(fx, 0x9d, 0x1a, 0x4a), 0x4a);
 	/* Q35: 9Dh like 72h, ESMRAMC read-only, 72h an ordinary byte */
 	assert_int_equal(smram_locked_write(q35, 0x9d, 0x1a, 0x4a), 0x1a);
