@@ -6,9 +6,15 @@
  * straddling buffer is unchanged); a SKIP over nestbed's memory moves nothing and
  * succeeds; a descriptor placed in nestbed's memory is not run; nestbed's canary is the
  * same after all of it. SKIP without fw_cfg DMA (Bochs) and without nestbed (bare: the
- * probe would write into whatever lies there). */
+ * probe would write into whatever lies there).
+ *
+ * isolation/fwcfg-dma-l2: the same door from an L2 whose L1 (the mini-hypervisor, empty
+ * I/O permission map / bitmaps) does not intercept the fw_cfg ports: nestbed still
+ * mediates them, the device's addresses being physical whatever the level. The L2's read
+ * into its own buffer works, its read into nestbed's memory gets the error bit. */
 #include "core/string.h"
 #include "probes/isolation/l0_doors.h"
+#include "lib/mhv.h"
 #include "lib/probe.h"
 
 #define FWCFG_SELECTOR 0x510
@@ -58,10 +64,11 @@ static uint32_t transfer(uint32_t control, uint32_t length, uint64_t address)
 	return __builtin_bswap32(*(volatile uint32_t *)&desc.control);
 }
 
-static enum probe_status fwcfg_dma(struct probe_run *run)
+/* PROBE_PASS with nestbed's canary and memory, or a SKIP/FAIL. */
+static enum probe_status prerequisites(struct probe_run *run, struct l0_canary *canary,
+				       uint64_t *l0_base, uint64_t *l0_len)
 {
-	struct l0_canary canary = { 0, 0, 0 };
-	enum probe_status s = l0_canary_get(run, &canary);
+	enum probe_status s = l0_canary_get(run, canary);
 	if (s != PROBE_PASS)
 		return s;
 	uint32_t sig = read_item_le32(FWCFG_SIGNATURE);
@@ -70,11 +77,20 @@ static enum probe_status fwcfg_dma(struct probe_run *run)
 	uint32_t id = read_item_le32(FWCFG_ID);
 	if (!(id & FWCFG_ID_DMA))
 		return probe_skip(run, "fw_cfg without the DMA interface (FW_CFG_ID %#x)", id);
-	uint64_t l0_base, l0_len;
-	if (!l0_reserved_range(&l0_base, &l0_len) || l0_len < 0x1000)
+	if (!l0_reserved_range(l0_base, l0_len) || *l0_len < 0x1000)
 		return probe_fail(run, "expected nestbed's memory as a reserved range of the memory map, found none");
-	diag("nestbed's memory (reserved) from %#llx, %#llx bytes", (unsigned long long)l0_base,
-	     (unsigned long long)l0_len);
+	diag("nestbed's memory (reserved) from %#llx, %#llx bytes", (unsigned long long)*l0_base,
+	     (unsigned long long)*l0_len);
+	return PROBE_PASS;
+}
+
+static enum probe_status fwcfg_dma(struct probe_run *run)
+{
+	struct l0_canary canary = { 0, 0, 0 };
+	uint64_t l0_base = 0, l0_len = 0;
+	enum probe_status s = prerequisites(run, &canary, &l0_base, &l0_len);
+	if (s != PROBE_PASS)
+		return s;
 
 	/* the guest's own buffer: works */
 	memset(buffer, 0, sizeof(buffer));
@@ -123,3 +139,35 @@ static enum probe_status fwcfg_dma(struct probe_run *run)
 	return l0_canary_same(run, &canary, "after the fw_cfg DMA transfers");
 }
 PROBE("isolation/fwcfg-dma", fwcfg_dma);
+
+/* L2: a read into its own buffer and one into nestbed's memory; the two control words. */
+static uint64_t l2_transfers(void *arg)
+{
+	uint64_t l0_base = *(const uint64_t *)arg;
+	uint32_t own = transfer(CTL_SELECT | CTL_READ | (FWCFG_SIGNATURE << 16), 4, (uint64_t)buffer + 8);
+	uint32_t l0 = transfer(CTL_SELECT | CTL_READ | (FWCFG_SIGNATURE << 16), 4, l0_base + 0x100);
+	return (uint64_t)l0 << 32 | own;
+}
+
+static enum probe_status fwcfg_dma_l2(struct probe_run *run)
+{
+	struct l0_canary canary = { 0, 0, 0 };
+	static uint64_t l0_base;
+	uint64_t l0_len = 0;
+	enum probe_status s = prerequisites(run, &canary, &l0_base, &l0_len);
+	if (s != PROBE_PASS)
+		return s;
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	memset(buffer, 0, sizeof(buffer));
+	mhv_l2_call_value(vm, l2_transfers, &l0_base);
+	MHV_CHECK(mhv_run_expect_done(run, vm));
+	EXPECT_EQ(run, "control after L2's DMA read into its own buffer", 0, (uint32_t)mhv_l2_result);
+	if (memcmp(buffer + 8, "QEMU", 4))
+		return probe_fail(run, "L2's DMA read of the signature: expected \"QEMU\"");
+	EXPECT_EQ(run, "control after L2's DMA read into nestbed's memory (error bit)", CTL_ERROR,
+		  mhv_l2_result >> 32);
+	io_outw(FWCFG_SELECTOR, FWCFG_SIGNATURE);
+	return l0_canary_same(run, &canary, "after L2's fw_cfg DMA transfers");
+}
+PROBE("isolation/fwcfg-dma-l2", fwcfg_dma_l2);
