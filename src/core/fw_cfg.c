@@ -67,11 +67,6 @@ void fwcfg_detect(struct machine *m)
 		m->fwcfg_dma ? "DMA interface at 0x514 mediated" : "no DMA interface");
 }
 
-bool fwcfg_dma_port(uint16_t port, unsigned size)
-{
-	return port < FWCFG_PORT_DMA + FWCFG_DMA_PORT_COUNT && FWCFG_PORT_DMA < port + size;
-}
-
 static void refused(struct vcpu *v, const char *what, uint64_t desc_pa, const struct fwcfg_dma_desc *d)
 {
 	if (v->fwcfg.refusals++ >= REFUSALS_REPORTED)

@@ -13,9 +13,6 @@ struct machine;
  * `nestbed: fw_cfg ...` line. Leaves the device's selector at 0 (its reset value). */
 void fwcfg_detect(struct machine *m);
 
-/* Does an access of `size` bytes at `port` touch the DMA address register? */
-bool fwcfg_dma_port(uint16_t port, unsigned size);
-
 /* The guest's IN or OUT on the DMA address register (non-string). */
 void fwcfg_dma_io(struct vcpu *v, const struct exit_io *io);
 

@@ -75,4 +75,7 @@ enum fwcfg_dma_verdict fwcfg_dma_check_descriptor(uint64_t desc_pa, fwcfg_owns_f
  * nothing and pass. */
 enum fwcfg_dma_verdict fwcfg_dma_check_transfer(const struct fwcfg_dma_desc *d, fwcfg_owns_fn owns);
 
+/* Does an access of `size` bytes at `port` touch the DMA address register? */
+bool fwcfg_dma_port(uint16_t port, unsigned size);
+
 #endif

@@ -71,4 +71,7 @@ uint8_t smram_locked_write(enum smram_chipset c, uint8_t reg, uint8_t current, u
  * disabled, another function, a byte past 0xCFF). */
 int pci_cfg1_host_bridge_byte(uint32_t cf8, uint16_t port, unsigned i);
 
+/* Does an access of `size` bytes at `port` touch the PCI configuration ports? */
+bool smram_pci_port(uint16_t port, unsigned size);
+
 #endif

@@ -69,11 +69,6 @@ void smram_lock_at_boot(struct machine *m)
 		(after & SMRAM_D_LCK) && !(after & SMRAM_D_OPEN) ? "locked" : "the chipset did not take the lock");
 }
 
-bool smram_pci_port(uint16_t port, unsigned size)
-{
-	return port < PCI_CFG_ADDRESS_PORT + PCI_CFG_PORT_COUNT && PCI_CFG_ADDRESS_PORT < port + size;
-}
-
 static uint32_t port_in(uint16_t port, unsigned size)
 {
 	return size == 4 ? inl(port) : size == 2 ? inw(port) : inb(port);

@@ -14,9 +14,6 @@ struct machine;
  * line. */
 void smram_lock_at_boot(struct machine *m);
 
-/* Does an access of `size` bytes at `port` touch the PCI configuration ports? */
-bool smram_pci_port(uint16_t port, unsigned size);
-
 /* The guest's IN or OUT on the PCI configuration ports (non-string): forwarded, with
  * any byte of the host bridge's SMRAM control it writes filtered by the lock. */
 void smram_pci_io(struct vcpu *v, const struct exit_io *io);

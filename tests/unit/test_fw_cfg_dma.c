@@ -88,12 +88,26 @@ static void test_transfer(void **state)
 	assert_int_equal(transfer(rd, 0, ~0ull), FWCFG_DMA_FORWARD);
 }
 
+static void test_ports(void **state)
+{
+	(void)state;
+	assert_true(fwcfg_dma_port(0x514, 4));
+	assert_true(fwcfg_dma_port(0x518, 4));
+	assert_true(fwcfg_dma_port(0x51b, 1));
+	assert_true(fwcfg_dma_port(0x513, 2)); /* straddles into the register */
+	assert_false(fwcfg_dma_port(0x510, 4));
+	assert_false(fwcfg_dma_port(0x511, 1));
+	assert_false(fwcfg_dma_port(0x51c, 4));
+	assert_false(fwcfg_dma_port(0xf4, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_descriptor),
 		cmocka_unit_test(test_transfer),
+		cmocka_unit_test(test_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

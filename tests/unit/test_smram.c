@@ -83,6 +83,18 @@ static void test_cfg1_decode(void **state)
 	assert_int_equal(pci_cfg1_host_bridge_byte(smram_dword, 0xcf8, 0), -1);
 }
 
+static void test_ports(void **state)
+{
+	(void)state;
+	assert_true(smram_pci_port(0xcf8, 4));
+	assert_true(smram_pci_port(0xcfc, 1));
+	assert_true(smram_pci_port(0xcff, 1));
+	assert_true(smram_pci_port(0xcf6, 4)); /* straddles into CONFIG_ADDRESS */
+	assert_false(smram_pci_port(0xcf4, 4));
+	assert_false(smram_pci_port(0xd00, 2));
+	assert_false(smram_pci_port(0xb2, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +102,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_locked_write),
 		cmocka_unit_test(test_cfg1_decode),
+		cmocka_unit_test(test_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
