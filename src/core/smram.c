@@ -43,12 +43,11 @@ uint8_t smram_lock_value(uint8_t current)
 
 uint8_t smram_locked_write(enum smram_chipset c, uint8_t reg, uint8_t current, uint8_t written)
 {
+	(void)written; /* only the bytes nestbed does not guard take it */
 	if (c == SMRAM_CHIPSET_UNKNOWN)
 		return written;
-	if (reg == smram_register(c)) {
-		uint8_t kept = (uint8_t)(current & (SMRAM_D_LCK | SMRAM_G_SMRAME | SMRAM_C_BASE_SEG));
-		return (uint8_t)(kept | SMRAM_D_LCK | (written & SMRAM_D_CLS));
-	}
+	if (reg == smram_register(c))
+		return (uint8_t)((current & ~SMRAM_D_OPEN) | SMRAM_D_LCK);
 	if (c == SMRAM_CHIPSET_Q35 && reg == Q35_REG_ESMRAMC)
 		return current;
 	uint8_t pam0 = c == SMRAM_CHIPSET_Q35 ? Q35_REG_PAM0 : I440FX_REG_PAM0;

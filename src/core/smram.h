@@ -61,9 +61,12 @@ uint8_t smram_register(enum smram_chipset c);
 uint8_t smram_lock_value(uint8_t current);
 
 /* What a write of `written` to configuration byte `reg` of 00:00.0 leaves there once the
- * lock is set (`current` is the byte now): the SMRAM register keeps D_LCK, G_SMRAME and
- * C_BASE_SEG, reads D_OPEN as 0, takes D_CLS; Q35's ESMRAMC and the PAM registers keep
- * their value. Any other byte takes the write. */
+ * lock is set (`current` is the byte now): the SMRAM register keeps its value, D_LCK set
+ * and D_OPEN clear; Q35's ESMRAMC and the PAM registers keep theirs. Any other byte takes
+ * the write. The datasheets leave D_CLS writable under the lock, for the SMI handler;
+ * nestbed keeps it too: the guest is not SMM code, and with D_CLS set SMM's data
+ * accesses to ASEG (the CPU's state save with them, on Bochs) would go to VGA memory the
+ * guest writes. */
 uint8_t smram_locked_write(enum smram_chipset c, uint8_t reg, uint8_t current, uint8_t written);
 
 /* The configuration-space byte of 00:00.0 that byte `i` of a CONFIG_DATA access at `port`

@@ -40,9 +40,12 @@ static void test_locked_write(void **state)
 	assert_int_equal(smram_locked_write(fx, 0x72, 0x1a, 0x00), 0x1a);
 	assert_int_equal(smram_locked_write(fx, 0x72, 0x1a, 0x45), 0x1a);
 	assert_int_equal(smram_locked_write(fx, 0x72, 0x12, 0x0a), 0x12);
-	/* D_CLS stays writable */
-	assert_int_equal(smram_locked_write(fx, 0x72, 0x1a, 0x6a), 0x3a);
-	assert_int_equal(smram_locked_write(fx, 0x72, 0x3a, 0x1a), 0x1a);
+	/* D_CLS is kept too (the guest is not the SMI handler) */
+	assert_int_equal(smram_locked_write(fx, 0x72, 0x1a, 0x6a), 0x1a);
+	assert_int_equal(smram_locked_write(fx, 0x72, 0x1a, 0x3a), 0x1a);
+	assert_int_equal(smram_locked_write(fx, 0x72, 0x3a, 0x1a), 0x3a);
+	/* a register found open is read back closed and locked */
+	assert_int_equal(smram_locked_write(fx, 0x72, 0x4a, 0x4a), 0x1a);
 	/* the PAM registers (BIOS shadow) keep their value: 59h-5Fh on i440FX */
 	assert_int_equal(smram_locked_write(fx, 0x59, 0x10, 0x30), 0x10);
 	assert_int_equal(smram_locked_write(fx, 0x5f, 0x11, 0x33), 0x11);

@@ -2,7 +2,8 @@
  * own SMI handler there and run it in SMM, beside nestbed. Under nestbed the SMRAM control
  * (i440FX 00:00.0 72h, Q35 9Dh: 82441FX datasheet 3.2.23, 3 Series MCH 5.1.20) reads back
  * with D_LCK set and D_OPEN clear; a byte write and a dword write that set D_OPEN and
- * clear D_LCK leave it as it was (D_CLS written unchanged), and the bytes at A8000h (the
+ * clear D_LCK leave it as it was, a write setting D_CLS too (the datasheets leave it to
+ * the SMI handler; nestbed keeps it from the guest), and the bytes at A8000h (the
  * SMI handler's place with SMBASE A0000h, VGA memory while SMRAM is closed) read the same
  * before and after. SKIP on another host bridge and without nestbed (bare, the firmware
  * leaves SMRAM unlocked and the probe would open it). */
@@ -12,6 +13,7 @@
 
 #define D_OPEN 0x40u
 #define D_LCK 0x10u
+#define D_CLS 0x20u
 #define SMM_HANDLER_AREA 0xa8000ull
 #define SNAPSHOT 64
 
@@ -50,8 +52,12 @@ static enum probe_status smram_open(struct probe_run *run)
 	io_outl(PCI_CFG_DATA, open);
 	uint8_t after_dword = host_bridge_read8(reg);
 	int changed_dword = memcmp(area, (const void *)SMM_HANDLER_AREA, SNAPSHOT);
+	/* D_CLS: SMM data accesses to ASEG would go to VGA memory, which the guest writes */
+	host_bridge_write8(reg, (uint8_t)(before | D_CLS));
+	uint8_t after_cls = host_bridge_read8(reg);
 	host_bridge_write8(reg, before);
 
+	EXPECT_EQ(run, "SMRAM control after a byte write setting D_CLS", before, after_cls);
 	EXPECT_EQ(run, "SMRAM control after a byte write of D_OPEN=1 D_LCK=0", before, after_byte);
 	EXPECT_EQ(run, "SMRAM control after a dword write of D_OPEN=1 D_LCK=0", before, after_dword);
 	if (changed_byte || changed_dword)
