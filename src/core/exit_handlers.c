@@ -5,6 +5,7 @@
 #include "core/cpu_caps.h"
 #include "core/cpuid_policy.h"
 #include "core/cr0_write.h"
+#include "core/fw_cfg.h"
 #include "core/guest_mem.h"
 #include "core/apic_emulation.h"
 #include "core/apic_icr.h"
@@ -13,6 +14,8 @@
 #include "core/nested_ops.h"
 #include "core/platform.h"
 #include "core/run.h"
+#include "core/smm_msr.h"
+#include "core/smram_lock.h"
 #include "core/string.h"
 #include "core/vmm.h"
 
@@ -62,6 +65,13 @@ static void handle_msr_read(struct vcpu *v, struct exit *e)
 {
 	uint32_t msr = e->u.msr;
 	uint64_t value;
+	int smm_rc = smm_msr_read(msr, &value);
+	if (smm_rc < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	if (smm_rc == 0)
+		goto done;
 	int nested_rc = v->nested ? v->nested->msr_read(v, msr, &value) : 1;
 	if (nested_rc < 0) {
 		inject_exception(v, VECTOR_GP, true, 0);
@@ -99,6 +109,15 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 {
 	uint32_t msr = e->u.msr;
 	uint64_t value = (v->state.gpr.rdx << 32) | (uint32_t)v->state.gpr.rax;
+	int smm_rc = smm_msr_write(msr, value);
+	if (smm_rc < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	if (smm_rc == 0) {
+		vcpu_skip_instruction(v, e);
+		return;
+	}
 	int nested_rc = v->nested ? v->nested->msr_write(v, msr, value) : 1;
 	if (nested_rc < 0) {
 		inject_exception(v, VECTOR_GP, true, 0);
@@ -141,13 +160,24 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 }
 
 /* The exit port: a write to it ends the run with the guest's code, after nestbed's
- * counters (QEMU isa-debug-exit at 0xf4, Bochs' "Shutdown" at 0x8900). */
+ * counters (QEMU isa-debug-exit at 0xf4, Bochs' "Shutdown" at 0x8900). fw_cfg's DMA
+ * register and the PCI configuration ports go to their mediators (io_intercepts.h). */
 static void handle_io(struct vcpu *v, struct exit *e)
 {
 	const struct exit_io *io = &e->u.io;
 	static const char shutdown_word[] = "Shutdown";
 	if (io->string)
 		guest_failure(v, "string I/O on intercepted port %#x is not supported", io->port);
+	if (machine.fwcfg_dma && fwcfg_dma_port(io->port, io->size)) {
+		fwcfg_dma_io(v, io);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	if (machine.smram_chipset != SMRAM_CHIPSET_UNKNOWN && smram_pci_port(io->port, io->size)) {
+		smram_pci_io(v, io);
+		vcpu_skip_instruction(v, e);
+		return;
+	}
 	if (io->in) {
 		uint64_t all_ones = io->size == 4 ? 0xffffffffull : io->size == 2 ? 0xffffull : 0xffull;
 		v->state.gpr.rax = (v->state.gpr.rax & ~all_ones) | all_ones;

@@ -9,7 +9,9 @@
 #include "core/cpuid_policy.h"
 #include "core/memory.h"
 #include "core/options.h"
+#include "core/pcpu.h"
 #include "iommu/iommu.h"
+#include "core/smram.h"
 
 struct machine {
 	struct boot_info *bi;
@@ -22,6 +24,13 @@ struct machine {
 	uint64_t boot_cr0, boot_cr4; /* CR bits the boot CPU runs with, for the APs */
 	struct bios_int15_hook int15;     /* BIOS machines: the INT 15h stub */
 	struct iommu_state iommu;         /* nestbed's, never the guest's */
+	/* Devices nestbed mediates, found at boot (fw_cfg.c, smram_lock.c). */
+	bool fwcfg_dma;                   /* QEMU's fw_cfg DMA interface is there */
+	/* The device registers are the machine's, not a CPU's: one CPU at a time writes the
+	 * DMA address pair, or checks and writes CONFIG_ADDRESS/CONFIG_DATA (another CPU's
+	 * CONFIG_ADDRESS write between the check and the write would aim it elsewhere). */
+	struct spinlock fwcfg_lock, pci_config_lock;
+	enum smram_chipset smram_chipset; /* the host bridge whose SMRAM nestbed locked */
 };
 
 extern struct machine machine;

@@ -5,11 +5,13 @@
 #include "core/cpu.h"
 #include "core/exception.h"
 #include "core/format.h"
+#include "core/fw_cfg.h"
 #include "core/gdt.h"
 #include "core/machine.h"
 #include "core/memmap.h"
 #include "core/platform.h"
 #include "core/run.h"
+#include "core/smram_lock.h"
 #include "core/string.h"
 
 #ifndef NESTBED_VERSION
@@ -91,6 +93,10 @@ _Noreturn void nestbed_main(struct boot_info *bi)
 	if (guest_memmap_build(bi, &m->guest_map))
 		fatal("memory map has too many ranges to reserve nestbed's memory");
 	iommu_init(m);
+	/* The doors to nestbed's memory that are not the guest's CPUs: device DMA nestbed
+	 * mediates, and SMM. */
+	fwcfg_detect(m);
+	smram_lock_at_boot(m);
 
 	if (m->options.selftest)
 		selftest_run(m);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/exit.h"
+#include "core/fw_cfg_dma.h"
 #include "core/trace.h"
 
 struct vmm_ops;
@@ -53,6 +54,7 @@ struct vcpu {
 	bool insn_skipped;         /* the core moved RIP past an instruction: clear the interrupt shadow */
 	bool hlt_intercept_paused; /* see handle_hlt in exit_handlers.c */
 	uint8_t shutdown_port_match; /* bytes of "Shutdown" seen on the Bochs port */
+	struct fwcfg_dma_vcpu fwcfg;   /* this vCPU's fw_cfg DMA mediation (fw_cfg.c) */
 };
 
 /* The register an instruction encoding names (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP,

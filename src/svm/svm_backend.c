@@ -7,10 +7,12 @@
 #include "core/cpu_caps.h"
 #include "core/apic_icr.h"
 #include "core/exception.h"
+#include "core/io_intercepts.h"
 #include "core/memory.h"
 #include "core/platform.h"
 #include "core/string.h"
 #include "core/pcpu.h"
+#include "core/smm_msr.h"
 #include "core/vmm.h"
 
 #define CR0_PE_BIT (1ull << 0)
@@ -210,9 +212,15 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	sv->msrpm = phys_to_virt(msrpm);
 	sv->nrips = (m->caps.svm_caps.features & SVM_FEATURE_NRIPS) != 0;
 
-	/* The exit port (QEMU's isa-debug-exit and Bochs' shutdown port). */
-	svm_intercept_port(sv->iopm, QEMU_DEBUG_EXIT_PORT);
-	svm_intercept_port(sv->iopm, BOCHS_SHUTDOWN_PORT);
+	/* The exit ports, and the devices nestbed mediates (io_intercepts.h). */
+	struct port_range ports[IO_INTERCEPT_MAX_RANGES];
+	unsigned nr_ports = io_intercepted_ports(m, ports);
+	for (unsigned i = 0; i < nr_ports; i++)
+		for (unsigned p = 0; p < ports[i].count; p++)
+			svm_intercept_port(sv->iopm, (uint16_t)(ports[i].first + p));
+	/* SMM's placement and lock are the firmware's (smm_msr.c). */
+	for (unsigned i = 0; i < smm_msrs_amd_count; i++)
+		svm_intercept_msr(sv->msrpm, smm_msrs_amd[i], true, true);
 	/* What describes or controls SVM itself is nestbed's. */
 	svm_intercept_msr(sv->msrpm, MSR_EFER, true, true);
 	svm_intercept_msr(sv->msrpm, MSR_VM_CR, true, true);

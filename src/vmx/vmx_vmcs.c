@@ -5,9 +5,11 @@
 
 #include "core/console.h"
 #include "core/cpu.h"
+#include "core/io_intercepts.h"
 #include "core/memory.h"
 #include "core/string.h"
 #include "core/platform.h"
+#include "core/smm_msr.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
 
@@ -185,11 +187,17 @@ static int build_bitmaps(const struct machine *m, struct vmx_vcpu *vv)
 	vmx_msr_bitmap_intercept(msr, MSR_IA32_FEATURE_CONTROL, true, true);
 	for (uint32_t i = MSR_IA32_VMX_BASIC; i <= MSR_IA32_VMX_VMFUNC; i++)
 		vmx_msr_bitmap_intercept(msr, i, true, true);
-	/* The exit port: QEMU's isa-debug-exit and Bochs' shutdown port. */
-	vmx_io_bitmap_intercept(phys_to_virt(vv->io_bitmap_a_pa), phys_to_virt(vv->io_bitmap_b_pa),
-				QEMU_DEBUG_EXIT_PORT);
-	vmx_io_bitmap_intercept(phys_to_virt(vv->io_bitmap_a_pa), phys_to_virt(vv->io_bitmap_b_pa),
-				BOCHS_SHUTDOWN_PORT);
+	/* SMM's placement is the firmware's (smm_msr.c). */
+	for (unsigned i = 0; i < smm_msrs_intel_count; i++)
+		vmx_msr_bitmap_intercept(msr, smm_msrs_intel[i], true, true);
+	/* The exit ports, and the devices nestbed mediates (io_intercepts.h). */
+	struct port_range ports[IO_INTERCEPT_MAX_RANGES];
+	unsigned nr_ports = io_intercepted_ports(m, ports);
+	for (unsigned i = 0; i < nr_ports; i++)
+		for (unsigned p = 0; p < ports[i].count; p++)
+			vmx_io_bitmap_intercept(phys_to_virt(vv->io_bitmap_a_pa),
+						phys_to_virt(vv->io_bitmap_b_pa),
+						(uint16_t)(ports[i].first + p));
 	return 0;
 }
 
