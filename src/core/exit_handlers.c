@@ -5,6 +5,7 @@
 #include "core/cpuid_policy.h"
 #include "core/cr0_write.h"
 #include "core/guest_mem.h"
+#include "core/guest_msr.h"
 #include "core/hypercall_abi.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
@@ -122,7 +123,7 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 		inject_exception(v, VECTOR_GP, true, 0);
 		return;
 	default:
-		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || wrmsr_safe(msr, value)) {
+		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || guest_wrmsr(v, msr, value)) {
 			inject_exception(v, VECTOR_GP, true, 0);
 			return;
 		}

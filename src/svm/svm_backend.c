@@ -2,6 +2,7 @@
  * through except what nestbed must see (APM vol.2 chapter 15). */
 #include "svm/svm.h"
 
+#include "core/apic_base.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
@@ -146,6 +147,8 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	svm_intercept_msr(sv->msrpm, MSR_EFER, true, true);
 	svm_intercept_msr(sv->msrpm, MSR_VM_CR, true, true);
 	svm_intercept_msr(sv->msrpm, MSR_VM_HSAVE_PA, true, true);
+	/* The APIC base must not move onto nestbed's memory (core/guest_msr.c): writes only. */
+	svm_intercept_msr(sv->msrpm, MSR_IA32_APIC_BASE, false, true);
 
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |

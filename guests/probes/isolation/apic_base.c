@@ -1,0 +1,190 @@
+/* isolation/apic-base-move: the local APIC's register page cannot be moved onto
+ * nestbed's memory. IA32_APIC_BASE (SDM vol.3A 11.4.4, APM vol.2 16.3.1) names the
+ * physical page where the APIC's registers appear; a base on nestbed's memory would put
+ * them over nestbed's own pages. For the first, a middle and the last page of each
+ * range nestbed reserves in the Multiboot memory map (a reserved range carved out of
+ * usable RAM: usable memory right below and right above it), WRMSR gets #GP(0), as a
+ * reserved value does, and the MSR reads back unchanged; so does a base with reserved
+ * bits; an L2 of the probe's mini hypervisor, whose WRMSR L1 lets through, gets #GP(0)
+ * in L2 too. nestbed's canary hypercall still answers afterwards. Moving the base to a
+ * page of the guest's own free memory and back is allowed. The APIC stays enabled
+ * throughout (Bochs 2.7 ignores base writes once the xAPIC was disabled). SKIP bare:
+ * the ranges are nestbed's. */
+#include "core/string.h"
+#include "lib/boot_info.h"
+#include "lib/cpu.h"
+#include "lib/cpuid.h"
+#include "lib/exception.h"
+#include "lib/memory_map.h"
+#include "lib/mhv.h"
+#include "lib/nestbed_hc.h"
+#include "lib/probe.h"
+
+#define MSR_IA32_APIC_BASE 0x1bu
+#define APIC_BASE_EN (1ull << 11)
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_ADDR 0x000ffffffffff000ull
+#define CPUID_1_EDX_APIC (1u << 9)
+#define PAGE_SIZE 4096ull
+#define MAX_TARGETS 12
+
+static uint8_t free_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+struct wrmsr_arg {
+	uint64_t value;
+};
+
+static void do_wrmsr(void *arg)
+{
+	wrmsr(MSR_IA32_APIC_BASE, ((struct wrmsr_arg *)arg)->value);
+}
+
+/* WRMSR inside exc_try: true and *r when it faulted. */
+static bool try_wrmsr(uint64_t value, struct exc_record *r)
+{
+	struct wrmsr_arg a = { value };
+	return exc_try(r, do_wrmsr, &a);
+}
+
+static bool usable_at(const struct guest_boot_info *b, uint64_t address)
+{
+	for (unsigned i = 0; i < b->nr_memory_ranges; i++)
+		if (b->memory_ranges[i].type == MEMORY_USABLE && address >= b->memory_ranges[i].base &&
+		    address < memory_range_end(&b->memory_ranges[i]))
+			return true;
+	return false;
+}
+
+/* Pages of nestbed's ranges: reserved, with usable memory on both sides. */
+static unsigned nestbed_pages(uint64_t *pages, unsigned max)
+{
+	const struct guest_boot_info *b = &guest_boot_info;
+	unsigned n = 0;
+	for (unsigned i = 0; i < b->nr_memory_ranges; i++) {
+		const struct memory_range *r = &b->memory_ranges[i];
+		uint64_t end = memory_range_end(r);
+		if (r->type != MEMORY_RESERVED || r->length < PAGE_SIZE || r->base == 0 ||
+		    !usable_at(b, r->base - 1) || !usable_at(b, end))
+			continue;
+		uint64_t first = (r->base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		uint64_t last = (end & ~(PAGE_SIZE - 1)) - PAGE_SIZE;
+		uint64_t candidates[3] = { first, first + ((last - first) / 2 & ~(PAGE_SIZE - 1)), last };
+		for (unsigned c = 0; c < 3 && n < max; c++)
+			if (c == 0 || candidates[c] != candidates[c - 1])
+				pages[n++] = candidates[c];
+	}
+	return n;
+}
+
+static volatile uint64_t l2_apic_value;
+extern const char isolation_l2_apic_wrmsr_at[];
+MHV_L2_ASM(isolation_l2_apic_wrmsr,
+	   "mov l2_apic_value(%rip), %rax\n\tmov %rax, %rdx\n\tshr $32, %rdx\n\tmov $0x1b, %ecx\n"
+	   "isolation_l2_apic_wrmsr_at:\n\twrmsr");
+
+/* An L2 whose WRMSR of IA32_APIC_BASE L1 does not intercept. */
+static enum probe_status from_l2(struct probe_run *run, uint64_t value, uint64_t original)
+{
+	struct mhv_vm *vm;
+	enum probe_status started = mhv_start(run, &vm, MHV_MODE_LONG, 0);
+	if (started == PROBE_SKIP) {
+		diag("no L2 case: %s", run->reason);
+		run->reason[0] = 0;
+		return PROBE_PASS;
+	}
+	if (started != PROBE_PASS)
+		return started;
+	l2_apic_value = value;
+	mhv_l2_call(vm, isolation_l2_apic_wrmsr, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("L2 WRMSR IA32_APIC_BASE onto nestbed", &e);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_L2_EVENT));
+	EXPECT_EQ(run, "vector in L2 for its WRMSR onto nestbed (#GP)", EXC_GP, mhv_l2_event.vector);
+	EXPECT_EQ(run, "error code in L2", 0, mhv_l2_event.error_code);
+	EXPECT_EQ(run, "RIP in L2 (the WRMSR)", (uint64_t)isolation_l2_apic_wrmsr_at, mhv_l2_event.rip);
+	EXPECT_EQ(run, "IA32_APIC_BASE after L2's refused WRMSR", original, rdmsr(MSR_IA32_APIC_BASE));
+	return PROBE_PASS;
+}
+
+static enum probe_status apic_base_move(struct probe_run *run)
+{
+	struct nestbed_hc_regs v = { NESTBED_HC_MAGIC | NESTBED_HC_VERSION, 0, 0, 0 };
+	uint64_t vector = 0;
+	enum nestbed_hc_outcome outcome = nestbed_hypercall(&v, &vector);
+	if (outcome == NESTBED_HC_OTHER_FAULT)
+		return probe_fail(run, "the hypercall raised vector %llu, expected an answer or #UD",
+				  (unsigned long long)vector);
+	if (outcome != NESTBED_HC_ANSWERED)
+		return probe_skip(run, "%s", nestbed_hc_absent_reason(outcome));
+	if (!(cpuid(1).edx & CPUID_1_EDX_APIC))
+		return probe_skip(run, "no local APIC (CPUID.1:EDX[9] = 0)");
+	uint64_t original = rdmsr(MSR_IA32_APIC_BASE);
+	if (!(original & APIC_BASE_EN) || (original & APIC_BASE_EXTD))
+		return probe_skip(run, "the APIC is not enabled in xAPIC mode (IA32_APIC_BASE %#llx)",
+				  (unsigned long long)original);
+	uint64_t flags = original & ~APIC_BASE_ADDR;
+
+	uint64_t pages[MAX_TARGETS];
+	unsigned n = nestbed_pages(pages, MAX_TARGETS);
+	if (n == 0)
+		return probe_fail(run, "expected a range nestbed reserves in the memory map "
+				  "(reserved, usable on both sides), observed none");
+	struct exc_record r;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t value = pages[i] | flags;
+		if (!try_wrmsr(value, &r)) {
+			(void)try_wrmsr(original, &r);
+			return probe_fail(run, "WRMSR IA32_APIC_BASE %#llx (onto nestbed's memory): "
+					  "expected #GP(0), observed no exception",
+					  (unsigned long long)value);
+		}
+		EXPECT_EQ(run, "vector for a base on nestbed's memory (#GP)", EXC_GP, r.vector);
+		EXPECT_EQ(run, "error code", 0, r.error_code);
+		EXPECT_EQ(run, "IA32_APIC_BASE after the refused WRMSR", original,
+			  rdmsr(MSR_IA32_APIC_BASE));
+	}
+	diag("%u bases on nestbed's memory refused, from %#llx to %#llx", n,
+	     (unsigned long long)pages[0], (unsigned long long)pages[n - 1]);
+
+	/* reserved bits: 0-7, 9 (SDM vol.3A figure 11-5) */
+	static const uint64_t reserved[] = { 1ull << 0, 1ull << 7, 1ull << 9 };
+	for (unsigned i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		if (!try_wrmsr(original | reserved[i], &r)) {
+			(void)try_wrmsr(original, &r);
+			return probe_fail(run, "WRMSR IA32_APIC_BASE %#llx (reserved bit): expected "
+					  "#GP(0), observed no exception",
+					  (unsigned long long)(original | reserved[i]));
+		}
+		EXPECT_EQ(run, "vector for a reserved bit (#GP)", EXC_GP, r.vector);
+		EXPECT_EQ(run, "IA32_APIC_BASE after the refused WRMSR", original,
+			  rdmsr(MSR_IA32_APIC_BASE));
+	}
+
+	/* the guest's own free memory, and back */
+	uint64_t moved = (uint64_t)free_page | flags;
+	if (try_wrmsr(moved, &r))
+		return probe_fail(run, "WRMSR IA32_APIC_BASE %#llx (the guest's own free page): "
+				  "expected no exception, observed %s error %#llx", (unsigned long long)moved,
+				  exception_mnemonic(r.vector), (unsigned long long)r.error_code);
+	uint64_t readback = rdmsr(MSR_IA32_APIC_BASE);
+	bool back = !try_wrmsr(original, &r);
+	EXPECT_EQ(run, "IA32_APIC_BASE after the move to the guest's free page", moved, readback);
+	if (!back)
+		return probe_fail(run, "WRMSR IA32_APIC_BASE %#llx (back to the original): expected "
+				  "no exception, observed %s", (unsigned long long)original,
+				  exception_mnemonic(r.vector));
+	EXPECT_EQ(run, "IA32_APIC_BASE after the move back", original, rdmsr(MSR_IA32_APIC_BASE));
+
+	/* nestbed still answers */
+	static uint64_t masked[2] __attribute__((aligned(16)));
+	struct nestbed_hc_regs c = { NESTBED_HC_MAGIC | NESTBED_HC_CANARY, (uint64_t)masked,
+				     sizeof(masked), 0 };
+	if (nestbed_hypercall(&c, &vector) != NESTBED_HC_ANSWERED)
+		return probe_fail(run, "nestbed's canary hypercall: expected an answer, observed none");
+	EXPECT_EQ(run, "RAX (status of NESTBED_HC_CANARY after the refused moves)", 0, c.rax);
+
+	/* an L2 whose L1 lets its WRMSR through */
+	return from_l2(run, pages[0] | flags, original);
+}
+PROBE("isolation/apic-base-move", apic_base_move);
