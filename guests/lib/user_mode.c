@@ -113,9 +113,18 @@ bool user_mode_run(const void *code, size_t size, const struct user_regs *regs,
 	__asm__ volatile("str %0" : "=r"(tr));
 	__asm__ volatile("mov %%ds, %0\n\tmov %%es, %1\n\tmov %%fs, %2\n\tmov %%gs, %3"
 			 : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
-	unsigned entries = (old_gdt.limit + 1u) / 8;
-	if (entries + 2 > GDT_MAX || !tr) {
-		*why = "the GDT is too large to copy, or no TSS is loaded";
+	/* The descriptors in use: the selectors loaded now and the TSS's two slots (the
+	 * limit itself may be FFFFH: a VMX exit sets it so, SDM vol.3C 27.5.2). */
+	uint16_t cs, ss;
+	__asm__ volatile("mov %%cs, %0\n\tmov %%ss, %1" : "=r"(cs), "=r"(ss));
+	const uint16_t selectors[] = { cs, ss, ds, es, fs, gs };
+	unsigned entries = tr / 8u + 2;
+	for (unsigned i = 0; i < sizeof(selectors) / sizeof(selectors[0]); i++)
+		if (selectors[i] / 8u + 1 > entries)
+			entries = selectors[i] / 8u + 1;
+	if (!tr || entries > (old_gdt.limit + 1u) / 8 || entries + 2 > GDT_MAX) {
+		*why = "no TSS is loaded, or the descriptors in use lie beyond the GDT's limit or "
+		       "too far to copy";
 		return false;
 	}
 	memcpy(user_gdt, (const void *)old_gdt.base, entries * 8);
