@@ -226,6 +226,21 @@ static void hypercall_canary(struct vcpu *v)
  * nested layer, which knows, decides. An L2 gets here only when its L1 intercepts
  * neither VMMCALL nor #UD (the nested layer reflects those exits first; VT-x always
  * reflects L2's VMCALL, SDM vol.3C 26.1.2): #UD in L2. */
+static void hypercall_own_range(struct vcpu *v)
+{
+	const struct guest_memmap *g = &machine.guest_map;
+	uint64_t wanted = v->state.gpr.rbx, n = 0;
+	v->state.gpr.rax = NESTBED_HC_ERROR;
+	for (uint32_t i = 0; i < g->nr_ranges; i++) {
+		if (g->ranges[i].type != MEM_NESTBED || n++ != wanted)
+			continue;
+		v->state.gpr.rax = 0;
+		v->state.gpr.rbx = g->ranges[i].base;
+		v->state.gpr.rcx = g->ranges[i].length;
+		return;
+	}
+}
+
 static void handle_hypercall(struct vcpu *v, struct exit *e)
 {
 	uint64_t rax = v->state.gpr.rax;
@@ -262,6 +277,9 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		break;
 	case NESTBED_HC_CANARY:
 		hypercall_canary(v);
+		break;
+	case NESTBED_HC_OWN_RANGE:
+		hypercall_own_range(v);
 		break;
 	default:
 		v->state.gpr.rax = NESTBED_HC_ERROR;

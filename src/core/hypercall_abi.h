@@ -23,6 +23,10 @@ enum nestbed_hypercall {
 	/* RBX = buffer (linear), RCX = 16: writes nestbed's canary XOR the key it
 	 * returns in RDX; for the isolation probe -> RAX 0 */
 	NESTBED_HC_CANARY = 3,
+	/* RBX = n: the n-th range of nestbed's own memory (its image, heap, module copies),
+	 * which the guest's memory map reserves -> RAX 0, RBX base, RCX length (4 KiB
+	 * multiples); RAX NESTBED_HC_ERROR past the last one. For the isolation probes. */
+	NESTBED_HC_OWN_RANGE = 4,
 };
 
 #define NESTBED_HC_ERROR ((unsigned long long)-1)

@@ -2,9 +2,9 @@
  * nestbed's memory. IA32_APIC_BASE (SDM vol.3A 11.4.4, APM vol.2 16.3.1) names the
  * physical page where the APIC's registers appear; a base on nestbed's memory would put
  * them over nestbed's own pages. For the first, a middle and the last page of each
- * range nestbed reserves in the Multiboot memory map (a reserved range carved out of
- * usable RAM: usable memory right below and right above it), WRMSR gets #GP(0), as a
- * reserved value does, and the MSR reads back unchanged; so does a base with reserved
+ * range of nestbed's memory (NESTBED_HC_OWN_RANGE names them; the Multiboot memory map
+ * must reserve each), WRMSR gets #GP(0), as a reserved value does, and the MSR reads
+ * back unchanged; so does a base with reserved
  * bits; an L2 of the probe's mini hypervisor, whose WRMSR L1 lets through, gets #GP(0)
  * in L2 too. nestbed's canary hypercall still answers afterwards. Moving the base to a
  * page of the guest's own free memory and back is allowed. The APIC stays enabled
@@ -46,34 +46,51 @@ static bool try_wrmsr(uint64_t value, struct exc_record *r)
 	return exc_try(r, do_wrmsr, &a);
 }
 
-static bool usable_at(const struct guest_boot_info *b, uint64_t address)
+/* Does any usable range of the Multiboot memory map share a byte with [base, end)? */
+static bool overlaps_usable(uint64_t base, uint64_t end)
 {
+	const struct guest_boot_info *b = &guest_boot_info;
 	for (unsigned i = 0; i < b->nr_memory_ranges; i++)
-		if (b->memory_ranges[i].type == MEMORY_USABLE && address >= b->memory_ranges[i].base &&
-		    address < memory_range_end(&b->memory_ranges[i]))
+		if (b->memory_ranges[i].type == MEMORY_USABLE && base < memory_range_end(&b->memory_ranges[i]) &&
+		    b->memory_ranges[i].base < end)
 			return true;
 	return false;
 }
 
-/* Pages of nestbed's ranges: reserved, with usable memory on both sides. */
-static unsigned nestbed_pages(uint64_t *pages, unsigned max)
+/* The first, a middle and the last page of each range of nestbed's own memory, as
+ * nestbed names them (NESTBED_HC_OWN_RANGE); each must be reserved in the memory map.
+ * Returns the number of pages, or -1 with the reason in run. */
+static int nestbed_pages(struct probe_run *run, uint64_t *pages, unsigned max)
 {
-	const struct guest_boot_info *b = &guest_boot_info;
 	unsigned n = 0;
-	for (unsigned i = 0; i < b->nr_memory_ranges; i++) {
-		const struct memory_range *r = &b->memory_ranges[i];
-		uint64_t end = memory_range_end(r);
-		if (r->type != MEMORY_RESERVED || r->length < PAGE_SIZE || r->base == 0 ||
-		    !usable_at(b, r->base - 1) || !usable_at(b, end))
-			continue;
-		uint64_t first = (r->base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-		uint64_t last = (end & ~(PAGE_SIZE - 1)) - PAGE_SIZE;
-		uint64_t candidates[3] = { first, first + ((last - first) / 2 & ~(PAGE_SIZE - 1)), last };
+	for (uint64_t index = 0; index < max; index++) {
+		struct nestbed_hc_regs r = { NESTBED_HC_MAGIC | NESTBED_HC_OWN_RANGE, index, 0, 0 };
+		uint64_t vector;
+		if (nestbed_hypercall(&r, &vector) != NESTBED_HC_ANSWERED) {
+			probe_fail(run, "NESTBED_HC_OWN_RANGE %llu: expected an answer, observed none",
+				   (unsigned long long)index);
+			return -1;
+		}
+		if (r.rax == NESTBED_HC_ERROR)
+			break;
+		uint64_t base = r.rbx, end = r.rbx + r.rcx;
+		if (r.rax != 0 || (base | end) & (PAGE_SIZE - 1) || end <= base) {
+			probe_fail(run, "NESTBED_HC_OWN_RANGE %llu: expected RAX 0 and a page-aligned range, "
+				   "observed RAX %#llx [%#llx-%#llx)", (unsigned long long)index,
+				   (unsigned long long)r.rax, (unsigned long long)base, (unsigned long long)end);
+			return -1;
+		}
+		if (overlaps_usable(base, end)) {
+			probe_fail(run, "nestbed's range [%#llx-%#llx) is usable memory in the Multiboot map, "
+				   "expected reserved", (unsigned long long)base, (unsigned long long)end);
+			return -1;
+		}
+		uint64_t candidates[3] = { base, base + ((end - base) / 2 & ~(PAGE_SIZE - 1)), end - PAGE_SIZE };
 		for (unsigned c = 0; c < 3 && n < max; c++)
 			if (c == 0 || candidates[c] != candidates[c - 1])
 				pages[n++] = candidates[c];
 	}
-	return n;
+	return (int)n;
 }
 
 static volatile uint64_t l2_apic_value;
@@ -126,10 +143,12 @@ static enum probe_status apic_base_move(struct probe_run *run)
 	uint64_t flags = original & ~APIC_BASE_ADDR;
 
 	uint64_t pages[MAX_TARGETS];
-	unsigned n = nestbed_pages(pages, MAX_TARGETS);
-	if (n == 0)
-		return probe_fail(run, "expected a range nestbed reserves in the memory map "
-				  "(reserved, usable on both sides), observed none");
+	int found = nestbed_pages(run, pages, MAX_TARGETS);
+	if (found < 0)
+		return PROBE_FAIL;
+	if (found == 0)
+		return probe_fail(run, "NESTBED_HC_OWN_RANGE: expected at least one range, observed none");
+	unsigned n = (unsigned)found;
 	struct exc_record r;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t value = pages[i] | flags;
