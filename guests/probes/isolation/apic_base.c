@@ -6,8 +6,10 @@
  * must reserve each), WRMSR gets #GP(0), as a reserved value does, and the MSR reads
  * back unchanged; so does a base with reserved
  * bits; an L2 of the probe's mini hypervisor, whose WRMSR L1 lets through, gets #GP(0)
- * in L2 too. nestbed's canary hypercall still answers afterwards. Moving the base to a
- * page of the guest's own free memory and back is allowed. The APIC stays enabled
+ * in L2 too, and on VT-x a VM-entry MSR-load area with that value fails the entry
+ * (exit 34). nestbed's canary hypercall still answers afterwards. Moving the base to a
+ * page of the guest's own free memory and back is allowed; while the APIC sits there, a
+ * hypercall naming that page as its buffer is refused and the page unchanged. The APIC stays enabled
  * throughout (Bochs 2.7 ignores base writes once the xAPIC was disabled). SKIP bare:
  * the ranges are nestbed's. */
 #include "core/string.h"
@@ -19,6 +21,7 @@
 #include "lib/mhv.h"
 #include "lib/nestbed_hc.h"
 #include "lib/probe.h"
+#include "lib/vmx.h"
 
 #define MSR_IA32_APIC_BASE 0x1bu
 #define APIC_BASE_EN (1ull << 11)
@@ -37,6 +40,13 @@ struct wrmsr_arg {
 static void do_wrmsr(void *arg)
 {
 	wrmsr(MSR_IA32_APIC_BASE, ((struct wrmsr_arg *)arg)->value);
+}
+
+static bool wrmsr_back(uint64_t value)
+{
+	struct exc_record r;
+	struct wrmsr_arg a = { value };
+	return !exc_try(&r, do_wrmsr, &a);
 }
 
 /* WRMSR inside exc_try: true and *r when it faulted. */
@@ -99,6 +109,33 @@ MHV_L2_ASM(isolation_l2_apic_wrmsr,
 	   "mov l2_apic_value(%rip), %rax\n\tmov %rax, %rdx\n\tshr $32, %rdx\n\tmov $0x1b, %ecx\n"
 	   "isolation_l2_apic_wrmsr_at:\n\twrmsr");
 
+MHV_L2_ASM(isolation_l2_nop, "nop");
+
+/* VT-x: the VM-entry MSR-load area names IA32_APIC_BASE onto nestbed: the entry fails
+ * with exit reason 34, qualification the entry's number (SDM vol.3C 26.4, 26.8). */
+static enum probe_status entry_msr_load(struct probe_run *run, uint64_t value, uint64_t original)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	uint64_t *area = mhv_scratch_page(0);
+	area[0] = MSR_IA32_APIC_BASE;
+	area[1] = value;
+	vmwrite(VMCS_ENTRY_MSR_LOAD_ADDR, (uint64_t)area);
+	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 1);
+	mhv_l2_call(vm, isolation_l2_nop, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	uint64_t after = rdmsr(MSR_IA32_APIC_BASE);
+	if (after != original)
+		(void)wrmsr_back(original);
+	mhv_diag_exit("VM-entry MSR-load of IA32_APIC_BASE onto nestbed", &e);
+	EXPECT_EQ(run, "IA32_APIC_BASE after the VM-entry MSR-load onto nestbed", original, after);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_ENTRY_MSR));
+	EXPECT_EQ(run, "exit qualification (the failing MSR-load entry)", 1, e.qualification);
+	return PROBE_PASS;
+}
+
 /* An L2 whose WRMSR of IA32_APIC_BASE L1 does not intercept. */
 static enum probe_status from_l2(struct probe_run *run, uint64_t value, uint64_t original)
 {
@@ -121,6 +158,8 @@ static enum probe_status from_l2(struct probe_run *run, uint64_t value, uint64_t
 	EXPECT_EQ(run, "error code in L2", 0, mhv_l2_event.error_code);
 	EXPECT_EQ(run, "RIP in L2 (the WRMSR)", (uint64_t)isolation_l2_apic_wrmsr_at, mhv_l2_event.rip);
 	EXPECT_EQ(run, "IA32_APIC_BASE after L2's refused WRMSR", original, rdmsr(MSR_IA32_APIC_BASE));
+	if (vm->vendor == MHV_VENDOR_VMX)
+		return entry_msr_load(run, value, original);
 	return PROBE_PASS;
 }
 
@@ -180,13 +219,19 @@ static enum probe_status apic_base_move(struct probe_run *run)
 			  rdmsr(MSR_IA32_APIC_BASE));
 	}
 
-	/* the guest's own free memory, and back */
+	/* the guest's own free memory, and back (filled before: while the APIC is there, a
+	 * store to the page may reach its registers) */
+	memset(free_page, 0x5a, sizeof(free_page));
 	uint64_t moved = (uint64_t)free_page | flags;
 	if (try_wrmsr(moved, &r))
 		return probe_fail(run, "WRMSR IA32_APIC_BASE %#llx (the guest's own free page): "
 				  "expected no exception, observed %s error %#llx", (unsigned long long)moved,
 				  exception_mnemonic(r.vector), (unsigned long long)r.error_code);
 	uint64_t readback = rdmsr(MSR_IA32_APIC_BASE);
+	/* nestbed must not write a hypercall's result where the APIC's registers are now */
+	struct nestbed_hc_regs on_apic = { NESTBED_HC_MAGIC | NESTBED_HC_COUNTERS, (uint64_t)free_page,
+					   PAGE_SIZE, 0 };
+	enum nestbed_hc_outcome on_apic_outcome = nestbed_hypercall(&on_apic, &vector);
 	bool back = !try_wrmsr(original, &r);
 	EXPECT_EQ(run, "IA32_APIC_BASE after the move to the guest's free page", moved, readback);
 	if (!back)
@@ -194,6 +239,14 @@ static enum probe_status apic_base_move(struct probe_run *run)
 				  "no exception, observed %s", (unsigned long long)original,
 				  exception_mnemonic(r.vector));
 	EXPECT_EQ(run, "IA32_APIC_BASE after the move back", original, rdmsr(MSR_IA32_APIC_BASE));
+	if (on_apic_outcome != NESTBED_HC_ANSWERED || on_apic.rax != NESTBED_HC_ERROR)
+		return probe_fail(run, "NESTBED_HC_COUNTERS into the page the APIC was moved to: expected "
+				  "NESTBED_HC_ERROR, observed outcome %d RAX %#llx", (int)on_apic_outcome,
+				  (unsigned long long)on_apic.rax);
+	for (unsigned i = 0; i < PAGE_SIZE; i++)
+		if (free_page[i] != 0x5a)
+			return probe_fail(run, "the page the APIC was moved to: expected unchanged after the "
+					  "refused hypercall, observed byte %#x = %#x", i, free_page[i]);
 
 	/* nestbed still answers */
 	static uint64_t masked[2] __attribute__((aligned(16)));
