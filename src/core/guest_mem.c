@@ -145,7 +145,8 @@ int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const v
 			 !canonical(linear + len - 1, s->cr4 & CR4_LA57) || linear + len - 1 < linear)
 		      : (linear > 0xffffffffull || linear + len - 1 > 0xffffffffull))
 		return -1;
-	/* First every page is checked, then written: a refusal writes nothing. */
+	/* First every page is checked, then written: a refusal writes nothing (unless the
+	 * guest changes its tables meanwhile: then only its own memory is at stake). */
 	for (int write = 0; write <= 1; write++) {
 		size_t done = 0;
 		while (done < len) {
@@ -157,8 +158,9 @@ int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const v
 			size_t chunk = len - done;
 			if (page_end - (linear + done) < chunk)
 				chunk = (size_t)(page_end - (linear + done));
-			if (!write ? !guest_ram(gpa, chunk) || cpu_apic_page_overlaps(gpa, chunk)
-				   : vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk) != 0)
+			/* checked again when writing: another vCPU may have changed the tables */
+			if (!guest_ram(gpa, chunk) || cpu_apic_page_overlaps(gpa, chunk) ||
+			    (write && vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk)))
 				return -1;
 			done += chunk;
 		}
