@@ -91,7 +91,7 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e)
 	/* an L2 reaches the APIC through L1's nested page tables */
 	if (v->level >= 2 && (!v->nested || v->nested->l2_gpa_to_hpa(v, t->gpa, &pa, &page_end)))
 		return false;
-	if (!v->apic_page || !t->write || (pa & ~(uint64_t)(APIC_PAGE_SIZE - 1)) != v->apic_page)
+	if (!v->apic_page || !t->write || (pa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) != v->apic_page)
 		return false;
 	struct insn insn;
 	if (guest_insn_decode(v, &insn))
@@ -109,7 +109,7 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e)
 			      "APIC registers take aligned 32-bit MOVs (SDM vol.3 11.4.1)",
 			      insn_kind_name(insn.kind), insn.opcode, insn.operand_size,
 			      (unsigned long long)t->gpa);
-	uint32_t offset = (uint32_t)(pa & (APIC_PAGE_SIZE - 1)) & ~APIC_REG_ALIGN_MASK;
+	uint32_t offset = (uint32_t)(pa & (APIC_MMIO_SIZE - 1)) & ~APIC_REG_ALIGN_MASK;
 	if (insn.opcode == OPCODE_XCHG_RM_R)
 		*vcpu_gpr(&v->state, insn.reg) = lapic_mmio_read(v->apic_page, offset);
 	e->insn_len = insn.length;

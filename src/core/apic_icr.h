@@ -7,17 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MSR_IA32_APIC_BASE 0x1Bu        /* SDM vol.3 11.4.4 */
-#define APIC_BASE_BSP (1ull << 8)
-#define APIC_BASE_X2APIC (1ull << 10)   /* EXTD: x2APIC mode, SDM vol.3 11.12.1 */
-#define APIC_BASE_ENABLE (1ull << 11)
-#define APIC_BASE_ADDR_MASK 0x000ffffffffff000ull
+#include "core/apic_base.h"
+
 #define MSR_X2APIC_ICR 0x830u           /* SDM vol.3 table 11-6 */
 #define MSR_X2APIC_APICID 0x802u
 #define APIC_REG_ID 0x20u
 #define APIC_REG_ICR_LOW 0x300u
 #define APIC_REG_ICR_HIGH 0x310u
-#define APIC_PAGE_SIZE 0x1000u
 
 #define ICR_VECTOR_MASK 0xffu
 #define ICR_DELIVERY_SHIFT 8

@@ -63,6 +63,7 @@ void cpu_caps_detect(struct cpu_caps *c)
 			   (((r.eax >> 16) & 0xF) << 4) | base_model : base_model;
 	c->stepping = r.eax & 0xF;
 	c->vmx = (r.ecx & CPUID_1_ECX_VMX) != 0;
+	c->x2apic = (r.ecx & CPUID_1_ECX_X2APIC) != 0;
 
 	c->max_ext_leaf = cpuid(0x80000000u, 0).eax;
 	if (c->max_ext_leaf >= 0x80000001u) {
@@ -70,6 +71,9 @@ void cpu_caps_detect(struct cpu_caps *c)
 		c->svm = (r.ecx & CPUID_80000001_ECX_SVM) != 0;
 		c->page1gb = (r.edx & CPUID_80000001_EDX_PAGE1GB) != 0;
 	}
+	c->maxphyaddr = MAXPHYADDR_DEFAULT;
+	if (c->max_ext_leaf >= CPUID_ADDR_SIZE_LEAF)
+		c->maxphyaddr = cpuid(CPUID_ADDR_SIZE_LEAF, 0).eax & 0xff;
 	if (c->vmx)
 		detect_vmx(&c->vmx_caps);
 	if (c->svm && c->max_ext_leaf >= CPUID_SVM_LEAF) {

@@ -8,6 +8,9 @@
 
 /* CPUID bits: SDM vol.2A CPUID; APM vol.3 appendix E. */
 #define CPUID_1_ECX_VMX (1u << 5)
+#define CPUID_1_ECX_X2APIC (1u << 21)
+#define CPUID_ADDR_SIZE_LEAF 0x80000008u /* EAX[7:0] MAXPHYADDR (SDM vol.2A CPUID; APM vol.3 E.4.7) */
+#define MAXPHYADDR_DEFAULT 36            /* without that leaf (SDM vol.3A 4.1.4) */
 #define CPUID_80000001_ECX_SVM (1u << 2)
 #define CPUID_80000001_EDX_PAGE1GB (1u << 26)
 #define CPUID_SVM_LEAF 0x8000000Au
@@ -60,7 +63,8 @@ struct cpu_caps {
 	enum cpu_vendor vendor;
 	uint32_t family, model, stepping;
 	uint32_t max_leaf, max_ext_leaf;
-	bool vmx, svm, page1gb;
+	bool vmx, svm, page1gb, x2apic;
+	unsigned maxphyaddr; /* physical-address width in bits */
 	struct vmx_caps vmx_caps;
 	struct svm_caps svm_caps;
 };

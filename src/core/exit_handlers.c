@@ -9,6 +9,7 @@
 #include "core/guest_mem.h"
 #include "core/apic_emulation.h"
 #include "core/apic_icr.h"
+#include "core/guest_msr.h"
 #include "core/hypercall_abi.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
@@ -150,7 +151,7 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 			return; /* the vCPU sent INIT to itself: its state is the INIT state now */
 		break;
 	default:
-		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || wrmsr_safe(msr, value)) {
+		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || guest_wrmsr(v, msr, value)) {
 			inject_exception(v, VECTOR_GP, true, 0);
 			return;
 		}
@@ -254,7 +255,7 @@ static void hypercall_canary(struct vcpu *v)
 	uint64_t key = (l0_canary[0] * 0xFF51AFD7ED558CCDull) ^ 0x5a5a5a5a5a5a5a5aull;
 	uint64_t masked[2] = { l0_canary[0] ^ key, l0_canary[1] ^ key };
 	if (v->state.gpr.rcx < sizeof(masked) ||
-	    vcpu_phys_write(v, v->state.gpr.rbx, masked, sizeof(masked))) {
+	    guest_linear_write_supervisor(v, v->state.gpr.rbx, masked, sizeof(masked))) {
 		v->state.gpr.rax = NESTBED_HC_ERROR;
 		return;
 	}
@@ -262,14 +263,38 @@ static void hypercall_canary(struct vcpu *v)
 	v->state.gpr.rax = 0;
 }
 
+/* nestbed's interface serves L1 at CPL 0 only. Anyone else gets what the CPU gives
+ * without nestbed: VMMCALL outside an intercepting hypervisor raises #UD (APM vol.3
+ * VMMCALL), at any CPL; VMCALL raises #UD outside VMX operation, and in the VMX root
+ * operation nestbed emulates for L1 #GP(0) at CPL > 0 or VMfail (SDM vol.2B VMCALL): the
+ * nested layer, which knows, decides. An L2 gets here only when its L1 intercepts
+ * neither VMMCALL nor #UD (the nested layer reflects those exits first; VT-x always
+ * reflects L2's VMCALL, SDM vol.3C 26.1.2): #UD in L2. */
+static void hypercall_own_range(struct vcpu *v)
+{
+	const struct guest_memmap *g = &machine.guest_map;
+	uint64_t wanted = v->state.gpr.rbx, n = 0;
+	v->state.gpr.rax = NESTBED_HC_ERROR;
+	for (uint32_t i = 0; i < g->nr_ranges; i++) {
+		if (g->ranges[i].type != MEM_NESTBED || n++ != wanted)
+			continue;
+		v->state.gpr.rax = 0;
+		v->state.gpr.rbx = g->ranges[i].base;
+		v->state.gpr.rcx = g->ranges[i].length;
+		return;
+	}
+}
+
 static void handle_hypercall(struct vcpu *v, struct exit *e)
 {
 	uint64_t rax = v->state.gpr.rax;
 	if (bios_int15_hypercall(v, e))
 		return; /* the real-mode INT 15h stub's call, bios_int15_hook.c */
-	if ((rax & NESTBED_HC_MAGIC_MASK) != NESTBED_HC_MAGIC) {
-		/* Not nestbed's: what a CPU without a hypervisor does. */
-		inject_exception(v, VECTOR_UD, false, 0);
+	if ((rax & NESTBED_HC_MAGIC_MASK) != NESTBED_HC_MAGIC || v->level != 1 || v->state.cpl != 0) {
+		if (v->nested && v->level == 1)
+			v->nested->emulate_vm_insn(v, e);
+		else
+			inject_exception(v, VECTOR_UD, false, 0);
 		return;
 	}
 	switch (rax & ~NESTBED_HC_MAGIC_MASK) {
@@ -285,7 +310,8 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		c.total = v->trace.level[1].total;
 		for (unsigned k = 0; k < EXIT_KIND_COUNT && k < NESTBED_HC_COUNTER_KINDS; k++)
 			c.by_kind[k] = v->trace.level[1].by_kind[k];
-		if (v->state.gpr.rcx < sizeof(c) || vcpu_phys_write(v, v->state.gpr.rbx, &c, sizeof(c)))
+		if (v->state.gpr.rcx < sizeof(c) ||
+		    guest_linear_write_supervisor(v, v->state.gpr.rbx, &c, sizeof(c)))
 			v->state.gpr.rax = NESTBED_HC_ERROR;
 		else
 			v->state.gpr.rax = sizeof(c);
@@ -297,6 +323,9 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		break;
 	case NESTBED_HC_CANARY:
 		hypercall_canary(v);
+		break;
+	case NESTBED_HC_OWN_RANGE:
+		hypercall_own_range(v);
 		break;
 	case NESTBED_HC_IOMMU:
 		v->state.gpr.rax = 0;

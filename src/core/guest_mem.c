@@ -1,6 +1,7 @@
 #include "core/guest_mem.h"
 
 #include "core/console.h"
+#include "core/guest_msr.h"
 #include "core/guest_walk.h"
 #include "core/insn_decode.h"
 #include "core/machine.h"
@@ -110,6 +111,61 @@ size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_
 		done += chunk;
 	}
 	return done;
+}
+
+/* Does [gpa, gpa + len) lie in one usable RAM range of the guest's memory map? */
+static bool guest_ram(uint64_t gpa, size_t len)
+{
+	const struct guest_memmap *g = &machine.guest_map;
+	if (gpa + len < gpa)
+		return false;
+	for (uint32_t i = 0; i < g->nr_ranges; i++)
+		if (g->ranges[i].type == MEM_USABLE && gpa >= g->ranges[i].base &&
+		    gpa + len <= g->ranges[i].base + g->ranges[i].length)
+			return true;
+	return false;
+}
+
+/* Bits 63:47 equal (4-level) or 63:56 (5-level): SDM vol.3A 3.3.7.1. */
+static bool canonical(uint64_t linear, bool la57)
+{
+	unsigned shift = la57 ? 56 : 47;
+	uint64_t top = linear >> shift;
+	return top == 0 || top == (~0ull >> shift);
+}
+
+int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const void *buf, size_t len)
+{
+	const struct vcpu_state *s = &v->state;
+	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_phys64, (void *)v };
+	bool long_mode = (s->efer & WALK_EFER_LMA) != 0;
+	if (v->level != 1 || !len)
+		return -1;
+	if (long_mode ? (!canonical(linear, s->cr4 & CR4_LA57) ||
+			 !canonical(linear + len - 1, s->cr4 & CR4_LA57) || linear + len - 1 < linear)
+		      : (linear > 0xffffffffull || linear + len - 1 > 0xffffffffull))
+		return -1;
+	/* First every page is checked, then written: a refusal writes nothing (unless the
+	 * guest changes its tables meanwhile: then only its own memory is at stake). */
+	for (int write = 0; write <= 1; write++) {
+		size_t done = 0;
+		while (done < len) {
+			uint64_t gpa, page_end;
+			unsigned perm;
+			if (guest_walk_perm(&ctx, linear + done, &gpa, &page_end, &perm) != WALK_OK ||
+			    !guest_walk_supervisor_write_ok(s->cr0, perm))
+				return -1;
+			size_t chunk = len - done;
+			if (page_end - (linear + done) < chunk)
+				chunk = (size_t)(page_end - (linear + done));
+			/* checked again when writing: another vCPU may have changed the tables */
+			if (!guest_ram(gpa, chunk) || cpu_apic_page_overlaps(gpa, chunk) ||
+			    (write && vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk)))
+				return -1;
+			done += chunk;
+		}
+	}
+	return 0;
 }
 
 int guest_insn_decode(const struct vcpu *v, struct insn *insn)

@@ -28,6 +28,13 @@ int vcpu_phys_write(const struct vcpu *v, uint64_t gpa, const void *buf, size_t 
  * the first page that is not present or not guest memory). */
 size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_t len);
 
+/* Writes for the guest as its own code at CPL 0 would (nestbed's hypercalls): through
+ * its paging, each page present and writable for a supervisor write (CR0.WP honoured;
+ * SMAP not modelled), canonical, and guest RAM (a usable range of its memory map, not
+ * its APIC's register page). All or nothing: 0, or -1 and nothing written. Accessed and
+ * dirty bits are not set. For the primary guest (L1) only. */
+int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const void *buf, size_t len);
+
 /* Decodes the instruction at the guest's CS:RIP: 0, or -1 with a reason printed. */
 int guest_insn_decode(const struct vcpu *v, struct insn *insn);
 

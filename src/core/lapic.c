@@ -19,7 +19,7 @@
 
 bool lapic_x2apic_mode(void)
 {
-	return (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC) != 0;
+	return (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) != 0;
 }
 
 static uint64_t lapic_base(void)

@@ -67,6 +67,8 @@ struct vmm_ops {
 	 * wait-for-SIPI activity state); false: nestbed holds the vCPU and emulates the
 	 * guest's INIT and startup IPIs (SVM, which has no such state). */
 	bool cpu_waits_for_sipi;
+	/* Optional: the guest wrote IA32_APIC_BASE (accepted by guest_msr.c). */
+	void (*apic_base_changed)(struct vcpu *v);
 	/* Optional: the backend's own L0 self-test (`nestbed.elf selftest`): exactly one
 	 * result, selftest/vm-entry-refused, reported through `result`. */
 	void (*selftest)(struct machine *m, void (*result)(bool ok, const char *why));

@@ -21,6 +21,7 @@
 
 struct svm_vcpu {
 	struct vmcb *vmcb;        /* the VMCB the next entry uses: L1's, or an L2's (nested) */
+	struct vmcb *vmcb01;      /* L1's own */
 	uint64_t vmcb_pa;
 	bool host_if;             /* RFLAGS.IF around VMRUN: L1's, while an L2 runs */
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for the host's own state */

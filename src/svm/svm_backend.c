@@ -2,6 +2,7 @@
  * through except what nestbed must see (APM vol.2 chapter 15). */
 #include "svm/svm.h"
 
+#include "core/apic_base.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/cpu_caps.h"
@@ -11,7 +12,9 @@
 #include "core/memory.h"
 #include "core/platform.h"
 #include "core/string.h"
+#include "core/paging.h"
 #include "core/pcpu.h"
+#include "core/run.h"
 #include "core/smm_msr.h"
 #include "core/vmm.h"
 
@@ -176,6 +179,29 @@ static void set_real_mode_state(struct vcpu *v, struct svm_vcpu *sv, uint16_t cs
 	st->cpl = 0;
 }
 
+/* The guest moved its xAPIC (or left xAPIC mode): the read-only page of its NPT follows,
+ * so that its ICR writes still exit (apic_emulation.h). A rebuilt NPT is simplest: the
+ * old one maps the previous page with large pages around it. */
+static void svm_apic_base_changed(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->backend;
+	uint64_t page = apic_base_mmio_page(rdmsr(MSR_IA32_APIC_BASE));
+	if (page == sv->apic_base)
+		return;
+	uint64_t root = svm_npt_build(&machine, page);
+	if (!root)
+		guest_failure(v, "out of memory for the NPT after an APIC base move to %#llx",
+			      (unsigned long long)page);
+	struct paging old = { .fa = &nestbed_frames, .frame_ptr = identity_frame_ptr,
+			      .root = sv->npt_root };
+	paging_free_tables(&old);
+	sv->npt_root = root;
+	sv->apic_base = page;
+	v->apic_page = page;
+	sv->vmcb01->control.n_cr3 = root;
+	sv->vmcb01->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+}
+
 static void svm_init_signal(struct vcpu *v)
 {
 	set_real_mode_state(v, v->backend, INIT_CS_SELECTOR, INIT_CS_BASE, INIT_RIP);
@@ -201,7 +227,7 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	sv->host_vmcb_pa = alloc_frames_zeroed(1, FRAME_SIZE);
 	uint64_t iopm = alloc_frames_zeroed(SVM_IOPM_PAGES, FRAME_SIZE);
 	uint64_t msrpm = alloc_frames_zeroed(SVM_MSRPM_PAGES, FRAME_SIZE);
-	sv->apic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	sv->apic_base = apic_base_mmio_page(rdmsr(MSR_IA32_APIC_BASE));
 	sv->npt_root = svm_npt_build(m, sv->apic_base);
 	if (!sv->vmcb_pa || !sv->host_vmcb_pa || !iopm || !msrpm || !sv->npt_root) {
 		kprintf("nestbed: svm: out of memory for the VMCB, bitmaps or NPT\n");
@@ -228,6 +254,8 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	/* INIT and startup IPIs are nestbed's: no guest INIT may reach a CPU (AMD-V has no
 	 * wait-for-SIPI state, and an INIT resets the CPU out of guest mode). */
 	svm_intercept_msr(sv->msrpm, MSR_X2APIC_ICR, false, true);
+	/* The APIC base must not move onto nestbed's memory (core/guest_msr.c): writes only. */
+	svm_intercept_msr(sv->msrpm, MSR_IA32_APIC_BASE, false, true);
 
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
@@ -244,6 +272,7 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	c->n_cr3 = sv->npt_root;
 
 	v->backend = sv;
+	sv->vmcb01 = sv->vmcb;
 	v->apic_page = sv->apic_base;
 	if (start->mode == GUEST_START_WAIT_FOR_SIPI)
 		svm_init_signal(v);
@@ -360,6 +389,7 @@ const struct vmm_ops svm_ops = {
 	.dump = svm_dump,
 	.cr_access = svm_cr_access,
 	.init_signal = svm_init_signal,
+	.apic_base_changed = svm_apic_base_changed,
 	.startup = svm_startup,
 	.cpu_waits_for_sipi = false,
 };

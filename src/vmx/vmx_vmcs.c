@@ -3,6 +3,7 @@
  * (SDM vol.3 chapter 24, checks of 26.2-26.3). */
 #include "vmx/vmx.h"
 
+#include "core/apic_base.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/io_intercepts.h"
@@ -198,6 +199,8 @@ static int build_bitmaps(const struct machine *m, struct vmx_vcpu *vv)
 			vmx_io_bitmap_intercept(phys_to_virt(vv->io_bitmap_a_pa),
 						phys_to_virt(vv->io_bitmap_b_pa),
 						(uint16_t)(ports[i].first + p));
+	/* The APIC base must not move onto nestbed's memory (core/guest_msr.c): writes only. */
+	vmx_msr_bitmap_intercept(msr, MSR_IA32_APIC_BASE, false, true);
 	return 0;
 }
 

@@ -115,6 +115,73 @@ static void test_unreadable_table(void **state)
 	assert_int_equal(guest_walk(&c, 0x1000, &gpa, &end), WALK_UNREADABLE);
 }
 
+/* R/W and U/S are ANDed over the levels; a PAE PDPTE has neither (SDM vol.3 4.6.1). */
+static void test_permissions(void **state)
+{
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	/* 4-level: PML4 0x1000 (RW, US), PDPT 0x2000 (RW, US), PD 0x3000 */
+	put64(0x1000, 0x2000 | 7);
+	put64(0x2000, 0x3000 | 7);
+	put64(0x3000 + 0 * 8, 0x4000 | 7);       /* PT, RW US */
+	put64(0x3000 + 1 * 8, 0x600000 | 0x83);  /* 2 MiB, RW, supervisor */
+	put64(0x3000 + 2 * 8, 0x5000 | 5);       /* PT read-only at the PD level */
+	put64(0x4000 + 1 * 8, 0x9000 | 7);       /* 0x1000: RW US */
+	put64(0x4000 + 2 * 8, 0xa000 | 5);       /* 0x2000: read-only, user */
+	put64(0x4000 + 3 * 8, 0xb000 | 3);       /* 0x3000: RW, supervisor */
+	put64(0x5000 + 0 * 8, 0xc000 | 7);       /* 0x400000: RW leaf under a read-only PDE */
+	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, WALK_EFER_LMA);
+	uint64_t gpa, end;
+	unsigned perm;
+	assert_int_equal(guest_walk_perm(&c, 0x1008, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_WRITE | WALK_PERM_USER);
+	assert_int_equal(guest_walk_perm(&c, 0x2008, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_USER);
+	assert_int_equal(guest_walk_perm(&c, 0x3008, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_WRITE);
+	assert_int_equal(guest_walk_perm(&c, 0x212345, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_WRITE);
+	assert_int_equal(guest_walk_perm(&c, 0x400010, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(gpa, 0xc010);
+	assert_int_equal(perm, WALK_PERM_USER);
+
+	/* CPL 0 writes: WP = 1 needs R/W everywhere, WP = 0 writes anything translated */
+	assert_true(guest_walk_supervisor_write_ok(CR0_PG | CR0_WP, WALK_PERM_WRITE));
+	assert_true(guest_walk_supervisor_write_ok(CR0_PG | CR0_WP, WALK_PERM_WRITE | WALK_PERM_USER));
+	assert_false(guest_walk_supervisor_write_ok(CR0_PG | CR0_WP, WALK_PERM_USER));
+	assert_false(guest_walk_supervisor_write_ok(CR0_PG | CR0_WP, 0));
+	assert_true(guest_walk_supervisor_write_ok(CR0_PG, 0));
+
+	/* PAE: the PDPTE's bits 1-2 are reserved, not rights; the PD and PT decide */
+	memset(mem, 0, sizeof(mem));
+	put64(0x1020 + 0 * 8, 0x3000 | 1);
+	put64(0x3000 + 0 * 8, 0x4000 | 3);       /* RW, supervisor */
+	put64(0x4000 + 1 * 8, 0x9000 | 7);
+	c = ctx(CR0_PE | CR0_PG, 0x1020, CR4_PAE, 0);
+	assert_int_equal(guest_walk_perm(&c, 0x1004, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(gpa, 0x9004);
+	assert_int_equal(perm, WALK_PERM_WRITE);
+
+	/* legacy 32-bit: a read-only 4 MiB page; a read-only PTE under a writable PDE */
+	memset(mem, 0, sizeof(mem));
+	put32(0x5000 + 0x300 * 4, 0x00800000u | 0x85);
+	put32(0x5000 + 0 * 4, 0x6000 | 7);
+	put32(0x6000 + 2 * 4, 0x7000 | 5);
+	put32(0x6000 + 3 * 4, 0x8000 | 7);
+	c = ctx(CR0_PE | CR0_PG, 0x5000, CR4_PSE, 0);
+	assert_int_equal(guest_walk_perm(&c, 0xC0000010u, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_USER);
+	assert_int_equal(guest_walk_perm(&c, 0x2010, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_USER);
+	assert_int_equal(guest_walk_perm(&c, 0x3010, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_WRITE | WALK_PERM_USER);
+
+	/* paging off: everything */
+	c = ctx(CR0_PE, 0, 0, 0);
+	assert_int_equal(guest_walk_perm(&c, 0x1234, &gpa, &end, &perm), WALK_OK);
+	assert_int_equal(perm, WALK_PERM_WRITE | WALK_PERM_USER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_pae_and_legacy),
 		cmocka_unit_test(test_paged_real_mode),
 		cmocka_unit_test(test_unreadable_table),
+		cmocka_unit_test(test_permissions),
 	};
 	return cmocka_run_group_tests_name("guest_walk", tests, NULL, NULL);
 }

@@ -386,6 +386,11 @@ static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
 	return false;
 }
 
+static bool l1_intercepts_ud(const struct nsvm *n)
+{
+	return (n->vmcb12.control.intercept_exceptions >> VECTOR_UD) & 1;
+}
+
 /* nestbed intercepts every CR0 write of an L2 that uses EFER.LME (svm_long_mode_entry.c);
  * when L1 asked only for the selective CR0-write intercept, it gets that exit for a MOV to
  * CR0 that changes a bit other than TS or MP, and for every LMSW, which treats the
@@ -414,17 +419,26 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 	if (!n->in_l2 || e->kind == EXIT_TDP_FAULT)
 		return false;
 	uint64_t code = e->native_code;
+	uint64_t info1 = e->info1, info2 = e->info2;
 	if (!l1_intercepts(n, e)) {
-		if (!l1_wants_selective_cr0(v, n, e))
-			return false;
-		code = SVM_EXIT_CR0_SEL_WRITE;
+		if ((uint32_t)code == SVM_EXIT_VMMCALL && l1_intercepts_ud(n)) {
+			/* nestbed intercepts VMMCALL for itself; L1 does not, so on a CPU the
+			 * instruction raises #UD in L2 (APM vol.3 VMMCALL), which L1 intercepts:
+			 * the exception exit, with no error code (15.12) */
+			code = SVM_EXIT_EXCEPTION_BASE + VECTOR_UD;
+			info1 = info2 = 0;
+		} else if (l1_wants_selective_cr0(v, n, e)) {
+			code = SVM_EXIT_CR0_SEL_WRITE;
+		} else {
+			return false; /* nestbed's to handle for L2: a VMMCALL gets #UD there */
+		}
 	}
 	uint64_t next_rip = 0;
 	if (exit_has_next_rip((uint32_t)code)) {
 		unsigned len = e->insn_len ? e->insn_len : guest_insn_length(v);
 		next_rip = len ? n->vmcb02->save.rip + len : 0;
 	}
-	reflect(v, n, code, e->info1, e->info2, next_rip);
+	reflect(v, n, code, info1, info2, next_rip);
 	return true;
 }
 

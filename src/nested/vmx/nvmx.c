@@ -448,6 +448,12 @@ static void nvmx_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	case VMX_EXIT_REASON_VMRESUME: nvmx_vmentry(v, e, false); break;
 	case VMX_EXIT_REASON_INVEPT: emulate_invept_invvpid(v, n, e, true); break;
 	case VMX_EXIT_REASON_INVVPID: emulate_invept_invvpid(v, n, e, false); break;
+	case VMX_EXIT_REASON_VMCALL:
+		/* not nestbed's call: in VMX root operation without the dual-monitor
+		 * treatment, VMfail (SDM vol.2B VMCALL) */
+		fail(v, n, VMX_ERROR_VMCALL_IN_ROOT);
+		vcpu_skip_instruction(v, e);
+		break;
 	default: /* VMFUNC and the rest: not offered */
 		inject(v, VECTOR_UD, false);
 		break;

@@ -5,6 +5,7 @@
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/guest_mem.h"
+#include "core/guest_msr.h"
 #include "core/machine.h"
 #include "core/memory.h"
 #include "core/msr_safe.h"
@@ -81,7 +82,7 @@ static void override(struct msr_overrides *o, uint32_t field, uint64_t value)
  * the entry that fails. EFER goes into L2's state (*efer), the MSRs VMCS02 switches into
  * *o, the others to the CPU: the MSRs nestbed does not switch are shared by L1 and L2 as
  * on a real CPU. */
-static uint32_t load_entry_msrs(struct nvmx *n, uint64_t *efer, struct msr_overrides *o)
+static uint32_t load_entry_msrs(struct vcpu *v, struct nvmx *n, uint64_t *efer, struct msr_overrides *o)
 {
 	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_ENTRY_MSR_LOAD_COUNT);
 	uint64_t addr = vmcs12_get(n, VMCS_ENTRY_MSR_LOAD_ADDR);
@@ -109,7 +110,7 @@ static uint32_t load_entry_msrs(struct nvmx *n, uint64_t *efer, struct msr_overr
 			continue;
 		}
 		if (msr == MSR_IA32_FEATURE_CONTROL || (msr >= NVMX_CAP_MSR_FIRST && msr <= NVMX_CAP_MSR_LAST) ||
-		    wrmsr_safe(msr, entry[1]))
+		    guest_wrmsr(v, msr, entry[1]))
 			return i + 1;
 	}
 	return 0;
@@ -327,7 +328,7 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 	else
 		efer &= ~(uint64_t)(EFER_LMA | EFER_LME);
 	struct msr_overrides overrides;
-	uint32_t bad_msr = load_entry_msrs(n, &efer, &overrides);
+	uint32_t bad_msr = load_entry_msrs(v, n, &efer, &overrides);
 	if (bad_msr) {
 		kprintf("nestbed: nested-vmx: VM entry: entry %u of the VM-entry MSR-load area cannot be "
 			"loaded (26.4): VM-entry failure, exit reason 34\n", bad_msr);

@@ -6,6 +6,7 @@
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/guest_mem.h"
+#include "core/guest_msr.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
 #include "core/run.h"
@@ -101,7 +102,7 @@ static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 			v->state.efer = entry[1];
 		else if (ok && in_vmcs && !rdmsr_safe(msr, &old) && !wrmsr_safe(msr, entry[1]) && !wrmsr_safe(msr, old))
 			vmcs_write(field, entry[1]);
-		else if (!ok || in_vmcs || wrmsr_safe(msr, entry[1]))
+		else if (!ok || in_vmcs || guest_wrmsr(v, msr, entry[1]))
 			guest_failure(v, "nested-vmx: VMX abort: entry %u of the VM-exit MSR-load area (MSR %#x) "
 				      "fails (27.6)", i + 1, msr);
 	}
