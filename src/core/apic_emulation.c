@@ -43,13 +43,11 @@ bool apic_nmi_was_kick(struct vcpu *v)
 /* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
 static void deliver_init(struct vcpu *from, struct pcpu *c)
 {
-	if (c->vcpu == from && from->level == 1) {
-		from->ops->init_signal(from); /* at once: the CPU resets under its own write */
-		return;
-	}
 	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
-	if (c->vcpu && !c->vcpu->wait_for_sipi)
-		kick(c); /* it runs the guest: make it exit and read its mailbox */
+	/* a vCPU that runs the guest on another CPU must exit to read its mailbox; the
+	 * sender's own INIT is taken after this exit (run.c) */
+	if (c->vcpu && c->vcpu != from && !c->vcpu->wait_for_sipi)
+		kick(c);
 }
 
 static void deliver_startup(struct pcpu *c, uint8_t vector)
@@ -117,8 +115,7 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e)
 		uint32_t high = lapic_mmio_read(v->apic_page, APIC_REG_ICR_HIGH);
 		struct icr icr = icr_decode(value, high, false);
 		if (emulate_icr(v, &icr, false)) {
-			if (!v->wait_for_sipi)
-				vcpu_skip_instruction(v, e);
+			vcpu_skip_instruction(v, e);
 			return true;
 		}
 	}

@@ -147,8 +147,6 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 		return;
 	case MSR_X2APIC_ICR:
 		apic_x2apic_icr_write(v, value);
-		if (v->wait_for_sipi)
-			return; /* the vCPU sent INIT to itself: its state is the INIT state now */
 		break;
 	default:
 		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || guest_wrmsr(v, msr, value)) {
@@ -387,7 +385,7 @@ static void handle_resume(struct vcpu *v, struct exit *e)
 static void handle_init(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	if (v->fresh_from_sipi) {
+	if (v->fresh_from_sipi && v->level == 1) {
 		/* INIT, SIPI, SIPI (SDM vol.3 9.4.4.1): natively the INIT reset the waiting CPU
 		 * and the first SIPI started it; in VMX non-root the CPU held that INIT until the
 		 * SIPI exit and delivers it now. It changes nothing: the vCPU starts again at the
@@ -413,8 +411,6 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
 static void handle_nmi(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	if (apic_nmi_was_kick(v))
-		return;
 	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
 	v->ops->inject(v, &nmi);
 }

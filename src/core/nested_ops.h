@@ -34,6 +34,10 @@ struct nested_ops {
 	/* Where an L2 guest-physical address lives for nestbed (through L1's nested page
 	 * tables when it uses them): 0 and the address and the end of its page, or -1. */
 	int (*l2_gpa_to_hpa)(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end);
+	/* Optional: an INIT another vCPU (or this one) posted is due. 1: it stays pending
+	 * (the virtual CPU holds it, or it went to L1 as an exit); 0: the vCPU takes the
+	 * INIT now, the nested state back at L1 (apic_emulation.c). */
+	int (*init_signal)(struct vcpu *v);
 	/* EFER bits the virtual CPU accepts besides the core's (EFER.SVME). */
 	uint64_t efer_extra_bits;
 };

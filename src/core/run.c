@@ -10,6 +10,7 @@
 #include "core/nested_ops.h"
 #include "core/string.h"
 #include "core/ap_boot.h"
+#include "core/apic_emulation.h"
 #include "core/gdt.h"
 #include "core/exception.h"
 #include "core/pcpu.h"
@@ -177,12 +178,16 @@ static void wait_for_startup(struct vcpu *v)
 	v->ops->startup(v, (uint8_t)sipi);
 }
 
-/* An INIT another vCPU posted for this one (SVM): the INIT state, then wait for SIPI.
- * While L2 runs it waits until the vCPU is back in L1. */
+/* An INIT posted for this vCPU (SVM: nestbed emulates INIT): the INIT state, then wait
+ * for SIPI, unless the nested layer holds it (L1's GIF is 0) or hands it to L1 as an
+ * exit (L2 ran and L1 intercepts INIT). */
 static void take_posted_init(struct vcpu *v)
 {
-	if (v->level != 1 || !__atomic_exchange_n(&v->cpu->pending_init, 0, __ATOMIC_ACQ_REL))
+	if (!__atomic_load_n(&v->cpu->pending_init, __ATOMIC_ACQUIRE))
 		return;
+	if (v->nested && v->nested->init_signal && v->nested->init_signal(v) > 0)
+		return;
+	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
 	v->ops->init_signal(v);
 }
 
@@ -204,6 +209,11 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 		if (v->hlt_intercept_paused) {
 			ops->set_hlt_intercept(v, true);
 			v->hlt_intercept_paused = false;
+		}
+		/* nestbed's own kick (apic_emulation.c) is no one's NMI: never reflected */
+		if (e.kind == EXIT_NMI && apic_nmi_was_kick(v)) {
+			take_posted_init(v);
+			continue;
 		}
 		if (v->level >= 2 && v->nested && v->nested->reflect_if_wanted(v, &e)) {
 			trace_reflected(&v->trace, &e);

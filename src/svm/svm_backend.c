@@ -329,10 +329,10 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	c->tlb_control = 0;
 	svm_state_from_vmcb(v, sv);
 	svm_decode_exit(sv->vmcb, sv->nrips, e);
-	/* An NMI VMCB01 intercepts is held while GIF is 0 (APM vol.2 15.17): nestbed takes it
-	 * now (its handler only returns) and the core decides whose it was. VMCB02 intercepts
-	 * NMIs only for L1, whose NMI stays pending for it as on hardware. */
-	if (e->kind == EXIT_NMI && v->level == 1)
+	/* An intercepted NMI is held while GIF is 0 (APM vol.2 15.17): nestbed takes it now
+	 * (its handler only returns) and the core decides whose it was: a kick, L1's (held
+	 * for L1 until its STGI by the nested layer) or the guest's (injected back). */
+	if (e->kind == EXIT_NMI)
 		__asm__ volatile("stgi; clgi" ::: "memory");
 	if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
 		e->u.msr = (uint32_t)v->state.gpr.rcx;

@@ -15,6 +15,7 @@
 
 #define VECTOR_UD 6
 #define VECTOR_GP 13
+#define VECTOR_NMI 2
 #define VM_CR_SVMDIS_BIT (1ull << 4)
 #define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
 #define RFLAGS_IF (1ull << 9)
@@ -151,7 +152,7 @@ static void build_vmcb02(struct nsvm *n)
 	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
 	c->intercept_misc1 = v12->control.intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
 			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
-			     SVM_INTERCEPT_INIT;
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_NMI;
 	c->intercept_misc2 = v12->control.intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
@@ -438,8 +439,32 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		unsigned len = e->insn_len ? e->insn_len : guest_insn_length(v);
 		next_rip = len ? n->vmcb02->save.rip + len : 0;
 	}
+	if ((uint32_t)code == SVM_EXIT_NMI)
+		n->nmi_pending_l1 = true; /* the NMI itself: L1's after its STGI */
 	reflect(v, n, code, info1, info2, next_rip);
 	return true;
+}
+
+/* A posted INIT is due (the core's mailbox): 1 while it stays pending (L1's GIF is 0, APM
+ * vol.2 15.17.1; or L2 ran and L1 intercepts INIT: #VMEXIT 63h, after which L1 runs with
+ * GIF 0 until its STGI), 0 when the vCPU takes it now: L2's state, if any, is gone with
+ * the reset, and L1 starts from INIT with GIF 1. */
+static int nsvm_init_signal(struct vcpu *v)
+{
+	struct nsvm *n = nsvm_of(v);
+	if (n->in_l2) {
+		if (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_INIT) {
+			reflect(v, n, SVM_EXIT_INIT, 0, 0, 0);
+			return 1;
+		}
+		switch_to_l1(v, n);
+	} else if (!n->gif) {
+		return 1;
+	}
+	n->gif = true;
+	n->nmi_pending_l1 = false;
+	n->vmcb01->control.vintr &= ~VINTR_MASKING;
+	return 0;
 }
 
 /* An NPF while L2 ran: L1's table decides (APM 15.25.6). */
@@ -538,6 +563,11 @@ static void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 		else
 			n->vmcb01->control.vintr |= VINTR_MASKING;
 		vcpu_skip_instruction(v, e);
+		if (n->gif && n->nmi_pending_l1) {
+			struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
+			v->ops->inject(v, &nmi);
+			n->nmi_pending_l1 = false;
+		}
 		return;
 	case SVM_EXIT_INVLPGA:
 		if (!(v->state.efer & EFER_SVME)) {
@@ -636,6 +666,7 @@ const struct nested_ops nested_svm_ops = {
 	.cpuid_policy = nsvm_cpuid_policy,
 	.emulate_vm_insn = nsvm_emulate_vm_insn,
 	.reflect_if_wanted = nsvm_reflect_if_wanted,
+	.init_signal = nsvm_init_signal,
 	.tdp_fault = nsvm_tdp_fault,
 	.msr_read = nsvm_msr_read,
 	.msr_write = nsvm_msr_write,

@@ -21,6 +21,9 @@
 
 struct nsvm {
 	bool gif;                /* L1's global interrupt flag */
+	/* An NMI L1 intercepted for its L2: nestbed took the physical one, and L1 gets it
+	 * once its GIF is 1 again (APM vol.2 15.17.1 holds it pending meanwhile). */
+	bool nmi_pending_l1;
 	bool in_l2;
 	uint64_t hsave_pa;       /* VM_HSAVE_PA as L1 wrote it */
 	uint64_t vm_cr;
