@@ -15,6 +15,7 @@
 #define OPCODE_MOV_RM_IMM 0xC7 /* MOV r/m32, imm32 (/0) */
 #define OPCODE_XCHG_RM_R 0x87  /* XCHG r/m32, r32: Linux's 11AP erratum path */
 #define APIC_REG_ALIGN_MASK 0xfu
+#define NMI_VECTOR 2
 
 /* An NMI to CPU c (SVM intercepts NMIs): its next exit takes posted INITs. nestbed's
  * own IPI must not disturb the guest's half-written ICR (xAPIC: ICR high holds the
@@ -41,25 +42,90 @@ bool apic_nmi_was_kick(struct vcpu *v)
 }
 
 /* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
-static void deliver_init(struct vcpu *from, struct pcpu *c)
+/* A physical IPI from nestbed (VMX: the target waits for SIPI in guest mode, or runs and
+ * takes INIT as an exit). The guest's half-written ICR high is put back. */
+static void send_physical(struct pcpu *c, enum icr_delivery mode, uint8_t vector)
 {
-	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
-	/* a vCPU that runs the guest on another CPU must exit to read its mailbox; the
-	 * sender's own INIT is taken after this exit (run.c) */
-	if (c->vcpu && c->vcpu != from && !c->vcpu->wait_for_sipi)
-		kick(c);
+	struct icr icr = { .vector = vector, .delivery = mode, .assert = true,
+			   .level_trigger = mode == ICR_INIT, .dest = c->apic_id };
+	bool x2apic = lapic_x2apic_mode();
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	uint32_t high = x2apic ? 0 : lapic_mmio_read(base, APIC_REG_ICR_HIGH);
+	lapic_send(&icr);
+	if (!x2apic)
+		lapic_mmio_write(base, APIC_REG_ICR_HIGH, high);
 }
 
-static void deliver_startup(struct pcpu *c, uint8_t vector)
+/* An INIT for the vCPU on CPU c. Its own INIT it takes after this exit (run.c), through
+ * the mailbox. Another's: one waiting for SIPI stays waiting (INIT changes nothing then,
+ * 9.4.4); one running is reset. SVM: posted and kicked. VMX: a physical INIT, which the
+ * CPU delivers as an INIT exit in guest mode (25.2), never to a waiting CPU, where VMX
+ * would hold it until after the SIPI (25.2), unlike a CPU outside VMX. */
+static void deliver_init(struct vcpu *from, struct pcpu *c)
 {
-	/* a SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4) */
-	if (c->vcpu && c->vcpu->wait_for_sipi)
+	if (!c->vcpu)
+		return;
+	if (c->vcpu == from) {
+		__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	if (c->vcpu->wait_for_sipi)
+		return;
+	if (from->ops->cpu_waits_for_sipi) {
+		send_physical(c, ICR_INIT, 0);
+		return;
+	}
+	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
+	kick(c); /* make it exit and read its mailbox */
+}
+
+/* A SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4). SVM: the
+ * held vCPU's mailbox. VMX: a physical SIPI, the waiting CPU's exit 4. */
+static void deliver_startup(struct vcpu *from, struct pcpu *c, uint8_t vector)
+{
+	if (!c->vcpu || !c->vcpu->wait_for_sipi)
+		return;
+	if (from->ops->cpu_waits_for_sipi)
+		send_physical(c, ICR_STARTUP, vector);
+	else
 		__atomic_store_n(&c->pending_sipi, PCPU_SIPI_VALID | vector, __ATOMIC_RELEASE);
 }
 
-/* true: INIT or SIPI, emulated; false: any other IPI, for the real APIC. */
+/* The vCPU's own NMI, where a physical self-NMI would reach nestbed instead (VMX: NMIs
+ * are not blocked in VMX root operation; SVM holds them while GIF is 0). */
+static void self_nmi(struct vcpu *v)
+{
+	if (v->nested && v->nested->self_nmi) {
+		v->nested->self_nmi(v);
+		return;
+	}
+	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	v->ops->inject(v, &nmi);
+}
+
+/* VMX: an NMI IPI whose targets include the sender: the others get it physically, the
+ * sender through self_nmi. true when handled. */
+static bool emulate_nmi_ipi(struct vcpu *v, const struct icr *icr, bool x2apic)
+{
+	if (icr->delivery != ICR_NMI || !v->ops->cpu_waits_for_sipi)
+		return false;
+	const struct machine *m = &machine;
+	uint32_t self = v->cpu->apic_id;
+	bool unsupported, to_self = icr_targets(icr, self, self, x2apic, &unsupported);
+	if (unsupported || !to_self)
+		return false; /* logical destinations and others' NMIs go out as written */
+	for (unsigned i = 0; i < m->nr_cpus; i++)
+		if (m->cpus[i].apic_id != self && icr_targets(icr, self, m->cpus[i].apic_id, x2apic, &unsupported))
+			send_physical(&m->cpus[i], ICR_NMI, 0);
+	self_nmi(v);
+	return true;
+}
+
+/* true: INIT, SIPI or a self-NMI, emulated; false: any other IPI, for the real APIC. */
 static bool emulate_icr(struct vcpu *v, const struct icr *icr, bool x2apic)
 {
+	if (emulate_nmi_ipi(v, icr, x2apic))
+		return true;
 	if (icr->delivery != ICR_INIT && icr->delivery != ICR_STARTUP)
 		return false;
 	if (icr_is_init_deassert(icr))
@@ -77,7 +143,7 @@ static bool emulate_icr(struct vcpu *v, const struct icr *icr, bool x2apic)
 		if (icr->delivery == ICR_INIT)
 			deliver_init(v, &m->cpus[i]);
 		else
-			deliver_startup(&m->cpus[i], icr->vector);
+			deliver_startup(v, &m->cpus[i], icr->vector);
 	}
 	return true;
 }
@@ -110,17 +176,17 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e)
 	uint32_t offset = (uint32_t)(pa & (APIC_MMIO_SIZE - 1)) & ~APIC_REG_ALIGN_MASK;
 	if (insn.opcode == OPCODE_XCHG_RM_R)
 		*vcpu_gpr(&v->state, insn.reg) = lapic_mmio_read(v->apic_page, offset);
+	/* past the write first: an emulated IPI may end in an exit to L1, which records L2's
+	 * state as it is after the instruction */
 	e->insn_len = insn.length;
+	vcpu_skip_instruction(v, e);
 	if (offset == APIC_REG_ICR_LOW) {
 		uint32_t high = lapic_mmio_read(v->apic_page, APIC_REG_ICR_HIGH);
 		struct icr icr = icr_decode(value, high, false);
-		if (emulate_icr(v, &icr, false)) {
-			vcpu_skip_instruction(v, e);
+		if (emulate_icr(v, &icr, false))
 			return true;
-		}
 	}
 	lapic_mmio_write(v->apic_page, offset, value);
-	vcpu_skip_instruction(v, e);
 	return true;
 }
 
@@ -136,5 +202,6 @@ void apic_init_exit(struct vcpu *v)
 	if (!v->ops->cpu_waits_for_sipi)
 		guest_failure(v, "an INIT reached CPU %u outside nestbed's INIT emulation (an I/O APIC "
 			      "or MSI with INIT delivery?): stopped, it would reset nestbed", v->id);
-	v->ops->init_signal(v);
+	/* taken after this exit like an emulated one, so the nested layer decides (run.c) */
+	__atomic_store_n(&v->cpu->pending_init, 1, __ATOMIC_RELEASE);
 }

@@ -24,6 +24,7 @@
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define NMI_VECTOR 2
+#define SIPI_VECTOR_SHIFT 12 /* a SIPI vector names the page vector << 12 */
 #define MSR_VM_HSAVE_PA 0xC0010117u  /* APM vol.2 15.30.4 */
 #define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
 #define VM_CR_SVMDIS (1ull << 4)
@@ -146,8 +147,9 @@ static void handle_msr_write(struct vcpu *v, struct exit *e)
 		inject_exception(v, VECTOR_GP, true, 0);
 		return;
 	case MSR_X2APIC_ICR:
+		vcpu_skip_instruction(v, e); /* first: the IPI may end in an exit to L1 */
 		apic_x2apic_icr_write(v, value);
-		break;
+		return;
 	default:
 		if ((msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_VMFUNC) || guest_wrmsr(v, msr, value)) {
 			inject_exception(v, VECTOR_GP, true, 0);
@@ -385,24 +387,26 @@ static void handle_resume(struct vcpu *v, struct exit *e)
 static void handle_init(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	if (v->fresh_from_sipi && v->level == 1) {
+	if (v->started_by_sipi && v->level == 1 && v->state.rip == 0 &&
+	    v->state.cs_base == (uint64_t)v->sipi_vector << SIPI_VECTOR_SHIFT) {
 		/* INIT, SIPI, SIPI (SDM vol.3 9.4.4.1): natively the INIT reset the waiting CPU
 		 * and the first SIPI started it; in VMX non-root the CPU held that INIT until the
-		 * SIPI exit and delivers it now. It changes nothing: the vCPU starts again at the
-		 * SIPI's vector (the exit's saved state is not reused: Bochs 2.7 saves blocking by
-		 * SMI there, which no VM entry outside SMM accepts), and the second SIPI finds it
-		 * running and is ignored, as natively. */
-		v->fresh_from_sipi = false;
+		 * SIPI exit and delivers it now, before the vCPU's first instruction (Bochs 2.7
+		 * even twice). It changes nothing: the vCPU starts again at the SIPI's vector
+		 * (the exit's saved state is not reused: Bochs 2.7 saves blocking by SMI there,
+		 * which no VM entry outside SMM accepts), and the second SIPI finds it running
+		 * and is ignored, as natively. */
 		v->ops->startup(v, v->sipi_vector);
 		return;
 	}
+	v->started_by_sipi = false;
 	apic_init_exit(v);
 }
 
 static void handle_sipi(struct vcpu *v, struct exit *e)
 {
 	v->ops->startup(v, (uint8_t)e->info1);
-	v->fresh_from_sipi = true;
+	v->started_by_sipi = true;
 	v->sipi_vector = (uint8_t)e->info1;
 }
 

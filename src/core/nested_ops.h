@@ -13,6 +13,14 @@
 
 struct machine;
 
+/* What the nested layer made of an INIT (nested_ops.init_signal). */
+enum nested_init {
+	NESTED_INIT_TAKE,   /* the vCPU resets now; the nested state is back at L1's */
+	NESTED_INIT_HELD,   /* it stays pending (SVM: L1's GIF is 0, or it went to L1 as
+			       #VMEXIT 63h and L1 runs with GIF 0 until its STGI) */
+	NESTED_INIT_EXITED, /* it was L2's: VMX exit 3 to L1, which consumes it (25.2) */
+};
+
 struct nested_ops {
 	const char *name;         /* "nested-svm", "nested-vmx" */
 	const char *backend;      /* the vmm_ops it rides on: "svm" or "vmx" */
@@ -34,10 +42,12 @@ struct nested_ops {
 	/* Where an L2 guest-physical address lives for nestbed (through L1's nested page
 	 * tables when it uses them): 0 and the address and the end of its page, or -1. */
 	int (*l2_gpa_to_hpa)(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end);
-	/* Optional: an INIT another vCPU (or this one) posted is due. 1: it stays pending
-	 * (the virtual CPU holds it, or it went to L1 as an exit); 0: the vCPU takes the
-	 * INIT now, the nested state back at L1 (apic_emulation.c). */
-	int (*init_signal)(struct vcpu *v);
+	/* Optional: an NMI the vCPU sent itself, which nestbed delivers (VMX: in VMX root
+	 * operation the physical one would be nestbed's): while L2 runs, an NMI exit to L1
+	 * when L1 exits on NMIs, else injected into L2. */
+	void (*self_nmi)(struct vcpu *v);
+	/* Optional: an INIT posted for this vCPU is due (apic_emulation.c). */
+	enum nested_init (*init_signal)(struct vcpu *v);
 	/* EFER bits the virtual CPU accepts besides the core's (EFER.SVME). */
 	uint64_t efer_extra_bits;
 };

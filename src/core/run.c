@@ -185,10 +185,13 @@ static void take_posted_init(struct vcpu *v)
 {
 	if (!__atomic_load_n(&v->cpu->pending_init, __ATOMIC_ACQUIRE))
 		return;
-	if (v->nested && v->nested->init_signal && v->nested->init_signal(v) > 0)
+	enum nested_init what = v->nested && v->nested->init_signal ? v->nested->init_signal(v)
+								    : NESTED_INIT_TAKE;
+	if (what == NESTED_INIT_HELD)
 		return;
 	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
-	v->ops->init_signal(v);
+	if (what == NESTED_INIT_TAKE)
+		v->ops->init_signal(v);
 }
 
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
@@ -220,8 +223,6 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			take_posted_init(v);
 			continue;
 		}
-		if (e.kind != EXIT_INIT)
-			v->fresh_from_sipi = false;
 		exit_handler_fn handler = e.kind < EXIT_KIND_COUNT ? exit_handlers[e.kind] : NULL;
 		if (!handler)
 			guest_failure(v, "unexpected exit %s (native %#llx, info1 %#llx, info2 %#llx)",

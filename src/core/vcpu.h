@@ -41,10 +41,10 @@ struct vcpu {
 	/* The vCPU was reset by INIT and waits for a startup IPI (SDM vol.3 9.4.4): on VMX
 	 * the CPU waits in guest mode (activity state), on SVM nestbed holds it. */
 	bool wait_for_sipi;
-	/* Started by a SIPI and no exit since: an INIT exit now is the INIT the CPU held
-	 * while the vCPU waited for SIPI (VMX blocks INIT in wait-for-SIPI, SDM vol.3 25.2),
-	 * which natively the SIPI already superseded. */
-	bool fresh_from_sipi;
+	/* Started by a SIPI (VMX): an INIT exit before its first instruction (still at
+	 * vector<<12 : 0) is the INIT the CPU held while the vCPU waited for SIPI (VMX blocks
+	 * INIT in wait-for-SIPI, SDM vol.3 25.2), which natively the SIPI superseded. */
+	bool started_by_sipi;
 	uint8_t sipi_vector;     /* of that SIPI */
 	/* The xAPIC page whose writes nestbed performs for the guest (0: none; SVM, see
 	 * apic_emulation.h). */

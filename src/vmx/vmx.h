@@ -10,6 +10,7 @@
 #include "core/vcpu.h"
 #include "core/vmm.h"
 #include "vmx/vmx_controls.h"
+#include "vmx/vmx_ept.h"
 #include "vmx/vmx_insn.h"
 
 /* MSRs the backend reads for the host state, SDM vol.4 table 2-2. */
@@ -33,6 +34,8 @@ struct vmx_cpu {
 /* Per vCPU: its VMCS and everything the VMCS points at. */
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
+	struct ept ept;              /* nestbed's EPT for this vCPU's guest (L1) */
+	uint64_t apic_page;          /* the page its EPT maps read-only (0: none) */
 	uint64_t msr_bitmap_pa, io_bitmap_a_pa, io_bitmap_b_pa;
 	uint64_t eptp;
 	/* The controls as adjusted and written (the entry controls without IA-32e mode
@@ -47,6 +50,7 @@ struct vmx_vcpu {
 	bool invvpid_single, invvpid_all;
 	uint8_t last_insn_len;       /* of the last instruction exit: INT n re-injection */
 	bool vmcs_dumped;            /* the failure report printed the VMCS already */
+	bool smi_blocking_dropped;   /* see drop_smi_blocking (vmx_backend.c) */
 	/* the guest's hypervisor single-steps it (its monitor trap flag, nested): an
 	 * instruction nestbed completes in its place still gets its MTF VM exit */
 	bool mtf_after_skip;

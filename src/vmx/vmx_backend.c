@@ -2,6 +2,7 @@
  * except what nestbed must see (SDM vol.3 chapters 23-30). */
 #include "vmx/vmx.h"
 
+#include "core/apic_base.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/guest_mem.h"
@@ -100,8 +101,30 @@ static int vmx_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	if (vmx_vmcs_create(m, vv, start, &v->state))
 		return -1;
 	v->backend = vv;
+	v->apic_page = vv->apic_page;
 	v->wait_for_sipi = start->mode == GUEST_START_WAIT_FOR_SIPI;
 	return 0;
+}
+
+/* The guest moved its xAPIC or left xAPIC mode: the read-only page of its EPT follows
+ * (the old page is writable again, the split tables stay). */
+static void vmx_apic_base_changed(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = v->backend;
+	uint64_t page = apic_base_mmio_page(rdmsr(MSR_IA32_APIC_BASE));
+	if (page == vv->apic_page)
+		return;
+	if (vv->apic_page)
+		(void)ept_set_4k_permissions(&vv->ept, vv->apic_page, EPT_RWX);
+	if (page && ept_set_4k_permissions(&vv->ept, page, EPT_READ))
+		guest_failure(v, "the APIC base moved to %#llx, which nestbed cannot keep read-only "
+			      "(unmapped, or out of memory)", (unsigned long long)page);
+	vv->apic_page = page;
+	v->apic_page = page;
+	if (machine.caps.vmx_caps.ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE)
+		(void)invept(VMX_INVEPT_SINGLE_CONTEXT, vv->eptp);
+	else
+		(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
 }
 
 /* An INIT exit (27.2: the guest's INIT reached the CPU in VMX non-root operation): the
@@ -233,6 +256,24 @@ static void report_entry_failure(const struct exit *e)
 		vmx_entry_failure_detail(basic, e->info1));
 }
 
+/* Blocking by SMI in a guest that is not in SMM, which no VM entry accepts (26.3.1.5):
+ * Bochs 2.7 saves it in every exit of a vCPU started by a SIPI exit (its SIPI path
+ * leaves SMI and NMI masked). nestbed never runs a guest in SMM, so the bit is never
+ * the guest's: cleared (blocking by NMI stays), said once per vCPU. */
+static bool drop_smi_blocking(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = v->backend;
+	uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	if (!(intr & VMX_INTERRUPTIBILITY_SMI))
+		return false;
+	if (!vv->smi_blocking_dropped)
+		kprintf("nestbed: vmx: CPU %u's guest state says blocking by SMI outside SMM (a CPU "
+			"departing from SDM 26.3.1.5's rule): cleared\n", v->id);
+	vv->smi_blocking_dropped = true;
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)VMX_INTERRUPTIBILITY_SMI);
+	return true;
+}
+
 static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
 {
 	struct vmx_vcpu *vv = v->backend;
@@ -241,6 +282,12 @@ static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
 		return -1;
 	struct vmx_exit_raw raw;
 	read_exit(v, &raw);
+	if (raw.reason == (VMX_EXIT_REASON_ENTRY_FAILURE | VMX_EXIT_REASON_INVALID_GUEST_STATE) &&
+	    drop_smi_blocking(v)) {
+		if (vmx_enter_guest(vv, &v->state.gpr) != VMX_OK)
+			return -1;
+		read_exit(v, &raw);
+	}
 	sync_from_vmcs(v, vv);
 	vmx_decode_exit(&raw, e);
 	vv->last_insn_len = e->insn_len;
@@ -401,6 +448,7 @@ const struct vmm_ops vmx_ops = {
 	.cr_access = vmx_cr_access,
 	.selftest = vmx_selftest_op,
 	.init_signal = vmx_init_signal,
+	.apic_base_changed = vmx_apic_base_changed,
 	.startup = vmx_startup,
 	.cpu_waits_for_sipi = true,
 };

@@ -105,6 +105,42 @@ int ept_map(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned
 	return 0;
 }
 
+/* Replaces the large leaf *slot (mapping `size` bytes) by a table of leaves of the next
+ * size down, with the same address, memory type and permissions (28.2.2). */
+static int split_leaf(struct ept *ept, uint64_t *slot, uint64_t size)
+{
+	uint64_t next = alloc_table(ept);
+	if (!next)
+		return -1;
+	uint64_t e = *slot, child = size / ENTRIES;
+	uint64_t base = e & EPT_ADDR_MASK & ~(size - 1);
+	uint64_t keep = e & (EPT_RWX | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT);
+	uint64_t *entries = table(ept, next);
+	for (unsigned i = 0; i < ENTRIES; i++)
+		entries[i] = (base + i * child) | keep | (child != EPT_PAGE_4K ? EPT_LARGE_PAGE : 0);
+	*slot = ept_table_entry(next);
+	return 0;
+}
+
+int ept_set_4k_permissions(struct ept *ept, uint64_t gpa, uint64_t perms)
+{
+	uint64_t t = ept->root;
+	for (int level = EPT_LEVELS; level >= 1; level--) {
+		uint64_t *entries = table(ept, t);
+		uint64_t *slot = &entries[(gpa >> LEVEL_SHIFT(level)) & (ENTRIES - 1)];
+		if (!present(*slot))
+			return -1;
+		if (level == 1) {
+			*slot = (*slot & ~EPT_RWX) | (perms & EPT_RWX);
+			return 0;
+		}
+		if ((*slot & EPT_LARGE_PAGE) && split_leaf(ept, slot, 1ull << LEVEL_SHIFT(level)))
+			return -1;
+		t = *slot & EPT_ADDR_MASK;
+	}
+	return -1;
+}
+
 int ept_translate(const struct ept *ept, uint64_t gpa, uint64_t *hpa, uint64_t *page_size,
 		  uint64_t *leaf)
 {

@@ -81,4 +81,8 @@ struct ept_region {
 int ept_identity_plan(const struct mem_range *ranges, uint32_t count, uint64_t min_top,
 		      struct ept_region *out, uint32_t max);
 
+/* Gives the 4 KiB page at gpa the permissions perms (EPT_READ/WRITE/EXEC), splitting
+ * the large page that maps it. 0, or -1 when gpa is unmapped or frames run out. */
+int ept_set_4k_permissions(struct ept *ept, uint64_t gpa, uint64_t perms);
+
 #endif

@@ -4,6 +4,7 @@
 #include "vmx/vmx.h"
 
 #include "core/apic_base.h"
+#include "core/apic_icr.h"
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/io_intercepts.h"
@@ -165,6 +166,11 @@ static uint64_t build_ept(const struct machine *m, struct vmx_vcpu *vv)
 			return 0;
 		mapped += plan[i].size;
 	}
+	/* the xAPIC page read-only: the guest's ICR writes exit (apic_emulation.h) */
+	vv->apic_page = apic_base_mmio_page(rdmsr(MSR_IA32_APIC_BASE));
+	if (vv->apic_page && ept_set_4k_permissions(&ept, vv->apic_page, EPT_READ))
+		return 0;
+	vv->ept = ept;
 	unsigned memtype = (caps->ept_vpid & VMX_EPT_CAP_MEMTYPE_WB) ? EPT_MEMTYPE_WB : EPT_MEMTYPE_UC;
 	vv->eptp = ept_pointer(ept.root, memtype);
 	kprintf("nestbed: vmx: EPT identity map of %llu MiB in %d regions (RAM write-back, the rest "
@@ -201,6 +207,8 @@ static int build_bitmaps(const struct machine *m, struct vmx_vcpu *vv)
 						(uint16_t)(ports[i].first + p));
 	/* The APIC base must not move onto nestbed's memory (core/guest_msr.c): writes only. */
 	vmx_msr_bitmap_intercept(msr, MSR_IA32_APIC_BASE, false, true);
+	/* INIT and startup IPIs are nestbed's to deliver (apic_emulation.h). */
+	vmx_msr_bitmap_intercept(msr, MSR_X2APIC_ICR, false, true);
 	return 0;
 }
 

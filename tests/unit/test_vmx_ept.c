@@ -123,6 +123,31 @@ static void test_map_1g(void **state)
 	assert_int_equal(pml4e & ~EPT_ADDR_MASK, EPT_RWX);
 }
 
+/* The xAPIC page read-only inside a 1 GiB page: split 1G -> 2M -> 4K, every other
+ * page as it was (memory type, RWX), the page itself without write. */
+static void test_protect_4k_in_1g(void **state)
+{
+	(void)state;
+	assert_int_equal(ept_map(&ept, 0, 0, 4 * GIB, EPT_MEMTYPE_UC), 0);
+	const uint64_t apic = 0xfee00000ull;
+	assert_int_equal(ept_set_4k_permissions(&ept, apic, EPT_READ), 0);
+	uint64_t hpa, size, leaf;
+	assert_int_equal(ept_translate(&ept, apic + 0x300, &hpa, &size, &leaf), 0);
+	assert_int_equal(hpa, apic + 0x300);
+	assert_int_equal(size, EPT_PAGE_4K);
+	assert_int_equal(leaf & EPT_RWX, EPT_READ);
+	assert_int_equal((leaf & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, EPT_MEMTYPE_UC);
+	assert_int_equal(ept_translate(&ept, apic + EPT_PAGE_4K, &hpa, &size, &leaf), 0);
+	assert_int_equal(size, EPT_PAGE_4K);
+	assert_int_equal(leaf & EPT_RWX, EPT_RWX);
+	assert_int_equal(ept_translate(&ept, apic - EPT_PAGE_2M, &hpa, &size, &leaf), 0);
+	assert_int_equal(hpa, apic - EPT_PAGE_2M);
+	assert_int_equal(size, EPT_PAGE_2M);
+	assert_int_equal(leaf & EPT_RWX, EPT_RWX);
+	expect_map(GIB, GIB, EPT_PAGE_1G, EPT_MEMTYPE_UC);
+	assert_int_equal(ept_set_4k_permissions(&ept, 5 * GIB, EPT_READ), -1); /* unmapped */
+}
+
 static void test_map_2m_only(void **state)
 {
 	(void)state;
@@ -309,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_entries),
 		cmocka_unit_test_setup(test_init, setup_all),
 		cmocka_unit_test_setup(test_map_1g, setup_all),
+		cmocka_unit_test_setup(test_protect_4k_in_1g, setup_all),
 		cmocka_unit_test_setup(test_map_2m_only, setup_2m),
 		cmocka_unit_test_setup(test_map_4k_only, setup_4k),
 		cmocka_unit_test_setup(test_map_mixed_sizes, setup_all),

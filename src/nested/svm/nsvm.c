@@ -445,26 +445,26 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 	return true;
 }
 
-/* A posted INIT is due (the core's mailbox): 1 while it stays pending (L1's GIF is 0, APM
- * vol.2 15.17.1; or L2 ran and L1 intercepts INIT: #VMEXIT 63h, after which L1 runs with
- * GIF 0 until its STGI), 0 when the vCPU takes it now: L2's state, if any, is gone with
- * the reset, and L1 starts from INIT with GIF 1. */
-static int nsvm_init_signal(struct vcpu *v)
+/* A posted INIT is due (the core's mailbox): held while L1's GIF is 0 (APM vol.2
+ * 15.17.1), or, while L2 runs and L1 intercepts INIT, #VMEXIT 63h after which L1 runs
+ * with GIF 0 until its STGI; otherwise the vCPU takes it now: L2's state, if any, is
+ * gone with the reset, and L1 starts from INIT with GIF 1. */
+static enum nested_init nsvm_init_signal(struct vcpu *v)
 {
 	struct nsvm *n = nsvm_of(v);
 	if (n->in_l2) {
 		if (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_INIT) {
 			reflect(v, n, SVM_EXIT_INIT, 0, 0, 0);
-			return 1;
+			return NESTED_INIT_HELD;
 		}
 		switch_to_l1(v, n);
 	} else if (!n->gif) {
-		return 1;
+		return NESTED_INIT_HELD;
 	}
 	n->gif = true;
 	n->nmi_pending_l1 = false;
 	n->vmcb01->control.vintr &= ~VINTR_MASKING;
-	return 0;
+	return NESTED_INIT_TAKE;
 }
 
 /* An NPF while L2 ran: L1's table decides (APM 15.25.6). */

@@ -44,7 +44,8 @@
 #define INVEPT_TYPE_CAP_SHIFT 24          /* A.10: bits 26:25 for types 1, 2 */
 #define DESC_VPID_MASK 0xffffull
 #define CANONICAL_SHIFT 47
-#define MSR_IA32_DEBUGCTL 0x1d9u          /* SDM vol.4 table 2-2 */
+#define MSR_IA32_DEBUGCTL 0x1d9u
+#define NMI_VECTOR 2          /* SDM vol.4 table 2-2 */
 
 struct nvmx *nvmx_of(const struct vcpu *v)
 {
@@ -558,6 +559,42 @@ static int create_vmcs02(const struct machine *m, struct nvmx *n)
 	return 0;
 }
 
+/* An INIT for this vCPU: while L2 runs it is exit 3 to L1, which consumes it (SDM vol.3
+ * 25.2: INIT exits are unconditional in VMX non-root operation); L1 in VMX root operation
+ * holds it (24.8: INIT is blocked there) until VMXOFF or its next VM entry; otherwise
+ * the vCPU resets. */
+static enum nested_init nvmx_init_signal(struct vcpu *v)
+{
+	struct nvmx *n = nvmx_of(v);
+	if (!n->in_l2)
+		return n->vmxon_pa != NVMX_NO_VMCS ? NESTED_INIT_HELD : NESTED_INIT_TAKE;
+	nvmx_vmexit(v, n, VMX_EXIT_REASON_INIT, 0);
+	return NESTED_INIT_EXITED;
+}
+
+static void nvmx_self_nmi(struct vcpu *v)
+{
+	struct nvmx *n = nvmx_of(v);
+	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	if (n->in_l2 && (vmcs12_get(n, VMCS_PIN_BASED_CTLS) & VMX_PIN_NMI_EXITING)) {
+		/* 25.2: an NMI exits with basic reason 0, NMI in the interruption info (27.2.2);
+		 * the exit VMCS02 had (the APIC write) leaves nothing else behind */
+		nvmx_vmexit(v, n, VMX_EXIT_REASON_EXCEPTION_NMI, 0);
+		static const uint32_t cleared[] = {
+			VMCS_EXIT_INTR_ERROR_CODE, VMCS_IDT_VECTORING_INFO, VMCS_IDT_VECTORING_ERROR_CODE,
+			VMCS_EXIT_INSTRUCTION_LEN, VMCS_EXIT_INSTRUCTION_INFO, VMCS_GUEST_LINEAR_ADDRESS,
+			VMCS_GUEST_PHYSICAL_ADDRESS,
+		};
+		for (unsigned i = 0; i < sizeof(cleared) / sizeof(cleared[0]); i++)
+			vmcs12_set(n, cleared[i], 0);
+		vmcs12_set(n, VMCS_EXIT_INTR_INFO, VMX_INTR_INFO_VALID |
+			   (VMX_INTR_TYPE_NMI << VMX_INTR_INFO_TYPE_SHIFT) | NMI_VECTOR);
+		nvmx_shadow_push(n);
+		return;
+	}
+	v->ops->inject(v, &nmi);
+}
+
 static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 {
 	uint64_t pa = alloc_frames_zeroed((sizeof(struct nvmx) + FRAME_SIZE - 1) / FRAME_SIZE, FRAME_SIZE);
@@ -604,6 +641,8 @@ const struct nested_ops nested_vmx_ops = {
 	.name = "nested-vmx",
 	.backend = "vmx",
 	.vcpu_init = nvmx_vcpu_init,
+	.init_signal = nvmx_init_signal,
+	.self_nmi = nvmx_self_nmi,
 	.cpuid_policy = nvmx_cpuid_policy,
 	.emulate_vm_insn = nvmx_emulate_vm_insn,
 	.reflect_if_wanted = nvmx_reflect_if_wanted,

@@ -98,7 +98,11 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 			      (unsigned long long)gpa, (unsigned long long)r.pa);
 	/* EPT leaf bits 0-2 are R/W/X: the table format of struct paging (P/W/U) fits, with
 	 * the memory type in bits 5:3 and "ignore PAT" in bit 6 (28.2.2) */
-	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) ? EPT_WRITE : 0) | ((r.perms & EPT_ACCESS_FETCH) ? EPT_EXEC : 0) |
+	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated
+	 * like L1's (apic_emulation.c) */
+	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
+	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) && !apic ? EPT_WRITE : 0) |
+			 ((r.perms & EPT_ACCESS_FETCH) ? EPT_EXEC : 0) |
 			 ((uint64_t)r.memtype << EPT_MEMTYPE_SHIFT) | (r.ipat ? EPT_IGNORE_PAT : 0);
 	uint64_t page = gpa & ~PAGE_MASK, target = r.pa & ~PAGE_MASK;
 	if (paging_set_4k(&n->shadow, page, target, flags)) {
