@@ -317,6 +317,7 @@ def cmd_linux(opts) -> int:
                           opts.nestbed)
     spec.cpu_model = opts.cpu_model or spec.cpu_model
     spec.cpus = opts.cpus
+    spec.args += linux.cpu_check_args(opts.cpus, opts.bare)
     spec.args += opts.append.split()
     timeout = opts.timeout or linux.TIMEOUTS.get(platform.name)
     result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,

@@ -44,6 +44,13 @@ def prepare() -> None:
 BOCHS_VMX_LINUX_MODEL = "corei7_skylake_x"
 
 
+def cpu_check_args(cpus: int, bare: bool) -> list:
+    """Kernel arguments for the initramfs's linux/cpus-online test: every one of the
+    machine's CPUs online, and under nestbed each with nestbed's CPUID policy (the
+    hypervisor bit) -- scripts/make-initramfs."""
+    return ["nestbed.cpus=%d" % cpus] + ([] if bare else ["nestbed.hv=1"])
+
+
 def spec_for(platform_name: str, bare: bool, memory: int = MEMORY, nestbed_args: str = "",
              nestbed=None) -> RunSpec:
     if bare and platform_name.startswith("bochs"):
