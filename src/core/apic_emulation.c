@@ -80,14 +80,15 @@ static void deliver_init(struct vcpu *from, struct pcpu *c)
 }
 
 /* A SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4). SVM: the
- * held vCPU's mailbox. VMX: a physical SIPI, the waiting CPU's exit 4. */
+ * held vCPU's mailbox. VMX: a physical SIPI, which the CPU itself ignores unless it waits
+ * for one in guest mode, L1's or an L2 of L1's: exit 4 (reflected to L1 for its L2). */
 static void deliver_startup(struct vcpu *from, struct pcpu *c, uint8_t vector)
 {
-	if (!c->vcpu || !c->vcpu->wait_for_sipi)
+	if (!c->vcpu)
 		return;
 	if (from->ops->cpu_waits_for_sipi)
 		send_physical(c, ICR_STARTUP, vector);
-	else
+	else if (c->vcpu->wait_for_sipi)
 		__atomic_store_n(&c->pending_sipi, PCPU_SIPI_VALID | vector, __ATOMIC_RELEASE);
 }
 

@@ -16,6 +16,7 @@
 #include "core/pcpu.h"
 
 #define RFLAGS_IF (1ull << 9)
+#define INIT_STREAK_LIMIT 1000
 
 extern const struct vmm_ops *const __start_nestbed_backends[];
 extern const struct vmm_ops *const __stop_nestbed_backends[];
@@ -204,6 +205,12 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 		if (ops->vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
+		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again
+		 * at every entry (Bochs 2.7) would keep the vCPU from running at all, unseen. */
+		v->init_streak = e.kind == EXIT_INIT ? v->init_streak + 1 : 0;
+		if (v->init_streak > INIT_STREAK_LIMIT)
+			guest_failure(v, "CPU %u delivers the same INIT as an exit at every entry (the CPU "
+				      "departs from SDM 25.2: the INIT exit consumes the INIT)", v->id);
 		if (m->options.trace)
 			kprintf("nestbed-trace cpu%u l%u %s code=%#llx rip=%#llx info1=%#llx info2=%#llx\n",
 				v->id, v->level, exit_kind_name(e.kind), (unsigned long long)e.native_code,

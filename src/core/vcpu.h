@@ -46,6 +46,7 @@ struct vcpu {
 	 * INIT in wait-for-SIPI, SDM vol.3 25.2), which natively the SIPI superseded. */
 	bool started_by_sipi;
 	uint8_t sipi_vector;     /* of that SIPI */
+	unsigned init_streak;    /* INIT exits in a row, nothing else between (run.c) */
 	/* The xAPIC page whose writes nestbed performs for the guest (0: none; SVM, see
 	 * apic_emulation.h). */
 	uint64_t apic_page;

@@ -214,6 +214,10 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 		vmcs12_set(n, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
 	for (unsigned i = 0; i < sizeof(saved_fields) / sizeof(saved_fields[0]); i++)
 		vmcs12_set(n, saved_fields[i], vmcs_read(saved_fields[i]));
+	/* blocking by SMI is never L2's outside SMM, where nestbed never runs it (Bochs 2.7
+	 * saves it for a CPU it started through a SIPI exit; vmx_backend.c drop_smi_blocking) */
+	vmcs12_set(n, VMCS_GUEST_INTERRUPTIBILITY,
+		   vmcs12_get(n, VMCS_GUEST_INTERRUPTIBILITY) & ~(uint64_t)VMX_INTERRUPTIBILITY_SMI);
 	/* CR0/CR4 as L2 has them: VMCS02's value (nestbed's forced bits are forced for L2 too) */
 	vmcs12_set(n, VMCS_GUEST_RIP, st->rip);
 	vmcs12_set(n, VMCS_GUEST_RSP, st->rsp);
