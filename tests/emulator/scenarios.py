@@ -290,7 +290,11 @@ SCENARIOS = (
        linux("emulator/linux/qemu-uefi-svm/nestbed", "qemu-uefi-svm")]
     # several CPUs: every CPU online, each with nestbed's CPUID policy (linux/cpus-online)
     + [linux("emulator/linux/qemu-svm/nestbed-4cpus", "qemu-svm", "--cpus", "4"),
-       linux("emulator/linux/qemu-svm/bare-4cpus", "qemu-svm", "--bare", "--cpus", "4")]
+       linux("emulator/linux/qemu-svm/bare-4cpus", "qemu-svm", "--bare", "--cpus", "4"),
+       # ~90 s: the PVH vmlinux on Bochs' VT-x, CPU 1 started through nestbed
+       Scenario("emulator/linux/bochs-vmx/nestbed-2cpus",
+                ("linux", "--platform", "bochs-vmx", "--cpus", "2", "--timeout", "400"),
+                "pass", None, 400)]
     + SMP_NESTBED_SCENARIOS
     + KVM_SCENARIOS
     + (KVM_NESTBED_SCENARIOS if KVM_UNDER_NESTBED_PASSES else [])
