@@ -50,8 +50,9 @@ def _boot(platform, spec, timeout):
     return seconds, collect.stats
 
 
-def linux_boot(platform_name: str, runs: int, say) -> dict:
-    """Linux boot to /init and power-off, bare and under nestbed: median seconds, ratio."""
+def linux_boot(platform_name: str, runs: int, say, cpus: int = 1) -> dict:
+    """Linux boot to /init and power-off, bare and under nestbed: median seconds, ratio;
+    with cpus > 1 the initramfs also checks that every CPU came online."""
     platform = get_platform(platform_name)
     linux.prepare()
     timeout = linux.TIMEOUTS.get(platform_name, 600)
@@ -60,10 +61,12 @@ def linux_boot(platform_name: str, runs: int, say) -> dict:
         times, stats = [], None
         for i in range(runs):
             spec = linux.spec_for(platform_name, mode == "bare")
+            spec.cpus = cpus
+            spec.args += linux.cpu_check_args(cpus, mode == "bare")
             seconds, stats = _boot(platform, spec, timeout)
             times.append(seconds)
-            say("bench: linux %s %s run %d/%d: %.2f s" % (platform_name, mode, i + 1, runs,
-                                                           seconds))
+            say("bench: linux %s %s %d CPU(s) run %d/%d: %.2f s" % (platform_name, mode, cpus,
+                                                                    i + 1, runs, seconds))
         figures[mode] = {"seconds_median": round(statistics.median(times), 3),
                          "seconds": [round(t, 3) for t in times]}
         if stats:
@@ -211,6 +214,7 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "nestbed": _git_version(),
         "runs_per_figure": runs,
+        "linux_boot_4cpus": {"qemu-svm": linux_boot("qemu-svm", runs, say, cpus=4)},
         "linux_boot": dict({"qemu-svm": linux_boot("qemu-svm", runs, say)},
                            **({"bochs-vmx": linux_boot("bochs-vmx", 1, say)} if bochs else
                               {k: v for k, v in data.get("linux_boot", {}).items()
