@@ -41,7 +41,8 @@ def l1_cmdline(l1_args: str = "", loops: Optional[int] = None,
     """The L1 kernel's command line: the usual one, the user's words (module parameters
     such as kvm_amd.npt=0 among them), the loop count and L2's vCPU count for the runner.
     With several vCPUs the runner is asked to pin each vCPU thread to its own CPU, so
-    fewer L1 CPUs than vCPUs is a failure (--l1-args kvm_l2.pin=0 after it undoes that)."""
+    fewer L1 CPUs than vCPUs is a failure, unless the user's words set kvm_l2.pin
+    themselves (kvm_l2.pin=0: a skip)."""
     extra = l1_args.split()
     for word in extra:
         if any(c in word for c in "\"'\\\n"):
@@ -56,7 +57,7 @@ def l1_cmdline(l1_args: str = "", loops: Optional[int] = None,
         if not 1 <= vcpus <= MAX_VCPUS:
             raise HarnessError("--vcpus must be 1 to %d, not %d" % (MAX_VCPUS, vcpus))
         args.append("%s=%d" % (VCPUS_PARAM, vcpus))
-        if vcpus > 1:
+        if vcpus > 1 and not any(w.startswith(PIN_PARAM + "=") for w in extra):
             args.append("%s=1" % PIN_PARAM)
     return args
 

@@ -1134,8 +1134,12 @@ static void report_smp(struct smp *smp, unsigned online, int want_pin)
 	/* kvm/smp-pinned: thread i on its own CPU from start to end */
 	for (unsigned i = 0; i < smp->n; i++) {
 		struct vm *vm = &smp->vms[i];
-		vdiag(vm, "thread pinned to CPU %d, ran on CPU %d (start) and %d (end)", vm->cpu,
-		      vm->cpu_start, vm->cpu_end);
+		if (vm->cpu >= 0)
+			vdiag(vm, "thread pinned to CPU %d, ran on CPU %d (start) and %d (end)",
+			      vm->cpu, vm->cpu_start, vm->cpu_end);
+		else
+			vdiag(vm, "thread not pinned, ran on CPU %d (start) and %d (end)",
+			      vm->cpu_start, vm->cpu_end);
 		if (!smp->pin)
 			continue;
 		if (vm->pin_why[0] && len < (int)sizeof why)

@@ -93,6 +93,11 @@ def test_l1_cmdline_several_vcpus_are_pinned_after_the_users_words():
                                            "kvm_l2.vcpus=2", "kvm_l2.pin=1"]
 
 
+def test_l1_cmdline_the_users_pin_word_wins():
+    args = kvm.l1_cmdline("kvm_l2.pin=0", None, 2)
+    assert args[len(CMDLINE.split()):] == ["kvm_l2.pin=0", "kvm_l2.vcpus=2"]
+
+
 @pytest.mark.parametrize("bad", [0, -1, kvm.MAX_VCPUS + 1])
 def test_l1_cmdline_refuses_a_bad_vcpu_count(bad):
     with pytest.raises(HarnessError, match="--vcpus must be 1 to 8, not %d" % bad):
