@@ -18,6 +18,14 @@
  * Exit status: 0 when every test passed, 1 otherwise.
  *
  *   kvm_l2_runner [--loops N] [--phase-timeout S] [--cmdline FILE] [--vcpus N] [--pin]
+ *   kvm_l2_runner --exit-port CODE
+ *
+ * --exit-port CODE ends the run (the exit protocol's port writes, for kvm-init.sh): once
+ * the console's UART has sent everything (tcdrain), CODE to port 0xf4 (QEMU's
+ * isa-debug-exit; nestbed), then "Shutdown" to port 0x8900 (Bochs), through /dev/port.
+ * kvm-init.sh's former "sleep 0.2" and a dd per byte took 19 s on Bochs with 2 CPUs (its
+ * guest clock runs far slower than its instructions), more than the harness waits after
+ * the exit-port line. Status 0 when every write was made.
  *
  * --vcpus N (default 1, at most MAX_VCPUS): with N > 1 the VM has N vCPUs, each run by its
  * own thread through the same script and loops, in parallel, each in its own 64 KiB of
@@ -51,6 +59,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +99,8 @@
 #define PORT_LOOP_CPUID 0x530     /* the CPUID loop is done: its iteration count */
 #define PORT_LOOP_IO    0x531     /* one exit per iteration, the iteration number */
 #define PORT_RING       0x532     /* the ring is done: how often this vCPU spun waiting */
+#define PORT_EXIT_CODE  0xf4      /* the exit protocol: QEMU's isa-debug-exit (nestbed too) */
+#define PORT_SHUTDOWN   0x8900    /* ... Bochs stops at "Shutdown" written there */
 
 /*
  * The L2 code, 16-bit real mode. CPUID clobbers EAX-EDX, so the loops count in ESI/EDI/EBP.
@@ -1189,8 +1200,42 @@ static void report_smp(struct smp *smp, unsigned online, int want_pin)
 	tap("smp-l2-ring", why);
 }
 
+/* --exit-port CODE. Returns the status. */
+static int exit_protocol(const char *arg)
+{
+	char *end;
+	unsigned long code = strtoul(arg, &end, 10);
+	if (!*arg || *end || code > 255) {
+		fprintf(stderr, "kvm_l2_runner: bad --exit-port %s (0..255)\n", arg);
+		return 2;
+	}
+	/* the exit-port line must leave the UART before the emulator stops: tcdrain waits for
+	 * the console's transmitter, a sleep only when stdout is no terminal (a sleep is long
+	 * on Bochs with 2 CPUs, whose guest clock runs hundreds of times slower) */
+	if (tcdrain(STDOUT_FILENO) < 0) {
+		struct timespec drain = { .tv_nsec = 200000000 };
+		nanosleep(&drain, NULL);
+	}
+	int fd = open("/dev/port", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "kvm_l2_runner: /dev/port: %s\n", strerror(errno));
+		return 1;
+	}
+	const uint8_t byte = (uint8_t)code;
+	int rc = pwrite(fd, &byte, 1, PORT_EXIT_CODE) == 1 ? 0 : 1;
+	for (const char *c = "Shutdown"; *c; c++)
+		if (pwrite(fd, c, 1, PORT_SHUTDOWN) != 1)
+			rc = 1;
+	if (rc)
+		fprintf(stderr, "kvm_l2_runner: writing to /dev/port: %s\n", strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--exit-port"))
+		return exit_protocol(argv[2]);
 	unsigned loops = DEFAULT_LOOPS, nvcpus = 1;
 	int want_pin = 0;
 	const char *cmdline = "/proc/cmdline";
@@ -1227,7 +1272,8 @@ int main(int argc, char **argv)
 			cmdline = argv[++i];
 		} else {
 			fprintf(stderr, "usage: kvm_l2_runner [--loops N] [--phase-timeout S] "
-				"[--cmdline FILE] [--vcpus N] [--pin]\n");
+				"[--cmdline FILE] [--vcpus N] [--pin]\n"
+				"       kvm_l2_runner --exit-port CODE\n");
 			return 2;
 		}
 	}

@@ -408,7 +408,9 @@ def test_runner_usage(tmp_path):
                     str(exe), str(ROOT / "guests/linux/kvm_l2_runner.c")], check=True,
                    timeout=120)
     for bad in (["--loops", "0"], ["--phase-timeout", "x"], ["--bogus"], ["--vcpus", "0"],
-                ["--vcpus", "9"], ["--vcpus", "2x"], ["--vcpus"]):
+                ["--vcpus", "9"], ["--vcpus", "2x"], ["--vcpus"], ["--exit-port", "256"],
+                ["--exit-port", ""], ["--exit-port", "1x"]):
+        # (a valid --exit-port would write to this machine's I/O ports: not run here)
         proc = subprocess.run([str(exe), *bad], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=30)
         assert proc.returncode == 2 and proc.stdout == b"", bad
