@@ -8,7 +8,7 @@
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
                              [--nestbed PATH] [--cpus N]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
-                           [--memory MIB] [--loops N] [--nestbed PATH] [--cpus N]
+                           [--memory MIB] [--loops N] [--vcpus N] [--nestbed PATH] [--cpus N]
     python3 -m harness xen --platform P [--bare] [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
     python3 -m harness bench [--out DIR] [--runs N]
@@ -154,6 +154,9 @@ def build_parser():
     kv.add_argument("--memory", type=memory, default=1024, metavar="MIB")
     kv.add_argument("--loops", type=int, metavar="N",
                     help="L2 CPUID and port-I/O loop iterations (default 10000)")
+    kv.add_argument("--vcpus", type=int, metavar="N",
+                    help="L2's vCPUs, run at once by one thread each, each pinned to its "
+                    "own L1 CPU (default 1; more needs as many L1 CPUs)")
     kv.add_argument("--nestbed", type=Path, metavar="PATH",
                     help="nestbed image (default build/nestbed.elf)")
     kv.add_argument("--nestbed-args", default="", metavar="STRING")
@@ -339,10 +342,11 @@ def cmd_fuzz(opts) -> int:
 def cmd_kvm(opts) -> int:
     from . import kvm
     platform = get_platform(opts.platform)
-    kvm.check_args(opts.bare, opts.l1_args, opts.loops, opts.nestbed)  # before building
+    kvm.check_args(opts.bare, opts.l1_args, opts.loops, opts.nestbed,
+                   vcpus=opts.vcpus)  # before building
     kvm.prepare()
     spec = kvm.spec_for(platform.name, opts.bare, opts.memory, opts.l1_args, opts.loops,
-                        opts.nestbed, opts.nestbed_args.strip())
+                        opts.nestbed, opts.nestbed_args.strip(), vcpus=opts.vcpus)
     spec.cpus = opts.cpus
     result = run(platform, spec, timeout=kvm.timeout_for(platform.name, opts.timeout),
                  stream=sys.stdout.buffer, log_path=opts.log, keep=opts.keep)

@@ -22,6 +22,11 @@ TIMEOUTS = {"qemu-svm": 180, "qemu-uefi-svm": 240, "kvm": 180, "bochs-vmx": 900,
             "bochs-svm": 900}
 DEFAULT_TIMEOUT = 180
 LOOPS_PARAM = "kvm_l2_runner.loops"
+# L2's vCPUs (guests/linux/kvm-init.sh hands them to kvm_l2_runner --vcpus) and, with
+# more than one, the demand that each vCPU thread have its own L1 CPU (--pin)
+VCPUS_PARAM = "kvm_l2.vcpus"
+PIN_PARAM = "kvm_l2.pin"
+MAX_VCPUS = 8   # kvm_l2_runner's MAX_VCPUS
 
 
 def prepare(initramfs: Path = INITRAMFS) -> None:
@@ -31,9 +36,13 @@ def prepare(initramfs: Path = INITRAMFS) -> None:
     _script("make-kvm-initramfs", str(initramfs))
 
 
-def l1_cmdline(l1_args: str = "", loops: Optional[int] = None) -> List[str]:
+def l1_cmdline(l1_args: str = "", loops: Optional[int] = None,
+               vcpus: Optional[int] = None) -> List[str]:
     """The L1 kernel's command line: the usual one, the user's words (module parameters
-    such as kvm_amd.npt=0 among them), the loop count for the runner."""
+    such as kvm_amd.npt=0 among them), the loop count and L2's vCPU count for the runner.
+    With several vCPUs the runner is asked to pin each vCPU thread to its own CPU, so
+    fewer L1 CPUs than vCPUs is a failure, unless the user's words set kvm_l2.pin
+    themselves (kvm_l2.pin=0: a skip)."""
     extra = l1_args.split()
     for word in extra:
         if any(c in word for c in "\"'\\\n"):
@@ -44,13 +53,19 @@ def l1_cmdline(l1_args: str = "", loops: Optional[int] = None) -> List[str]:
         if loops < 1:
             raise HarnessError("--loops must be at least 1, not %d" % loops)
         args.append("%s=%d" % (LOOPS_PARAM, loops))
+    if vcpus is not None:
+        if not 1 <= vcpus <= MAX_VCPUS:
+            raise HarnessError("--vcpus must be 1 to %d, not %d" % (MAX_VCPUS, vcpus))
+        args.append("%s=%d" % (VCPUS_PARAM, vcpus))
+        if vcpus > 1 and not any(w.startswith(PIN_PARAM + "=") for w in extra):
+            args.append("%s=1" % PIN_PARAM)
     return args
 
 
 def check_args(bare: bool, l1_args: str = "", loops: Optional[int] = None,
-               nestbed: Optional[Path] = None) -> None:
+               nestbed: Optional[Path] = None, vcpus: Optional[int] = None) -> None:
     """HarnessError for options that cannot work together (checked before any build)."""
-    l1_cmdline(l1_args, loops)
+    l1_cmdline(l1_args, loops, vcpus)
     if bare and nestbed is not None:
         raise HarnessError("--nestbed has no effect with --bare")
 
@@ -61,15 +76,16 @@ def timeout_for(platform_name: str, timeout: Optional[float] = None) -> float:
 
 def spec_for(platform_name: str, bare: bool, memory: int = MEMORY, l1_args: str = "",
              loops: Optional[int] = None, nestbed: Optional[Path] = None,
-             nestbed_args: str = "", initramfs: Path = INITRAMFS) -> RunSpec:
+             nestbed_args: str = "", initramfs: Path = INITRAMFS,
+             vcpus: Optional[int] = None) -> RunSpec:
     if bare and platform_name.startswith("bochs"):
         kernel = LINUX_DIR / "vmlinuz"
     else:
         kernel = LINUX_DIR / "vmlinux"
     if not kernel.is_file():
         raise HarnessError("%s does not exist (scripts/fetch-linux failed?)" % kernel)
-    check_args(bare, l1_args, loops, nestbed)
-    args = l1_cmdline(l1_args, loops)
+    check_args(bare, l1_args, loops, nestbed, vcpus)
+    args = l1_cmdline(l1_args, loops, vcpus)
     # the Bochs model Debian's kernel boots on (harness/linux.py: it stalls on tigerlake)
     model = BOCHS_VMX_LINUX_MODEL if platform_name == "bochs-vmx" else None
     if bare:

@@ -17,7 +17,25 @@
  * Output: TAP version 13 on stdout, one test per check, diagnostics as "# " lines.
  * Exit status: 0 when every test passed, 1 otherwise.
  *
- *   kvm_l2_runner [--loops N] [--phase-timeout S] [--cmdline FILE]
+ *   kvm_l2_runner [--loops N] [--phase-timeout S] [--cmdline FILE] [--vcpus N] [--pin]
+ *   kvm_l2_runner --exit-port CODE
+ *
+ * --exit-port CODE ends the run (the exit protocol's port writes, for kvm-init.sh): once
+ * the console's UART has sent everything (tcdrain), CODE to port 0xf4 (QEMU's
+ * isa-debug-exit; nestbed), then "Shutdown" to port 0x8900 (Bochs), through /dev/port.
+ * kvm-init.sh's former "sleep 0.2" and a dd per byte took 19 s on Bochs with 2 CPUs (its
+ * guest clock runs far slower than its instructions), more than the harness waits after
+ * the exit-port line. Status 0 when every write was made.
+ *
+ * --vcpus N (default 1, at most MAX_VCPUS): with N > 1 the VM has N vCPUs, each run by its
+ * own thread through the same script and loops, in parallel, each in its own 64 KiB of
+ * guest memory (real-mode segment base index * VCPU_STRIDE: the same code and GPAs within
+ * the segment); the per-vCPU tests are named kvm/vcpuI/... Each thread is pinned to its own
+ * CPU when there are N online CPUs (--pin: fewer is a failure, not a skip). Then
+ * kvm/smp-pinned (each thread ran on its own CPU), kvm/smp-concurrent (all threads were
+ * inside KVM_RUN of their loop phase at once: a shared counter) and kvm/smp-l2-ring (the
+ * L2 vCPUs pass a token around in shared guest memory, RING_ROUNDS turns each, with no exit
+ * between turns: they run at the same time and see each other's stores).
  *
  * --cmdline (default /proc/cmdline): kvm_amd.X=V / kvm_intel.X=V words there are module
  * parameters the init script passed to insmod; kvm/module-params checks that they are in
@@ -29,7 +47,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -38,8 +59,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef sigev_notify_thread_id                  /* glibc 2.36 has the field, not the name */
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 
 #define MEM_SIZE    0x200000u     /* one slot: 2 MiB at guest-physical 0 */
 #define CODE_GPA    0x1000u       /* where l2_code is copied; CS = 0, IP = CODE_GPA */
@@ -51,6 +77,11 @@
 #define DEFAULT_LOOPS 10000u
 #define DEFAULT_PHASE_TIMEOUT 60u /* seconds a phase (the script, each loop) may take */
 #define KVM_TSS_GPA 0xfffbd000u   /* VMX without unrestricted guest needs a TSS (3 pages) */
+#define MAX_VCPUS   8u
+#define VCPU_STRIDE 0x10000u      /* vCPU i's segments have base i * VCPU_STRIDE */
+#define RING_IP     0x3000u       /* l2_ring is copied there (N > 1 only), CS-relative */
+#define RING_GPA    0x80000u      /* the shared token word (FS base, above every vCPU's 64 KiB) */
+#define RING_ROUNDS 100u          /* turns each vCPU takes in kvm/smp-l2-ring */
 
 /* The ports of the script (all above 0xff but the first, so DX carries them); l2_code
  * repeats them as literals. */
@@ -67,6 +98,9 @@
 #define PORT_MEM    0x521         /* the memory test's result */
 #define PORT_LOOP_CPUID 0x530     /* the CPUID loop is done: its iteration count */
 #define PORT_LOOP_IO    0x531     /* one exit per iteration, the iteration number */
+#define PORT_RING       0x532     /* the ring is done: how often this vCPU spun waiting */
+#define PORT_EXIT_CODE  0xf4      /* the exit protocol: QEMU's isa-debug-exit (nestbed too) */
+#define PORT_SHUTDOWN   0x8900    /* ... Bochs stops at "Shutdown" written there */
 
 /*
  * The L2 code, 16-bit real mode. CPUID clobbers EAX-EDX, so the loops count in ESI/EDI/EBP.
@@ -173,56 +207,110 @@ __asm__(
 
 #define GPA_OF(sym) (CODE_GPA + (uint32_t)((sym) - l2_code))
 
+/*
+ * The token ring of kvm/smp-l2-ring (N > 1), 16-bit, at RING_IP: EBX = this vCPU's index,
+ * ECX = N, ESI = turns. The token is the dword at FS:0 (RING_GPA, shared by all vCPUs);
+ * vCPU i takes the turns i, i + N, i + 2N, ...: it waits until the token equals its turn,
+ * then stores turn + 1. No exit until the OUT of the spin count and HLT.
+ */
+extern const unsigned char l2_ring[], l2_ring_hlt[], l2_ring_end[];
+__asm__(
+	".pushsection .rodata\n"
+	".globl l2_ring, l2_ring_hlt, l2_ring_end\n"
+	".code16\n"
+	"l2_ring:\n"
+	"	movl %ebx, %edi\n"                 /* the next turn */
+	"	xorl %ebp, %ebp\n"                 /* spins */
+	"1:	movl %fs:0, %eax\n"
+	"	cmpl %edi, %eax\n"
+	"	je 2f\n"
+	"	pause\n"
+	"	incl %ebp\n"
+	"	jmp 1b\n"
+	"2:	incl %eax\n"
+	"	movl %eax, %fs:0\n"
+	"	addl %ecx, %edi\n"
+	"	decl %esi\n"
+	"	jnz 1b\n"
+	"	movl %ebp, %eax\n"
+	"	movw $0x532, %dx\n"                /* PORT_RING */
+	"	outl %eax, %dx\n"
+	"	hlt\n"
+	"l2_ring_hlt:\n"
+	"	jmp l2_ring_hlt\n"
+	"l2_ring_end:\n"
+	".code64\n"
+	".popsection\n");
+
+#define RING_IP_OF(sym) (RING_IP + (uint32_t)((sym) - l2_ring))
+
 /* ------------------------------------------------------------------------- TAP */
 
+/* The vCPU threads print at once: one line (or one diagnostic) at a time. */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int tap_number;
 static int tap_failed;
+
+static void vdiag_list(const char *prefix, const char *fmt, va_list ap)
+{
+	pthread_mutex_lock(&out_lock);
+	printf("# %s", prefix);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
 
 static void diag(const char *fmt, ...)
 {
 	va_list ap;
-	printf("# ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vdiag_list("", fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 }
 
-/* One TAP line: ok when why is NULL or empty, else "not ok ... # why". */
-static void tap(const char *name, const char *why)
+/* One TAP line "kvm/<prefix><name>": ok when why is NULL or empty, else "not ok ... # why". */
+static void tap_prefixed(const char *prefix, const char *name, const char *why)
 {
+	pthread_mutex_lock(&out_lock);
 	++tap_number;
 	if (why && *why) {
-		printf("not ok %d - %s # %s\n", tap_number, name, why);
+		printf("not ok %d - kvm/%s%s # %s\n", tap_number, prefix, name, why);
 		++tap_failed;
 	} else {
-		printf("ok %d - %s\n", tap_number, name);
+		printf("ok %d - kvm/%s%s\n", tap_number, prefix, name);
 	}
 	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
+
+static void tap(const char *name, const char *why)
+{
+	tap_prefixed("", name, why);
 }
 
 static void tap_skip(const char *name, const char *why)
 {
-	printf("ok %d - %s # SKIP %s\n", ++tap_number, name, why);
+	pthread_mutex_lock(&out_lock);
+	printf("ok %d - kvm/%s # SKIP %s\n", ++tap_number, name, why);
 	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
 }
 
-/* The tests, in order: the plan is printed first, so the list is fixed. */
-static const char *const TESTS[] = {
-	"kvm/module-loaded", "kvm/module-params", "kvm/api-version", "kvm/create-vm",
-	"kvm/l2-io-out", "kvm/l2-io-in", "kvm/l2-registers", "kvm/l2-cpuid", "kvm/l2-cpuid-hypervisor-leaf",
-	"kvm/l2-memory", "kvm/l2-hlt", "kvm/l2-exit-count", "kvm/l2-cpuid-loop",
-	"kvm/l2-io-loop",
+/* The tests, in order: the plan is printed first, so the list is fixed. First the VM's,
+ * then each vCPU's (kvm/NAME with one vCPU, kvm/vcpuI/NAME with several; the threads'
+ * lines interleave), then, with several vCPUs, the SMP ones. */
+static const char *const VM_TESTS[] = {
+	"module-loaded", "module-params", "api-version", "create-vm",
 };
-#define NTESTS ((int)(sizeof(TESTS) / sizeof(TESTS[0])))
-
-/* Every test not reported yet fails with the same reason (a fatal error). */
-static void fail_rest(const char *why)
-{
-	while (tap_number < NTESTS)
-		tap(TESTS[tap_number], why);
-}
+static const char *const VCPU_TESTS[] = {
+	"l2-io-out", "l2-io-in", "l2-registers", "l2-cpuid", "l2-cpuid-hypervisor-leaf",
+	"l2-memory", "l2-hlt", "l2-exit-count", "l2-cpuid-loop", "l2-io-loop",
+};
+static const char *const SMP_TESTS[] = { "smp-pinned", "smp-concurrent", "smp-l2-ring" };
+#define NVM_TESTS ((int)(sizeof(VM_TESTS) / sizeof(VM_TESTS[0])))
+#define NVCPU_TESTS ((int)(sizeof(VCPU_TESTS) / sizeof(VCPU_TESTS[0])))
+#define NSMP_TESTS ((int)(sizeof(SMP_TESTS) / sizeof(SMP_TESTS[0])))
 
 /* ------------------------------------------------------------------------- files */
 
@@ -342,34 +430,20 @@ static int check_module_params(const char *cmdline_path, char *why, size_t size)
 	return n;
 }
 
-/* ------------------------------------------------------------------------- deadline */
-
-static volatile sig_atomic_t deadline_passed;
-static unsigned phase_timeout = DEFAULT_PHASE_TIMEOUT;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	deadline_passed = 1;
-}
-
-/* From now, the current phase has phase_timeout seconds. */
-static void deadline_arm(void)
-{
-	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: KVM_RUN returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	deadline_passed = 0;
-	alarm(phase_timeout);
-}
-
-static void deadline_disarm(void)
-{
-	alarm(0);
-}
-
 /* ------------------------------------------------------------------------- the VM */
 
+/* What the vCPU threads share (N > 1). */
+struct smp {
+	unsigned n;                 /* vCPUs */
+	int pin;                    /* threads are pinned (n CPUs online) */
+	pthread_barrier_t barrier;  /* the loops and the ring start together */
+	atomic_int in_run;          /* threads inside KVM_RUN of their loop phase now */
+	atomic_int max_in_run;      /* ... at most, so far */
+	struct vm *vms;             /* the n vCPUs */
+};
+
+/* One vCPU and what it needs of its VM: vCPU i sees the memory from its segment base
+ * (mem is the slot's memory + i * VCPU_STRIDE), so the script's GPAs are the same. */
 struct vm {
 	int kvm, fd, vcpu;
 	struct kvm_run *run;
@@ -379,7 +453,79 @@ struct vm {
 	int have_hv;
 	unsigned long exits[64];                   /* KVM_RUN exits by reason */
 	unsigned long total_exits;
+	unsigned index;                            /* the vCPU id */
+	char prefix[16];                           /* "" (one vCPU) or "vcpuI/" (TAP names) */
+	char dprefix[16];                          /* "" or "vcpuI: " (diagnostics) */
+	int ntests;                                /* VCPU_TESTS reported so far */
+	timer_t timer;                             /* the phase deadline of this thread */
+	int have_timer;
+	struct smp *smp;                           /* NULL with one vCPU */
+	int counting;                              /* in the loop phase: counts in smp->in_run */
+	int alive;                                 /* the script and the loops ended as expected */
+	unsigned loops;                            /* iterations of each loop */
+	int script_ok;                             /* phase 1 ended with L2 still running */
+	int cpu, cpu_start, cpu_end;               /* pinned to (-1: no), ran on */
+	char pin_why[160];                         /* why pinning failed */
+	char ring_why[400];                        /* kvm/smp-l2-ring's failure, "" */
+	pthread_t thread;
 };
+
+static void vdiag(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdiag_list(vm->dprefix, fmt, ap);
+	va_end(ap);
+}
+
+/* The vCPU's next test. */
+static void vtap(struct vm *vm, const char *why)
+{
+	tap_prefixed(vm->prefix, VCPU_TESTS[vm->ntests++], why);
+}
+
+/* Every test of the vCPU not reported yet fails with the same reason. */
+static void vfail_rest(struct vm *vm, const char *why)
+{
+	while (vm->ntests < NVCPU_TESTS)
+		vtap(vm, why);
+}
+
+/* ------------------------------------------------------------------------- deadline */
+
+static _Thread_local volatile sig_atomic_t deadline_passed;
+static unsigned phase_timeout = DEFAULT_PHASE_TIMEOUT;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	deadline_passed = 1;
+}
+
+/* From now, the current phase of this thread's vCPU has phase_timeout seconds: then
+ * SIGALRM goes to this thread (no SA_RESTART: its KVM_RUN returns EINTR). */
+static void deadline_arm(struct vm *vm)
+{
+	if (!vm->have_timer) {
+		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGALRM };
+		sev.sigev_notify_thread_id = gettid();
+		if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0) {
+			vdiag(vm, "timer_create: %s: no phase timeout", strerror(errno));
+			return;
+		}
+		vm->have_timer = 1;
+	}
+	deadline_passed = 0;
+	struct itimerspec its = { .it_value = { .tv_sec = phase_timeout } };
+	timer_settime(vm->timer, 0, &its, NULL);
+}
+
+static void deadline_disarm(struct vm *vm)
+{
+	struct itimerspec its = { 0 };
+	if (vm->have_timer)
+		timer_settime(vm->timer, 0, &its, NULL);
+}
 
 static const char *exit_name(uint32_t reason)
 {
@@ -396,11 +542,11 @@ static void dump_state(struct vm *vm)
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	if (ioctl(vm->vcpu, KVM_GET_REGS, &r) == 0)
-		diag("L2 rip=%#llx rflags=%#llx rax=%#llx rbx=%#llx rcx=%#llx rdx=%#llx "
+		vdiag(vm, "L2 rip=%#llx rflags=%#llx rax=%#llx rbx=%#llx rcx=%#llx rdx=%#llx "
 		     "rsi=%#llx rdi=%#llx rbp=%#llx rsp=%#llx", r.rip, r.rflags, r.rax, r.rbx,
 		     r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp);
 	if (ioctl(vm->vcpu, KVM_GET_SREGS, &s) == 0)
-		diag("L2 cs=%#x base=%#llx cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
+		vdiag(vm, "L2 cs=%#x base=%#llx cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
 		     s.cs.selector, s.cs.base, s.cr0, s.cr3, s.cr4, s.efer);
 }
 
@@ -408,11 +554,21 @@ static void dump_state(struct vm *vm)
 static int vm_run(struct vm *vm, char *why, size_t size)
 {
 	for (;;) {
-		if (ioctl(vm->vcpu, KVM_RUN, 0) < 0) {
+		struct smp *smp = vm->smp;
+		if (vm->counting) {
+			int now = atomic_fetch_add(&smp->in_run, 1) + 1;
+			int max = atomic_load(&smp->max_in_run);
+			while (now > max && !atomic_compare_exchange_weak(&smp->max_in_run, &max, now))
+				;
+		}
+		int rc = ioctl(vm->vcpu, KVM_RUN, 0);
+		if (vm->counting)
+			atomic_fetch_sub(&smp->in_run, 1);
+		if (rc < 0) {
 			if (errno == EINTR && deadline_passed) {
 				snprintf(why, size, "L2 ran for %u s without the expected exit "
 					 "(KVM_RUN interrupted)", phase_timeout);
-				diag("%s", why);
+				vdiag(vm, "%s", why);
 				dump_state(vm);
 				return -1;
 			}
@@ -465,7 +621,7 @@ static void describe_exit(struct vm *vm, char *why, size_t size, const char *exp
 		snprintf(why, size, "expected %s, got KVM_EXIT_%s (%u)", expected,
 			 exit_name(run->exit_reason), run->exit_reason);
 	}
-	diag("unexpected exit: %s", why);
+	vdiag(vm, "unexpected exit: %s", why);
 	dump_state(vm);
 }
 
@@ -541,7 +697,9 @@ static void vendor_string(const uint32_t r[4], char out[13], int hv)
 			out[i] = '?';
 }
 
-static int create_vm(struct vm *vm, char *why, size_t size)
+/* The VM: its memory slot and the CPUID entries KVM supports (returned in *cpuid, for
+ * every vCPU). vm->mem is the slot's memory. */
+static int create_vm(struct vm *vm, struct kvm_cpuid2 **cpuid_out, char *why, size_t size)
 {
 	vm->fd = ioctl(vm->kvm, KVM_CREATE_VM, 0);
 	if (vm->fd < 0) {
@@ -557,32 +715,12 @@ static int create_vm(struct vm *vm, char *why, size_t size)
 		snprintf(why, size, "mmap of %u bytes: %s", MEM_SIZE, strerror(errno));
 		return -1;
 	}
-	size_t code_size = (size_t)(l2_code_end - l2_code);
-	memcpy(vm->mem + CODE_GPA, l2_code, code_size);
-	memcpy(vm->mem + DATA_GPA + 4, &(uint32_t){ DATA_IN }, 4);
 	struct kvm_userspace_memory_region region = {
 		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
 		.userspace_addr = (uintptr_t)vm->mem,
 	};
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		snprintf(why, size, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
-		return -1;
-	}
-	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu < 0) {
-		snprintf(why, size, "KVM_CREATE_VCPU: %s", strerror(errno));
-		return -1;
-	}
-	int run_size = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < (int)sizeof(struct kvm_run)) {
-		snprintf(why, size, "KVM_GET_VCPU_MMAP_SIZE: %d (%s)", run_size,
-			 run_size < 0 ? strerror(errno) : "too small");
-		return -1;
-	}
-	vm->run_size = (size_t)run_size;
-	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu, 0);
-	if (vm->run == MAP_FAILED) {
-		snprintf(why, size, "mmap of the vCPU's kvm_run: %s", strerror(errno));
 		return -1;
 	}
 
@@ -621,15 +759,44 @@ static int create_vm(struct vm *vm, char *why, size_t size)
 		free(cpuid);
 		return -1;
 	}
-	if (ioctl(vm->vcpu, KVM_SET_CPUID2, cpuid) < 0) {
-		snprintf(why, size, "KVM_SET_CPUID2 (%u entries): %s", cpuid->nent, strerror(errno));
-		free(cpuid);
+	*cpuid_out = cpuid;
+	return 0;
+}
+
+/* vCPU vm->index of the VM (vm->fd): its code and data in its own segment (vm->mem is
+ * already the segment's base), CPUID, real mode at CODE_GPA. With several vCPUs, FS is
+ * the shared page of the ring and l2_ring is at RING_IP. */
+static int create_vcpu(struct vm *vm, const struct kvm_cpuid2 *cpuid, int several, char *why,
+		       size_t size)
+{
+	memcpy(vm->mem + CODE_GPA, l2_code, (size_t)(l2_code_end - l2_code));
+	memcpy(vm->mem + DATA_GPA + 4, &(uint32_t){ DATA_IN }, 4);
+	if (several)
+		memcpy(vm->mem + RING_IP, l2_ring, (size_t)(l2_ring_end - l2_ring));
+	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)vm->index);
+	if (vm->vcpu < 0) {
+		snprintf(why, size, "KVM_CREATE_VCPU %u: %s", vm->index, strerror(errno));
 		return -1;
 	}
-	diag("KVM_SET_CPUID2: %u entries", cpuid->nent);
-	free(cpuid);
+	int run_size = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		snprintf(why, size, "KVM_GET_VCPU_MMAP_SIZE: %d (%s)", run_size,
+			 run_size < 0 ? strerror(errno) : "too small");
+		return -1;
+	}
+	vm->run_size = (size_t)run_size;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu, 0);
+	if (vm->run == MAP_FAILED) {
+		snprintf(why, size, "mmap of the vCPU's kvm_run: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vcpu, KVM_SET_CPUID2, cpuid) < 0) {
+		snprintf(why, size, "KVM_SET_CPUID2 (%u entries): %s", cpuid->nent, strerror(errno));
+		return -1;
+	}
+	vdiag(vm, "KVM_SET_CPUID2: %u entries", cpuid->nent);
 
-	/* Real mode, CS = 0, IP = CODE_GPA, interrupts off. */
+	/* Real mode, segments at the vCPU's base, IP = CODE_GPA, interrupts off. */
 	struct kvm_sregs sregs;
 	if (ioctl(vm->vcpu, KVM_GET_SREGS, &sregs) < 0) {
 		snprintf(why, size, "KVM_GET_SREGS: %s", strerror(errno));
@@ -637,9 +804,14 @@ static int create_vm(struct vm *vm, char *why, size_t size)
 	}
 	struct kvm_segment *segs[] = { &sregs.cs, &sregs.ds, &sregs.es, &sregs.fs, &sregs.gs,
 				       &sregs.ss };
+	const uint32_t base = vm->index * VCPU_STRIDE;
 	for (size_t i = 0; i < sizeof segs / sizeof segs[0]; i++) {
-		segs[i]->base = 0;
-		segs[i]->selector = 0;
+		segs[i]->base = base;
+		segs[i]->selector = (uint16_t)(base >> 4);
+	}
+	if (several) {
+		sregs.fs.base = RING_GPA;
+		sregs.fs.selector = RING_GPA >> 4;
 	}
 	if (ioctl(vm->vcpu, KVM_SET_SREGS, &sregs) < 0) {
 		snprintf(why, size, "KVM_SET_SREGS: %s", strerror(errno));
@@ -650,8 +822,6 @@ static int create_vm(struct vm *vm, char *why, size_t size)
 		snprintf(why, size, "KVM_SET_REGS: %s", strerror(errno));
 		return -1;
 	}
-	diag("VM: one slot of %u KiB at 0, one vCPU in real mode at %#x (%zu bytes of L2 code)",
-	     MEM_SIZE / 1024, CODE_GPA, code_size);
 	return 0;
 }
 
@@ -723,7 +893,7 @@ static int run_script(struct vm *vm)
 	    expect_io(vm, 1, 2, PORT_OUT16, 0xbeef, why, sizeof why) ||
 	    expect_io(vm, 1, 4, PORT_OUT32, 0xcafef00d, why, sizeof why))
 		dead = 1;
-	tap("kvm/l2-io-out", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -733,7 +903,7 @@ static int run_script(struct vm *vm)
 	    expect_io(vm, 0, 4, PORT_IN32, IN32_VALUE, why, sizeof why) ||
 	    expect_io(vm, 1, 4, PORT_ECHO32, ~IN32_VALUE, why, sizeof why))
 		dead = 1;
-	tap("kvm/l2-io-in", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -742,7 +912,7 @@ static int run_script(struct vm *vm)
 	 * the ones user space sets are the ones L2 then has */
 	if (check_registers(vm, why, sizeof why) < 0 && strncmp(why, "L2 ", 3) != 0)
 		dead = 1;
-	tap("kvm/l2-registers", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -751,11 +921,11 @@ static int run_script(struct vm *vm)
 	char vendor[13];
 	if (expect_cpuid(vm, &vm->leaf0, r, why, sizeof why) == 0) {
 		vendor_string(r, vendor, 0);
-		diag("L2 CPUID 0: max basic leaf %#x, vendor \"%s\"", r[0], vendor);
+		vdiag(vm, "L2 CPUID 0: max basic leaf %#x, vendor \"%s\"", r[0], vendor);
 	} else if (strncmp(why, "CPUID", 5) != 0) {
 		dead = 1;
 	}
-	tap("kvm/l2-cpuid", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -766,13 +936,13 @@ static int run_script(struct vm *vm)
 	why[0] = 0;
 	if (expect_cpuid(vm, &hv, r, why, sizeof why) == 0) {
 		vendor_string(r, vendor, 1);
-		diag("L2 CPUID 0x40000000: max leaf %#x, signature \"%s\"", r[0], vendor);
+		vdiag(vm, "L2 CPUID 0x40000000: max leaf %#x, signature \"%s\"", r[0], vendor);
 		if (memcmp(&r[1], "KVMKVMKVM\0\0\0", 12) != 0)
 			snprintf(why, sizeof why, "signature \"%s\", expected \"KVMKVMKVM\"", vendor);
 	} else if (strncmp(why, "CPUID", 5) != 0) {
 		dead = 1;
 	}
-	tap("kvm/l2-cpuid-hypervisor-leaf", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -788,7 +958,7 @@ static int run_script(struct vm *vm)
 	} else if (strncmp(why, "OUT", 3) != 0) {
 		dead = 1;
 	}
-	tap("kvm/l2-memory", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -808,7 +978,7 @@ static int run_script(struct vm *vm)
 	} else {
 		dead = 1;
 	}
-	tap("kvm/l2-hlt", why);
+	vtap(vm, why);
 	if (dead)
 		return -1;
 
@@ -817,13 +987,13 @@ static int run_script(struct vm *vm)
 	why[0] = 0;
 	if (got != expected)
 		snprintf(why, sizeof why, "%lu KVM_RUN exits, expected %lu", got, expected);
-	diag("phase 1: %lu exits to user space (IO %lu, HLT %lu)", got, vm->exits[KVM_EXIT_IO],
+	vdiag(vm, "phase 1: %lu exits to user space (IO %lu, HLT %lu)", got, vm->exits[KVM_EXIT_IO],
 	     vm->exits[KVM_EXIT_HLT]);
-	tap("kvm/l2-exit-count", why);
+	vtap(vm, why);
 	return 0;
 }
 
-/* Phase 2: the loops. */
+/* Phase 2: the loops. Sets vm->alive when L2 ended them at its HLT. */
 static void run_loops(struct vm *vm, unsigned loops)
 {
 	char why[512] = "";
@@ -831,32 +1001,34 @@ static void run_loops(struct vm *vm, unsigned loops)
 				 .rsp = 0x1000 };
 	if (ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0) {
 		snprintf(why, sizeof why, "KVM_SET_REGS: %s", strerror(errno));
-		fail_rest(why);
+		vfail_rest(vm, why);
 		return;
 	}
 
 	/* kvm/l2-cpuid-loop: the next exit after N CPUIDs is the OUT of the count */
 	const unsigned long before = vm->total_exits;
-	deadline_arm();
+	vm->counting = vm->smp != NULL;
+	deadline_arm(vm);
 	double t0 = now_seconds();
 	int rc = expect_io(vm, 1, 4, PORT_LOOP_CPUID, loops, why, sizeof why);
 	double t1 = now_seconds();
-	deadline_disarm();
+	deadline_disarm(vm);
 	if (rc == 0 && vm->total_exits - before != 1)
 		snprintf(why, sizeof why, "%lu exits to user space during the CPUID loop, "
 			 "expected 1", vm->total_exits - before);
 	if (rc == 0)
-		diag("L2 CPUID loop: %u CPUIDs handled in the kernel in %.3f s: %.0f/s, %.1f us "
+		vdiag(vm, "L2 CPUID loop: %u CPUIDs handled in the kernel in %.3f s: %.0f/s, %.1f us "
 		     "each", loops, t1 - t0, loops / (t1 - t0), (t1 - t0) * 1e6 / loops);
-	tap("kvm/l2-cpuid-loop", why);
+	vtap(vm, why);
 	if (rc != 0 && strncmp(why, "OUT", 3) != 0) {
-		fail_rest("not run: the CPUID loop failed");
+		vm->counting = 0;
+		vfail_rest(vm, "not run: the CPUID loop failed");
 		return;
 	}
 
 	/* kvm/l2-io-loop: N exits to user space, each with its iteration number */
 	char err[512] = "", msg[600] = "";
-	deadline_arm();
+	deadline_arm(vm);
 	t0 = now_seconds();
 	unsigned i;
 	for (i = 0; i < loops; i++)
@@ -870,16 +1042,202 @@ static void run_loops(struct vm *vm, unsigned loops)
 		snprintf(msg, sizeof msg, "iteration %u: %s", i, err);
 	}
 	t1 = now_seconds();
-	deadline_disarm();
+	deadline_disarm(vm);
+	vm->counting = 0;
+	vm->alive = !msg[0] && rc == 0;
 	if (!msg[0])
-		diag("L2 I/O loop: %u OUT exits to user space in %.3f s: %.0f/s, %.1f us each",
+		vdiag(vm, "L2 I/O loop: %u OUT exits to user space in %.3f s: %.0f/s, %.1f us each",
 		     loops, t1 - t0, loops / (t1 - t0), (t1 - t0) * 1e6 / loops);
-	tap("kvm/l2-io-loop", msg);
+	vtap(vm, msg);
+}
+
+/* Phase 3 (N > 1): the token ring. Fills vm->ring_why on failure. */
+static void run_ring(struct vm *vm)
+{
+	struct smp *smp = vm->smp;
+	char *why = vm->ring_why;
+	const size_t size = sizeof vm->ring_why;
+	struct kvm_regs regs = { .rip = RING_IP_OF(l2_ring), .rflags = 0x2, .rbx = vm->index,
+				 .rcx = smp->n, .rsi = RING_ROUNDS, .rsp = 0x1000 };
+	if (ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0) {
+		snprintf(why, size, "vcpu%u: KVM_SET_REGS: %s", vm->index, strerror(errno));
+		return;
+	}
+	char err[360] = "";
+	deadline_arm(vm);
+	double t0 = now_seconds();
+	int reason = vm_run(vm, err, sizeof err);
+	uint32_t spins = 0;
+	if (reason >= 0) {
+		struct kvm_run *run = vm->run;
+		if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT ||
+		    run->io.size != 4 || run->io.port != PORT_RING || run->io.count != 1)
+			describe_exit(vm, err, sizeof err, "KVM_EXIT_IO out size 4 port 0x532 (ring)");
+		else
+			memcpy(&spins, (uint8_t *)run + run->io.data_offset, 4);
+	}
+	double t1 = now_seconds();
+	if (!err[0] && vm_run(vm, err, sizeof err) >= 0 && vm->run->exit_reason != KVM_EXIT_HLT)
+		describe_exit(vm, err, sizeof err, "KVM_EXIT_HLT after the ring");
+	deadline_disarm(vm);
+	if (err[0])
+		snprintf(why, size, "vcpu%u: %s", vm->index, err);
+	else
+		vdiag(vm, "L2 ring: %u turns in %.3f s, %u spins waiting for the others", RING_ROUNDS,
+		      t1 - t0, spins);
+}
+
+/* The i-th CPU of the set, -1 when there is none. */
+static int nth_cpu(const cpu_set_t *set, unsigned i)
+{
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, set) && i-- == 0)
+			return cpu;
+	return -1;
+}
+
+/* One vCPU, start to end: the script, then (with the others) the loops and the ring. */
+static void *vcpu_main(void *arg)
+{
+	struct vm *vm = arg;
+	struct smp *smp = vm->smp;
+	if (smp && vm->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(vm->cpu, &set);
+		if (sched_setaffinity(0, sizeof set, &set) < 0)
+			snprintf(vm->pin_why, sizeof vm->pin_why, "vcpu%u: sched_setaffinity(CPU %d): "
+				 "%s", vm->index, vm->cpu, strerror(errno));
+	}
+	vm->cpu_start = sched_getcpu();
+	deadline_arm(vm);
+	int script = run_script(vm);
+	deadline_disarm(vm);
+	vm->script_ok = script == 0;
+	if (script < 0)
+		vfail_rest(vm, "not run: L2 stopped at an earlier test");
+	if (smp)
+		pthread_barrier_wait(&smp->barrier);    /* the loop phases run at once */
+	if (script == 0)
+		run_loops(vm, vm->loops);
+	if (smp) {
+		pthread_barrier_wait(&smp->barrier);    /* every vCPU is at its HLT, or lost */
+		unsigned lost = smp->n;
+		for (unsigned i = 0; i < smp->n && lost == smp->n; i++)
+			if (!smp->vms[i].alive)
+				lost = i;
+		if (lost == smp->n)
+			run_ring(vm);
+		else
+			snprintf(vm->ring_why, sizeof vm->ring_why, "not run: vcpu%u failed its "
+				 "script or loops", lost);
+	}
+	vm->cpu_end = sched_getcpu();
+	return NULL;
+}
+
+/* The SMP tests, after every thread has ended. */
+static void report_smp(struct smp *smp, unsigned online, int want_pin)
+{
+	char why[512] = "";
+	int len = 0;
+
+	/* kvm/smp-pinned: thread i on its own CPU from start to end */
+	for (unsigned i = 0; i < smp->n; i++) {
+		struct vm *vm = &smp->vms[i];
+		if (vm->cpu >= 0)
+			vdiag(vm, "thread pinned to CPU %d, ran on CPU %d (start) and %d (end)",
+			      vm->cpu, vm->cpu_start, vm->cpu_end);
+		else
+			vdiag(vm, "thread not pinned, ran on CPU %d (start) and %d (end)",
+			      vm->cpu_start, vm->cpu_end);
+		if (!smp->pin)
+			continue;
+		if (vm->pin_why[0] && len < (int)sizeof why)
+			len += snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "",
+					vm->pin_why);
+		else if ((vm->cpu_start != vm->cpu || vm->cpu_end != vm->cpu) && len < (int)sizeof why)
+			len += snprintf(why + len, sizeof why - len, "%svcpu%u ran on CPU %d and %d, "
+					"pinned to %d", len ? "; " : "", i, vm->cpu_start,
+					vm->cpu_end, vm->cpu);
+	}
+	char unpinned[160];
+	snprintf(unpinned, sizeof unpinned, "%u vCPUs but %u online CPU(s): the threads are not "
+		 "pinned", smp->n, online);
+	if (smp->pin)
+		tap("smp-pinned", why);
+	else if (want_pin)
+		tap("smp-pinned", unpinned);
+	else
+		tap_skip("smp-pinned", unpinned);
+
+	/* kvm/smp-concurrent: all threads inside KVM_RUN of their loop phase at once */
+	int max = atomic_load(&smp->max_in_run);
+	diag("at most %d of %u vCPU threads were inside KVM_RUN of their loop phase at once",
+	     max, smp->n);
+	why[0] = 0;
+	if (max != (int)smp->n)
+		snprintf(why, sizeof why, "at most %d of %u vCPU threads were inside KVM_RUN of "
+			 "their loop phase at once", max, smp->n);
+	if (smp->pin)
+		tap("smp-concurrent", why);
+	else if (want_pin)
+		tap("smp-concurrent", unpinned);
+	else
+		tap_skip("smp-concurrent", unpinned);
+
+	/* kvm/smp-l2-ring: every vCPU took its turns; the token is n * RING_ROUNDS */
+	why[0] = 0;
+	for (unsigned i = 0; i < smp->n && !why[0]; i++)
+		snprintf(why, sizeof why, "%s", smp->vms[i].ring_why);
+	if (!why[0]) {
+		uint32_t token;
+		memcpy(&token, smp->vms[0].mem + RING_GPA, 4);   /* vCPU 0's base is 0 */
+		if (token != smp->n * RING_ROUNDS)
+			snprintf(why, sizeof why, "the token at %#x is %u, expected %u", RING_GPA,
+				 token, smp->n * RING_ROUNDS);
+	}
+	tap("smp-l2-ring", why);
+}
+
+/* --exit-port CODE. Returns the status. */
+static int exit_protocol(const char *arg)
+{
+	char *end;
+	unsigned long code = strtoul(arg, &end, 10);
+	if (!*arg || *end || code > 255) {
+		fprintf(stderr, "kvm_l2_runner: bad --exit-port %s (0..255)\n", arg);
+		return 2;
+	}
+	/* the exit-port line must leave the UART before the emulator stops: tcdrain waits for
+	 * the console's transmitter, a sleep only when stdout is no terminal (a sleep is long
+	 * on Bochs with 2 CPUs, whose guest clock runs hundreds of times slower) */
+	if (tcdrain(STDOUT_FILENO) < 0) {
+		struct timespec drain = { .tv_nsec = 200000000 };
+		nanosleep(&drain, NULL);
+	}
+	int fd = open("/dev/port", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "kvm_l2_runner: /dev/port: %s\n", strerror(errno));
+		return 1;
+	}
+	const uint8_t byte = (uint8_t)code;
+	int rc = pwrite(fd, &byte, 1, PORT_EXIT_CODE) == 1 ? 0 : 1;
+	for (const char *c = "Shutdown"; *c; c++)
+		if (pwrite(fd, c, 1, PORT_SHUTDOWN) != 1)
+			rc = 1;
+	if (rc)
+		fprintf(stderr, "kvm_l2_runner: writing to /dev/port: %s\n", strerror(errno));
+	close(fd);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned loops = DEFAULT_LOOPS;
+	if (argc == 3 && !strcmp(argv[1], "--exit-port"))
+		return exit_protocol(argv[2]);
+	unsigned loops = DEFAULT_LOOPS, nvcpus = 1;
+	int want_pin = 0;
 	const char *cmdline = "/proc/cmdline";
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--loops") && i + 1 < argc) {
@@ -899,63 +1257,154 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			phase_timeout = (unsigned)v;
+		} else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (*end || v == 0 || v > MAX_VCPUS) {
+				fprintf(stderr, "kvm_l2_runner: bad --vcpus %s (1..%u)\n", argv[i],
+					MAX_VCPUS);
+				return 2;
+			}
+			nvcpus = (unsigned)v;
+		} else if (!strcmp(argv[i], "--pin")) {
+			want_pin = 1;
 		} else if (!strcmp(argv[i], "--cmdline") && i + 1 < argc) {
 			cmdline = argv[++i];
 		} else {
 			fprintf(stderr, "usage: kvm_l2_runner [--loops N] [--phase-timeout S] "
-				"[--cmdline FILE]\n");
+				"[--cmdline FILE] [--vcpus N] [--pin]\n"
+				"       kvm_l2_runner --exit-port CODE\n");
 			return 2;
 		}
 	}
 	char why[512];
-	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
+	struct vm vms[MAX_VCPUS];
+	memset(vms, 0, sizeof vms);
+	struct vm *const vm = &vms[0];
+	vm->kvm = vm->fd = vm->vcpu = -1;
+	struct smp smp = { .n = nvcpus, .vms = vms };
+	struct kvm_cpuid2 *cpuid = NULL;
+	const int several = nvcpus > 1;
 
-	printf("TAP version 13\n1..%d\n", NTESTS);
+	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: KVM_RUN returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+
+	printf("TAP version 13\n1..%d\n", NVM_TESTS + (int)nvcpus * NVCPU_TESTS +
+	       (several ? NSMP_TESTS : 0));
 	fflush(stdout);
 
 	check_module_loaded(why, sizeof why);
-	tap("kvm/module-loaded", why);
+	tap("module-loaded", why);
 	int nparams = check_module_params(cmdline, why, sizeof why);
 	if (nparams == 0)
-		tap_skip("kvm/module-params", "no kvm parameters on the command line");
+		tap_skip("module-params", "no kvm parameters on the command line");
 	else
-		tap("kvm/module-params", why);
+		tap("module-params", why);
 
-	vm.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm.kvm < 0) {
-		snprintf(why, sizeof why, "cannot open /dev/kvm: %s", strerror(errno));
-		fail_rest(why);
-		goto out;
+	for (unsigned i = 0; i < nvcpus; i++) {
+		vms[i].index = i;
+		vms[i].loops = loops;
+		vms[i].cpu = -1;
+		vms[i].smp = several ? &smp : NULL;
+		if (several) {
+			snprintf(vms[i].prefix, sizeof vms[i].prefix, "vcpu%u/", i);
+			snprintf(vms[i].dprefix, sizeof vms[i].dprefix, "vcpu%u: ", i);
+		}
 	}
-	int api = ioctl(vm.kvm, KVM_GET_API_VERSION, 0);
+	vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm < 0) {
+		snprintf(why, sizeof why, "cannot open /dev/kvm: %s", strerror(errno));
+		goto fail_all;
+	}
+	int api = ioctl(vm->kvm, KVM_GET_API_VERSION, 0);
 	why[0] = 0;
 	if (api != KVM_API_VERSION)
 		snprintf(why, sizeof why, "KVM_GET_API_VERSION returned %d (%s), expected %d", api,
 			 api < 0 ? strerror(errno) : "wrong version", KVM_API_VERSION);
-	tap("kvm/api-version", why);
+	tap("api-version", why);
 	if (why[0]) {
-		fail_rest("not run: wrong KVM API version");
-		goto out;
+		snprintf(why, sizeof why, "not run: wrong KVM API version");
+		goto fail_all;
 	}
 
 	why[0] = 0;
-	create_vm(&vm, why, sizeof why);
-	tap("kvm/create-vm", why);
+	if (create_vm(vm, &cpuid, why, sizeof why) == 0) {
+		uint8_t *mem = vm->mem;
+		for (unsigned i = 0; i < nvcpus && !why[0]; i++) {
+			if (i > 0) {
+				vms[i].kvm = vm->kvm;
+				vms[i].fd = vm->fd;
+				vms[i].leaf0 = vm->leaf0;
+				vms[i].leaf_hv = vm->leaf_hv;
+				vms[i].have_hv = vm->have_hv;
+			}
+			vms[i].mem = mem + i * VCPU_STRIDE;
+			create_vcpu(&vms[i], cpuid, several, why, sizeof why);
+		}
+	}
+	free(cpuid);
+	if (!why[0] && several)
+		diag("VM: one slot of %u KiB at 0, %u vCPUs in real mode at %#x, vCPU i's segments "
+		     "at i * %#x (%zu bytes of L2 code, %zu of ring code at %#x)", MEM_SIZE / 1024,
+		     nvcpus, CODE_GPA, VCPU_STRIDE, (size_t)(l2_code_end - l2_code),
+		     (size_t)(l2_ring_end - l2_ring), RING_IP);
+	else if (!why[0])
+		diag("VM: one slot of %u KiB at 0, one vCPU in real mode at %#x (%zu bytes of L2 "
+		     "code)", MEM_SIZE / 1024, CODE_GPA, (size_t)(l2_code_end - l2_code));
+	tap("create-vm", why);
 	if (why[0]) {
-		fail_rest("not run: no VM");
+		snprintf(why, sizeof why, "not run: no VM");
+		goto fail_all;
+	}
+
+	if (!several) {
+		vcpu_main(vm);
+		if (vm->script_ok)
+			diag("KVM_RUN exits in all: %lu (IO %lu, HLT %lu, other %lu)",
+			     vm->total_exits, vm->exits[KVM_EXIT_IO], vm->exits[KVM_EXIT_HLT],
+			     vm->total_exits - vm->exits[KVM_EXIT_IO] - vm->exits[KVM_EXIT_HLT]);
 		goto out;
 	}
-	deadline_arm();
-	int script = run_script(&vm);
-	deadline_disarm();
-	if (script < 0) {
-		fail_rest("not run: L2 stopped at an earlier test");
-		goto out;
+
+	/* Several vCPUs: thread i pinned to the i-th online CPU when there are enough. */
+	cpu_set_t online_set;
+	unsigned online = 0;
+	if (sched_getaffinity(0, sizeof online_set, &online_set) == 0)
+		online = (unsigned)CPU_COUNT(&online_set);
+	smp.pin = online >= nvcpus;
+	for (unsigned i = 0; i < nvcpus && smp.pin; i++)
+		vms[i].cpu = nth_cpu(&online_set, i);
+	diag("%u vCPU threads, %u CPU(s) this process may run on: %s", nvcpus, online,
+	     smp.pin ? "one CPU each" : "not pinned");
+	pthread_barrier_init(&smp.barrier, NULL, nvcpus);
+	unsigned started = 0;
+	for (; started < nvcpus; started++) {
+		int err = pthread_create(&vms[started].thread, NULL, vcpu_main, &vms[started]);
+		if (err) {
+			/* the others would wait at the barrier forever */
+			printf("Bail out! pthread_create for vcpu%u: %s\n", started, strerror(err));
+			fflush(stdout);
+			return 2;
+		}
 	}
-	run_loops(&vm, loops);
-	diag("KVM_RUN exits in all: %lu (IO %lu, HLT %lu, other %lu)", vm.total_exits,
-	     vm.exits[KVM_EXIT_IO], vm.exits[KVM_EXIT_HLT],
-	     vm.total_exits - vm.exits[KVM_EXIT_IO] - vm.exits[KVM_EXIT_HLT]);
+	for (unsigned i = 0; i < nvcpus; i++)
+		pthread_join(vms[i].thread, NULL);
+	for (unsigned i = 0; i < nvcpus; i++)
+		vdiag(&vms[i], "KVM_RUN exits in all: %lu (IO %lu, HLT %lu, other %lu)",
+		      vms[i].total_exits, vms[i].exits[KVM_EXIT_IO], vms[i].exits[KVM_EXIT_HLT],
+		      vms[i].total_exits - vms[i].exits[KVM_EXIT_IO] - vms[i].exits[KVM_EXIT_HLT]);
+	report_smp(&smp, online, want_pin);
+	goto out;
+
+fail_all:
+	/* every test not reported yet fails with the same reason */
+	while (tap_number < NVM_TESTS)
+		tap(VM_TESTS[tap_number], why);
+	for (unsigned i = 0; i < nvcpus; i++)
+		vfail_rest(&vms[i], why);
+	for (int i = 0; several && i < NSMP_TESTS; i++)
+		tap(SMP_TESTS[i], why);
 out:
 	diag("kvm_l2_runner: %d of %d tests failed", tap_failed, tap_number);
 	return tap_failed ? 1 : 0;

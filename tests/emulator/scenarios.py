@@ -135,10 +135,19 @@ def kvm_l2(name, platform, *rest):
 # (L2's GPRs across #VMEXIT, VMCB12 written through L1's NPT, paged real mode in the
 # page walker); all fixed.
 KVM_UNDER_NESTBED_PASSES = True
-KVM_SCENARIOS = [kvm_l2("emulator/kvm-l2/qemu-svm/bare/" + npt, "qemu-svm", "--bare", *args)
-                 for npt, args in KVM_NPT.items()]
+# An L2 with 2 vCPUs on an L1 with one CPU (kvm_l2.pin=0: the runner's threads take turns
+# on it, its SMP pinning and concurrency tests skip): each vCPU's exits and the L2 token
+# ring through shared memory; under nestbed, L1 switches between two VMCB12s on one CPU.
+# ~30 s each on qemu-svm with 2000 loops.
+KVM_VCPUS2_1CPU = ("--vcpus", "2", "--l1-args", "kvm_l2.pin=0", "--loops", "2000")
+KVM_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/bare/" + npt, "qemu-svm", "--bare", *args)
+                  for npt, args in KVM_NPT.items()]
+                 + [kvm_l2("emulator/kvm-l2/qemu-svm/bare/vcpus2-1cpu", "qemu-svm", "--bare",
+                           *KVM_VCPUS2_1CPU)])
 KVM_NESTBED_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qemu-svm", *args)
                           for npt, args in KVM_NPT.items()]
+                         + [kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/vcpus2-1cpu", "qemu-svm",
+                                   *KVM_VCPUS2_1CPU)]
                          # the same under nestbed.efi, booted by OVMF (~17 s)
                          + [kvm_l2("emulator/kvm-l2/qemu-uefi-svm/nestbed/npt1",
                                    "qemu-uefi-svm")])

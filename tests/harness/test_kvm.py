@@ -4,6 +4,7 @@ scripts/make-kvm-initramfs on a fake modules tree."""
 
 import lzma
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,15 +43,15 @@ def test_parser_defaults():
     opts = build_parser().parse_args(["kvm", "--platform", "qemu-svm"])
     assert opts.command == "kvm" and not opts.bare and opts.l1_args == ""
     assert opts.memory == 1024 and opts.timeout is None and opts.loops is None
-    assert opts.nestbed is None and opts.nestbed_args == ""
+    assert opts.nestbed is None and opts.nestbed_args == "" and opts.vcpus is None
 
 
 def test_parser_all_options():
     opts = build_parser().parse_args([
         "kvm", "--platform", "bochs-svm", "--bare", "--l1-args", "kvm_amd.npt=0 kvm.x=1",
-        "--timeout", "30", "--memory", "512", "--loops", "50", "--keep"])
+        "--timeout", "30", "--memory", "512", "--loops", "50", "--keep", "--vcpus", "2"])
     assert opts.bare and opts.l1_args == "kvm_amd.npt=0 kvm.x=1" and opts.timeout == 30
-    assert opts.memory == 512 and opts.loops == 50 and opts.keep
+    assert opts.memory == 512 and opts.loops == 50 and opts.keep and opts.vcpus == 2
 
 
 def test_parser_nestbed_path():
@@ -80,6 +81,57 @@ def test_l1_cmdline_refuses_quotes(bad):
 def test_l1_cmdline_refuses_zero_loops():
     with pytest.raises(HarnessError, match="--loops must be at least 1"):
         kvm.l1_cmdline("", 0)
+
+
+def test_l1_cmdline_one_vcpu_asks_for_no_pinning():
+    assert kvm.l1_cmdline("", None, 1) == CMDLINE.split() + ["kvm_l2.vcpus=1"]
+
+
+def test_l1_cmdline_several_vcpus_are_pinned_after_the_users_words():
+    args = kvm.l1_cmdline("kvm_amd.npt=0", 5, 2)
+    assert args[len(CMDLINE.split()):] == ["kvm_amd.npt=0", "kvm_l2_runner.loops=5",
+                                           "kvm_l2.vcpus=2", "kvm_l2.pin=1"]
+
+
+def test_l1_cmdline_the_users_pin_word_wins():
+    args = kvm.l1_cmdline("kvm_l2.pin=0", None, 2)
+    assert args[len(CMDLINE.split()):] == ["kvm_l2.pin=0", "kvm_l2.vcpus=2"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, kvm.MAX_VCPUS + 1])
+def test_l1_cmdline_refuses_a_bad_vcpu_count(bad):
+    with pytest.raises(HarnessError, match="--vcpus must be 1 to 8, not %d" % bad):
+        kvm.l1_cmdline("", None, bad)
+
+
+def test_max_vcpus_is_the_runners():
+    src = (ROOT / "guests/linux/kvm_l2_runner.c").read_text()
+    assert re.search(r"^#define MAX_VCPUS +%du\b" % kvm.MAX_VCPUS, src, re.M)
+
+
+def test_init_script_hands_the_vcpus_to_the_runner(tmp_path):
+    """kvm-init.sh's own command-line parsing, run with a fake /proc/cmdline: the words
+    it passes to kvm_l2_runner."""
+    init = (ROOT / "guests/linux/kvm-init.sh").read_text()
+    start = init.index("cmdline_value() {")
+    end = init.index("rc=$?")
+    runner = init[init.index("loops=$(cmdline_value"):end].replace(
+        "/bin/kvm_l2_runner", "printf '%s\\n'")
+    def words(cmdline):
+        script = "cmdline='%s'\n%s\n%s" % (
+            cmdline, init[start:init.index("\n}\n", start) + 3], runner)
+        out = subprocess.run(["sh", "-c", script], stdout=subprocess.PIPE, check=True,
+                             timeout=30).stdout.decode().split()
+        return out
+    assert words("console=ttyS0") == []
+    assert words("kvm_l2.vcpus=2 kvm_l2.pin=1") == ["--vcpus", "2", "--pin"]
+    assert words("kvm_l2.vcpus=2 kvm_l2.pin=1 kvm_l2.pin=0") == ["--vcpus", "2"]
+    assert words("kvm_l2_runner.loops=7 kvm_l2.vcpus=3") == ["--loops", "7", "--vcpus", "3"]
+
+
+def test_check_args_refuses_a_bad_vcpu_count():
+    with pytest.raises(HarnessError, match="--vcpus"):
+        kvm.check_args(True, "", None, None, vcpus=0)
 
 
 def test_check_args_bare_with_nestbed():
@@ -197,6 +249,36 @@ def test_cmd_kvm_nestbed(monkeypatch, linux_dir, capsys):
     assert spec.args[-2:] == ["kvm_amd.npt=0", "kvm_l2_runner.loops=3"]
     assert spec.modules[0][1] == "initrd"
     assert capsys.readouterr().out.strip().endswith("harness: PASS: fake")
+
+
+def test_cmd_kvm_vcpus(monkeypatch, linux_dir):
+    calls = wire(monkeypatch, linux_dir)
+    rc = cli_main.main(["kvm", "--platform", "qemu-svm", "--bare", "--vcpus", "2"])
+    assert rc == EXIT_PASS
+    [(name, spec, timeout)] = calls.runs
+    assert spec.args[-2:] == ["kvm_l2.vcpus=2", "kvm_l2.pin=1"]
+
+
+def test_cmd_kvm_without_vcpus_leaves_the_command_line_alone(monkeypatch, linux_dir):
+    calls = wire(monkeypatch, linux_dir)
+    assert cli_main.main(["kvm", "--platform", "qemu-svm", "--bare"]) == EXIT_PASS
+    [(name, spec, timeout)] = calls.runs
+    assert spec.args == CMDLINE.split()
+
+
+def test_cmd_kvm_bad_vcpus_before_building(monkeypatch, linux_dir, capsys):
+    calls = wire(monkeypatch, linux_dir)
+    rc = cli_main.main(["kvm", "--platform", "qemu-svm", "--vcpus", "9"])
+    assert rc == EXIT_ERROR and calls.prepared == 0 and not calls.runs
+    assert "--vcpus must be 1 to 8, not 9" in capsys.readouterr().out
+
+
+def test_qemu_command_nestbed_vcpus(linux_dir, tmp_path):
+    spec = kvm.spec_for("qemu-svm", False, nestbed=Path("build/nb/nestbed.elf"), vcpus=2,
+                        initramfs=tmp_path / "initramfs.cpio")
+    argv = QemuSvm(which=which).command(spec, "nestbed.elf", "vmlinux")
+    assert argv[argv.index("-initrd") + 1] == (
+        "vmlinux %s kvm_l2.vcpus=2 kvm_l2.pin=1,initramfs.cpio initrd" % CMDLINE)
 
 
 def test_cmd_kvm_bare_timeout_and_failure(monkeypatch, linux_dir):
@@ -325,7 +407,10 @@ def test_runner_usage(tmp_path):
     subprocess.run(["gcc", "-static", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o",
                     str(exe), str(ROOT / "guests/linux/kvm_l2_runner.c")], check=True,
                    timeout=120)
-    for bad in (["--loops", "0"], ["--phase-timeout", "x"], ["--bogus"]):
+    for bad in (["--loops", "0"], ["--phase-timeout", "x"], ["--bogus"], ["--vcpus", "0"],
+                ["--vcpus", "9"], ["--vcpus", "2x"], ["--vcpus"], ["--exit-port", "256"],
+                ["--exit-port", ""], ["--exit-port", "1x"]):
+        # (a valid --exit-port would write to this machine's I/O ports: not run here)
         proc = subprocess.run([str(exe), *bad], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=30)
         assert proc.returncode == 2 and proc.stdout == b"", bad
