@@ -140,14 +140,22 @@ KVM_UNDER_NESTBED_PASSES = True
 # ring through shared memory; under nestbed, L1 switches between two VMCB12s on one CPU.
 # ~30 s each on qemu-svm with 2000 loops.
 KVM_VCPUS2_1CPU = ("--vcpus", "2", "--l1-args", "kvm_l2.pin=0", "--loops", "2000")
+# An L1 with 2 CPUs (each started through nestbed) runs an L2 with 2 vCPUs, one thread
+# pinned to each CPU, both inside KVM_RUN at once (kvm/smp-pinned, kvm/smp-concurrent):
+# nestbed's nested layer on both CPUs at the same time. ~10 s each on qemu-svm.
+KVM_SMP = ("--cpus", "2", "--vcpus", "2")
 KVM_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/bare/" + npt, "qemu-svm", "--bare", *args)
                   for npt, args in KVM_NPT.items()]
                  + [kvm_l2("emulator/kvm-l2/qemu-svm/bare/vcpus2-1cpu", "qemu-svm", "--bare",
-                           *KVM_VCPUS2_1CPU)])
+                           *KVM_VCPUS2_1CPU),
+                    kvm_l2("emulator/kvm-l2/qemu-svm/bare/cpus2-vcpus2", "qemu-svm", "--bare",
+                           *KVM_SMP)])
 KVM_NESTBED_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qemu-svm", *args)
                           for npt, args in KVM_NPT.items()]
                          + [kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/vcpus2-1cpu", "qemu-svm",
-                                   *KVM_VCPUS2_1CPU)]
+                                   *KVM_VCPUS2_1CPU),
+                            kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/cpus2-vcpus2", "qemu-svm",
+                                   *KVM_SMP)]
                          # the same under nestbed.efi, booted by OVMF (~17 s)
                          + [kvm_l2("emulator/kvm-l2/qemu-uefi-svm/nestbed/npt1",
                                    "qemu-uefi-svm")])
