@@ -17,33 +17,9 @@
 #define APIC_REG_ALIGN_MASK 0xfu
 #define NMI_VECTOR 2
 
-/* An NMI to CPU c (SVM intercepts NMIs): its next exit takes posted INITs. nestbed's
- * own IPI must not disturb the guest's half-written ICR (xAPIC: ICR high holds the
- * guest's destination), so ICR high is put back. */
-static void kick(struct pcpu *c)
-{
-	__atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_ACQ_REL);
-	struct icr nmi = { .delivery = ICR_NMI, .assert = true, .dest = c->apic_id };
-	bool x2apic = lapic_x2apic_mode();
-	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
-	uint32_t high = x2apic ? 0 : lapic_mmio_read(base, APIC_REG_ICR_HIGH);
-	lapic_send(&nmi);
-	if (!x2apic)
-		lapic_mmio_write(base, APIC_REG_ICR_HIGH, high);
-}
-
-bool apic_nmi_was_kick(struct vcpu *v)
-{
-	struct pcpu *c = v->cpu;
-	if (c->kicks_seen == __atomic_load_n(&c->kicks_sent, __ATOMIC_ACQUIRE))
-		return false;
-	c->kicks_seen++;
-	return true;
-}
-
-/* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
-/* A physical IPI from nestbed (VMX: the target waits for SIPI in guest mode, or runs and
- * takes INIT as an exit). The guest's half-written ICR high is put back. */
+/* A physical IPI from nestbed for the guest's (VMX: a SIPI for a CPU waiting in guest
+ * mode, an INIT for one running) or its own (SVM: the kick). The guest's half-written
+ * ICR high is put back. */
 static void send_physical(struct pcpu *c, enum icr_delivery mode, uint8_t vector)
 {
 	struct icr icr = { .vector = vector, .delivery = mode, .assert = true,
@@ -56,6 +32,23 @@ static void send_physical(struct pcpu *c, enum icr_delivery mode, uint8_t vector
 		lapic_mmio_write(base, APIC_REG_ICR_HIGH, high);
 }
 
+/* An NMI to CPU c (SVM intercepts NMIs): its next exit takes posted INITs. */
+static void kick(struct pcpu *c)
+{
+	__atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_ACQ_REL);
+	send_physical(c, ICR_NMI, 0);
+}
+
+bool apic_nmi_was_kick(struct vcpu *v)
+{
+	struct pcpu *c = v->cpu;
+	if (c->kicks_seen == __atomic_load_n(&c->kicks_sent, __ATOMIC_ACQUIRE))
+		return false;
+	c->kicks_seen++;
+	return true;
+}
+
+/* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
 /* An INIT for the vCPU on CPU c. Its own INIT it takes after this exit (run.c), through
  * the mailbox. Another's: one waiting for SIPI stays waiting (INIT changes nothing then,
  * 9.4.4); one running is reset. SVM: posted and kicked. VMX: a physical INIT, which the
