@@ -155,17 +155,27 @@ static uint64_t build_ept(const struct machine *m, struct vmx_vcpu *vv)
 		return 0;
 	ept.allow_2m = (caps->ept_vpid & VMX_EPT_CAP_2M_PAGES) != 0;
 	ept.allow_1g = (caps->ept_vpid & VMX_EPT_CAP_1G_PAGES) != 0;
-	static struct ept_region plan[EPT_PLAN_MAX];
+	/* several CPUs build their vCPU's EPT at once: the plan is this call's own */
+	uint64_t plan_frames = (sizeof(struct ept_region) * EPT_PLAN_MAX + FRAME_SIZE - 1) / FRAME_SIZE;
+	uint64_t plan_pa = alloc_frames_zeroed(plan_frames, FRAME_SIZE);
+	if (!plan_pa)
+		return 0;
+	struct ept_region *plan = phys_to_virt(plan_pa);
 	int n = ept_identity_plan(m->guest_map.ranges, m->guest_map.nr_ranges, EPT_MIN_TOP, plan,
 				  EPT_PLAN_MAX);
-	if (n < 0)
+	if (n < 0) {
+		frame_free_range(&nestbed_frames, plan_pa, plan_frames);
 		return 0;
+	}
 	uint64_t mapped = 0;
 	for (int i = 0; i < n; i++) {
-		if (ept_map(&ept, plan[i].base, plan[i].base, plan[i].size, plan[i].memtype))
+		if (ept_map(&ept, plan[i].base, plan[i].base, plan[i].size, plan[i].memtype)) {
+			frame_free_range(&nestbed_frames, plan_pa, plan_frames);
 			return 0;
+		}
 		mapped += plan[i].size;
 	}
+	frame_free_range(&nestbed_frames, plan_pa, plan_frames);
 	/* the xAPIC page read-only: the guest's ICR writes exit (apic_emulation.h) */
 	vv->apic_page = apic_base_mmio_page(rdmsr(MSR_IA32_APIC_BASE));
 	if (vv->apic_page && ept_set_4k_permissions(&ept, vv->apic_page, EPT_READ))

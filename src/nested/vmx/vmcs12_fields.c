@@ -78,7 +78,8 @@ static void build_keys(void)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(fields); i++)
 		slot_by_key[key_of(fields[i])] = (uint8_t)(i + 1);
-	slot_by_key_built = true;
+	/* several CPUs may build it at once: same bytes; the flag after them */
+	__atomic_store_n(&slot_by_key_built, true, __ATOMIC_RELEASE);
 }
 
 bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
@@ -91,7 +92,7 @@ bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
 		return false;
 	if (f->high && f->width != VMCS_WIDTH_64)
 		return false; /* only 64-bit fields have a high access type */
-	if (!slot_by_key_built)
+	if (!__atomic_load_n(&slot_by_key_built, __ATOMIC_ACQUIRE))
 		build_keys();
 	unsigned key = key_of(encoding & ~VMCS_ENC_ACCESS_HIGH);
 	if (key == ~0u || !slot_by_key[key])
