@@ -203,12 +203,14 @@ static void handle_io(struct vcpu *v, struct exit *e)
 	vcpu_skip_instruction(v, e);
 }
 
-/* HLT with interrupts off can never wake up: report it. With interrupts on, let the
+/* HLT with interrupts off can never wake up on a single CPU: report it. Otherwise let the
  * CPU execute it for real (intercept paused until the next exit). */
 static void handle_hlt(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	if (!(v->state.rflags & RFLAGS_IF))
+	/* With one CPU nothing can wake it; with several, another CPU's INIT or NMI does (how
+	 * operating systems park CPUs), so it waits as on hardware. */
+	if (!(v->state.rflags & RFLAGS_IF) && machine.nr_cpus < 2)
 		guest_failure(v, "the guest halted with interrupts disabled (HLT at %#llx)",
 			      (unsigned long long)v->state.rip);
 	v->ops->set_hlt_intercept(v, false);
