@@ -3,6 +3,7 @@
 #include <stdbool.h>
 
 #include "core/acpi_madt.h"
+#include "core/little_endian.h"
 
 #define RSDP_V1_LENGTH 20
 #define RSDP_ALIGN 16
@@ -25,22 +26,6 @@ uint64_t acpi_scan_rsdp(const uint8_t *mem, uint64_t phys, size_t len)
 			return phys + off;
 	}
 	return 0;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static uint8_t byte_sum(const uint8_t *p, uint64_t len)

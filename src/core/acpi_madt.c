@@ -1,4 +1,5 @@
 #include "core/acpi_madt.h"
+#include "core/little_endian.h"
 
 #define RSDP_V1_LENGTH 20   /* 5.2.5.3, Table 5.3 */
 #define RSDP_V2_LENGTH 36
@@ -11,16 +12,6 @@
 #define MADT_FLAGS         40
 #define LAPIC_ENTRY_LENGTH  8  /* Table 5.22 */
 #define X2APIC_ENTRY_LENGTH 16 /* Table 5.33 */
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {

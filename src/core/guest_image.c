@@ -1,5 +1,7 @@
 #include "core/guest_image.h"
 
+#include "core/little_endian.h"
+
 #include <stdbool.h>
 
 #include "core/format.h"
@@ -20,16 +22,6 @@
 #define PT_NOTE 4
 #define EM_X86_64 62
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 const char *guest_kind_name(enum guest_kind kind)
 {
 	switch (kind) {
@@ -45,8 +37,8 @@ static long find_multiboot_header(const uint8_t *image, size_t size)
 {
 	size_t limit = size < MB1_SEARCH_LIMIT ? size : MB1_SEARCH_LIMIT;
 	for (size_t off = 0; off + 12 <= limit; off += 4) {
-		uint32_t magic = rd32(image + off), flags = rd32(image + off + 4);
-		uint32_t checksum = rd32(image + off + 8);
+		uint32_t magic = le32(image + off), flags = le32(image + off + 4);
+		uint32_t checksum = le32(image + off + 8);
 		if (magic == MB1_HEADER_MAGIC && (uint32_t)(magic + flags + checksum) == 0)
 			return (long)off;
 	}
@@ -99,9 +91,9 @@ static int parse_address_fields(const uint8_t *image, size_t size, size_t hdr,
 		format_buf(err, errlen, "Multiboot header truncated (address fields past the end)");
 		return -1;
 	}
-	uint32_t header_addr = rd32(image + hdr + 12), load_addr = rd32(image + hdr + 16);
-	uint32_t load_end = rd32(image + hdr + 20), bss_end = rd32(image + hdr + 24);
-	uint32_t entry = rd32(image + hdr + 28);
+	uint32_t header_addr = le32(image + hdr + 12), load_addr = le32(image + hdr + 16);
+	uint32_t load_end = le32(image + hdr + 20), bss_end = le32(image + hdr + 24);
+	uint32_t entry = le32(image + hdr + 28);
 	if (header_addr < load_addr || header_addr - load_addr > hdr) {
 		format_buf(err, errlen, "Multiboot address fields inconsistent: header_addr %#x, load_addr %#x, header at file offset %#zx",
 			   header_addr, load_addr, hdr);
@@ -171,7 +163,7 @@ static bool entry_in_segment(const struct guest_image *g)
 static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g, char *err,
 		       size_t errlen)
 {
-	if (size < ELF32_EHDR_SIZE || rd32(image) != ELF_MAGIC) {
+	if (size < ELF32_EHDR_SIZE || le32(image) != ELF_MAGIC) {
 		format_buf(err, errlen, "Multiboot header without address fields, and not an ELF file");
 		return -1;
 	}
@@ -179,26 +171,26 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 		format_buf(err, errlen, "64-bit ELF without Multiboot address fields (flags bit 16): a Multiboot 1 loader cannot load it");
 		return -1;
 	}
-	if (image[4] != ELFCLASS32 || image[5] != ELFDATA2LSB || rd16(image + 16) != ET_EXEC ||
-	    rd16(image + 18) != EM_386) {
+	if (image[4] != ELFCLASS32 || image[5] != ELFDATA2LSB || le16(image + 16) != ET_EXEC ||
+	    le16(image + 18) != EM_386) {
 		format_buf(err, errlen, "ELF is not a little-endian i386 executable");
 		return -1;
 	}
-	uint32_t phoff = rd32(image + 28);
-	uint16_t phentsize = rd16(image + 42), phnum = rd16(image + 44);
+	uint32_t phoff = le32(image + 28);
+	uint16_t phentsize = le16(image + 42), phnum = le16(image + 44);
 	if (phentsize < ELF32_PHDR_SIZE || !phdrs_inside_file(phoff, phnum, phentsize, size)) {
 		format_buf(err, errlen, "ELF program headers lie outside the file");
 		return -1;
 	}
 	g->kind = GUEST_MULTIBOOT_ELF32;
-	g->entry = rd32(image + 24);
+	g->entry = le32(image + 24);
 	bool entry_translated = false;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
-		if (rd32(ph) != PT_LOAD)
+		if (le32(ph) != PT_LOAD)
 			continue;
-		uint32_t off = rd32(ph + 4), vaddr = rd32(ph + 8), paddr = rd32(ph + 12);
-		uint32_t filesz = rd32(ph + 16), memsz = rd32(ph + 20);
+		uint32_t off = le32(ph + 4), vaddr = le32(ph + 8), paddr = le32(ph + 12);
+		uint32_t filesz = le32(ph + 16), memsz = le32(ph + 20);
 		if (filesz > memsz || !inside_file(off, filesz, size)) {
 			format_buf(err, errlen, "ELF segment %u: file range [%#x, +%#x) outside the file or larger than in memory",
 				   i, off, filesz);
@@ -232,19 +224,14 @@ static int parse_elf32(const uint8_t *image, size_t size, struct guest_image *g,
 	return 0;
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 /* Looks for the PVH entry note in one PT_NOTE segment; returns 0 and *entry if found.
  * No sum wraps: off <= len (a file size) and one step adds at most 12 + 2 * (2^32 + 3). */
 static int find_pvh_note(const uint8_t *notes, uint64_t len, uint64_t *entry)
 {
 	uint64_t off = 0;
 	while (off + 12 <= len) {
-		uint32_t namesz = rd32(notes + off), descsz = rd32(notes + off + 4);
-		uint32_t type = rd32(notes + off + 8);
+		uint32_t namesz = le32(notes + off), descsz = le32(notes + off + 4);
+		uint32_t type = le32(notes + off + 8);
 		uint64_t name_off = off + 12;
 		uint64_t desc_off = name_off + ((namesz + 3ull) & ~3ull);
 		uint64_t next = desc_off + ((descsz + 3ull) & ~3ull);
@@ -253,7 +240,7 @@ static int find_pvh_note(const uint8_t *notes, uint64_t len, uint64_t *entry)
 		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == sizeof(PVH_NOTE_NAME) &&
 		    !memcmp(notes + name_off, PVH_NOTE_NAME, sizeof(PVH_NOTE_NAME)) &&
 		    (descsz == 4 || descsz == 8)) {
-			*entry = descsz == 4 ? rd32(notes + desc_off) : rd64(notes + desc_off);
+			*entry = descsz == 4 ? le32(notes + desc_off) : le64(notes + desc_off);
 			return 0;
 		}
 		off = next;
@@ -266,12 +253,12 @@ static int find_pvh_note(const uint8_t *notes, uint64_t len, uint64_t *entry)
 static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image *g, char *err,
 			   size_t errlen)
 {
-	if (rd16(image + 18) != EM_X86_64 || image[5] != ELFDATA2LSB) {
+	if (le16(image + 18) != EM_X86_64 || image[5] != ELFDATA2LSB) {
 		format_buf(err, errlen, "ELF64 is not a little-endian x86-64 file");
 		return -1;
 	}
-	uint64_t phoff = rd64(image + 32);
-	uint16_t phentsize = rd16(image + 54), phnum = rd16(image + 56);
+	uint64_t phoff = le64(image + 32);
+	uint16_t phentsize = le16(image + 54), phnum = le16(image + 56);
 	if (phentsize < ELF64_PHDR_SIZE || !phdrs_inside_file(phoff, phnum, phentsize, size)) {
 		format_buf(err, errlen, "ELF program headers lie outside the file");
 		return -1;
@@ -280,9 +267,9 @@ static int parse_pvh_elf64(const uint8_t *image, size_t size, struct guest_image
 	uint64_t notes_walked = 0;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
-		uint32_t type = rd32(ph);
-		uint64_t off = rd64(ph + 8), paddr = rd64(ph + 24);
-		uint64_t filesz = rd64(ph + 32), memsz = rd64(ph + 40);
+		uint32_t type = le32(ph);
+		uint64_t off = le64(ph + 8), paddr = le64(ph + 24);
+		uint64_t filesz = le64(ph + 32), memsz = le64(ph + 40);
 		if ((type == PT_LOAD || type == PT_NOTE) && !inside_file(off, filesz, size)) {
 			format_buf(err, errlen, "ELF segment %u: file range outside the file", i);
 			return -1;
@@ -334,7 +321,7 @@ int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out
 	}
 	long hdr = find_multiboot_header(image, size);
 	if (hdr >= 0) {
-		g.mb_flags = rd32(image + hdr + 4);
+		g.mb_flags = le32(image + hdr + 4);
 		uint32_t unknown = g.mb_flags & MB1_REQUIRED_MASK & ~MB1_SUPPORTED_REQUIRED;
 		if (unknown) {
 			format_buf(err, errlen, "Multiboot header requires features nestbed does not offer (flags %#x)", unknown);
@@ -348,14 +335,14 @@ int guest_image_parse(const uint8_t *image, size_t size, struct guest_image *out
 		*out = g;
 		return 0;
 	}
-	if (size >= ELF64_EHDR_SIZE && rd32(image) == ELF_MAGIC && image[4] == ELFCLASS64) {
+	if (size >= ELF64_EHDR_SIZE && le32(image) == ELF_MAGIC && image[4] == ELFCLASS64) {
 		if (parse_pvh_elf64(image, size, &g, err, errlen))
 			return -1;
 		*out = g;
 		return 0;
 	}
 	if (size > LINUX_SETUP_HEADER_MAGIC_OFFSET + 4 &&
-	    rd32(image + LINUX_SETUP_HEADER_MAGIC_OFFSET) == LINUX_SETUP_HEADER_MAGIC) {
+	    le32(image + LINUX_SETUP_HEADER_MAGIC_OFFSET) == LINUX_SETUP_HEADER_MAGIC) {
 		g.kind = GUEST_LINUX_BZIMAGE;
 		*out = g;
 		return 0;

@@ -2,16 +2,7 @@
 
 #include "core/acpi.h"
 #include "core/format.h"
-
-static uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "core/little_endian.h"
 
 int dmar_parse(const uint8_t *table, size_t len, struct dmar_info *out, char *err,
 	       size_t errlen)
@@ -27,8 +18,8 @@ int dmar_parse(const uint8_t *table, size_t len, struct dmar_info *out, char *er
 		format_buf(err, errlen, "not a DMAR table");
 		return -1;
 	}
-	uint32_t declared = (uint32_t)rd16(table + ACPI_SDT_LENGTH_OFFSET) |
-			    (uint32_t)rd16(table + ACPI_SDT_LENGTH_OFFSET + 2) << 16;
+	uint32_t declared = (uint32_t)le16(table + ACPI_SDT_LENGTH_OFFSET) |
+			    (uint32_t)le16(table + ACPI_SDT_LENGTH_OFFSET + 2) << 16;
 	if (declared != len) {
 		format_buf(err, errlen, "DMAR length field %u, given %zu bytes", declared, len);
 		return -1;
@@ -47,7 +38,7 @@ int dmar_parse(const uint8_t *table, size_t len, struct dmar_info *out, char *er
 			format_buf(err, errlen, "DMAR: %zu stray bytes at offset %zu", len - off, off);
 			return -1;
 		}
-		uint32_t type = rd16(table + off), slen = rd16(table + off + 2);
+		uint32_t type = le16(table + off), slen = le16(table + off + 2);
 		if (slen < DMAR_STRUCT_HEADER || slen > len - off) {
 			format_buf(err, errlen, "DMAR: structure of type %u at offset %zu has length "
 				   "%u (%zu bytes left)", type, off, slen, len - off);
@@ -66,9 +57,9 @@ int dmar_parse(const uint8_t *table, size_t len, struct dmar_info *out, char *er
 				return -1;
 			}
 			struct dmar_unit *u = &out->units[out->nr_units];
-			u->reg_base = rd64(s + DMAR_DRHD_BASE);
+			u->reg_base = le64(s + DMAR_DRHD_BASE);
 			u->reg_size = 4096ull << (s[DMAR_DRHD_SIZE] & DMAR_DRHD_SIZE_MASK);
-			u->segment = (uint16_t)rd16(s + DMAR_DRHD_SEGMENT);
+			u->segment = (uint16_t)le16(s + DMAR_DRHD_SEGMENT);
 			u->include_pci_all = s[DMAR_DRHD_FLAGS] & DMAR_DRHD_INCLUDE_PCI_ALL;
 			if (!u->reg_base || (u->reg_base & 0xfff) ||
 			    u->reg_base + u->reg_size < u->reg_base) {

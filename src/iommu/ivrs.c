@@ -1,16 +1,7 @@
 #include "iommu/ivrs.h"
 
 #include "core/format.h"
-
-static uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "core/little_endian.h"
 
 int ivrs_parse(const uint8_t *table, size_t len, struct ivrs_info *out, char *err,
 	       size_t errlen)
@@ -25,7 +16,7 @@ int ivrs_parse(const uint8_t *table, size_t len, struct ivrs_info *out, char *er
 		format_buf(err, errlen, "not an IVRS table");
 		return -1;
 	}
-	uint32_t declared = rd16(table + 4) | rd16(table + 6) << 16;
+	uint32_t declared = le16(table + 4) | le16(table + 6) << 16;
 	if (declared != len) {
 		format_buf(err, errlen, "IVRS length field %u, given %zu bytes", declared, len);
 		return -1;
@@ -43,7 +34,7 @@ int ivrs_parse(const uint8_t *table, size_t len, struct ivrs_info *out, char *er
 			return -1;
 		}
 		const uint8_t *b = table + off;
-		uint32_t type = b[0], blen = rd16(b + 2);
+		uint32_t type = b[0], blen = le16(b + 2);
 		if (blen < IVRS_BLOCK_HEADER || blen > len - off) {
 			format_buf(err, errlen, "IVRS: block of type %#x at offset %zu has length %u "
 				   "(%zu bytes left)", type, off, blen, len - off);
@@ -55,7 +46,7 @@ int ivrs_parse(const uint8_t *table, size_t len, struct ivrs_info *out, char *er
 					   "at least %u", off, blen, IVRS_IVHD_MIN_LENGTH);
 				return -1;
 			}
-			uint64_t base = rd64(b + IVRS_IVHD_BASE);
+			uint64_t base = le64(b + IVRS_IVHD_BASE);
 			if (!base || (base & (AMDVI_MMIO_SIZE - 1))) {
 				format_buf(err, errlen, "IVRS: IVHD at offset %zu has IOMMU base %#llx",
 					   off, (unsigned long long)base);
@@ -70,8 +61,8 @@ int ivrs_parse(const uint8_t *table, size_t len, struct ivrs_info *out, char *er
 					return -1;
 				}
 				out->units[i].reg_base = base;
-				out->units[i].segment = (uint16_t)rd16(b + IVRS_IVHD_SEGMENT);
-				out->units[i].device_id = (uint16_t)rd16(b + IVRS_IVHD_DEVICE_ID);
+				out->units[i].segment = (uint16_t)le16(b + IVRS_IVHD_SEGMENT);
+				out->units[i].device_id = (uint16_t)le16(b + IVRS_IVHD_DEVICE_ID);
 				out->nr_units++;
 			}
 		}
