@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from . import ROOT, HarnessError
-from .linux import BOCHS_VMX_LINUX_MODEL, CMDLINE, LINUX_DIR, _script
+from .linux import BOCHS_VMX_LINUX_MODEL, CMDLINE, LINUX_DIR, run_script
 from .platforms import RunSpec
 
 INITRAMFS = ROOT / "build" / "kvm" / "initramfs.cpio"
@@ -31,9 +31,9 @@ MAX_VCPUS = 8   # kvm_l2_runner's MAX_VCPUS
 
 def prepare(initramfs: Path = INITRAMFS) -> None:
     """Fetches the kernel and its modules (once) and builds the KVM initramfs."""
-    _script("fetch-linux")
+    run_script("fetch-linux")
     initramfs.parent.mkdir(parents=True, exist_ok=True)
-    _script("make-kvm-initramfs", str(initramfs))
+    run_script("make-kvm-initramfs", str(initramfs))
 
 
 def l1_cmdline(l1_args: str = "", loops: Optional[int] = None,

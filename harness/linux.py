@@ -18,7 +18,8 @@ TIMEOUTS = {"qemu-svm": 120, "qemu-uefi-svm": 180, "kvm": 120, "bochs-vmx": 600,
 PREPARE_TIMEOUT = 600
 
 
-def _script(name: str, *args: str) -> None:
+def run_script(name: str, *args: str) -> None:
+    """Runs scripts/NAME (a fetch or build step), bounded; its last line on failure."""
     try:
         done = subprocess.run([str(ROOT / "scripts" / name), *args], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -33,9 +34,9 @@ def _script(name: str, *args: str) -> None:
 
 def prepare() -> None:
     """Fetches the kernel (once) and builds the initramfs."""
-    _script("fetch-linux")
+    run_script("fetch-linux")
     INITRAMFS.parent.mkdir(parents=True, exist_ok=True)
-    _script("make-initramfs", str(INITRAMFS))
+    run_script("make-initramfs", str(INITRAMFS))
 
 
 # Debian's 6.1 kernel stalls on Bochs' tigerlake model after "LSM: Security Framework

@@ -13,11 +13,11 @@ dom0's business (bare on qemu-svm Debian's PV dom0 dies on QEMU's SMAP unless Xe
 Issue 15 wants more Xen scenarios (HVM guests, the conformance guest as a Xen guest):
 they are further `Watch` pattern lists and modules here."""
 
-import subprocess
 from pathlib import Path
 from typing import List, Optional
 
 from . import ROOT, HarnessError
+from .linux import run_script
 from .platforms import RunSpec
 from .runner import Watch
 
@@ -29,7 +29,6 @@ XEN_CMDLINE = "console=com1 com1=115200,8n1"
 DOM0_CMDLINE = "console=hvc0 earlyprintk=xen"
 MEMORY = 1024
 TIMEOUTS = {"qemu-svm": 180, "kvm": 180}
-PREPARE_TIMEOUT = 600
 
 SVM_ENABLED = r"^\(XEN\) HVM: SVM enabled"
 ANY_ENABLED = r"^\(XEN\) HVM: (SVM|VMX) enabled"   # kvm: the host's vendor
@@ -44,23 +43,10 @@ FATAL = (
 )
 
 
-def _script(name: str) -> None:
-    try:
-        done = subprocess.run([str(ROOT / "scripts" / name)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=PREPARE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise HarnessError("scripts/%s took longer than %d s" % (name, PREPARE_TIMEOUT))
-    if done.returncode != 0:
-        last = done.stdout.decode(errors="replace").strip().splitlines()
-        raise HarnessError("scripts/%s failed: %s" % (name, last[-1] if last else
-                                                     "exit %d" % done.returncode))
-
-
 def prepare() -> None:
     """Fetches Xen and the dom0 kernel (once each)."""
-    _script("fetch-xen")
-    _script("fetch-linux")
+    run_script("fetch-xen")
+    run_script("fetch-linux")
 
 
 def watch_for(platform_name: str, dom0_until: Optional[str] = None) -> Watch:
