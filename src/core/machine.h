@@ -10,6 +10,7 @@
 #include "core/memory.h"
 #include "core/options.h"
 #include "core/pcpu.h"
+#include "core/trace.h"
 #include "iommu/iommu.h"
 #include "core/smram.h"
 
@@ -22,6 +23,7 @@ struct machine {
 	struct pcpu *cpus;                /* the CPUs nestbed owns, the boot CPU first */
 	unsigned nr_cpus;
 	uint64_t boot_cr0, boot_cr4; /* CR bits the boot CPU runs with, for the APs */
+	struct trace stats_sum;           /* every CPU's counters, for nestbed-stats (run.c) */
 	struct bios_int15_hook int15;     /* BIOS machines: the INT 15h stub */
 	struct iommu_state iommu;         /* nestbed's, never the guest's */
 	/* Devices nestbed mediates, found at boot (fw_cfg.c, smram_lock.c). */

@@ -67,10 +67,10 @@ void print_stats(const struct vcpu *v)
 		console_unlock();
 		return;
 	}
-	static struct trace sum; /* under the console lock: one CPU at a time */
-	memcpy(&sum, &v->trace, sizeof(sum));
-	memset(sum.level, 0, sizeof(sum.level));
-	memset(&sum.reflected, 0, sizeof(sum.reflected));
+	struct trace *sum = &machine.stats_sum; /* under the console lock: one CPU at a time */
+	memcpy(sum, &v->trace, sizeof(*sum));
+	memset(sum->level, 0, sizeof(sum->level));
+	memset(&sum->reflected, 0, sizeof(sum->reflected));
 	for (unsigned i = 0; i < m->nr_cpus; i++) {
 		const struct vcpu *c = m->cpus[i].vcpu;
 		if (!c)
@@ -78,10 +78,10 @@ void print_stats(const struct vcpu *v)
 		kprintf("nestbed-stats-cpu %u ", i);
 		trace_format_json(&c->trace, vendor, iommu, stats_out, NULL);
 		kprintf("\n");
-		trace_add_counters(&sum, &c->trace);
+		trace_add_counters(sum, &c->trace);
 	}
 	kprintf("nestbed-stats ");
-	trace_format_json(&sum, vendor, iommu, stats_out, NULL);
+	trace_format_json(sum, vendor, iommu, stats_out, NULL);
 	kprintf("\n");
 	console_unlock();
 }
