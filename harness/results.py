@@ -8,7 +8,10 @@ JSON layout (one boot of one image on one platform in one mode):
      "exit_code": 0, "emulator_status": 1, "timed_out": false,
      "summary": {"passed": n, "failed": n, "skipped": n, "todo": n, "planned": n},
      "probes": [{"number": 1, "name": "svm/intercept/cpuid", "status": "ok|fail|skip",
-                 "reason": "...", "diagnostics": [...], "todo": false}, ...]}
+                 "reason": "...", "diagnostics": [...], "todo": false}, ...],
+     "diagnostics": [...]}      (the stream's own "# ..." lines, not a probe's)
+
+A probe's "diagnostics" come from the YAML block after its test line (guests/lib/tap.h).
 """
 
 import glob
@@ -56,6 +59,7 @@ def to_dict(result: RunResult, known=frozenset()) -> dict:
                     "planned": tap.plan, "bail_out": tap.bail_out,
                     "problems": list(tap.problems)},
         "probes": probes(tap, known),
+        "diagnostics": list(tap.diagnostics),
     }
 
 
