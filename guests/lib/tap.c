@@ -74,6 +74,7 @@ void tap_set_diagnostics(bool enabled)
 /* The lines of the running probe, each ending in '\0', kept for its YAML block. One
  * probe runs at a time; its APs may add lines too (the lock). */
 #define TAP_CAPTURE_SIZE 16384
+#define TAP_EXITS_MAX 64
 static struct {
 	bool active;
 	volatile int lock;
@@ -81,6 +82,12 @@ static struct {
 	unsigned lines;  /* lines kept */
 	unsigned dropped; /* lines that did not fit */
 	char text[TAP_CAPTURE_SIZE];
+	unsigned nr_exits;
+	struct {
+		const char *vendor;
+		uint32_t code;
+	} exits[TAP_EXITS_MAX];
+	bool exits_dropped;
 } capture;
 
 static void capture_lock(void)
@@ -153,6 +160,26 @@ void tap_capture_begin(void)
 	capture.used = 0;
 	capture.lines = 0;
 	capture.dropped = 0;
+	capture.nr_exits = 0;
+	capture.exits_dropped = false;
+	capture_unlock();
+}
+
+void tap_exit_asserted(const char *vendor, uint32_t code)
+{
+	capture_lock();
+	bool known = false;
+	for (unsigned i = 0; i < capture.nr_exits && !known; i++)
+		known = capture.exits[i].code == code && !strcmp(capture.exits[i].vendor, vendor);
+	if (capture.active && !known) {
+		if (capture.nr_exits < TAP_EXITS_MAX) {
+			capture.exits[capture.nr_exits].vendor = vendor;
+			capture.exits[capture.nr_exits].code = code;
+			capture.nr_exits++;
+		} else {
+			capture.exits_dropped = true;
+		}
+	}
 	capture_unlock();
 }
 
@@ -185,9 +212,11 @@ void tap_capture_end(void)
 	capture_lock();
 	capture.active = false;
 	capture_unlock();
-	if (!capture.lines && !capture.dropped)
+	if (!capture.lines && !capture.dropped && !capture.nr_exits)
 		return;
-	printf("  ---\n  diagnostics:\n");
+	printf("  ---\n");
+	if (capture.lines || capture.dropped)
+		printf("  diagnostics:\n");
 	for (size_t at = 0; at < capture.used; at += strlen(capture.text + at) + 1) {
 		printf("    - ");
 		print_quoted(capture.text + at);
@@ -196,8 +225,22 @@ void tap_capture_end(void)
 	if (capture.dropped)
 		printf("    - \"(%u more lines dropped: the guest keeps %u bytes a probe)\"\n",
 		       capture.dropped, TAP_CAPTURE_SIZE);
+	/* SVM codes in hex as APM vol.2 appendix C lists them, VMX reasons in decimal as SDM
+	 * vol.3 appendix C does */
+	if (capture.nr_exits)
+		printf("  exits:\n");
+	for (unsigned i = 0; i < capture.nr_exits; i++) {
+		if (strcmp(capture.exits[i].vendor, "svm"))
+			printf("    - \"%s:%u\"\n", capture.exits[i].vendor, capture.exits[i].code);
+		else
+			printf("    - \"%s:%#x\"\n", capture.exits[i].vendor, capture.exits[i].code);
+	}
+	if (capture.exits_dropped)
+		printf("  exits-dropped: \"more than %u\"\n", TAP_EXITS_MAX);
 	printf("  ...\n");
 	capture.used = 0;
 	capture.lines = 0;
 	capture.dropped = 0;
+	capture.nr_exits = 0;
+	capture.exits_dropped = false;
 }

@@ -3,6 +3,7 @@
 #define GUEST_TAP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* A probe's outcome, as a TAP line reports it. */
 enum probe_status {
@@ -42,6 +43,13 @@ void tap_set_diagnostics(bool enabled);
  * diag()'s while a probe runs, else printed at once. Takes no lock: for the one CPU that
  * reports a crash. */
 void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The running probe asserts this exit ("svm", 0x72: SVM EXITCODE; "vmx", 10: VMX basic
+ * exit reason): listed, once, under "exits:" in its YAML block, whatever diag= says, for
+ * `python3 -m harness coverage-of-exits`. The mini-hypervisor's expectations call it
+ * (lib/mhv.h); a probe that checks an exit code itself, or SKIPs before it could, names
+ * the exit with it. Ignored outside a probe. */
+void tap_exit_asserted(const char *vendor, uint32_t code);
 
 /* Start keeping diagnostic lines for the probe about to run. */
 void tap_capture_begin(void);

@@ -37,7 +37,7 @@ def test_json_record(tmp_path):
     fail = data["probes"][1]
     assert fail["reason"] == "expected VMEXIT_INVALID" and fail["diagnostics"] == ["got exit 0x72"]
     assert data["probes"][3]["todo"] is True
-    assert fail["diagnostics"] == ["got exit 0x72"]
+    assert fail["exits"] == ["svm:0xffffffff"] and data["probes"][0]["exits"] == []
     assert data["diagnostics"] == ["the stream's line"]
 
 

@@ -55,7 +55,7 @@ static enum probe_status check_cr_exit(struct probe_run *run, struct mhv_vm *vm,
 	MHV_CHECK(mhv_expect_insn(run, e, write ? MHV_EXIT_CR_WRITE : MHV_EXIT_CR_READ, rip, c->len));
 	if (vm->vendor == MHV_VENDOR_SVM) {
 		uint64_t code = (write ? SVM_EXIT_CR_WRITE_BASE : SVM_EXIT_CR_READ_BASE) + c->cr;
-		EXPECT_EQ(run, "SVM EXITCODE", code, e->exitcode);
+		EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", code, e->exitcode);
 		/* With DecodeAssists: bit 63 and the GPR for MOV CRx; 0 for CLTS/LMSW. */
 		if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
 			EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists)",
@@ -166,7 +166,8 @@ static enum probe_status cr0_selective_write(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("selective CR0 write", &e);
-	EXPECT_EQ(run, "SVM EXITCODE (CR0_SEL_WRITE, after the TS-only write passed)",
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (CR0_SEL_WRITE, after the TS-only write passed)",
 		  SVM_EXIT_CR0_SEL_WRITE, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit (the write that changes WP)",
 		  (uint64_t)l2_cr0_selective + 17, e.rip);
@@ -196,7 +197,8 @@ static enum probe_status lmsw_selective(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("LMSW of CR0's own value", &e);
-	EXPECT_EQ(run, "SVM EXITCODE (CR0_SEL_WRITE for an LMSW that changes nothing)",
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (CR0_SEL_WRITE for an LMSW that changes nothing)",
 		  SVM_EXIT_CR0_SEL_WRITE, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit (the LMSW)", (uint64_t)l2_lmsw_same + 3, e.rip);
 	if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))

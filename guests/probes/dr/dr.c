@@ -23,7 +23,8 @@ static enum probe_status dr_access(struct probe_run *run, void (*code)(void *), 
 	mhv_diag_exit("MOV DR7", &e);
 	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_DR_ACCESS, (uint64_t)code + offset, 3));
 	if (e.vendor == MHV_VENDOR_SVM) {
-		EXPECT_EQ(run, "SVM EXITCODE", (write ? SVM_EXIT_DR_WRITE_BASE : SVM_EXIT_DR_READ_BASE) + 7,
+		EXPECT_EXIT(run, MHV_VENDOR_SVM,
+			    "SVM EXITCODE", (write ? SVM_EXIT_DR_WRITE_BASE : SVM_EXIT_DR_READ_BASE) + 7,
 			  e.exitcode);
 		/* With DecodeAssists: the GPR in bits 3:0 and nothing else; unlike MOV CRx,
 		 * bit 63 stays clear (APM vol.2 15.33.1, table 15-3). */

@@ -33,9 +33,9 @@ static enum probe_status descriptor(struct probe_run *run, void (*code)(void *),
 	mhv_diag_exit("descriptor-table access", &e);
 	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_DESCRIPTOR, (uint64_t)code, 3));
 	if (e.vendor == MHV_VENDOR_SVM) {
-		EXPECT_EQ(run, "SVM EXITCODE", svm_code, e.exitcode);
+		EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", svm_code, e.exitcode);
 	} else {
-		EXPECT_EQ(run, "VMX exit reason", vmx_reason, e.reason);
+		EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", vmx_reason, e.reason);
 		EXPECT_EQ(run, "VMX instruction information bits 29:28 (instruction identity)",
 			  identity, (e.insn_info >> 28) & 3);
 	}
@@ -84,11 +84,13 @@ static enum probe_status icebp(struct probe_run *run)
 	mhv_diag_exit("ICEBP", &e);
 	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)l2_icebp, e.rip);
 	if (e.vendor == MHV_VENDOR_SVM) {
-		EXPECT_EQ(run, "SVM EXITCODE (ICEBP)", SVM_EXIT_ICEBP, e.exitcode);
+		EXPECT_EXIT(run, MHV_VENDOR_SVM,
+			    "SVM EXITCODE (ICEBP)", SVM_EXIT_ICEBP, e.exitcode);
 		if (mhv_has(MHV_FEATURE_NEXT_RIP))
 			EXPECT_EQ(run, "SVM next_rip", (uint64_t)l2_icebp + 1, e.next_rip);
 	} else {
-		EXPECT_EQ(run, "VMX exit reason", VMX_EXIT_EXCEPTION_NMI, e.reason);
+		EXPECT_EXIT(run, MHV_VENDOR_VMX,
+			    "VMX exit reason", VMX_EXIT_EXCEPTION_NMI, e.reason);
 		EXPECT_EQ(run, "VMX VM-exit interruption information (type 5, #DB)",
 			  VMX_INTR_VALID | (VMX_INTR_TYPE_PRIV_SOFT_EXCEPTION << VMX_INTR_TYPE_SHIFT) |
 				  EXC_DB,
@@ -124,7 +126,7 @@ static enum probe_status svm_only_info(struct probe_run *run, uint32_t misc1_bit
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("SVM intercept", &e);
-	EXPECT_EQ(run, "SVM EXITCODE", exitcode, e.exitcode);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", exitcode, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)code + offset, e.rip);
 	if (mhv_has(MHV_FEATURE_NEXT_RIP))
 		EXPECT_EQ(run, "SVM next_rip", (uint64_t)code + offset + len, e.next_rip);

@@ -186,7 +186,7 @@ static enum probe_status l2_insn(struct probe_run *run, void (*code)(void *), un
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("VMX instruction in L2", &e);
-	EXPECT_EQ(run, "VMX exit reason", reason, e.reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", reason, e.reason);
 	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)code + offset, e.rip);
 	EXPECT_EQ(run, "VMX VM-exit instruction length", len, e.insn_len);
 	return PROBE_PASS;
