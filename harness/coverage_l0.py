@@ -228,23 +228,30 @@ def gcda_bytes(obj: GcovObject, runs: int) -> bytes:
                                fn.cfg_checksum))
         for kind in sorted(fn.counters):
             values = fn.counters[kind]
-            out.append(struct.pack("<2I", GCOV_TAG_COUNTER_BASE + (kind << 17),
-                                   8 * len(values)))
+            tag = GCOV_TAG_COUNTER_BASE + (kind << 17)
+            if not any(values):     # as libgcov 12 writes them: a negative length
+                out.append(struct.pack("<Ii", tag, -8 * len(values)))
+                continue
+            out.append(struct.pack("<2I", tag, 8 * len(values)))
             out.append(b"".join(struct.pack("<Q", v & 0xffffffffffffffff) for v in values))
     out.append(struct.pack("<I", 0))
     return b"".join(out)
 
 
-def write_gcda(merged: Merged, build: Path) -> List[Path]:
+def write_gcda(merged: Merged, build: Path, dest: Optional[Path] = None) -> List[Path]:
     """One .gcda per object, only inside `build` and only beside its .gcno (the stream
-    comes over a console the guest shares: a path of its making writes nothing)."""
+    comes over a console the guest shares: a path of its making writes nothing). With
+    dest, at the same place under dest, where a copy of the .gcno must lie."""
     build = build.resolve()
+    dest = dest.resolve() if dest is not None else build
     written = []
     for name, obj in sorted(merged.objects.items()):
         path = Path(name).resolve()
-        if build not in path.parents or path.suffix != ".gcda" \
-                or not path.with_suffix(".gcno").is_file():
+        if build not in path.parents or path.suffix != ".gcda":
             raise FrameError("%s is not the .gcda of an object of %s" % (name, build))
+        path = dest / path.relative_to(build)
+        if not path.with_suffix(".gcno").is_file():
+            raise FrameError("%s has no .gcno beside it" % path)
         path.write_bytes(gcda_bytes(obj, merged.runs))
         written.append(path)
     return written
@@ -434,12 +441,14 @@ def run_job(job: Job, consoles: Path, log_dir: Path) -> JobResult:
 
 
 def counters_of(paths: Iterable[Path]) -> Tuple[List[List[GcovObject]], int]:
-    """(decoded streams, consoles without an intact stream)."""
+    """(decoded streams, consoles of nestbed without an intact stream). A console
+    without a `nestbed:` line is a guest's alone (a fuzzer's bare run): not counted."""
     found, missing = [], 0
     for p in paths:
-        streams = extract_streams(p.read_text(errors="replace").splitlines())
+        lines = p.read_text(errors="replace").splitlines()
+        streams = extract_streams(lines)
         if not streams:
-            missing += 1
+            missing += any(line.startswith("nestbed:") for line in lines)
             continue
         try:
             found.append(decode_stream(streams[-1]))   # the last one holds every count
@@ -475,6 +484,9 @@ def main(argv=None) -> int:
                     help="scenario names to run (fnmatch), repeatable")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "coverage.json")
     ap.add_argument("--html", type=Path, default=ROOT / "build" / "coverage-l0")
+    ap.add_argument("--gcda-root", type=Path, metavar="DIR",
+                    help="write the .gcda here (the same tree as --build, with copies of "
+                    "its .gcno) and measure this tree instead")
     ap.add_argument("--consoles", type=Path, default=COV_BUILD / "consoles")
     ap.add_argument("--from-consoles", action="store_true",
                     help="run nothing: merge the consoles already saved under --consoles")
@@ -493,7 +505,8 @@ def main(argv=None) -> int:
         for j in jobs:
             if j.skip:
                 runs["left_out"][j.name] = j.skip
-        todo = [j for j in jobs if not j.skip]
+        # the longest first: two workers end close together
+        todo = sorted((j for j in jobs if not j.skip), key=lambda j: -j.timeout)
         shutil.rmtree(opts.consoles, ignore_errors=True)
         opts.consoles.mkdir(parents=True)
         log_dir = opts.consoles / "logs"
@@ -536,10 +549,11 @@ def main(argv=None) -> int:
     if not merged.runs:
         say("coverage-l0: error: no run handed out counters")
         return 1
-    clear_gcda(opts.build)
-    written = write_gcda(merged, opts.build)
-    info = opts.build / "lcov.info"
-    run_lcov(opts.build, info, opts.html)
+    tree = opts.gcda_root or opts.build
+    clear_gcda(tree)
+    written = write_gcda(merged, opts.build, tree)
+    info = tree / "lcov.info"
+    run_lcov(tree, info, opts.html)
     summary = summarize(parse_lcov(info.read_text()), runs, git_version())
     summary["runs"]["emulator_runs_merged"] = merged.runs
     summary["runs"]["emulator_runs_without_counters"] = missing
