@@ -13,9 +13,9 @@ counters of every run, writes one .gcda per object in gcc 12's format beside its
 and runs lcov and genhtml. As a command it runs the emulator scenarios of `make test`
 that boot nestbed, with the coverage build in place of build/nestbed.elf:
 
-    python3 -m harness.coverage_l0 [--nestbed PATH] [--budget S] [--jobs N]
-                                   [--only GLOB ...] [--out FILE] [--html DIR]
-                                   [--consoles DIR]
+    python3 -m harness.coverage_l0 [--nestbed PATH] [--nestbed-efi PATH] [--budget S]
+                                   [--jobs N] [--only GLOB ...] [--add] [--out FILE]
+                                   [--html DIR] [--consoles DIR] [--gcda-root DIR]
     python3 -m harness.coverage_l0 --from-consoles DIR ...   # no runs: the saved consoles
 
 Each run's console is saved (harness/runner.py saves it under NESTBED_CONSOLE_DIR);
@@ -48,10 +48,12 @@ GCOV_TAG_COUNTER_BASE = 0x01a10000
 GCOV_TAG_OBJECT_SUMMARY = 0xa1000000
 GCOV_COUNTERS = 8                     # gcc 12 gcov-counter.def
 COV_NESTBED = ROOT / "build" / "cov-l0" / "nestbed.elf"
+COV_NESTBED_EFI = ROOT / "build" / "cov-l0" / "nestbed.efi"
 COV_BUILD = ROOT / "build" / "cov-l0"
 DEFAULT_BUDGET = 5400                 # seconds for the whole suite
 TIMEOUT_FACTOR = 2                    # the coverage build is slower and dumps at the end
 FORMAT = "nestbed-coverage-l0/1"
+RUNS_FILE = "runs.json"               # beside the consoles: the scenarios' outcomes
 DIRECTORIES = ("src/boot/multiboot", "src/core", "src/iommu", "src/svm", "src/vmx",
                "src/nested", "src/nested/svm", "src/nested/vmx")
 
@@ -380,32 +382,37 @@ def _scale_timeout(argv: List[str], factor: float) -> List[str]:
     return out
 
 
-def jobs_for(nestbed: Path, factor: float = TIMEOUT_FACTOR) -> List[Job]:
-    """make test's emulator scenarios that boot nestbed.elf, with `nestbed` in its place.
-    Bare runs of a guest, nestbed.efi (no coverage build) and the kvm platform are left
-    out with the reason."""
+def jobs_for(nestbed: Path, nestbed_efi: Optional[Path] = None,
+             factor: float = TIMEOUT_FACTOR) -> List[Job]:
+    """make test's emulator scenarios that boot nestbed, with the coverage builds in place
+    of build/nestbed.elf and build/nestbed.efi (qemu-uefi-svm). Bare runs of a guest, the
+    kvm platform, and nestbed.efi when there is no coverage build of it are left out with
+    the reason."""
     sc = _load_scenarios()
     jobs = []
     for s in sc.SCENARIOS:
         argv = list(s.argv)
         cmd, rest = argv[0], argv[1:]
         platform = rest[rest.index("--platform") + 1] if "--platform" in rest else ""
-        timeout = s.timeout * factor + 120
-        job = Job(s.name, [], timeout)
-        if platform == "qemu-uefi-svm" or sc.NESTBED_EFI in rest:
-            job.skip = "nestbed.efi has no coverage build"
+        efi = platform == "qemu-uefi-svm" or sc.NESTBED_EFI in rest
+        image = nestbed_efi if efi else nestbed
+        job = Job(s.name, [], s.timeout * factor + 120)
+        if image is None:
+            job.skip = "nestbed.efi has no coverage build here"
         elif platform == "kvm":
             job.skip = "the kvm platform does not run here"
         elif cmd == "run" and "--bare" in rest:
-            if sc.NESTBED_ELF in rest:
-                rest[rest.index(sc.NESTBED_ELF)] = str(nestbed)
+            for own in (sc.NESTBED_ELF, sc.NESTBED_EFI):
+                if own in rest:
+                    rest[rest.index(own)] = str(image)
+                    break
             else:
                 job.skip = "a guest alone, without nestbed"
         elif cmd in ("run", "linux", "kvm", "xen", "fuzz"):
             if "--bare" in rest:
                 job.skip = "a guest alone, without nestbed"
             else:
-                rest = ["--nestbed", str(nestbed)] + rest
+                rest = ["--nestbed", str(image)] + rest
         else:
             job.skip = "not a run of nestbed"
         job.argv = [cmd] + _scale_timeout(rest, factor)
@@ -488,29 +495,41 @@ def main(argv=None) -> int:
                     help="write the .gcda here (the same tree as --build, with copies of "
                     "its .gcno) and measure this tree instead")
     ap.add_argument("--consoles", type=Path, default=COV_BUILD / "consoles")
+    ap.add_argument("--nestbed-efi", type=Path, default=COV_NESTBED_EFI,
+                    help="the coverage build of nestbed.efi (qemu-uefi-svm scenarios)")
+    ap.add_argument("--add", action="store_true",
+                    help="keep the consoles of the last run and add (or redo) these scenarios")
     ap.add_argument("--from-consoles", action="store_true",
                     help="run nothing: merge the consoles already saved under --consoles")
     opts = ap.parse_args(argv)
 
     say = lambda s: print(s, flush=True)   # noqa: E731
-    runs = {"scenarios": 0, "with_counters": 0, "without_counters": [], "not_run": [],
-            "left_out": {}, "failed": []}
+    record = {"results": {}, "left_out": {}}    # saved beside the consoles (RUNS_FILE)
+    if opts.add or opts.from_consoles:
+        try:
+            record.update(json.loads((opts.consoles / RUNS_FILE).read_text()))
+        except (OSError, ValueError):
+            pass
     if not opts.from_consoles:
         if not opts.nestbed.is_file():
-            say("coverage-l0: error: %s does not exist (make coverage-l0 builds it)" % opts.nestbed)
+            say("coverage-l0: error: %s does not exist (make cov-l0-image builds it)"
+                % opts.nestbed)
             return 2
-        jobs = jobs_for(opts.nestbed.resolve())
+        efi = opts.nestbed_efi if opts.nestbed_efi and opts.nestbed_efi.is_file() else None
+        jobs = jobs_for(opts.nestbed.resolve(), efi.resolve() if efi else None)
         if opts.only:
             jobs = [j for j in jobs if any(fnmatch.fnmatch(j.name, g) for g in opts.only)]
         for j in jobs:
+            record["results"].pop(j.name, None)
+            record["left_out"].pop(j.name, None)
             if j.skip:
-                runs["left_out"][j.name] = j.skip
+                record["left_out"][j.name] = j.skip
         # the longest first: two workers end close together
         todo = sorted((j for j in jobs if not j.skip), key=lambda j: -j.timeout)
-        shutil.rmtree(opts.consoles, ignore_errors=True)
-        opts.consoles.mkdir(parents=True)
+        if not opts.add:
+            shutil.rmtree(opts.consoles, ignore_errors=True)
         log_dir = opts.consoles / "logs"
-        log_dir.mkdir()
+        log_dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + opts.budget
 
         def one(job):
@@ -521,25 +540,27 @@ def main(argv=None) -> int:
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             for job, (res, started) in zip(todo, pool.map(one, todo)):
                 if not started:
-                    runs["not_run"].append(job.name)
+                    record["results"][job.name] = {"run": False}
                     say("coverage-l0: %s: not run (budget of %gs spent)" % (job.name, opts.budget))
                     continue
-                runs["scenarios"] += 1
                 found, missing = counters_of(res.consoles)
-                if found:
-                    runs["with_counters"] += 1
-                else:
-                    runs["without_counters"].append(job.name)
-                if res.status != 0:
-                    runs["failed"].append(job.name)
+                record["results"][job.name] = {"run": True, "exit": res.status,
+                                               "counters": bool(found),
+                                               "duration": res.duration}
                 say("coverage-l0: %s: exit %s, %d of %d runs with counters (%.0f s)" % (
                     job.name, res.status, len(found), len(found) + missing, res.duration))
+        (opts.consoles / RUNS_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    results = record["results"]
+    runs = {"scenarios": sum(1 for r in results.values() if r.get("run")),
+            "with_counters": sum(1 for r in results.values() if r.get("counters")),
+            "without_counters": sorted(n for n, r in results.items()
+                                       if r.get("run") and not r.get("counters")),
+            "not_run": sorted(n for n, r in results.items() if not r.get("run")),
+            "failed": sorted(n for n, r in results.items()
+                             if r.get("run") and r.get("exit") != 0),
+            "left_out": dict(sorted(record["left_out"].items()))}
     consoles = sorted(opts.consoles.glob("*/*.console"))
     streams, missing = counters_of(consoles)
-    if opts.from_consoles:
-        runs["scenarios"] = len({p.parent for p in consoles})
-        runs["with_counters"] = len({p.parent for p in consoles
-                                     if counters_of([p])[0]})
     merged = Merged()
     for objects in streams:
         try:

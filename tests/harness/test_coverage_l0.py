@@ -193,7 +193,12 @@ def test_jobs_use_the_coverage_build():
     assert jobs["emulator/nestbed/conformance/bochs-vmx"].argv[1:3] == ["--nestbed",
                                                                          "/cov/nestbed.elf"]
     assert jobs["emulator/bare/conformance/qemu-svm"].skip
-    assert jobs["emulator/selftest/qemu-uefi-svm"].skip
+    assert jobs["emulator/selftest/qemu-uefi-svm"].skip      # no nestbed.efi given
+    efi = {j.name: j for j in cov.jobs_for(Path("/cov/nestbed.elf"), Path("/cov/nestbed.efi"))}
+    assert "/cov/nestbed.efi" in efi["emulator/selftest/qemu-uefi-svm"].argv
+    assert efi["emulator/linux/qemu-uefi-svm/nestbed"].argv[1:3] == ["--nestbed",
+                                                                     "/cov/nestbed.efi"]
+    assert efi["emulator/bare/conformance-efi/qemu-uefi-svm"].skip
     timeout = jobs["emulator/selftest/qemu-svm"].argv
     assert float(timeout[timeout.index("--timeout") + 1]) == 120
 
