@@ -53,6 +53,7 @@ COV_BUILD = ROOT / "build" / "cov-l0"
 DEFAULT_BUDGET = 5400                 # seconds for the whole suite
 TIMEOUT_FACTOR = 2                    # the coverage build is slower and dumps at the end
 FORMAT = "nestbed-coverage-l0/1"
+LARGEST = 40                          # the never-reached functions listed by size
 RUNS_FILE = "runs.json"               # beside the consoles: the scenarios' outcomes
 DIRECTORIES = ("src/boot/multiboot", "src/core", "src/iommu", "src/svm", "src/vmx",
                "src/nested", "src/nested/svm", "src/nested/vmx")
@@ -348,11 +349,22 @@ def summarize(files: Dict[str, FileCov], runs: dict, version: str) -> dict:
                        key=lambda n: c.function_line.get(n, 0))
         if names:
             unreached[p] = names
+    largest = []
+    for p, c in src.items():
+        starts = sorted((line, n) for n, line in c.function_line.items())
+        for i, (line, name) in enumerate(starts):
+            if c.functions.get(name, 0):
+                continue
+            stop = starts[i + 1][0] if i + 1 < len(starts) else 1 << 30
+            size = sum(1 for n in c.lines if line <= n < stop)
+            largest.append({"file": p, "function": name, "line": line, "lines": size})
+    largest.sort(key=lambda f: (-f["lines"], f["file"], f["line"]))
     return {"format": FORMAT, "nestbed": version,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "runs": runs, "total": figures(list(src.values())), "directories": dirs,
             "files": {p: figures([c]) for p, c in sorted(src.items())},
-            "unreached_functions": unreached}
+            "unreached_functions": unreached,
+            "largest_unreached": largest[:LARGEST]}
 
 
 # ---------------------------------------------------------------------------- the suite

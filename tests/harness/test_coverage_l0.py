@@ -183,6 +183,8 @@ def test_lcov_figures_per_directory():
                                                               "percent": 50.0}
     assert s["directories"]["src/nested"]["functions"]["percent"] == 100.0
     assert s["unreached_functions"] == {"src/nested/svm/nsvm.c": ["nsvm_never"]}
+    assert s["largest_unreached"] == [{"file": "src/nested/svm/nsvm.c",
+                                       "function": "nsvm_never", "line": 20, "lines": 1}]
     assert s["total"]["lines"]["total"] == 4
 
 
