@@ -10,6 +10,7 @@ group.
 """
 
 import ctypes
+import itertools
 import os
 import re
 import select
@@ -507,6 +508,25 @@ def qemu_stop_reason(launch: Launch) -> str:
     return errors[-1] if errors else ""
 
 
+CONSOLE_DIR_ENV = "NESTBED_CONSOLE_DIR"
+_saved_consoles = itertools.count()
+
+
+def save_console(result: "RunResult") -> None:
+    """With NESTBED_CONSOLE_DIR set, every run's whole console goes to a file of its own
+    there (harness/coverage_l0.py collects nestbed's gcov counters from them)."""
+    where = os.environ.get(CONSOLE_DIR_ENV)
+    if not where:
+        return
+    name = "%s-%s-%d-%d.console" % (result.platform, result.mode, os.getpid(),
+                                    next(_saved_consoles))
+    try:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        (Path(where) / name).write_text(result.console + "\n")
+    except OSError as e:
+        raise HarnessError("cannot save the console in %s: %s" % (where, e.strerror))
+
+
 def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stream=None,
         log_path: Optional[Path] = None, keep: bool = False,
         on_line: Optional[Callable[[str, Optional[TapTest]], None]] = None,
@@ -564,6 +584,7 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
                 console=console.text, run_dir=str(run_dir))
             if log is not None:
                 log.write((result.final_line() + "\n").encode())
+            save_console(result)
         finally:
             if log is not None:
                 log.close()
