@@ -99,7 +99,7 @@ static enum probe_status cr3_beyond_maxphyaddr(struct probe_run *run)
 {
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, 0);
-	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "the SVM CR3 rules are entry/svm-* probes'"));
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "VMRUN checks CR3's MBZ bits by the mode L2 enters (APM vol.2 15.5.1)"));
 	if (cpuid_subleaf(0x80000000u, 0).eax < LEAF_ADDRESS_SIZES)
 		return probe_skip(run, "no CPUID leaf 80000008H (MAXPHYADDR)");
 	unsigned width = cpuid_subleaf(LEAF_ADDRESS_SIZES, 0).eax & MAXPHYADDR_MASK;
