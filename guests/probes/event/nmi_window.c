@@ -69,3 +69,45 @@ static enum probe_status after_iret(struct probe_run *run)
 	return mhv_run_expect_done(run, vm);
 }
 PROBE("event/nmi-window-after-iret", after_iret);
+
+/* event/nmi-window-after-iret-tdp-fault: the IRET that ends L2's NMI handler faults in
+ * the nested page tables of a hypervisor underneath (L1 flushed its EPT just before, so
+ * the IRET's stack read misses nestbed's shadow EPT) after it removed the virtual-NMI
+ * blocking; the CPU reports "NMI unblocking due to IRET" (exit qualification bit 12,
+ * SDM vol.3C 28.2.3) and a VMM that resumes the guest sets blocking by NMI again, so
+ * that the IRET runs again with the blocking it had. The NMI window opens only after
+ * it: the exit comes at the IRET's target, not at the IRET. */
+MHV_L2_ASM(l2_cpuid_iret, "push %rbx\n\t"
+			  "mov %rsp, %rax\n\t"
+			  "mov %ss, %ecx\n\tpush %rcx\n\t"
+			  "push %rax\n\t"
+			  "pushfq\n\t"
+			  "mov %cs, %ecx\n\tpush %rcx\n\t"
+			  "lea nmiw_after_iret2(%rip), %rcx\n\tpush %rcx\n\t"
+			  "cpuid\n"
+			  "nmiw_iret2:\n\tiretq\n"
+			  "nmiw_after_iret2:\n\tpop %rbx\n\tnop");
+extern const char nmiw_iret2[], nmiw_after_iret2[];
+
+static enum probe_status after_iret_tdp_fault(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	struct mhv_exit e;
+	MHV_START(run, vm, MHV_MODE_LONG, MHV_TDP);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_NMI_WINDOW, true));
+	mhv_l2_call(vm, l2_cpuid_iret, NULL);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, INT_BLOCKING_NMI); /* L2 "in its NMI handler" */
+	mhv_run(vm, &e);
+	mhv_diag_exit("CPUID before the IRET", &e);
+	MHV_CHECK(mhv_expect_insn(run, &e, MHV_EXIT_CPUID, (uint64_t)nmiw_iret2 - 2, 2));
+	mhv_advance_rip(vm, 2);
+	mhv_tdp_changed(vm); /* INVEPT: a hypervisor underneath drops its cached translations */
+	mhv_run(vm, &e);
+	mhv_diag_exit("NMI window after the IRET", &e);
+	MHV_CHECK(expect_nmi_window(run, &e, (uint64_t)nmiw_after_iret2));
+	EXPECT_EQ(run, "blocking by NMI after IRET", 0,
+		  vmread(VMCS_GUEST_INTERRUPTIBILITY) & INT_BLOCKING_NMI);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_NMI_WINDOW, false));
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("event/nmi-window-after-iret-tdp-fault", after_iret_tdp_fault);

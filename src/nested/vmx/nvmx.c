@@ -14,13 +14,11 @@
 #include "core/vmm.h"
 #include "nested/nested.h"
 #include "nested/vmx/nvmx_insn_info.h"
+#include "nested/vmx/nvmx_l1_cpuid.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_exit.h"
 
 #define CPUID_LEAF_EXTENDED_FEATURES 7u /* SDM vol.2A CPUID, leaf 07H subleaf 0 */
-#define CPUID_7_EBX_SGX (1u << 2)
-#define CPUID_7_EBX_RTM (1u << 11)
-#define CPUID_7_ECX_BUS_LOCK_DETECT (1u << 24)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define VECTOR_PF 14
@@ -493,10 +491,37 @@ static void nvmx_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
 	p->expose_vmx = true;
 }
 
-static unsigned maxphyaddr(void)
+#define CPUID_EXT_MAX_LEAF 0x80000000u  /* SDM vol.2A CPUID: the highest extended leaf */
+#define CPUID_ADDRESS_SIZES 0x80000008u /* EAX[7:0] MAXPHYADDR */
+
+static struct cpuid_result l1_cpuid(const struct machine *m, const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
-	unsigned width = cpuid(0x80000008u, 0).eax & 0xff; /* SDM vol.2A CPUID leaf 80000008H */
-	return (width < 36 || width > 52) ? 48 : width;
+	struct cpuid_regs h = cpuid(leaf, subleaf);
+	struct cpuid_result r = { h.eax, h.ebx, h.ecx, h.edx };
+	cpuid_policy_apply(&m->cpuid_policy, leaf, subleaf, v->state.cr4, &r);
+	return r;
+}
+
+/* The leaves the offer follows, as L1 reads them (nvmx_l1_cpuid.h). */
+static void read_l1_cpuid(const struct machine *m, const struct vcpu *v, struct nvmx_l1_cpuid *c)
+{
+	memset(c, 0, sizeof(*c));
+	uint32_t max = l1_cpuid(m, v, 0, 0).eax;
+	struct cpuid_result r = l1_cpuid(m, v, 1, 0);
+	c->leaf1_ecx = r.ecx;
+	c->leaf1_edx = r.edx;
+	if (max >= CPUID_LEAF_EXTENDED_FEATURES) {
+		r = l1_cpuid(m, v, CPUID_LEAF_EXTENDED_FEATURES, 0);
+		c->leaf7_ebx = r.ebx;
+		c->leaf7_ecx = r.ecx;
+		c->leaf7_edx = r.edx;
+		if (r.eax >= 1)
+			c->leaf7_1_eax = l1_cpuid(m, v, CPUID_LEAF_EXTENDED_FEATURES, 1).eax;
+	}
+	if (l1_cpuid(m, v, CPUID_EXT_MAX_LEAF, 0).eax >= CPUID_ADDRESS_SIZES) {
+		c->has_80000008 = true;
+		c->leaf80000008_eax = l1_cpuid(m, v, CPUID_ADDRESS_SIZES, 0).eax;
+	}
 }
 
 /* VMCS02 gets nestbed's host state once: the same as VMCS01's (HOST_RSP is written at
@@ -609,17 +634,13 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	n->current_pa = NVMX_NO_VMCS;
 	n->vmxon_pa = NVMX_NO_VMCS;
 	n->revision = (uint32_t)(m->caps.vmx_caps.basic & VMX_BASIC_REVISION_MASK);
-	unsigned width = maxphyaddr();
-	n->phys_mask = ~((1ull << width) - 1);
-	nvmx_offer_build(&m->caps.vmx_caps, width, vmcs12_highest_index(), &n->offer);
-	/* SGX, RTM and bus-lock detection as L1's CPUID shows them decide guest-state checks
-	 * (26.3.1.5, 26.3.1.1) */
-	struct cpuid_regs host7 = cpuid(CPUID_LEAF_EXTENDED_FEATURES, 0);
-	struct cpuid_result l1_7 = { host7.eax, host7.ebx, host7.ecx, host7.edx };
-	cpuid_policy_apply(&m->cpuid_policy, CPUID_LEAF_EXTENDED_FEATURES, 0, v->state.cr4, &l1_7);
-	n->offer.caps.sgx = (l1_7.ebx & CPUID_7_EBX_SGX) != 0;
-	n->offer.caps.rtm = (l1_7.ebx & CPUID_7_EBX_RTM) != 0;
-	n->offer.caps.bus_lock_detect = (l1_7.ecx & CPUID_7_ECX_BUS_LOCK_DETECT) != 0;
+	/* the offer follows L1's CPUID: CR4 bits, MAXPHYADDR, SGX, RTM, bus-lock detection
+	 * (A.8, 26.2-26.3) */
+	struct nvmx_l1_cpuid l1;
+	read_l1_cpuid(m, v, &l1);
+	nvmx_offer_build(&m->caps.vmx_caps, nvmx_maxphyaddr_by_cpuid(&l1), vmcs12_highest_index(), &n->offer);
+	nvmx_offer_follow_cpuid(&n->offer, &l1);
+	n->phys_mask = ~((1ull << n->offer.caps.maxphyaddr) - 1);
 	n->vv01->fixed.allow_vmxe = true; /* L1 may now turn CR4.VMXE on */
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;

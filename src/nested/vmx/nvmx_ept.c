@@ -16,6 +16,19 @@
 #define PAGE_MASK 0xfffull
 #define EPT_QUAL_LOW_BITS 0x3full /* 27.2.1: bits 5:0 are the walk's; 7+ the CPU's */
 #define EPT_CAP_EXEC_ONLY 1ull    /* A.10 bit 0 */
+#define EPT_QUAL_NMI_UNBLOCKING (1ull << 12) /* 27.2.1 table 27-7, 27.2.3 */
+
+/* An EPT violation nestbed handles itself came in an IRET that had already removed the
+ * (virtual-)NMI blocking (qualification bit 12, meaningful when no event was being
+ * delivered, 27.2.3): the IRET runs again when L2 resumes, so the blocking it started
+ * with is put back, as the SDM asks of a VMM that resumes the guest; otherwise an NMI
+ * (or L1's NMI window) would come before the IRET completes. */
+static void restore_nmi_blocking(const struct exit *e)
+{
+	if (!(e->info1 & EPT_QUAL_NMI_UNBLOCKING) || (vmcs_read(VMCS_IDT_VECTORING_INFO) & VMX_INTR_INFO_VALID))
+		return;
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | VMX_INTERRUPTIBILITY_NMI);
+}
 
 static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
 {
@@ -114,5 +127,6 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 		n->shadow_eptp12 = eptp12;
 		vmcs_write(VMCS_EPT_POINTER, nvmx_shadow_eptp(n));
 	}
+	restore_nmi_blocking(e);
 	return true;
 }

@@ -9,6 +9,7 @@
 #include "core/guest_msr.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
+#include "core/platform.h"
 #include "core/run.h"
 #include "core/string.h"
 #include "nested/vmx/nvmx_reflect.h"
@@ -252,12 +253,29 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 	nvmx_shadow_push(n); /* the exit information for L1's VMREADs */
 }
 
+/* The CPU refused VMCS02 after nestbed's VMCS12 checks (26.2-26.3) passed it: nestbed's
+ * bug, never L1's. The CPU's failed entry loaded nestbed's host state (26.7: RIP, CR3, ...),
+ * which must never reach VMCS12 as L2's: one line, the VMCS02 dump, and the run stops. */
+static _Noreturn void vmcs02_refused(struct vcpu *v, uint32_t reason, uint64_t qualification)
+{
+	uint32_t basic = reason & VMX_EXIT_REASON_BASIC_MASK;
+	kprintf("nestbed: nested-vmx: the CPU refused VMCS02 (exit reason %u with bit 31, %s, qualification "
+		"%#llx: %s) after nestbed's VMCS12 checks passed: nestbed's bug, stopped\n", basic,
+		vmx_exit_reason_name(basic), (unsigned long long)qualification,
+		vmx_entry_failure_detail(basic, qualification));
+	if (v->ops && v->ops->dump)
+		v->ops->dump(v); /* VMCS02 is current */
+	run_end(v, EXIT_CODE_FATAL);
+}
+
 bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 {
 	struct nvmx *n = nvmx_of(v);
 	if (!n->in_l2)
 		return false;
 	uint32_t reason = (uint32_t)e->native_code;
+	if (reason & VMX_EXIT_REASON_ENTRY_FAILURE)
+		vmcs02_refused(v, reason, e->info1);
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE)) {
 		uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
 		struct nvmx_exit_controls c = {
