@@ -33,7 +33,7 @@ static void send_physical(struct pcpu *c, enum icr_delivery mode, uint8_t vector
 }
 
 /* An NMI to CPU c (SVM intercepts NMIs): its next exit takes posted INITs. */
-static void kick(struct pcpu *c)
+void apic_kick(struct pcpu *c)
 {
 	__atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_ACQ_REL);
 	send_physical(c, ICR_NMI, 0);
@@ -69,7 +69,7 @@ static void deliver_init(struct vcpu *from, struct pcpu *c)
 		return;
 	}
 	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
-	kick(c); /* make it exit and read its mailbox */
+	apic_kick(c); /* make it exit and read its mailbox */
 }
 
 /* A SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4). SVM: the

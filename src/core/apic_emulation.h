@@ -17,6 +17,11 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e);
 /* A WRMSR of the x2APIC ICR: done or emulated (the caller skips the instruction). */
 void apic_x2apic_icr_write(struct vcpu *v, uint64_t value);
 
+/* Makes CPU c leave guest mode (SVM: an NMI, which nestbed intercepts; apic_nmi_was_kick
+ * tells it apart from the guest's): its next entry picks up what it was asked to. */
+struct pcpu;
+void apic_kick(struct pcpu *c);
+
 /* An NMI exit: true when another CPU sent it to make this one read its mailbox
  * (consumed); false when it is the guest's own NMI. */
 bool apic_nmi_was_kick(struct vcpu *v);

@@ -231,7 +231,7 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 	 * the APIC read-only for its L2 is not honoured here yet. */
 	if ((v->level == 1 || t->present) && apic_mmio_write_exit(v, e))
 		return;
-	if (v->level >= 2 && v->nested && v->nested->tdp_fault(v, e))
+	if (v->nested && v->nested->tdp_fault(v, e))
 		return;
 	const struct guest_memmap *g = &machine.guest_map;
 	for (uint32_t i = 0; i < g->nr_ranges; i++)

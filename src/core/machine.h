@@ -14,6 +14,8 @@
 #include "iommu/iommu.h"
 #include "core/smram.h"
 
+struct map_track; /* nested/map_track.h: the nested layer's, opaque to the core */
+
 struct machine {
 	struct boot_info *bi;
 	struct nestbed_options options;
@@ -33,6 +35,10 @@ struct machine {
 	 * CONFIG_ADDRESS write between the check and the write would aim it elsewhere). */
 	struct spinlock fwcfg_lock, pci_config_lock;
 	enum smram_chipset smram_chipset; /* the host bridge whose SMRAM nestbed locked */
+	/* L1's permission-map pages the nested layer's merged maps depend on (every vCPU's
+	 * write to one is caught), under their lock (nested/map_track_machine.c). */
+	struct map_track *map_track;
+	struct spinlock map_track_lock;
 };
 
 extern struct machine machine;

@@ -32,8 +32,9 @@ struct nested_ops {
 	/* An exit while L2 ran: when L1 intercepts it, emulate the exit into L1 and return
 	 * true; otherwise L0 handles it for L2. */
 	bool (*reflect_if_wanted)(struct vcpu *v, struct exit *e);
-	/* A nested page fault while L2 ran that L1's tables explain (fill the shadow
-	 * table, or reflect); false when it is nestbed's own business. */
+	/* A nested page fault (either level): a write to an L1 page nestbed tracks, or,
+	 * while L2 ran, one that L1's tables explain (fill the shadow table, or reflect);
+	 * false when it is nestbed's own business. */
 	bool (*tdp_fault)(struct vcpu *v, struct exit *e);
 	/* MSRs that describe or control the virtual VT-x/AMD-V: 0 if handled (value set or
 	 * written), 1 if not the nested layer's MSR, -1 for #GP. */
@@ -48,6 +49,9 @@ struct nested_ops {
 	void (*self_nmi)(struct vcpu *v);
 	/* Optional: an INIT posted for this vCPU is due (apic_emulation.c). */
 	enum nested_init (*init_signal)(struct vcpu *v);
+	/* Optional: called before every entry into the guest (either level): state other
+	 * CPUs asked this vCPU to pick up (stale permission maps, a TLB flush). */
+	void (*before_entry)(struct vcpu *v);
 	/* EFER bits the virtual CPU accepts besides the core's (EFER.SVME). */
 	uint64_t efer_extra_bits;
 };

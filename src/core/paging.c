@@ -116,6 +116,42 @@ int paging_set_4k(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t flag
 	return 0;
 }
 
+/* Replaces the large leaf *slot (level 3 or 2) by a table of the next level mapping the
+ * same range with the same flags. */
+static int split_large(struct paging *pg, uint64_t *slot, int level)
+{
+	uint64_t next = alloc_table(pg);
+	if (!next)
+		return -1;
+	uint64_t size = 1ull << LEVEL_SHIFT(level), sub = 1ull << LEVEL_SHIFT(level - 1);
+	uint64_t base = *slot & PTE_ADDR_MASK & ~(size - 1);
+	uint64_t flags = *slot & ~PTE_ADDR_MASK & ~PTE_PS;
+	uint64_t *entries = table(pg, next);
+	for (int i = 0; i < ENTRIES; i++)
+		entries[i] = (base + (uint64_t)i * sub) | flags | (level - 1 > 1 ? PTE_PS : 0);
+	/* one store: a walker sees the old large page or the new table, both the same map */
+	__atomic_store_n(slot, next | PTE_P | PTE_W | PTE_U, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int paging_update_4k(struct paging *pg, uint64_t virt, uint64_t clear, uint64_t set)
+{
+	uint64_t t = pg->root;
+	for (int level = 4; level >= 1; level--) {
+		uint64_t *slot = &table(pg, t)[(virt >> LEVEL_SHIFT(level)) & (ENTRIES - 1)];
+		if (!(*slot & PTE_P))
+			return -1;
+		if (level == 1) {
+			__atomic_store_n(slot, (*slot & ~clear) | set, __ATOMIC_RELEASE);
+			return 0;
+		}
+		if ((*slot & PTE_PS) && split_large(pg, slot, level))
+			return -1;
+		t = *slot & PTE_ADDR_MASK;
+	}
+	return -1;
+}
+
 static void free_level(struct paging *pg, uint64_t t, int level)
 {
 	if (level > 1) {

@@ -44,6 +44,11 @@ int paging_map(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t size, u
  * frames run out or a large page covers virt. */
 int paging_set_4k(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t flags);
 
+/* Changes the 4 KiB leaf for virt: entry = (entry & ~clear) | set, splitting a large
+ * page that covers virt into smaller ones with the same mapping first. 0, or -1 when virt
+ * is not mapped or frames run out. */
+int paging_update_4k(struct paging *pg, uint64_t virt, uint64_t clear, uint64_t set);
+
 /* Frees every table frame (the root included); the mapping is gone, root becomes 0. */
 void paging_free_tables(struct paging *pg);
 

@@ -202,6 +202,8 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 		if (v->wait_for_sipi && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
 		struct exit e;
+		if (v->nested && v->nested->before_entry)
+			v->nested->before_entry(v);
 		if (ops->vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());

@@ -445,6 +445,50 @@ static void test_translate_non_present_intermediate(void **state)
 	expect_unmapped(0x1000);
 }
 
+/* ---- paging_update_4k ---- */
+
+/* A 1 GiB page is split down to the one 4 KiB page that changes; everything else keeps
+ * its mapping and flags (the permission-map write protection of nested/map_track.h). */
+static void test_update_4k_splits_1g(void **state)
+{
+	(void)state;
+	pg.allow_1g = true;
+	assert_int_equal(paging_map(&pg, GIB, GIB, GIB, PTE_W | PTE_U), 0);
+	const uint64_t page = GIB + 3 * PAGE_2M + 5 * PAGE_4K;
+	assert_int_equal(paging_update_4k(&pg, page + 0x123, PTE_W, 0), 0);
+	expect_translation(page, page, PAGE_4K);
+	expect_translation(page + PAGE_4K, page + PAGE_4K, PAGE_4K);
+	expect_translation(GIB, GIB, PAGE_2M);
+	expect_translation(GIB + 5 * PAGE_2M + 77, GIB + 5 * PAGE_2M + 77, PAGE_2M);
+	uint64_t e4 = tbl(pg.root)[0];
+	uint64_t e3 = tbl(e4 & PTE_ADDR_MASK)[idx(page, 3)];
+	assert_false(e3 & PTE_PS);
+	uint64_t e2 = tbl(e3 & PTE_ADDR_MASK)[idx(page, 2)];
+	assert_false(e2 & PTE_PS);
+	uint64_t *pt = tbl(e2 & PTE_ADDR_MASK);
+	assert_int_equal(pt[idx(page, 1)], page | PTE_P | PTE_U);
+	assert_int_equal(pt[idx(page, 1) + 1], (page + PAGE_4K) | PTE_P | PTE_W | PTE_U);
+	uint64_t other = tbl(e3 & PTE_ADDR_MASK)[idx(page, 2) + 1];
+	assert_int_equal(other, (GIB + 4 * PAGE_2M) | PTE_P | PTE_W | PTE_U | PTE_PS);
+	/* and back: writable again, no further split */
+	uint64_t used = tables_used();
+	assert_int_equal(paging_update_4k(&pg, page, 0, PTE_W), 0);
+	assert_int_equal(pt[idx(page, 1)], page | PTE_P | PTE_W | PTE_U);
+	assert_int_equal(tables_used(), used);
+}
+
+static void test_update_4k_unmapped(void **state)
+{
+	(void)state;
+	assert_int_equal(paging_map(&pg, 0, 0, PAGE_2M, PTE_W), 0);
+	assert_int_equal(paging_update_4k(&pg, PAGE_2M, PTE_W, 0), -1);
+	assert_int_equal(paging_update_4k(&pg, 5 * GIB, PTE_W, 0), -1);
+	assert_int_equal(paging_update_4k(&pg, 0x5000, PTE_W, PTE_NX), 0);
+	assert_int_equal(tbl(tbl(tbl(tbl(pg.root)[0] & PTE_ADDR_MASK)[0] & PTE_ADDR_MASK)[0] &
+			     PTE_ADDR_MASK)[5],
+			 0x5000 | PTE_P | PTE_NX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +515,8 @@ int main(void)
 		cmocka_unit_test_setup(test_translate_null_page_size, setup),
 		cmocka_unit_test_setup(test_translate_ignores_large_page_pat_bit, setup),
 		cmocka_unit_test_setup(test_translate_non_present_intermediate, setup),
+		cmocka_unit_test_setup(test_update_4k_splits_1g, setup),
+		cmocka_unit_test_setup(test_update_4k_unmapped, setup),
 	};
 	return cmocka_run_group_tests_name("paging", tests, group_setup, group_teardown);
 }

@@ -6,10 +6,12 @@
 #include "core/guest_mem.h"
 #include "core/machine.h"
 #include "core/memory.h"
+#include "core/platform.h"
 #include "core/run.h"
 #include "core/string.h"
 #include "core/vmm.h"
 #include "nested/nested.h"
+#include "nested/map_track_machine.h"
 #include "nested/npt_walk.h"
 #include "nested/svm/vmcb12_check.h"
 
@@ -133,12 +135,6 @@ static bool insn_checks(struct vcpu *v, uint64_t pa)
 	return true;
 }
 
-static void or_maps(uint64_t *dst, const uint64_t *a, const uint64_t *b, unsigned words)
-{
-	for (unsigned i = 0; i < words; i++)
-		dst[i] = a[i] | b[i];
-}
-
 static void build_vmcb02(struct nsvm *n)
 {
 	const struct vmcb *v12 = &n->vmcb12;
@@ -157,11 +153,7 @@ static void build_vmcb02(struct nsvm *n)
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
 	c->intercept_misc3 = 0;
-	/* permission maps: L1's ORed with nestbed's, 64 bits at a time */
-	or_maps((uint64_t *)n->iopm02, (const uint64_t *)n->iopm12,
-		phys_to_virt(n->vmcb01->control.iopm_base_pa), sizeof(n->iopm12) / 8);
-	or_maps((uint64_t *)n->msrpm02, (const uint64_t *)n->msrpm12,
-		phys_to_virt(n->vmcb01->control.msrpm_base_pa), sizeof(n->msrpm12) / 8);
+	/* permission maps: merged by nsvm_maps_for_vmrun (L1's with nestbed's) */
 	c->iopm_base_pa = n->iopm02_pa;
 	c->msrpm_base_pa = n->msrpm02_pa;
 	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
@@ -231,8 +223,7 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 		vmexit_invalid(n, rule);
 		return;
 	}
-	if (guest_phys_read(n->vmcb12.control.iopm_base_pa & ~PAGE_MASK, n->iopm12, sizeof(n->iopm12)) ||
-	    guest_phys_read(n->vmcb12.control.msrpm_base_pa & ~PAGE_MASK, n->msrpm12, sizeof(n->msrpm12))) {
+	if (nsvm_maps_for_vmrun(v, n)) {
 		vmexit_invalid(n, "the I/O or MSR permission map is not in L1's memory");
 		return;
 	}
@@ -358,25 +349,13 @@ static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
 	if (code == SVM_EXIT_IOIO) {
 		if (!(c->intercept_misc1 & SVM_INTERCEPT_IOIO))
 			return false;
-		for (unsigned p = e->u.io.port; p < (unsigned)e->u.io.port + e->u.io.size; p++)
-			if ((n->iopm12[p / 8] >> (p % 8)) & 1)
-				return true;
-		return false;
+		return nsvm_maps_l1_wants_io(n, e->u.io.port, e->u.io.size);
 	}
 	if (code == SVM_EXIT_MSR) {
 		if (!(c->intercept_misc1 & SVM_INTERCEPT_MSR))
 			return false;
-		uint32_t msr = e->u.msr, base;
-		if (msr <= 0x1fff)
-			base = 0;
-		else if (msr >= 0xC0000000u && msr <= 0xC0001fffu)
-			base = 0x800 * 8, msr -= 0xC0000000u;
-		else if (msr >= 0xC0010000u && msr <= 0xC0011fffu)
-			base = 0x1000 * 8, msr -= 0xC0010000u;
-		else
-			return true; /* outside the map: always intercepted */
-		uint32_t bit = base + msr * 2 + (e->kind == EXIT_MSR_WRITE ? 1 : 0);
-		return (n->msrpm12[bit / 8] >> (bit % 8)) & 1;
+		/* outside the map's ranges: always intercepted */
+		return nsvm_maps_l1_wants_msr(n, e->u.msr, e->kind == EXIT_MSR_WRITE);
 	}
 	if (code >= 0x60 && code <= 0x7f)
 		return (c->intercept_misc1 >> (code - 0x60)) & 1;
@@ -431,7 +410,9 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		} else if (l1_wants_selective_cr0(v, n, e)) {
 			code = SVM_EXIT_CR0_SEL_WRITE;
 		} else {
-			return false; /* nestbed's to handle for L2: a VMMCALL gets #UD there */
+			/* a stale merged map's exit runs the instruction again; otherwise
+			 * nestbed's to handle for L2: a VMMCALL gets #UD there */
+			return nsvm_maps_retry(v, n, e);
 		}
 	}
 	uint64_t next_rip = 0;
@@ -471,10 +452,13 @@ static enum nested_init nsvm_init_signal(struct vcpu *v)
 static bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
-	if (!n->in_l2 || !np12(n))
-		return false; /* L2 addresses are L1's: nestbed's own business */
 	uint64_t gpa = e->info2;
 	bool write = (e->info1 & NPT_FAULT_WRITE) != 0, fetch = (e->info1 & NPT_FAULT_FETCH) != 0;
+	if (!n->in_l2 || !np12(n)) {
+		/* L2 addresses are L1's: a write to a tracked permission map, or nestbed's
+		 * own business */
+		return e->u.tdp.present && write && nsvm_maps_write_fault(v, gpa);
+	}
 	struct npt_walk_result r;
 	int rc = walk_l1_npt(v, n, gpa, write, fetch, &r);
 	if (rc == -2)
@@ -495,7 +479,12 @@ static bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
 	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated
 	 * like L1's (apic_emulation.c) */
 	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
-	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable && !apic ? PTE_W : 0) | (r.executable ? 0 : PTE_NX);
+	/* a tracked permission map stays read-only for L2 too, until L2 writes it */
+	if (write && r.writable)
+		(void)nsvm_maps_write_fault(v, r.pa);
+	bool tracked = r.writable && map_track_is_tracked(r.pa);
+	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable && !apic && !tracked ? PTE_W : 0) |
+			 (r.executable ? 0 : PTE_NX);
 	if (paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags)) {
 		/* out of frames: start the cache over (as a TLB flush would) */
 		shadow_drop(n);
@@ -656,7 +645,21 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
-	return 0;
+	return nsvm_maps_init(m, v);
+}
+
+void nsvm_shadow_flush(struct nsvm *n)
+{
+	shadow_drop(n);
+	if (!n->in_l2)
+		return;
+	n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	if (!np12(n))
+		return;
+	if (shadow_ensure(n))
+		fatal("nested-svm: out of memory for the shadow NPT");
+	n->shadow_ncr3_12 = n->vmcb12.control.n_cr3;
+	n->vmcb02->control.n_cr3 = n->shadow.root;
 }
 
 const struct nested_ops nested_svm_ops = {
@@ -667,6 +670,7 @@ const struct nested_ops nested_svm_ops = {
 	.emulate_vm_insn = nsvm_emulate_vm_insn,
 	.reflect_if_wanted = nsvm_reflect_if_wanted,
 	.init_signal = nsvm_init_signal,
+	.before_entry = nsvm_maps_before_entry,
 	.tdp_fault = nsvm_tdp_fault,
 	.msr_read = nsvm_msr_read,
 	.msr_write = nsvm_msr_write,

@@ -8,6 +8,7 @@
 
 #include "core/paging.h"
 #include "core/vcpu.h"
+#include "nested/map_track.h"
 #include "svm/svm.h"
 
 #define NSVM_L2_ASID 2             /* nestbed's ASID for every L2 (1 is L1's) */
@@ -18,6 +19,7 @@
 #define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
 #define VINTR_VGIF_BITS ((1ull << 9) | (1ull << 25))
+#define NSVM_OWN_WORDS 64           /* nonzero 64-bit words of nestbed's own IOPM/MSRPM */
 
 struct nsvm {
 	bool gif;                /* L1's global interrupt flag */
@@ -34,8 +36,14 @@ struct nsvm {
 	uint64_t iopm02_pa, msrpm02_pa;
 	struct vcpu_state l1_state; /* L1's registers while L2 runs (RIP past VMRUN) */
 	struct vmcb vmcb12;      /* L1's VMCB as read at VMRUN (control intercepts used to reflect) */
-	uint8_t iopm12[SVM_IOPM_PAGES * 4096] __attribute__((aligned(8)));
-	uint8_t msrpm12[SVM_MSRPM_PAGES * 4096] __attribute__((aligned(8)));
+	/* The permission maps (nsvm_maps.c): L1's where they live (checked to be its memory
+	 * at the merge; NULL when L1 does not use one), the merge's cache, nestbed's own
+	 * words, and a TLB flush another CPU asked for after changing this vCPU's NPT. */
+	const uint8_t *iopm12, *msrpm12;
+	struct map_cache maps;
+	volatile uint32_t tdp_sync;
+	struct map_word own_io[NSVM_OWN_WORDS], own_msr[NSVM_OWN_WORDS];
+	unsigned nr_own_io, nr_own_msr;
 	/* the shadow NPT: L2-physical -> host-physical, a cache of L1's NPT composed with
 	 * nestbed's; dropped whenever L1 asks for a TLB flush */
 	struct paging shadow;
@@ -51,5 +59,23 @@ struct nsvm {
  * CPU's own values when it has the feature, else from L2's instruction at its RIP. */
 void nsvm_decode_assists(struct vcpu *v, const struct nsvm *n, uint32_t code, uint64_t *info1,
 			 struct vmcb_control *c12);
+
+/* Permission maps (nsvm_maps.c, after nested/map_track.h). */
+struct machine;
+int nsvm_maps_init(struct machine *m, struct vcpu *v);
+/* At VMRUN: VMCB02's maps match VMCB12's (merged again only when L1 named other maps or
+ * wrote one): 0, or -1 when a map L1 uses is not in its memory. */
+int nsvm_maps_for_vmrun(struct vcpu *v, struct nsvm *n);
+/* Does L1's map (its current contents) ask for this exit? */
+bool nsvm_maps_l1_wants_io(const struct nsvm *n, uint16_t port, unsigned size);
+bool nsvm_maps_l1_wants_msr(const struct nsvm *n, uint32_t msr, bool write);
+/* An I/O or MSR exit L1 does not want, caused by a stale merge: merged again, and the
+ * instruction runs again (true). */
+bool nsvm_maps_retry(struct vcpu *v, struct nsvm *n, const struct exit *e);
+/* A write fault at L1-physical l1_gpa: true when it was a tracked map page's. */
+bool nsvm_maps_write_fault(struct vcpu *v, uint64_t l1_gpa);
+void nsvm_maps_before_entry(struct vcpu *v);
+/* L1's NPT changed: the TLB and L2's shadow NPT let go of it before the next entry. */
+void nsvm_shadow_flush(struct nsvm *n);
 
 #endif
