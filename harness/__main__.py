@@ -2,7 +2,8 @@
 
     python3 -m harness run --platform P [--bare] [--timeout S] [--log FILE]
                            [--nestbed PATH] [--nestbed-args 'STRING'] [--memory MIB]
-                           [--cpu-model MODEL] [--cpus N] [--keep] IMAGE [ARGS...]
+                           [--cpu-model MODEL] [--cpus N] [--keep] [--trace FILE]
+                           [--gdb] IMAGE [ARGS...]
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
                              [--out DIR] [--image PATH] [--cpus N] [--keep]
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
@@ -15,6 +16,7 @@
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
                             [--nestbed PATH] [--cpus N]
     python3 -m harness report [--out DIR]
+    python3 -m harness trace-stats [--top N] FILE
     python3 -m harness platforms
 
 run: without --bare, nestbed boots with IMAGE (+ARGS) as its guest module; with --bare,
@@ -108,6 +110,10 @@ def build_parser():
                         "(one name per line, '#' comments): they do not fail the run")
     r.add_argument("--icount", action="store_true",
                    help="QEMU: -icount shift=0, the guest's TSC counts instructions")
+    r.add_argument("--trace", type=Path, metavar="FILE",
+                   help="nestbed traces every exit (adds its `trace` option unless "
+                   "--nestbed-args has trace or trace=KINDS); the trace lines go to FILE, "
+                   "not to the console")
     r.add_argument("image", metavar="IMAGE")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
@@ -205,6 +211,11 @@ def build_parser():
     rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
     rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
 
+    ts = sub.add_parser("trace-stats", help="counts per exit and top RIPs of a trace "
+                        "written by run --trace (or any console log with trace lines)")
+    ts.add_argument("--top", type=int, default=10, metavar="N", help="RIPs shown (default 10)")
+    ts.add_argument("file", type=Path, metavar="FILE")
+
     sub.add_parser("platforms", help="list the platforms and whether they run here")
     return parser
 
@@ -215,14 +226,35 @@ def say(line):
 
 
 def cmd_run(opts) -> int:
+    from . import trace
     platform = get_platform(opts.platform)
+    nestbed_args = opts.nestbed_args.strip()
+    if opts.trace is not None:
+        if opts.bare:
+            raise HarnessError("--trace is nestbed's exit trace: it needs nestbed (no --bare)")
+        nestbed_args = trace.with_trace_option(nestbed_args)
     spec = RunSpec(image=Path(opts.image), args=list(opts.args), bare=opts.bare,
-                   nestbed=opts.nestbed, nestbed_args=opts.nestbed_args.strip(),
+                   nestbed=opts.nestbed, nestbed_args=nestbed_args,
                    memory=opts.memory, cpu_model=opts.cpu_model, icount=opts.icount,
                    cpus=opts.cpus)
     known = read_known_failures(opts.known_failures) if opts.known_failures else frozenset()
-    result = run(platform, spec, timeout=opts.timeout, stream=sys.stdout.buffer,
-                 log_path=opts.log, keep=opts.keep, known_failures=known)
+    stream = sys.stdout.buffer
+    splitter = None
+    if opts.trace is not None:
+        try:
+            trace_file = open(opts.trace, "wb")
+        except OSError as e:
+            raise HarnessError("cannot write the trace %s: %s" % (opts.trace, e.strerror))
+        stream = splitter = trace.TraceSplitter(trace_file, sys.stdout.buffer)
+    try:
+        result = run(platform, spec, timeout=opts.timeout, stream=stream,
+                     log_path=opts.log, keep=opts.keep, known_failures=known)
+    finally:
+        if splitter is not None:
+            splitter.close()
+            trace_file.close()
+    if splitter is not None:
+        say("harness: trace: %d lines in %s" % (splitter.lines, _rel(opts.trace)))
     if result.run_dir and result.verdict != "pass":
         say("harness: run directory kept: %s" % _rel(result.run_dir))
     for test in result.tap.failed:
@@ -392,6 +424,21 @@ def cmd_report(opts) -> int:
     return EXIT_PASS
 
 
+def cmd_trace_stats(opts) -> int:
+    from . import trace
+    if opts.top < 0:
+        raise HarnessError("--top must not be negative")
+    lines = trace.read_trace(opts.file)
+    s = trace.stats(lines)
+    if not s["exits"] and not s["reflected"]:
+        raise HarnessError("%s has no nestbed-trace lines (run with --trace FILE, or "
+                           "nestbed's trace option)" % _rel(opts.file))
+    say("harness: trace-stats: %s" % _rel(opts.file))
+    for line in trace.format_stats(s, opts.top):
+        say(line)
+    return EXIT_PASS
+
+
 def cmd_platforms(opts) -> int:
     for name in PLATFORMS:
         platform = get_platform(name)
@@ -413,7 +460,8 @@ def main(argv=None) -> int:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
                 "platforms": cmd_platforms, "linux": cmd_linux,
                 "kvm": cmd_kvm, "xen": cmd_xen,
-                "bench": cmd_bench, "fuzz": cmd_fuzz}[opts.command](opts)
+                "bench": cmd_bench, "fuzz": cmd_fuzz,
+                "trace-stats": cmd_trace_stats}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)
         return EXIT_ERROR

@@ -246,7 +246,12 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			guest_failure(v, "unexpected exit %s (native %#llx, info1 %#llx, info2 %#llx)",
 				      exit_kind_name(e.kind), (unsigned long long)e.native_code,
 				      (unsigned long long)e.info1, (unsigned long long)e.info2);
+		uint64_t reflected = v->trace.reflected.total;
 		handler(v, &e);
+		/* the nested layer reflects some L2 exits from their handler (a fault of L1's
+		 * nested page tables): the trace shows those too */
+		if (v->trace.reflected.total != reflected)
+			trace_print(m, v, 2, &e, TRACE_EVENT_NESTED_INJECT);
 		take_posted_init(v);
 	}
 }
