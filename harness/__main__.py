@@ -208,7 +208,8 @@ def build_parser():
     b.add_argument("--bochs", action="store_true",
                    help="also Linux on bochs-vmx, bare and under nestbed (minutes per boot)")
 
-    rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
+    rep = sub.add_parser("report", help="write DIR/report.md and DIR/report.html (charts) "
+                         "from DIR/*.json")
     rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
 
     ts = sub.add_parser("trace-stats", help="counts per exit and top RIPs of a trace "
@@ -338,9 +339,15 @@ def cmd_suite(opts) -> int:
             tag, record["verdict"].upper(), s["passed"], s["failed"], s["skipped"],
             record["duration"] or 0, ": " + record["reason"] if record["reason"] else ""))
     report = write_report(opts.out)
+    try:
+        from .report_html import write_html_report
+        html_report = _rel(write_html_report(opts.out))
+    except HarnessError as e:
+        html_report = "not written: %s" % e
     say("harness: suite: %d passed, %d failed, %d skipped, %d errors; results in %s" % (
         counts["pass"], counts["fail"], counts["skip"], counts["error"], _rel(opts.out)))
     say("harness: report: %s" % _rel(report))
+    say("harness: report: %s" % html_report)
     return EXIT_FAIL if counts["fail"] or counts["error"] else EXIT_PASS
 
 
@@ -420,7 +427,9 @@ def cmd_bench(opts) -> int:
 
 
 def cmd_report(opts) -> int:
+    from .report_html import write_html_report
     say("harness: report: %s" % _rel(write_report(opts.out)))
+    say("harness: report: %s" % _rel(write_html_report(opts.out)))
     return EXIT_PASS
 
 
