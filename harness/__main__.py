@@ -80,6 +80,21 @@ def cpus(text):
     return value
 
 
+GDB_PORT = 1234
+GDB_TIMEOUT = 3600
+GDB_PLATFORMS = ("qemu-svm", "qemu-q35-svm", "qemu-q35-amdvi-svm")
+
+
+def port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a TCP port" % text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("port %s is out of range (1..65535)" % text)
+    return value
+
+
 CPUS_HELP = "CPUs of the emulated machine: QEMU -smp N, Bochs cpu count=N (default 1)"
 
 
@@ -114,6 +129,11 @@ def build_parser():
                    help="nestbed traces every exit (adds its `trace` option unless "
                    "--nestbed-args has trace or trace=KINDS); the trace lines go to FILE, "
                    "not to the console")
+    r.add_argument("--gdb", action="store_true",
+                   help="QEMU waits before the first instruction for gdb on its gdbstub "
+                   "(README.md: Debugging with gdb); the timeout defaults to %d s" % GDB_TIMEOUT)
+    r.add_argument("--gdb-port", type=port, default=GDB_PORT, metavar="PORT",
+                   help="the gdbstub's TCP port on 127.0.0.1 (default %d)" % GDB_PORT)
     r.add_argument("image", metavar="IMAGE")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
@@ -238,6 +258,15 @@ def cmd_run(opts) -> int:
                    nestbed=opts.nestbed, nestbed_args=nestbed_args,
                    memory=opts.memory, cpu_model=opts.cpu_model, icount=opts.icount,
                    cpus=opts.cpus)
+    timeout = opts.timeout
+    if opts.gdb:
+        if platform.name not in GDB_PLATFORMS:
+            raise HarnessError("--gdb is QEMU's gdbstub with nestbed.elf: on %s, not %s" % (
+                ", ".join(GDB_PLATFORMS), platform.name))
+        spec.gdb_port = opts.gdb_port
+        timeout = timeout or GDB_TIMEOUT
+        for line in gdb_hint(spec, opts.gdb_port):
+            say("harness: gdb: " + line)
     known = read_known_failures(opts.known_failures) if opts.known_failures else frozenset()
     stream = sys.stdout.buffer
     splitter = None
@@ -248,7 +277,7 @@ def cmd_run(opts) -> int:
             raise HarnessError("cannot write the trace %s: %s" % (opts.trace, e.strerror))
         stream = splitter = trace.TraceSplitter(trace_file, sys.stdout.buffer)
     try:
-        result = run(platform, spec, timeout=opts.timeout, stream=stream,
+        result = run(platform, spec, timeout=timeout, stream=stream,
                      log_path=opts.log, keep=opts.keep, known_failures=known)
     finally:
         if splitter is not None:
@@ -431,6 +460,20 @@ def cmd_report(opts) -> int:
     say("harness: report: %s" % _rel(write_report(opts.out)))
     say("harness: report: %s" % _rel(write_html_report(opts.out)))
     return EXIT_PASS
+
+
+def gdb_hint(spec, gdb_port):
+    """What to type in another terminal (README.md "Debugging with gdb")."""
+    nestbed = _rel(spec.nestbed or ROOT / "build" / "nestbed.elf")
+    first = _rel(spec.image) if spec.bare else nestbed
+    lines = ["QEMU is stopped before the first instruction; its gdbstub listens on "
+             "127.0.0.1:%d. In another terminal:" % gdb_port,
+             "  gdb -ex 'set pagination off' -ex 'symbol-file %s' -ex 'target remote 127.0.0.1:%d' "
+             "%s-ex continue" % (first, gdb_port, "" if spec.bare else "-ex 'break nestbed_main' ")]
+    if not spec.bare:
+        lines.append("  and the guest's symbols: add-symbol-file %s (its own link addresses)"
+                     % _rel(spec.image))
+    return lines
 
 
 def cmd_trace_stats(opts) -> int:
