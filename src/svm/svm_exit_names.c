@@ -48,7 +48,7 @@ static const char *const negative_codes[] = {
 
 _Static_assert(ARRAY_SIZE(low_codes) == 0xa7, "APM table C-1: 0x00..0xa6");
 
-#define SVM_NAMES_HIGH_BASE 0x400u
+#define SVM_NAMES_HIGH_BASE 0x400u /* APM vol.2 appendix C: VMEXIT_NPF, the first above 0xff */
 
 const char *svm_exit_name(uint64_t exitcode)
 {
