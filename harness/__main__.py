@@ -2,7 +2,8 @@
 
     python3 -m harness run --platform P [--bare] [--timeout S] [--log FILE]
                            [--nestbed PATH] [--nestbed-args 'STRING'] [--memory MIB]
-                           [--cpu-model MODEL] [--cpus N] [--keep] IMAGE [ARGS...]
+                           [--cpu-model MODEL] [--cpus N] [--keep] [--trace FILE]
+                           [--gdb] IMAGE [ARGS...]
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
                              [--out DIR] [--image PATH] [--cpus N] [--keep]
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
@@ -16,6 +17,7 @@
                             [--nestbed PATH] [--cpus N]
     python3 -m harness report [--out DIR]
     python3 -m harness coverage-of-exits [--out DIR]
+    python3 -m harness trace-stats [--top N] FILE
     python3 -m harness platforms
 
 run: without --bare, nestbed boots with IMAGE (+ARGS) as its guest module; with --bare,
@@ -79,6 +81,21 @@ def cpus(text):
     return value
 
 
+GDB_PORT = 1234
+GDB_TIMEOUT = 3600
+GDB_PLATFORMS = ("qemu-svm", "qemu-q35-svm", "qemu-q35-amdvi-svm")
+
+
+def port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a TCP port" % text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("port %s is out of range (1..65535)" % text)
+    return value
+
+
 CPUS_HELP = "CPUs of the emulated machine: QEMU -smp N, Bochs cpu count=N (default 1)"
 
 
@@ -109,6 +126,15 @@ def build_parser():
                         "(one name per line, '#' comments): they do not fail the run")
     r.add_argument("--icount", action="store_true",
                    help="QEMU: -icount shift=0, the guest's TSC counts instructions")
+    r.add_argument("--trace", type=Path, metavar="FILE",
+                   help="nestbed traces every exit (adds its `trace` option unless "
+                   "--nestbed-args has trace or trace=KINDS); the trace lines go to FILE, "
+                   "not to the console")
+    r.add_argument("--gdb", action="store_true",
+                   help="QEMU waits before the first instruction for gdb on its gdbstub "
+                   "(README.md: Debugging with gdb); the timeout defaults to %d s" % GDB_TIMEOUT)
+    r.add_argument("--gdb-port", type=port, default=GDB_PORT, metavar="PORT",
+                   help="the gdbstub's TCP port on 127.0.0.1 (default %d)" % GDB_PORT)
     r.add_argument("image", metavar="IMAGE")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
@@ -203,13 +229,18 @@ def build_parser():
     b.add_argument("--bochs", action="store_true",
                    help="also Linux on bochs-vmx, bare and under nestbed (minutes per boot)")
 
-    rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
+    rep = sub.add_parser("report", help="write DIR/report.md and DIR/report.html (charts) "
+                         "from DIR/*.json")
     rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
 
     cov = sub.add_parser("coverage-of-exits",
                          help="write DIR/exit-coverage.md and .json: every VMX exit reason "
                               "and SVM exit code, its probes and their results from DIR/*.json")
     cov.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
+    ts = sub.add_parser("trace-stats", help="counts per exit and top RIPs of a trace "
+                        "written by run --trace (or any console log with trace lines)")
+    ts.add_argument("--top", type=int, default=10, metavar="N", help="RIPs shown (default 10)")
+    ts.add_argument("file", type=Path, metavar="FILE")
 
     sub.add_parser("platforms", help="list the platforms and whether they run here")
     return parser
@@ -221,14 +252,44 @@ def say(line):
 
 
 def cmd_run(opts) -> int:
+    from . import trace
     platform = get_platform(opts.platform)
+    nestbed_args = opts.nestbed_args.strip()
+    if opts.trace is not None:
+        if opts.bare:
+            raise HarnessError("--trace is nestbed's exit trace: it needs nestbed (no --bare)")
+        nestbed_args = trace.with_trace_option(nestbed_args)
     spec = RunSpec(image=Path(opts.image), args=list(opts.args), bare=opts.bare,
-                   nestbed=opts.nestbed, nestbed_args=opts.nestbed_args.strip(),
+                   nestbed=opts.nestbed, nestbed_args=nestbed_args,
                    memory=opts.memory, cpu_model=opts.cpu_model, icount=opts.icount,
                    cpus=opts.cpus)
+    timeout = opts.timeout
+    if opts.gdb:
+        if platform.name not in GDB_PLATFORMS:
+            raise HarnessError("--gdb is QEMU's gdbstub with nestbed.elf: on %s, not %s" % (
+                ", ".join(GDB_PLATFORMS), platform.name))
+        spec.gdb_port = opts.gdb_port
+        timeout = timeout or GDB_TIMEOUT
+        for line in gdb_hint(spec, opts.gdb_port):
+            say("harness: gdb: " + line)
     known = read_known_failures(opts.known_failures) if opts.known_failures else frozenset()
-    result = run(platform, spec, timeout=opts.timeout, stream=sys.stdout.buffer,
-                 log_path=opts.log, keep=opts.keep, known_failures=known)
+    stream = sys.stdout.buffer
+    splitter = None
+    if opts.trace is not None:
+        try:
+            trace_file = open(opts.trace, "wb")
+        except OSError as e:
+            raise HarnessError("cannot write the trace %s: %s" % (opts.trace, e.strerror))
+        stream = splitter = trace.TraceSplitter(trace_file, sys.stdout.buffer)
+    try:
+        result = run(platform, spec, timeout=timeout, stream=stream,
+                     log_path=opts.log, keep=opts.keep, known_failures=known)
+    finally:
+        if splitter is not None:
+            splitter.close()
+            trace_file.close()
+    if splitter is not None:
+        say("harness: trace: %d lines in %s" % (splitter.lines, _rel(opts.trace)))
     if result.run_dir and result.verdict != "pass":
         say("harness: run directory kept: %s" % _rel(result.run_dir))
     for test in result.tap.failed:
@@ -312,9 +373,15 @@ def cmd_suite(opts) -> int:
             tag, record["verdict"].upper(), s["passed"], s["failed"], s["skipped"],
             record["duration"] or 0, ": " + record["reason"] if record["reason"] else ""))
     report = write_report(opts.out)
+    try:
+        from .report_html import write_html_report
+        html_report = _rel(write_html_report(opts.out))
+    except HarnessError as e:
+        html_report = "not written: %s" % e
     say("harness: suite: %d passed, %d failed, %d skipped, %d errors; results in %s" % (
         counts["pass"], counts["fail"], counts["skip"], counts["error"], _rel(opts.out)))
     say("harness: report: %s" % _rel(report))
+    say("harness: report: %s" % html_report)
     return EXIT_FAIL if counts["fail"] or counts["error"] else EXIT_PASS
 
 
@@ -394,7 +461,38 @@ def cmd_bench(opts) -> int:
 
 
 def cmd_report(opts) -> int:
+    from .report_html import write_html_report
     say("harness: report: %s" % _rel(write_report(opts.out)))
+    say("harness: report: %s" % _rel(write_html_report(opts.out)))
+    return EXIT_PASS
+
+
+def gdb_hint(spec, gdb_port):
+    """What to type in another terminal (README.md "Debugging with gdb")."""
+    nestbed = _rel(spec.nestbed or ROOT / "build" / "nestbed.elf")
+    first = _rel(spec.image) if spec.bare else nestbed
+    lines = ["QEMU is stopped before the first instruction; its gdbstub listens on "
+             "127.0.0.1:%d. In another terminal:" % gdb_port,
+             "  gdb -ex 'set pagination off' -ex 'symbol-file %s' -ex 'target remote 127.0.0.1:%d' "
+             "%s-ex continue" % (first, gdb_port, "" if spec.bare else "-ex 'break nestbed_main' ")]
+    if not spec.bare:
+        lines.append("  and the guest's symbols: add-symbol-file %s (its own link addresses)"
+                     % _rel(spec.image))
+    return lines
+
+
+def cmd_trace_stats(opts) -> int:
+    from . import trace
+    if opts.top < 0:
+        raise HarnessError("--top must not be negative")
+    lines = trace.read_trace(opts.file)
+    s = trace.stats(lines)
+    if not s["exits"] and not s["reflected"]:
+        raise HarnessError("%s has no nestbed-trace lines (run with --trace FILE, or "
+                           "nestbed's trace option)" % _rel(opts.file))
+    say("harness: trace-stats: %s" % _rel(opts.file))
+    for line in trace.format_stats(s, opts.top):
+        say(line)
     return EXIT_PASS
 
 
@@ -435,7 +533,8 @@ def main(argv=None) -> int:
                 "platforms": cmd_platforms, "linux": cmd_linux,
                 "kvm": cmd_kvm, "xen": cmd_xen,
                 "bench": cmd_bench, "fuzz": cmd_fuzz,
-                "coverage-of-exits": cmd_coverage_of_exits}[opts.command](opts)
+                "coverage-of-exits": cmd_coverage_of_exits,
+                "trace-stats": cmd_trace_stats}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)
         return EXIT_ERROR

@@ -151,6 +151,9 @@ class RunSpec:
     # CPUs of the emulated machine: QEMU -smp N, Bochs "cpu: count=N" (1: no -smp option,
     # the emulator's default).
     cpus: int = 1
+    # QEMU only: its gdbstub on this local TCP port, stopped before the first instruction
+    # (-gdb tcp:127.0.0.1:PORT -S; README.md "Debugging with gdb").
+    gdb_port: Optional[int] = None
 
     @property
     def mode(self) -> str:
@@ -485,8 +488,10 @@ class QemuSvm(Platform):
         _link(kernel_path, run_dir / kernel)
         for path, _ in spec.modules:
             _link(path, run_dir / safe_name(path))
-        return Launch(argv=self.command(spec, kernel, guest), cwd=run_dir,
-                      exit_kind="qemu", output_log=run_dir / "qemu.err")
+        argv = self.command(spec, kernel, guest)
+        if spec.gdb_port:
+            argv += ["-gdb", "tcp:127.0.0.1:%d" % spec.gdb_port, "-S"]
+        return Launch(argv=argv, cwd=run_dir, exit_kind="qemu", output_log=run_dir / "qemu.err")
 
 
 # The disk of the IOMMU platform: every sector says which it is, so a probe that reads

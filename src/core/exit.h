@@ -51,6 +51,10 @@ struct exit {
 	enum exit_kind kind;
 	uint64_t native_code;  /* SVM EXITCODE or VMX basic exit reason */
 	uint64_t info1, info2; /* EXITINFO1/2, or qualification and guest-physical address */
+	/* The trace's interrupt fields, as KVM's kvm_exit event has them: SVM EXITINTINFO
+	 * (low half) and its error code (APM 15.7.2); VMX VM-exit interruption information
+	 * and its error code (SDM 24.9.2). error_code is 0 unless the info says valid. */
+	uint32_t intr_info, error_code;
 	uint8_t insn_len;      /* 0 when unknown: the core decodes when it must skip */
 	union {
 		struct exit_io io;

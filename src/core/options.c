@@ -1,6 +1,7 @@
 #include "core/options.h"
 
 #include "core/format.h"
+#include "core/trace.h"
 
 static bool is_blank(char c)
 {
@@ -37,6 +38,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 	out->selftest = false;
 	out->quiet = false;
 	out->trace = false;
+	out->trace_kinds = TRACE_ALL_KINDS;
 	out->nested = true;
 	out->require_iommu = false;
 	out->heap_mib = OPTIONS_DEFAULT_HEAP_MIB;
@@ -59,6 +61,14 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 			out->quiet = true;
 		} else if (word_is(w, len, "trace")) {
 			out->trace = true;
+		} else if (eq < p && word_is(w, (size_t)(eq - w), "trace")) {
+			char why[160];
+			if (trace_parse_kinds(eq + 1, (size_t)(p - eq - 1), &out->trace_kinds, why,
+					      sizeof(why))) {
+				format_buf(err, errlen, "trace=%.*s: %s", (int)(p - eq - 1), eq + 1, why);
+				return -1;
+			}
+			out->trace = true;
 		} else if (word_is(w, len, "require-iommu")) {
 			out->require_iommu = true;
 		} else if (eq < p && word_is(w, (size_t)(eq - w), "heap")) {
@@ -80,7 +90,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 				return -1;
 			}
 		} else {
-			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)",
+			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)",
 				   (int)len, w);
 			return -1;
 		}

@@ -4,6 +4,7 @@
  *   quiet           print only errors, the summary and the exit line
  *   nested=0|1      offer VT-x/AMD-V to the guest (default 1, where nestbed can)
  *   trace           print every exit as it happens (`nestbed-trace ...` lines)
+ *   trace=K1,K2     only the exits of those neutral kinds (cpuid,io,msr,...)
  *   require-iommu   stop at boot when no IOMMU keeps device DMA out of nestbed's memory
  */
 #ifndef NESTBED_OPTIONS_H
@@ -21,6 +22,7 @@ struct nestbed_options {
 	bool quiet;
 	bool nested;
 	bool trace;
+	uint32_t trace_kinds; /* a bit per enum exit_kind: which exits `trace` prints */
 	bool require_iommu;
 	uint32_t heap_mib;
 };

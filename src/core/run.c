@@ -86,6 +86,19 @@ void print_stats(const struct vcpu *v)
 	console_unlock();
 }
 
+/* The `trace` option: one line per exit of a kind it asked for (README.md "Traces"). */
+static void trace_print(const struct machine *m, const struct vcpu *v, unsigned level,
+			const struct exit *e, enum trace_event event)
+{
+	if (!m->options.trace || e->kind >= EXIT_KIND_COUNT ||
+	    !(m->options.trace_kinds & (1u << e->kind)))
+		return;
+	char line[256];
+	const char *reason = v->ops->exit_name ? v->ops->exit_name(e->native_code) : NULL;
+	trace_format_line(line, sizeof(line), v->id, level, event, e, v->state.rip, reason);
+	kprintf("%s\n", line);
+}
+
 _Noreturn void run_end(struct vcpu *v, int code)
 {
 	iommu_report_faults(&machine);
@@ -213,11 +226,8 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 		if (v->init_streak > INIT_STREAK_LIMIT)
 			guest_failure(v, "CPU %u delivers the same INIT as an exit at every entry (the CPU "
 				      "departs from SDM 25.2: the INIT exit consumes the INIT)", v->id);
-		if (m->options.trace)
-			kprintf("nestbed-trace cpu%u l%u %s code=%#llx rip=%#llx info1=%#llx info2=%#llx\n",
-				v->id, v->level, exit_kind_name(e.kind), (unsigned long long)e.native_code,
-				(unsigned long long)v->state.rip, (unsigned long long)e.info1,
-				(unsigned long long)e.info2);
+		trace_print(m, v, v->level, &e,
+			    v->level >= 2 ? TRACE_EVENT_NESTED_VMEXIT : TRACE_EVENT_EXIT);
 		if (v->hlt_intercept_paused) {
 			ops->set_hlt_intercept(v, true);
 			v->hlt_intercept_paused = false;
@@ -229,6 +239,7 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 		}
 		if (v->level >= 2 && v->nested && v->nested->reflect_if_wanted(v, &e)) {
 			trace_reflected(&v->trace, &e);
+			trace_print(m, v, 2, &e, TRACE_EVENT_NESTED_INJECT); /* L1 runs now */
 			take_posted_init(v);
 			continue;
 		}
@@ -237,7 +248,12 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			guest_failure(v, "unexpected exit %s (native %#llx, info1 %#llx, info2 %#llx)",
 				      exit_kind_name(e.kind), (unsigned long long)e.native_code,
 				      (unsigned long long)e.info1, (unsigned long long)e.info2);
+		uint64_t reflected = v->trace.reflected.total;
 		handler(v, &e);
+		/* the nested layer reflects some L2 exits from their handler (a fault of L1's
+		 * nested page tables): the trace shows those too */
+		if (v->trace.reflected.total != reflected)
+			trace_print(m, v, 2, &e, TRACE_EVENT_NESTED_INJECT);
 		take_posted_init(v);
 	}
 }

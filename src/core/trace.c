@@ -102,6 +102,86 @@ void trace_format_json(const struct trace *t, const char *vendor, const char *io
 	emit(&j, "]}");
 }
 
+static const char *const event_names[] = {
+	[TRACE_EVENT_EXIT] = "kvm_exit",
+	[TRACE_EVENT_NESTED_VMEXIT] = "kvm_nested_vmexit",
+	[TRACE_EVENT_NESTED_INJECT] = "kvm_nested_vmexit_inject",
+};
+
+int trace_format_line(char *buf, size_t size, unsigned cpu, unsigned level,
+		      enum trace_event event, const struct exit *e, uint64_t rip,
+		      const char *reason)
+{
+	const char *ev = (unsigned)event < sizeof(event_names) / sizeof(event_names[0]) ?
+				 event_names[event] : "kvm_exit";
+	/* kvm_nested_vmexit_inject has no rip in KVM: the exit L1 sees, not where L2 was */
+	if (event == TRACE_EVENT_NESTED_INJECT)
+		return format_buf(buf, size,
+				  "nestbed-trace cpu%u l%u %s %s: vcpu %u reason %s code %#llx "
+				  "info1 0x%016llx info2 0x%016llx intr_info 0x%08x error_code 0x%08x",
+				  cpu, level, exit_kind_name(e->kind), ev, cpu, reason ? reason : "UNKNOWN",
+				  (unsigned long long)e->native_code, (unsigned long long)e->info1,
+				  (unsigned long long)e->info2, e->intr_info, e->error_code);
+	return format_buf(buf, size,
+			  "nestbed-trace cpu%u l%u %s %s: vcpu %u reason %s code %#llx rip %#llx "
+			  "info1 0x%016llx info2 0x%016llx intr_info 0x%08x error_code 0x%08x",
+			  cpu, level, exit_kind_name(e->kind), ev, cpu, reason ? reason : "UNKNOWN",
+			  (unsigned long long)e->native_code, (unsigned long long)rip,
+			  (unsigned long long)e->info1, (unsigned long long)e->info2, e->intr_info,
+			  e->error_code);
+}
+
+static bool name_is(const char *w, size_t len, const char *lit)
+{
+	size_t i = 0;
+	for (; i < len && lit[i]; i++)
+		if (w[i] != lit[i])
+			return false;
+	return i == len && lit[i] == 0;
+}
+
+static int kind_bits(const char *w, size_t len, uint32_t *bits)
+{
+	if (name_is(w, len, "all")) {
+		*bits = TRACE_ALL_KINDS;
+		return 0;
+	}
+	if (name_is(w, len, "msr")) {
+		*bits = (1u << EXIT_MSR_READ) | (1u << EXIT_MSR_WRITE);
+		return 0;
+	}
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		if (name_is(w, len, exit_kind_name((enum exit_kind)k))) {
+			*bits = 1u << k;
+			return 0;
+		}
+	return -1;
+}
+
+int trace_parse_kinds(const char *s, size_t len, uint32_t *mask, char *err, size_t errlen)
+{
+	uint32_t m = 0;
+	size_t i = 0;
+	for (;;) {
+		size_t start = i;
+		while (i < len && s[i] != ',')
+			i++;
+		uint32_t bits;
+		if (kind_bits(s + start, i - start, &bits)) {
+			format_buf(err, errlen, "'%.*s' is not an exit kind (cpuid, msr, msr_read, msr_write, "
+				   "io, hlt, tdp_fault, exception, intr, nmi, vm_insn, ..., all)",
+				   (int)(i - start), s + start);
+			return -1;
+		}
+		m |= bits;
+		if (i >= len)
+			break;
+		i++; /* the comma */
+	}
+	*mask = m;
+	return 0;
+}
+
 const char *exit_kind_name(enum exit_kind kind)
 {
 	static const char *const names[EXIT_KIND_COUNT] = {

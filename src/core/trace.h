@@ -3,6 +3,8 @@
 #ifndef NESTBED_TRACE_H
 #define NESTBED_TRACE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/exit.h"
@@ -41,5 +43,35 @@ void trace_add_counters(struct trace *sum, const struct trace *t);
 typedef void (*trace_out_fn)(void *ctx, const char *s, uint64_t len);
 void trace_format_json(const struct trace *t, const char *vendor, const char *iommu,
 		       trace_out_fn out, void *ctx);
+
+/* The `trace` option's lines, named after KVM's tracepoints so that a reader of
+ * `perf trace -e kvm:*` output reads them at once (README.md "Traces"):
+ *   kvm_exit                  an exit of L1 (level 1), as nestbed took it
+ *   kvm_nested_vmexit         an exit of L2 (level 2), before nestbed decides whose it is
+ *   kvm_nested_vmexit_inject  that exit reflected to L1: the exit L1 sees */
+enum trace_event {
+	TRACE_EVENT_EXIT,
+	TRACE_EVENT_NESTED_VMEXIT,
+	TRACE_EVENT_NESTED_INJECT,
+};
+
+/* One line, without its newline, into buf (NUL-terminated when size > 0):
+ *   nestbed-trace cpu0 l1 cpuid kvm_exit: vcpu 0 reason CPUID code 0x72 rip 0x100a2c
+ *     info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000
+ *     error_code 0x00000000
+ * (one line). reason is the manual's name of e->native_code (NULL: UNKNOWN). Returns
+ * the untruncated length, as snprintf. */
+int trace_format_line(char *buf, size_t size, unsigned cpu, unsigned level,
+		      enum trace_event event, const struct exit *e, uint64_t rip,
+		      const char *reason);
+
+/* Which kinds the `trace=` option shows: a bit per enum exit_kind. */
+#define TRACE_ALL_KINDS ((1u << EXIT_KIND_COUNT) - 1)
+_Static_assert(EXIT_KIND_COUNT <= 32, "trace filter: one bit per kind in a uint32_t");
+
+/* Parses a comma-separated list of neutral kind names ("cpuid,io,msr_read"; "msr" is
+ * msr_read and msr_write, "all" every kind) into *mask. Returns 0, or -1 with the
+ * offending name in err. */
+int trace_parse_kinds(const char *s, size_t len, uint32_t *mask, char *err, size_t errlen);
 
 #endif

@@ -50,6 +50,9 @@ struct vmm_ops {
 	void (*inject)(struct vcpu *v, const struct event *ev);
 	/* Native intercept control the neutral handlers need. */
 	void (*set_hlt_intercept)(struct vcpu *v, bool on);
+	/* The manual's name of a native exit code (APM / SDM appendix C), NULL if it has
+	 * none: the trace's `reason`. */
+	const char *(*exit_name)(uint64_t native_code);
 	/* Prints the backend's view of the guest (VMCB/VMCS state) on a failure. */
 	void (*dump)(struct vcpu *v);
 	/* Optional (NULL: the backend never reports EXIT_CR_ACCESS). Emulates the

@@ -1,6 +1,7 @@
 /* The AMD-V backend: the primary guest in a VMCB with nested paging, everything passed
  * through except what nestbed must see (APM vol.2 chapter 15). */
 #include "svm/svm.h"
+#include "svm/svm_exit_names.h"
 
 #include "core/apic_base.h"
 #include "core/console.h"
@@ -386,6 +387,7 @@ const struct vmm_ops svm_ops = {
 	.vcpu_run = svm_vcpu_run,
 	.inject = svm_inject,
 	.set_hlt_intercept = svm_set_hlt_intercept,
+	.exit_name = svm_exit_name,
 	.dump = svm_dump,
 	.cr_access = svm_cr_access,
 	.init_signal = svm_init_signal,

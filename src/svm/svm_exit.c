@@ -35,6 +35,9 @@ void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e)
 	e->native_code = c->exitcode;
 	e->info1 = c->exitinfo1;
 	e->info2 = c->exitinfo2;
+	e->intr_info = (uint32_t)c->exitintinfo;
+	if ((c->exitintinfo & SVM_EVENT_VALID) && (c->exitintinfo & SVM_EVENT_ERROR_VALID))
+		e->error_code = (uint32_t)(c->exitintinfo >> 32);
 	uint32_t code = (uint32_t)c->exitcode;
 
 	if (code == SVM_EXIT_INVALID) {

@@ -1,6 +1,7 @@
 /* The VT-x backend: the primary guest in a VMCS with EPT, everything passed through
  * except what nestbed must see (SDM vol.3 chapters 23-30). */
 #include "vmx/vmx.h"
+#include "vmx/vmx_exit_names.h"
 
 #include "core/apic_base.h"
 #include "core/console.h"
@@ -444,6 +445,7 @@ const struct vmm_ops vmx_ops = {
 	.vcpu_run = vmx_vcpu_run,
 	.inject = vmx_inject,
 	.set_hlt_intercept = vmx_set_hlt_intercept,
+	.exit_name = vmx_exit_name,
 	.dump = vmx_dump,
 	.cr_access = vmx_cr_access,
 	.selftest = vmx_selftest_op,

@@ -123,6 +123,9 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct exit *e)
 	const struct vmx_exit_desc *d = exit_desc(basic);
 	e->native_code = raw->reason;
 	e->info1 = raw->qualification;
+	e->intr_info = raw->intr_info;
+	if ((raw->intr_info & VMX_INTR_INFO_VALID) && (raw->intr_info & VMX_INTR_INFO_ERROR_VALID))
+		e->error_code = raw->intr_error;
 	if (raw->reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
 		/* 26.7: the entry failed while or after loading guest state. */
 		e->kind = EXIT_INVALID_STATE;

@@ -58,6 +58,20 @@ IOMMU_MUST_SHOW = {
                     r"\d+ blocked DMA request\(s\), the first a write by 00:1f\.2 at ",
     "qemu-q35-amdvi-svm": r"^nestbed: iommu amd-vi: 1 of 1 unit\(s\) translating .*\n(.*\n)*"
                           + _DMA_PROBES}
+# The exit trace (README.md "Traces"): L1's VMRUN/VMLAUNCH by the manual's name as a
+# kvm_exit, then L2's CPUID as a kvm_nested_vmexit that nestbed reflects to L1.
+SVM_TRACE_MUST_SHOW = (
+    r"^nestbed-trace cpu0 l1 vm_insn kvm_exit: vcpu 0 reason VMRUN code 0x80 rip 0x[0-9a-f]+ "
+    r"info1 0x[0-9a-f]{16} info2 0x[0-9a-f]{16} intr_info 0x[0-9a-f]{8} error_code 0x[0-9a-f]{8}\n"
+    r"(.*\n)*^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit: vcpu 0 reason CPUID code 0x72 "
+    r"rip 0x[0-9a-f]+ .*\n^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit_inject: vcpu 0 "
+    r"reason CPUID code 0x72 info1 ")
+VMX_TRACE_MUST_SHOW = (
+    r"^nestbed-trace cpu0 l1 vm_insn kvm_exit: vcpu 0 reason VMLAUNCH code 0x14 rip 0x[0-9a-f]+ "
+    r"info1 0x[0-9a-f]{16} info2 0x[0-9a-f]{16} intr_info 0x[0-9a-f]{8} error_code 0x[0-9a-f]{8}\n"
+    r"(.*\n)*^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit: vcpu 0 reason CPUID code 0xa "
+    r"rip 0x[0-9a-f]+ .*\n^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit_inject: vcpu 0 "
+    r"reason CPUID code 0xa info1 ")
 FUZZ_TIMEOUT = 120             # one emulator run of a fuzzer
 FUZZ_SCENARIO_TIMEOUT = 480    # the whole fuzz: bare Bochs is restarted after each death
 LINUX_TIMEOUT = 120
@@ -270,8 +284,10 @@ SCENARIOS = (
            "isolation/*", must_show=IOMMU_MUST_SHOW[p]) for p in IOMMU_PLATFORMS]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
+    # (under nestbed with the exit trace: each exit by the manual's name, KVM's events)
     + [run("emulator/nested/svm-smoke/%s/%s" % (p, mode), p,
-           *(("--bare",) if mode == "bare" else ()), SVM_SMOKE)
+           *(("--bare",) if mode == "bare" else ("--nestbed-args", "trace")), SVM_SMOKE,
+           must_show=None if mode == "bare" else SVM_TRACE_MUST_SHOW)
        for p in ("qemu-svm", "bochs-svm") for mode in ("bare", "nestbed")]
     # nested VT-x: its twin, bare on Bochs' tigerlake and on Penryn (IA32_VMX_MISC[29]
     # clear there: VMWRITE to EXIT_REASON must fail with error 13), and under nestbed
@@ -280,7 +296,8 @@ SCENARIOS = (
     + [run("emulator/nested/vmx-smoke/bochs-vmx/bare", "bochs-vmx", "--bare", VMX_SMOKE),
        run("emulator/nested/vmx-smoke/bochs-vmx-penryn/bare", "bochs-vmx", "--bare",
            "--cpu-model", "core2_penryn_t9600", VMX_SMOKE),
-       run("emulator/nested/vmx-smoke/bochs-vmx/nestbed", "bochs-vmx", VMX_SMOKE),
+       run("emulator/nested/vmx-smoke/bochs-vmx/nestbed", "bochs-vmx", "--nestbed-args",
+           "trace", VMX_SMOKE, must_show=VMX_TRACE_MUST_SHOW),
        # nested=0: nestbed hides VT-x (CPUID.1:ECX.VMX clear), and the L1 says so
        run("emulator/nested/vmx-smoke/bochs-vmx/nestbed-nested0", "bochs-vmx",
            "--nestbed-args", "nested=0", VMX_SMOKE, expect="fail", regex=r"Bail out! no VMX")]

@@ -1,4 +1,4 @@
-/* covers: src/core/options.c src/core/format.c */
+/* covers: src/core/options.c src/core/format.c src/core/trace.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/options.h"
+#include "core/trace.h"
 
 static struct nestbed_options opts;
 static char err[160];
@@ -54,9 +55,9 @@ static void test_parse_require_iommu(void **state)
 	expect_ok("quiet", false, true, 16);
 	assert_false(opts.require_iommu);
 	expect_error("require-iommu=1", "unknown option 'require-iommu=1' (known: selftest, quiet, "
-		     "trace, require-iommu, heap=<MiB>, nested=0|1)");
+		     "trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
 	expect_error("require_iommu", "unknown option 'require_iommu' (known: selftest, quiet, "
-		     "trace, require-iommu, heap=<MiB>, nested=0|1)");
+		     "trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
 }
 
 static void test_parse_flags(void **state)
@@ -107,17 +108,42 @@ static void test_parse_heap_malformed(void **state)
 static void test_parse_unknown(void **state)
 {
 	(void)state;
-	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
 	/* Prefixes, extensions and case are not options. */
-	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
-	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)");
+}
+
+static void test_parse_trace_kinds(void **state)
+{
+	(void)state;
+	struct nestbed_options o;
+	char err[200];
+	assert_int_equal(options_parse("trace", &o, err, sizeof(err)), 0);
+	assert_true(o.trace);
+	assert_int_equal(o.trace_kinds, TRACE_ALL_KINDS);
+	assert_int_equal(options_parse("quiet", &o, err, sizeof(err)), 0);
+	assert_false(o.trace);
+	assert_int_equal(options_parse("trace=cpuid,io quiet", &o, err, sizeof(err)), 0);
+	assert_true(o.trace);
+	assert_true(o.quiet);
+	assert_int_equal(o.trace_kinds, (1u << EXIT_CPUID) | (1u << EXIT_IO));
+	assert_int_equal(options_parse("trace=msr", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.trace_kinds, (1u << EXIT_MSR_READ) | (1u << EXIT_MSR_WRITE));
+	assert_int_equal(options_parse("trace=vm_insn,tdp_fault", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.trace_kinds, (1u << EXIT_VM_INSN) | (1u << EXIT_TDP_FAULT));
+	expect_error("trace=cpuid,bogus", "trace=cpuid,bogus: 'bogus' is not an exit kind (cpuid, msr, msr_read, msr_write, io, hlt, tdp_fault, exception, intr, nmi, vm_insn, ..., all)");
+	expect_error("trace=", "trace=: '' is not an exit kind (cpuid, msr, msr_read, msr_write, io, hlt, tdp_fault, exception, intr, nmi, vm_insn, ..., all)");
+	expect_error("trace=cpuid,", "trace=cpuid,: '' is not an exit kind (cpuid, msr, msr_read, msr_write, io, hlt, tdp_fault, exception, intr, nmi, vm_insn, ..., all)");
+	/* the kinds are the neutral names, not the manuals' */
+	expect_error("trace=CPUID", "trace=CPUID: 'CPUID' is not an exit kind (cpuid, msr, msr_read, msr_write, io, hlt, tdp_fault, exception, intr, nmi, vm_insn, ..., all)");
 }
 
 static void test_parse_small_error_buffer(void **state)
@@ -267,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_parse_heap_out_of_range),
 		cmocka_unit_test(test_parse_heap_malformed),
 		cmocka_unit_test(test_parse_unknown),
+		cmocka_unit_test(test_parse_trace_kinds),
 		cmocka_unit_test(test_parse_small_error_buffer),
 		cmocka_unit_test(test_parse_does_not_need_the_error_buffer_on_success),
 		cmocka_unit_test(test_split_first_path),

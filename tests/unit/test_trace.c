@@ -59,11 +59,79 @@ static void test_ring_keeps_the_newest(void **state)
 	assert_non_null(strstr(out, "\"rip\":\"0x44\""));
 }
 
+static void test_line_is_kvm_exit(void **state)
+{
+	(void)state;
+	char line[256];
+	struct exit e = { .kind = EXIT_CPUID, .native_code = 0x72 };
+	int n = trace_format_line(line, sizeof(line), 0, 1, TRACE_EVENT_EXIT, &e, 0x100a2c, "CPUID");
+	assert_string_equal(line, "nestbed-trace cpu0 l1 cpuid kvm_exit: vcpu 0 reason CPUID code 0x72 "
+			    "rip 0x100a2c info1 0x0000000000000000 info2 0x0000000000000000 "
+			    "intr_info 0x00000000 error_code 0x00000000");
+	assert_int_equal(n, (int)strlen(line));
+}
+
+static void test_line_of_an_l2_exit_and_its_reflection(void **state)
+{
+	(void)state;
+	char line[256];
+	struct exit e = { .kind = EXIT_TDP_FAULT, .native_code = 48, .info1 = 0x181,
+			  .info2 = 0xfee00000, .intr_info = 0x80000b0e, .error_code = 2 };
+	trace_format_line(line, sizeof(line), 1, 2, TRACE_EVENT_NESTED_VMEXIT, &e, 0xffffffff81000000ull,
+			  "EPT_VIOLATION");
+	assert_string_equal(line, "nestbed-trace cpu1 l2 tdp_fault kvm_nested_vmexit: vcpu 1 reason "
+			    "EPT_VIOLATION code 0x30 rip 0xffffffff81000000 info1 0x0000000000000181 "
+			    "info2 0x00000000fee00000 intr_info 0x80000b0e error_code 0x00000002");
+	trace_format_line(line, sizeof(line), 1, 2, TRACE_EVENT_NESTED_INJECT, &e, 0x1234, "EPT_VIOLATION");
+	assert_string_equal(line, "nestbed-trace cpu1 l2 tdp_fault kvm_nested_vmexit_inject: vcpu 1 reason "
+			    "EPT_VIOLATION code 0x30 info1 0x0000000000000181 "
+			    "info2 0x00000000fee00000 intr_info 0x80000b0e error_code 0x00000002");
+}
+
+static void test_line_without_a_name_and_truncated(void **state)
+{
+	(void)state;
+	char line[256];
+	struct exit e = { .kind = EXIT_OTHER, .native_code = 0x9999 };
+	trace_format_line(line, sizeof(line), 0, 1, TRACE_EVENT_EXIT, &e, 0, NULL);
+	assert_non_null(strstr(line, " other kvm_exit: vcpu 0 reason UNKNOWN code 0x9999 rip 0x0 "));
+	char small[16];
+	int n = trace_format_line(small, sizeof(small), 0, 1, TRACE_EVENT_EXIT, &e, 0, NULL);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_true(n > (int)sizeof(small));
+}
+
+static void test_parse_kinds(void **state)
+{
+	(void)state;
+	uint32_t mask = 0;
+	char err[200];
+	assert_int_equal(trace_parse_kinds("all", 3, &mask, err, sizeof(err)), 0);
+	assert_int_equal(mask, TRACE_ALL_KINDS);
+	/* every neutral name parses to its own bit */
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++) {
+		const char *name = exit_kind_name((enum exit_kind)k);
+		assert_int_equal(trace_parse_kinds(name, strlen(name), &mask, err, sizeof(err)), 0);
+		assert_int_equal(mask, 1u << k);
+	}
+	/* only len characters count */
+	assert_int_equal(trace_parse_kinds("io,hlt junk", 6, &mask, err, sizeof(err)), 0);
+	assert_int_equal(mask, (1u << EXIT_IO) | (1u << EXIT_HLT));
+	assert_int_equal(trace_parse_kinds("io,,hlt", 7, &mask, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'' is not an exit kind"));
+	assert_int_equal(trace_parse_kinds("cpuidx", 6, &mask, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'cpuidx' is not an exit kind"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_and_json),
 		cmocka_unit_test(test_ring_keeps_the_newest),
+		cmocka_unit_test(test_line_is_kvm_exit),
+		cmocka_unit_test(test_line_of_an_l2_exit_and_its_reflection),
+		cmocka_unit_test(test_line_without_a_name_and_truncated),
+		cmocka_unit_test(test_parse_kinds),
 	};
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }

@@ -140,12 +140,21 @@ static void test_exception_and_nmi(void **state)
 	assert_true(e.u.exception.has_error_code);
 	assert_int_equal(e.u.exception.error_code, 0x18);
 	assert_int_equal(e.info2, 0x80000b0d);
+	/* the trace's KVM fields: interruption information and its error code */
+	assert_int_equal(e.intr_info, 0x80000b0d);
+	assert_int_equal(e.error_code, 0x18);
 	/* #UD: no error code, whatever the field holds */
 	raw.intr_info = 0x80000306;
 	vmx_decode_exit(&raw, &e);
 	assert_int_equal(e.u.exception.vector, 6);
 	assert_false(e.u.exception.has_error_code);
 	assert_int_equal(e.u.exception.error_code, 0);
+	assert_int_equal(e.intr_info, 0x80000306);
+	assert_int_equal(e.error_code, 0);
+	/* bit 11 without the valid bit (31) is no error code */
+	raw.intr_info = 0x00000b0d;
+	vmx_decode_exit(&raw, &e);
+	assert_int_equal(e.error_code, 0);
 	/* NMI: type 2 */
 	raw.intr_info = 0x80000202;
 	vmx_decode_exit(&raw, &e);
