@@ -30,6 +30,8 @@ static const struct {
 	{ "event/interrupt-window-open", BOCHS | NESTBED,
 	  "Bochs misses V_IRQ pending at VMRUN" },
 	{ "inject/soft-int-next-rip", BOCHS, "Bochs pushes RIP, not nRIP, for an injected INTn" },
+	{ "tdp/fault-during-delivery-intn", BOCHS | NESTBED,
+	  "Bochs' EXITINTINFO keeps an earlier event for an INTn" },
 	{ "smp/init-exit", QEMU, "QEMU performs an intercepted INIT while GIF = 0" },
 	{ "smp/init-exit", BOCHS, "Bochs keeps the INIT of an INIT VM exit pending" },
 	{ "smp/ap-startup", BOCHS, "Bochs leaves EDX 0 after INIT" },
