@@ -288,6 +288,15 @@ static enum probe_status ac_probe(struct probe_run *run)
 PROBE("exception/ac", ac_probe);
 
 
+/* #MC: only a machine check raises it (RDMSR/WRMSR of MCi_STATUS does not); neither
+ * emulator injects one. */
+static enum probe_status mc_probe(struct probe_run *run)
+{
+	return not_yet(run, EXC_MC, "#MC comes from a hardware error: software cannot raise it, "
+			  "and neither QEMU nor Bochs injects one into a guest here");
+}
+PROBE("exception/mc", mc_probe);
+
 static enum probe_status cp_probe(struct probe_run *run)
 {
 	if (!(cpuid_subleaf(7, 0).ecx & (1u << 7)))

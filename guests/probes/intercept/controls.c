@@ -13,6 +13,7 @@
  * Each asserts the exit code, L2's RIP at the exit, the instruction length, and resumes L2
  * after it. */
 #include "lib/cpu.h"
+#include "lib/deviations.h"
 #include "lib/mhv.h"
 #include "lib/msr.h"
 #include "lib/svm.h"
@@ -195,3 +196,43 @@ static enum probe_status xrstors(struct probe_run *run)
 	return xsaves_probe(run, true);
 }
 PROBE("intercept/xrstors", xrstors);
+
+/* intercept/svm-mwait-conditional: SVM only: with the MWAIT-armed intercept (VMCB 010h
+ * bit 12) and not the unconditional one, an MWAIT after a MONITOR that armed the monitor
+ * exits with MWAIT_CONDITIONAL (8Ch, APM vol.2 15.9 and Table C-1). VMX has no
+ * conditional MWAIT exit (MWAIT exiting is one control). */
+#define SVM_EXIT_MWAIT_CONDITIONAL 0x8c
+#define MONITORED_LINE 0x234000
+/* MONITOR at 9, MWAIT at 16 (3 bytes each). */
+MHV_L2_ASM(l2_monitor_mwait, "mov $0x234000, %eax\n\txor %ecx, %ecx\n\txor %edx, %edx\n\t"
+			     "monitor\n\txor %eax, %eax\n\txor %ecx, %ecx\n\tmwait");
+
+static enum probe_status svm_mwait_conditional(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMX has no conditional MWAIT exit "
+				     "(SDM vol.3C 26.1.3: MWAIT exiting is one control)"));
+	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_MWAIT_CONDITIONAL);
+	if (!mhv_has(MHV_FEATURE_MONITOR))
+		return probe_skip(run, "the CPU has no MONITOR/MWAIT (CPUID.1:ECX[3] is 0)");
+	/* QEMU 7.2 ignores the MWAIT-armed intercept; its MWAIT then halts L2 until an
+	 * interrupt L1 (interrupts off at VMRUN) cannot take: the run would hang there, and
+	 * under nestbed on QEMU too (nestbed passes the intercept to the CPU). */
+	if (!platform_cpu_is_bochs() && platform_identify() != PLATFORM_OTHER)
+		return probe_skip(run, "QEMU 7.2 ignores the MWAIT-armed intercept and its MWAIT "
+				  "would then wait for good: not run on QEMU");
+	vm->vmcb->intercept_misc2 |= SVM_INTERCEPT_MWAIT_ARMED;
+	mhv_l2_call(vm, l2_monitor_mwait, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("MWAIT after MONITOR", &e);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", SVM_EXIT_MWAIT_CONDITIONAL, e.exitcode);
+	uint64_t mwait = (uint64_t)l2_monitor_mwait + 16;
+	EXPECT_EQ(run, "L2 RIP at the exit", mwait, e.rip);
+	if (mhv_has(MHV_FEATURE_NEXT_RIP))
+		EXPECT_EQ(run, "SVM next_rip", mwait + 3, e.next_rip);
+	mhv_advance_rip(vm, 3);
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("intercept/svm-mwait-conditional", svm_mwait_conditional);
