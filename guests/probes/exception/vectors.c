@@ -273,10 +273,14 @@ static enum probe_status triple_fault_probe(struct probe_run *run)
 }
 PROBE("exception/triple-fault", triple_fault_probe);
 
-/* Named in the exit table (40h+vector; VMX reason 0) though not raised yet. */
+/* Named in the exit table (SVM 40h+vector; VMX reason 0) though not raised here. */
 static enum probe_status not_yet(struct probe_run *run, unsigned vector, const char *why)
 {
-	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_EXCEPTION_BASE + vector);
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	mhv_exit_asserted(vm->vendor, vm->vendor == MHV_VENDOR_SVM
+					      ? SVM_EXIT_EXCEPTION_BASE + vector
+					      : VMX_EXIT_EXCEPTION_NMI);
 	return probe_skip(run, "%s", why);
 }
 
