@@ -18,13 +18,14 @@
  *   #XM  an unmasked SIMD exception (DIVSS 0/0) with CR4.OSFXSR and OSXMMEXCPT
  *   #DF  an IDT limit of 0: #UD cannot be delivered (#GP), nor can that #GP (#DF)
  *   #TS  intercept/task_switch.c (a 32-bit task switch to a TSS whose limit is too small)
- *   #AC  SKIP: it needs an L2 at CPL 3, which the mini-hypervisor does not offer yet
- *        (named in the exit table all the same).
+ *   #AC  an unaligned read at CPL 3 with CR0.AM and RFLAGS.AC (a 32-bit L2 whose CS and
+ *        SS have DPL 3)
  * #VE and #CP: SKIP: #VE needs EPT-violation #VE (VMX only; neither emulator offers it),
  * #CP needs CET shadow stacks (neither emulator offers CET). */
 #include "lib/cpu.h"
 #include "lib/deviations.h"
 #include "lib/exception.h"
+#include "lib/layout.h"
 #include "lib/mhv.h"
 #include "lib/svm.h"
 #include "lib/vmx.h"
@@ -284,10 +285,46 @@ static enum probe_status not_yet(struct probe_run *run, unsigned vector, const c
 	return probe_skip(run, "%s", why);
 }
 
+/* #AC(0): an unaligned 4-byte read at CPL 3 with CR0.AM = 1 and RFLAGS.AC = 1 (SDM vol.3A
+ * 6.15 "Interrupt 17"; APM vol.2 8.2.18). L2 is 32-bit without paging, made CPL 3 by its
+ * segment registers' hidden state alone (CS and SS with DPL 3: VMX takes the CPL from
+ * SS.DPL, SDM vol.3C 27.3.2... 28.3.1; SVM from the VMCB's CPL byte, APM vol.2 15.5.1):
+ * no descriptor and no user page is needed. The probe ends at the exit. */
+#define CR0_AM       (1ull << 18)
+#define RFLAGS_AC    (1ull << 18)
+#define DPL3         (3u << 5)     /* access rights / attribute bits 6:5 */
+#define USER_CS      (GDT_CODE32 | 3)
+#define USER_SS      (GDT_DATA | 3)
+
+/* MOV EBX, [EAX] at 0 (8B 18: 2 bytes) with EAX odd; HLT if it ever completes. */
+MHV_L2_ASM32(l2_unaligned_read, "mov (%eax), %ebx\n\thlt");
+
 static enum probe_status ac_probe(struct probe_run *run)
 {
-	return not_yet(run, EXC_AC, "#AC needs an L2 at CPL 3 (CR0.AM, RFLAGS.AC, a misaligned "
-			  "access), which the mini-hypervisor does not offer yet");
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_PROT32, MHV_TDP);
+	mhv_intercept_exception(vm, EXC_AC, true);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_HLT, true));
+	mhv_l2_enter(vm, l2_unaligned_read);
+	vm->regs.rax = (uint64_t)mhv_scratch_page(1) + 1;
+	mhv_set(vm, MHV_REG_CR0, mhv_get(vm, MHV_REG_CR0) | CR0_AM);
+	mhv_set(vm, MHV_REG_RFLAGS, mhv_get(vm, MHV_REG_RFLAGS) | RFLAGS_AC);
+	if (vm->vendor == MHV_VENDOR_SVM) {
+		vm->vmcb->cs.selector = USER_CS;
+		vm->vmcb->cs.attrib |= DPL3;
+		vm->vmcb->ss.selector = USER_SS;
+		vm->vmcb->ss.attrib |= DPL3;
+		vm->vmcb->cpl = 3;
+	} else {
+		vmwrite(VMCS_GUEST_CS_SEL, USER_CS);
+		vmwrite(VMCS_GUEST_CS_AR, vmread(VMCS_GUEST_CS_AR) | DPL3);
+		vmwrite(VMCS_GUEST_SS_SEL, USER_SS);
+		vmwrite(VMCS_GUEST_SS_AR, vmread(VMCS_GUEST_SS_AR) | DPL3);
+	}
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("#AC", &e);
+	return expect_vector(run, &e, EXC_AC, true, 0, (uint64_t)l2_unaligned_read);
 }
 PROBE("exception/ac", ac_probe);
 
