@@ -20,8 +20,11 @@
  *   #TS  intercept/task_switch.c (a 32-bit task switch to a TSS whose limit is too small)
  *   #AC  an unaligned read at CPL 3 with CR0.AM and RFLAGS.AC (a 32-bit L2 whose CS and
  *        SS have DPL 3)
- * #VE and #CP: SKIP: #VE needs EPT-violation #VE (VMX only; neither emulator offers it),
- * #CP needs CET shadow stacks (neither emulator offers CET). */
+ *   #CP  an indirect JMP to a target without ENDBR64 under CET indirect branch tracking
+ *        (Intel only: SKIP on AMD)
+ *   #MC  SKIP: software cannot raise it
+ * #VE is not probed here: it needs EPT-violation #VE, a VMX feature neither emulator
+ * offers. */
 #include "lib/cpu.h"
 #include "lib/deviations.h"
 #include "lib/exception.h"
@@ -338,10 +341,43 @@ static enum probe_status mc_probe(struct probe_run *run)
 }
 PROBE("exception/mc", mc_probe);
 
+/* #CP(ENDBRANCH): with CET indirect branch tracking on (CR4.CET, IA32_S_CET.ENDBR_EN at
+ * CPL 0), an indirect JMP whose target is not ENDBR64 raises #CP with error code 3 at
+ * the target (SDM vol.1 18.3.1, vol.3A 6.15 "Interrupt 21"). IA32_S_CET is not switched
+ * by VM entry here, so L1 sets it for L2; L1's own CR4.CET is 0, which keeps CET off in
+ * L1 meanwhile. AMD's CET has no indirect branch tracking: SKIP there. */
+#define CPUID_7_EDX_IBT   (1u << 20)   /* SDM vol.2A Table 3-8 */
+#define MSR_IA32_S_CET    0x6a2u       /* SDM vol.4 Table 2-2 */
+#define S_CET_ENDBR_EN    (1ull << 2)
+#define CR4_CET           (1ull << 23)
+#define CR0_WP            (1ull << 16)
+#define CP_ENDBRANCH      3            /* #CP error code */
+
+/* LEA of the target (7 bytes), JMP *%rax (2 bytes), the target at 9: a NOP, not ENDBR64. */
+MHV_L2_ASM(l2_jmp_no_endbr, "lea 1f(%rip), %rax\n\tjmp *%rax\n1:\tnop");
+
 static enum probe_status cp_probe(struct probe_run *run)
 {
-	if (!(cpuid_subleaf(7, 0).ecx & (1u << 7)))
-		return not_yet(run, EXC_CP, "#CP needs CET shadow stacks: CPUID.(7,0):ECX[7] is 0");
-	return not_yet(run, EXC_CP, "#CP: CET shadow stacks are not set up by the probe yet");
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	mhv_exit_asserted(vm->vendor, vm->vendor == MHV_VENDOR_SVM
+					      ? SVM_EXIT_EXCEPTION_BASE + EXC_CP
+					      : VMX_EXIT_EXCEPTION_NMI);
+	if (!(cpuid_subleaf(7, 0).edx & CPUID_7_EDX_IBT))
+		return probe_skip(run, "#CP(ENDBRANCH) needs CET indirect branch tracking: "
+				  "CPUID.(7,0):EDX[20] is 0");
+	if (vm->vendor == MHV_VENDOR_VMX &&
+	    !(rdmsr(MSR_IA32_VMX_CR4_FIXED1) & CR4_CET))
+		return probe_skip(run, "IA32_VMX_CR4_FIXED1 does not allow CR4.CET in L2");
+	mhv_intercept_exception(vm, EXC_CP, true);
+	mhv_set(vm, MHV_REG_CR0, mhv_get(vm, MHV_REG_CR0) | CR0_WP);
+	mhv_set(vm, MHV_REG_CR4, mhv_get(vm, MHV_REG_CR4) | CR4_CET);
+	wrmsr(MSR_IA32_S_CET, S_CET_ENDBR_EN);
+	mhv_l2_call(vm, l2_jmp_no_endbr, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	wrmsr(MSR_IA32_S_CET, 0);
+	mhv_diag_exit("#CP", &e);
+	return expect_vector(run, &e, EXC_CP, true, CP_ENDBRANCH, (uint64_t)l2_jmp_no_endbr + 9);
 }
 PROBE("exception/cp", cp_probe);
