@@ -207,3 +207,45 @@ static enum probe_status lmsw_selective(struct probe_run *run)
 	return mhv_run_expect_done(run, vm);
 }
 PROBE("cr/lmsw-selective", lmsw_selective);
+
+/* cr/cr2-read, cr/cr2-write: SVM only: the CR2 read and write intercepts (bits 2 and 18
+ * of the CR intercept word, exit codes 02h and 12h, APM vol.2 15.9.1). VMX has no CR2
+ * exiting: MOV to or from CR2 never exits (SDM vol.3C 26.1.3 lists CR0, CR3, CR4, CR8). */
+MHV_L2_ASM(l2_cr2_read, "mov %cr2, %rbx");                        /* 0, 3 */
+MHV_L2_ASM(l2_cr2_write, "mov %cr2, %rbx\n\tmov %rbx, %cr2");     /* 3, 3 */
+
+#define SVM_INTERCEPT_CR_READ(n)  (1u << (n))
+#define SVM_INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+
+static enum probe_status cr2_access(struct probe_run *run, bool write)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMX has no CR2 exiting: MOV CR2 "
+				     "never exits (SDM vol.3C 26.1.3)"));
+	vm->vmcb->intercept_cr |= write ? SVM_INTERCEPT_CR_WRITE(2) : SVM_INTERCEPT_CR_READ(2);
+	void (*code)(void *) = write ? l2_cr2_write : l2_cr2_read;
+	mhv_l2_call(vm, code, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("MOV CR2", &e);
+	static const struct cr_case read_case = { l2_cr2_read, 0, 3, 2, MOV_FROM,
+						  MHV_INTERCEPT_COUNT };
+	static const struct cr_case write_case = { l2_cr2_write, 3, 3, 2, MOV_TO,
+						   MHV_INTERCEPT_COUNT };
+	MHV_CHECK(check_cr_exit(run, vm, &e, write ? &write_case : &read_case, 0));
+	mhv_advance_rip(vm, 3);
+	return mhv_run_expect_done(run, vm);
+}
+
+static enum probe_status cr2_read(struct probe_run *run)
+{
+	return cr2_access(run, false);
+}
+PROBE("cr/cr2-read", cr2_read);
+
+static enum probe_status cr2_write(struct probe_run *run)
+{
+	return cr2_access(run, true);
+}
+PROBE("cr/cr2-write", cr2_write);

@@ -34,6 +34,7 @@
 
 MHV_L2_ASM(l2_int3, "int3\n\tnop");                 /* CC: 1 byte */
 MHV_L2_ASM(l2_intn, "int $0x80\n\tnop");            /* CD 80: 2 bytes */
+MHV_L2_ASM(l2_icebp, ".byte 0xf1\n\tnop");          /* ICEBP (INT1): 1 byte */
 MHV_L2_ASM(l2_read, "mov (%rdi), %rax\n\tnop");     /* 48 8B 07: 3 bytes */
 MHV_L2_ASM(l2_nops, "nop\n\tnop\n\tnop\n\tnop");
 
@@ -108,6 +109,21 @@ static enum probe_status reinject_intn(struct probe_run *run)
 	return expect_l2_event(run, &e, INTN_VECTOR, 0, (uint64_t)l2_intn + 2);
 }
 PROBE("event/reinject-after-tdp-fault-intn", reinject_intn);
+
+/* ICEBP raises #DB as a trap: for VMX a privileged software exception, re-injected as
+ * type 5 with the instruction length (SDM vol.3C 24.8.3, 27.2.4). */
+static enum probe_status reinject_icebp(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	struct mhv_exit e;
+	MHV_CHECK(start_flushed(run, &vm));
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "the privileged software exception "
+				     "(type 5) is VMX's; AMD-V has no such event type"));
+	mhv_l2_call(vm, l2_icebp, NULL);
+	mhv_run(vm, &e);
+	return expect_l2_event(run, &e, EXC_DB, 0, (uint64_t)l2_icebp + 1);
+}
+PROBE("event/reinject-after-tdp-fault-icebp", reinject_icebp);
 
 /* A #PF (error code 0, CR2 the address) raised by L2's read of an unmapped address. */
 static enum probe_status reinject_exception(struct probe_run *run)
