@@ -8,6 +8,7 @@
 #include "core/exit.h"
 #include "core/machine.h"
 #include "core/vcpu.h"
+#include "svm/svm_event.h"
 #include "svm/vmcb.h"
 
 #define SVM_FEATURE_NP (1u << 0)     /* CPUID 8000_000Ah EDX, APM vol.3 E.4.9 */
@@ -30,6 +31,7 @@ struct svm_vcpu {
 	uint64_t npt_root;
 	uint64_t apic_base;       /* the xAPIC page the NPT maps read-only (ICR writes exit) */
 	bool nrips;
+	struct svm_entry_event entry_event; /* what the last VMRUN injected (svm_event.h) */
 };
 
 void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);

@@ -16,6 +16,8 @@
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define VECTOR_NMI 2
+#define VECTOR_BP 3
+#define VECTOR_OF 4
 #define VM_CR_SVMDIS_BIT (1ull << 4)
 #define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
 #define RFLAGS_IF (1ull << 9)
@@ -182,9 +184,11 @@ static void build_vmcb02(struct nsvm *n)
 	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
 	c->next_rip = v12->control.next_rip;
 	v02->save = v12->save;
-	bool soft_int = (v12->control.eventinj & SVM_EVENT_VALID) &&
-			((v12->control.eventinj >> SVM_EVENT_TYPE_SHIFT) & 7) == EVENT_SOFTWARE_INT;
-	if (soft_int && v12->control.next_rip && !n->host_nrips)
+	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
+	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
+			    !n->host_nrips;
+	n->vmrun_rip12 = v12->save.rip;
+	if (n->soft_rip_moved)
 		v02->save.rip = v12->control.next_rip;
 	copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
 	/* Outside long mode CR3 is a 32-bit register (APM vol.2 3.1.2): bits 63:32 mean
@@ -295,6 +299,30 @@ static void switch_to_l1(struct vcpu *v, struct nsvm *n)
 	n->vmcb01->control.vintr |= VINTR_MASKING; /* GIF=0: hold physical interrupts */
 }
 
+/* INT3 (CCh) and INTO (CEh) raise #BP and #OF, exceptions (type 3, APM vol.2 15.20),
+ * where INT 3 and INT 4 (CDh ib) are software interrupts (type 4). */
+#define OPCODE_INT3 0xcc
+#define OPCODE_INTO 0xce
+
+/* The event whose delivery L2's exit interrupted, as the APM types it (svm_event.c); a
+ * CPU that types L2's own INT3 or INTO as a software interrupt (QEMU 7.2) is corrected
+ * from the instruction at L2's RIP, where the delivery started. */
+static uint64_t l2_event_in_flight(const struct vcpu *v, const struct nsvm *n)
+{
+	uint64_t ev = svm_event_normalize(n->vmcb02->control.exitintinfo);
+	uint64_t id = ev & SVM_EVENT_ID_MASK, vector = ev & SVM_EVENT_VECTOR_MASK;
+	bool injected = (n->vmcb12.control.eventinj & SVM_EVENT_VALID) &&
+			(n->vmcb12.control.eventinj & SVM_EVENT_ID_MASK) == id;
+	if (injected || id >> SVM_EVENT_TYPE_SHIFT != SVM_EVENT_TYPE_SOFT_INT ||
+	    (vector != VECTOR_BP && vector != VECTOR_OF))
+		return ev;
+	uint8_t opcode;
+	if (guest_linear_read(v, v->state.cs_base + v->state.rip, &opcode, 1) != 1 ||
+	    opcode != (vector == VECTOR_BP ? OPCODE_INT3 : OPCODE_INTO))
+		return ev;
+	return (ev & ~SVM_EVENT_TYPE_MASK) | (SVM_EVENT_TYPE_EXCEPTION << SVM_EVENT_TYPE_SHIFT);
+}
+
 static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1, uint64_t info2,
 		    uint64_t next_rip)
 {
@@ -319,6 +347,14 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	s->dr7 = s02->dr7;
 	s->rflags = s02->rflags;
 	s->rip = s02->rip;
+	/* The event in flight, typed as the APM types it (svm_event.c). If it is the software
+	 * event L1 injected and nestbed started L2 at its nRIP for a CPU without NRIPS
+	 * (build_vmcb02), L1 gets back the RIP it gave: the CPU saves the RIP the delivery
+	 * started from (APM 15.7.2), and L1 injects again with its own nRIP. */
+	uint64_t in_flight = l2_event_in_flight(v, n);
+	if (n->soft_rip_moved && svm_event_is_soft(in_flight) && s02->rip == v12->control.next_rip &&
+	    (in_flight & SVM_EVENT_ID_MASK) == (svm_event_normalize(v12->control.eventinj) & SVM_EVENT_ID_MASK))
+		s->rip = n->vmrun_rip12;
 	s->rsp = s02->rsp;
 	s->rax = s02->rax;
 	if (np12(n))
@@ -328,7 +364,7 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	c->exitcode = code;
 	c->exitinfo1 = info1;
 	c->exitinfo2 = info2;
-	c->exitintinfo = v02->control.exitintinfo;
+	c->exitintinfo = in_flight;
 	c->interrupt_shadow = v02->control.interrupt_shadow;
 	c->vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
 	c->eventinj = 0;

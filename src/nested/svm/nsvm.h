@@ -42,6 +42,10 @@ struct nsvm {
 	uint64_t shadow_ncr3_12; /* the L1 table it caches */
 	uint32_t last_asid12;
 	bool flush_l2;
+	/* build_vmcb02 started L2 at VMCB12's next_rip (a software event injected on a CPU
+	 * without NRIPS); vmrun_rip12 is the RIP VMCB12 gave */
+	bool soft_rip_moved;
+	uint64_t vmrun_rip12;
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
 };
