@@ -66,6 +66,10 @@ static void inject_event(struct mhv_vm *vm, const struct reinject_case *c, uint6
 	enum mhv_event_type type = c->type;
 	bool soft = type == MHV_EVENT_SOFT_INT ||
 		    (type == MHV_EVENT_HW_EXCEPTION && (c->vector == EXC_BP || c->vector == EXC_OF));
+	/* VMX injects an external interrupt only into a guest with RFLAGS.IF = 1 (SDM vol.3C
+	 * 26.3.1.4); SVM at any IF (APM 15.20): both get IF = 1 */
+	if (type == MHV_EVENT_EXTINT)
+		mhv_set(vm, MHV_REG_RFLAGS, 2 | RFLAGS_IF);
 	if (vm->vendor == MHV_VENDOR_SVM) {
 		mhv_set(vm, MHV_REG_RIP, rip);
 		if (soft && mhv_has(MHV_FEATURE_NEXT_RIP))

@@ -2,10 +2,12 @@
 
 #include "core/console.h"
 #include "core/cpu.h"
+#include "core/cpuid_policy.h"
 #include "core/cr0_write.h"
 #include "core/guest_mem.h"
 #include "core/machine.h"
 #include "core/memory.h"
+#include "core/platform.h"
 #include "core/run.h"
 #include "core/string.h"
 #include "core/vmm.h"
@@ -22,8 +24,6 @@
 #define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
 #define RFLAGS_IF (1ull << 9)
 #define PAGE_MASK 0xfffull
-/* CR4 bits a virtual AMD CPU of today may have (APM vol.2 3.1.3). */
-#define CR4_ALLOWED 0x3f77fffull
 /* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
 #define EFER_ALLOWED_12 0xfd01ull
 #define LEGACY_CR3_BITS 0xffffffffull
@@ -229,7 +229,7 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 	n->vmcb12_pa = pa;
 	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
 
-	struct nsvm_check_limits lim = { phys_addr_mask(), EFER_ALLOWED_12, CR4_ALLOWED };
+	struct nsvm_check_limits lim = { phys_addr_mask(), EFER_ALLOWED_12, n->cr4_allowed };
 	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
 	if (rule) {
 		vmexit_invalid(n, rule);
@@ -418,8 +418,6 @@ static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
 		return (c->intercept_misc1 >> (code - 0x60)) & 1;
 	if (code >= 0x80 && code <= 0x9f)
 		return (c->intercept_misc2 >> (code - 0x80)) & 1;
-	if ((uint32_t)code == SVM_EXIT_INVALID)
-		return true; /* the state L1 gave could not be entered */
 	return false;
 }
 
@@ -457,6 +455,17 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		return false;
 	uint64_t code = e->native_code;
 	uint64_t info1 = e->info1, info2 = e->info2;
+	if ((uint32_t)code == SVM_EXIT_INVALID) {
+		/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
+		 * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02
+		 * on the failure is nestbed's own state; none of it may reach VMCB12. */
+		kprintf("nestbed: nested: the CPU refused VMCB02 (VMEXIT_INVALID) built from the VMCB "
+			"at %#llx that nestbed's checks passed: nestbed's bug, stopped\n",
+			(unsigned long long)n->vmcb12_pa);
+		if (v->ops->dump)
+			v->ops->dump(v);
+		platform_exit(EXIT_CODE_FATAL);
+	}
 	if (!l1_intercepts(n, e)) {
 		if ((uint32_t)code == SVM_EXIT_VMMCALL && l1_intercepts_ud(n)) {
 			/* nestbed intercepts VMMCALL for itself; L1 does not, so on a CPU the
@@ -663,6 +672,27 @@ static void nsvm_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
 	p->svm_nasid = NSVM_OFFERED_ASIDS;
 }
 
+/* CPUID as L1 sees it (the machine's policy over the CPU's values). */
+static struct cpuid_result l1_cpuid(const struct machine *m, uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_result r = { 0, 0, 0, 0 };
+	if (leaf > cpuid(0, 0).eax)
+		return r;
+	struct cpuid_regs host = cpuid(leaf, subleaf);
+	r = (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx };
+	cpuid_policy_apply(&m->cpuid_policy, leaf, subleaf, 0, &r);
+	return r;
+}
+
+/* The CR4 bits VMCB12 may set: those of the CPU L1's CPUID describes, not a fixed mask
+ * (which let through bits the CPU lacks and refuses in VMCB02). */
+static uint64_t l1_cr4_allowed(const struct machine *m)
+{
+	struct cpuid_result l1 = l1_cpuid(m, 1, 0), l7 = l1_cpuid(m, 7, 0);
+	struct nsvm_cr4_cpuid f = { l1.ecx, l7.ebx, l7.ecx, l7.edx };
+	return nsvm_cr4_allowed(&f);
+}
+
 static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 {
 	uint64_t pa = alloc_frames_zeroed((sizeof(struct nsvm) + FRAME_SIZE - 1) / FRAME_SIZE, FRAME_SIZE);
@@ -692,6 +722,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
+	n->cr4_allowed = l1_cr4_allowed(m);
 	return 0;
 }
 
