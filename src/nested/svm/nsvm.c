@@ -296,6 +296,9 @@ static void switch_to_l1(struct vcpu *v, struct nsvm *n)
 	v->level = 1;
 	n->in_l2 = false;
 	n->gif = false;
+	if (n->nmi_held_l2) /* held by L2's GIF 0: still pending, L1's after its STGI */
+		n->nmi_pending_l1 = true;
+	n->nmi_held_l2 = false;
 	n->vmcb01->control.vintr |= VINTR_MASKING; /* GIF=0: hold physical interrupts */
 }
 
@@ -466,6 +469,11 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 			v->ops->dump(v);
 		platform_exit(EXIT_CODE_FATAL);
 	}
+	if ((uint32_t)code == SVM_EXIT_NMI && !n->gif) {
+		/* L2 cleared its GIF: the NMI waits for its STGI (or the next #VMEXIT) */
+		n->nmi_held_l2 = true;
+		return true;
+	}
 	if (!l1_intercepts(n, e)) {
 		if ((uint32_t)code == SVM_EXIT_VMMCALL && l1_intercepts_ud(n)) {
 			/* nestbed intercepts VMMCALL for itself; L1 does not, so on a CPU the
@@ -497,6 +505,8 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 static enum nested_init nsvm_init_signal(struct vcpu *v)
 {
 	struct nsvm *n = nsvm_of(v);
+	if (n->in_l2 && !n->gif)
+		return NESTED_INIT_HELD; /* L2 cleared GIF (15.17.1) */
 	if (n->in_l2) {
 		if (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_INIT) {
 			reflect(v, n, SVM_EXIT_INIT, 0, 0, 0);
@@ -628,6 +638,118 @@ static void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	}
 }
 
+/* ---- SVM instructions L2 executes that L1 does not intercept ---- */
+
+/* An exception for L2: the exit L1 intercepts (EXITINFO1 the error code, 15.12), else
+ * delivered in L2. */
+static void l2_exception(struct vcpu *v, struct nsvm *n, uint8_t vector, bool has_error)
+{
+	if ((n->vmcb12.control.intercept_exceptions >> vector) & 1) {
+		reflect(v, n, SVM_EXIT_EXCEPTION_BASE + vector, 0, 0, 0);
+		return;
+	}
+	inject(v, vector, has_error);
+}
+
+/* L2's GIF (APM vol.2 15.17): with it 0, physical interrupts and NMIs wait. nestbed runs
+ * VMCB02 without the INTR intercept, with V_INTR_MASKING and its own IF clear, so an
+ * interrupt stays pending in the APIC; an NMI (nestbed always intercepts it) is held
+ * here until STGI. With GIF 1 again, VMCB02 is as VMRUN built it. */
+static void l2_set_gif(struct vcpu *v, struct nsvm *n, bool gif)
+{
+	struct svm_vcpu *sv = v->backend;
+	struct vmcb_control *c = &n->vmcb02->control;
+	n->gif = gif;
+	if (!gif) {
+		c->intercept_misc1 &= ~SVM_INTERCEPT_INTR;
+		c->vintr |= VINTR_MASKING;
+		sv->host_if = false;
+		return;
+	}
+	c->intercept_misc1 = (c->intercept_misc1 & ~SVM_INTERCEPT_INTR) |
+			     (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_INTR);
+	c->vintr = (c->vintr & ~VINTR_MASKING) | (n->vmcb12.control.vintr & VINTR_MASKING);
+	sv->host_if = (n->l1_state.rflags & RFLAGS_IF) != 0;
+}
+
+/* VMLOAD and VMSAVE without virtual VMLOAD/VMSAVE (which nestbed does not offer): rAX
+ * is a physical address of the host, which for L2's instruction is L1 (APM vol.2 15.5.2,
+ * 15.33.1; KVM's CVE-2021-3656 fix): an L1-physical address that must be L1's memory,
+ * never nestbed's. The state moves between that VMCB and L2's (VMCB02). */
+static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
+{
+	uint64_t pa = v->state.gpr.rax;
+	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
+		pa &= 0xffffffffull; /* EAX outside 64-bit mode */
+	if ((pa & PAGE_MASK) || (pa & phys_addr_mask())) {
+		l2_exception(v, n, VECTOR_GP, true);
+		return;
+	}
+	struct vmcb_save tmp;
+	uint64_t off = __builtin_offsetof(struct vmcb, save);
+	if (guest_phys_read(pa + off, &tmp, sizeof(tmp))) {
+		l2_exception(v, n, VECTOR_GP, true);
+		return;
+	}
+	if (load) {
+		copy_vmload_state(&n->vmcb02->save, &tmp);
+	} else {
+		copy_vmload_state(&tmp, &n->vmcb02->save);
+		if (guest_phys_write(pa + off, &tmp, sizeof(tmp))) {
+			l2_exception(v, n, VECTOR_GP, true);
+			return;
+		}
+	}
+}
+
+static void nsvm_l2_vm_insn(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	uint32_t code = (uint32_t)e->native_code;
+	/* #UD without EFER.SVME (L2's own: it may clear it), and for SKINIT, which nestbed
+	 * does not offer (CPUID 8000_0001h ECX.SKINIT = 0) */
+	if (!n->in_l2 || !(v->state.efer & EFER_SVME) || code == SVM_EXIT_SKINIT) {
+		l2_exception(v, n, VECTOR_UD, false);
+		return;
+	}
+	if (v->state.cpl != 0) {
+		l2_exception(v, n, VECTOR_GP, true);
+		return;
+	}
+	switch (code) {
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+		l2_vmload_vmsave(v, n, code == SVM_EXIT_VMLOAD);
+		if (!n->in_l2 || (n->vmcb02->control.eventinj & SVM_EVENT_VALID))
+			return; /* the #GP went to L1 or is on its way into L2 */
+		break;
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_STGI:
+		l2_set_gif(v, n, code == SVM_EXIT_STGI);
+		vcpu_skip_instruction(v, e);
+		if (n->gif && n->nmi_held_l2) {
+			/* the NMI GIF held: now L1's exit, or L2's NMI */
+			n->nmi_held_l2 = false;
+			if (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_NMI) {
+				n->nmi_pending_l1 = true;
+				reflect(v, n, SVM_EXIT_NMI, 0, 0, 0);
+			} else {
+				struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
+				v->ops->inject(v, &nmi);
+			}
+		}
+		return;
+	case SVM_EXIT_INVLPGA:
+		/* L1's TLB entries for its guests are L2's in nestbed (one ASID) */
+		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+		break;
+	default: /* VMRUN: L1 always intercepts it (15.5.1) */
+		l2_exception(v, n, VECTOR_UD, false);
+		return;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
 /* ---- MSRs and CPUID ---- */
 
 static int nsvm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
@@ -732,6 +854,7 @@ const struct nested_ops nested_svm_ops = {
 	.vcpu_init = nsvm_vcpu_init,
 	.cpuid_policy = nsvm_cpuid_policy,
 	.emulate_vm_insn = nsvm_emulate_vm_insn,
+	.l2_vm_insn = nsvm_l2_vm_insn,
 	.reflect_if_wanted = nsvm_reflect_if_wanted,
 	.init_signal = nsvm_init_signal,
 	.tdp_fault = nsvm_tdp_fault,

@@ -25,6 +25,9 @@ struct nsvm {
 	 * once its GIF is 1 again (APM vol.2 15.17.1 holds it pending meanwhile). */
 	bool nmi_pending_l1;
 	bool in_l2;
+	/* An NMI that came while L2 ran with its GIF 0 (its own CLGI): delivered at L2's STGI,
+	 * or L1's after a #VMEXIT */
+	bool nmi_held_l2;
 	uint64_t hsave_pa;       /* VM_HSAVE_PA as L1 wrote it */
 	uint64_t vm_cr;
 	uint64_t vmcb12_pa;
