@@ -10,6 +10,7 @@
 #include "core/string.h"
 #include "lib/cpu.h"
 #include "lib/exception.h"
+#include "lib/lapic.h"
 #include "lib/mhv.h"
 #include "lib/msr.h"
 #include "lib/svm.h"
@@ -121,3 +122,51 @@ static enum probe_status svme_clear(struct probe_run *run)
 	return mhv_expect_exception(run, &e, EXC_UD, false, 0, (uint64_t)l2_svme_clear_vmsave + 20);
 }
 PROBE("vminsn/svm-l2-svme-clear-ud", svme_clear);
+
+/* L2's own CLGI holds a physical interrupt (APM vol.2 15.17: with GIF 0 interrupts are
+ * held pending): L2 clears GIF, sends itself a fixed IPI, waits, sets GIF; the INTR exit
+ * L1 intercepts comes only after STGI, at the instruction after it. */
+#define GIF_TEST_VECTOR 0x43
+#define ICR_SELF_FIXED (0x40000u | GIF_TEST_VECTOR) /* shorthand self, fixed (SDM 10.6.1) */
+#define RIP_AFTER_STGI 34 /* clgi 3, two ICR writes 6 + 6, 16 NOPs, stgi 3 */
+MHV_L2_ASM(l2_clgi_ipi_stgi,
+	   "clgi\n\tmov %esi, 0x310(%rdi)\n\tmov %edx, 0x300(%rdi)\n\t"
+	   ".fill 16, 1, 0x90\n\tstgi\n\tnop\n\tnop");
+
+static volatile uint64_t gif_hooked_count, gif_hooked_vector;
+
+static void gif_record_interrupt(uint64_t vector)
+{
+	gif_hooked_vector = vector;
+	gif_hooked_count++;
+	if (vector >= 32)
+		lapic_eoi();
+}
+
+static enum probe_status clgi_holds_interrupt(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(start(run, &vm));
+	if (!lapic_usable())
+		return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_INTR, true));
+	lapic_enable();
+	mhv_l2_call(vm, l2_clgi_ipi_stgi, (void *)lapic_base());
+	mhv_set(vm, MHV_REG_RFLAGS, 2 | 0x200);
+	vm->regs.rsi = 0;
+	vm->regs.rdx = ICR_SELF_FIXED;
+	gif_hooked_count = 0;
+	exception_set_interrupt_hook(gif_record_interrupt);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	__asm__ volatile("sti; nop; nop; cli" ::: "memory"); /* L1 takes the interrupt */
+	exception_set_interrupt_hook(NULL);
+	mhv_diag_exit("interrupt sent with L2's GIF 0", &e);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_INTR));
+	EXPECT_EQ(run, "L2 RIP at the INTR exit (after STGI, not before)",
+		  (uint64_t)l2_clgi_ipi_stgi + RIP_AFTER_STGI, e.rip);
+	EXPECT_EQ(run, "interrupts L1 took after the exit", 1, gif_hooked_count);
+	EXPECT_EQ(run, "vector L1 took after the exit", GIF_TEST_VECTOR, gif_hooked_vector);
+	return PROBE_PASS;
+}
+PROBE("vminsn/svm-l2-clgi-holds-interrupt", clgi_holds_interrupt);
