@@ -169,6 +169,12 @@ static void build_vmcb02(struct nsvm *n)
 	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
 	c->guest_asid = NSVM_L2_ASID;
 	c->vintr = v12->control.vintr & ~VINTR_VGIF_BITS;
+	/* vGIF: with V_GIF 0 a virtual interrupt waits (kept out of VMCB02 until L2's STGI) */
+	n->l2_vgif = (v12->control.vintr & VINTR_V_GIF_ENABLE) != 0;
+	n->l2_v_gif = (v12->control.vintr & VINTR_V_GIF) != 0;
+	n->l2_virq_held = n->l2_vgif && !n->l2_v_gif && (c->vintr & VINTR_V_IRQ);
+	if (n->l2_virq_held)
+		c->vintr &= ~VINTR_V_IRQ;
 	c->interrupt_shadow = v12->control.interrupt_shadow;
 	c->eventinj = v12->control.eventinj;
 	c->np_control = SVM_NP_ENABLE;
@@ -370,6 +376,10 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	c->exitintinfo = in_flight;
 	c->interrupt_shadow = v02->control.interrupt_shadow;
 	c->vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
+	if (n->l2_virq_held)
+		c->vintr |= VINTR_V_IRQ; /* still pending: vGIF held it */
+	if (n->l2_vgif) /* V_GIF as L2 left it */
+		c->vintr = (c->vintr & ~VINTR_V_GIF) | (n->l2_v_gif ? VINTR_V_GIF : 0);
 	c->eventinj = 0;
 	c->next_rip = next_rip;
 	/* VMCB12 lives in L1's memory (an L1-physical address), whatever level runs now */
@@ -672,6 +682,21 @@ static void l2_set_gif(struct vcpu *v, struct nsvm *n, bool gif)
 	sv->host_if = (n->l1_state.rflags & RFLAGS_IF) != 0;
 }
 
+/* With vGIF enabled in VMCB12, L2's CLGI and STGI set V_GIF instead of the GIF; V_GIF 0
+ * holds virtual interrupts (V_IRQ) only, not physical ones (APM vol.2 "Virtual GIF"). */
+static void l2_set_vgif(struct nsvm *n, bool gif)
+{
+	struct vmcb_control *c = &n->vmcb02->control;
+	n->l2_v_gif = gif;
+	if (!gif && (c->vintr & VINTR_V_IRQ)) {
+		c->vintr &= ~VINTR_V_IRQ;
+		n->l2_virq_held = true;
+	} else if (gif && n->l2_virq_held) {
+		c->vintr |= VINTR_V_IRQ;
+		n->l2_virq_held = false;
+	}
+}
+
 /* VMLOAD and VMSAVE without virtual VMLOAD/VMSAVE (which nestbed does not offer): rAX
  * is a physical address of the host, which for L2's instruction is L1 (APM vol.2 15.5.2,
  * 15.33.1; KVM's CVE-2021-3656 fix): an L1-physical address that must be L1's memory,
@@ -725,6 +750,10 @@ static void nsvm_l2_vm_insn(struct vcpu *v, struct exit *e)
 		break;
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_STGI:
+		if (n->l2_vgif) {
+			l2_set_vgif(n, code == SVM_EXIT_STGI);
+			break;
+		}
 		l2_set_gif(v, n, code == SVM_EXIT_STGI);
 		vcpu_skip_instruction(v, e);
 		if (n->gif && n->nmi_held_l2) {

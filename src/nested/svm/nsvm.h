@@ -14,10 +14,15 @@
 #define NSVM_OFFERED_ASIDS 16      /* CPUID 8000_000Ah EBX as L1 sees it */
 /* CPUID 8000_000Ah EDX as L1 sees it: nested paging, next-RIP saving and decode assists,
  * the last two provided even where the CPU lacks them, by decoding L2's instruction
- * (APM vol.3 E.4.9). */
-#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS)
+ * (APM vol.3 E.4.9), and virtual GIF for L1's guests, emulated (APM vol.2, section
+ * "Virtual GIF (vGIF)": V_GIF_ENABLE in VMCB12). */
+#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS | \
+			       SVM_FEATURE_VGIF)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
-#define VINTR_VGIF_BITS ((1ull << 9) | (1ull << 25))
+#define VINTR_V_IRQ (1ull << 8)    /* APM vol.2 15.21.4 */
+#define VINTR_V_GIF (1ull << 9)    /* virtual GIF and its enable (APM vol.2 vGIF) */
+#define VINTR_V_GIF_ENABLE (1ull << 25)
+#define VINTR_VGIF_BITS (VINTR_V_GIF | VINTR_V_GIF_ENABLE)
 
 struct nsvm {
 	bool gif;                /* L1's global interrupt flag */
@@ -28,6 +33,9 @@ struct nsvm {
 	/* An NMI that came while L2 ran with its GIF 0 (its own CLGI): delivered at L2's STGI,
 	 * or L1's after a #VMEXIT */
 	bool nmi_held_l2;
+	/* vGIF for L2 (VMCB12 V_GIF_ENABLE), emulated: L2's CLGI/STGI set l2_v_gif; with it 0
+	 * a pending V_IRQ is kept out of VMCB02 (l2_virq_held) so the CPU does not take it */
+	bool l2_vgif, l2_v_gif, l2_virq_held;
 	uint64_t hsave_pa;       /* VM_HSAVE_PA as L1 wrote it */
 	uint64_t vm_cr;
 	uint64_t vmcb12_pa;
