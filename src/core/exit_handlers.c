@@ -350,6 +350,10 @@ static void handle_vm_insn(struct vcpu *v, struct exit *e)
 		v->nested->emulate_vm_insn(v, e);
 		return;
 	}
+	if (v->nested && v->nested->l2_vm_insn) {
+		v->nested->l2_vm_insn(v, e);
+		return;
+	}
 	inject_exception(v, VECTOR_UD, false, 0);
 }
 

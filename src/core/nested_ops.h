@@ -29,6 +29,9 @@ struct nested_ops {
 	void (*cpuid_policy)(const struct machine *m, struct cpuid_policy *p);
 	/* L1 executed a virtualization instruction (VMRUN, VMLOAD, ..., VMLAUNCH, ...). */
 	void (*emulate_vm_insn)(struct vcpu *v, struct exit *e);
+	/* L2 executed one that L1 does not intercept and nestbed does (optional; without it
+	 * L2 gets #UD). */
+	void (*l2_vm_insn)(struct vcpu *v, struct exit *e);
 	/* An exit while L2 ran: when L1 intercepts it, emulate the exit into L1 and return
 	 * true; otherwise L0 handles it for L2. */
 	bool (*reflect_if_wanted)(struct vcpu *v, struct exit *e);

@@ -8,11 +8,13 @@
 #include "core/exit.h"
 #include "core/machine.h"
 #include "core/vcpu.h"
+#include "svm/svm_event.h"
 #include "svm/vmcb.h"
 
 #define SVM_FEATURE_NP (1u << 0)     /* CPUID 8000_000Ah EDX, APM vol.3 E.4.9 */
 #define SVM_FEATURE_NRIPS (1u << 3)
 #define SVM_FEATURE_DECODE_ASSISTS (1u << 7)
+#define SVM_FEATURE_VGIF (1u << 16)
 #define MSR_VM_HSAVE_PA 0xC0010117u /* APM vol.2 15.30.4 */
 #define VM_CR_SVMDIS (1ull << 4)    /* APM vol.2 15.30.1 */
 #define SVM_IOPM_PAGES 3            /* 12 KiB, APM vol.2 15.10.1 */
@@ -30,6 +32,7 @@ struct svm_vcpu {
 	uint64_t npt_root;
 	uint64_t apic_base;       /* the xAPIC page the NPT maps read-only (ICR writes exit) */
 	bool nrips;
+	struct svm_entry_event entry_event; /* what the last VMRUN injected (svm_event.h) */
 };
 
 void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);

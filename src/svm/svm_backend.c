@@ -325,6 +325,8 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 {
 	struct svm_vcpu *sv = v->backend;
 	sync_to_vmcb(v, sv);
+	sv->entry_event = (struct svm_entry_event){ sv->vmcb->control.eventinj, sv->vmcb->save.rip,
+						    sv->vmcb->control.next_rip };
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->tlb_control = 0;
@@ -338,9 +340,13 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
 		e->u.msr = (uint32_t)v->state.gpr.rcx;
 	/* An event the CPU was delivering when the exit came is delivered again on the next
-	 * entry, so nothing in flight is lost (APM 15.7.2). */
-	if (c->exitintinfo & SVM_EVENT_VALID)
-		c->eventinj = c->exitintinfo;
+	 * entry, so nothing in flight is lost (APM 15.7.2), and a software interrupt the guest
+	 * raised itself is not doubled: its instruction runs again (svm_event.c). A nested
+	 * layer that reflects the exit builds its own entry instead. */
+	uint64_t next_rip = c->next_rip;
+	c->eventinj = svm_event_redeliver(c->exitintinfo, &sv->entry_event, sv->vmcb->save.rip,
+					  &next_rip);
+	c->next_rip = next_rip;
 	return 0;
 }
 

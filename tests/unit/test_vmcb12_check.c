@@ -99,6 +99,58 @@ static void test_each_rule(void **state)
 	valid(); vmcb.control.guest_asid = 0;             expect("ASID is zero");
 }
 
+/* CR4 follows L1's CPUID (APM vol.2 3.1.3): bits 0-10 always, each later bit with its
+ * feature; 15 and 19 (KL, no AMD CPU has it) never. */
+static void test_cr4_from_cpuid(void **state)
+{
+	(void)state;
+	struct nsvm_cr4_cpuid none = { 0, 0, 0, 0 };
+	assert_int_equal(nsvm_cr4_allowed(&none), 0x7ff);
+	/* QEMU's EPYC: XSAVE (1.ECX[26]), FSGSBASE, SMEP, SMAP; no PCID, PKU, LA57, UMIP */
+	struct nsvm_cr4_cpuid epyc = { 1u << 26, (1u << 0) | (1u << 7) | (1u << 20), 0, 0 };
+	assert_int_equal(nsvm_cr4_allowed(&epyc), 0x7ff | (1u << 18) | (1u << 16) | (1u << 20) | (1u << 21));
+	/* every feature: the old fixed mask, bits 15 and 19 still out */
+	struct nsvm_cr4_cpuid all = { (1u << 5) | (1u << 6) | (1u << 17) | (1u << 26),
+				      (1u << 0) | (1u << 7) | (1u << 20),
+				      (1u << 2) | (1u << 3) | (1u << 7) | (1u << 16) | (1u << 31),
+				      (1u << 5) };
+	assert_int_equal(nsvm_cr4_allowed(&all), 0x3f77fff);
+	/* CET from IBT alone too */
+	struct nsvm_cr4_cpuid ibt = { 0, 0, 0, 1u << 20 };
+	assert_int_equal(nsvm_cr4_allowed(&ibt), 0x7ff | (1u << 23));
+
+	/* the check uses it: PCIDE without PCID is refused, with it accepted */
+	struct nsvm_check_limits epyc_lim = { PHYS_MASK, EFER_ALLOWED, nsvm_cr4_allowed(&epyc) };
+	valid(); vmcb.save.cr4 = 1ull << 17;
+	assert_non_null(strstr(nsvm_check_vmcb12(&vmcb, &epyc_lim), "CR4"));
+	vmcb.save.cr4 = 1ull << 18;
+	assert_null(nsvm_check_vmcb12(&vmcb, &epyc_lim));
+	vmcb.save.cr4 = 1ull << 22; /* PKE without PKU */
+	assert_non_null(nsvm_check_vmcb12(&vmcb, &epyc_lim));
+}
+
+/* CR3 by the mode L2 enters (APM vol.2 3.1.2). */
+static void test_cr3_by_mode(void **state)
+{
+	(void)state;
+	/* long mode: nothing above MAXPHYADDR (48 here), bits 63:52 MBZ */
+	valid(); vmcb.save.efer |= LME; vmcb.save.cr0 |= PG; vmcb.save.cr4 = PAE;
+	vmcb.save.cs.attrib = 0xa9b;
+	vmcb.save.cr3 = (1ull << 48) - 4096;
+	assert_null(nsvm_check_vmcb12(&vmcb, &lim));
+	vmcb.save.cr3 = 1ull << 48;                       expect("physical address width");
+	vmcb.save.cr3 = 1ull << 63;                       expect("CR3");
+	/* PAE and plain legacy paging: CR3 is 32 bits, VMCB bits 63:32 are not looked at */
+	valid(); vmcb.save.cr0 |= PG; vmcb.save.cr4 = PAE;
+	vmcb.save.cr3 = (1ull << 52) | (1ull << 48) | 0xfffff000;
+	assert_null(nsvm_check_vmcb12(&vmcb, &lim));
+	valid(); vmcb.save.cr0 |= PG; vmcb.save.cr3 = 0xffffffffffffffffull;
+	assert_null(nsvm_check_vmcb12(&vmcb, &lim));
+	/* EFER.LME with paging off is not long mode yet */
+	valid(); vmcb.save.efer |= LME; vmcb.save.cr3 = 1ull << 48;
+	assert_null(nsvm_check_vmcb12(&vmcb, &lim));
+}
+
 static void test_event_injection(void **state)
 {
 	(void)state;
@@ -125,6 +177,8 @@ int main(void)
 		cmocka_unit_test(test_valid_states),
 		cmocka_unit_test(test_each_rule),
 		cmocka_unit_test(test_event_injection),
+		cmocka_unit_test(test_cr4_from_cpuid),
+		cmocka_unit_test(test_cr3_by_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,274 +1,280 @@
-/* event/reinject-after-tdp-fault-...: an event whose delivery through L2's IDT faults in
- * the nested page tables of the hypervisor underneath, which handles the fault itself
- * and must deliver the event again as the CPU would have: with its type, vector, error
- * code and, for INT3 and INT n, the return address after the instruction (SDM vol.3C
- * 27.2.4 IDT-vectoring information and 27.6.1 event injection with the VM-entry
- * instruction length; APM vol.2 15.7.2 EXITINTINFO and 15.20 EVENTINJ).
+/* event/reinject-after-tdp-fault-*: an event on its way to L2 (through L2's IDT) meets a
+ * nested page fault, then is delivered again, once, as the CPU would have delivered it.
  *
- * L1 flushes its nested page tables (INVEPT / TLB_CONTROL) before it enters L2, so a
- * hypervisor underneath that caches them (nestbed's shadow EPT/NPT) starts from nothing:
- * the first read of the IDT gate, the GDT and the stack during delivery each fault
- * there. Bare, the platform delivers the event once: the probe asserts the same result.
- *
- * tdp/fault-during-delivery-{int3,intn,pf}: L1's own nested page table lacks L2's IDT
- * page: L1 gets the fault with the event in the IDT-vectoring information (VMX: with
- * the instruction length of INT3 / INT n, 27.2.5) or EXITINTINFO, maps the page and
- * delivers the event again as KVM does (VMX: injects it with that length; SVM: resumes
- * at the instruction, which runs again, or injects the exception with its error code). */
-#include "core/string.h"
-#include "lib/cpu.h"
-#include "lib/cpuid.h"
+ * Each probe runs the event twice with nested paging:
+ * - L0's fault: L1's table maps everything; the first entry flushes the TLB, so a nested
+ *   L0 (nestbed) has no shadow entry for L2's IDT page yet, takes the fault itself and
+ *   must re-deliver the event (APM vol.2 15.7.2 EXITINTINFO, 15.20 event injection; SDM
+ *   vol.3C 28.2.4, 27.6). L2's handler must see the event once, with the right vector,
+ *   error code and return RIP. Bare, the same run simply delivers the event.
+ * - L1's fault: L1's table lacks L2's IDT page: the exit is L1's nested page fault / EPT
+ *   violation at the gate, with the event in flight in EXITINTINFO (SVM) or the
+ *   IDT-vectoring information (VMX), RIP where the delivery started. L1 then maps the
+ *   page and re-delivers as a hypervisor does (an exception, interrupt or NMI injected
+ *   again; L2's own INTn/INT3 executed again; a software event L1 injected injected
+ *   again with its next RIP) and L2's handler sees the event once.
+ * The EXITINTINFO types are the APM's: INT3 and INTO are exceptions (type 3), only INTn
+ * is a software interrupt (type 4), interrupts are type 0 and NMIs type 2. */
 #include "lib/exception.h"
-#include "lib/lapic.h"
 #include "lib/mhv.h"
 #include "lib/svm.h"
 #include "lib/tdp.h"
 #include "lib/vmx.h"
 
 #define RFLAGS_IF 0x200ull
+#define INTN_VECTOR 0x41
 #define INTR_VECTOR 0x42
-#define INTN_VECTOR 0x80
-#define PF_READ_NOT_PRESENT 0u /* #PF error code: P = 0, W/R = 0, U/S = 0 (SDM vol.3A 4.7) */
-#define PML4_SHIFT 39
-#define PTE_P 1ull
-
-MHV_L2_ASM(l2_int3, "int3\n\tnop");                 /* CC: 1 byte */
-MHV_L2_ASM(l2_intn, "int $0x80\n\tnop");            /* CD 80: 2 bytes */
-MHV_L2_ASM(l2_icebp, ".byte 0xf1\n\tnop");          /* ICEBP (INT1): 1 byte */
-MHV_L2_ASM(l2_read, "mov (%rdi), %rax\n\tnop");     /* 48 8B 07: 3 bytes */
-MHV_L2_ASM(l2_nops, "nop\n\tnop\n\tnop\n\tnop");
+#define PF_ADDRESS 0x112345678ull
+#define GATE_SIZE 16 /* a 64-bit IDT gate, APM vol.2 4.8.4 */
 
 extern struct { uint64_t low, high; } mhv_l2_idt[256];
 
-/* A linear address L1's (and so L2's) page tables leave unmapped: the first PML4 entry
- * after the identity-mapped low half that is not present; 0 when there is none. */
-static uint64_t unmapped_linear(void)
-{
-	const uint64_t *pml4 = (const uint64_t *)(read_cr3() & TDP_ADDR_MASK);
-	for (unsigned i = 1; i < 256; i++)
-		if (!(pml4[i] & PTE_P))
-			return (uint64_t)i << PML4_SHIFT;
-	return 0;
-}
+MHV_L2_ASM(l2_int3, "int3\n\tnop");                                        /* 1 */
+MHV_L2_ASM(l2_intn, "int $0x41\n\tnop");                                   /* 2 */
+MHV_L2_ASM(l2_pf_write, "movabs $0x112345678, %rax\n\tmov %rbx, (%rax)");  /* 10, 3 */
+MHV_L2_ASM(l2_nops, "nop\n\tnop\n\tnop\n\tnop");
 
-/* nestbed's nested AMD-V does not re-deliver an INT3 or INT n whose delivery faulted
- * in its shadow NPT with the return address after the instruction yet (issue 12, item 1,
- * the AMD-V side, done apart from the VT-x side): SKIP there with that reason until it
- * does. */
-static enum probe_status require_soft_int_redelivery(struct probe_run *run, const struct mhv_vm *vm)
-{
-	char sig[13];
-	cpuid_hypervisor_signature(sig);
-	if (vm->vendor == MHV_VENDOR_SVM && cpu_hypervisor_present() && !memcmp(sig, "NestbedL0Hv", 12))
-		return probe_skip(run, "under nestbed on AMD-V: its nested SVM re-delivers a software "
-				  "interrupt that faulted in its shadow NPT with the wrong return address "
-				  "(issue 12 item 1, AMD-V side, not in this build)");
-	return PROBE_PASS;
-}
+enum source {
+	FROM_L2,      /* L2's own instruction raises it */
+	INJECTED,     /* L1 injects it at the entry */
+};
 
-/* A VM with nested paging whose tables the next entry flushes. */
-static enum probe_status start_flushed(struct probe_run *run, struct mhv_vm **vm)
-{
-	MHV_CHECK(mhv_start(run, vm, MHV_MODE_LONG, MHV_TDP));
-	mhv_tdp_changed(*vm);
-	return PROBE_PASS;
-}
+struct reinject_case {
+	void (*l2)(void *);
+	enum source source;
+	enum mhv_event_type type;     /* as injected (SVM numbering; VMX for VMX) */
+	uint8_t vector;
+	bool has_error;
+	uint32_t error;
+	unsigned insn_len;            /* software events: the instruction's length */
+	unsigned event_rip_offset;    /* the RIP the delivery starts from, from l2 */
+	unsigned pushed_rip_offset;   /* the return RIP L2's handler sees */
+	uint64_t svm_exitintinfo;     /* expected, error code included */
+	uint32_t vmx_vectoring, vmx_vectoring_error;
+	bool vmx_len;                 /* VMX saves the instruction length for it */
+	uint64_t cr2;                 /* expected CR2 in the handler, 0 = not checked */
+};
 
-static enum probe_status expect_l2_event(struct probe_run *run, const struct mhv_exit *e,
-					 unsigned vector, uint64_t error, uint64_t rip)
-{
-	mhv_diag_exit("L2's handler", e);
-	MHV_CHECK(mhv_expect_kind(run, e, MHV_EXIT_L2_EVENT));
-	EXPECT_EQ(run, "vector received by L2's handler", vector, mhv_l2_event.vector);
-	EXPECT_EQ(run, "error code received by L2's handler", error, mhv_l2_event.error_code);
-	EXPECT_EQ(run, "RIP pushed for L2's handler", rip, mhv_l2_event.rip);
-	EXPECT_EQ(run, "events L2's handlers saw (delivered once)", 1, mhv_l2_event.count);
-	return PROBE_PASS;
-}
+#define SVM_EV(type, vector) (SVM_EVENT_VALID | ((uint64_t)(type) << SVM_EVENT_TYPE_SHIFT) | (vector))
+#define VMX_EV(type, vector) (VMX_INTR_VALID | ((uint32_t)(type) << VMX_INTR_TYPE_SHIFT) | (vector))
 
-static enum probe_status reinject_int3(struct probe_run *run)
+/* L1 makes the entry inject the case's event (a software event returns past its
+ * instruction: SVM nRIP with NRIPS, else RIP moved past it by L1, as KVM does; VMX the
+ * VM-entry instruction length). */
+static void inject_event(struct mhv_vm *vm, const struct reinject_case *c, uint64_t rip)
 {
-	struct mhv_vm *vm;
-	struct mhv_exit e;
-	MHV_CHECK(start_flushed(run, &vm));
-	MHV_CHECK(require_soft_int_redelivery(run, vm));
-	mhv_l2_call(vm, l2_int3, NULL);
-	mhv_run(vm, &e);
-	return expect_l2_event(run, &e, EXC_BP, 0, (uint64_t)l2_int3 + 1);
-}
-PROBE("event/reinject-after-tdp-fault-int3", reinject_int3);
-
-static enum probe_status reinject_intn(struct probe_run *run)
-{
-	struct mhv_vm *vm;
-	struct mhv_exit e;
-	MHV_CHECK(start_flushed(run, &vm));
-	MHV_CHECK(require_soft_int_redelivery(run, vm));
-	mhv_l2_call(vm, l2_intn, NULL);
-	mhv_run(vm, &e);
-	return expect_l2_event(run, &e, INTN_VECTOR, 0, (uint64_t)l2_intn + 2);
-}
-PROBE("event/reinject-after-tdp-fault-intn", reinject_intn);
-
-/* ICEBP raises #DB as a trap: for VMX a privileged software exception, re-injected as
- * type 5 with the instruction length (SDM vol.3C 24.8.3, 27.2.4). */
-static enum probe_status reinject_icebp(struct probe_run *run)
-{
-	struct mhv_vm *vm;
-	struct mhv_exit e;
-	MHV_CHECK(start_flushed(run, &vm));
-	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "the privileged software exception "
-				     "(type 5) is VMX's; AMD-V has no such event type"));
-	mhv_l2_call(vm, l2_icebp, NULL);
-	mhv_run(vm, &e);
-	return expect_l2_event(run, &e, EXC_DB, 0, (uint64_t)l2_icebp + 1);
-}
-PROBE("event/reinject-after-tdp-fault-icebp", reinject_icebp);
-
-/* A #PF (error code 0, CR2 the address) raised by L2's read of an unmapped address. */
-static enum probe_status reinject_exception(struct probe_run *run)
-{
-	struct mhv_vm *vm;
-	struct mhv_exit e;
-	MHV_CHECK(start_flushed(run, &vm));
-	uint64_t addr = unmapped_linear();
-	if (!addr)
-		return probe_fail(run, "L1's page tables map every PML4 slot of the lower half");
-	mhv_l2_call(vm, l2_read, (void *)addr);
-	mhv_run(vm, &e);
-	MHV_CHECK(expect_l2_event(run, &e, EXC_PF, PF_READ_NOT_PRESENT, (uint64_t)l2_read));
-	EXPECT_EQ(run, "CR2 seen by L2's #PF handler", addr, mhv_l2_event.cr2);
-	return PROBE_PASS;
-}
-PROBE("event/reinject-after-tdp-fault-exception", reinject_exception);
-
-/* An external interrupt. VMX: a physical one L1 does not intercept: L1 sends itself an
- * IPI with interrupts off, L2 runs with RFLAGS.IF = 1 and takes it through its own IDT.
- * SVM: L1 injects it (a physical interrupt is L1's while V_INTR_MASKING is 1, and L1
- * runs L2 with its own RFLAGS.IF = 0, APM vol.2 15.21.1). */
-static enum probe_status reinject_intr(struct probe_run *run)
-{
-	struct mhv_vm *vm;
-	struct mhv_exit e;
-	MHV_CHECK(start_flushed(run, &vm));
-	mhv_l2_call(vm, l2_nops, NULL);
-	mhv_set(vm, MHV_REG_RFLAGS, 2 | RFLAGS_IF);
-	bool physical = vm->vendor == MHV_VENDOR_VMX;
-	if (physical) {
-		if (!lapic_usable())
-			return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
-		lapic_enable();
-		lapic_self_ipi(INTR_VECTOR);
-	} else {
-		mhv_inject(vm, MHV_EVENT_EXTINT, INTR_VECTOR, false, 0, 0);
+	enum mhv_event_type type = c->type;
+	bool soft = type == MHV_EVENT_SOFT_INT ||
+		    (type == MHV_EVENT_HW_EXCEPTION && (c->vector == EXC_BP || c->vector == EXC_OF));
+	/* VMX injects an external interrupt only into a guest with RFLAGS.IF = 1 (SDM vol.3C
+	 * 26.3.1.4); SVM at any IF (APM 15.20): both get IF = 1 */
+	if (type == MHV_EVENT_EXTINT)
+		mhv_set(vm, MHV_REG_RFLAGS, 2 | RFLAGS_IF);
+	if (vm->vendor == MHV_VENDOR_SVM) {
+		mhv_set(vm, MHV_REG_RIP, rip);
+		if (soft && mhv_has(MHV_FEATURE_NEXT_RIP))
+			vm->vmcb->next_rip = rip + c->insn_len;
+		else if (soft)
+			mhv_set(vm, MHV_REG_RIP, rip + c->insn_len);
+	} else if (soft && type == MHV_EVENT_HW_EXCEPTION) {
+		type = MHV_EVENT_SOFT_EXCEPTION; /* INT3, INTO: VMX type 6 (SDM vol.3C 25.8.3) */
 	}
-	mhv_run(vm, &e);
-	if (physical && e.kind == MHV_EXIT_L2_EVENT && mhv_l2_event.vector == INTR_VECTOR)
-		lapic_eoi();
-	return expect_l2_event(run, &e, INTR_VECTOR, 0, (uint64_t)l2_nops);
+	mhv_inject(vm, type, c->vector, c->has_error, c->error, soft ? c->insn_len : 0);
 }
-PROBE("event/reinject-after-tdp-fault-intr", reinject_intr);
 
-/* An NMI L1 injects (L2 has no NMI exiting / NMI intercept). */
-static enum probe_status reinject_nmi(struct probe_run *run)
+static enum probe_status expect_handler(struct probe_run *run, struct mhv_vm *vm,
+					const struct reinject_case *c, const struct mhv_exit *e,
+					const char *part)
 {
-	struct mhv_vm *vm;
-	struct mhv_exit e;
-	MHV_CHECK(start_flushed(run, &vm));
-	mhv_l2_call(vm, l2_nops, NULL);
-	mhv_inject(vm, MHV_EVENT_NMI, EXC_NMI, false, 0, 0);
-	mhv_run(vm, &e);
-	return expect_l2_event(run, &e, EXC_NMI, 0, (uint64_t)l2_nops);
-}
-PROBE("event/reinject-after-tdp-fault-nmi", reinject_nmi);
-
-/* ---- L1 intercepts the fault on L2's IDT page ---- */
-
-static enum probe_status expect_idt_fault(struct probe_run *run, const struct mhv_exit *e,
-					  unsigned vector, uint64_t rip)
-{
-	uint64_t gate = (uint64_t)mhv_l2_idt + vector * 16;
-	mhv_diag_exit("fault reading L2's IDT gate", e);
-	MHV_CHECK(mhv_expect_kind(run, e, MHV_EXIT_TDP_FAULT));
-	EXPECT_EQ(run, "L2 RIP at the exit", rip, e->rip);
-	EXPECT_EQ(run, "guest-physical address of the fault (the gate)", gate,
-		  e->vendor == MHV_VENDOR_SVM ? e->exitinfo2 : e->guest_physical);
+	if (e->kind != MHV_EXIT_L2_EVENT) {
+		char observed[320];
+		mhv_describe_exit(e, observed, sizeof(observed));
+		return probe_fail(run, "%s: expected L2's handler to run, observed %s", part, observed);
+	}
+	uint64_t base = (uint64_t)c->l2;
+	EXPECT_EQ(run, "vector L2's handler received", c->vector, mhv_l2_event.vector);
+	EXPECT_EQ(run, "error code L2's handler received", c->has_error ? c->error : 0,
+		  mhv_l2_event.error_code);
+	EXPECT_EQ(run, "return RIP L2's handler received", base + c->pushed_rip_offset,
+		  mhv_l2_event.rip);
+	if (c->cr2)
+		EXPECT_EQ(run, "CR2 in L2's handler", c->cr2, mhv_l2_event.cr2);
+	EXPECT_EQ(run, "events L2 received (delivered once)", 1, mhv_l2_event.count);
+	(void)vm;
 	return PROBE_PASS;
 }
 
-/* INT3 / INT n (len bytes at code): VMX IDT-vectoring information type 6 / 4 with the
- * VM-exit instruction length (27.2.4, 27.2.5); SVM EXITINTINFO valid with the vector. */
-static enum probe_status l1_sees_soft(struct probe_run *run, void (*code)(void *), unsigned vector,
-				      unsigned len, unsigned vmx_type)
+/* L0's fault: the event arrives once, right. */
+static enum probe_status l0_fault(struct probe_run *run, const struct reinject_case *c)
 {
 	struct mhv_vm *vm;
 	struct mhv_exit e;
 	MHV_START(run, vm, MHV_MODE_LONG, MHV_TDP);
-	MHV_CHECK(require_soft_int_redelivery(run, vm));
-	MHV_CHECK(mhv_tdp_set(run, vm, (uint64_t)mhv_l2_idt, 0));
-	mhv_l2_call(vm, code, NULL);
-	mhv_run(vm, &e);
-	MHV_CHECK(expect_idt_fault(run, &e, vector, (uint64_t)code));
-	if (e.vendor == MHV_VENDOR_VMX) {
-		EXPECT_EQ(run, "VMX IDT-vectoring information",
-			  VMX_INTR_VALID | (vmx_type << VMX_INTR_TYPE_SHIFT) | vector, e.idt_vectoring_info);
-		EXPECT_EQ(run, "VMX VM-exit instruction length (of the instruction being delivered)", len,
-			  e.insn_len);
-	} else {
-		EXPECT_EQ(run, "SVM EXITINTINFO valid", SVM_EVENT_VALID, e.exitintinfo & SVM_EVENT_VALID);
-		EXPECT_EQ(run, "SVM EXITINTINFO vector", vector, e.exitintinfo & SVM_EVENT_VECTOR_MASK);
+	mhv_l2_call(vm, c->l2, NULL);
+	if (c->type == MHV_EVENT_EXTINT && c->source == FROM_L2) {
+		/* a virtual interrupt (SVM V_IRQ), taken at L2's first instruction */
+		vm->vmcb->vintr |= SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT) |
+				   ((uint64_t)c->vector << SVM_VINTR_VECTOR_SHIFT);
+		mhv_set(vm, MHV_REG_RFLAGS, 2 | RFLAGS_IF);
 	}
-	/* L1 maps the page and delivers the event again */
-	MHV_CHECK(mhv_tdp_set(run, vm, (uint64_t)mhv_l2_idt, TDP_RWX));
-	if (e.vendor == MHV_VENDOR_VMX)
-		mhv_inject(vm, (enum mhv_event_type)vmx_type, (uint8_t)vector, false, 0, len);
+	if (c->source == INJECTED)
+		inject_event(vm, c, (uint64_t)c->l2 + c->event_rip_offset);
+	mhv_tdp_changed(vm); /* an empty TLB: L2's IDT page is not cached anywhere */
 	mhv_run(vm, &e);
-	return expect_l2_event(run, &e, vector, 0, (uint64_t)code + len);
+	mhv_diag_exit("L0's fault: the event", &e);
+	return expect_handler(run, vm, c, &e, "nested page fault taken by L0");
 }
 
-static enum probe_status l1_sees_int3(struct probe_run *run)
-{
-	return l1_sees_soft(run, l2_int3, EXC_BP, 1, VMX_INTR_TYPE_SOFT_EXCEPTION);
-}
-PROBE("tdp/fault-during-delivery-int3", l1_sees_int3);
-
-static enum probe_status l1_sees_intn(struct probe_run *run)
-{
-	return l1_sees_soft(run, l2_intn, INTN_VECTOR, 2, VMX_INTR_TYPE_SOFT_INT);
-}
-PROBE("tdp/fault-during-delivery-intn", l1_sees_intn);
-
-/* #PF with its error code: VMX IDT-vectoring information type 3 with the error code in
- * the IDT-vectoring error code; SVM EXITINTINFO type 3 with the error code in its
- * high half. L1 injects it again (CR2 still holds the address). */
-static enum probe_status l1_sees_pf(struct probe_run *run)
+static enum probe_status l1_fault(struct probe_run *run, const struct reinject_case *c)
 {
 	struct mhv_vm *vm;
 	struct mhv_exit e;
 	MHV_START(run, vm, MHV_MODE_LONG, MHV_TDP);
-	uint64_t addr = unmapped_linear();
-	if (!addr)
-		return probe_fail(run, "L1's page tables map every PML4 slot of the lower half");
-	MHV_CHECK(mhv_tdp_set(run, vm, (uint64_t)mhv_l2_idt, 0));
-	mhv_l2_call(vm, l2_read, (void *)addr);
+	uint64_t idt = (uint64_t)mhv_l2_idt, base = (uint64_t)c->l2;
+	MHV_CHECK(mhv_tdp_set(run, vm, idt, 0));
+	mhv_l2_call(vm, c->l2, NULL);
+	if (c->type == MHV_EVENT_EXTINT && c->source == FROM_L2) {
+		vm->vmcb->vintr |= SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT) |
+				   ((uint64_t)c->vector << SVM_VINTR_VECTOR_SHIFT);
+		mhv_set(vm, MHV_REG_RFLAGS, 2 | RFLAGS_IF);
+	}
+	if (c->source == INJECTED)
+		inject_event(vm, c, base + c->event_rip_offset);
+	uint64_t entry_rip = mhv_get(vm, MHV_REG_RIP);
 	mhv_run(vm, &e);
-	MHV_CHECK(expect_idt_fault(run, &e, EXC_PF, (uint64_t)l2_read));
-	if (e.vendor == MHV_VENDOR_VMX) {
-		EXPECT_EQ(run, "VMX IDT-vectoring information",
-			  VMX_INTR_VALID | VMX_INTR_ERROR_VALID | (VMX_INTR_TYPE_HW_EXCEPTION << VMX_INTR_TYPE_SHIFT) |
-				  EXC_PF, e.idt_vectoring_info);
-		EXPECT_EQ(run, "VMX IDT-vectoring error code", PF_READ_NOT_PRESENT, e.idt_vectoring_error);
-	} else {
-		EXPECT_EQ(run, "SVM EXITINTINFO",
-			  SVM_EVENT_VALID | SVM_EVENT_ERROR_VALID | (SVM_EVENT_TYPE_EXCEPTION << SVM_EVENT_TYPE_SHIFT) |
-				  ((uint64_t)PF_READ_NOT_PRESENT << SVM_EVENT_ERROR_SHIFT) | EXC_PF,
+	mhv_diag_exit("L1's fault: reading the gate", &e);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_TDP_FAULT));
+	uint64_t gate = idt + (uint64_t)c->vector * GATE_SIZE;
+	EXPECT_EQ(run, "guest-physical address of the fault (the IDT gate)", gate, e.gpa);
+	/* the RIP the delivery started from: the instruction, or the entry's RIP */
+	uint64_t exit_rip = c->source == INJECTED ? entry_rip : base + c->event_rip_offset;
+	if (c->source == INJECTED && vm->vendor == MHV_VENDOR_SVM)
+		exit_rip = mhv_has(MHV_FEATURE_NEXT_RIP) ? base + c->event_rip_offset : entry_rip;
+	EXPECT_EQ(run, "L2 RIP at the exit (where the delivery started)", exit_rip, e.rip);
+	if (e.vendor == MHV_VENDOR_SVM) {
+		EXPECT_EQ(run, "SVM EXITINTINFO (the event in flight, APM 15.7.2)", c->svm_exitintinfo,
 			  e.exitintinfo);
+	} else {
+		EXPECT_EQ(run, "VMX IDT-vectoring information", c->vmx_vectoring, e.idt_vectoring_info);
+		if (c->vmx_vectoring & VMX_INTR_ERROR_VALID)
+			EXPECT_EQ(run, "VMX IDT-vectoring error code", c->vmx_vectoring_error,
+				  e.idt_vectoring_error);
+		if (c->vmx_len)
+			EXPECT_EQ(run, "VMX VM-exit instruction length", c->insn_len, e.insn_len);
 	}
-	MHV_CHECK(mhv_tdp_set(run, vm, (uint64_t)mhv_l2_idt, TDP_RWX));
-	mhv_inject(vm, MHV_EVENT_HW_EXCEPTION, EXC_PF, true, PF_READ_NOT_PRESENT, 0);
+
+	/* L1 maps the page and delivers the event again */
+	MHV_CHECK(mhv_tdp_set(run, vm, idt, TDP_RWX));
+	if (c->type == MHV_EVENT_EXTINT && c->source == FROM_L2) {
+		vm->vmcb->vintr &= ~SVM_VINTR_IRQ; /* taken: the CPU cleared V_IRQ (15.21.4) */
+		mhv_inject(vm, MHV_EVENT_EXTINT, c->vector, false, 0, 0);
+	} else if (c->source == INJECTED) {
+		inject_event(vm, c, base + c->event_rip_offset);
+	} else if (c->type != MHV_EVENT_SOFT_INT && !(c->type == MHV_EVENT_HW_EXCEPTION &&
+						     (c->vector == EXC_BP || c->vector == EXC_OF))) {
+		mhv_inject(vm, c->type, c->vector, c->has_error, c->error, 0);
+	} /* else L2's INTn/INT3 runs again from its RIP */
 	mhv_run(vm, &e);
-	MHV_CHECK(expect_l2_event(run, &e, EXC_PF, PF_READ_NOT_PRESENT, (uint64_t)l2_read));
-	EXPECT_EQ(run, "CR2 seen by L2's #PF handler", addr, mhv_l2_event.cr2);
-	return PROBE_PASS;
+	mhv_diag_exit("L1's fault: the event delivered again", &e);
+	return expect_handler(run, vm, c, &e, "after L1 delivered it again");
 }
-PROBE("tdp/fault-during-delivery-pf", l1_sees_pf);
+
+static enum probe_status reinject(struct probe_run *run, const struct reinject_case *c)
+{
+	MHV_CHECK(l0_fault(run, c));
+	return l1_fault(run, c);
+}
+
+static enum probe_status int3(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_int3, .source = FROM_L2, .type = MHV_EVENT_HW_EXCEPTION, .vector = EXC_BP,
+		.insn_len = 1, .event_rip_offset = 0, .pushed_rip_offset = 1,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_EXCEPTION, EXC_BP),
+		.vmx_vectoring = VMX_EV(VMX_INTR_TYPE_SOFT_EXCEPTION, EXC_BP), .vmx_len = true,
+	};
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-int3", int3);
+
+static enum probe_status intn(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_intn, .source = FROM_L2, .type = MHV_EVENT_SOFT_INT, .vector = INTN_VECTOR,
+		.insn_len = 2, .event_rip_offset = 0, .pushed_rip_offset = 2,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_SOFT_INT, INTN_VECTOR),
+		.vmx_vectoring = VMX_EV(VMX_INTR_TYPE_SOFT_INT, INTN_VECTOR), .vmx_len = true,
+	};
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-intn", intn);
+
+/* A write to an unmapped address: #PF with error code 2 (write, not present) */
+static enum probe_status exception(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_pf_write, .source = FROM_L2, .type = MHV_EVENT_HW_EXCEPTION, .vector = EXC_PF,
+		.has_error = true, .error = PF_ERROR_WRITE, .event_rip_offset = 10,
+		.pushed_rip_offset = 10, .cr2 = PF_ADDRESS,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_EXCEPTION, EXC_PF) | SVM_EVENT_ERROR_VALID |
+				   ((uint64_t)PF_ERROR_WRITE << SVM_EVENT_ERROR_SHIFT),
+		.vmx_vectoring = VMX_EV(VMX_INTR_TYPE_HW_EXCEPTION, EXC_PF) | VMX_INTR_ERROR_VALID,
+		.vmx_vectoring_error = PF_ERROR_WRITE,
+	};
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-exception", exception);
+
+/* An external interrupt L1 injects (EVENTINJ type 0 / VM-entry type 0) */
+static enum probe_status intr(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_nops, .source = INJECTED, .type = MHV_EVENT_EXTINT, .vector = INTR_VECTOR,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_INTR, INTR_VECTOR),
+		.vmx_vectoring = VMX_EV(VMX_INTR_TYPE_EXTINT, INTR_VECTOR),
+	};
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-intr", intr);
+
+static enum probe_status nmi(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_nops, .source = INJECTED, .type = MHV_EVENT_NMI, .vector = EXC_NMI,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_NMI, EXC_NMI),
+		.vmx_vectoring = VMX_EV(VMX_INTR_TYPE_NMI, EXC_NMI),
+	};
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-nmi", nmi);
+
+/* A #BP L1 injects for an INT3 it intercepted (as Xen does for its guests): it returns
+ * past the INT3 (SVM: nRIP with NRIPS, APM 15.20; VMX: type 6 with the instruction
+ * length). */
+static enum probe_status injected_bp(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_int3, .source = INJECTED, .type = MHV_EVENT_HW_EXCEPTION, .vector = EXC_BP,
+		.insn_len = 1, .event_rip_offset = 0, .pushed_rip_offset = 1,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_EXCEPTION, EXC_BP),
+		.vmx_vectoring = VMX_EV(VMX_INTR_TYPE_SOFT_EXCEPTION, EXC_BP), .vmx_len = true,
+	};
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-injected-bp", injected_bp);
+
+/* SVM's virtual interrupt (V_IRQ, APM 15.21.4), taken by L2 at its first instruction:
+ * a hardware interrupt in EXITINTINFO, type 0. */
+static enum probe_status vintr(struct probe_run *run)
+{
+	static const struct reinject_case c = {
+		.l2 = l2_nops, .source = FROM_L2, .type = MHV_EVENT_EXTINT, .vector = INTR_VECTOR,
+		.svm_exitintinfo = SVM_EV(SVM_EVENT_TYPE_INTR, INTR_VECTOR),
+	};
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, MHV_TDP);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "V_IRQ is SVM's (VMX: virtual-interrupt "
+				     "delivery)"));
+	return reinject(run, &c);
+}
+PROBE("event/reinject-after-tdp-fault-vintr", vintr);

@@ -2,6 +2,7 @@
 
 #include "core/console.h"
 #include "core/cpu.h"
+#include "core/cpuid_policy.h"
 #include "core/cr0_write.h"
 #include "core/guest_mem.h"
 #include "core/machine.h"
@@ -18,15 +19,16 @@
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define VECTOR_NMI 2
+#define VECTOR_BP 3
+#define VECTOR_OF 4
 #define VM_CR_SVMDIS_BIT (1ull << 4)
 #define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
 #define RFLAGS_IF (1ull << 9)
 #define PAGE_MASK 0xfffull
-/* CR4 bits a virtual AMD CPU of today may have (APM vol.2 3.1.3). */
-#define CR4_ALLOWED 0x3f77fffull
 /* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
 #define EFER_ALLOWED_12 0xfd01ull
 #define LEGACY_CR3_BITS 0xffffffffull
+#define SEG_ATTR_L (1u << 9) /* CS.L, APM vol.2 4.8.1 */
 #define SHADOW_NPT_FLAGS (PTE_U)
 
 static struct nsvm *nsvm_of(const struct vcpu *v)
@@ -159,6 +161,12 @@ static void build_vmcb02(struct nsvm *n)
 	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
 	c->guest_asid = NSVM_L2_ASID;
 	c->vintr = v12->control.vintr & ~VINTR_VGIF_BITS;
+	/* vGIF: with V_GIF 0 a virtual interrupt waits (kept out of VMCB02 until L2's STGI) */
+	n->l2_vgif = (v12->control.vintr & VINTR_V_GIF_ENABLE) != 0;
+	n->l2_v_gif = (v12->control.vintr & VINTR_V_GIF) != 0;
+	n->l2_virq_held = n->l2_vgif && !n->l2_v_gif && (c->vintr & VINTR_V_IRQ);
+	if (n->l2_virq_held)
+		c->vintr &= ~VINTR_V_IRQ;
 	c->interrupt_shadow = v12->control.interrupt_shadow;
 	c->eventinj = v12->control.eventinj;
 	c->np_control = SVM_NP_ENABLE;
@@ -174,9 +182,11 @@ static void build_vmcb02(struct nsvm *n)
 	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
 	c->next_rip = v12->control.next_rip;
 	v02->save = v12->save;
-	bool soft_int = (v12->control.eventinj & SVM_EVENT_VALID) &&
-			((v12->control.eventinj >> SVM_EVENT_TYPE_SHIFT) & 7) == EVENT_SOFTWARE_INT;
-	if (soft_int && v12->control.next_rip && !n->host_nrips)
+	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
+	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
+			    !n->host_nrips;
+	n->vmrun_rip12 = v12->save.rip;
+	if (n->soft_rip_moved)
 		v02->save.rip = v12->control.next_rip;
 	copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
 	/* Outside long mode CR3 is a 32-bit register (APM vol.2 3.1.2): bits 63:32 mean
@@ -186,6 +196,12 @@ static void build_vmcb02(struct nsvm *n)
 	 * L1 its own value back while L2 has not changed CR3. */
 	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
 		v02->save.cr3 &= LEGACY_CR3_BITS;
+	/* CS.L means nothing outside long mode (APM vol.2 4.8.1; 15.5.1 refuses it only with
+	 * EFER.LME, CR0.PG, CR4.PAE and CS.D): Bochs 2.7 refuses the VMRUN of a legacy-mode
+	 * guest with CS.L set, so VMCB02 leaves it out; reflect() gives L1 its value back
+	 * while L2 has not loaded CS. */
+	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
+		v02->save.cs.attrib &= ~SEG_ATTR_L;
 	if (!np12(n))
 		v02->save.g_pat = n->vmcb01->save.g_pat;
 }
@@ -217,7 +233,7 @@ static void emulate_vmrun(struct vcpu *v, struct exit *e)
 	n->vmcb12_pa = pa;
 	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
 
-	struct nsvm_check_limits lim = { phys_addr_mask(), EFER_ALLOWED_12, CR4_ALLOWED };
+	struct nsvm_check_limits lim = { phys_addr_mask(), EFER_ALLOWED_12, n->cr4_allowed };
 	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
 	if (rule) {
 		vmexit_invalid(n, rule);
@@ -283,7 +299,34 @@ static void switch_to_l1(struct vcpu *v, struct nsvm *n)
 	v->level = 1;
 	n->in_l2 = false;
 	n->gif = false;
+	if (n->nmi_held_l2) /* held by L2's GIF 0: still pending, L1's after its STGI */
+		n->nmi_pending_l1 = true;
+	n->nmi_held_l2 = false;
 	n->vmcb01->control.vintr |= VINTR_MASKING; /* GIF=0: hold physical interrupts */
+}
+
+/* INT3 (CCh) and INTO (CEh) raise #BP and #OF, exceptions (type 3, APM vol.2 15.20),
+ * where INT 3 and INT 4 (CDh ib) are software interrupts (type 4). */
+#define OPCODE_INT3 0xcc
+#define OPCODE_INTO 0xce
+
+/* The event whose delivery L2's exit interrupted, as the APM types it (svm_event.c); a
+ * CPU that types L2's own INT3 or INTO as a software interrupt (QEMU 7.2) is corrected
+ * from the instruction at L2's RIP, where the delivery started. */
+static uint64_t l2_event_in_flight(const struct vcpu *v, const struct nsvm *n)
+{
+	uint64_t ev = svm_event_normalize(n->vmcb02->control.exitintinfo);
+	uint64_t id = ev & SVM_EVENT_ID_MASK, vector = ev & SVM_EVENT_VECTOR_MASK;
+	bool injected = (n->vmcb12.control.eventinj & SVM_EVENT_VALID) &&
+			(n->vmcb12.control.eventinj & SVM_EVENT_ID_MASK) == id;
+	if (injected || id >> SVM_EVENT_TYPE_SHIFT != SVM_EVENT_TYPE_SOFT_INT ||
+	    (vector != VECTOR_BP && vector != VECTOR_OF))
+		return ev;
+	uint8_t opcode;
+	if (guest_linear_read(v, v->state.cs_base + v->state.rip, &opcode, 1) != 1 ||
+	    opcode != (vector == VECTOR_BP ? OPCODE_INT3 : OPCODE_INTO))
+		return ev;
+	return (ev & ~SVM_EVENT_TYPE_MASK) | (SVM_EVENT_TYPE_EXCEPTION << SVM_EVENT_TYPE_SHIFT);
 }
 
 static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1, uint64_t info2,
@@ -293,8 +336,12 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	const struct vmcb *v02 = n->vmcb02;
 	struct vmcb_save *s = &v12->save;
 	const struct vmcb_save *s02 = &v02->save;
+	bool legacy_cs_kept = !(s02->efer & EFER_LMA) && s02->cs.selector == s->cs.selector &&
+			      s02->cs.base == s->cs.base && s02->cs.limit == s->cs.limit &&
+			      s02->cs.attrib == (s->cs.attrib & ~SEG_ATTR_L);
 	s->es = s02->es;
-	s->cs = s02->cs;
+	if (!legacy_cs_kept)
+		s->cs = s02->cs;
 	s->ss = s02->ss;
 	s->ds = s02->ds;
 	s->gdtr = s02->gdtr;
@@ -310,6 +357,14 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	s->dr7 = s02->dr7;
 	s->rflags = s02->rflags;
 	s->rip = s02->rip;
+	/* The event in flight, typed as the APM types it (svm_event.c). If it is the software
+	 * event L1 injected and nestbed started L2 at its nRIP for a CPU without NRIPS
+	 * (build_vmcb02), L1 gets back the RIP it gave: the CPU saves the RIP the delivery
+	 * started from (APM 15.7.2), and L1 injects again with its own nRIP. */
+	uint64_t in_flight = l2_event_in_flight(v, n);
+	if (n->soft_rip_moved && svm_event_is_soft(in_flight) && s02->rip == v12->control.next_rip &&
+	    (in_flight & SVM_EVENT_ID_MASK) == (svm_event_normalize(v12->control.eventinj) & SVM_EVENT_ID_MASK))
+		s->rip = n->vmrun_rip12;
 	s->rsp = s02->rsp;
 	s->rax = s02->rax;
 	if (np12(n))
@@ -319,9 +374,13 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	c->exitcode = code;
 	c->exitinfo1 = info1;
 	c->exitinfo2 = info2;
-	c->exitintinfo = v02->control.exitintinfo;
+	c->exitintinfo = in_flight;
 	c->interrupt_shadow = v02->control.interrupt_shadow;
 	c->vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
+	if (n->l2_virq_held)
+		c->vintr |= VINTR_V_IRQ; /* still pending: vGIF held it */
+	if (n->l2_vgif) /* V_GIF as L2 left it */
+		c->vintr = (c->vintr & ~VINTR_V_GIF) | (n->l2_v_gif ? VINTR_V_GIF : 0);
 	c->eventinj = 0;
 	c->next_rip = next_rip;
 	/* VMCB12 lives in L1's memory (an L1-physical address), whatever level runs now */
@@ -361,8 +420,6 @@ static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
 		return (c->intercept_misc1 >> (code - 0x60)) & 1;
 	if (code >= 0x80 && code <= 0x9f)
 		return (c->intercept_misc2 >> (code - 0x80)) & 1;
-	if ((uint32_t)code == SVM_EXIT_INVALID)
-		return true; /* the state L1 gave could not be entered */
 	return false;
 }
 
@@ -400,6 +457,22 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		return false;
 	uint64_t code = e->native_code;
 	uint64_t info1 = e->info1, info2 = e->info2;
+	if ((uint32_t)code == SVM_EXIT_INVALID) {
+		/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
+		 * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02
+		 * on the failure is nestbed's own state; none of it may reach VMCB12. */
+		kprintf("nestbed: nested: the CPU refused VMCB02 (VMEXIT_INVALID) built from the VMCB "
+			"at %#llx that nestbed's checks passed: nestbed's bug, stopped\n",
+			(unsigned long long)n->vmcb12_pa);
+		if (v->ops->dump)
+			v->ops->dump(v);
+		platform_exit(EXIT_CODE_FATAL);
+	}
+	if ((uint32_t)code == SVM_EXIT_NMI && !n->gif) {
+		/* L2 cleared its GIF: the NMI waits for its STGI (or the next #VMEXIT) */
+		n->nmi_held_l2 = true;
+		return true;
+	}
 	if (!l1_intercepts(n, e)) {
 		if ((uint32_t)code == SVM_EXIT_VMMCALL && l1_intercepts_ud(n)) {
 			/* nestbed intercepts VMMCALL for itself; L1 does not, so on a CPU the
@@ -433,6 +506,8 @@ static bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 static enum nested_init nsvm_init_signal(struct vcpu *v)
 {
 	struct nsvm *n = nsvm_of(v);
+	if (n->in_l2 && !n->gif)
+		return NESTED_INIT_HELD; /* L2 cleared GIF (15.17.1) */
 	if (n->in_l2) {
 		if (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_INIT) {
 			reflect(v, n, SVM_EXIT_INIT, 0, 0, 0);
@@ -572,6 +647,137 @@ static void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	}
 }
 
+/* ---- SVM instructions L2 executes that L1 does not intercept ---- */
+
+/* An exception for L2: the exit L1 intercepts (EXITINFO1 the error code, 15.12), else
+ * delivered in L2. */
+static void l2_exception(struct vcpu *v, struct nsvm *n, uint8_t vector, bool has_error)
+{
+	if ((n->vmcb12.control.intercept_exceptions >> vector) & 1) {
+		reflect(v, n, SVM_EXIT_EXCEPTION_BASE + vector, 0, 0, 0);
+		return;
+	}
+	inject(v, vector, has_error);
+}
+
+/* L2's GIF (APM vol.2 15.17): with it 0, physical interrupts and NMIs wait. nestbed runs
+ * VMCB02 without the INTR intercept, with V_INTR_MASKING and its own IF clear, so an
+ * interrupt stays pending in the APIC; an NMI (nestbed always intercepts it) is held
+ * here until STGI. With GIF 1 again, VMCB02 is as VMRUN built it. */
+static void l2_set_gif(struct vcpu *v, struct nsvm *n, bool gif)
+{
+	struct svm_vcpu *sv = v->backend;
+	struct vmcb_control *c = &n->vmcb02->control;
+	n->gif = gif;
+	if (!gif) {
+		c->intercept_misc1 &= ~SVM_INTERCEPT_INTR;
+		c->vintr |= VINTR_MASKING;
+		sv->host_if = false;
+		return;
+	}
+	c->intercept_misc1 = (c->intercept_misc1 & ~SVM_INTERCEPT_INTR) |
+			     (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_INTR);
+	c->vintr = (c->vintr & ~VINTR_MASKING) | (n->vmcb12.control.vintr & VINTR_MASKING);
+	sv->host_if = (n->l1_state.rflags & RFLAGS_IF) != 0;
+}
+
+/* With vGIF enabled in VMCB12, L2's CLGI and STGI set V_GIF instead of the GIF; V_GIF 0
+ * holds virtual interrupts (V_IRQ) only, not physical ones (APM vol.2 "Virtual GIF"). */
+static void l2_set_vgif(struct nsvm *n, bool gif)
+{
+	struct vmcb_control *c = &n->vmcb02->control;
+	n->l2_v_gif = gif;
+	if (!gif && (c->vintr & VINTR_V_IRQ)) {
+		c->vintr &= ~VINTR_V_IRQ;
+		n->l2_virq_held = true;
+	} else if (gif && n->l2_virq_held) {
+		c->vintr |= VINTR_V_IRQ;
+		n->l2_virq_held = false;
+	}
+}
+
+/* VMLOAD and VMSAVE without virtual VMLOAD/VMSAVE (which nestbed does not offer): rAX
+ * is a physical address of the host, which for L2's instruction is L1 (APM vol.2 15.5.2,
+ * 15.33.1; KVM's CVE-2021-3656 fix): an L1-physical address that must be L1's memory,
+ * never nestbed's. The state moves between that VMCB and L2's (VMCB02). */
+static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
+{
+	uint64_t pa = v->state.gpr.rax;
+	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
+		pa &= 0xffffffffull; /* EAX outside 64-bit mode */
+	if ((pa & PAGE_MASK) || (pa & phys_addr_mask())) {
+		l2_exception(v, n, VECTOR_GP, true);
+		return;
+	}
+	struct vmcb_save tmp;
+	uint64_t off = __builtin_offsetof(struct vmcb, save);
+	if (guest_phys_read(pa + off, &tmp, sizeof(tmp))) {
+		l2_exception(v, n, VECTOR_GP, true);
+		return;
+	}
+	if (load) {
+		copy_vmload_state(&n->vmcb02->save, &tmp);
+	} else {
+		copy_vmload_state(&tmp, &n->vmcb02->save);
+		if (guest_phys_write(pa + off, &tmp, sizeof(tmp))) {
+			l2_exception(v, n, VECTOR_GP, true);
+			return;
+		}
+	}
+}
+
+static void nsvm_l2_vm_insn(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	uint32_t code = (uint32_t)e->native_code;
+	/* #UD without EFER.SVME (L2's own: it may clear it), and for SKINIT, which nestbed
+	 * does not offer (CPUID 8000_0001h ECX.SKINIT = 0) */
+	if (!n->in_l2 || !(v->state.efer & EFER_SVME) || code == SVM_EXIT_SKINIT) {
+		l2_exception(v, n, VECTOR_UD, false);
+		return;
+	}
+	if (v->state.cpl != 0) {
+		l2_exception(v, n, VECTOR_GP, true);
+		return;
+	}
+	switch (code) {
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+		l2_vmload_vmsave(v, n, code == SVM_EXIT_VMLOAD);
+		if (!n->in_l2 || (n->vmcb02->control.eventinj & SVM_EVENT_VALID))
+			return; /* the #GP went to L1 or is on its way into L2 */
+		break;
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_STGI:
+		if (n->l2_vgif) {
+			l2_set_vgif(n, code == SVM_EXIT_STGI);
+			break;
+		}
+		l2_set_gif(v, n, code == SVM_EXIT_STGI);
+		vcpu_skip_instruction(v, e);
+		if (n->gif && n->nmi_held_l2) {
+			/* the NMI GIF held: now L1's exit, or L2's NMI */
+			n->nmi_held_l2 = false;
+			if (n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_NMI) {
+				n->nmi_pending_l1 = true;
+				reflect(v, n, SVM_EXIT_NMI, 0, 0, 0);
+			} else {
+				struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
+				v->ops->inject(v, &nmi);
+			}
+		}
+		return;
+	case SVM_EXIT_INVLPGA:
+		/* L1's TLB entries for its guests are L2's in nestbed (one ASID) */
+		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+		break;
+	default: /* VMRUN: L1 always intercepts it (15.5.1) */
+		l2_exception(v, n, VECTOR_UD, false);
+		return;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
 /* ---- MSRs and CPUID ---- */
 
 static int nsvm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
@@ -616,6 +822,27 @@ static void nsvm_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
 	p->svm_nasid = NSVM_OFFERED_ASIDS;
 }
 
+/* CPUID as L1 sees it (the machine's policy over the CPU's values). */
+static struct cpuid_result l1_cpuid(const struct machine *m, uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_result r = { 0, 0, 0, 0 };
+	if (leaf > cpuid(0, 0).eax)
+		return r;
+	struct cpuid_regs host = cpuid(leaf, subleaf);
+	r = (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx };
+	cpuid_policy_apply(&m->cpuid_policy, leaf, subleaf, 0, &r);
+	return r;
+}
+
+/* The CR4 bits VMCB12 may set: those of the CPU L1's CPUID describes, not a fixed mask
+ * (which let through bits the CPU lacks and refuses in VMCB02). */
+static uint64_t l1_cr4_allowed(const struct machine *m)
+{
+	struct cpuid_result l1 = l1_cpuid(m, 1, 0), l7 = l1_cpuid(m, 7, 0);
+	struct nsvm_cr4_cpuid f = { l1.ecx, l7.ebx, l7.ecx, l7.edx };
+	return nsvm_cr4_allowed(&f);
+}
+
 static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 {
 	uint64_t pa = alloc_frames_zeroed((sizeof(struct nsvm) + FRAME_SIZE - 1) / FRAME_SIZE, FRAME_SIZE);
@@ -645,6 +872,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
+	n->cr4_allowed = l1_cr4_allowed(m);
 	return nsvm_maps_init(m, v);
 }
 
@@ -668,6 +896,7 @@ const struct nested_ops nested_svm_ops = {
 	.vcpu_init = nsvm_vcpu_init,
 	.cpuid_policy = nsvm_cpuid_policy,
 	.emulate_vm_insn = nsvm_emulate_vm_insn,
+	.l2_vm_insn = nsvm_l2_vm_insn,
 	.reflect_if_wanted = nsvm_reflect_if_wanted,
 	.init_signal = nsvm_init_signal,
 	.before_entry = nsvm_maps_before_entry,

@@ -15,10 +15,15 @@
 #define NSVM_OFFERED_ASIDS 16      /* CPUID 8000_000Ah EBX as L1 sees it */
 /* CPUID 8000_000Ah EDX as L1 sees it: nested paging, next-RIP saving and decode assists,
  * the last two provided even where the CPU lacks them, by decoding L2's instruction
- * (APM vol.3 E.4.9). */
-#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS)
+ * (APM vol.3 E.4.9), and virtual GIF for L1's guests, emulated (APM vol.2, section
+ * "Virtual GIF (vGIF)": V_GIF_ENABLE in VMCB12). */
+#define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS | \
+			       SVM_FEATURE_VGIF)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
-#define VINTR_VGIF_BITS ((1ull << 9) | (1ull << 25))
+#define VINTR_V_IRQ (1ull << 8)    /* APM vol.2 15.21.4 */
+#define VINTR_V_GIF (1ull << 9)    /* virtual GIF and its enable (APM vol.2 vGIF) */
+#define VINTR_V_GIF_ENABLE (1ull << 25)
+#define VINTR_VGIF_BITS (VINTR_V_GIF | VINTR_V_GIF_ENABLE)
 #define NSVM_OWN_WORDS 64           /* nonzero 64-bit words of nestbed's own IOPM/MSRPM */
 
 struct nsvm {
@@ -27,6 +32,12 @@ struct nsvm {
 	 * once its GIF is 1 again (APM vol.2 15.17.1 holds it pending meanwhile). */
 	bool nmi_pending_l1;
 	bool in_l2;
+	/* An NMI that came while L2 ran with its GIF 0 (its own CLGI): delivered at L2's STGI,
+	 * or L1's after a #VMEXIT */
+	bool nmi_held_l2;
+	/* vGIF for L2 (VMCB12 V_GIF_ENABLE), emulated: L2's CLGI/STGI set l2_v_gif; with it 0
+	 * a pending V_IRQ is kept out of VMCB02 (l2_virq_held) so the CPU does not take it */
+	bool l2_vgif, l2_v_gif, l2_virq_held;
 	uint64_t hsave_pa;       /* VM_HSAVE_PA as L1 wrote it */
 	uint64_t vm_cr;
 	uint64_t vmcb12_pa;
@@ -50,6 +61,11 @@ struct nsvm {
 	uint64_t shadow_ncr3_12; /* the L1 table it caches */
 	uint32_t last_asid12;
 	bool flush_l2;
+	/* build_vmcb02 started L2 at VMCB12's next_rip (a software event injected on a CPU
+	 * without NRIPS); vmrun_rip12 is the RIP VMCB12 gave */
+	bool soft_rip_moved;
+	uint64_t cr4_allowed;    /* CR4 bits of the CPU L1's CPUID describes */
+	uint64_t vmrun_rip12;
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
 };

@@ -24,6 +24,56 @@
 #define IOPM_BYTES (3 * 4096ull)
 #define MSRPM_BYTES (2 * 4096ull)
 
+/* CR4 (APM vol.2 3.1.3, Figure 3-7; SDM vol.3A 2.5) and the CPUID bit each needs
+ * (APM vol.3 appendix E; SDM vol.2A CPUID). */
+#define CR4_ARCH_BITS 0x7ffull       /* VME ... OSXMMEXCPT: every CPU with SVM */
+#define CR4_UMIP (1ull << 11)
+#define CR4_LA57 (1ull << 12)
+#define CR4_VMXE (1ull << 13)
+#define CR4_SMXE (1ull << 14)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_PKE (1ull << 22)
+#define CR4_CET (1ull << 23)
+#define CR4_PKS (1ull << 24)
+#define CR4_UINTR (1ull << 25)
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_SMX (1u << 6)
+#define CPUID1_ECX_PCID (1u << 17)
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID7_EBX_FSGSBASE (1u << 0)
+#define CPUID7_EBX_SMEP (1u << 7)
+#define CPUID7_EBX_SMAP (1u << 20)
+#define CPUID7_ECX_UMIP (1u << 2)
+#define CPUID7_ECX_PKU (1u << 3)
+#define CPUID7_ECX_CET_SS (1u << 7)
+#define CPUID7_ECX_LA57 (1u << 16)
+#define CPUID7_ECX_PKS (1u << 31)
+#define CPUID7_EDX_UINTR (1u << 5)
+#define CPUID7_EDX_CET_IBT (1u << 20)
+
+uint64_t nsvm_cr4_allowed(const struct nsvm_cr4_cpuid *f)
+{
+	uint64_t cr4 = CR4_ARCH_BITS;
+	cr4 |= (f->leaf7_ecx & CPUID7_ECX_UMIP) ? CR4_UMIP : 0;
+	cr4 |= (f->leaf7_ecx & CPUID7_ECX_LA57) ? CR4_LA57 : 0;
+	cr4 |= (f->leaf1_ecx & CPUID1_ECX_VMX) ? CR4_VMXE : 0;
+	cr4 |= (f->leaf1_ecx & CPUID1_ECX_SMX) ? CR4_SMXE : 0;
+	cr4 |= (f->leaf7_ebx & CPUID7_EBX_FSGSBASE) ? CR4_FSGSBASE : 0;
+	cr4 |= (f->leaf1_ecx & CPUID1_ECX_PCID) ? CR4_PCIDE : 0;
+	cr4 |= (f->leaf1_ecx & CPUID1_ECX_XSAVE) ? CR4_OSXSAVE : 0;
+	cr4 |= (f->leaf7_ebx & CPUID7_EBX_SMEP) ? CR4_SMEP : 0;
+	cr4 |= (f->leaf7_ebx & CPUID7_EBX_SMAP) ? CR4_SMAP : 0;
+	cr4 |= (f->leaf7_ecx & CPUID7_ECX_PKU) ? CR4_PKE : 0;
+	cr4 |= ((f->leaf7_ecx & CPUID7_ECX_CET_SS) || (f->leaf7_edx & CPUID7_EDX_CET_IBT)) ? CR4_CET : 0;
+	cr4 |= (f->leaf7_ecx & CPUID7_ECX_PKS) ? CR4_PKS : 0;
+	cr4 |= (f->leaf7_edx & CPUID7_EDX_UINTR) ? CR4_UINTR : 0;
+	return cr4;
+}
+
 /* APM vol.2 15.20: exception vectors that cannot be injected as exceptions. */
 static const char *check_event_injection(uint64_t eventinj)
 {
@@ -60,10 +110,15 @@ const char *nsvm_check_vmcb12(const struct vmcb *vmcb, const struct nsvm_check_l
 		return "CR0.CD is zero and CR0.NW is set";
 	if (s->cr0 >> 32)
 		return "CR0[63:32] are not zero";
+	/* CR3 by the mode L2 enters (APM vol.2 3.1.2): in long mode bits 63:52 are MBZ and
+	 * the base ends at MAXPHYADDR (KVM's kvm_vcpu_is_legal_cr3); outside it CR3 is a
+	 * 32-bit register, legacy and PAE alike, and VMCB bits 63:32 are not part of it. */
 	if (long_paging && (s->cr3 & CR3_LONG_MBZ))
 		return "CR3 has must-be-zero bits set (63:52) in long mode";
+	if (long_paging && (s->cr3 & lim->phys_addr_mask))
+		return "CR3 has bits set above the physical address width in long mode";
 	if (s->cr4 & ~lim->cr4_allowed)
-		return "CR4 has reserved bits set";
+		return "CR4 has bits set that L1's CPUID does not offer (reserved)";
 	if (s->dr6 >> 32)
 		return "DR6[63:32] are not zero";
 	if (s->dr7 >> 32)
