@@ -46,8 +46,10 @@
 
 /* INTO at 8 (CE, one byte), then HLT at 9. */
 MHV_L2_ASM32(l2_into, "mov $0x7fffffff, %eax\n\tadd $1, %eax\n\tinto\n\thlt");
-/* BOUND at 5 (62 05 disp32: 6 bytes), then HLT at 11; the bounds [0, 2]. */
-MHV_L2_ASM32(l2_bound, "mov $5, %eax\n\tbound %eax, l2_bound_limits\n\thlt\n\t.balign 4\n"
+/* BOUND at 11 (62 81 disp32: 6 bytes, the label is a forward reference), then HLT at 17; the bounds [0, 2], addressed
+ * relative to the code (CALL/POP) so the PIC UEFI build needs no absolute relocation. */
+MHV_L2_ASM32(l2_bound, "mov $5, %eax\n\tcall 1f\n1:\tpop %ecx\n\t"
+		       "bound %eax, (l2_bound_limits - 1b)(%ecx)\n\thlt\n\t.balign 4\n"
 		       "l2_bound_limits:\n\t.long 0, 2");
 /* MOV to DS of selector 30h at 5 (8E D8: 2 bytes). */
 MHV_L2_ASM(l2_load_np, "mov $0x30, %eax\n\tmov %eax, %ds");
@@ -113,7 +115,7 @@ static enum probe_status br_probe(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("#BR", &e);
-	uint64_t bound = (uint64_t)l2_bound + 5;
+	uint64_t bound = (uint64_t)l2_bound + 11;
 	MHV_CHECK(expect_vector(run, &e, EXC_BR, false, 0, bound));
 	return finish_prot32(run, vm, 6, bound + 6);
 }
