@@ -109,9 +109,9 @@ PROBE("io/iopm-clear-while-running", iopm_clear);
 PROBE("msr/msrpm-change-while-running", msrpm_change);
 PROBE("msr/msrpm-clear-while-running", msrpm_clear);
 
-/* L1 names an I/O permission map (SVM) / I/O bitmap B (VMX) whose last page is nestbed's
- * first: the entry fails, or L2's first IN exits (nestbed reads none of its own memory as
- * L1's map), and nestbed's memory is as it was. */
+/* L1 names an I/O permission map (SVM) whose last page, or an I/O bitmap A (VMX) whose
+ * page, is nestbed's: the entry fails, or L2's first IN exits (nestbed reads none of its
+ * own memory as L1's map), and nestbed's memory is as it was. */
 static enum probe_status map_over_l0(struct probe_run *run)
 {
 	struct l0_canary before = { 0 };
@@ -129,10 +129,10 @@ static enum probe_status map_over_l0(struct probe_run *run)
 		mhv_run(vm, &e);
 		vm->vmcb->iopm_base_pa = saved;
 	} else {
-		uint64_t saved = vmread(VMCS_IO_BITMAP_B);
-		vmwrite(VMCS_IO_BITMAP_B, base);
+		uint64_t saved = vmread(VMCS_IO_BITMAP_A); /* port E0h is in A */
+		vmwrite(VMCS_IO_BITMAP_A, base);
 		mhv_run(vm, &e);
-		vmwrite(VMCS_IO_BITMAP_B, saved);
+		vmwrite(VMCS_IO_BITMAP_A, saved);
 	}
 	mhv_diag_exit("entry with a permission map over nestbed", &e);
 	/* refused, or every access exits (what nestbed cannot read is L1's "intercept"); L2

@@ -259,6 +259,7 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		return false;
 	uint32_t reason = (uint32_t)e->native_code;
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE)) {
+		nvmx_maps_refresh(n, e); /* L1's bitmap bits as they are now */
 		uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
 		struct nvmx_exit_controls c = {
 			.pin = (uint32_t)vmcs12_get(n, VMCS_PIN_BASED_CTLS),
@@ -288,7 +289,7 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 			ev.cr_value = reg ? *reg : 0;
 		}
 		if (!nvmx_l1_wants_exit(&c, &ev))
-			return false;
+			return nvmx_maps_retry(v, n, e); /* a stale merge's exit runs again */
 	}
 	nvmx_vmexit(v, n, reason, e->info1);
 	return true;
