@@ -134,6 +134,7 @@ void nvmx_maps_for_entry(struct vcpu *v, struct nvmx *n, uint32_t proc12, uint32
 void nvmx_maps_refresh(struct nvmx *n, const struct exit *e);
 bool nvmx_maps_retry(struct vcpu *v, struct nvmx *n, const struct exit *e);
 bool nvmx_maps_write_fault(struct vcpu *v, uint64_t l1_gpa);
+bool nvmx_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa);
 void nvmx_maps_before_entry(struct vcpu *v);
 
 #endif

@@ -107,7 +107,7 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
 	/* a tracked permission map stays read-only for L2 too, until L2 writes it */
 	if (e->u.tdp.write && (r.perms & EPT_ACCESS_WRITE))
-		(void)nvmx_maps_write_fault(v, r.pa);
+		(void)nvmx_maps_tracked_write(v, r.pa);
 	bool tracked = (r.perms & EPT_ACCESS_WRITE) && map_track_is_tracked(r.pa);
 	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) && !apic && !tracked ? EPT_WRITE : 0) |
 			 ((r.perms & EPT_ACCESS_FETCH) ? EPT_EXEC : 0) |

@@ -47,7 +47,8 @@ static void protect(struct vcpu *w, uint64_t gpa, bool writable)
 	if (ept_set_4k_permissions(ept, gpa, perms))
 		kprintf("nestbed: nested-vmx: cannot %sprotect L1's page %#llx (out of frames)\n",
 			writable ? "un" : "", (unsigned long long)gpa);
-	__atomic_store_n(&n->tdp_sync, 1, __ATOMIC_RELEASE);
+	if (!writable) /* a page made writable again needs no flush (a stale fault is retried) */
+		__atomic_store_n(&n->tdp_sync, 1, __ATOMIC_RELEASE);
 }
 
 static const struct map_track_vendor vendor = { .cache = cache_of, .protect = protect };
@@ -204,19 +205,30 @@ bool nvmx_maps_retry(struct vcpu *v, struct nvmx *n, const struct exit *e)
 	return true;
 }
 
+bool nvmx_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa)
+{
+	return map_track_write_fault(v, &vendor, l1_gpa);
+}
+
+/* A write fault in L1's own EPT: a tracked page's, or the spurious one of a page another
+ * CPU made writable again while this CPU still held it read-only (made writable here too,
+ * this CPU's translations flushed). */
 bool nvmx_maps_write_fault(struct vcpu *v, uint64_t l1_gpa)
 {
 	struct nvmx *n = v->nested_state;
-	if (map_track_write_fault(v, &vendor, l1_gpa))
-		return true;
 	uint64_t page = l1_gpa & ~PAGE_MASK;
+	if (map_track_write_fault(v, &vendor, page))
+		return true;
 	if (nestbed_owns_range(page, PAGE) || page == v->apic_page)
 		return false;
-	/* not tracked, yet read-only for this CPU: a protection another CPU removed */
 	uint64_t hpa, size, leaf;
-	if (ept_translate(&n->vv01->ept, page, &hpa, &size, &leaf) || hpa != page)
+	if (ept_translate(&n->vv01->ept, page, &hpa, &size, &leaf) || hpa != page ||
+	    ept_set_4k_permissions(&n->vv01->ept, page, (leaf & EPT_RWX) | EPT_WRITE))
 		return false;
-	protect(v, page, true);
+	if (machine.caps.vmx_caps.ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE)
+		(void)invept(VMX_INVEPT_SINGLE_CONTEXT, n->vv01->eptp);
+	else
+		(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
 	return true;
 }
 
