@@ -5,7 +5,8 @@
  * the change (L2 runs on L1's page tables and memory, so it reaches L1's maps): it accesses
  * a port or MSR, flips its bit in L1's map, and accesses it again. A hypervisor that
  * copies the maps once per VMRUN (or caches a merge without noticing the write) gets the
- * second access wrong.
+ * second access wrong. Each probe runs once on L1's physical memory and once through L1's
+ * nested page tables (identity), where the platform has them.
  *
  * isolation/map-over-l0: the attacker's view. L1 names a permission map that runs into
  * nestbed's memory: nestbed never reads, merges or write-protects its own pages for L1,
@@ -59,10 +60,10 @@ static void l2_msr_clear(void *arg)
 }
 
 /* L2 sets the bit: only the second access exits (to L1), then L2 finishes. */
-static enum probe_status set_while_running(struct probe_run *run, bool msr)
+static enum probe_status set_while_running_in(struct probe_run *run, bool msr, unsigned options)
 {
 	struct mhv_vm *vm;
-	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_START(run, vm, MHV_MODE_LONG, options);
 	change_vm = vm;
 	if (msr)
 		mhv_intercept_msr(vm, MSR_SYSENTER_CS, false, false);
@@ -81,10 +82,10 @@ static enum probe_status set_while_running(struct probe_run *run, bool msr)
 }
 
 /* L2 clears the bit: the first access exits, the second does not. */
-static enum probe_status clear_while_running(struct probe_run *run, bool msr)
+static enum probe_status clear_while_running_in(struct probe_run *run, bool msr, unsigned options)
 {
 	struct mhv_vm *vm;
-	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_START(run, vm, MHV_MODE_LONG, options);
 	change_vm = vm;
 	if (msr)
 		mhv_intercept_msr(vm, MSR_SYSENTER_CS, true, false);
@@ -100,10 +101,20 @@ static enum probe_status clear_while_running(struct probe_run *run, bool msr)
 	return mhv_run_expect_done(run, vm); /* the second access after L2 cleared the bit */
 }
 
-static enum probe_status iopm_change(struct probe_run *run) { return set_while_running(run, false); }
-static enum probe_status iopm_clear(struct probe_run *run) { return clear_while_running(run, false); }
-static enum probe_status msrpm_change(struct probe_run *run) { return set_while_running(run, true); }
-static enum probe_status msrpm_clear(struct probe_run *run) { return clear_while_running(run, true); }
+/* Each case twice: L2 on L1's physical memory, then, where the platform has nested
+ * paging, through L1's NPT/EPT (an identity map: L2 writes L1's map through it). */
+static enum probe_status both_ways(struct probe_run *run, bool msr, bool set)
+{
+	enum probe_status st = set ? set_while_running_in(run, msr, 0) : clear_while_running_in(run, msr, 0);
+	if (st != PROBE_PASS || !mhv_has(MHV_FEATURE_TDP))
+		return st;
+	return set ? set_while_running_in(run, msr, MHV_TDP) : clear_while_running_in(run, msr, MHV_TDP);
+}
+
+static enum probe_status iopm_change(struct probe_run *run) { return both_ways(run, false, true); }
+static enum probe_status iopm_clear(struct probe_run *run) { return both_ways(run, false, false); }
+static enum probe_status msrpm_change(struct probe_run *run) { return both_ways(run, true, true); }
+static enum probe_status msrpm_clear(struct probe_run *run) { return both_ways(run, true, false); }
 PROBE("io/iopm-change-while-running", iopm_change);
 PROBE("io/iopm-clear-while-running", iopm_clear);
 PROBE("msr/msrpm-change-while-running", msrpm_change);
