@@ -190,6 +190,13 @@ int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 
 unsigned guest_insn_length(const struct vcpu *v)
 {
+	/* the instructions that exit most often need no full decode */
+	const struct vcpu_state *s = &v->state;
+	uint8_t bytes[3];
+	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	unsigned quick = insn_length_quick(bytes, got);
+	if (quick)
+		return quick;
 	struct insn insn;
 	return guest_insn_decode(v, &insn) ? 0 : insn.length;
 }
