@@ -12,7 +12,7 @@
                            [--memory MIB] [--loops N] [--vcpus N] [--nestbed PATH] [--cpus N]
     python3 -m harness xen --platform P [--bare] [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
-    python3 -m harness bench [--out DIR] [--runs N]
+    python3 -m harness bench [--out DIR] [--runs N] [--deterministic]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
                             [--nestbed PATH] [--cpus N]
     python3 -m harness report [--out DIR]
@@ -228,6 +228,9 @@ def build_parser():
                    help="boots per measurement; the median is kept (default 3)")
     b.add_argument("--bochs", action="store_true",
                    help="also Linux on bochs-vmx, bare and under nestbed (minutes per boot)")
+    b.add_argument("--deterministic", action="store_true",
+                   help="only the figures a loaded machine does not change (minimal-L1 round "
+                        "trips, cost/* under -icount), merged into the existing bench.json")
 
     rep = sub.add_parser("report", help="write DIR/report.md and DIR/report.html (charts) "
                          "from DIR/*.json")
@@ -455,7 +458,10 @@ def cmd_xen(opts) -> int:
 
 def cmd_bench(opts) -> int:
     from . import bench
-    path = bench.run_all(opts.out, opts.runs, say, opts.bochs)
+    if opts.deterministic:
+        path = bench.run_deterministic(opts.out, say)
+    else:
+        path = bench.run_all(opts.out, opts.runs, say, opts.bochs)
     say("harness: bench: %s" % _rel(path))
     return EXIT_PASS
 

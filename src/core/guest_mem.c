@@ -27,6 +27,8 @@ static int guest_range_ok(uint64_t gpa, size_t len)
 bool nestbed_owns_range(uint64_t pa, uint64_t len)
 {
 	const struct guest_memmap *g = &machine.guest_map;
+	if (pa + len >= pa && pa + len <= g->nestbed_lowest)
+		return false; /* the common case, on every page-table read of a guest walk */
 	for (uint32_t i = 0; i < g->nr_ranges; i++)
 		if (g->ranges[i].type == MEM_NESTBED && pa < g->ranges[i].base + g->ranges[i].length &&
 		    g->ranges[i].base < pa + len)
@@ -188,6 +190,13 @@ int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 
 unsigned guest_insn_length(const struct vcpu *v)
 {
+	/* the instructions that exit most often need no full decode */
+	const struct vcpu_state *s = &v->state;
+	uint8_t bytes[3];
+	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	unsigned quick = insn_length_quick(bytes, got);
+	if (quick)
+		return quick;
 	struct insn insn;
 	return guest_insn_decode(v, &insn) ? 0 : insn.length;
 }

@@ -224,6 +224,13 @@ struct insn {
 int insn_decode(const uint8_t *bytes, size_t avail, enum insn_mode mode,
 		enum insn_vendor vendor, struct insn *out);
 
+/* The length of the few instructions that exit most often, when bytes[0..avail) starts
+ * with one of them without prefixes: CPUID, RDMSR, WRMSR, RDTSC, RDPMC, INVD, WBINVD,
+ * UD2, HLT, IN/OUT (imm8 and DX), and 0F 01 with a register ModRM (the SVM and VMX
+ * instructions, RDTSCP, XSETBV, ...). Their length is the same in every mode. 0 for
+ * anything else: then insn_decode decides. */
+unsigned insn_length_quick(const uint8_t *bytes, size_t avail);
+
 /* The mode from the guest's state (SDM vol.3 2.2 / APM vol.2 1.2). A real-mode
  * CS whose cached D bit is 1 is not modelled: real mode is always 16-bit here. */
 enum insn_mode insn_mode_of(bool cr0_pe, bool rflags_vm, bool efer_lma, bool cs_l,

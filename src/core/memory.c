@@ -41,5 +41,9 @@ int guest_memmap_build(const struct boot_info *bi, struct guest_memmap *out)
 		out->nr_ranges = (uint32_t)n;
 	}
 	out->identity_end = memmap_identity_end(out->ranges, out->nr_ranges);
+	out->nestbed_lowest = ~0ull;
+	for (uint32_t i = 0; i < out->nr_ranges; i++)
+		if (out->ranges[i].type == MEM_NESTBED && out->ranges[i].base < out->nestbed_lowest)
+			out->nestbed_lowest = out->ranges[i].base;
 	return 0;
 }

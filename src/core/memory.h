@@ -31,6 +31,8 @@ struct guest_memmap {
 	struct mem_range ranges[BOOT_MAX_MEM_RANGES];
 	uint64_t identity_end; /* memmap_identity_end of the ranges: computed once, read on
 				  every guest memory access */
+	uint64_t nestbed_lowest; /* the lowest MEM_NESTBED address (~0 if none): everything
+				    below is the guest's, no range to look through */
 };
 int guest_memmap_build(const struct boot_info *bi, struct guest_memmap *out);
 

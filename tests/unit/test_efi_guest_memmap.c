@@ -68,6 +68,8 @@ static void build_ovmf_like(void)
 	/* the bound every guest memory access checks, computed once */
 	assert_int_equal(guest.identity_end, memmap_identity_end(guest.ranges, guest.nr_ranges));
 	assert_true(guest.identity_end >= 0x100000000ull);
+	/* below the heap (the lower of nestbed's two ranges) no range needs looking at */
+	assert_int_equal(guest.nestbed_lowest, 0xd062000);
 }
 
 static void test_nestbed_memory_is_not_the_guests(void **state)

@@ -30,6 +30,12 @@
 #define LEGACY_CR3_BITS 0xffffffffull
 #define SEG_ATTR_L (1u << 9) /* CS.L, APM vol.2 4.8.1 */
 #define SHADOW_NPT_FLAGS (PTE_U)
+/* VMCB12 as VMRUN reads it: the control area's defined fields and the state save area
+ * up to its last defined field (APM vol.2 appendix B), not the whole page; the page is
+ * L1's memory (checked once here), so #VMEXIT writes its fields in place (write_vmcb12). */
+#define VMCB12_CONTROL_BYTES 0x0e0u /* to the end of the instruction bytes (0x0d0-0x0df) */
+#define VMCB12_SAVE_BYTES 0x298u    /* 0x400 up to the end of LASTEXCPTO (0x690-0x697) */
+
 
 static struct nsvm *nsvm_of(const struct vcpu *v)
 {
@@ -142,7 +148,7 @@ static void build_vmcb02(struct nsvm *n)
 	const struct vmcb *v12 = &n->vmcb12;
 	struct vmcb *v02 = n->vmcb02;
 	struct vmcb_control *c = &v02->control;
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, VMCB12_CONTROL_BYTES); /* the rest of the area is reserved: zero */
 	c->intercept_cr = v12->control.intercept_cr;
 	c->intercept_dr = v12->control.intercept_dr;
 	c->intercept_exceptions = v12->control.intercept_exceptions;
@@ -181,7 +187,7 @@ static void build_vmcb02(struct nsvm *n)
 	/* A software interrupt injected with NRIPS returns to nRIP (APM 15.20): copy it, or,
 	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
 	c->next_rip = v12->control.next_rip;
-	v02->save = v12->save;
+	memcpy(&v02->save, &v12->save, VMCB12_SAVE_BYTES); /* the defined fields */
 	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
 	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
 			    !n->host_nrips;
@@ -220,13 +226,67 @@ static void vmexit_invalid(struct nsvm *n, const char *rule)
 	n->vmcb01->control.vintr |= VINTR_MASKING;
 }
 
+static int read_vmcb12(struct nsvm *n, uint64_t pa)
+{
+	/* nestbed's ranges are whole pages: the two reads check the page is L1's */
+	if (guest_phys_read(pa, &n->vmcb12.control, VMCB12_CONTROL_BYTES) ||
+	    guest_phys_read(pa + sizeof(struct vmcb_control), &n->vmcb12.save, VMCB12_SAVE_BYTES))
+		return -1;
+	n->vmcb12_live = phys_to_virt(pa);
+	return 0;
+}
+
+static void copy_segment(struct vmcb_segment *dst, const struct vmcb_segment *src)
+{
+	*dst = *src;
+}
+
+/* What #VMEXIT writes into the VMCB (APM vol.2 15.6): the guest state it saves, the exit
+ * information, the interrupt state, EVENTINJ; nothing else of the page. */
+static void write_vmcb12(struct nsvm *n)
+{
+	struct vmcb *live = n->vmcb12_live;
+	const struct vmcb_save *s = &n->vmcb12.save;
+	const struct vmcb_control *c = &n->vmcb12.control;
+	copy_segment(&live->save.es, &s->es);
+	copy_segment(&live->save.cs, &s->cs);
+	copy_segment(&live->save.ss, &s->ss);
+	copy_segment(&live->save.ds, &s->ds);
+	copy_segment(&live->save.gdtr, &s->gdtr);
+	copy_segment(&live->save.idtr, &s->idtr);
+	live->save.cpl = s->cpl;
+	live->save.efer = s->efer;
+	live->save.cr4 = s->cr4;
+	live->save.cr3 = s->cr3;
+	live->save.cr0 = s->cr0;
+	live->save.dr7 = s->dr7;
+	live->save.dr6 = s->dr6;
+	live->save.rflags = s->rflags;
+	live->save.rip = s->rip;
+	live->save.rsp = s->rsp;
+	live->save.rax = s->rax;
+	live->save.cr2 = s->cr2;
+	live->save.g_pat = s->g_pat;
+	live->control.vintr = c->vintr;
+	live->control.interrupt_shadow = c->interrupt_shadow;
+	live->control.exitcode = c->exitcode;
+	live->control.exitinfo1 = c->exitinfo1;
+	live->control.exitinfo2 = c->exitinfo2;
+	live->control.exitintinfo = c->exitintinfo;
+	live->control.eventinj = c->eventinj;
+	live->control.next_rip = c->next_rip;
+	live->control.insn_bytes_fetched = c->insn_bytes_fetched;
+	for (unsigned i = 0; i < sizeof(c->insn_bytes); i++)
+		live->control.insn_bytes[i] = c->insn_bytes[i];
+}
+
 static void emulate_vmrun(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
 	uint64_t pa = v->state.gpr.rax;
 	if (!insn_checks(v, pa))
 		return;
-	if (guest_phys_read(pa, &n->vmcb12, sizeof(n->vmcb12))) {
+	if (read_vmcb12(n, pa)) {
 		inject(v, VECTOR_GP, true);
 		return;
 	}
@@ -383,12 +443,9 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 		c->vintr = (c->vintr & ~VINTR_V_GIF) | (n->l2_v_gif ? VINTR_V_GIF : 0);
 	c->eventinj = 0;
 	c->next_rip = next_rip;
-	/* VMCB12 lives in L1's memory (an L1-physical address), whatever level runs now */
-	if (guest_phys_write(n->vmcb12_pa, v12, sizeof(*v12))) {
-		/* L1 moved its VMCB out of its own memory meanwhile: nothing sane to do */
-		guest_failure(v, "nested: cannot write the #VMEXIT into the VMCB at %#llx",
-			      (unsigned long long)n->vmcb12_pa);
-	}
+	/* VMCB12 lives in L1's memory (an L1-physical address, checked at VMRUN), whatever
+	 * level runs now: the fields #VMEXIT writes */
+	write_vmcb12(n);
 	switch_to_l1(v, n);
 }
 
@@ -556,7 +613,7 @@ static bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
 	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
 	/* a tracked permission map stays read-only for L2 too, until L2 writes it */
 	if (write && r.writable)
-		(void)nsvm_maps_write_fault(v, r.pa);
+		(void)nsvm_maps_tracked_write(v, r.pa);
 	bool tracked = r.writable && map_track_is_tracked(r.pa);
 	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable && !apic && !tracked ? PTE_W : 0) |
 			 (r.executable ? 0 : PTE_NX);

@@ -41,6 +41,7 @@ struct nsvm {
 	uint64_t hsave_pa;       /* VM_HSAVE_PA as L1 wrote it */
 	uint64_t vm_cr;
 	uint64_t vmcb12_pa;
+	struct vmcb *vmcb12_live; /* L1's VMCB12 page as nestbed reaches it (checked at VMRUN) */
 	struct vmcb *vmcb01, *vmcb02;
 	uint64_t vmcb01_pa, vmcb02_pa;
 	uint8_t *iopm02, *msrpm02;
@@ -88,8 +89,11 @@ bool nsvm_maps_l1_wants_msr(const struct nsvm *n, uint32_t msr, bool write);
 /* An I/O or MSR exit L1 does not want, caused by a stale merge: merged again, and the
  * instruction runs again (true). */
 bool nsvm_maps_retry(struct vcpu *v, struct nsvm *n, const struct exit *e);
-/* A write fault at L1-physical l1_gpa: true when it was a tracked map page's. */
+/* A write fault at L1-physical l1_gpa in L1's NPT: true when it was a tracked map page's
+ * (or a stale read-only translation of one); nsvm_maps_tracked_write: for a write through
+ * L2's shadow NPT to a tracked page. */
 bool nsvm_maps_write_fault(struct vcpu *v, uint64_t l1_gpa);
+bool nsvm_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa);
 void nsvm_maps_before_entry(struct vcpu *v);
 /* L1's NPT changed: the TLB and L2's shadow NPT let go of it before the next entry. */
 void nsvm_shadow_flush(struct nsvm *n);

@@ -44,7 +44,8 @@ static void protect(struct vcpu *w, uint64_t gpa, bool writable)
 	if (paging_update_4k(&npt, gpa, writable ? 0 : PTE_W, writable ? PTE_W : 0))
 		kprintf("nestbed: nested-svm: cannot %sprotect L1's page %#llx (out of frames)\n",
 			writable ? "un" : "", (unsigned long long)gpa);
-	__atomic_store_n(&n->tdp_sync, 1, __ATOMIC_RELEASE);
+	if (!writable) /* a page made writable again needs no flush (a stale fault is retried) */
+		__atomic_store_n(&n->tdp_sync, 1, __ATOMIC_RELEASE);
 }
 
 static void kick(struct vcpu *w)
@@ -200,23 +201,32 @@ bool nsvm_maps_retry(struct vcpu *v, struct nsvm *n, const struct exit *e)
 	return true;
 }
 
-/* A write to a tracked page (either level): stale merges, the page writable again. The
- * spurious case (another CPU unprotected it, this CPU's TLB had not caught up) retries. */
+/* A write to a tracked page (either level): stale merges, the page writable again. */
+bool nsvm_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa)
+{
+	return map_track_write_fault(v, &vendor, l1_gpa);
+}
+
+/* A write fault in L1's own NPT (L1, or an L2 on L1's NPT): a tracked page's, or the
+ * spurious one of a page another CPU made writable again while this CPU's TLB still held
+ * it read-only (the leaf is made writable here too and this CPU's TLB flushed). */
 bool nsvm_maps_write_fault(struct vcpu *v, uint64_t l1_gpa)
 {
 	struct nsvm *n = v->nested_state;
-	if (map_track_write_fault(v, &vendor, l1_gpa))
+	uint64_t page = l1_gpa & ~PAGE_MASK;
+	if (map_track_write_fault(v, &vendor, page))
 		return true;
-	if (nestbed_owns_range(l1_gpa & ~PAGE_MASK, 4096) || (l1_gpa & ~PAGE_MASK) == v->apic_page)
+	if (nestbed_owns_range(page, 4096) || page == v->apic_page)
 		return false;
-	/* not tracked, yet read-only for this CPU: a protection another CPU removed */
 	const struct svm_vcpu *sv = v->backend;
 	struct paging npt = { .fa = &nestbed_frames, .frame_ptr = identity_frame_ptr, .root = sv->npt_root };
 	uint64_t pa;
-	if (paging_translate(&npt, l1_gpa, &pa, NULL) || (pa & ~PAGE_MASK) != (l1_gpa & ~PAGE_MASK))
+	if (paging_translate(&npt, page, &pa, NULL) || (pa & ~PAGE_MASK) != page ||
+	    paging_update_4k(&npt, page, 0, PTE_W))
 		return false;
-	protect(v, l1_gpa & ~PAGE_MASK, true);
-	(void)n;
+	n->vmcb01->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	if (n->in_l2)
+		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
 	return true;
 }
 

@@ -645,7 +645,7 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
-	if (create_vmcs02(m, n) || nvmx_shadow_vmcs_init(m, n)) {
+	if (create_vmcs02(m, n) || nvmx_shadow_vmcs_init(m, n) || nvmx_maps_init(m, v)) {
 		kprintf("nestbed: nested-vmx: cannot create VMCS02 or the shadow VMCS (see above)\n");
 		return -1;
 	}
@@ -668,6 +668,7 @@ const struct nested_ops nested_vmx_ops = {
 	.emulate_vm_insn = nvmx_emulate_vm_insn,
 	.reflect_if_wanted = nvmx_reflect_if_wanted,
 	.tdp_fault = nvmx_tdp_fault,
+	.before_entry = nvmx_maps_before_entry,
 	.msr_read = nvmx_msr_read,
 	.msr_write = nvmx_msr_write,
 	.l2_gpa_to_hpa = nvmx_l2_gpa_to_hpa,

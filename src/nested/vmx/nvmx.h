@@ -16,6 +16,7 @@
 #include "core/exit.h"
 #include "core/paging.h"
 #include "core/vcpu.h"
+#include "nested/map_track.h"
 #include "nested/vmx/nvmx_caps.h"
 #include "nested/vmx/vmcs12_fields.h"
 #include "vmx/vmx.h"
@@ -26,6 +27,7 @@ struct machine;
 #define NVMX_L2_VPID 2                 /* nestbed's VPID for every L2 (1 is L1's) */
 #define NVMX_LAUNCH_CLEAR 0u
 #define NVMX_LAUNCH_LAUNCHED 1u
+#define NVMX_OWN_WORDS 64              /* nonzero 64-bit words of one of nestbed's own bitmaps */
 
 /* The guest segment and descriptor-table fields, which VM entry loads from VMCS12 and a
  * VM exit saves into it as they are (24.4.1, 27.3.2). */
@@ -62,8 +64,17 @@ struct nvmx {
 	struct vmx_vcpu *vv01;    /* the backend's vCPU for L1 (its VMCS is VMCS01) */
 	struct vmx_vcpu vv02;     /* VMCS02: L2 as the CPU runs it */
 	uint8_t *msr_bitmap02, *io_bitmap_a02, *io_bitmap_b02;
+	/* L1's bitmaps as the "does L1 want this exit" decision reads them: the bytes an exit
+	 * asks about, copied from L1's bitmaps as they are at the exit (nvmx_maps_refresh) */
 	uint8_t msr_bitmap12[4096] __attribute__((aligned(8)));
 	uint8_t io_bitmaps12[8192] __attribute__((aligned(8)));
+	/* The merged bitmaps' cache (nvmx_maps.c): L1's bitmaps where they live (NULL when
+	 * unused or not L1's memory), nestbed's own words, a TLB flush another CPU asked for. */
+	const uint8_t *msr12_live, *io_a12_live, *io_b12_live;
+	struct map_cache maps;
+	volatile uint32_t tdp_sync;
+	struct map_word own_msr[NVMX_OWN_WORDS], own_io_a[NVMX_OWN_WORDS], own_io_b[NVMX_OWN_WORDS];
+	unsigned nr_own_msr, nr_own_io_a, nr_own_io_b;
 	/* the shadow EPT: L2-physical -> host-physical, a cache of L1's EPT composed with
 	 * nestbed's identity map, filled at EPT violations */
 	struct paging shadow;
@@ -114,5 +125,16 @@ int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64
 void nvmx_shadow_drop(struct nvmx *n);
 int nvmx_shadow_ensure(struct nvmx *n);
 uint64_t nvmx_shadow_eptp(const struct nvmx *n);
+
+/* nvmx_maps.c: the permission maps (nested/map_track.h). */
+int nvmx_maps_init(struct machine *m, struct vcpu *v);
+/* At VM entry: VMCS02's bitmaps match VMCS12's (merged again only when L1 named other
+ * bitmaps or wrote one); the I/O controls of VMCS02 in *proc02. */
+void nvmx_maps_for_entry(struct vcpu *v, struct nvmx *n, uint32_t proc12, uint32_t *proc02);
+void nvmx_maps_refresh(struct nvmx *n, const struct exit *e);
+bool nvmx_maps_retry(struct vcpu *v, struct nvmx *n, const struct exit *e);
+bool nvmx_maps_write_fault(struct vcpu *v, uint64_t l1_gpa);
+bool nvmx_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa);
+void nvmx_maps_before_entry(struct vcpu *v);
 
 #endif

@@ -116,42 +116,9 @@ static uint32_t load_entry_msrs(struct vcpu *v, struct nvmx *n, uint64_t *efer, 
 	return 0;
 }
 
-static void merge_bitmaps(struct nvmx *n, uint32_t proc12, uint32_t *proc02)
-{
-	const uint8_t *msr01 = phys_to_virt(n->vv01->msr_bitmap_pa);
-	uint64_t *msr02 = (uint64_t *)n->msr_bitmap02;
-	if ((proc12 & VMX_PROC_USE_MSR_BITMAPS) &&
-	    !guest_phys_read(vmcs12_get(n, VMCS_MSR_BITMAP), n->msr_bitmap12, sizeof(n->msr_bitmap12))) {
-		const uint64_t *a = (const uint64_t *)n->msr_bitmap12, *b = (const uint64_t *)msr01;
-		for (unsigned i = 0; i < 4096 / 8; i++)
-			msr02[i] = a[i] | b[i];
-	} else {
-		memset(msr02, 0xff, 4096); /* every RDMSR/WRMSR exits (25.1.3) */
-	}
-	const uint64_t *io01a = phys_to_virt(n->vv01->io_bitmap_a_pa);
-	const uint64_t *io01b = phys_to_virt(n->vv01->io_bitmap_b_pa);
-	uint64_t *io02a = (uint64_t *)n->io_bitmap_a02, *io02b = (uint64_t *)n->io_bitmap_b02;
-	if ((proc12 & VMX_PROC_USE_IO_BITMAPS) &&
-	    !guest_phys_read(vmcs12_get(n, VMCS_IO_BITMAP_A), n->io_bitmaps12, 4096) &&
-	    !guest_phys_read(vmcs12_get(n, VMCS_IO_BITMAP_B), n->io_bitmaps12 + 4096, 4096)) {
-		const uint64_t *a = (const uint64_t *)n->io_bitmaps12, *b = (const uint64_t *)(n->io_bitmaps12 + 4096);
-		for (unsigned i = 0; i < 4096 / 8; i++) {
-			io02a[i] = a[i] | io01a[i];
-			io02b[i] = b[i] | io01b[i];
-		}
-		*proc02 |= VMX_PROC_USE_IO_BITMAPS;
-	} else if (proc12 & VMX_PROC_UNCOND_IO_EXITING) {
-		*proc02 = (*proc02 & ~VMX_PROC_USE_IO_BITMAPS) | VMX_PROC_UNCOND_IO_EXITING;
-	} else {
-		memcpy(io02a, io01a, 4096); /* only nestbed's ports exit */
-		memcpy(io02b, io01b, 4096);
-		*proc02 |= VMX_PROC_USE_IO_BITMAPS;
-	}
-}
-
 /* The controls of VMCS02: L1's, with what nestbed needs for itself (EPT, unrestricted
  * guest, its VPID, its MSR and I/O intercepts, its exit controls), adjusted to the CPU. */
-static void write_controls(struct nvmx *n)
+static void write_controls(struct vcpu *v, struct nvmx *n)
 {
 	struct vmx_vcpu *vv02 = &n->vv02;
 	const struct nvmx_caps *c = &n->offer.caps;
@@ -163,7 +130,7 @@ static void write_controls(struct nvmx *n)
 
 	uint32_t proc02 = (proc12 & ~(VMX_PROC_USE_IO_BITMAPS | VMX_PROC_UNCOND_IO_EXITING)) |
 			  VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_ACTIVATE_SECONDARY;
-	merge_bitmaps(n, proc12, &proc02);
+	nvmx_maps_for_entry(v, n, proc12, &proc02); /* the bitmaps, merged when L1 changed them */
 	uint32_t proc2_02 = (proc2_12 & ~VMX_PROC2_ENABLE_VPID) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
 			    (vv02->vpid ? VMX_PROC2_ENABLE_VPID : 0);
 	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
@@ -355,7 +322,7 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		vmx_report_failure("VMPTRLD of VMCS02", rr);
 		guest_failure(v, "nested-vmx: cannot make VMCS02 current");
 	}
-	write_controls(n);
+	write_controls(v, n);
 	write_guest_state(v, n, efer, dr7, debugctl);
 	for (unsigned i = 0; i < overrides.count; i++)
 		vmcs_write(overrides.field[i], overrides.value[i]);

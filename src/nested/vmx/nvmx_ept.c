@@ -4,6 +4,7 @@
  * EPT violations and dropped on INVEPT, VMXOFF and a change of L1's EPTP. A violation
  * or misconfiguration of L1's tables is L1's exit (48 or 49). */
 #include "nested/vmx/nvmx.h"
+#include "nested/map_track_machine.h"
 
 #include "core/console.h"
 #include "core/guest_mem.h"
@@ -88,9 +89,12 @@ int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64
 bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	struct nvmx *n = nvmx_of(v);
-	if (!n->in_l2 || !nvmx_ept12(n))
-		return false; /* L2-physical is L1-physical: nestbed's own business */
 	uint64_t gpa = e->u.tdp.gpa;
+	if (!n->in_l2 || !nvmx_ept12(n)) {
+		/* L2-physical is L1-physical: a write to a tracked permission map, or nestbed's
+		 * own business */
+		return e->u.tdp.present && e->u.tdp.write && nvmx_maps_write_fault(v, gpa);
+	}
 	unsigned access = (e->u.tdp.read ? EPT_ACCESS_READ : 0) | (e->u.tdp.write ? EPT_ACCESS_WRITE : 0) |
 			  (e->u.tdp.fetch ? EPT_ACCESS_FETCH : 0);
 	struct ept_walk_result r;
@@ -114,7 +118,11 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated
 	 * like L1's (apic_emulation.c) */
 	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
-	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) && !apic ? EPT_WRITE : 0) |
+	/* a tracked permission map stays read-only for L2 too, until L2 writes it */
+	if (e->u.tdp.write && (r.perms & EPT_ACCESS_WRITE))
+		(void)nvmx_maps_tracked_write(v, r.pa);
+	bool tracked = (r.perms & EPT_ACCESS_WRITE) && map_track_is_tracked(r.pa);
+	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) && !apic && !tracked ? EPT_WRITE : 0) |
 			 ((r.perms & EPT_ACCESS_FETCH) ? EPT_EXEC : 0) |
 			 ((uint64_t)r.memtype << EPT_MEMTYPE_SHIFT) | (r.ipat ? EPT_IGNORE_PAT : 0);
 	uint64_t page = gpa & ~PAGE_MASK, target = r.pa & ~PAGE_MASK;

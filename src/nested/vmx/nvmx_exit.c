@@ -277,6 +277,7 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 	if (reason & VMX_EXIT_REASON_ENTRY_FAILURE)
 		vmcs02_refused(v, reason, e->info1);
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE)) {
+		nvmx_maps_refresh(n, e); /* L1's bitmap bits as they are now */
 		uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
 		struct nvmx_exit_controls c = {
 			.pin = (uint32_t)vmcs12_get(n, VMCS_PIN_BASED_CTLS),
@@ -306,7 +307,7 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 			ev.cr_value = reg ? *reg : 0;
 		}
 		if (!nvmx_l1_wants_exit(&c, &ev))
-			return false;
+			return nvmx_maps_retry(v, n, e); /* a stale merge's exit runs again */
 	}
 	nvmx_vmexit(v, n, reason, e->info1);
 	return true;
