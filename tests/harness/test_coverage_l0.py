@@ -238,3 +238,21 @@ def test_pipeline_on_one_qemu_run(tmp_path):
     assert summary["directories"]["src/core"]["lines"]["hit"] > 100
     # nothing nested runs in a self-test
     assert summary["directories"]["src/nested/svm"]["lines"]["hit"] == 0
+
+
+def test_exit_grace_waits_for_the_counters(tmp_path):
+    """A guest's exit-port line can come before nestbed's counters (Linux echoes it, then
+    nestbed ends the run and prints them; on Bochs that takes seconds): the grace after
+    exit-port waits for the end line, then runs again."""
+    from harness.platforms import Launch
+    from harness.runner import Console, execute
+    script = ("import sys, time\n"
+              "def say(s): sys.stdout.write(s + '\\n'); sys.stdout.flush()\n"
+              "say('exit-port: 0'); say('nestbed-gcov-begin 1'); time.sleep(2.5)\n"
+              "say('nestbed-gcov-end 0 0 00000000'); time.sleep(60)\n")
+    launch = Launch(argv=[sys.executable, "-c", script], cwd=tmp_path, exit_kind="qemu")
+    console = Console()
+    run = execute(launch, timeout=30, console=console, grace=1.0)
+    assert "nestbed-gcov-end 0 0 00000000" in console.lines
+    assert run.late and not run.timed_out and 3.0 < run.duration < 10
+    assert not console.counters_open
