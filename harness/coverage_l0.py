@@ -459,20 +459,32 @@ def run_job(job: Job, consoles: Path, log_dir: Path) -> JobResult:
                      sorted(out_dir.glob("*.console")))
 
 
+def objects_of(lines: List[str]) -> List[GcovObject]:
+    """The objects of every intact stream of a console (one per object; nestbed frames
+    each apart, so output of the guest's that garbles a line costs that object only);
+    an object printed twice counts once, as its last copy (counters only grow)."""
+    objects: Dict[str, GcovObject] = {}
+    for data in extract_streams(lines):
+        try:
+            for obj in decode_stream(data):
+                objects[obj.filename] = obj
+        except (FrameError, UnicodeDecodeError):
+            continue
+    return list(objects.values())
+
+
 def counters_of(paths: Iterable[Path]) -> Tuple[List[List[GcovObject]], int]:
-    """(decoded streams, consoles of nestbed without an intact stream). A console
-    without a `nestbed:` line is a guest's alone (a fuzzer's bare run): not counted."""
+    """(the objects of each console with counters, consoles of nestbed without any). A
+    console without a `nestbed:` line is a guest's alone (a fuzzer's bare run): not
+    counted."""
     found, missing = [], 0
     for p in paths:
         lines = p.read_text(errors="replace").splitlines()
-        streams = extract_streams(lines)
-        if not streams:
+        objects = objects_of(lines)
+        if objects:
+            found.append(objects)
+        else:
             missing += any(line.startswith("nestbed:") for line in lines)
-            continue
-        try:
-            found.append(decode_stream(streams[-1]))   # the last one holds every count
-        except (FrameError, UnicodeDecodeError):
-            missing += 1
     return found, missing
 
 

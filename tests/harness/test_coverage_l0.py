@@ -80,8 +80,9 @@ def c_stream(tmp_path_factory):
 def test_c_encoder_decodes(c_stream):
     lines = c_stream.splitlines()
     assert len(lines) > 3 and all(len(l) + 1 <= 192 for l in lines)
-    (data,) = cov.extract_streams(lines)
-    a, b = cov.decode_stream(data)
+    first, second = cov.extract_streams(lines)      # one stream per object
+    (a,) = cov.decode_stream(first)
+    (b,) = cov.decode_stream(second)
     assert (a.filename, a.version, a.stamp, a.checksum, a.mask) == (
         "/b/a.c.gcda", 0x4232322a, 0x11223344, 0x55667788, 1)
     (fn,) = a.functions
@@ -92,8 +93,18 @@ def test_c_encoder_decodes(c_stream):
     assert not b.functions[1].present
 
 
+def test_a_garbled_line_costs_its_object_only(c_stream):
+    lines = c_stream.splitlines()
+    assert [o.filename for o in cov.objects_of(lines)] == ["/b/a.c.gcda", "/b/sub/b.c.gcda"]
+    last = max(i for i, l in enumerate(lines) if l.startswith("nestbed-gcov "))
+    garbled = lines[:last] + [lines[last][:20] + "QL#A" + lines[last][20:]] + lines[last + 1:]
+    assert [o.filename for o in cov.objects_of(garbled)] == ["/b/a.c.gcda"]
+    # printed twice (a second dump): counted once
+    assert len(cov.objects_of(lines + lines)) == 2
+
+
 def test_decode_rejects_truncated_and_trailing(c_stream):
-    (data,) = cov.extract_streams(c_stream.splitlines())
+    data = cov.extract_streams(c_stream.splitlines())[0]
     with pytest.raises(cov.FrameError):
         cov.decode_stream(data[:-1])
     with pytest.raises(cov.FrameError):
@@ -101,7 +112,7 @@ def test_decode_rejects_truncated_and_trailing(c_stream):
 
 
 def test_merge_adds_runs_and_refuses_another_build(c_stream):
-    (data,) = cov.extract_streams(c_stream.splitlines())
+    data = cov.extract_streams(c_stream.splitlines())[0]
     merged = cov.Merged()
     merged.add(cov.decode_stream(data))
     merged.add(cov.decode_stream(data))
