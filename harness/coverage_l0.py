@@ -359,12 +359,25 @@ def summarize(files: Dict[str, FileCov], runs: dict, version: str) -> dict:
             size = sum(1 for n in c.lines if line <= n < stop)
             largest.append({"file": p, "function": name, "line": line, "lines": size})
     largest.sort(key=lambda f: (-f["lines"], f["file"], f["line"]))
+    ranges = {}
+    for p, c in sorted(src.items()):
+        runs_of, prev = [], None
+        for n in sorted(c.lines):
+            if not c.lines[n]:
+                if runs_of and runs_of[-1][1] == prev:
+                    runs_of[-1][1] = n
+                else:
+                    runs_of.append([n, n])
+            prev = n
+        if runs_of:
+            ranges[p] = runs_of
     return {"format": FORMAT, "nestbed": version,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "runs": runs, "total": figures(list(src.values())), "directories": dirs,
             "files": {p: figures([c]) for p, c in sorted(src.items())},
             "unreached_functions": unreached,
-            "largest_unreached": largest[:LARGEST]}
+            "largest_unreached": largest[:LARGEST],
+            "unreached_lines": ranges}
 
 
 # ---------------------------------------------------------------------------- the suite

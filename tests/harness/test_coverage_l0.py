@@ -197,6 +197,7 @@ def test_lcov_figures_per_directory():
     assert s["largest_unreached"] == [{"file": "src/nested/svm/nsvm.c",
                                        "function": "nsvm_never", "line": 20, "lines": 1}]
     assert s["total"]["lines"]["total"] == 4
+    assert s["unreached_lines"] == {"src/nested/svm/nsvm.c": [[11, 20]]}
 
 
 def test_jobs_use_the_coverage_build():
