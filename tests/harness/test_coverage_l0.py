@@ -213,6 +213,9 @@ def test_jobs_use_the_coverage_build():
     assert efi["emulator/linux/qemu-uefi-svm/nestbed"].argv[1:3] == ["--nestbed",
                                                                      "/cov/nestbed.efi"]
     assert efi["emulator/bare/conformance-efi/qemu-uefi-svm"].skip
+    bad = jobs["emulator/bad-input/no-guest"]
+    assert bad.outcome_ok(1) and not bad.outcome_ok(0) and not bad.outcome_ok(None)
+    assert sel.outcome_ok(0) and not sel.outcome_ok(1) and not sel.outcome_ok(77)
     timeout = jobs["emulator/selftest/qemu-svm"].argv
     assert float(timeout[timeout.index("--timeout") + 1]) == 120
 
