@@ -509,6 +509,22 @@ def counters_of(paths: Iterable[Path]) -> Tuple[List[List[GcovObject]], int]:
     return found, missing
 
 
+BANNER = re.compile(r"^nestbed (\S+) \(")
+
+
+def banner_versions(paths: Iterable[Path]) -> List[str]:
+    """The versions nestbed's banner names in the consoles: the builds that ran."""
+    found = set()
+    for p in paths:
+        with open(p, errors="replace") as f:
+            for line in f:
+                m = BANNER.match(line)
+                if m:
+                    found.add(m.group(1))
+                    break
+    return sorted(found)
+
+
 def git_version() -> str:
     try:
         return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=str(ROOT),
@@ -621,7 +637,8 @@ def main(argv=None) -> int:
     written = write_gcda(merged, opts.build, tree)
     info = tree / "lcov.info"
     run_lcov(tree, info, opts.html)
-    summary = summarize(parse_lcov(info.read_text()), runs, git_version())
+    summary = summarize(parse_lcov(info.read_text()), runs,
+                        ", ".join(banner_versions(consoles)) or git_version())
     summary["runs"]["emulator_runs_merged"] = merged.runs
     summary["runs"]["emulator_runs_without_counters"] = missing
     opts.out.parent.mkdir(parents=True, exist_ok=True)
