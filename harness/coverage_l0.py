@@ -55,7 +55,7 @@ TIMEOUT_FACTOR = 2                    # the coverage build is slower and dumps a
 FORMAT = "nestbed-coverage-l0/1"
 LARGEST = 40                          # the never-reached functions listed by size
 RUNS_FILE = "runs.json"               # beside the consoles: the scenarios' outcomes
-DIRECTORIES = ("src/boot/multiboot", "src/core", "src/iommu", "src/svm", "src/vmx",
+DIRECTORIES = ("src/boot/multiboot", "src/boot/efi", "src/core", "src/iommu", "src/svm", "src/vmx",
                "src/nested", "src/nested/svm", "src/nested/vmx")
 
 BEGIN = re.compile(r"^nestbed-gcov-begin (\d+)$")
