@@ -36,6 +36,8 @@ PR_SET_PDEATHSIG = 1
 BOCHS_SHUTDOWN = "shutdown requested"   # the PANIC text of a write of "Shutdown" to 0x8900
 MAX_NAMES = 5
 GRUB_FAILED = "grub: could not boot"    # what the generated grub.cfg says when boot fails
+GCOV_BEGIN = "nestbed-gcov-begin "      # the coverage build's counters (src/core/gcov_stream.h)
+GCOV_END = "nestbed-gcov-end "
 
 
 # ---------------------------------------------------------------------------- console
@@ -79,6 +81,10 @@ class Console:
         self.parser = TapParser()
         self.exit_code: Optional[int] = None
         self.exit_time: Optional[float] = None
+        # nestbed's coverage build prints its counters at the end (harness/coverage_l0.py):
+        # the exit grace waits for them, then starts again, since a guest may have printed
+        # its exit-port line before nestbed ended the run (Bochs' UART takes seconds)
+        self.counters_open = False
         self.lines: List[str] = []
         self._filter = AnsiFilter()
         self._partial = b""
@@ -116,6 +122,12 @@ class Console:
         line = clean_line(text)
         self.lines.append(line)
         test = self.parser.feed(text)
+        if line.startswith(GCOV_BEGIN):
+            self.counters_open = True
+        elif line.startswith(GCOV_END):
+            self.counters_open = False
+            if self.exit_time is not None:
+                self.exit_time = time.monotonic()
         match = EXIT_LINE.match(line.strip())
         if match:
             self.exit_code = int(match.group(1))
@@ -257,16 +269,17 @@ def execute(launch: Launch, timeout: float, console: Console,
             pipe = proc.stdout.fileno() if proc.stdout is not None else None
             while True:
                 now = time.monotonic()
-                if console.exit_time is not None:
-                    deadline = min(deadline, console.exit_time + grace)
+                limit = deadline
+                if console.exit_time is not None and not console.counters_open:
+                    limit = min(limit, console.exit_time + grace)
                 if console.watch_time is not None:
-                    deadline = min(deadline, console.watch_time + WATCH_GRACE)
-                if now >= deadline:
+                    limit = min(limit, console.watch_time + WATCH_GRACE)
+                if now >= limit:
                     timed_out = console.exit_time is None and console.watch_time is None
                     late = not timed_out and console.watch_time is None
                     kill_emulator(proc)
                     break
-                wait = min(POLL, deadline - now)
+                wait = min(POLL, limit - now)
                 if pipe is not None:
                     ready, _, _ = select.select([pipe], [], [], wait)
                     if ready:

@@ -198,14 +198,12 @@ void gcov_stream_write(const struct gcov_info *const *begin,
 		       const struct gcov_info *const *end, gcov_line_fn out, void *ctx)
 {
 	struct gcov_framer f;
-	uint32_t n = 0;
-	for (const struct gcov_info *const *p = begin; p < end; p++)
-		if (*p)
-			n++;
-	gcov_framer_begin(&f, out, ctx);
-	put_u32(&f, n);
-	for (const struct gcov_info *const *p = begin; p < end; p++)
-		if (*p)
-			put_object(&f, *p);
-	gcov_framer_end(&f);
+	for (const struct gcov_info *const *p = begin; p < end; p++) {
+		if (!*p)
+			continue;
+		gcov_framer_begin(&f, out, ctx);
+		put_u32(&f, 1);
+		put_object(&f, *p);
+		gcov_framer_end(&f);
+	}
 }

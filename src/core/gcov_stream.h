@@ -37,11 +37,13 @@ void gcov_framer_begin(struct gcov_framer *f, gcov_line_fn out, void *ctx);
 void gcov_framer_put(struct gcov_framer *f, const void *data, size_t n);
 void gcov_framer_end(struct gcov_framer *f);
 
-/* The whole stream of the objects [begin, end): u32 object count, then per object
- * u32 version, stamp, checksum, counter-kind mask (bit k: merge[k] set), n_functions,
- * u16 length and the .gcda path; per function a u8 (1 present, 0 not this object's
- * copy), and when present u32 ident, lineno_checksum, cfg_checksum and per kind in the
- * mask u32 n and n LEB128 counters. All little-endian. NULL entries are skipped. */
+/* The objects [begin, end), each a stream of its own (begin to end line), so that a
+ * line another CPU's output garbles costs one object, not the run: u32 object count
+ * (1), then u32 version, stamp, checksum, counter-kind mask (bit k: merge[k] set),
+ * n_functions, u16 length and the .gcda path; per function a u8 (1 present, 0 not this
+ * object's copy), and when present u32 ident, lineno_checksum, cfg_checksum and per
+ * kind in the mask u32 n and n LEB128 counters. All little-endian. NULL entries are
+ * skipped. */
 void gcov_stream_write(const struct gcov_info *const *begin,
 		       const struct gcov_info *const *end, gcov_line_fn out, void *ctx);
 

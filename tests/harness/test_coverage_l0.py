@@ -80,8 +80,9 @@ def c_stream(tmp_path_factory):
 def test_c_encoder_decodes(c_stream):
     lines = c_stream.splitlines()
     assert len(lines) > 3 and all(len(l) + 1 <= 192 for l in lines)
-    (data,) = cov.extract_streams(lines)
-    a, b = cov.decode_stream(data)
+    first, second = cov.extract_streams(lines)      # one stream per object
+    (a,) = cov.decode_stream(first)
+    (b,) = cov.decode_stream(second)
     assert (a.filename, a.version, a.stamp, a.checksum, a.mask) == (
         "/b/a.c.gcda", 0x4232322a, 0x11223344, 0x55667788, 1)
     (fn,) = a.functions
@@ -92,8 +93,18 @@ def test_c_encoder_decodes(c_stream):
     assert not b.functions[1].present
 
 
+def test_a_garbled_line_costs_its_object_only(c_stream):
+    lines = c_stream.splitlines()
+    assert [o.filename for o in cov.objects_of(lines)] == ["/b/a.c.gcda", "/b/sub/b.c.gcda"]
+    last = max(i for i, l in enumerate(lines) if l.startswith("nestbed-gcov "))
+    garbled = lines[:last] + [lines[last][:20] + "QL#A" + lines[last][20:]] + lines[last + 1:]
+    assert [o.filename for o in cov.objects_of(garbled)] == ["/b/a.c.gcda"]
+    # printed twice (a second dump): counted once
+    assert len(cov.objects_of(lines + lines)) == 2
+
+
 def test_decode_rejects_truncated_and_trailing(c_stream):
-    (data,) = cov.extract_streams(c_stream.splitlines())
+    data = cov.extract_streams(c_stream.splitlines())[0]
     with pytest.raises(cov.FrameError):
         cov.decode_stream(data[:-1])
     with pytest.raises(cov.FrameError):
@@ -101,7 +112,7 @@ def test_decode_rejects_truncated_and_trailing(c_stream):
 
 
 def test_merge_adds_runs_and_refuses_another_build(c_stream):
-    (data,) = cov.extract_streams(c_stream.splitlines())
+    data = cov.extract_streams(c_stream.splitlines())[0]
     merged = cov.Merged()
     merged.add(cov.decode_stream(data))
     merged.add(cov.decode_stream(data))
@@ -186,6 +197,7 @@ def test_lcov_figures_per_directory():
     assert s["largest_unreached"] == [{"file": "src/nested/svm/nsvm.c",
                                        "function": "nsvm_never", "line": 20, "lines": 1}]
     assert s["total"]["lines"]["total"] == 4
+    assert s["unreached_lines"] == {"src/nested/svm/nsvm.c": [[11, 20]]}
 
 
 def test_jobs_use_the_coverage_build():
@@ -201,6 +213,9 @@ def test_jobs_use_the_coverage_build():
     assert efi["emulator/linux/qemu-uefi-svm/nestbed"].argv[1:3] == ["--nestbed",
                                                                      "/cov/nestbed.efi"]
     assert efi["emulator/bare/conformance-efi/qemu-uefi-svm"].skip
+    bad = jobs["emulator/bad-input/no-guest"]
+    assert bad.outcome_ok(1) and not bad.outcome_ok(0) and not bad.outcome_ok(None)
+    assert sel.outcome_ok(0) and not sel.outcome_ok(1) and not sel.outcome_ok(77)
     timeout = jobs["emulator/selftest/qemu-svm"].argv
     assert float(timeout[timeout.index("--timeout") + 1]) == 120
 
@@ -238,3 +253,21 @@ def test_pipeline_on_one_qemu_run(tmp_path):
     assert summary["directories"]["src/core"]["lines"]["hit"] > 100
     # nothing nested runs in a self-test
     assert summary["directories"]["src/nested/svm"]["lines"]["hit"] == 0
+
+
+def test_exit_grace_waits_for_the_counters(tmp_path):
+    """A guest's exit-port line can come before nestbed's counters (Linux echoes it, then
+    nestbed ends the run and prints them; on Bochs that takes seconds): the grace after
+    exit-port waits for the end line, then runs again."""
+    from harness.platforms import Launch
+    from harness.runner import Console, execute
+    script = ("import sys, time\n"
+              "def say(s): sys.stdout.write(s + '\\n'); sys.stdout.flush()\n"
+              "say('exit-port: 0'); say('nestbed-gcov-begin 1'); time.sleep(2.5)\n"
+              "say('nestbed-gcov-end 0 0 00000000'); time.sleep(60)\n")
+    launch = Launch(argv=[sys.executable, "-c", script], cwd=tmp_path, exit_kind="qemu")
+    console = Console()
+    run = execute(launch, timeout=30, console=console, grace=1.0)
+    assert "nestbed-gcov-end 0 0 00000000" in console.lines
+    assert run.late and not run.timed_out and 3.0 < run.duration < 10
+    assert not console.counters_open

@@ -159,6 +159,28 @@ static void test_stream_bytes(void **state)
 	assert_string_equal(c.text, expect);
 }
 
+/* Each object is a stream of its own: a garbled line costs one object. */
+static void test_stream_frame_per_object(void **state)
+{
+	(void)state;
+	static gcov_type v[1] = {5};
+	static struct gcov_info a, b;
+	static struct gcov_fn_info fa = {&a, 1, 2, 3, {{1, v}}};
+	static const struct gcov_fn_info *const fns[1] = {&fa};
+	a.filename = "a.gcda";
+	a.merge[GCOV_COUNTER_ARCS] = merge_add;
+	a.n_functions = 1;
+	a.functions = fns;
+	b.filename = "b.gcda";
+	const struct gcov_info *const list[2] = {&a, &b};
+	struct capture c = {0};
+	gcov_stream_write(list, list + 2, capture_line, &c);
+	assert_int_equal(c.lines, 6);
+	const char *first = strstr(c.text, "nestbed-gcov-begin 1\n");
+	assert_non_null(first);
+	assert_non_null(strstr(first + 1, "nestbed-gcov-begin 1\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_framer_splits_lines),
 		cmocka_unit_test(test_framer_empty),
 		cmocka_unit_test(test_stream_bytes),
+		cmocka_unit_test(test_stream_frame_per_object),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
