@@ -16,6 +16,8 @@
  * the last two provided even where the CPU lacks them, by decoding L2's instruction
  * (APM vol.3 E.4.9). */
 #define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS)
+/* Offered where the CPU has them: VMCB02 takes L1's pause filter fields as they are. */
+#define NSVM_OFFERED_IF_HOST (SVM_FEATURE_PAUSE_FILTER | SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
 #define VINTR_VGIF_BITS ((1ull << 9) | (1ull << 25))
 
@@ -44,6 +46,7 @@ struct nsvm {
 	bool flush_l2;
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
+	uint32_t host_pause_filter; /* SVM_FEATURE_PAUSE_FILTER(_THRESHOLD) of the CPU */
 };
 
 /* DecodeAssists for the #VMEXIT L1 is about to get (decode_assists_l2.c): EXITINFO1
