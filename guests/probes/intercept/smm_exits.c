@@ -12,9 +12,14 @@
  * L1's STGI and then runs the firmware's handler, GIF 15.17). VMX: the default
  * treatment of SMIs has no VM exit: SMM saves and restores L2's state and L2 runs on
  * (SDM vol.3C 33.14.1); exit reasons 5 and 6 exist only under the dual-monitor
- * treatment, which needs an SMM monitor no firmware here installs. */
+ * treatment, which needs an SMM monitor no firmware here installs. SKIP where the
+ * chipset would raise no SMI for the write: PIIX4 power management (00:01.3) with
+ * APMC_EN (config 5Bh bit 1) clear, ICH9 LPC (00:1F.0) without GBL_SMI_EN and APMC_EN
+ * in SMI_EN (PMBASE + 30h bits 0 and 5), or another chipset (OVMF leaves them off). */
+#include "lib/cpu.h"
 #include "lib/exception.h"
 #include "lib/mhv.h"
+#include "lib/pci.h"
 #include "lib/svm.h"
 
 MHV_L2_ASM(l2_rsm, "rsm");                                        /* 2 */
@@ -47,10 +52,34 @@ MHV_L2_ASM(l2_smi, "xor %eax, %eax\n\tout %al, $0xb2\n\t"         /* 2, 2 */
 		   "mov $1000000, %ecx\n1:\n\tdec %ecx\n\tjnz 1b\n\t"  /* 5, 2, 2 */
 		   "l2_smi_end:");
 
+#define PIIX4_PM_ID  0x71138086u
+#define PIIX4_DEVACTB 0x58          /* byte 5Bh: bit 1 APMC_EN (PIIX4 datasheet 11.2) */
+#define ICH9_LPC_ID  0x29188086u
+#define ICH9_PMBASE  0x40
+#define ICH9_SMI_EN  0x30           /* GBL_SMI_EN bit 0, APMC_EN bit 5 (ICH9 13.8.3.12) */
+
+static const char *apmc_smi_off(void)
+{
+	if (pci_read32(0, 1, 3, 0) == PIIX4_PM_ID)
+		return (pci_read32(0, 1, 3, PIIX4_DEVACTB) >> 24) & 2 ? NULL
+			: "the firmware left APMC SMIs off (PIIX4 PM config 5Bh bit 1 clear)";
+	if (pci_read32(0, 0x1f, 0, 0) == ICH9_LPC_ID) {
+		uint16_t pmbase = pci_read32(0, 0x1f, 0, ICH9_PMBASE) & 0xff80;
+		uint32_t smi_en;
+		__asm__ volatile("inl %1, %0" : "=a"(smi_en) : "Nd"((uint16_t)(pmbase + ICH9_SMI_EN)));
+		return (smi_en & 0x21) == 0x21 ? NULL
+			: "the firmware left APMC SMIs off (ICH9 SMI_EN bits 0 and 5 not both set)";
+	}
+	return "no PIIX4 or ICH9 power management function to raise an SMI from";
+}
+
 static enum probe_status smi(struct probe_run *run)
 {
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	const char *off = apmc_smi_off();
+	if (off)
+		return probe_skip(run, "%s", off);
 	if (vm->vendor == MHV_VENDOR_VMX) {
 		mhv_l2_call(vm, l2_smi, NULL);
 		return mhv_run_expect_done(run, vm);
