@@ -17,10 +17,13 @@
 		      VMX_PROC_PAUSE_EXITING | VMX_PROC_ACTIVATE_SECONDARY)
 #define PROC2_RDRAND_EXITING (1u << 11) /* table 24-7 */
 #define PROC2_RDSEED_EXITING (1u << 16)
+/* PAUSE-loop exiting goes to VMCS02 as L1 sets it (nestbed never uses it itself); VM
+ * functions are offered with none enabled (IA32_VMX_VMFUNC 0): every VMFUNC in L2 with
+ * the control is exit 59, L1's (25.5.6). */
 #define PROC2_OFFERED (VMX_PROC2_ENABLE_EPT | VMX_PROC2_DESC_TABLE_EXITING | VMX_PROC2_ENABLE_RDTSCP | \
 		       VMX_PROC2_ENABLE_VPID | VMX_PROC2_WBINVD_EXITING | VMX_PROC2_UNRESTRICTED_GUEST | \
 		       PROC2_RDRAND_EXITING | VMX_PROC2_ENABLE_INVPCID | PROC2_RDSEED_EXITING | \
-		       VMX_PROC2_ENABLE_XSAVES)
+		       VMX_PROC2_ENABLE_XSAVES | VMX_PROC2_PAUSE_LOOP_EXITING | VMX_PROC2_ENABLE_VMFUNC)
 #define EXIT_OFFERED (VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS | VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE | \
 		      VMX_EXIT_CTL_ACK_INTR_ON_EXIT | VMX_EXIT_CTL_SAVE_IA32_PAT | VMX_EXIT_CTL_LOAD_IA32_PAT | \
 		      VMX_EXIT_CTL_SAVE_IA32_EFER | VMX_EXIT_CTL_LOAD_IA32_EFER | \
@@ -101,7 +104,9 @@ void nvmx_offer_build(const struct vmx_caps *hw, unsigned maxphyaddr, unsigned v
 		set(out, MSR_IA32_VMX_TRUE_EXIT_CTLS, limit(hw->true_exit, exit_offered));
 		set(out, MSR_IA32_VMX_TRUE_ENTRY_CTLS, limit(hw->true_entry, ENTRY_OFFERED));
 	}
-	/* IA32_VMX_VMFUNC: VM functions are not offered, so the MSR does not exist. */
+	/* IA32_VMX_VMFUNC exists where "enable VM functions" is offered, with no function. */
+	if (proc2 & ((uint64_t)VMX_PROC2_ENABLE_VMFUNC << 32))
+		set(out, MSR_IA32_VMX_VMFUNC, 0);
 
 	struct nvmx_caps *c = &out->caps;
 	const uint64_t *m = out->msr;

@@ -191,6 +191,12 @@ static void write_controls(struct nvmx *n)
 	vmcs_write(VMCS_TSC_OFFSET, (proc12 & VMX_PROC_TSC_OFFSETTING) ? vmcs12_get(n, VMCS_TSC_OFFSET) : 0);
 	if (vv02->proc2 & VMX_PROC2_ENABLE_XSAVES)
 		vmcs_write(VMCS_XSS_EXIT_BITMAP, vmcs12_get(n, VMCS_XSS_EXIT_BITMAP));
+	if (vv02->proc2 & VMX_PROC2_PAUSE_LOOP_EXITING) {
+		vmcs_write(VMCS_PLE_GAP, vmcs12_get(n, VMCS_PLE_GAP));
+		vmcs_write(VMCS_PLE_WINDOW, vmcs12_get(n, VMCS_PLE_WINDOW));
+	}
+	if (vv02->proc2 & VMX_PROC2_ENABLE_VMFUNC)
+		vmcs_write(VMCS_VMFUNC_CONTROLS, 0); /* none offered: the entry checks kept L1's 0 */
 	vmcs_write(VMCS_EPT_POINTER, nvmx_ept12(n) ? nvmx_shadow_eptp(n) : n->vv01->eptp);
 	vmcs_write(VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO));
 	vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs12_get(n, VMCS_ENTRY_EXCEPTION_ERROR_CODE));
