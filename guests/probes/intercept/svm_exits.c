@@ -1,6 +1,7 @@
 /* intercept/svm-...: SVM intercepts without a VMX counterpart (APM vol.2 15.9-15.14,
  * exit codes from Table C-1): the pause filter, MWAIT when the monitor is armed
- * (MWAIT_CONDITIONAL), RDPRU, MONITORX/MWAITX, INVLPGB and TLBSYNC. Each asserts the
+ * (MWAIT_CONDITIONAL), RDPRU, MONITORX/MWAITX, INVLPGB and TLBSYNC, the bus lock
+ * threshold, and the virtual TPR a CR8 write reaches without its intercept. Each asserts the
  * exit code, L2's RIP at the instruction and, with NRIPS, next_rip; where the CPU lacks
  * the instruction or feature (CPUID), the probe SKIPs with the CPUID evidence. SKIP on
  * VMX. */
@@ -200,3 +201,58 @@ GATED_PROBE(monitorx_probe, 1, "intercept/svm-monitorx");
 GATED_PROBE(mwaitx_probe, 2, "intercept/svm-mwaitx");
 GATED_PROBE(invlpgb_probe, 3, "intercept/svm-invlpgb");
 GATED_PROBE(tlbsync_probe, 4, "intercept/svm-tlbsync");
+
+/* With V_INTR_MASKING and no CR8-write intercept, L2's MOV to CR8 writes the virtual TPR
+ * (VMCB V_TPR, saved at #VMEXIT), not the host's TPR (APM vol.2 15.21.2, 15.21.4). */
+MHV_L2_ASM(l2_cr8_write, "mov $7, %eax\n\tmov %rax, %cr8");
+
+static enum probe_status cr8_v_tpr(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(svm_start(run, &vm));
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_CR8_WRITE, false));
+	vm->vmcb->vintr = (vm->vmcb->vintr & ~SVM_VINTR_TPR_MASK) | SVM_VINTR_MASKING | 2;
+	uint64_t host_tpr;
+	__asm__ volatile("mov %%cr8, %0" : "=r"(host_tpr));
+	mhv_l2_call(vm, l2_cr8_write, NULL);
+	MHV_CHECK(mhv_run_expect_done(run, vm));
+	uint64_t after;
+	__asm__ volatile("mov %%cr8, %0" : "=r"(after));
+	EXPECT_EQ(run, "VMCB V_TPR after L2's MOV CR8, 7", 7, vm->vmcb->vintr & 0xf);
+	EXPECT_EQ(run, "host CR8 (TPR) after L2's MOV CR8", host_tpr, after);
+	return PROBE_PASS;
+}
+PROBE("intercept/svm-cr8-v-tpr", cr8_v_tpr);
+
+/* Bus lock threshold (15.14.5): with the BUSLOCK intercept (vector 5 bit 5) and the
+ * VMCB's bus lock counter (offset 120h) at 0, an L2 instruction that would lock the bus
+ * (a LOCK operation split across cache lines) exits A5h before it executes (fault-like:
+ * RIP at the instruction). SKIP without CPUID 8000_000A EDX[29] (neither emulator). */
+#define CPUID_8000000A_EDX_BUS_LOCK_THRESHOLD (1u << 29)
+#define SVM_INTERCEPT_BUSLOCK (1u << 5)
+#define SVM_EXIT_BUSLOCK      0xa5u
+#define VMCB_BUS_LOCK_COUNTER 0x120
+MHV_L2_ASM(l2_split_lock, "lock incl 0x3e(%rdi)");                  /* 0, 4 */
+
+static enum probe_status buslock(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(svm_start(run, &vm));
+	uint32_t edx = cpuid(CPUID_LEAF_SVM).edx;
+	if (!(edx & CPUID_8000000A_EDX_BUS_LOCK_THRESHOLD))
+		return probe_skip(run, "no bus lock threshold (CPUID Fn8000_000A EDX = %#x, bit 29 "
+				  "clear)", edx);
+	vm->vmcb->intercept_misc3 |= SVM_INTERCEPT_BUSLOCK;
+	*(uint16_t *)((uint8_t *)vm->vmcb + VMCB_BUS_LOCK_COUNTER) = 0;
+	mhv_l2_call(vm, l2_split_lock, mhv_scratch_page(2)); /* 3Eh: 4 bytes across 40h */
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("split-lock LOCK INC with bus lock counter 0", &e);
+	EXPECT_EQ(run, "SVM EXITCODE", SVM_EXIT_BUSLOCK, e.exitcode);
+	EXPECT_EQ(run, "L2 RIP at the exit (the locked instruction: fault-like)",
+		  (uint64_t)l2_split_lock, e.rip);
+	EXPECT_EQ(run, "the locked operand (not written)", 0,
+		  *(volatile uint32_t *)((uint8_t *)mhv_scratch_page(2) + 0x3e));
+	return PROBE_PASS;
+}
+PROBE("intercept/svm-buslock", buslock);
