@@ -202,7 +202,11 @@ static void test_offer(void **state)
 	nvmx_offer_build(&hw, 40, 0x16, &o2);
 	assert_int_equal(o2.caps.pinbased & ((uint64_t)VMX_PIN_PREEMPTION_TIMER << 32), 0);
 	assert_int_equal(o2.caps.exit & ((uint64_t)VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER << 32), 0);
-	assert_int_equal(o.caps.procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32), 0);
+	/* TPR shadow and APIC virtualization but x2APIC mode (its ICR is nestbed's) */
+	assert_int_equal(o.caps.procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32),
+			 hw.true_procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32));
+	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VIRTUALIZE_X2APIC << 32), 0);
+	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VIRTUALIZE_APIC << 32));
 	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_ENABLE_EPT << 32));
 	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VMCS_SHADOWING << 32), 0);
 	assert_int_equal(o.caps.ept_vpid_cap & 1, 0);            /* no execute-only */
