@@ -15,6 +15,7 @@
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
                             [--nestbed PATH] [--cpus N]
     python3 -m harness report [--out DIR]
+    python3 -m harness coverage-of-exits [--out DIR]
     python3 -m harness platforms
 
 run: without --bare, nestbed boots with IMAGE (+ARGS) as its guest module; with --bare,
@@ -205,6 +206,11 @@ def build_parser():
     rep = sub.add_parser("report", help="write DIR/report.md from DIR/*.json")
     rep.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
 
+    cov = sub.add_parser("coverage-of-exits",
+                         help="write DIR/exit-coverage.md and .json: every VMX exit reason "
+                              "and SVM exit code, its probes and their results from DIR/*.json")
+    cov.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
+
     sub.add_parser("platforms", help="list the platforms and whether they run here")
     return parser
 
@@ -392,6 +398,21 @@ def cmd_report(opts) -> int:
     return EXIT_PASS
 
 
+def cmd_coverage_of_exits(opts) -> int:
+    from . import exits
+    from .results import load_results
+    records = load_results(opts.out)
+    if not records:
+        raise HarnessError("no results in %s (python3 -m harness suite writes them)" % opts.out)
+    md, js = exits.write_coverage(opts.out, records)
+    table = exits.coverage(records)
+    for vendor, t in sorted(table["totals"].items()):
+        say("harness: coverage-of-exits: %s: %d of %d raisable exits asserted, %d passing"
+            % (vendor, t["asserted"], t["raisable"], t["passing"]))
+    say("harness: coverage-of-exits: %s, %s" % (_rel(md), _rel(js)))
+    return EXIT_PASS
+
+
 def cmd_platforms(opts) -> int:
     for name in PLATFORMS:
         platform = get_platform(name)
@@ -413,7 +434,8 @@ def main(argv=None) -> int:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
                 "platforms": cmd_platforms, "linux": cmd_linux,
                 "kvm": cmd_kvm, "xen": cmd_xen,
-                "bench": cmd_bench, "fuzz": cmd_fuzz}[opts.command](opts)
+                "bench": cmd_bench, "fuzz": cmd_fuzz,
+                "coverage-of-exits": cmd_coverage_of_exits}[opts.command](opts)
     except HarnessError as e:
         say("harness: error: %s" % e)
         return EXIT_ERROR

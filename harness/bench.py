@@ -143,18 +143,16 @@ def cost_per_exit_kind(platform_name: str, say) -> dict:
     figures = {}
     for mode in ("bare", "nestbed"):
         spec = RunSpec(image=CONFORMANCE, args=["cost/*"], bare=(mode == "bare"), icount=icount)
-        lines = []
-        result = run(platform, spec, timeout=600, on_line=lambda line, test: lines.append(line))
+        result = run(platform, spec, timeout=600)
         if result.verdict != "pass":
             raise RuntimeError("cost probes %s %s: %s" % (platform_name, mode, result.reason))
-        # The line comes before its probe's "ok", so TAP files it under the previous
-        # test (or none); the raw lines and every test's diagnostics both count.
-        texts = list(lines) + [d for t in result.tap.tests for d in t.diagnostics]
+        # each cost/* probe's line is in its own YAML block (guests/lib/tap.h)
         entry = {}
-        for text in texts:
-            m = COST_LINE.search(text)
-            if m:
-                entry[m.group(1)] = int(m.group(4))
+        for test in result.tap.tests:
+            for text in test.diagnostics:
+                m = COST_LINE.search(text)
+                if m and test.name == "cost/" + m.group(1):
+                    entry[m.group(1)] = int(m.group(4))
         if not entry:
             raise RuntimeError("cost probes %s %s: no cost lines" % (platform_name, mode))
         figures[mode] = dict(sorted(entry.items()))

@@ -8,7 +8,12 @@ JSON layout (one boot of one image on one platform in one mode):
      "exit_code": 0, "emulator_status": 1, "timed_out": false,
      "summary": {"passed": n, "failed": n, "skipped": n, "todo": n, "planned": n},
      "probes": [{"number": 1, "name": "svm/intercept/cpuid", "status": "ok|fail|skip",
-                 "reason": "...", "diagnostics": [...], "todo": false}, ...]}
+                 "reason": "...", "diagnostics": [...], "exits": ["svm:0x72", ...],
+                 "todo": false}, ...],
+     "diagnostics": [...]}      (the stream's own "# ..." lines, not a probe's)
+
+A probe's "diagnostics" and "exits" come from the YAML block after its test line
+(guests/lib/tap.h); "exits" are the exit codes it asserted (harness/exits.py).
 """
 
 import glob
@@ -28,9 +33,15 @@ def result_stem(platform: str, mode: str) -> str:
     return "%s-%s" % (platform, mode)
 
 
+def _exits(test) -> List[str]:
+    exits = test.yaml.get("exits", [])
+    return [exits] if isinstance(exits, str) else list(exits)
+
+
 def probes(tap: TapResult, known=frozenset()) -> List[dict]:
     return [{"number": t.number, "name": t.name, "status": t.status, "reason": t.reason,
-             "diagnostics": list(t.diagnostics), "todo": t.directive == "TODO",
+             "diagnostics": list(t.diagnostics), "exits": _exits(t),
+             "todo": t.directive == "TODO",
              "known": t.status == "fail" and t.name in known}
             for t in tap.tests]
 
@@ -56,6 +67,7 @@ def to_dict(result: RunResult, known=frozenset()) -> dict:
                     "planned": tap.plan, "bail_out": tap.bail_out,
                     "problems": list(tap.problems)},
         "probes": probes(tap, known),
+        "diagnostics": list(tap.diagnostics),
     }
 
 

@@ -11,13 +11,33 @@ that is not TAP is ignored. Lines may carry carriage returns and ANSI escape seq
     1..6
     Bail out! no SVM
 
-Use TapParser for streaming (feed() one line at a time, finish() at the end) or parse()
-for a whole text.
+A test's own evidence is the TAP 13 YAML block right after its test line (the conformance
+guest's protocol, guests/lib/tap.h):
+
+    not ok 4 - intercept/invd # exit code: expected 0x76, observed 0x89
+      ---
+      diagnostics:
+        - "SVM exit 0x89 info1 0 info2 0"
+      exits:
+        - "svm:0x76"
+      ...
+
+A "# ..." line is the stream's (result.diagnostics), never a test's: printed before a test
+line it cannot be told from the previous test's evidence, so the parser attaches it to
+none (comments="stream", the default). cmocka and Test::More write a failure's messages as
+"# ..." lines after its test line; comments="after" reads that convention instead (and no
+YAML). The parser is strict about blocks: a block that does not follow a test line, a
+second block for one test, a block left open, or a line in it that is not the YAML subset
+below is a problem (result.problems). The subset: "key: scalar", or "key:" followed by
+"- scalar" items; a scalar is a JSON double-quoted string or plain text. Lines that are
+not indented and not TAP (the console of nestbed or the firmware) may come between a test
+line and its block, and inside it; they are ignored as everywhere else.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional, Union
 
 OK, FAIL, SKIP = "ok", "fail", "skip"
 
@@ -28,6 +48,8 @@ _TEST = re.compile(r"^(not ok|ok)(?=\s|$)\s*(\d+)?\s*(.*)$")
 _BAIL = re.compile(r"^Bail out!\s*(.*?)\s*$")
 _DIRECTIVE = re.compile(r"^(skip|todo)\w*(?::\s*|\s+|$)(.*)$", re.IGNORECASE | re.DOTALL)
 _UNESCAPED_HASH = re.compile(r"(?<!\\)#")
+_YAML_KEY = re.compile(r"^([A-Za-z_][\w-]*):(?:\s+(.*))?$")
+_YAML_ITEM = re.compile(r"^-\s+(.*)$")
 
 
 def clean_line(line: str) -> str:
@@ -42,8 +64,9 @@ class TapTest:
     name: str
     directive: str = ""           # "", "SKIP" or "TODO"
     reason: str = ""              # directive text, or the "# comment" of a plain test
-    diagnostics: List[str] = field(default_factory=list)
+    diagnostics: List[str] = field(default_factory=list)  # its YAML block's diagnostics
     line: int = 0                 # 1-based line number in the input
+    yaml: Dict[str, Union[str, List[str]]] = field(default_factory=dict)  # the whole block
 
     @property
     def status(self) -> str:
@@ -67,6 +90,7 @@ class TapResult:
     tests: List[TapTest] = field(default_factory=list)
     bail_out: Optional[str] = None        # the reason, "" when none was given
     problems: List[str] = field(default_factory=list)  # malformed-stream findings
+    diagnostics: List[str] = field(default_factory=list)  # the stream's "# ..." lines
 
     @property
     def passed(self) -> List[TapTest]:
@@ -115,16 +139,41 @@ def _split_description(text: str):
     return desc, "", comment
 
 
-class TapParser:
-    """Incremental TAP 13 parser: feed() lines, then finish()."""
+def _yaml_scalar(text: str) -> Optional[str]:
+    """A JSON double-quoted string or plain text; None when it is neither."""
+    text = text.strip()
+    if text.startswith('"'):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        return value if isinstance(value, str) else None
+    if not text or text[0] in "'[{&*!|>%@`":
+        return None    # YAML this parser does not read
+    return text
 
-    def __init__(self):
+
+class TapParser:
+    """Incremental TAP 13 parser: feed() lines, then finish().
+
+    comments="stream" (default): "# ..." lines are the stream's (result.diagnostics) and a
+    test's diagnostics come from its YAML block only. comments="after": "# ..." lines after
+    a test line are its diagnostics (cmocka's output); no YAML blocks."""
+
+    def __init__(self, comments: str = "stream"):
+        if comments not in ("stream", "after"):
+            raise ValueError("comments must be 'stream' or 'after', not %r" % comments)
+        self.comments = comments
         self.result = TapResult()
         self._lines = 0
         self._numbers = set()
         self._plan_line = 0            # line of the plan, 0 when none yet
         self._plan_after_tests = False
-        self._in_yaml = False
+        self._block_for: Optional[TapTest] = None   # the test whose block may open next
+        self._in_yaml: Optional[TapTest] = None     # the test whose block is open
+        self._yaml_indent = ""
+        self._yaml_key: Optional[str] = None        # the list key items go to
+        self._yaml_line = 0
         self._finished = False
 
     def feed(self, raw_line: str) -> Optional[TapTest]:
@@ -134,26 +183,36 @@ class TapParser:
         res = self.result
         last = res.tests[-1] if res.tests else None
 
-        if self._in_yaml:
-            if line.strip() == "...":
-                self._in_yaml = False
-            elif last is not None:
-                last.diagnostics.append(line.strip())
-            return None
+        if self._in_yaml is not None:
+            if line.startswith(self._yaml_indent) and line.strip():
+                self._yaml(line)
+                return None
+            if not line or line[0] in " \t" or not self._is_tap(line):
+                return None           # console noise inside the block
+            self._problem("the YAML block of test %d (line %d) is not closed by '...' "
+                          "before line %d" % (self._in_yaml.number, self._yaml_line,
+                                              self._lines))
+            self._in_yaml = None
         if not line:
             return None
         if line[0] in " \t":
-            stripped = line.strip()
-            if stripped == "---" and last is not None and not self._plan_after_tests:
-                self._in_yaml = True
-            elif stripped.startswith("#") and last is not None:
-                last.diagnostics.append(stripped[1:].strip())
+            if line.strip() == "---" and self.comments == "stream":
+                self._open_yaml(line)
             return None      # indented: a subtest or console noise
 
         if line.startswith("#"):
-            if last is not None and not self._plan_after_tests:
-                last.diagnostics.append(line[1:].strip())
+            text = line[1:].strip()
+            if self.comments == "after":
+                if last is not None and not self._plan_after_tests:
+                    last.diagnostics.append(text)
+            else:
+                res.diagnostics.append(text)
+            self._block_for = None
             return None
+
+        if not self._is_tap(line):
+            return None      # not TAP: ignored (it may come between a test and its block)
+        self._block_for = None
 
         match = _VERSION.match(line)
         if match:
@@ -183,8 +242,6 @@ class TapParser:
             return None
 
         match = _TEST.match(line)
-        if not match:
-            return None          # not TAP: ignored
         if self._plan_after_tests:
             self._problem("test line after the trailing plan at line %d" % self._lines)
         number = int(match.group(2)) if match.group(2) else len(res.tests) + 1
@@ -198,7 +255,57 @@ class TapParser:
         test = TapTest(number=number, ok=match.group(1) == "ok", name=name,
                        directive=directive, reason=reason, line=self._lines)
         res.tests.append(test)
+        self._block_for = test
         return test
+
+    @staticmethod
+    def _is_tap(line: str) -> bool:
+        return bool(line.startswith("#") or _VERSION.match(line) or _PLAN.match(line)
+                    or _BAIL.match(line) or _TEST.match(line))
+
+    def _open_yaml(self, line: str) -> None:
+        test = self._block_for
+        self._block_for = None
+        if test is None:
+            self._problem("a YAML block at line %d follows no test line" % self._lines)
+            test = TapTest(number=0, ok=True, name="")    # read and dropped
+        elif test.yaml or test.diagnostics:
+            self._problem("a second YAML block for test %d at line %d" % (
+                test.number, self._lines))
+        self._in_yaml = test
+        self._yaml_indent = line[:len(line) - len(line.lstrip())]
+        self._yaml_key = None
+        self._yaml_line = self._lines
+
+    def _yaml(self, line: str) -> None:
+        test = self._in_yaml
+        body = line[len(self._yaml_indent):]
+        if body.rstrip() == "...":
+            self._in_yaml = None
+            return
+        item = _YAML_ITEM.match(body.strip())
+        if body[:1] in " \t" and item and self._yaml_key is not None:
+            value = _yaml_scalar(item.group(1))
+            if value is not None:
+                test.yaml[self._yaml_key].append(value)
+                if self._yaml_key == "diagnostics":
+                    test.diagnostics.append(value)
+                return
+        key = _YAML_KEY.match(body)
+        if key and key.group(1) not in test.yaml:
+            if key.group(2) is None:
+                test.yaml[key.group(1)] = []
+                self._yaml_key = key.group(1)
+                return
+            value = _yaml_scalar(key.group(2))
+            if value is not None:
+                test.yaml[key.group(1)] = value
+                self._yaml_key = None
+                if key.group(1) == "diagnostics":
+                    test.diagnostics.append(value)
+                return
+        self._problem("line %d of the YAML block of test %d is not the YAML this parser "
+                      "reads: %r" % (self._lines, test.number, body.strip()[:80]))
 
     def feed_text(self, text: str) -> None:
         for line in text.splitlines():
@@ -209,6 +316,9 @@ class TapParser:
         if not self._finished:
             self._finished = True
             res = self.result
+            if self._in_yaml is not None:
+                self._problem("the YAML block of test %d (line %d) is not closed by '...'"
+                              % (self._in_yaml.number, self._yaml_line))
             if res.plan is None:
                 self._problem("no plan (1..N) after %d test%s" % (
                     len(res.tests), "" if len(res.tests) == 1 else "s"))
@@ -222,8 +332,8 @@ class TapParser:
             self.result.problems.append(text)
 
 
-def parse(text: str) -> TapResult:
-    """Parses a whole console text."""
-    parser = TapParser()
+def parse(text: str, comments: str = "stream") -> TapResult:
+    """Parses a whole console text (comments: see TapParser)."""
+    parser = TapParser(comments)
     parser.feed_text(text)
     return parser.finish()

@@ -187,7 +187,8 @@ def run_unit(binary, tally):
     env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
     status, timed_out = run_logged([str(path)], log, UNIT_TIMEOUT, env=env)
     text = log.read_text(errors="replace")
-    tap = parse_tap(text.split("\n", 1)[1] if "\n" in text else "")
+    # cmocka writes a failure's messages as "# ..." lines after its test line
+    tap = parse_tap(text.split("\n", 1)[1] if "\n" in text else "", comments="after")
     for test in tap.tests:
         name = test.name or (test.reason if test.directive == "SKIP" else "")
         name = "%s/%s" % (suite, name or "#%d" % test.number)

@@ -19,6 +19,11 @@ static const struct {
 	{ "intercept/xsetbv", QEMU | NESTBED, "QEMU ignores the XSETBV intercept" },
 	{ "intercept/icebp", QEMU | NESTBED, "QEMU ignores the ICEBP intercept" },
 	{ "exception/bp", QEMU | NESTBED, "QEMU does not intercept #BP from INT3" },
+	{ "exception/of", QEMU | NESTBED, "QEMU delivers INTO's #OF past its intercept" },
+	{ "exception/df", QEMU | NESTBED, "QEMU never checks the #DF intercept" },
+	{ "exception/ss", QEMU | NESTBED, "QEMU raises #GP, not #SS, for a non-canonical stack reference" },
+	{ "exception/xm", QEMU | NESTBED, "QEMU never raises #XM" },
+	{ "intercept/task-switch", QEMU | NESTBED, "QEMU ignores the task-switch intercept" },
 	{ "io/*address-size", QEMU | NESTBED, "QEMU leaves IOIO A16/A32/A64 clear" },
 	{ "mode/*-out*", QEMU | NESTBED, "QEMU leaves IOIO A16/A32/A64 clear" },
 	{ "tdp/bad-entry", QEMU | NESTBED, "QEMU reports P=0 for a reserved-bit NPF" },
@@ -93,5 +98,27 @@ enum platform_id platform_identify(void)
 	if (!signature[0] && rsdp_oem_is("BOCHS "))
 		return PLATFORM_BOCHS;
 	return PLATFORM_OTHER;
+}
+
+#define FW_CFG_PORT_SELECTOR 0x510 /* QEMU docs/specs/fw_cfg.rst: selector (16-bit) */
+#define FW_CFG_PORT_DATA     0x511 /* data, one byte a read */
+#define FW_CFG_SIGNATURE     0x0000 /* "QEMU" */
+
+static bool qemu_fw_cfg_present(void)
+{
+	__asm__ volatile("outw %0, %1" ::"a"((uint16_t)FW_CFG_SIGNATURE),
+			 "Nd"((uint16_t)FW_CFG_PORT_SELECTOR));
+	char sig[4];
+	for (int i = 0; i < 4; i++)
+		sig[i] = (char)inb(FW_CFG_PORT_DATA);
+	return memcmp(sig, "QEMU", 4) == 0;
+}
+
+bool platform_cpu_is_bochs(void)
+{
+	enum platform_id id = platform_identify();
+	if (id == PLATFORM_BOCHS)
+		return true;
+	return id == PLATFORM_NESTBED && rsdp_oem_is("BOCHS ") && !qemu_fw_cfg_present();
 }
 #endif

@@ -7,6 +7,8 @@
 #ifndef GUEST_DEVIATIONS_H
 #define GUEST_DEVIATIONS_H
 
+#include <stdbool.h>
+
 enum platform_id {
 	PLATFORM_OTHER,   /* real hardware, or an unknown hypervisor */
 	PLATFORM_QEMU_TCG,/* CPUID.40000000h signature "TCGTCGTCGTCG" */
@@ -17,6 +19,11 @@ enum platform_id {
 /* From what the guest can see (hypervisor signature, the RSDP's OEM ID). */
 enum platform_id platform_identify(void);
 const char *platform_name(enum platform_id id);
+/* Bochs is the CPU, bare or under a hypervisor that hides its own signature (nestbed):
+ * the RSDP's OEM ID is "BOCHS " and there is no QEMU fw_cfg (QEMU's SeaBIOS writes the
+ * same OEM ID). For a probe that would kill the emulator where Bochs departs from the
+ * manual, and must SKIP there instead. */
+bool platform_cpu_is_bochs(void);
 /* The note for a documented deviation of probe on this platform, or NULL. */
 const char *deviation_note(enum platform_id platform, const char *probe);
 

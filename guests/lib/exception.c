@@ -5,6 +5,8 @@
 #include "lib/layout.h"
 #include "lib/print.h"
 #include "lib/runner.h"
+#include "lib/tap.h"
+#include "core/format.h"
 
 /* An armed exc_try; built on its stack by exc_try.asm (offsets 0, 8, 16). */
 struct exc_try_context {
@@ -50,19 +52,20 @@ static bool inside_image(uint64_t address)
 
 /* Follows the frame-pointer chain (the guest is built with -fno-omit-frame-pointer)
  * as long as it stays inside the image. */
-static void print_backtrace(uint64_t rbp)
+static void format_backtrace(char *out, size_t size, uint64_t rbp)
 {
-	printf("#   backtrace:");
-	for (int depth = 0; depth < BACKTRACE_DEPTH; depth++) {
+	size_t used = (size_t)format_buf(out, size, "  backtrace:");
+	for (int depth = 0; depth < BACKTRACE_DEPTH && used < size; depth++) {
 		if (rbp % 8 || !inside_image(rbp) || !inside_image(rbp + 8))
 			break;
 		const uint64_t *frame = (const uint64_t *)rbp;
-		printf(" %#llx", (unsigned long long)frame[1]);
+		used += (size_t)format_buf(out + used, size - used, " %#llx", (unsigned long long)frame[1]);
 		rbp = frame[0];
 	}
-	printf("\n");
 }
 
+/* In a probe: "not ok N - probe # unexpected ...", the registers as its YAML block (after
+ * whatever the probe said), then "Bail out!". In the runtime: "# ..." lines, "Bail out!". */
 static __attribute__((noreturn)) void report_unexpected(const struct exception_frame *f,
 							uint64_t cr2)
 {
@@ -75,28 +78,37 @@ static __attribute__((noreturn)) void report_unexpected(const struct exception_f
 	reporting = true;
 
 	const char *probe = runner_current_probe();
-	printf("# unexpected %s (vector %llu), error code %#llx, in %s\n",
-	       exception_mnemonic(f->vector), (unsigned long long)f->vector,
-	       (unsigned long long)f->error_code, probe ? probe : "the runtime");
-	printf("#   rip %#018llx cs %#06llx rflags %#010llx rsp %#018llx ss %#06llx\n",
-	       (unsigned long long)f->rip, (unsigned long long)f->cs,
-	       (unsigned long long)f->rflags, (unsigned long long)f->rsp,
-	       (unsigned long long)f->ss);
-	printf("#   cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx\n", (unsigned long long)read_cr0(),
-	       (unsigned long long)cr2, (unsigned long long)read_cr3(),
-	       (unsigned long long)read_cr4());
-	printf("#   rax %#018llx rbx %#018llx rcx %#018llx rdx %#018llx\n",
-	       (unsigned long long)f->rax, (unsigned long long)f->rbx,
-	       (unsigned long long)f->rcx, (unsigned long long)f->rdx);
-	printf("#   rsi %#018llx rdi %#018llx rbp %#018llx r8  %#018llx\n",
-	       (unsigned long long)f->rsi, (unsigned long long)f->rdi,
-	       (unsigned long long)f->rbp, (unsigned long long)f->r8);
-	printf("#   r9  %#018llx r10 %#018llx r11 %#018llx r12 %#018llx\n",
-	       (unsigned long long)f->r9, (unsigned long long)f->r10,
-	       (unsigned long long)f->r11, (unsigned long long)f->r12);
-	printf("#   r13 %#018llx r14 %#018llx r15 %#018llx\n", (unsigned long long)f->r13,
-	       (unsigned long long)f->r14, (unsigned long long)f->r15);
-	print_backtrace(f->rbp);
+	bool in_probe = probe && tap_capturing();
+	tap_note("unexpected %s (vector %llu), error code %#llx, in %s",
+		 exception_mnemonic(f->vector), (unsigned long long)f->vector,
+		 (unsigned long long)f->error_code, probe ? probe : "the runtime");
+	tap_note("  rip %#018llx cs %#06llx rflags %#010llx rsp %#018llx ss %#06llx",
+		 (unsigned long long)f->rip, (unsigned long long)f->cs,
+		 (unsigned long long)f->rflags, (unsigned long long)f->rsp,
+		 (unsigned long long)f->ss);
+	tap_note("  cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx", (unsigned long long)read_cr0(),
+		 (unsigned long long)cr2, (unsigned long long)read_cr3(),
+		 (unsigned long long)read_cr4());
+	tap_note("  rax %#018llx rbx %#018llx rcx %#018llx rdx %#018llx",
+		 (unsigned long long)f->rax, (unsigned long long)f->rbx,
+		 (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	tap_note("  rsi %#018llx rdi %#018llx rbp %#018llx r8  %#018llx",
+		 (unsigned long long)f->rsi, (unsigned long long)f->rdi,
+		 (unsigned long long)f->rbp, (unsigned long long)f->r8);
+	tap_note("  r9  %#018llx r10 %#018llx r11 %#018llx r12 %#018llx",
+		 (unsigned long long)f->r9, (unsigned long long)f->r10,
+		 (unsigned long long)f->r11, (unsigned long long)f->r12);
+	tap_note("  r13 %#018llx r14 %#018llx r15 %#018llx", (unsigned long long)f->r13,
+		 (unsigned long long)f->r14, (unsigned long long)f->r15);
+	char backtrace[160];
+	format_backtrace(backtrace, sizeof(backtrace), f->rbp);
+	tap_note("%s", backtrace);
+	if (in_probe) {
+		printf("not ok %u - %s # unexpected %s (vector %llu) at rip %#llx\n",
+		       runner_current_number(), probe, exception_mnemonic(f->vector),
+		       (unsigned long long)f->vector, (unsigned long long)f->rip);
+		tap_capture_end();
+	}
 	printf("Bail out! unexpected %s (vector %llu) at rip %#llx%s%s\n",
 	       exception_mnemonic(f->vector), (unsigned long long)f->vector,
 	       (unsigned long long)f->rip, probe ? " in " : "", probe ? probe : "");

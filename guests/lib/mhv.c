@@ -431,9 +431,65 @@ static enum probe_status fail_kind(struct probe_run *run, const struct mhv_exit 
 			  observed);
 }
 
+void mhv_exit_asserted(enum mhv_vendor vendor, uint32_t code)
+{
+	tap_exit_asserted(vendor == MHV_VENDOR_SVM ? "svm" : "vmx", code);
+}
+
+/* Kinds that are one exit code on each vendor: an expectation of one names its code even
+ * when another exit came. The others (CR/DR numbers, VMX instructions, descriptor tables,
+ * MWAIT's two SVM codes) are named by the exit that came, when it is of that kind. */
+static bool kind_has_one_code(enum mhv_exit_kind kind)
+{
+	switch (kind) {
+	case MHV_EXIT_NONE:
+	case MHV_EXIT_DONE:
+	case MHV_EXIT_L2_EVENT:
+	case MHV_EXIT_VMFAIL:
+	case MHV_EXIT_OTHER:
+	case MHV_EXIT_KINDS:
+	case MHV_EXIT_CR_READ:
+	case MHV_EXIT_CR_WRITE:
+	case MHV_EXIT_DR_ACCESS:
+	case MHV_EXIT_EXCEPTION:
+	case MHV_EXIT_VM_INSN:
+	case MHV_EXIT_DESCRIPTOR:
+	case MHV_EXIT_MWAIT:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* The exit code an expectation of kind asserts: the one that came when it is of that kind
+ * (its own number in a family), else the kind's one code. Not for DONE / L2_EVENT (the
+ * mini-hypervisor's own hypercalls) nor a failed VMLAUNCH. */
+static void note_expected(const struct mhv_exit *e, enum mhv_exit_kind kind)
+{
+	if (kind == MHV_EXIT_DONE || kind == MHV_EXIT_L2_EVENT || kind == MHV_EXIT_VMFAIL ||
+	    kind == MHV_EXIT_OTHER || kind == MHV_EXIT_NONE)
+		return;
+	if (e->kind == kind) {
+		if (e->vendor == MHV_VENDOR_SVM)
+			mhv_exit_asserted(e->vendor, (uint32_t)e->exitcode);
+		else
+			mhv_exit_asserted(e->vendor, e->reason & VMX_EXIT_BASIC_MASK);
+		return;
+	}
+	if (!kind_has_one_code(kind))
+		return;
+	int64_t code = e->vendor == MHV_VENDOR_SVM ? mhv_svm_exitcode_of(kind)
+						   : mhv_vmx_reason_of(kind);
+	if (code >= 0)
+		mhv_exit_asserted(e->vendor, e->vendor == MHV_VENDOR_SVM
+						     ? (uint32_t)code
+						     : (uint32_t)code & VMX_EXIT_BASIC_MASK);
+}
+
 enum probe_status mhv_expect_kind(struct probe_run *run, const struct mhv_exit *e,
 				  enum mhv_exit_kind kind)
 {
+	note_expected(e, kind);
 	if (e->kind != kind)
 		return fail_kind(run, e, kind);
 	/* Native codes too, where the kind has exactly one. */
@@ -478,6 +534,9 @@ enum probe_status mhv_expect_exception(struct probe_run *run, const struct mhv_e
 {
 	char observed[320];
 	mhv_describe_exit(e, observed, sizeof(observed));
+	mhv_exit_asserted(e->vendor, e->vendor == MHV_VENDOR_SVM
+					     ? SVM_EXIT_EXCEPTION_BASE + vector
+					     : VMX_EXIT_EXCEPTION_NMI);
 	if (e->vendor == MHV_VENDOR_SVM) {
 		uint64_t code = SVM_EXIT_EXCEPTION_BASE + vector;
 		if (e->exitcode != code)

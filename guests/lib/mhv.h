@@ -361,6 +361,16 @@ enum probe_status mhv_expect_insn(struct probe_run *run, const struct mhv_exit *
 enum probe_status mhv_expect_exception(struct probe_run *run, const struct mhv_exit *e,
 				       unsigned vector, bool has_error, uint32_t error_code,
 				       uint64_t rip);
+/* The running probe asserts this exit (SVM EXITCODE, VMX basic exit reason): listed in
+ * its YAML block for the exit coverage table (lib/tap.h tap_exit_asserted). The
+ * expectations above call it; a probe that compares exit codes itself calls it too. */
+void mhv_exit_asserted(enum mhv_vendor vendor, uint32_t code);
+/* EXPECT_EQ (lib/probe.h) of an exit code, naming the exit as asserted. */
+#define EXPECT_EXIT(run, vendor, what, expected, observed)                  \
+	do {                                                                \
+		mhv_exit_asserted((vendor), (uint32_t)(expected));          \
+		EXPECT_EQ((run), (what), (expected), (observed));           \
+	} while (0)
 /* The exit is MHV_EXIT_DONE. */
 enum probe_status mhv_expect_done(struct probe_run *run, const struct mhv_exit *e);
 /* Runs L2 and expects MHV_EXIT_DONE. */

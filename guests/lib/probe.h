@@ -3,7 +3,7 @@
  *     static enum probe_status cpu_vendor(struct probe_run *run)
  *     {
  *             ...
- *             diag("vendor %s", vendor);                 // a "# ..." line
+ *             diag("vendor %s", vendor);   // in the YAML block after its test line
  *             if (!known)
  *                     return probe_fail(run, "expected GenuineIntel or AuthenticAMD, "
  *                                       "observed '%s'", vendor);

@@ -19,6 +19,7 @@ static const char *probe_names[RUNNER_MAX_PROBES];
 static unsigned selected[RUNNER_MAX_PROBES];
 static unsigned nr_selected;
 static const char *current_probe;
+static unsigned current_number;
 static bool deviations_todo;
 
 void runner_set_deviations_todo(bool todo)
@@ -92,20 +93,25 @@ enum guest_exit_code runner_run(void)
 		const struct probe *probe = &probes_start[selected[i]];
 		struct probe_run run = { .name = probe->name };
 		current_probe = probe->name;
+		current_number = i + 1;
+		/* the probe's diag() lines become the YAML block after its test line */
+		tap_capture_begin();
 		enum probe_status status = probe->run(&run);
-		current_probe = NULL;
 		if (status != PROBE_PASS && status != PROBE_SKIP)
 			status = PROBE_FAIL;
 		const char *note = status == PROBE_FAIL ? deviation_note(platform, probe->name) : NULL;
 		if (note && deviations_todo) {
 			tap_result_todo(i + 1, probe->name, note, run.reason);
-			continue;
+		} else {
+			if (note)
+				diag("a documented %s deviation: %s (guests/README.md)",
+				     platform_name(platform), note);
+			failed += status == PROBE_FAIL;
+			tap_result(i + 1, probe->name, status, run.reason);
 		}
-		if (note)
-			diag("a documented %s deviation: %s (guests/README.md)", platform_name(platform),
-			     note);
-		failed += status == PROBE_FAIL;
-		tap_result(i + 1, probe->name, status, run.reason);
+		tap_capture_end();
+		current_probe = NULL;
+		current_number = 0;
 	}
 	diag("%u of %u failed", failed, nr_selected);
 	return failed ? EXIT_SOME_FAILED : EXIT_ALL_PASSED;
@@ -114,4 +120,9 @@ enum guest_exit_code runner_run(void)
 const char *runner_current_probe(void)
 {
 	return current_probe;
+}
+
+unsigned runner_current_number(void)
+{
+	return current_number;
 }

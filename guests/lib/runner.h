@@ -22,5 +22,7 @@ void runner_set_deviations_todo(bool todo);
 enum guest_exit_code runner_run(void);
 /* The probe running now, or NULL (for the unexpected-exception report). */
 const char *runner_current_probe(void);
+/* Its test number (1-based), or 0. */
+unsigned runner_current_number(void);
 
 #endif

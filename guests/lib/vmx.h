@@ -197,6 +197,7 @@ enum vmcs_field {
 #define VMX_EXIT_RDRAND          57
 #define VMX_EXIT_INVPCID         58
 #define VMX_EXIT_ENTRY_FAILURE   (1u << 31) /* bit 31 of the exit reason */
+#define VMX_EXIT_BASIC_MASK      0xffffu    /* bits 15:0: the basic exit reason (25.9.1) */
 
 /* VM-instruction error numbers, SDM vol.3C 31.4 Table 31-1. */
 #define VMXERR_VMCLEAR_INVALID_ADDR  2

@@ -216,3 +216,32 @@ def test_kvm_skips_or_runs(tmp_path, testkernel):
         assert rc == 77 and last == "harness: SKIP: kvm: " + why
     else:
         assert rc == 0, out
+
+
+# ---- the conformance guest's own TAP: each probe's evidence in its own YAML block
+
+def test_conformance_probe_diagnostics_are_its_own(tmp_path):
+    """Issue 16: the guest printed a probe's "#" lines before its test line, so the results
+    filed them under the previous probe. Now each probe's lines are the YAML block after
+    its own test line, and results/*.json carry them under that probe."""
+    need("qemu-system-x86_64")
+    image = ROOT / "build" / "guests" / "conformance.elf"
+    if not image.is_file():
+        pytest.skip("%s is not built (make)" % image)
+    from harness.platforms import RunSpec, get_platform
+    from harness.results import to_dict
+    from harness.runner import run
+    spec = RunSpec(image=image, args=["cost/cpuid", "cost/hlt", "platform/cpu-vendor"],
+                   bare=True)
+    result = run(get_platform("qemu-svm"), spec, timeout=120, runs_root=tmp_path / "runs")
+    assert result.verdict == "pass", result.reason
+    probes = {p["name"]: p["diagnostics"] for p in to_dict(result)["probes"]}
+    assert [d for d in probes["cost/cpuid"] if d.startswith("cost ")] == [
+        d for d in probes["cost/cpuid"] if d.startswith("cost cpuid: 1000 round trips")]
+    assert any(d.startswith("cost cpuid: ") for d in probes["cost/cpuid"])
+    assert [d for d in probes["cost/hlt"] if d.startswith("cost ")][0].startswith("cost hlt: ")
+    assert any(d.startswith("CPUID.0: vendor 'AuthenticAMD'")
+               for d in probes["platform/cpu-vendor"])
+    assert not any(d.startswith("CPUID.0") for d in probes["cost/hlt"])
+    # the runtime's own lines belong to the stream, not to a probe
+    assert any(d.startswith("nestbed conformance guest") for d in result.tap.diagnostics)

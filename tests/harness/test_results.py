@@ -7,7 +7,9 @@ from harness.runner import RunResult
 from harness.tap import parse
 
 TAP = ("TAP version 13\nok 1 - svm/intercept/cpuid\n"
-       "not ok 2 - svm/vmrun/asid0 # expected VMEXIT_INVALID\n# got exit 0x72\n"
+       "not ok 2 - svm/vmrun/asid0 # expected VMEXIT_INVALID\n"
+       "  ---\n  diagnostics:\n    - \"got exit 0x72\"\n  exits:\n    - \"svm:0xffffffff\"\n  ...\n"
+       "# the stream's line\n"
        "ok 3 - svm/vgif # SKIP no vGIF\nnot ok 4 - svm/lbr # TODO later\n1..4\n")
 
 
@@ -35,6 +37,8 @@ def test_json_record(tmp_path):
     fail = data["probes"][1]
     assert fail["reason"] == "expected VMEXIT_INVALID" and fail["diagnostics"] == ["got exit 0x72"]
     assert data["probes"][3]["todo"] is True
+    assert fail["exits"] == ["svm:0xffffffff"] and data["probes"][0]["exits"] == []
+    assert data["diagnostics"] == ["the stream's line"]
 
 
 def test_junit(tmp_path):

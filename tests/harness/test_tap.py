@@ -104,11 +104,96 @@ def test_second_plan_and_tests_after_trailing_plan():
     assert any("second plan" in p for p in r.problems)
 
 
-def test_diagnostics_attach_to_previous_test():
-    r = parse("1..2\nnot ok 1 - a\n# got 3\n#  expected 4\n  ---\n  message: x\n  ...\n"
-              "ok 2 - b\n")
-    assert r.tests[0].diagnostics == ["got 3", "expected 4", "message: x"]
-    assert r.tests[1].diagnostics == []
+def test_comment_lines_belong_to_the_stream_not_a_test():
+    # the attribution bug of issue 16: a probe's "#" lines printed before its test line
+    # were filed under the previous probe; "#" lines now belong to no test
+    r = parse("1..2\n# cost hlt 17\nok 1 - cost/cpuid\n# cost hlt 99\nok 2 - cost/hlt\n")
+    assert r.tests[0].diagnostics == [] and r.tests[1].diagnostics == []
+    assert r.diagnostics == ["cost hlt 17", "cost hlt 99"] and r.is_ok
+
+
+GUEST_STREAM = r"""TAP version 13
+# nestbed conformance guest; loader 'qemu'
+1..3
+ok 1 - cost/cpuid
+  ---
+  diagnostics:
+    - "cost cpuid 1200 ticks"
+  ...
+nestbed: a console line of L0, between the test line and its block
+not ok 2 - intercept/invd # exit code: expected 0x76, observed 0x89
+nestbed-trace l1 exit 0x89
+  ---
+  diagnostics:
+    - "SVM exit 0x89 \\ \"q\" \u0007"
+    - "a documented QEMU deviation: INVD exits as WBINVD"
+  exits:
+    - "svm:0x76"
+  vendor: svm
+  ...
+ok 3 - cost/hlt # SKIP no HLT
+# 1 of 3 failed
+"""
+
+
+def test_yaml_block_is_the_tests_own_evidence():
+    r = parse(GUEST_STREAM)
+    assert not r.problems
+    cpuid, invd, hlt = r.tests
+    assert cpuid.diagnostics == ["cost cpuid 1200 ticks"]
+    assert invd.diagnostics == ['SVM exit 0x89 \\ "q" \x07',
+                                "a documented QEMU deviation: INVD exits as WBINVD"]
+    assert invd.yaml["exits"] == ["svm:0x76"] and invd.yaml["vendor"] == "svm"
+    assert hlt.diagnostics == [] and hlt.yaml == {}
+    assert r.diagnostics == ["nestbed conformance guest; loader 'qemu'", "1 of 3 failed"]
+
+
+def test_the_guest_library_writes_what_the_parser_reads():
+    # guests/lib/tap.c's quoting (JSON escapes, \u00XX for control bytes) read back
+    text = '1..1\nok 1 - a\n  ---\n  diagnostics:\n    - "tab\\u0009 \\"x\\" \\\\ \\u007f"\n  ...\n'
+    r = parse(text)
+    assert not r.problems and r.tests[0].diagnostics == ['tab\t "x" \\ \x7f']
+
+
+def test_yaml_block_without_a_test_line():
+    r = parse("1..1\n# header\n  ---\n  diagnostics:\n    - x\n  ...\nok 1 - a\n")
+    assert r.tests[0].diagnostics == []
+    assert any("follows no test line" in p for p in r.problems) and not r.is_ok
+
+
+def test_yaml_block_after_a_comment_line_is_not_the_tests():
+    r = parse("1..1\nok 1 - a\n# stream\n  ---\n  diagnostics:\n    - x\n  ...\n")
+    assert r.tests[0].diagnostics == [] and any("follows no test" in p for p in r.problems)
+
+
+def test_second_yaml_block_for_one_test():
+    r = parse("1..1\nok 1 - a\n  ---\n  diagnostics:\n    - x\n  ...\n"
+              "  ---\n  diagnostics:\n    - y\n  ...\n")
+    assert any("follows no test line" in p or "second YAML block" in p for p in r.problems)
+    assert r.tests[0].diagnostics == ["x"]
+
+
+def test_yaml_block_left_open():
+    r = parse("1..2\nok 1 - a\n  ---\n  diagnostics:\n    - x\nok 2 - b\n")
+    assert any("not closed" in p for p in r.problems)
+    assert [t.name for t in r.tests] == ["a", "b"] and r.tests[0].diagnostics == ["x"]
+    r = parse("1..1\nok 1 - a\n  ---\n  diagnostics:\n    - x\n")
+    assert any("not closed" in p for p in r.problems)
+
+
+def test_yaml_outside_the_subset_is_a_problem():
+    for body in ("  diagnostics:\n    - {a: 1}\n", "  - x\n", "  key: 'single'\n",
+                 "  a: \"unterminated\n",
+                 "  a: 1\n  a: 2\n"):
+        r = parse("1..1\nok 1 - a\n  ---\n" + body + "  ...\n")
+        assert any("not the YAML" in p for p in r.problems), body
+
+
+def test_cmocka_comments_follow_their_test():
+    r = parse("1..2\nok 1 - b\nnot ok 2 - a\n# 0x1 != 0x2\n# t.c:6: error: Failure!\n",
+              comments="after")
+    assert r.tests[0].diagnostics == []
+    assert r.tests[1].diagnostics == ["0x1 != 0x2", "t.c:6: error: Failure!"]
 
 
 def test_streaming_feed_returns_tests():

@@ -55,7 +55,7 @@ static enum probe_status check_cr_exit(struct probe_run *run, struct mhv_vm *vm,
 	MHV_CHECK(mhv_expect_insn(run, e, write ? MHV_EXIT_CR_WRITE : MHV_EXIT_CR_READ, rip, c->len));
 	if (vm->vendor == MHV_VENDOR_SVM) {
 		uint64_t code = (write ? SVM_EXIT_CR_WRITE_BASE : SVM_EXIT_CR_READ_BASE) + c->cr;
-		EXPECT_EQ(run, "SVM EXITCODE", code, e->exitcode);
+		EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", code, e->exitcode);
 		/* With DecodeAssists: bit 63 and the GPR for MOV CRx; 0 for CLTS/LMSW. */
 		if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
 			EXPECT_EQ(run, "SVM EXITINFO1 (DecodeAssists)",
@@ -166,7 +166,8 @@ static enum probe_status cr0_selective_write(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("selective CR0 write", &e);
-	EXPECT_EQ(run, "SVM EXITCODE (CR0_SEL_WRITE, after the TS-only write passed)",
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (CR0_SEL_WRITE, after the TS-only write passed)",
 		  SVM_EXIT_CR0_SEL_WRITE, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit (the write that changes WP)",
 		  (uint64_t)l2_cr0_selective + 17, e.rip);
@@ -196,7 +197,8 @@ static enum probe_status lmsw_selective(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("LMSW of CR0's own value", &e);
-	EXPECT_EQ(run, "SVM EXITCODE (CR0_SEL_WRITE for an LMSW that changes nothing)",
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (CR0_SEL_WRITE for an LMSW that changes nothing)",
 		  SVM_EXIT_CR0_SEL_WRITE, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit (the LMSW)", (uint64_t)l2_lmsw_same + 3, e.rip);
 	if (mhv_has(MHV_FEATURE_DECODE_ASSISTS))
@@ -205,3 +207,45 @@ static enum probe_status lmsw_selective(struct probe_run *run)
 	return mhv_run_expect_done(run, vm);
 }
 PROBE("cr/lmsw-selective", lmsw_selective);
+
+/* cr/cr2-read, cr/cr2-write: SVM only: the CR2 read and write intercepts (bits 2 and 18
+ * of the CR intercept word, exit codes 02h and 12h, APM vol.2 15.9.1). VMX has no CR2
+ * exiting: MOV to or from CR2 never exits (SDM vol.3C 26.1.3 lists CR0, CR3, CR4, CR8). */
+MHV_L2_ASM(l2_cr2_read, "mov %cr2, %rbx");                        /* 0, 3 */
+MHV_L2_ASM(l2_cr2_write, "mov %cr2, %rbx\n\tmov %rbx, %cr2");     /* 3, 3 */
+
+#define SVM_INTERCEPT_CR_READ(n)  (1u << (n))
+#define SVM_INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+
+static enum probe_status cr2_access(struct probe_run *run, bool write)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMX has no CR2 exiting: MOV CR2 "
+				     "never exits (SDM vol.3C 26.1.3)"));
+	vm->vmcb->intercept_cr |= write ? SVM_INTERCEPT_CR_WRITE(2) : SVM_INTERCEPT_CR_READ(2);
+	void (*code)(void *) = write ? l2_cr2_write : l2_cr2_read;
+	mhv_l2_call(vm, code, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("MOV CR2", &e);
+	static const struct cr_case read_case = { l2_cr2_read, 0, 3, 2, MOV_FROM,
+						  MHV_INTERCEPT_COUNT };
+	static const struct cr_case write_case = { l2_cr2_write, 3, 3, 2, MOV_TO,
+						   MHV_INTERCEPT_COUNT };
+	MHV_CHECK(check_cr_exit(run, vm, &e, write ? &write_case : &read_case, 0));
+	mhv_advance_rip(vm, 3);
+	return mhv_run_expect_done(run, vm);
+}
+
+static enum probe_status cr2_read(struct probe_run *run)
+{
+	return cr2_access(run, false);
+}
+PROBE("cr/cr2-read", cr2_read);
+
+static enum probe_status cr2_write(struct probe_run *run)
+{
+	return cr2_access(run, true);
+}
+PROBE("cr/cr2-write", cr2_write);

@@ -40,7 +40,8 @@ MHV_L2_ASM(l2_sti_nops, "sti\n\tnop\n\tnop\n\tnop");
 static enum probe_status expect_mtf(struct probe_run *run, const struct mhv_exit *e, uint64_t rip)
 {
 	MHV_CHECK(mhv_expect_kind(run, e, MHV_EXIT_MTF));
-	EXPECT_EQ(run, "VMX exit reason (monitor trap flag)", VMX_EXIT_MTF, e->reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX,
+		    "VMX exit reason (monitor trap flag)", VMX_EXIT_MTF, e->reason);
 	EXPECT_EQ(run, "exit qualification of an MTF exit", 0, e->qualification);
 	MHV_CHECK(mhv_expect_no_vectoring(run, e));
 	EXPECT_EQ(run, "L2 RIP at the MTF exit", rip, e->rip);

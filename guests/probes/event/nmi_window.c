@@ -24,7 +24,8 @@ static enum probe_status expect_nmi_window(struct probe_run *run, const struct m
 					   uint64_t rip)
 {
 	MHV_CHECK(mhv_expect_kind(run, e, MHV_EXIT_NMI_WINDOW));
-	EXPECT_EQ(run, "VMX exit reason (NMI window)", VMX_EXIT_NMI_WINDOW, e->reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX,
+		    "VMX exit reason (NMI window)", VMX_EXIT_NMI_WINDOW, e->reason);
 	EXPECT_EQ(run, "exit qualification of an NMI-window exit", 0, e->qualification);
 	MHV_CHECK(mhv_expect_no_vectoring(run, e));
 	EXPECT_EQ(run, "L2 RIP at the NMI-window exit", rip, e->rip);

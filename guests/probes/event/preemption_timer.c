@@ -37,7 +37,8 @@ extern const char tmr_rdmsr_loop[], tmr_rdmsr_hlt[];
 static enum probe_status expect_timer(struct probe_run *run, const struct mhv_exit *e)
 {
 	MHV_CHECK(mhv_expect_kind(run, e, MHV_EXIT_PREEMPTION_TIMER));
-	EXPECT_EQ(run, "VMX exit reason (VMX-preemption timer expired)", VMX_EXIT_PREEMPTION_TIMER,
+	EXPECT_EXIT(run, MHV_VENDOR_VMX,
+		    "VMX exit reason (VMX-preemption timer expired)", VMX_EXIT_PREEMPTION_TIMER,
 		  e->reason);
 	EXPECT_EQ(run, "exit qualification of a timer exit", 0, e->qualification);
 	MHV_CHECK(mhv_expect_no_vectoring(run, e));

@@ -46,10 +46,11 @@ static uint64_t allowed1(uint32_t basic_msr, uint32_t true_msr)
 /* Starts a VMX VM with the controls needed (secondary ones in proc2, pin-based in pin),
  * the virtual-APIC page at scratch page 2 and the APIC-access page at scratch page 3. */
 static enum probe_status apicv_start(struct probe_run *run, struct mhv_vm **vm, bool tpr_shadow,
-				     uint32_t proc2, uint32_t pin)
+				     uint32_t proc2, uint32_t pin, uint32_t reason)
 {
 	MHV_START(run, *vm, MHV_MODE_LONG, 0);
 	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "VMX APIC virtualization"));
+	mhv_exit_asserted(MHV_VENDOR_VMX, reason);
 	uint64_t proc_ok = allowed1(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
 	uint64_t pin_ok = allowed1(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS);
 	uint64_t proc2_ok = (proc_ok & PROC_SECONDARY) ? rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 : 0;
@@ -85,7 +86,7 @@ static uint32_t *vapic(unsigned offset)
 static enum probe_status expect_trap(struct probe_run *run, const struct mhv_exit *e,
 				     uint32_t reason, uint64_t qual, uint64_t rip)
 {
-	EXPECT_EQ(run, "VMX exit reason", reason, e->reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", reason, e->reason);
 	EXPECT_EQ(run, "VMX exit qualification", qual, e->qualification);
 	EXPECT_EQ(run, "L2 RIP at the exit (after the instruction: trap-like)", rip, e->rip);
 	return mhv_expect_no_vectoring(run, e);
@@ -97,7 +98,7 @@ MHV_L2_ASM(l2_cr8, "mov $2, %eax\n\tmov %rax, %cr8\n\tnop");             /* 5, 4
 static enum probe_status tpr_below_threshold(struct probe_run *run)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(apicv_start(run, &vm, true, 0, 0));
+	MHV_CHECK(apicv_start(run, &vm, true, 0, 0, VMX_EXIT_TPR_BELOW));
 	*vapic(VAPIC_TPR) = 0x50;
 	vmwrite(VMCS_TPR_THRESHOLD, 4);
 	mhv_l2_call(vm, l2_cr8, NULL);
@@ -116,20 +117,20 @@ MHV_L2_ASM(l2_apic_rw, "mov 0x30(%rdi), %eax\n\tmovl $0x1234, 0x80(%rdi)");  /* 
 static enum probe_status apic_access(struct probe_run *run)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(apicv_start(run, &vm, false, PROC2_VIRT_APIC_ACCESSES, 0));
+	MHV_CHECK(apicv_start(run, &vm, false, PROC2_VIRT_APIC_ACCESSES, 0, VMX_EXIT_APIC_ACCESS));
 	uint32_t *page = mhv_scratch_page(3);
 	mhv_l2_call(vm, l2_apic_rw, page);
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("read of the APIC-access page at 30h", &e);
-	EXPECT_EQ(run, "VMX exit reason", VMX_EXIT_APIC_ACCESS, e.reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", VMX_EXIT_APIC_ACCESS, e.reason);
 	EXPECT_EQ(run, "VMX exit qualification (offset 30h, linear read)", 0x30, e.qualification);
 	EXPECT_EQ(run, "L2 RIP at the exit (the read: fault-like)", (uint64_t)l2_apic_rw, e.rip);
 	MHV_CHECK(mhv_expect_no_vectoring(run, &e));
 	mhv_advance_rip(vm, 3);
 	mhv_run(vm, &e);
 	mhv_diag_exit("write of the APIC-access page at 80h", &e);
-	EXPECT_EQ(run, "VMX exit reason", VMX_EXIT_APIC_ACCESS, e.reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", VMX_EXIT_APIC_ACCESS, e.reason);
 	EXPECT_EQ(run, "VMX exit qualification (offset 80h, linear write)",
 		  APIC_ACCESS_WRITE | 0x80, e.qualification);
 	EXPECT_EQ(run, "L2 RIP at the exit (the write)", (uint64_t)l2_apic_rw + 3, e.rip);
@@ -147,7 +148,7 @@ static enum probe_status virtual_eoi(struct probe_run *run)
 {
 	struct mhv_vm *vm;
 	MHV_CHECK(apicv_start(run, &vm, true, PROC2_VIRT_APIC_ACCESSES | PROC2_VIRT_INTR_DELIVERY,
-			      PIN_EXTINT_EXITING));
+			      PIN_EXTINT_EXITING, VMX_EXIT_VIRTUALIZED_EOI));
 	*vapic(VAPIC_ISR + 0x10 * (EOI_VECTOR / 32)) = 1u << (EOI_VECTOR % 32);
 	vmwrite(VMCS_GUEST_INTR_STATUS, EOI_VECTOR << 8); /* SVI = 31h, RVI = 0 */
 	for (unsigned i = 0; i < 4; i++)
@@ -170,7 +171,8 @@ MHV_L2_ASM(l2_svr, "movl $0x1ff, 0xf0(%rdi)\n\tnop");                      /* 10
 static enum probe_status apic_write(struct probe_run *run)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(apicv_start(run, &vm, true, PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT, 0));
+	MHV_CHECK(apicv_start(run, &vm, true, PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT, 0,
+			      VMX_EXIT_APIC_WRITE));
 	mhv_l2_call(vm, l2_svr, mhv_scratch_page(3));
 	struct mhv_exit e;
 	mhv_run(vm, &e);

@@ -71,7 +71,8 @@ static enum probe_status pf_fetch_no_insn_bytes(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("#PF (fetch)", &e);
-	EXPECT_EQ(run, "SVM EXITCODE (#PF)", SVM_EXIT_EXCEPTION_BASE + EXC_PF, e.exitcode);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (#PF)", SVM_EXIT_EXCEPTION_BASE + EXC_PF, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit (the unmapped target)", UNMAPPED, e.rip);
 	EXPECT_EQ(run, "SVM EXITINFO2 (the faulting address)", UNMAPPED, e.exitinfo2);
 	return expect_bytes(run, vm, e.rip, 0);

@@ -85,11 +85,12 @@ static enum probe_status smi(struct probe_run *run)
 		return mhv_run_expect_done(run, vm);
 	}
 	vm->vmcb->intercept_misc1 |= SVM_INTERCEPT_SMI;
+	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_SMI);
 	mhv_l2_call(vm, l2_smi, NULL);
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("SMI raised by L2 (OUT to B2h)", &e);
-	EXPECT_EQ(run, "SVM EXITCODE", SVM_EXIT_SMI, e.exitcode);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", SVM_EXIT_SMI, e.exitcode);
 	extern const char l2_smi_end[];
 	uint64_t after_out = (uint64_t)l2_smi + 4, end = (uint64_t)l2_smi_end;
 	if (e.rip < after_out || e.rip >= end)

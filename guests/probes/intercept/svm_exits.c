@@ -37,7 +37,7 @@ static enum probe_status svm_start(struct probe_run *run, struct mhv_vm **vm)
 static enum probe_status expect_exit(struct probe_run *run, const struct mhv_exit *e,
 				     uint64_t exitcode, uint64_t rip, unsigned len)
 {
-	EXPECT_EQ(run, "SVM EXITCODE", exitcode, e->exitcode);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", exitcode, e->exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit", rip, e->rip);
 	if (mhv_has(MHV_FEATURE_NEXT_RIP))
 		EXPECT_EQ(run, "SVM next_rip", rip + len, e->next_rip);
@@ -55,6 +55,7 @@ static enum probe_status pause_filter(struct probe_run *run)
 {
 	struct mhv_vm *vm;
 	MHV_CHECK(svm_start(run, &vm));
+	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_PAUSE);
 	uint32_t edx = cpuid(CPUID_LEAF_SVM).edx;
 	if (!(edx & CPUID_8000000A_EDX_PAUSE_FILTER))
 		return probe_skip(run, "no pause filter (CPUID Fn8000_000A EDX = %#x, bit 10 clear)",
@@ -102,6 +103,7 @@ static enum probe_status mwait_conditional(struct probe_run *run)
 {
 	struct mhv_vm *vm;
 	MHV_CHECK(svm_start(run, &vm));
+	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_MWAIT_CONDITIONAL);
 	uint32_t ecx = cpuid(CPUID_LEAF_FEATURES).ecx;
 	if (!(ecx & CPUID_1_ECX_MONITOR))
 		return probe_skip(run, "no MONITOR/MWAIT (CPUID.1:ECX = %#x, bit 3 clear)", ecx);
@@ -155,6 +157,7 @@ static enum probe_status run_gated(struct probe_run *run, const struct gated *g)
 {
 	struct mhv_vm *vm;
 	MHV_CHECK(svm_start(run, &vm));
+	mhv_exit_asserted(MHV_VENDOR_SVM, (uint32_t)g->exitcode);
 	struct cpuid_regs r = cpuid(g->leaf);
 	uint32_t value = g->reg == 'b' ? r.ebx : r.ecx;
 	if (!(value & g->bit))
@@ -238,6 +241,7 @@ static enum probe_status buslock(struct probe_run *run)
 {
 	struct mhv_vm *vm;
 	MHV_CHECK(svm_start(run, &vm));
+	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_BUSLOCK);
 	uint32_t edx = cpuid(CPUID_LEAF_SVM).edx;
 	if (!(edx & CPUID_8000000A_EDX_BUS_LOCK_THRESHOLD))
 		return probe_skip(run, "no bus lock threshold (CPUID Fn8000_000A EDX = %#x, bit 29 "
@@ -248,7 +252,7 @@ static enum probe_status buslock(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("split-lock LOCK INC with bus lock counter 0", &e);
-	EXPECT_EQ(run, "SVM EXITCODE", SVM_EXIT_BUSLOCK, e.exitcode);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", SVM_EXIT_BUSLOCK, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit (the locked instruction: fault-like)",
 		  (uint64_t)l2_split_lock, e.rip);
 	EXPECT_EQ(run, "the locked operand (not written)", 0,

@@ -51,17 +51,19 @@ static enum probe_status add_proc2(struct probe_run *run, uint32_t proc2)
 	return PROBE_PASS;
 }
 
-static enum probe_status vmx_start(struct probe_run *run, struct mhv_vm **vm, uint32_t proc2)
+static enum probe_status vmx_start(struct probe_run *run, struct mhv_vm **vm, uint32_t proc2,
+				   uint32_t reason)
 {
 	MHV_START(run, *vm, MHV_MODE_LONG, 0);
 	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "a VMX-only exiting control"));
+	mhv_exit_asserted(MHV_VENDOR_VMX, reason);
 	return add_proc2(run, proc2);
 }
 
 static enum probe_status expect_insn_exit(struct probe_run *run, const struct mhv_exit *e,
 					  uint32_t reason, uint64_t rip, unsigned len)
 {
-	EXPECT_EQ(run, "VMX exit reason", reason, e->reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", reason, e->reason);
 	EXPECT_EQ(run, "L2 RIP at the exit", rip, e->rip);
 	EXPECT_EQ(run, "VMX VM-exit instruction length", len, e->insn_len);
 	return mhv_expect_no_vectoring(run, e);
@@ -74,7 +76,7 @@ MHV_L2_ASM(l2_pause_loop, "mov $200000, %ecx\n1:\n\tpause\n\tdec %ecx\n\tjnz 1b"
 static enum probe_status pause_loop_with(struct probe_run *run, uint32_t gap)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(vmx_start(run, &vm, PROC2_PAUSE_LOOP_EXITING));
+	MHV_CHECK(vmx_start(run, &vm, PROC2_PAUSE_LOOP_EXITING, VMX_EXIT_PAUSE));
 	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_PAUSE, false));
 	vmwrite(VMCS_PLE_GAP, gap);
 	vmwrite(VMCS_PLE_WINDOW, 1000);     /* a loop may last 1000 TSC ticks */
@@ -116,7 +118,7 @@ MHV_L2_ASM(l2_getsec, "xor %eax, %eax\n\tgetsec");                              
 static enum probe_status getsec(struct probe_run *run)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(vmx_start(run, &vm, 0));
+	MHV_CHECK(vmx_start(run, &vm, 0, VMX_EXIT_GETSEC));
 	uint32_t ecx = cpuid(CPUID_LEAF_FEATURES).ecx;
 	if (!(ecx & CPUID_1_ECX_SMX))
 		return probe_skip(run, "no SMX (CPUID.1:ECX = %#x, bit 6 clear): GETSEC raises #UD",
@@ -140,7 +142,7 @@ MHV_L2_ASM(l2_encls, "xor %eax, %eax\n\t.byte 0x0f, 0x01, 0xcf");               
 static enum probe_status encls(struct probe_run *run)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(vmx_start(run, &vm, 0));
+	MHV_CHECK(vmx_start(run, &vm, 0, VMX_EXIT_ENCLS));
 	uint32_t ebx = cpuid_subleaf(7, 0).ebx;
 	if (!(ebx & CPUID_7_EBX_SGX))
 		return probe_skip(run, "no SGX (CPUID.(7,0):EBX = %#x, bit 2 clear): ENCLS raises #UD",
@@ -166,7 +168,7 @@ MHV_L2_ASM(l2_tpause, "xor %eax, %eax\n\txor %edx, %edx\n\txor %ecx, %ecx\n\t"
 static enum probe_status user_wait(struct probe_run *run, void (*code)(void *), uint32_t reason)
 {
 	struct mhv_vm *vm;
-	MHV_CHECK(vmx_start(run, &vm, 0));
+	MHV_CHECK(vmx_start(run, &vm, 0, reason));
 	uint32_t ecx = cpuid_subleaf(7, 0).ecx;
 	if (!(ecx & CPUID_7_ECX_WAITPKG))
 		return probe_skip(run, "no WAITPKG (CPUID.(7,0):ECX = %#x, bit 5 clear): UMWAIT and "

@@ -157,7 +157,8 @@ static enum probe_status from_l2_ud_intercepted(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("L2 VMMCALL, L1 intercepting #UD only", &e);
-	EXPECT_EQ(run, "SVM EXITCODE (46h: #UD, not 81h: VMMCALL is not intercepted)",
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (46h: #UD, not 81h: VMMCALL is not intercepted)",
 		  0x46, e.exitcode);
 	EXPECT_EQ(run, "L2's RIP at the exit (the VMMCALL)", (uint64_t)isolation_l2_vmmcall_at, e.rip);
 	EXPECT_EQ(run, "L2's RAX at the exit", HC_COUNTERS, e.rax);

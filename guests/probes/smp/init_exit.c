@@ -105,7 +105,8 @@ static enum probe_status init_exit(struct probe_run *run)
 	if (mhv_vendor() == MHV_VENDOR_VMX) {
 		if (!back)
 			return probe_fail(run, "no VM exit reached the AP's L1 within 1 s of the INIT");
-		EXPECT_EQ(run, "VMX exit reason (INIT signal)", VMX_EXIT_INIT, job.exit.reason);
+		EXPECT_EXIT(run, MHV_VENDOR_VMX,
+			    "VMX exit reason (INIT signal)", VMX_EXIT_INIT, job.exit.reason);
 		EXPECT_EQ(run, "VMX exit qualification", 0, job.exit.qualification);
 		if (!rip_in_spin_loop(job.exit.rip))
 			return probe_fail(run, "L2 RIP saved by the INIT exit: expected %#llx..%#llx, "
@@ -122,7 +123,8 @@ static enum probe_status init_exit(struct probe_run *run)
 	}
 	/* AMD-V: the VMCB in memory says what the #VMEXIT wrote. */
 	struct svm_vmcb *v = job.vm->vmcb;
-	EXPECT_EQ(run, "SVM EXITCODE (INIT intercept), low 32 bits", SVM_EXIT_INIT,
+	EXPECT_EXIT(run, MHV_VENDOR_SVM,
+		    "SVM EXITCODE (INIT intercept), low 32 bits", SVM_EXIT_INIT,
 		  (uint32_t)v->exitcode);
 	if (!rip_in_spin_loop(v->rip))
 		return probe_fail(run, "L2 RIP in the VMCB: expected %#llx..%#llx, observed %#llx",

@@ -94,7 +94,8 @@ static enum probe_status wait_for_sipi(struct probe_run *run)
 	uint64_t result = PROBE_FAIL;
 	if (!smp_wait_result(1, &result, WAIT_US))
 		return probe_fail(run, "the AP's L1 did not return after the SIPI exit");
-	EXPECT_EQ(run, "VMX exit reason (SIPI)", VMX_EXIT_SIPI, job.exit.reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX,
+		    "VMX exit reason (SIPI)", VMX_EXIT_SIPI, job.exit.reason);
 	EXPECT_EQ(run, "VMX exit qualification (the SIPI's vector)", SIPI_VECTOR,
 		  job.exit.qualification);
 	return (enum probe_status)result;

@@ -59,6 +59,7 @@ static enum probe_status pml_full(struct probe_run *run)
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, MHV_TDP);
 	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "VMX page-modification logging"));
+	mhv_exit_asserted(MHV_VENDOR_VMX, VMX_EXIT_PML_FULL);
 	uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	if (!(cap & EPT_CAP_AD))
 		return probe_skip(run, "no EPT accessed/dirty flags (IA32_VMX_EPT_VPID_CAP = %#llx, "
@@ -86,7 +87,7 @@ static enum probe_status pml_full(struct probe_run *run)
 	mhv_diag_exit("two writes to clean pages, PML index 0", &e);
 	diag("PML[0] %#llx, PML index %#llx", (unsigned long long)log[0],
 	     (unsigned long long)vmread(VMCS_PML_INDEX));
-	EXPECT_EQ(run, "VMX exit reason", VMX_EXIT_PML_FULL, e.reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", VMX_EXIT_PML_FULL, e.reason);
 	EXPECT_EQ(run, "L2 RIP at the exit (the second write: fault-like)",
 		  (uint64_t)l2_two_writes + 6, e.rip);
 	EXPECT_EQ(run, "VMX exit qualification", 0, e.qualification);

@@ -146,7 +146,7 @@ static enum probe_status l2_insn(struct probe_run *run, void (*code)(void *), un
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("SVM instruction in L2", &e);
-	EXPECT_EQ(run, "SVM EXITCODE", exitcode, e.exitcode);
+	EXPECT_EXIT(run, MHV_VENDOR_SVM, "SVM EXITCODE", exitcode, e.exitcode);
 	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)code + offset, e.rip);
 	if (mhv_has(MHV_FEATURE_NEXT_RIP))
 		EXPECT_EQ(run, "SVM next_rip", (uint64_t)code + offset + 3, e.next_rip);

@@ -127,6 +127,7 @@ static enum probe_status run_case(struct probe_run *run, const struct l2_case *c
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, 0);
 	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "a VMX instruction"));
+	mhv_exit_asserted(MHV_VENDOR_VMX, c->reason);
 	MHV_CHECK(require_insn(run, c->reason));
 	if (c->reason == VMX_EXIT_VMFUNC) {
 		vmwrite(VMCS_PROC2_CONTROLS, vmread(VMCS_PROC2_CONTROLS) | PROC2_VM_FUNCTIONS);
@@ -136,7 +137,7 @@ static enum probe_status run_case(struct probe_run *run, const struct l2_case *c
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit(c->name, &e);
-	EXPECT_EQ(run, "VMX exit reason", c->reason, e.reason);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", c->reason, e.reason);
 	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)c->code + c->offset, e.rip);
 	EXPECT_EQ(run, "VMX VM-exit instruction length", c->len, e.insn_len);
 	if (c->has_qual)
