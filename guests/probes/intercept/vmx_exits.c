@@ -7,7 +7,8 @@
  * - encls (60): ENCLS with "enable ENCLS exiting" and the leaf's bit in the
  *   ENCLS-exiting bitmap (26.1.3);
  * - umwait (67), tpause (68): with "enable user wait and pause" and RDTSC exiting
- *   (26.1.3).
+ *   (26.1.3);
+ * - bus-lock (74): with "VMM bus-lock detection", trap-like after a split lock.
  * Each SKIPs with the CPUID or capability evidence where the CPU lacks the instruction or
  * the control. SKIP on SVM. */
 #include "lib/cpu.h"
@@ -195,3 +196,36 @@ static enum probe_status tpause(struct probe_run *run)
 	return user_wait(run, l2_tpause, VMX_EXIT_TPAUSE);
 }
 PROBE("intercept/vmx-tpause", tpause);
+
+/* VMM bus-lock detection (secondary control bit 30): an L2 instruction that locks the
+ * bus (a LOCK operation split across cache lines) completes and then exits with reason
+ * 74, trap-like: RIP after it (SDM vol.3C 26.1.3, 27.2). SKIP without CPUID.(7,0):ECX[24]
+ * (bus-lock detection) or the control. */
+#define VMX_EXIT_BUS_LOCK        74
+#define PROC2_BUS_LOCK_DETECTION (1u << 30)
+#define CPUID_7_ECX_BUS_LOCK_DETECT (1u << 24)
+MHV_L2_ASM(l2_split_lock, "lock incl 0x3e(%rdi)\n\tnop");           /* 0, 4 */
+
+static enum probe_status bus_lock(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(vmx_start(run, &vm, 0, VMX_EXIT_BUS_LOCK));
+	uint32_t ecx = cpuid_subleaf(7, 0).ecx;
+	if (!(ecx & CPUID_7_ECX_BUS_LOCK_DETECT))
+		return probe_skip(run, "no bus-lock detection (CPUID.(7,0):ECX = %#x, bit 24 clear)",
+				  ecx);
+	MHV_CHECK(add_proc2(run, PROC2_BUS_LOCK_DETECTION));
+	volatile uint32_t *operand = (volatile uint32_t *)((uint8_t *)mhv_scratch_page(2) + 0x3e);
+	*operand = 41;
+	mhv_l2_call(vm, l2_split_lock, mhv_scratch_page(2)); /* 3Eh: 4 bytes across 40h */
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("split-lock LOCK INC with bus-lock detection", &e);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason (basic)", VMX_EXIT_BUS_LOCK,
+		    e.reason & 0xffff);
+	EXPECT_EQ(run, "L2 RIP at the exit (after the instruction: trap-like)",
+		  (uint64_t)l2_split_lock + 4, e.rip);
+	EXPECT_EQ(run, "the locked operand (incremented)", 42, *operand);
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("intercept/vmx-bus-lock", bus_lock);
