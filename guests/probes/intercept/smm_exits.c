@@ -57,17 +57,20 @@ MHV_L2_ASM(l2_smi, "xor %eax, %eax\n\tout %al, $0xb2\n\t"         /* 2, 2 */
 #define ICH9_LPC_ID  0x29188086u
 #define ICH9_PMBASE  0x40
 #define ICH9_SMI_EN  0x30           /* GBL_SMI_EN bit 0, APMC_EN bit 5 (ICH9 13.8.3.12) */
+#define ICH9_SMI_EN_NEEDED 0x21u
+#define ICH9_PMBASE_MASK 0xff80u    /* PMBASE bits 15:7 (ICH9 13.1.16) */
+#define PIIX4_APMC_EN 0x02u         /* DEVACTB byte 5Bh bit 1 */
 
 static const char *apmc_smi_off(void)
 {
 	if (pci_read32(0, 1, 3, 0) == PIIX4_PM_ID)
-		return (pci_read32(0, 1, 3, PIIX4_DEVACTB) >> 24) & 2 ? NULL
+		return (pci_read32(0, 1, 3, PIIX4_DEVACTB) >> 24) & PIIX4_APMC_EN ? NULL
 			: "the firmware left APMC SMIs off (PIIX4 PM config 5Bh bit 1 clear)";
 	if (pci_read32(0, 0x1f, 0, 0) == ICH9_LPC_ID) {
-		uint16_t pmbase = pci_read32(0, 0x1f, 0, ICH9_PMBASE) & 0xff80;
+		uint16_t pmbase = pci_read32(0, 0x1f, 0, ICH9_PMBASE) & ICH9_PMBASE_MASK;
 		uint32_t smi_en;
 		__asm__ volatile("inl %1, %0" : "=a"(smi_en) : "Nd"((uint16_t)(pmbase + ICH9_SMI_EN)));
-		return (smi_en & 0x21) == 0x21 ? NULL
+		return (smi_en & ICH9_SMI_EN_NEEDED) == ICH9_SMI_EN_NEEDED ? NULL
 			: "the firmware left APMC SMIs off (ICH9 SMI_EN bits 0 and 5 not both set)";
 	}
 	return "no PIIX4 or ICH9 power management function to raise an SMI from";

@@ -27,6 +27,7 @@
 #define SVM_EXIT_INVLPGB 0xa0u
 #define SVM_EXIT_TLBSYNC 0xa4u
 #define RFLAGS_IF 0x200ull
+#define SVM_V_TPR_MASK 0xfull /* VMCB 060h bits 3:0 (APM vol.2 Table B-1) */
 
 static enum probe_status svm_start(struct probe_run *run, struct mhv_vm **vm)
 {
@@ -221,7 +222,7 @@ static enum probe_status cr8_v_tpr(struct probe_run *run)
 	MHV_CHECK(mhv_run_expect_done(run, vm));
 	uint64_t after;
 	__asm__ volatile("mov %%cr8, %0" : "=r"(after));
-	EXPECT_EQ(run, "VMCB V_TPR after L2's MOV CR8, 7", 7, vm->vmcb->vintr & 0xf);
+	EXPECT_EQ(run, "VMCB V_TPR after L2's MOV CR8, 7", 7, vm->vmcb->vintr & SVM_V_TPR_MASK);
 	EXPECT_EQ(run, "host CR8 (TPR) after L2's MOV CR8", host_tpr, after);
 	return PROBE_PASS;
 }

@@ -202,6 +202,7 @@ PROBE("intercept/vmx-tpause", tpause);
  * 74, trap-like: RIP after it (SDM vol.3C 26.1.3, 27.2). SKIP without CPUID.(7,0):ECX[24]
  * (bus-lock detection) or the control. */
 #define VMX_EXIT_BUS_LOCK        74
+#define VMX_EXIT_REASON_BASIC    0xffffu   /* exit reason bits 15:0: the basic reason (vol.3C 25.9.1) */
 #define PROC2_BUS_LOCK_DETECTION (1u << 30)
 #define CPUID_7_ECX_BUS_LOCK_DETECT (1u << 24)
 MHV_L2_ASM(l2_split_lock, "lock incl 0x3e(%rdi)\n\tnop");           /* 0, 4 */
@@ -222,7 +223,7 @@ static enum probe_status bus_lock(struct probe_run *run)
 	mhv_run(vm, &e);
 	mhv_diag_exit("split-lock LOCK INC with bus-lock detection", &e);
 	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason (basic)", VMX_EXIT_BUS_LOCK,
-		    e.reason & 0xffff);
+		    e.reason & VMX_EXIT_REASON_BASIC);
 	EXPECT_EQ(run, "L2 RIP at the exit (after the instruction: trap-like)",
 		  (uint64_t)l2_split_lock + 4, e.rip);
 	EXPECT_EQ(run, "the locked operand (incremented)", 42, *operand);
