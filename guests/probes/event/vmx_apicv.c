@@ -18,6 +18,7 @@
  * SKIP on SVM (AVIC has other exits) and where the CPU lacks the control. */
 #include "core/string.h"
 #include "lib/cpu.h"
+#include "lib/lapic.h"
 #include "lib/mhv.h"
 #include "lib/msr.h"
 #include "lib/vmx.h"
@@ -184,3 +185,42 @@ static enum probe_status apic_write(struct probe_run *run)
 	return mhv_run_expect_done(run, vm);
 }
 PROBE("event/vmx-apic-write", apic_write);
+
+/* The same with the local APIC's own page as the APIC-access page (what a hypervisor
+ * that maps its guest's APIC at the real base does): L2's read and write of it are
+ * APIC-access exits, and the write reaches no APIC register (30.4: the access is to the
+ * APIC-access page, whatever memory lies behind it). Offset 380h, the timer's initial
+ * count: a write that reached the APIC would start its timer. */
+#define LAPIC_TIMER_INITIAL 0x380
+MHV_L2_ASM(l2_apic_timer_rw, "mov 0x380(%rdi), %eax\n\tmovl $0x12345678, 0x380(%rdi)"); /* 6, 10 */
+
+static enum probe_status apic_access_on_apic(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(apicv_start(run, &vm, false, PROC2_VIRT_APIC_ACCESSES, 0, VMX_EXIT_APIC_ACCESS));
+	if (!lapic_usable())
+		return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
+	uint64_t apic = lapic_base();
+	uint32_t initial = lapic_read(LAPIC_TIMER_INITIAL);
+	vmwrite(VMCS_APIC_ACCESS_ADDR, apic);
+	mhv_l2_call(vm, l2_apic_timer_rw, (void *)apic);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("read of the APIC's page (the APIC-access page) at 380h", &e);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", VMX_EXIT_APIC_ACCESS, e.reason);
+	EXPECT_EQ(run, "VMX exit qualification (offset 380h, linear read)", 0x380, e.qualification);
+	EXPECT_EQ(run, "L2 RIP at the exit (the read)", (uint64_t)l2_apic_timer_rw, e.rip);
+	mhv_advance_rip(vm, 6);
+	mhv_run(vm, &e);
+	mhv_diag_exit("write of the APIC's page (the APIC-access page) at 380h", &e);
+	uint32_t after = lapic_read(LAPIC_TIMER_INITIAL);
+	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", VMX_EXIT_APIC_ACCESS, e.reason);
+	EXPECT_EQ(run, "VMX exit qualification (offset 380h, linear write)",
+		  APIC_ACCESS_WRITE | 0x380, e.qualification);
+	EXPECT_EQ(run, "L2 RIP at the exit (the write)", (uint64_t)l2_apic_timer_rw + 6, e.rip);
+	EXPECT_EQ(run, "APIC timer initial count (the write reached no register)", initial, after);
+	mhv_advance_rip(vm, 10);
+	vmwrite(VMCS_PROC2_CONTROLS, vmread(VMCS_PROC2_CONTROLS) & ~(uint64_t)PROC2_VIRT_APIC_ACCESSES);
+	return mhv_run_expect_done(run, vm);
+}
+PROBE("event/vmx-apic-access-apic-page", apic_access_on_apic);
