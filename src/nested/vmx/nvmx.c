@@ -647,6 +647,7 @@ const struct nested_ops nested_vmx_ops = {
 	.emulate_vm_insn = nvmx_emulate_vm_insn,
 	.reflect_if_wanted = nvmx_reflect_if_wanted,
 	.tdp_fault = nvmx_tdp_fault,
+	.apic_access = nvmx_apic_access,
 	.msr_read = nvmx_msr_read,
 	.msr_write = nvmx_msr_write,
 	.l2_gpa_to_hpa = nvmx_l2_gpa_to_hpa,
