@@ -265,7 +265,7 @@ EXPLAINED = [
     ("bochs-vmx", nestbed_offers_less_controls,
      "not a bug: the state uses a VM-execution/exit/entry control or an EPTP feature "
      "that Bochs offers and nestbed does not offer its L1 (src/nested/vmx/nvmx_caps.c: "
-     "e.g. TPR shadow, APIC virtualization, PML, EPT A/D flags); an L1 under nestbed gets "
+     "e.g. PML, EPT A/D flags, virtualize x2APIC mode, posted interrupts); an L1 under nestbed gets "
      "VMfailValid 7 for it (SDM 26.2.1.1 with A.3-A.5, A.10)"),
     ("bochs-vmx", nestbed_offers_less_activity,
      "not a bug: the guest activity state is one Bochs supports and nestbed does not "

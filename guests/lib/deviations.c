@@ -45,6 +45,11 @@ static const struct {
 	{ "event/mtf-single-step", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
 	{ "event/mtf-after-injection", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
 	{ "event/mtf-priority", BOCHS | NESTBED, "Bochs' monitor trap flag never exits" },
+	{ "intercept/rsm-outside-smm", QEMU | NESTBED, "QEMU checks the RSM intercept before #UD" },
+	{ "intercept/svm-mwait-conditional", QEMU | NESTBED,
+	  "QEMU ignores the MWAIT-if-armed intercept" },
+	{ "intercept/vmx-pause-loop-after-entry", BOCHS | NESTBED,
+	  "Bochs' PAUSE-loop timing ignores VM entry" },
 };
 
 const char *platform_name(enum platform_id id)

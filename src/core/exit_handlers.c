@@ -229,6 +229,8 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 	/* a write to the protected xAPIC page (read-only in every table nestbed builds, the
 	 * shadow of L1's included): performed or emulated (apic_emulation.c). An L1 that maps
 	 * the APIC read-only for its L2 is not honoured here yet. */
+	if (v->level >= 2 && v->nested && v->nested->apic_access && v->nested->apic_access(v, e))
+		return;
 	if ((v->level == 1 || t->present) && apic_mmio_write_exit(v, e))
 		return;
 	if (v->nested && v->nested->tdp_fault(v, e))

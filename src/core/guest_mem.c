@@ -115,8 +115,7 @@ size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_
 	return done;
 }
 
-/* Does [gpa, gpa + len) lie in one usable RAM range of the guest's memory map? */
-static bool guest_ram(uint64_t gpa, size_t len)
+bool guest_ram_range(uint64_t gpa, uint64_t len)
 {
 	const struct guest_memmap *g = &machine.guest_map;
 	if (gpa + len < gpa)
@@ -161,7 +160,7 @@ int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const v
 			if (page_end - (linear + done) < chunk)
 				chunk = (size_t)(page_end - (linear + done));
 			/* checked again when writing: another vCPU may have changed the tables */
-			if (!guest_ram(gpa, chunk) || cpu_apic_page_overlaps(gpa, chunk) ||
+			if (!guest_ram_range(gpa, chunk) || cpu_apic_page_overlaps(gpa, chunk) ||
 			    (write && vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk)))
 				return -1;
 			done += chunk;

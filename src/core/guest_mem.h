@@ -15,6 +15,10 @@
  * asks before it maps an L2 page where L1's tables point. */
 bool nestbed_owns_range(uint64_t pa, uint64_t len);
 
+/* Does [gpa, gpa + len) lie in one usable RAM range of the guest's memory map (not
+ * nestbed's, not MMIO, not firmware)? */
+bool guest_ram_range(uint64_t gpa, uint64_t len);
+
 /* 0, or -1 if any byte lies outside guest memory. */
 int guest_phys_read(uint64_t gpa, void *buf, size_t len);
 int guest_phys_write(uint64_t gpa, const void *buf, size_t len);

@@ -39,6 +39,10 @@ struct nested_ops {
 	 * while L2 ran, one that L1's tables explain (fill the shadow table, or reflect);
 	 * false when it is nestbed's own business. */
 	bool (*tdp_fault)(struct vcpu *v, struct exit *e);
+	/* A nested page fault while L2 ran on a page L1 virtualizes as its APIC-access page
+	 * (VMX, SDM vol.3C 30.4): reflect the APIC-access exit L1 asked for and return true,
+	 * before nestbed would act on the access itself (its xAPIC page). May be NULL. */
+	bool (*apic_access)(struct vcpu *v, struct exit *e);
 	/* MSRs that describe or control the virtual VT-x/AMD-V: 0 if handled (value set or
 	 * written), 1 if not the nested layer's MSR, -1 for #GP. */
 	int (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *value);

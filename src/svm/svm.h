@@ -15,6 +15,8 @@
 #define SVM_FEATURE_NRIPS (1u << 3)
 #define SVM_FEATURE_DECODE_ASSISTS (1u << 7)
 #define SVM_FEATURE_VGIF (1u << 16)
+#define SVM_FEATURE_PAUSE_FILTER (1u << 10)  /* APM vol.2 15.14.4 */
+#define SVM_FEATURE_PAUSE_FILTER_THRESHOLD (1u << 12)
 #define MSR_VM_HSAVE_PA 0xC0010117u /* APM vol.2 15.30.4 */
 #define VM_CR_SVMDIS (1ull << 4)    /* APM vol.2 15.30.1 */
 #define SVM_IOPM_PAGES 3            /* 12 KiB, APM vol.2 15.10.1 */

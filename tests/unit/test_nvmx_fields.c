@@ -43,6 +43,13 @@ static void test_unsupported_fields(void **state)
 	assert_false(vmcs12_field_lookup(VMCS_POSTED_INTR_NOTIFICATION_VECTOR, &f)); /* not offered */
 	assert_false(vmcs12_field_lookup(VMCS_VMREAD_BITMAP, &f));
 	assert_true(vmcs12_field_lookup(VMCS_PREEMPTION_TIMER_VALUE, &f)); /* offered */
+	assert_true(vmcs12_field_lookup(VMCS_PLE_GAP, &f));
+	assert_true(vmcs12_field_lookup(VMCS_PLE_WINDOW, &f));
+	assert_true(vmcs12_field_lookup(VMCS_VMFUNC_CONTROLS, &f));
+	assert_true(vmcs12_field_lookup(VMCS_VIRTUAL_APIC_ADDR, &f));
+	assert_true(vmcs12_field_lookup(VMCS_EOI_EXIT_BITMAP(3), &f));
+	assert_true(vmcs12_field_lookup(VMCS_GUEST_INTR_STATUS, &f));
+	assert_int_equal(f.width, VMCS_WIDTH_16);
 }
 
 static void test_slots_distinct(void **state)

@@ -47,6 +47,14 @@ static void test_always_exiting(void **state)
 	assert_false(wants(&c, VMX_EXIT_REASON_PREEMPTION_TIMER, 0));
 	c.pin = VMX_PIN_PREEMPTION_TIMER;
 	assert_true(wants(&c, VMX_EXIT_REASON_PREEMPTION_TIMER, 0));
+	/* PAUSE: PAUSE exiting or PAUSE-loop exiting; VMFUNC always (no function offered) */
+	assert_false(wants(&c, VMX_EXIT_REASON_PAUSE, 0));
+	c.proc2 = VMX_PROC2_PAUSE_LOOP_EXITING;
+	assert_true(wants(&c, VMX_EXIT_REASON_PAUSE, 0));
+	c.proc2 = 0;
+	c.proc |= VMX_PROC_PAUSE_EXITING;
+	assert_true(wants(&c, VMX_EXIT_REASON_PAUSE, 0));
+	assert_true(wants(&c, VMX_EXIT_REASON_VMFUNC, 0));
 }
 
 static void test_exceptions_and_pf_filter(void **state)
@@ -194,13 +202,29 @@ static void test_offer(void **state)
 	nvmx_offer_build(&hw, 40, 0x16, &o2);
 	assert_int_equal(o2.caps.pinbased & ((uint64_t)VMX_PIN_PREEMPTION_TIMER << 32), 0);
 	assert_int_equal(o2.caps.exit & ((uint64_t)VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER << 32), 0);
-	assert_int_equal(o.caps.procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32), 0);
+	/* TPR shadow and APIC virtualization but x2APIC mode (its ICR is nestbed's) */
+	assert_int_equal(o.caps.procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32),
+			 hw.true_procbased & ((uint64_t)VMX_PROC_TPR_SHADOW << 32));
+	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VIRTUALIZE_X2APIC << 32), 0);
+	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VIRTUALIZE_APIC << 32));
 	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_ENABLE_EPT << 32));
 	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VMCS_SHADOWING << 32), 0);
 	assert_int_equal(o.caps.ept_vpid_cap & 1, 0);            /* no execute-only */
 	assert_int_equal(o.caps.ept_vpid_cap & VMX_EPT_CAP_ACCESSED_DIRTY, 0);
 	assert_true(o.caps.ept_vpid_cap & VMX_EPT_CAP_WALK_4);
-	assert_int_equal(nvmx_offer_read(&o, MSR_IA32_VMX_VMFUNC, &v), -1);
+	/* VM functions where the CPU has the control (Skylake-X's 0x2177fff has bit 13): the
+	 * MSR exists with no function; PAUSE-loop exiting likewise */
+	if ((hw.procbased2 >> 32) & VMX_PROC2_ENABLE_VMFUNC) {
+		assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_ENABLE_VMFUNC << 32));
+		assert_int_equal(nvmx_offer_read(&o, MSR_IA32_VMX_VMFUNC, &v), 0);
+		assert_int_equal(v, 0);
+	}
+	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_PAUSE_LOOP_EXITING << 32),
+			 hw.procbased2 & ((uint64_t)VMX_PROC2_PAUSE_LOOP_EXITING << 32));
+	hw.procbased2 &= ~((uint64_t)VMX_PROC2_ENABLE_VMFUNC << 32);
+	struct nvmx_offer o3;
+	nvmx_offer_build(&hw, 40, 0x16, &o3);
+	assert_int_equal(nvmx_offer_read(&o3, MSR_IA32_VMX_VMFUNC, &v), -1);
 	assert_int_equal(nvmx_offer_read(&o, MSR_IA32_VMX_VMCS_ENUM, &v), 0);
 	assert_int_equal(v, 0x2c);
 	assert_int_equal(nvmx_offer_read(&o, MSR_IA32_VMX_MISC, &v), 0);

@@ -1,6 +1,6 @@
 /* vminsn/svm-...: SVM instructions in L1 (VMSAVE/VMLOAD round trip, CLGI/STGI, #UD
  * without EFER.SVME, APM vol.2 15.5, 15.17) and in L2 (their intercepts: VMRUN 80h,
- * VMLOAD 82h, VMSAVE 83h, STGI 84h, CLGI 85h, INVLPGA 7Ah, APM vol.2 Table C-1). SKIP
+ * VMLOAD 82h, VMSAVE 83h, STGI 84h, CLGI 85h, INVLPGA 7Ah, SKINIT 86h, APM vol.2 Table C-1). SKIP
  * on VMX. */
 #include "core/string.h"
 #include "lib/cpu.h"
@@ -134,6 +134,7 @@ MHV_L2_ASM(l2_vmsave, "mov %rdi, %rax\n\tvmsave %rax");     /* 3 + 3 */
 MHV_L2_ASM(l2_stgi, "stgi");                                /* 3 */
 MHV_L2_ASM(l2_clgi, "clgi");                                /* 3 */
 MHV_L2_ASM(l2_invlpga, "mov %rdi, %rax\n\txor %ecx, %ecx\n\tinvlpga %rax, %ecx"); /* 5 + 3 */
+MHV_L2_ASM(l2_skinit, "mov %rdi, %rax\n\tskinit %eax");     /* 3 + 3 */
 
 static enum probe_status l2_insn(struct probe_run *run, void (*code)(void *), unsigned offset,
 				 uint64_t exitcode)
@@ -165,3 +166,6 @@ L2_INSN_PROBE(l2_vmsave_probe, "vminsn/svm-l2-vmsave", l2_vmsave, 3, SVM_EXIT_VM
 L2_INSN_PROBE(l2_stgi_probe, "vminsn/svm-l2-stgi", l2_stgi, 0, SVM_EXIT_STGI);
 L2_INSN_PROBE(l2_clgi_probe, "vminsn/svm-l2-clgi", l2_clgi, 0, SVM_EXIT_CLGI);
 L2_INSN_PROBE(l2_invlpga_probe, "vminsn/svm-l2-invlpga", l2_invlpga, 5, SVM_EXIT_INVLPGA);
+/* SKINIT (86h): the intercept is checked after its #UD (EFER.SVME = 1 in L2 here) and
+ * before it does anything (APM vol.2 15.27). */
+L2_INSN_PROBE(l2_skinit_probe, "vminsn/svm-l2-skinit", l2_skinit, 3, SVM_EXIT_SKINIT);

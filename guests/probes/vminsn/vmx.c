@@ -1,7 +1,6 @@
 /* vminsn/vmx-...: VMX instructions in L1 (VMX root) and their outcomes (VMsucceed,
  * VMfailInvalid, VMfailValid with the VM-instruction error number of SDM vol.3C 31.4
- * Table 31-1), and VMX instructions executed by L2 (always VM exits, SDM vol.3C
- * 26.1.2, with their basic exit reasons). SKIP on SVM. */
+ * Table 31-1); the same instructions executed by L2 are in vmx_l2.c. SKIP on SVM. */
 #include "core/string.h"
 #include "lib/cpu.h"
 #include "lib/mhv.h"
@@ -167,42 +166,3 @@ static enum probe_status vmclear_launch_state(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("vminsn/vmx-vmclear-launch-state", vmclear_launch_state);
-
-/* VMX instructions in L2 exit with their own reasons (SDM vol.3D C). */
-MHV_L2_ASM(l2_vmxon, "vmxon (%rdi)");                 /* 4 */
-MHV_L2_ASM(l2_vmptrld, "vmptrld (%rdi)");             /* 3 */
-MHV_L2_ASM(l2_vmclear, "vmclear (%rdi)");             /* 4 */
-MHV_L2_ASM(l2_vmread, "xor %eax, %eax\n\tvmread %rax, %rbx");  /* 2 + 3 */
-MHV_L2_ASM(l2_vmwrite, "xor %eax, %eax\n\tvmwrite %rbx, %rax"); /* 2 + 3 */
-MHV_L2_ASM(l2_vmlaunch, "vmlaunch");                  /* 3 */
-MHV_L2_ASM(l2_vmxoff, "vmxoff");                      /* 3 */
-
-static enum probe_status l2_insn(struct probe_run *run, void (*code)(void *), unsigned offset,
-				 unsigned len, uint32_t reason)
-{
-	struct mhv_vm *vm;
-	MHV_CHECK(vmx_start(run, &vm));
-	mhv_l2_call(vm, code, mhv_scratch_page(1));
-	struct mhv_exit e;
-	mhv_run(vm, &e);
-	mhv_diag_exit("VMX instruction in L2", &e);
-	EXPECT_EXIT(run, MHV_VENDOR_VMX, "VMX exit reason", reason, e.reason);
-	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)code + offset, e.rip);
-	EXPECT_EQ(run, "VMX VM-exit instruction length", len, e.insn_len);
-	return PROBE_PASS;
-}
-
-#define L2_INSN_PROBE(fn, name, code, offset, len, reason)    \
-	static enum probe_status fn(struct probe_run *run)    \
-	{                                                     \
-		return l2_insn(run, code, offset, len, reason); \
-	}                                                     \
-	PROBE(name, fn)
-
-L2_INSN_PROBE(l2_vmxon_probe, "vminsn/vmx-l2-vmxon", l2_vmxon, 0, 4, VMX_EXIT_VMXON);
-L2_INSN_PROBE(l2_vmptrld_probe, "vminsn/vmx-l2-vmptrld", l2_vmptrld, 0, 3, VMX_EXIT_VMPTRLD);
-L2_INSN_PROBE(l2_vmclear_probe, "vminsn/vmx-l2-vmclear", l2_vmclear, 0, 4, VMX_EXIT_VMCLEAR);
-L2_INSN_PROBE(l2_vmread_probe, "vminsn/vmx-l2-vmread", l2_vmread, 2, 3, VMX_EXIT_VMREAD);
-L2_INSN_PROBE(l2_vmwrite_probe, "vminsn/vmx-l2-vmwrite", l2_vmwrite, 2, 3, VMX_EXIT_VMWRITE);
-L2_INSN_PROBE(l2_vmlaunch_probe, "vminsn/vmx-l2-vmlaunch", l2_vmlaunch, 0, 3, VMX_EXIT_VMLAUNCH);
-L2_INSN_PROBE(l2_vmxoff_probe, "vminsn/vmx-l2-vmxoff", l2_vmxoff, 0, 3, VMX_EXIT_VMXOFF);

@@ -165,6 +165,12 @@ static void build_vmcb02(struct nsvm *n)
 	c->iopm_base_pa = n->iopm02_pa;
 	c->msrpm_base_pa = n->msrpm02_pa;
 	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
+	/* nestbed never intercepts PAUSE: the PAUSE intercept and the filter are L1's (APM
+	 * 15.14.4), offered where the CPU has them; each VMRUN reloads the counter. */
+	if (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER)
+		c->pause_filter_count = v12->control.pause_filter_count;
+	if (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
+		c->pause_filter_threshold = v12->control.pause_filter_threshold;
 	c->guest_asid = NSVM_L2_ASID;
 	c->vintr = v12->control.vintr & ~VINTR_VGIF_BITS;
 	/* vGIF: with V_GIF 0 a virtual interrupt waits (kept out of VMCB02 until L2's STGI) */
@@ -873,9 +879,8 @@ static int nsvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 
 static void nsvm_cpuid_policy(const struct machine *m, struct cpuid_policy *p)
 {
-	(void)m;
 	p->expose_svm = true;
-	p->svm_features = NSVM_OFFERED_FEATURES;
+	p->svm_features = NSVM_OFFERED_FEATURES | (m->caps.svm_caps.features & NSVM_OFFERED_IF_HOST);
 	p->svm_nasid = NSVM_OFFERED_ASIDS;
 }
 
@@ -914,6 +919,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->gif = true;
 	n->host_nrips = sv->nrips;
 	n->host_decode_assists = (m->caps.svm_caps.features & SVM_FEATURE_DECODE_ASSISTS) != 0;
+	n->host_pause_filter = m->caps.svm_caps.features & NSVM_OFFERED_IF_HOST;
 	n->vmcb01 = sv->vmcb;
 	n->vmcb01_pa = sv->vmcb_pa;
 	n->vmcb02_pa = alloc_frames_zeroed(1, FRAME_SIZE);

@@ -19,6 +19,8 @@
  * "Virtual GIF (vGIF)": V_GIF_ENABLE in VMCB12). */
 #define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS | \
 			       SVM_FEATURE_VGIF)
+/* Offered where the CPU has them: VMCB02 takes L1's pause filter fields as they are. */
+#define NSVM_OFFERED_IF_HOST (SVM_FEATURE_PAUSE_FILTER | SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
 #define VINTR_V_IRQ (1ull << 8)    /* APM vol.2 15.21.4 */
 #define VINTR_V_GIF (1ull << 9)    /* virtual GIF and its enable (APM vol.2 vGIF) */
@@ -69,6 +71,7 @@ struct nsvm {
 	uint64_t vmrun_rip12;
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
+	uint32_t host_pause_filter; /* SVM_FEATURE_PAUSE_FILTER(_THRESHOLD) of the CPU */
 };
 
 /* DecodeAssists for the #VMEXIT L1 is about to get (decode_assists_l2.c): EXITINFO1

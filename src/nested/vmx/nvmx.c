@@ -669,6 +669,7 @@ const struct nested_ops nested_vmx_ops = {
 	.reflect_if_wanted = nvmx_reflect_if_wanted,
 	.tdp_fault = nvmx_tdp_fault,
 	.before_entry = nvmx_maps_before_entry,
+	.apic_access = nvmx_apic_access,
 	.msr_read = nvmx_msr_read,
 	.msr_write = nvmx_msr_write,
 	.l2_gpa_to_hpa = nvmx_l2_gpa_to_hpa,

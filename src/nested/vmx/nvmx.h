@@ -121,6 +121,7 @@ void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_
 bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e);
 /* nvmx_ept.c: the nested EPT. */
 bool nvmx_tdp_fault(struct vcpu *v, struct exit *e);
+bool nvmx_apic_access(struct vcpu *v, struct exit *e);
 int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end);
 void nvmx_shadow_drop(struct nvmx *n);
 int nvmx_shadow_ensure(struct nvmx *n);

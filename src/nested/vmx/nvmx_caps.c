@@ -7,8 +7,9 @@
  * value at an exit: nestbed's own exits of L2 must not restart L1's count (25.5.1, 27.3.4). */
 #define PIN_OFFERED (VMX_PIN_EXTERNAL_INTR_EXITING | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS | \
 		     VMX_PIN_PREEMPTION_TIMER)
-/* Not: TPR shadow (a virtual-APIC page), which nestbed does not compose. */
-#define PROC_OFFERED (VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_TSC_OFFSETTING | VMX_PROC_HLT_EXITING | \
+/* TPR shadow: VMCS02 uses L1's virtual-APIC page itself (L1-physical = host-physical),
+ * which must be L1's RAM (nvmx_entry.c). */
+#define PROC_OFFERED (VMX_PROC_TPR_SHADOW | VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_TSC_OFFSETTING | VMX_PROC_HLT_EXITING | \
 		      VMX_PROC_INVLPG_EXITING | VMX_PROC_MWAIT_EXITING | VMX_PROC_RDPMC_EXITING | \
 		      VMX_PROC_RDTSC_EXITING | VMX_PROC_CR3_LOAD_EXITING | VMX_PROC_CR3_STORE_EXITING | \
 		      VMX_PROC_CR8_LOAD_EXITING | VMX_PROC_CR8_STORE_EXITING | VMX_PROC_NMI_WINDOW_EXITING | \
@@ -17,10 +18,20 @@
 		      VMX_PROC_PAUSE_EXITING | VMX_PROC_ACTIVATE_SECONDARY)
 #define PROC2_RDRAND_EXITING (1u << 11) /* table 24-7 */
 #define PROC2_RDSEED_EXITING (1u << 16)
+/* PAUSE-loop exiting goes to VMCS02 as L1 sets it (nestbed never uses it itself); VM
+ * functions are offered with none enabled (IA32_VMX_VMFUNC 0): every VMFUNC in L2 with
+ * the control is exit 59, L1's (25.5.6). */
 #define PROC2_OFFERED (VMX_PROC2_ENABLE_EPT | VMX_PROC2_DESC_TABLE_EXITING | VMX_PROC2_ENABLE_RDTSCP | \
 		       VMX_PROC2_ENABLE_VPID | VMX_PROC2_WBINVD_EXITING | VMX_PROC2_UNRESTRICTED_GUEST | \
 		       PROC2_RDRAND_EXITING | VMX_PROC2_ENABLE_INVPCID | PROC2_RDSEED_EXITING | \
-		       VMX_PROC2_ENABLE_XSAVES)
+		       VMX_PROC2_ENABLE_XSAVES | VMX_PROC2_PAUSE_LOOP_EXITING | VMX_PROC2_ENABLE_VMFUNC | \
+		       APICV_OFFERED)
+/* APIC virtualization (chapter 30) but x2APIC mode (nestbed intercepts the x2APIC ICR)
+ * and posted interrupts: the APIC-access address is compared after EPT translation, and
+ * VMCS02's EPT maps L2's addresses to L1's, which are host addresses, so L1's value
+ * works as it is; the exits (43, 44, 45, 56) are L1's. */
+#define APICV_OFFERED (VMX_PROC2_VIRTUALIZE_APIC | VMX_PROC2_APIC_REGISTER_VIRT | \
+		       VMX_PROC2_VIRTUAL_INTR_DELIVERY)
 #define EXIT_OFFERED (VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS | VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE | \
 		      VMX_EXIT_CTL_ACK_INTR_ON_EXIT | VMX_EXIT_CTL_SAVE_IA32_PAT | VMX_EXIT_CTL_LOAD_IA32_PAT | \
 		      VMX_EXIT_CTL_SAVE_IA32_EFER | VMX_EXIT_CTL_LOAD_IA32_EFER | \
@@ -101,7 +112,9 @@ void nvmx_offer_build(const struct vmx_caps *hw, unsigned maxphyaddr, unsigned v
 		set(out, MSR_IA32_VMX_TRUE_EXIT_CTLS, limit(hw->true_exit, exit_offered));
 		set(out, MSR_IA32_VMX_TRUE_ENTRY_CTLS, limit(hw->true_entry, ENTRY_OFFERED));
 	}
-	/* IA32_VMX_VMFUNC: VM functions are not offered, so the MSR does not exist. */
+	/* IA32_VMX_VMFUNC exists where "enable VM functions" is offered, with no function. */
+	if (proc2 & ((uint64_t)VMX_PROC2_ENABLE_VMFUNC << 32))
+		set(out, MSR_IA32_VMX_VMFUNC, 0);
 
 	struct nvmx_caps *c = &out->caps;
 	const uint64_t *m = out->msr;

@@ -158,6 +158,24 @@ static void write_controls(struct vcpu *v, struct nvmx *n)
 	vmcs_write(VMCS_TSC_OFFSET, (proc12 & VMX_PROC_TSC_OFFSETTING) ? vmcs12_get(n, VMCS_TSC_OFFSET) : 0);
 	if (vv02->proc2 & VMX_PROC2_ENABLE_XSAVES)
 		vmcs_write(VMCS_XSS_EXIT_BITMAP, vmcs12_get(n, VMCS_XSS_EXIT_BITMAP));
+	if (vv02->proc2 & VMX_PROC2_PAUSE_LOOP_EXITING) {
+		vmcs_write(VMCS_PLE_GAP, vmcs12_get(n, VMCS_PLE_GAP));
+		vmcs_write(VMCS_PLE_WINDOW, vmcs12_get(n, VMCS_PLE_WINDOW));
+	}
+	/* APIC virtualization: L1's pages as they are (checked to be L1's RAM at entry) */
+	if (vv02->proc & VMX_PROC_TPR_SHADOW) {
+		vmcs_write(VMCS_VIRTUAL_APIC_ADDR, vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR));
+		vmcs_write(VMCS_TPR_THRESHOLD, vmcs12_get(n, VMCS_TPR_THRESHOLD));
+	}
+	if (vv02->proc2 & VMX_PROC2_VIRTUALIZE_APIC)
+		vmcs_write(VMCS_APIC_ACCESS_ADDR, vmcs12_get(n, VMCS_APIC_ACCESS_ADDR));
+	if (vv02->proc2 & VMX_PROC2_VIRTUAL_INTR_DELIVERY) {
+		for (unsigned i = 0; i < 4; i++)
+			vmcs_write(VMCS_EOI_EXIT_BITMAP(i), vmcs12_get(n, VMCS_EOI_EXIT_BITMAP(i)));
+		vmcs_write(VMCS_GUEST_INTR_STATUS, vmcs12_get(n, VMCS_GUEST_INTR_STATUS));
+	}
+	if (vv02->proc2 & VMX_PROC2_ENABLE_VMFUNC)
+		vmcs_write(VMCS_VMFUNC_CONTROLS, 0); /* none offered: the entry checks kept L1's 0 */
 	vmcs_write(VMCS_EPT_POINTER, nvmx_ept12(n) ? nvmx_shadow_eptp(n) : n->vv01->eptp);
 	vmcs_write(VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO));
 	vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs12_get(n, VMCS_ENTRY_EXCEPTION_ERROR_CODE));
@@ -281,6 +299,19 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		}
 		nvmx_entry_failure(v, n, r.exit_reason ? r.exit_reason : VMX_EXIT_REASON_INVALID_GUEST_STATE,
 				   r.qualification);
+		return;
+	}
+
+	/* The CPU reads and writes the virtual-APIC page of VMCS02 by its physical address,
+	 * outside any EPT: it must be L1's own RAM, never nestbed's memory nor a device's
+	 * registers (a virtual-APIC page on the APIC itself would send L2's virtualized ICR
+	 * writes as real IPIs). nestbed refuses any other page as an invalid control. */
+	if ((vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_TPR_SHADOW) &&
+	    !guest_ram_range(vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR), 4096)) {
+		kprintf("nestbed: nested-vmx: %s: the virtual-APIC page %#llx is not L1's RAM: "
+			"VMfailValid 7\n", launch ? "VMLAUNCH" : "VMRESUME",
+			(unsigned long long)vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR));
+		vmfail_valid(v, n, VMX_ERROR_ENTRY_INVALID_CONTROL, e);
 		return;
 	}
 

@@ -31,6 +31,12 @@ static void restore_nmi_blocking(const struct exit *e)
 	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | VMX_INTERRUPTIBILITY_NMI);
 }
 
+#define APIC_ACCESS_TYPE_SHIFT 12 /* 28.2.1 table 28-6: bits 15:12 the access type */
+#define APIC_ACCESS_LINEAR_READ 0u
+#define APIC_ACCESS_LINEAR_WRITE 1u
+#define APIC_ACCESS_LINEAR_FETCH 2u
+#define APIC_ACCESS_DURING_DELIVERY 3u
+
 static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
 {
 	(void)ctx;
@@ -86,9 +92,50 @@ int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64
 	return 0;
 }
 
+/* An L2 access to the page VMCS12 names as its APIC-access page is an APIC-access exit
+ * to L1 (30.4), which has priority only below L1's own EPT violations (30.4.6.1; the
+ * caller walked L1's EPT first). The CPU gives it itself unless nestbed's tables stop the
+ * access first: the xAPIC page is read-only in them, so an L2 write to an APIC-access
+ * page on the APIC comes here, and must not reach the APIC. l1_pa: the page L2's access
+ * maps to in L1's physical memory. */
+static bool apic_access_exit(struct vcpu *v, struct nvmx *n, struct exit *e, uint64_t l1_pa)
+{
+	if (!(vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) ||
+	    !(vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & VMX_PROC2_VIRTUALIZE_APIC) ||
+	    (l1_pa & ~PAGE_MASK) != (vmcs12_get(n, VMCS_APIC_ACCESS_ADDR) & ~PAGE_MASK))
+		return false;
+	unsigned type = (vmcs_read(VMCS_IDT_VECTORING_INFO) & VMX_INTR_INFO_VALID) ? APIC_ACCESS_DURING_DELIVERY
+			: e->u.tdp.fetch ? APIC_ACCESS_LINEAR_FETCH
+			: e->u.tdp.write ? APIC_ACCESS_LINEAR_WRITE : APIC_ACCESS_LINEAR_READ;
+	e->native_code = VMX_EXIT_REASON_APIC_ACCESS;
+	nvmx_vmexit(v, n, VMX_EXIT_REASON_APIC_ACCESS,
+		    (l1_pa & PAGE_MASK) | ((uint64_t)type << APIC_ACCESS_TYPE_SHIFT));
+	trace_reflected(&v->trace, e);
+	return true;
+}
+
+bool nvmx_apic_access(struct vcpu *v, struct exit *e)
+{
+	struct nvmx *n = nvmx_of(v);
+	if (!n->in_l2)
+		return false;
+	uint64_t l1_pa = e->u.tdp.gpa;
+	if (nvmx_ept12(n)) {
+		unsigned access = (e->u.tdp.read ? EPT_ACCESS_READ : 0) | (e->u.tdp.write ? EPT_ACCESS_WRITE : 0) |
+				  (e->u.tdp.fetch ? EPT_ACCESS_FETCH : 0);
+		struct ept_walk_result r;
+		if (walk_l1_ept(n, l1_pa, access, &r) != EPT_WALK_OK)
+			return false; /* L1's own EPT violation comes first: nvmx_tdp_fault */
+		l1_pa = r.pa;
+	}
+	return apic_access_exit(v, n, e, l1_pa);
+}
+
 bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	struct nvmx *n = nvmx_of(v);
+	if (n->in_l2 && !nvmx_ept12(n) && apic_access_exit(v, n, e, e->u.tdp.gpa))
+		return true;
 	uint64_t gpa = e->u.tdp.gpa;
 	if (!n->in_l2 || !nvmx_ept12(n)) {
 		/* L2-physical is L1-physical: a write to a tracked permission map, or nestbed's
@@ -113,6 +160,8 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 	if (nestbed_owns_range(r.pa, 1))
 		guest_failure(v, "nested-vmx: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
 			      (unsigned long long)gpa, (unsigned long long)r.pa);
+	if (apic_access_exit(v, n, e, r.pa))
+		return true;
 	/* EPT leaf bits 0-2 are R/W/X: the table format of struct paging (P/W/U) fits, with
 	 * the memory type in bits 5:3 and "ignore PAT" in bit 6 (28.2.2) */
 	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated

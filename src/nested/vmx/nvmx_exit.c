@@ -233,6 +233,10 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 		vmcs12_set(n, VMCS_GUEST_IA32_PAT, l2_pat);
 	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_EFER)
 		vmcs12_set(n, VMCS_GUEST_IA32_EFER, st->efer);
+	/* 27.3.4: the guest interrupt status with virtual-interrupt delivery (RVI, SVI) */
+	if ((vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) &&
+	    (vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & VMX_PROC2_VIRTUAL_INTR_DELIVERY))
+		vmcs12_set(n, VMCS_GUEST_INTR_STATUS, vmcs_read(VMCS_GUEST_INTR_STATUS));
 	/* 27.3.4: what is left of the timer (0 after its own exit), which VMCS02 saved */
 	if ((exit12 & VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER) &&
 	    (vmcs12_get(n, VMCS_PIN_BASED_CTLS) & VMX_PIN_PREEMPTION_TIMER))

@@ -131,7 +131,9 @@ bool nvmx_l1_wants_exit(const struct nvmx_exit_controls *c, const struct nvmx_ex
 	case VMX_EXIT_REASON_MONITOR_TRAP_FLAG: return true;
 	case VMX_EXIT_REASON_PREEMPTION_TIMER: return (c->pin & VMX_PIN_PREEMPTION_TIMER) != 0;
 	case VMX_EXIT_REASON_MONITOR: return (c->proc & VMX_PROC_MONITOR_EXITING) != 0;
-	case VMX_EXIT_REASON_PAUSE: return (c->proc & VMX_PROC_PAUSE_EXITING) != 0;
+	/* PAUSE exiting, or a PAUSE loop (PAUSE-loop exiting, 25.1.3): nestbed uses neither */
+	case VMX_EXIT_REASON_PAUSE:
+		return (c->proc & VMX_PROC_PAUSE_EXITING) || (c->proc2 & VMX_PROC2_PAUSE_LOOP_EXITING);
 	case VMX_EXIT_REASON_GDTR_IDTR:
 	case VMX_EXIT_REASON_LDTR_TR: return (c->proc2 & VMX_PROC2_DESC_TABLE_EXITING) != 0;
 	case VMX_EXIT_REASON_WBINVD: return (c->proc2 & VMX_PROC2_WBINVD_EXITING) != 0;
