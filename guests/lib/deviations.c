@@ -23,6 +23,7 @@ static const struct {
 	{ "exception/df", QEMU | NESTBED, "QEMU never checks the #DF intercept" },
 	{ "exception/ss", QEMU | NESTBED, "QEMU raises #GP, not #SS, for a non-canonical stack reference" },
 	{ "exception/xm", QEMU | NESTBED, "QEMU never raises #XM" },
+	{ "exception/ac", QEMU | NESTBED, "QEMU never raises #AC" },
 	{ "intercept/task-switch", QEMU | NESTBED, "QEMU ignores the task-switch intercept" },
 	{ "io/*address-size", QEMU | NESTBED, "QEMU leaves IOIO A16/A32/A64 clear" },
 	{ "mode/*-out*", QEMU | NESTBED, "QEMU leaves IOIO A16/A32/A64 clear" },

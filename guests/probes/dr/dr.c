@@ -7,11 +7,12 @@
 #include "lib/vmx.h"
 
 #define GPR_RBX 3
+#define CR4_DE  (1ull << 3)
 
 MHV_L2_ASM(l2_mov_from_dr7, "mov %dr7, %rbx");                     /* 0, 3 */
 MHV_L2_ASM(l2_mov_to_dr7, "mov $0x400, %ebx\n\tmov %rbx, %dr7");    /* 5, 3 */
-/* The rest of the family a CPU can raise: DR0-DR3 and DR6 (DR4/DR5 alias DR6/DR7 with
- * CR4.DE = 0, and raise #UD with CR4.DE = 1; DR8-DR15 do not exist). The values written
+/* The rest of the family a CPU can raise: DR0-DR6 (DR4/DR5 alias DR6/DR7 with CR4.DE = 0,
+ * and raise #UD with CR4.DE = 1; DR8-DR15 do not exist). The values written
  * are the registers' reset values (DR6 FFFF0FF0h, SDM vol.3B 18.2). */
 MHV_L2_ASM(l2_mov_from_dr0, "mov %dr0, %rbx");                     /* 0, 3 */
 MHV_L2_ASM(l2_mov_from_dr1, "mov %dr1, %rbx");
@@ -23,6 +24,11 @@ MHV_L2_ASM(l2_mov_to_dr1, "xor %ebx, %ebx\n\t.byte 0x0f, 0x1f, 0x00\n\tmov %rbx,
 MHV_L2_ASM(l2_mov_to_dr2, "xor %ebx, %ebx\n\t.byte 0x0f, 0x1f, 0x00\n\tmov %rbx, %dr2");
 MHV_L2_ASM(l2_mov_to_dr3, "xor %ebx, %ebx\n\t.byte 0x0f, 0x1f, 0x00\n\tmov %rbx, %dr3");
 MHV_L2_ASM(l2_mov_to_dr6, "mov $0xffff0ff0, %ebx\n\tmov %rbx, %dr6");  /* 5, 3 */
+/* DR4 and DR5 by their own encodings (0F 21/23 with reg 4, 5: GNU as spells them %db4). */
+MHV_L2_ASM(l2_mov_from_dr4, ".byte 0x0f, 0x21, 0xe3");             /* 0, 3: mov %dr4, %rbx */
+MHV_L2_ASM(l2_mov_from_dr5, ".byte 0x0f, 0x21, 0xeb");             /* mov %dr5, %rbx */
+MHV_L2_ASM(l2_mov_to_dr4, "mov $0xffff0ff0, %ebx\n\t.byte 0x0f, 0x23, 0xe3");  /* 5, 3 */
+MHV_L2_ASM(l2_mov_to_dr5, "mov $0x400, %ebx\n\t.byte 0x0f, 0x23, 0xeb");       /* 5, 3 */
 
 static enum probe_status dr_access_n(struct probe_run *run, void (*code)(void *),
 				     unsigned offset, bool write, unsigned dr);
@@ -38,6 +44,11 @@ static enum probe_status dr_access_n(struct probe_run *run, void (*code)(void *)
 {
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	/* DR4/DR5 are DR6/DR7's aliases only with CR4.DE = 0 (#UD with DE = 1, SDM vol.3B
+	 * 18.2.2); the exit names the register as encoded: SVM 24h/25h, 34h/35h (APM vol.2
+	 * Table C-1), VMX qualification bits 2:0 = 4 or 5 (Table 28-4). */
+	if (dr == 4 || dr == 5)
+		mhv_set(vm, MHV_REG_CR4, mhv_get(vm, MHV_REG_CR4) & ~CR4_DE);
 	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_DR, true));
 	mhv_l2_call(vm, code, NULL);
 	struct mhv_exit e;
@@ -87,4 +98,6 @@ DR_PROBES(0);
 DR_PROBES(1);
 DR_PROBES(2);
 DR_PROBES(3);
+DR_PROBES(4);
+DR_PROBES(5);
 DR_PROBES(6);

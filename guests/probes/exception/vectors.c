@@ -18,13 +18,17 @@
  *   #XM  an unmasked SIMD exception (DIVSS 0/0) with CR4.OSFXSR and OSXMMEXCPT
  *   #DF  an IDT limit of 0: #UD cannot be delivered (#GP), nor can that #GP (#DF)
  *   #TS  intercept/task_switch.c (a 32-bit task switch to a TSS whose limit is too small)
- *   #AC  SKIP: it needs an L2 at CPL 3, which the mini-hypervisor does not offer yet
- *        (named in the exit table all the same).
- * #VE and #CP: SKIP: #VE needs EPT-violation #VE (VMX only; neither emulator offers it),
- * #CP needs CET shadow stacks (neither emulator offers CET). */
+ *   #AC  an unaligned read at CPL 3 with CR0.AM and RFLAGS.AC (a 32-bit L2 whose CS and
+ *        SS have DPL 3)
+ *   #CP  an indirect JMP to a target without ENDBR64 under CET indirect branch tracking
+ *        (Intel only: SKIP on AMD)
+ *   #MC  SKIP: software cannot raise it
+ * #VE is not probed here: it needs EPT-violation #VE, a VMX feature neither emulator
+ * offers. */
 #include "lib/cpu.h"
 #include "lib/deviations.h"
 #include "lib/exception.h"
+#include "lib/layout.h"
 #include "lib/mhv.h"
 #include "lib/svm.h"
 #include "lib/vmx.h"
@@ -42,9 +46,9 @@
 
 /* INTO at 8 (CE, one byte), then HLT at 9. */
 MHV_L2_ASM32(l2_into, "mov $0x7fffffff, %eax\n\tadd $1, %eax\n\tinto\n\thlt");
-/* BOUND at 5 (62 05 disp32: 6 bytes), then HLT at 11; the bounds [0, 2]. */
-MHV_L2_ASM32(l2_bound, "mov $5, %eax\n\tbound %eax, l2_bound_limits\n\thlt\n\t.balign 4\n"
-		       "l2_bound_limits:\n\t.long 0, 2");
+/* BOUND at 5 (62 03: 2 bytes) of EAX against the bounds at (EBX), then HLT at 7. No
+ * absolute address in the code: the EFI build is position-independent. */
+MHV_L2_ASM32(l2_bound, "mov $5, %eax\n\tbound %eax, (%ebx)\n\thlt");
 /* MOV to DS of selector 30h at 5 (8E D8: 2 bytes). */
 MHV_L2_ASM(l2_load_np, "mov $0x30, %eax\n\tmov %eax, %ds");
 /* MOV from a non-canonical RBP-based address at 10 (48 8B 45 00: 4 bytes). */
@@ -106,12 +110,16 @@ static enum probe_status br_probe(struct probe_run *run)
 	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_HLT, true));
 	mhv_intercept_exception(vm, EXC_BR, true);
 	mhv_l2_enter(vm, l2_bound);
+	uint32_t *bounds = mhv_scratch_page(1);
+	bounds[0] = 0;
+	bounds[1] = 2;
+	vm->regs.rbx = (uint64_t)bounds;
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	mhv_diag_exit("#BR", &e);
 	uint64_t bound = (uint64_t)l2_bound + 5;
 	MHV_CHECK(expect_vector(run, &e, EXC_BR, false, 0, bound));
-	return finish_prot32(run, vm, 6, bound + 6);
+	return finish_prot32(run, vm, 2, bound + 2);
 }
 PROBE("exception/br", br_probe);
 
@@ -273,25 +281,107 @@ static enum probe_status triple_fault_probe(struct probe_run *run)
 }
 PROBE("exception/triple-fault", triple_fault_probe);
 
-/* Named in the exit table (40h+vector; VMX reason 0) though not raised yet. */
+/* Named in the exit table (SVM 40h+vector; VMX reason 0) though not raised here. */
 static enum probe_status not_yet(struct probe_run *run, unsigned vector, const char *why)
 {
-	mhv_exit_asserted(MHV_VENDOR_SVM, SVM_EXIT_EXCEPTION_BASE + vector);
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	mhv_exit_asserted(vm->vendor, vm->vendor == MHV_VENDOR_SVM
+					      ? SVM_EXIT_EXCEPTION_BASE + vector
+					      : VMX_EXIT_EXCEPTION_NMI);
 	return probe_skip(run, "%s", why);
 }
 
+/* #AC(0): an unaligned 4-byte read at CPL 3 with CR0.AM = 1 and RFLAGS.AC = 1 (SDM vol.3A
+ * 6.15 "Interrupt 17"; APM vol.2 8.2.18). L2 is 32-bit without paging, made CPL 3 by its
+ * segment registers' hidden state alone (CS and SS with DPL 3: VMX takes the CPL from
+ * SS.DPL, SDM vol.3C 27.3.2... 28.3.1; SVM from the VMCB's CPL byte, APM vol.2 15.5.1):
+ * no descriptor and no user page is needed. The probe ends at the exit. */
+#define CR0_AM       (1ull << 18)
+#define RFLAGS_AC    (1ull << 18)
+#define DPL3         (3u << 5)     /* access rights / attribute bits 6:5 */
+#define USER_CS      (GDT_CODE32 | 3)
+#define USER_SS      (GDT_DATA | 3)
+
+/* MOV EBX, [EAX] at 0 (8B 18: 2 bytes) with EAX odd; HLT if it ever completes. */
+MHV_L2_ASM32(l2_unaligned_read, "mov (%eax), %ebx\n\thlt");
+
 static enum probe_status ac_probe(struct probe_run *run)
 {
-	return not_yet(run, EXC_AC, "#AC needs an L2 at CPL 3 (CR0.AM, RFLAGS.AC, a misaligned "
-			  "access), which the mini-hypervisor does not offer yet");
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_PROT32, MHV_TDP);
+	mhv_intercept_exception(vm, EXC_AC, true);
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_HLT, true));
+	mhv_l2_enter(vm, l2_unaligned_read);
+	vm->regs.rax = (uint64_t)mhv_scratch_page(1) + 1;
+	mhv_set(vm, MHV_REG_CR0, mhv_get(vm, MHV_REG_CR0) | CR0_AM);
+	mhv_set(vm, MHV_REG_RFLAGS, mhv_get(vm, MHV_REG_RFLAGS) | RFLAGS_AC);
+	if (vm->vendor == MHV_VENDOR_SVM) {
+		vm->vmcb->cs.selector = USER_CS;
+		vm->vmcb->cs.attrib |= DPL3;
+		vm->vmcb->ss.selector = USER_SS;
+		vm->vmcb->ss.attrib |= DPL3;
+		vm->vmcb->cpl = 3;
+	} else {
+		vmwrite(VMCS_GUEST_CS_SEL, USER_CS);
+		vmwrite(VMCS_GUEST_CS_AR, vmread(VMCS_GUEST_CS_AR) | DPL3);
+		vmwrite(VMCS_GUEST_SS_SEL, USER_SS);
+		vmwrite(VMCS_GUEST_SS_AR, vmread(VMCS_GUEST_SS_AR) | DPL3);
+	}
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("#AC", &e);
+	return expect_vector(run, &e, EXC_AC, true, 0, (uint64_t)l2_unaligned_read);
 }
 PROBE("exception/ac", ac_probe);
 
 
+/* #MC: only a machine check raises it (RDMSR/WRMSR of MCi_STATUS does not); neither
+ * emulator injects one. */
+static enum probe_status mc_probe(struct probe_run *run)
+{
+	return not_yet(run, EXC_MC, "#MC comes from a hardware error: software cannot raise it, "
+			  "and neither QEMU nor Bochs injects one into a guest here");
+}
+PROBE("exception/mc", mc_probe);
+
+/* #CP(ENDBRANCH): with CET indirect branch tracking on (CR4.CET, IA32_S_CET.ENDBR_EN at
+ * CPL 0), an indirect JMP whose target is not ENDBR64 raises #CP with error code 3 at
+ * the target (SDM vol.1 18.3.1, vol.3A 6.15 "Interrupt 21"). IA32_S_CET is not switched
+ * by VM entry here, so L1 sets it for L2; L1's own CR4.CET is 0, which keeps CET off in
+ * L1 meanwhile. AMD's CET has no indirect branch tracking: SKIP there. */
+#define CPUID_7_EDX_IBT   (1u << 20)   /* SDM vol.2A Table 3-8 */
+#define MSR_IA32_S_CET    0x6a2u       /* SDM vol.4 Table 2-2 */
+#define S_CET_ENDBR_EN    (1ull << 2)
+#define CR4_CET           (1ull << 23)
+#define CR0_WP            (1ull << 16)
+#define CP_ENDBRANCH      3            /* #CP error code */
+
+/* LEA of the target (7 bytes), JMP *%rax (2 bytes), the target at 9: a NOP, not ENDBR64. */
+MHV_L2_ASM(l2_jmp_no_endbr, "lea 1f(%rip), %rax\n\tjmp *%rax\n1:\tnop");
+
 static enum probe_status cp_probe(struct probe_run *run)
 {
-	if (!(cpuid_subleaf(7, 0).ecx & (1u << 7)))
-		return not_yet(run, EXC_CP, "#CP needs CET shadow stacks: CPUID.(7,0):ECX[7] is 0");
-	return not_yet(run, EXC_CP, "#CP: CET shadow stacks are not set up by the probe yet");
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	mhv_exit_asserted(vm->vendor, vm->vendor == MHV_VENDOR_SVM
+					      ? SVM_EXIT_EXCEPTION_BASE + EXC_CP
+					      : VMX_EXIT_EXCEPTION_NMI);
+	if (!(cpuid_subleaf(7, 0).edx & CPUID_7_EDX_IBT))
+		return probe_skip(run, "#CP(ENDBRANCH) needs CET indirect branch tracking: "
+				  "CPUID.(7,0):EDX[20] is 0");
+	if (vm->vendor == MHV_VENDOR_VMX &&
+	    !(rdmsr(MSR_IA32_VMX_CR4_FIXED1) & CR4_CET))
+		return probe_skip(run, "IA32_VMX_CR4_FIXED1 does not allow CR4.CET in L2");
+	mhv_intercept_exception(vm, EXC_CP, true);
+	mhv_set(vm, MHV_REG_CR0, mhv_get(vm, MHV_REG_CR0) | CR0_WP);
+	mhv_set(vm, MHV_REG_CR4, mhv_get(vm, MHV_REG_CR4) | CR4_CET);
+	wrmsr(MSR_IA32_S_CET, S_CET_ENDBR_EN);
+	mhv_l2_call(vm, l2_jmp_no_endbr, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	wrmsr(MSR_IA32_S_CET, 0);
+	mhv_diag_exit("#CP", &e);
+	return expect_vector(run, &e, EXC_CP, true, CP_ENDBRANCH, (uint64_t)l2_jmp_no_endbr + 9);
 }
 PROBE("exception/cp", cp_probe);

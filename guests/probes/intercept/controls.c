@@ -13,6 +13,7 @@
  * Each asserts the exit code, L2's RIP at the exit, the instruction length, and resumes L2
  * after it. */
 #include "lib/cpu.h"
+#include "lib/deviations.h"
 #include "lib/mhv.h"
 #include "lib/msr.h"
 #include "lib/svm.h"
