@@ -83,6 +83,7 @@ static inline void cpu_halt_forever(void)
 
 #define CPUID_1_ECX_XSAVE (1u << 26) /* SDM vol.2A CPUID leaf 1 */
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20) /* APM vol.2 3.1.3; SDM vol.3A 2.5 */
 
 /* The state INIT leaves (SDM vol.3 table 9-1; APM vol.2 table 14-1): real mode at
  * F000:FFF0 with CS base FFFF0000h; a startup IPI's vector v starts at v<<8 : 0. */

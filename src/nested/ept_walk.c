@@ -145,3 +145,11 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 	}
 	return EPT_WALK_VIOLATION; /* not reached: the PTE is always a leaf */
 }
+
+/* Bits 5:0: the access (2:0) and the R/W/X AND of the entries walked (5:3), 27.2.1. */
+#define EPT_QUAL_WALK_BITS 0x3full
+
+uint64_t ept_violation_qualification(const struct ept_walk_result *r, uint64_t cpu_qual)
+{
+	return (r->qualification & EPT_QUAL_WALK_BITS) | (cpu_qual & EPT_QUAL_FROM_CPU);
+}

@@ -75,4 +75,18 @@ struct ept_walk_result {
  * not-present entry below wins over missing permissions above. */
 int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct ept_walk_result *r);
 
+/* The qualification bits of the CPU's own EPT violation (L0's, on the shadow EPT) that
+ * L1's EPT-violation exit keeps (27.2.1, Table 27-7): 7 (guest-linear address valid),
+ * 8 (access to the final translation, not a paging-structure entry) and 12 (NMI
+ * unblocking due to IRET). The others mean features nestbed does not offer to L1:
+ * 6 mode-based execute control, 9-11 the advanced VM-exit information for EPT
+ * violations (IA32_VMX_EPT_VPID_CAP[22]), 13-14 shadow stacks, 15 guest-paging
+ * verification, 16 Intel PT; an L1 that was told they do not exist sees them clear,
+ * whatever the CPU beneath reports. */
+#define EPT_QUAL_FROM_CPU ((1ull << 7) | (1ull << 8) | (1ull << 12))
+
+/* L1's EPT-violation qualification: bits 5:0 from the walk (r, after -1), the bits
+ * EPT_QUAL_FROM_CPU from the CPU's qualification cpu_qual, every other bit 0. */
+uint64_t ept_violation_qualification(const struct ept_walk_result *r, uint64_t cpu_qual);
+
 #endif

@@ -4,6 +4,9 @@
 #define PTE_W (1ull << 1)
 #define PTE_U (1ull << 2)
 #define PTE_PS (1ull << 7)
+/* APM vol.2 5.3.3, Figure 5-18: bits 8:7 of a PML4E are MBZ (7 is a lower level's PS,
+ * 8 its G; KVM reserves both in an AMD guest's PML4E too). */
+#define PML4E_MBZ ((1ull << 8) | (1ull << 7))
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 /* Bits 51:MAXPHYADDR are reserved, and so is a large page's address below its size. */
@@ -13,7 +16,10 @@ int npt_walk(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
 {
 	uint64_t table = c->root & PTE_ADDR;
 	bool writable = true, executable = true, user = true;
-	uint64_t access = (write ? NPT_FAULT_WRITE : 0) | (fetch ? NPT_FAULT_FETCH : 0) | NPT_FAULT_USER;
+	/* I/D only when NX or SMEP is on for the walk (8.4.2) */
+	bool report_fetch = fetch && (c->nxe || c->smep);
+	uint64_t access = (write ? NPT_FAULT_WRITE : 0) | (report_fetch ? NPT_FAULT_FETCH : 0) |
+			  NPT_FAULT_USER;
 	r->fault = 0;
 	for (int level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (unsigned)(level - 1);
@@ -24,10 +30,10 @@ int npt_walk(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
 			r->fault = access;
 			return -1;
 		}
-		bool large = (e & PTE_PS) && level > 1;
+		bool large = (e & PTE_PS) && level > 1 && level < 4;
 		uint64_t reserved = (e & PTE_ADDR & c->phys_addr_mask) |
 				    ((e & PTE_NX) && !c->nxe ? PTE_NX : 0) |
-				    (large && level == 4 ? PTE_PS : 0);
+				    (level == 4 ? e & PML4E_MBZ : 0);
 		if (large && level <= 3)
 			reserved |= e & PTE_ADDR & ((1ull << shift) - 1) & ~0x1000ull; /* bit 12 is PAT */
 		if (reserved) {

@@ -17,6 +17,10 @@
 struct npt_walk_ctx {
 	uint64_t root;            /* nCR3 */
 	bool nxe;                 /* the L1's EFER.NXE */
+	bool smep;                /* the L1's CR4.SMEP: with nxe, whether a fetch fault
+				     reports NPT_FAULT_FETCH (APM vol.2 8.4.2: I/D is set for
+				     a fetch only when EFER.NXE or CR4.SMEP is 1; a nested walk
+				     is the host's, 15.25.5) */
 	uint64_t phys_addr_mask;  /* bits above MAXPHYADDR */
 	int (*read_phys)(void *ctx, uint64_t pa, uint64_t *value);
 	void *ctx;

@@ -669,6 +669,26 @@ static void test_accessed_dirty(void **state)
 	assert_int_equal(walk(GPA, EPT_ACCESS_READ, &r), EPT_WALK_UNREADABLE);
 }
 
+/* ---- L1's qualification from the walk and the CPU's (27.2.1) ---- */
+
+static void test_violation_qualification(void **state)
+{
+	(void)state;
+	/* a fetch from a page with R only: bits 2 and 3 from the walk */
+	*slot(PT, I1) = (*slot(PT, I1) & ~(uint64_t)EPT_RWX) | EPT_READ;
+	struct ept_walk_result r;
+	assert_int_equal(walk(GPA, EPT_ACCESS_FETCH, &r), EPT_WALK_VIOLATION);
+	/* the CPU's: a read on its shadow (bit 0), bits 6, 7, 8, 9-11, 12, 13, 16 and 40 */
+	uint64_t cpu = 1ull | (1ull << 6) | (1ull << 7) | (1ull << 8) | (7ull << 9) | (1ull << 12) |
+		       (1ull << 13) | (1ull << 16) | (1ull << 40);
+	assert_int_equal(ept_violation_qualification(&r, cpu),
+			 EPT_ACCESS_FETCH | ((uint64_t)EPT_READ << EPT_QUAL_PERMS_SHIFT) | (1ull << 7) |
+				 (1ull << 8) | (1ull << 12));
+	/* nothing from the CPU: the walk's bits alone */
+	assert_int_equal(ept_violation_qualification(&r, 0),
+			 EPT_ACCESS_FETCH | ((uint64_t)EPT_READ << EPT_QUAL_PERMS_SHIFT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup(test_unreadable, setup),
 		cmocka_unit_test_setup(test_priority, setup),
 		cmocka_unit_test_setup(test_accessed_dirty, setup),
+		cmocka_unit_test_setup(test_violation_qualification, setup),
 	};
 	return cmocka_run_group_tests_name("ept_walk", tests, NULL, NULL);
 }

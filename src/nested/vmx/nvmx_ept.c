@@ -15,7 +15,6 @@
 #include "vmx/vmx_ept.h"
 
 #define PAGE_MASK 0xfffull
-#define EPT_QUAL_LOW_BITS 0x3full /* 27.2.1: bits 5:0 are the walk's; 7+ the CPU's */
 #define EPT_CAP_EXEC_ONLY 1ull    /* A.10 bit 0 */
 #define EPT_QUAL_NMI_UNBLOCKING (1ull << 12) /* 27.2.1 table 27-7, 27.2.3 */
 
@@ -150,8 +149,7 @@ bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 		guest_failure(v, "nested-vmx: L1's EPT for %#llx lies outside its memory", (unsigned long long)gpa);
 	if (rc == EPT_WALK_VIOLATION || rc == EPT_WALK_MISCONFIG) {
 		uint32_t reason = rc == EPT_WALK_VIOLATION ? VMX_EXIT_REASON_EPT_VIOLATION : VMX_EXIT_REASON_EPT_MISCONFIG;
-		uint64_t qual = rc == EPT_WALK_VIOLATION ? (r.qualification & EPT_QUAL_LOW_BITS) |
-								   (e->info1 & ~EPT_QUAL_LOW_BITS) : 0;
+		uint64_t qual = rc == EPT_WALK_VIOLATION ? ept_violation_qualification(&r, e->info1) : 0;
 		e->native_code = reason;
 		nvmx_vmexit(v, n, reason, qual);
 		trace_reflected(&v->trace, e);
