@@ -14,6 +14,9 @@
 #include "iommu/iommu.h"
 #include "core/smram.h"
 
+struct vmm_ops;
+struct nested_ops;
+
 struct machine {
 	struct boot_info *bi;
 	struct nestbed_options options;
@@ -33,6 +36,18 @@ struct machine {
 	 * CONFIG_ADDRESS write between the check and the write would aim it elsewhere). */
 	struct spinlock fwcfg_lock, pci_config_lock;
 	enum smram_chipset smram_chipset; /* the host bridge whose SMRAM nestbed locked */
+	/* What pcpu_this() gives the boot CPU before it runs on its struct pcpu's tables
+	 * (early boot, or while it keeps the firmware's): its per-CPU bookkeeping then. */
+	struct pcpu early_cpu;
+	/* Where a single-step #DB is the emulator's (exception.c), and how many came. */
+	uint64_t tolerated_step_rip[2];
+	unsigned spurious_steps;
+	/* The secret behind the canary hypercall, set at boot (exit_handlers.c). */
+	uint64_t l0_canary[2];
+	/* What every AP shares with the boot CPU once it runs nestbed's code (run.c). */
+	const struct vmm_ops *ap_ops;
+	const struct nested_ops *ap_nested;
+	volatile uint32_t aps_ready;      /* APs whose vCPU is parked */
 };
 
 extern struct machine machine;
