@@ -32,6 +32,10 @@ struct pcpu {
 	 * (SVM); an NMI beyond them is the guest's and is given back to it. */
 	volatile uint32_t kicks_sent;
 	uint32_t kicks_seen;
+	/* The xAPIC's logical destination and destination format registers as the guest
+	 * last wrote them on this CPU (every xAPIC write exits, apic_emulation.c): what its
+	 * INIT and startup IPIs with a logical destination are matched against. */
+	volatile uint32_t apic_ldr, apic_dfr;
 	/* The exception this CPU expects next (exception.c: rdmsr_safe and the like run on
 	 * several CPUs at once), and the interrupt it catches for a guest (ack on exit). */
 	struct exception_expectation expectation;

@@ -191,8 +191,10 @@ static void take_posted_init(struct vcpu *v)
 	if (what == NESTED_INIT_HELD)
 		return;
 	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
-	if (what == NESTED_INIT_TAKE)
+	if (what == NESTED_INIT_TAKE) {
 		v->ops->init_signal(v);
+		apic_init_reset(v);
+	}
 }
 
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
