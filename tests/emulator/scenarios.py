@@ -161,10 +161,18 @@ KVM_NESTBED_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qem
                                    "qemu-uefi-svm")])
 # kvm_intel as L1: bare (Bochs' own nested VT-x) and under nestbed (nestbed's nested VT-x,
 # its shadow EPT with ept=1, KVM's shadow paging of the L2 with ept=0)
+# An L1 with 2 CPUs runs an L2 with 2 vCPUs on Bochs' VT-x under nestbed: its token ring
+# spins with IF = 0, which Bochs 2.7 enters with interrupts blocked (event/external-
+# interrupt-if0): nestbed's interrupt poll gives CPU 1 back to L1 for the IPI that CPU 0
+# waits on. ~3 min on an idle machine (two Bochs CPUs, one host thread); 50 loops.
+KVM_VMX_SMP_TIMEOUT = 900
 KVM_VMX_SCENARIOS = (
     [kvm_l2("emulator/kvm-l2/bochs-vmx/bare/ept1", "bochs-vmx", "--bare")]
     + [kvm_l2("emulator/kvm-l2/bochs-vmx/nestbed/" + ept, "bochs-vmx", *args)
-       for ept, args in KVM_EPT.items()])
+       for ept, args in KVM_EPT.items()]
+    + [Scenario("emulator/kvm-l2/bochs-vmx/nestbed/cpus2-vcpus2",
+                ("kvm", "--platform", "bochs-vmx", "--timeout", "%g" % KVM_VMX_SMP_TIMEOUT)
+                + KVM_SMP + ("--loops", "50"), "pass", None, KVM_VMX_SMP_TIMEOUT)])
 
 def _bad_images():
     """name -> regex of nestbed's reason, from the generator of the malformed images."""
