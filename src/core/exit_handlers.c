@@ -1,4 +1,5 @@
 /* The neutral exit handlers, written once for both vendors (ACRN-style table). */
+#include "core/pcpu.h"
 #include "core/bios_int15_hook.h"
 #include "core/console.h"
 #include "core/cpu.h"
@@ -409,6 +410,7 @@ static void handle_init(struct vcpu *v, struct exit *e)
 
 static void handle_sipi(struct vcpu *v, struct exit *e)
 {
+	__atomic_store_n(&v->cpu->pending_sipi, 0, __ATOMIC_RELEASE); /* this start's, if posted */
 	v->ops->startup(v, (uint8_t)e->info1);
 	v->started_by_sipi = true;
 	v->sipi_vector = (uint8_t)e->info1;

@@ -194,6 +194,11 @@ static void take_posted_init(struct vcpu *v)
 	if (what == NESTED_INIT_TAKE) {
 		v->ops->init_signal(v);
 		apic_init_reset(v);
+		/* VMX waits in guest mode for a physical SIPI; one the guest sent before this
+		 * CPU got here is in the mailbox (apic_emulation.c deliver_startup) */
+		uint32_t sipi = v->ops->cpu_waits_for_sipi ? __atomic_exchange_n(&v->cpu->pending_sipi, 0, __ATOMIC_ACQ_REL) : 0;
+		if (sipi & PCPU_SIPI_VALID)
+			v->ops->startup(v, (uint8_t)sipi);
 	}
 }
 
@@ -203,6 +208,14 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 	for (;;) {
 		if (v->wait_for_sipi && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
+		/* VMX: a kick that came while nestbed ran (NMIs are not blocked in VMX root
+		 * operation) is taken now; another NMI there is lost as before (SVM holds its
+		 * NMIs with GIF = 0 and exits for them) */
+		if (v->cpu->root_nmis && ops->cpu_waits_for_sipi) {
+			v->cpu->root_nmis = 0;
+			if (apic_nmi_was_kick(v))
+				take_posted_init(v);
+		}
 		struct exit e;
 		if (ops->vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);

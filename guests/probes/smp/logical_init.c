@@ -80,10 +80,10 @@ static enum probe_status logical_init(struct probe_run *run)
 		lapic_write(LAPIC_LDR, BSP_LOGICAL_ID << LDR_SHIFT);
 		init_dest = AP_LOGICAL_ID;
 	}
-	/* the AP leaves its loop for the INIT: nothing it runs survives it */
+	/* the AP leaves its loop for the INIT; its mailbox is left as it is (request ==
+	 * done: idle), so that the restarted AP runs nothing until the next smp_call */
 	smp_trampoline_install(SMP_TRAMPOLINE_VECTOR_ALT, ap);
 	ap->online = 0;
-	ap->request = ap->done = 0;
 	struct smp_entry_state before;
 	smp_trampoline_entry_state(SMP_TRAMPOLINE_VECTOR_ALT, &before);
 	if (!send_logical(init_dest, ICR_INIT | ICR_LEVEL_ASSERT))
