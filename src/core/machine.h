@@ -5,6 +5,7 @@
 
 #include "core/bios_int15_hook.h"
 #include "core/boot_info.h"
+#include "core/console.h"
 #include "core/cpu_caps.h"
 #include "core/cpuid_policy.h"
 #include "core/memory.h"
@@ -39,6 +40,7 @@ struct machine {
 	/* What pcpu_this() gives the boot CPU before it runs on its struct pcpu's tables
 	 * (early boot, or while it keeps the firmware's): its per-CPU bookkeeping then. */
 	struct pcpu early_cpu;
+	struct console_state console;     /* console.c: its lock and extra sink */
 	/* Where a single-step #DB is the emulator's (exception.c), and how many came. */
 	uint64_t tolerated_step_rip[2];
 	unsigned spurious_steps;
