@@ -32,8 +32,7 @@ static void send_physical(struct pcpu *c, enum icr_delivery mode, uint8_t vector
 		lapic_mmio_write(base, APIC_REG_ICR_HIGH, high);
 }
 
-/* An NMI to CPU c (SVM intercepts NMIs, VMX exits for them): its next exit takes
- * posted INITs. */
+/* An NMI to CPU c (SVM intercepts NMIs): its next exit takes posted INITs. */
 static void kick(struct pcpu *c)
 {
 	__atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_ACQ_REL);
@@ -52,20 +51,23 @@ bool apic_nmi_was_kick(struct vcpu *v)
 /* INIT or startup IPI for the vCPU on CPU c (SDM vol.3 9.4.4; 11.6.1). */
 /* An INIT for the vCPU on CPU c. Its own INIT it takes after this exit (run.c), through
  * the mailbox. Another's: one waiting for SIPI stays waiting (INIT changes nothing then,
- * 9.4.4); one running is reset: posted and kicked, on both vendors. (A physical INIT on
- * VMX would be an INIT exit, 25.2, but Bochs 2.7 never consumes it: every later entry
- * of that CPU exits for it again, smp/init-exit.) */
+ * 9.4.4); one running is reset. SVM: posted and kicked. VMX: a physical INIT, which the
+ * CPU delivers as an INIT exit in guest mode (25.2), never to a waiting CPU, where VMX
+ * would hold it until after the SIPI (25.2), unlike a CPU outside VMX. */
 static void deliver_init(struct vcpu *from, struct pcpu *c)
 {
 	if (!c->vcpu || (c->vcpu != from && c->vcpu->wait_for_sipi))
 		return;
+	if (c->vcpu != from && from->ops->cpu_waits_for_sipi) {
+		send_physical(c, ICR_INIT, 0);
+		return;
+	}
 	/* a SIPI still in the mailbox came before this INIT (the second one of the last
 	 * start, posted while the vCPU left wait-for-SIPI): not for the reset vCPU */
 	__atomic_store_n(&c->pending_sipi, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
-	if (c->vcpu == from)
-		return;
-	kick(c); /* make it exit and read its mailbox */
+	if (c->vcpu != from)
+		kick(c); /* make it exit and read its mailbox */
 }
 
 /* A SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4). SVM: the

@@ -205,13 +205,10 @@ void exception_dispatch(struct exception_frame *f)
 	uint64_t cr2 = read_cr2();
 	if (spurious_single_step(f))
 		return;
-	/* An NMI in nestbed: SVM takes one only where nestbed opens for it (the STGI after
-	 * an NMI intercept, svm_backend.c), where its exit already stood for it; VMX takes
-	 * any that comes in root operation (a kick among them): counted for run.c. */
-	if (f->vector == NMI_VECTOR) {
-		pcpu_this()->root_nmis++;
+	/* An NMI in nestbed is taken only where nestbed opens for it (SVM: the STGI after
+	 * an NMI intercept, svm_backend.c); what it meant is decided there. */
+	if (f->vector == NMI_VECTOR)
 		return;
-	}
 	struct exception_expectation *x = this_expectation();
 	if (f->vector >= FIRST_EXTERNAL_VECTOR && x->catch_interrupt && !x->caught) {
 		x->caught = true;

@@ -28,13 +28,10 @@ struct pcpu {
 	 * SIPI ever reaches a CPU; VMX: the CPU gets them itself, see ap_boot.c). */
 	volatile uint32_t pending_init;
 	volatile uint32_t pending_sipi; /* PCPU_SIPI_VALID | vector */
-	/* NMIs other CPUs sent to make this one leave guest mode and read its mailbox; an
-	 * NMI beyond them is the guest's and is given back to it. */
+	/* NMIs other CPUs sent to make this one leave guest mode and read its mailbox
+	 * (SVM); an NMI beyond them is the guest's and is given back to it. */
 	volatile uint32_t kicks_sent;
 	uint32_t kicks_seen;
-	/* NMIs this CPU took in nestbed itself (exception.c): VMX does not block NMIs in
-	 * root operation, so a kick may land there instead of in guest mode (run.c). */
-	volatile uint32_t root_nmis;
 	/* The xAPIC's logical destination and destination format registers as the guest
 	 * last wrote them on this CPU (every xAPIC write exits, apic_emulation.c): what its
 	 * INIT and startup IPIs with a logical destination are matched against. */

@@ -208,14 +208,6 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 	for (;;) {
 		if (v->wait_for_sipi && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
-		/* VMX: a kick that came while nestbed ran (NMIs are not blocked in VMX root
-		 * operation) is taken now; another NMI there is lost as before (SVM holds its
-		 * NMIs with GIF = 0 and exits for them) */
-		if (v->cpu->root_nmis && ops->cpu_waits_for_sipi) {
-			v->cpu->root_nmis = 0;
-			if (apic_nmi_was_kick(v))
-				take_posted_init(v);
-		}
 		struct exit e;
 		if (ops->vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);

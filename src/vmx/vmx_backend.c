@@ -146,8 +146,8 @@ static void vmx_startup(struct vcpu *v, uint8_t vector)
 				  (uint64_t)vector << 12, 0, VMX_ACTIVITY_ACTIVE);
 	v->wait_for_sipi = false;
 	/* Bochs 2.7 blocks NMIs when a CPU enters wait-for-SIPI and keeps them blocked
-	 * through the SIPI exit, until an IRET: nestbed's kicks (apic_emulation.c) would
-	 * never reach the started vCPU. The INIT state has NMIs unblocked (9.1.1). */
+	 * through the SIPI exit, until an IRET: the started vCPU would not take the NMIs
+	 * sent to it. The INIT state has NMIs unblocked (9.1.1). */
 	cpu_unblock_nmi();
 }
 
@@ -357,11 +357,6 @@ static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
 	sync_from_vmcs(v, vv);
 	vmx_decode_exit(&raw, e);
 	vv->last_insn_len = e->insn_len;
-	/* an NMI exit leaves NMIs blocked until an IRET (27.5.5 with "NMI exiting"; KVM
-	 * runs its host NMI handler there), and a VM entry does not end that on Bochs 2.7:
-	 * the vCPU would never see the next kick or NMI */
-	if (e->kind == EXIT_NMI)
-		cpu_unblock_nmi();
 	if (raw.reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
 		report_entry_failure(e); /* the core's handler stops the run with the dump */
 		return 0;

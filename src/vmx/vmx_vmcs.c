@@ -29,11 +29,9 @@
 #define FOUR_GIB (4ull << 30)
 
 /* What nestbed wants of each control set; the REQUIRED subset it cannot run without. */
-/* External interrupts are the guest's: delivered to it directly (passthrough). NMIs exit:
- * another CPU's NMI is how nestbed makes this one read its mailbox (an INIT nestbed
- * emulates, apic_emulation.c); every other NMI is injected back into the guest. */
-#define PIN_WANTED VMX_PIN_NMI_EXITING
-#define PIN_REQUIRED VMX_PIN_NMI_EXITING
+/* External interrupts and NMIs are the guest's: delivered to it directly (passthrough). */
+#define PIN_WANTED 0u
+#define PIN_REQUIRED 0u
 #define PROC_WANTED (VMX_PROC_HLT_EXITING | VMX_PROC_USE_IO_BITMAPS | VMX_PROC_USE_MSR_BITMAPS | \
 		     VMX_PROC_ACTIVATE_SECONDARY)
 #define PROC_REQUIRED PROC_WANTED

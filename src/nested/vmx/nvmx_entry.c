@@ -168,8 +168,7 @@ static void write_controls(struct nvmx *n)
 	merge_bitmaps(n, proc12, &proc02);
 	uint32_t proc2_02 = (proc2_12 & ~VMX_PROC2_ENABLE_VPID) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
 			    (vv02->vpid ? VMX_PROC2_ENABLE_VPID : 0);
-	/* NMIs exit for nestbed's kicks too; one L1 does not exit on goes to L2 (handle_nmi) */
-	vv02->pin = adjusted(VMX_CTLS_PIN, pin12 | VMX_PIN_NMI_EXITING);
+	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
 	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);
 	vv02->proc2 = adjusted(VMX_CTLS_PROC2, proc2_02);
 	/* L1's timer counts in VMCS02 and is saved at every exit, so that the exits nestbed
