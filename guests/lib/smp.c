@@ -293,12 +293,15 @@ int smp_start(unsigned index, uint8_t vector, struct smp_entry_state *entry, cha
 	struct smp_cpu *c = &cpus[index];
 	c->online = 0;
 	c->stop = 0;
-	c->request = c->done = 0;
 	c->interrupts = 0;
 	smp_trampoline_install(vector, c);
 	if (send(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT, "INIT", reason, size) < 0)
 		return -1;
 	delay_us(INIT_TO_SIPI_US);
+	/* The mailbox is emptied only now: an AP still in its loop would have run its last
+	 * function again (done reset under its feet), and one the INIT stopped in the middle
+	 * of a function would run it again after the restart (request != done). */
+	c->done = c->request;
 	if (send(c->apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | vector, "startup", reason, size) < 0)
 		return -1;
 	delay_us(SIPI_TO_SIPI_US);
@@ -314,7 +317,7 @@ int smp_sipi(unsigned index, uint8_t vector, struct smp_entry_state *entry, char
 	struct smp_cpu *c = &cpus[index];
 	c->online = 0;
 	c->stop = 0;
-	c->request = c->done = 0;
+	c->done = c->request; /* the AP waits for SIPI: its loop is gone */
 	smp_trampoline_install(vector, c);
 	if (send(c->apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | vector, "startup", reason, size) < 0)
 		return -1;

@@ -73,8 +73,11 @@ void smp_discover(struct machine *m)
 		fatal("cpus: the boot CPU (APIC ID %u) is not in the MADT", self);
 	m->cpus[0].apic_id = self;
 	m->nr_cpus = (unsigned)n;
-	for (unsigned i = 0; i < m->nr_cpus; i++)
+	for (unsigned i = 0; i < m->nr_cpus; i++) {
 		m->cpus[i].index = i;
+		m->cpus[i].apic_ldr = APIC_LDR_RESET;
+		m->cpus[i].apic_dfr = APIC_DFR_RESET;
+	}
 	kprintf("nestbed: cpus: %u (APIC IDs", m->nr_cpus);
 	for (unsigned i = 0; i < m->nr_cpus; i++)
 		kprintf(" %u", m->cpus[i].apic_id);

@@ -56,20 +56,18 @@ bool apic_nmi_was_kick(struct vcpu *v)
  * would hold it until after the SIPI (25.2), unlike a CPU outside VMX. */
 static void deliver_init(struct vcpu *from, struct pcpu *c)
 {
-	if (!c->vcpu)
+	if (!c->vcpu || (c->vcpu != from && c->vcpu->wait_for_sipi))
 		return;
-	if (c->vcpu == from) {
-		__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
-		return;
-	}
-	if (c->vcpu->wait_for_sipi)
-		return;
-	if (from->ops->cpu_waits_for_sipi) {
+	if (c->vcpu != from && from->ops->cpu_waits_for_sipi) {
 		send_physical(c, ICR_INIT, 0);
 		return;
 	}
+	/* a SIPI still in the mailbox came before this INIT (the second one of the last
+	 * start, posted while the vCPU left wait-for-SIPI): not for the reset vCPU */
+	__atomic_store_n(&c->pending_sipi, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
-	apic_kick(c); /* make it exit and read its mailbox */
+	if (c->vcpu != from)
+		apic_kick(c); /* make it exit and read its mailbox */
 }
 
 /* A SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4). SVM: the
@@ -79,9 +77,12 @@ static void deliver_startup(struct vcpu *from, struct pcpu *c, uint8_t vector)
 {
 	if (!c->vcpu)
 		return;
-	if (from->ops->cpu_waits_for_sipi)
+	/* an INIT posted and not yet taken counts as taken: on a CPU it is at once, and the
+	 * guest's 10 ms before the SIPI may pass before the target reads its mailbox */
+	bool init_posted = __atomic_load_n(&c->pending_init, __ATOMIC_ACQUIRE) != 0;
+	if (from->ops->cpu_waits_for_sipi && !init_posted)
 		send_physical(c, ICR_STARTUP, vector);
-	else if (c->vcpu->wait_for_sipi)
+	else if (c->vcpu->wait_for_sipi || init_posted)
 		__atomic_store_n(&c->pending_sipi, PCPU_SIPI_VALID | vector, __ATOMIC_RELEASE);
 }
 
@@ -97,6 +98,19 @@ static void self_nmi(struct vcpu *v)
 	v->ops->inject(v, &nmi);
 }
 
+static struct icr_target target_of(const struct pcpu *c)
+{
+	return (struct icr_target){ .apic_id = c->apic_id,
+				    .ldr = __atomic_load_n(&c->apic_ldr, __ATOMIC_ACQUIRE),
+				    .dfr = __atomic_load_n(&c->apic_dfr, __ATOMIC_ACQUIRE) };
+}
+
+static bool reaches(const struct icr *icr, uint32_t self, const struct pcpu *c, bool x2apic)
+{
+	struct icr_target t = target_of(c);
+	return icr_targets(icr, self, &t, x2apic);
+}
+
 /* VMX: an NMI IPI whose targets include the sender: the others get it physically, the
  * sender through self_nmi. true when handled. */
 static bool emulate_nmi_ipi(struct vcpu *v, const struct icr *icr, bool x2apic)
@@ -105,17 +119,18 @@ static bool emulate_nmi_ipi(struct vcpu *v, const struct icr *icr, bool x2apic)
 		return false;
 	const struct machine *m = &machine;
 	uint32_t self = v->cpu->apic_id;
-	bool unsupported, to_self = icr_targets(icr, self, self, x2apic, &unsupported);
-	if (unsupported || !to_self)
-		return false; /* logical destinations and others' NMIs go out as written */
+	if (!reaches(icr, self, v->cpu, x2apic))
+		return false; /* others' NMIs go out as written */
 	for (unsigned i = 0; i < m->nr_cpus; i++)
-		if (m->cpus[i].apic_id != self && icr_targets(icr, self, m->cpus[i].apic_id, x2apic, &unsupported))
+		if (&m->cpus[i] != v->cpu && reaches(icr, self, &m->cpus[i], x2apic))
 			send_physical(&m->cpus[i], ICR_NMI, 0);
 	self_nmi(v);
 	return true;
 }
 
-/* true: INIT, SIPI or a self-NMI, emulated; false: any other IPI, for the real APIC. */
+/* true: INIT, SIPI or a self-NMI, emulated; false: any other IPI, for the real APIC.
+ * Every destination form reaches its CPUs: physical, logical (the targets' LDR and
+ * DFR as the guest wrote them), shorthands (SDM vol.3 11.6.2, 11.6.1). */
 static bool emulate_icr(struct vcpu *v, const struct icr *icr, bool x2apic)
 {
 	if (emulate_nmi_ipi(v, icr, x2apic))
@@ -127,13 +142,8 @@ static bool emulate_icr(struct vcpu *v, const struct icr *icr, bool x2apic)
 	const struct machine *m = &machine;
 	uint32_t self = v->cpu->apic_id;
 	for (unsigned i = 0; i < m->nr_cpus; i++) {
-		bool unsupported;
-		if (!icr_targets(icr, self, m->cpus[i].apic_id, x2apic, &unsupported)) {
-			if (unsupported)
-				guest_failure(v, "an %s IPI with a logical destination (%#x): not emulated yet",
-					      icr->delivery == ICR_INIT ? "INIT" : "startup", icr->dest);
+		if (!reaches(icr, self, &m->cpus[i], x2apic))
 			continue;
-		}
 		if (icr->delivery == ICR_INIT)
 			deliver_init(v, &m->cpus[i]);
 		else
@@ -181,6 +191,10 @@ bool apic_mmio_write_exit(struct vcpu *v, struct exit *e)
 			return true;
 	}
 	lapic_mmio_write(v->apic_page, offset, value);
+	if (offset == APIC_REG_LDR) /* this CPU's logical ID, for the others' IPIs */
+		__atomic_store_n(&v->cpu->apic_ldr, lapic_mmio_read(v->apic_page, APIC_REG_LDR), __ATOMIC_RELEASE);
+	else if (offset == APIC_REG_DFR)
+		__atomic_store_n(&v->cpu->apic_dfr, lapic_mmio_read(v->apic_page, APIC_REG_DFR), __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -189,6 +203,18 @@ void apic_x2apic_icr_write(struct vcpu *v, uint64_t value)
 	struct icr icr = icr_decode((uint32_t)value, (uint32_t)(value >> 32), true);
 	if (!emulate_icr(v, &icr, true))
 		wrmsr(MSR_X2APIC_ICR, value);
+}
+
+void apic_init_reset(struct vcpu *v)
+{
+	struct pcpu *c = v->cpu;
+	if (!lapic_x2apic_mode() && (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EN)) {
+		uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+		lapic_mmio_write(base, APIC_REG_DFR, APIC_DFR_RESET);
+		lapic_mmio_write(base, APIC_REG_LDR, APIC_LDR_RESET);
+	}
+	__atomic_store_n(&c->apic_ldr, APIC_LDR_RESET, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->apic_dfr, APIC_DFR_RESET, __ATOMIC_RELEASE);
 }
 
 void apic_init_exit(struct vcpu *v)

@@ -26,6 +26,11 @@ void apic_kick(struct pcpu *c);
  * (consumed); false when it is the guest's own NMI. */
 bool apic_nmi_was_kick(struct vcpu *v);
 
+/* The vCPU takes an INIT: its local APIC's logical destination goes back to the RESET
+ * state (LDR 0, DFR all ones; SDM vol.3 11.4.7.3), which the INIT that nestbed emulates
+ * or that became an INIT exit did not do to the physical one. */
+void apic_init_reset(struct vcpu *v);
+
 /* An INIT the CPU itself delivered to the vCPU (VMX INIT exit; SVM INIT intercept). */
 void apic_init_exit(struct vcpu *v);
 

@@ -60,10 +60,34 @@ uint32_t icr_encode_low(const struct icr *icr);
  * later). */
 bool icr_is_init_deassert(const struct icr *icr);
 
-/* Whether the IPI reaches the CPU with APIC ID `target`, sent by `self`. Physical
- * destinations and shorthands only: *unsupported set for a logical destination, whose
- * meaning depends on every target's LDR/DFR. */
-bool icr_targets(const struct icr *icr, uint32_t self, uint32_t target, bool x2apic,
-		 bool *unsupported);
+/* A CPU an IPI may reach, as its local APIC names it (SDM vol.3 11.6.2): its APIC ID
+ * and, for logical destinations in xAPIC mode, its logical destination register (LDR,
+ * ID in bits 31:24) and destination format register (DFR, model in bits 31:28). In
+ * x2APIC mode the LDR follows from the x2APIC ID (x2apic_logical_id) and the DFR does
+ * not exist (11.12.10.2). */
+struct icr_target {
+	uint32_t apic_id;
+	uint32_t ldr;
+	uint32_t dfr;
+};
+
+#define APIC_REG_LDR 0xD0u              /* table 11-1 */
+#define APIC_REG_DFR 0xE0u
+#define APIC_LDR_RESET 0u               /* after RESET or INIT (11.4.7.1) */
+#define APIC_DFR_RESET 0xffffffffu
+#define APIC_DFR_MODEL_SHIFT 28
+#define APIC_DFR_MODEL_FLAT 0xfu        /* 11.6.2.2 */
+#define APIC_DFR_MODEL_CLUSTER 0x0u
+
+/* The logical x2APIC ID (LDR) of the CPU with this x2APIC ID: cluster ID (x2APIC ID
+ * bits 19:4) in bits 31:16, 1 << (x2APIC ID bits 3:0) in bits 15:0 (11.12.10.2). */
+uint32_t x2apic_logical_id(uint32_t x2apic_id);
+
+/* Whether the IPI reaches the target CPU, sent by the CPU with APIC ID `self`: the
+ * shorthands (self, all including self, all excluding self), physical destinations
+ * (with broadcast FFH / FFFFFFFFH) and logical ones (11.6.2.2: xAPIC flat, a bit of
+ * the 8-bit LDR in the MDA; xAPIC cluster, MDA bits 7:4 the cluster and bits 3:0 a
+ * mask; x2APIC, cluster bits 31:16 and a 16-bit mask; FFH / FFFFFFFFH reach all). */
+bool icr_targets(const struct icr *icr, uint32_t self, const struct icr_target *target, bool x2apic);
 
 #endif

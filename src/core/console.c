@@ -4,6 +4,7 @@
 
 #include "core/cpu.h"
 #include "core/format.h"
+#include "core/machine.h"
 
 /* 16550 UART registers, offsets from the base port (PC16550D data sheet). */
 #define COM1_BASE 0x3F8
@@ -24,7 +25,6 @@
 #define UART_DIVISOR_115200 1
 #define UART_SPIN_LIMIT 100000 /* a missing UART must not hang nestbed */
 
-static console_sink_fn extra_sink;
 
 void console_init(void)
 {
@@ -52,8 +52,8 @@ void console_write(const char *s, size_t len)
 			uart_putc('\r');
 		uart_putc(s[i]);
 	}
-	if (extra_sink)
-		extra_sink(s, len);
+	if (machine.console.extra_sink)
+		machine.console.extra_sink(s, len);
 }
 
 void console_drain(void)
@@ -65,7 +65,7 @@ void console_drain(void)
 
 void console_set_extra_sink(console_sink_fn fn)
 {
-	extra_sink = fn;
+	machine.console.extra_sink = fn;
 }
 
 /* Collects a call's output so the extra sink gets whole pieces, not single bytes. */
@@ -95,10 +95,6 @@ static void buffered_out(void *ctx, const char *s, size_t len)
  * calls, console_lock). The lock is recursive, so an exception report or a fatal error
  * printed while this CPU holds it does not deadlock; a CPU is told apart by its GDT,
  * which is its own (struct pcpu). */
-static struct {
-	volatile uint64_t owner; /* GDT base of the holding CPU, 0 when free */
-	unsigned depth;
-} console_hold;
 
 static uint64_t this_cpu_gdt(void)
 {
@@ -113,23 +109,23 @@ static uint64_t this_cpu_gdt(void)
 void console_lock(void)
 {
 	uint64_t me = this_cpu_gdt();
-	if (__atomic_load_n(&console_hold.owner, __ATOMIC_ACQUIRE) == me) {
-		console_hold.depth++;
+	if (__atomic_load_n(&machine.console.owner, __ATOMIC_ACQUIRE) == me) {
+		machine.console.depth++;
 		return;
 	}
 	uint64_t free = 0;
-	while (!__atomic_compare_exchange_n(&console_hold.owner, &free, me, false,
+	while (!__atomic_compare_exchange_n(&machine.console.owner, &free, me, false,
 					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		free = 0;
 		__asm__ volatile("pause");
 	}
-	console_hold.depth = 1;
+	machine.console.depth = 1;
 }
 
 void console_unlock(void)
 {
-	if (--console_hold.depth == 0)
-		__atomic_store_n(&console_hold.owner, 0, __ATOMIC_RELEASE);
+	if (--machine.console.depth == 0)
+		__atomic_store_n(&machine.console.owner, 0, __ATOMIC_RELEASE);
 }
 
 int kvprintf(const char *fmt, va_list ap)

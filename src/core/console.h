@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void console_init(void);
 void console_write(const char *s, size_t len);
@@ -21,5 +22,13 @@ void console_drain(void);
 /* One extra sink, e.g. the UEFI ConOut; called with each complete write. */
 typedef void (*console_sink_fn)(const char *s, size_t len);
 void console_set_extra_sink(console_sink_fn fn);
+
+/* The console's machine-wide state (struct machine): the extra sink, and who holds the
+ * console (the GDT base of the holding CPU, 0 when free) how many times over. */
+struct console_state {
+	console_sink_fn extra_sink;
+	volatile uint64_t owner;
+	unsigned depth;
+};
 
 #endif

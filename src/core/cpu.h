@@ -29,6 +29,23 @@ static inline void wrmsr(uint32_t msr, uint64_t value)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
 }
 
+/* An IRET to the next instruction: ends any blocking of NMIs on this CPU (SDM vol.3
+ * 6.7.1: NMIs stay blocked until the next IRET), with the current CS, SS and RFLAGS. */
+static inline void cpu_unblock_nmi(void)
+{
+	__asm__ volatile("mov %%ss, %%eax\n\t"
+			 "push %%rax\n\t"
+			 "lea 8(%%rsp), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "pushfq\n\t"
+			 "mov %%cs, %%eax\n\t"
+			 "push %%rax\n\t"
+			 "lea 1f(%%rip), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "iretq\n"
+			 "1:" ::: "rax", "memory", "cc");
+}
+
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }

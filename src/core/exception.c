@@ -2,12 +2,16 @@
 
 #include "core/console.h"
 #include "core/cpu.h"
+#include "core/machine.h"
+#include "core/pcpu.h"
 #include "core/platform.h"
 
 #define IDT_VECTORS 256
 #define IDT_GATE_INTERRUPT 0x8E /* present, DPL 0, 64-bit interrupt gate: SDM vol.3 6.14.1 */
 #define BACKTRACE_MAX_FRAMES 16
 #define NMI_VECTOR 2
+#define FIRST_EXTERNAL_VECTOR 32
+#define RFLAGS_IF (1ull << 9)
 
 struct idt_gate {
 	uint16_t offset_low;
@@ -28,14 +32,10 @@ extern const uint64_t idt_stub_table[IDT_VECTORS];
 
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 
-/* One expectation at a time; per-CPU once nestbed runs on several CPUs. */
-static struct {
-	bool armed;
-	bool hit;
-	uint64_t vector;
-	uint64_t resume_rip;
-	struct exception_record record;
-} expectation;
+static struct exception_expectation *this_expectation(void)
+{
+	return &pcpu_this()->expectation;
+}
 
 static const char *const names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP",
@@ -84,20 +84,36 @@ void idt_restore(const uint8_t saved[10])
 
 void exception_expect(uint64_t vector, uint64_t resume_rip)
 {
-	expectation.armed = true;
-	expectation.hit = false;
-	expectation.vector = vector;
-	expectation.resume_rip = resume_rip;
+	struct exception_expectation *x = this_expectation();
+	x->hit = false;
+	x->vector = vector;
+	x->resume_rip = resume_rip;
+	__atomic_store_n(&x->armed, true, __ATOMIC_RELEASE);
 }
 
 bool exception_take(struct exception_record *out)
 {
-	bool hit = expectation.hit;
+	struct exception_expectation *x = this_expectation();
+	bool hit = x->hit;
 	if (hit && out)
-		*out = expectation.record;
-	expectation.armed = false;
-	expectation.hit = false;
+		*out = x->record;
+	x->armed = false;
+	x->hit = false;
 	return hit;
+}
+
+bool exception_catch_interrupt(uint8_t *vector)
+{
+	struct exception_expectation *x = this_expectation();
+	x->caught = false;
+	x->catch_interrupt = true;
+	/* STI's shadow covers the NOP: the window is the NOP's boundary; the handler
+	 * returns with IF clear, so a second interrupt waits for the guest */
+	__asm__ volatile("sti\n\tnop\n\tnop\n\tcli" ::: "memory");
+	x->catch_interrupt = false;
+	if (x->caught)
+		*vector = x->caught_vector;
+	return x->caught;
 }
 
 void exception_print_frame(const struct exception_frame *f)
@@ -148,16 +164,15 @@ void print_backtrace(uint64_t rbp)
 #define DR6_RESET 0xffff0ff0ull        /* SDM vol.3 table 9-1 */
 #define TOLERATED_STEP_SITES 2
 
-static uint64_t tolerated_step_rip[TOLERATED_STEP_SITES];
-static unsigned spurious_steps;
-
 void exception_tolerate_single_step_at(uint64_t rip)
 {
+	uint64_t *sites = machine.tolerated_step_rip; /* every CPU names the same sites */
 	for (unsigned i = 0; i < TOLERATED_STEP_SITES; i++) {
-		if (!tolerated_step_rip[i] || tolerated_step_rip[i] == rip) {
-			tolerated_step_rip[i] = rip;
+		uint64_t none = 0;
+		if (__atomic_load_n(&sites[i], __ATOMIC_ACQUIRE) == rip ||
+		    __atomic_compare_exchange_n(&sites[i], &none, rip, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+		    none == rip)
 			return;
-		}
 	}
 }
 
@@ -169,10 +184,13 @@ static bool spurious_single_step(const struct exception_frame *f)
 	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
 	if (!(dr6 & DR6_BS))
 		return false;
+	_Static_assert(sizeof(machine.tolerated_step_rip) / sizeof(machine.tolerated_step_rip[0]) ==
+			       TOLERATED_STEP_SITES, "tolerated step sites");
 	for (unsigned i = 0; i < TOLERATED_STEP_SITES; i++) {
-		if (tolerated_step_rip[i] && tolerated_step_rip[i] == f->rip) {
+		uint64_t site = __atomic_load_n(&machine.tolerated_step_rip[i], __ATOMIC_ACQUIRE);
+		if (site && site == f->rip) {
 			__asm__ volatile("mov %0, %%dr6" ::"r"(DR6_RESET));
-			if (spurious_steps++ == 0)
+			if (__atomic_fetch_add(&machine.spurious_steps, 1, __ATOMIC_RELAXED) == 0)
 				kprintf("nestbed: a guest's single-step #DB reached nestbed after a VM exit "
 					"(an emulator bug); ignored\n");
 			return true;
@@ -191,13 +209,20 @@ void exception_dispatch(struct exception_frame *f)
 	 * an NMI intercept, svm_backend.c); what it meant is decided there. */
 	if (f->vector == NMI_VECTOR)
 		return;
-	if (expectation.armed && !expectation.hit && f->vector == expectation.vector) {
-		expectation.hit = true;
-		expectation.record.vector = f->vector;
-		expectation.record.error_code = f->error_code;
-		expectation.record.rip = f->rip;
-		expectation.record.cr2 = cr2;
-		f->rip = expectation.resume_rip;
+	struct exception_expectation *x = this_expectation();
+	if (f->vector >= FIRST_EXTERNAL_VECTOR && x->catch_interrupt && !x->caught) {
+		x->caught = true;
+		x->caught_vector = (uint8_t)f->vector;
+		f->rflags &= ~RFLAGS_IF; /* one: the next one stays pending for the guest */
+		return;
+	}
+	if (x->armed && !x->hit && f->vector == x->vector) {
+		x->hit = true;
+		x->record.vector = f->vector;
+		x->record.error_code = f->error_code;
+		x->record.rip = f->rip;
+		x->record.cr2 = cr2;
+		f->rip = x->resume_rip;
 		return;
 	}
 	kprintf("nestbed: exception %s (vector %llu) in nestbed: error=%#llx rip=%#llx cr2=%#llx\n",

@@ -19,6 +19,19 @@ struct exception_record {
 	uint64_t vector, error_code, rip, cr2;
 };
 
+/* One CPU's expectation (struct pcpu): the exception it will resume from, or the
+ * external interrupt it takes for a guest. */
+struct exception_expectation {
+	bool armed;
+	bool hit;
+	uint64_t vector;
+	uint64_t resume_rip;
+	struct exception_record record;
+	bool catch_interrupt;   /* exception_catch_interrupt is waiting for one */
+	uint8_t caught_vector;
+	bool caught;
+};
+
 void idt_init(void);
 void idt_load(void);
 /* Loads nestbed's IDT and returns the previous IDTR in *saved (10 bytes). */
@@ -29,6 +42,12 @@ void idt_restore(const uint8_t saved[10]);
 void exception_expect(uint64_t vector, uint64_t resume_rip);
 /* Clears the expectation; returns true and the record if the exception happened. */
 bool exception_take(struct exception_record *out);
+
+/* Opens this CPU to external interrupts for one instruction (nestbed runs with them
+ * off): true and the vector of the interrupt it took, which stays in service in the
+ * local APIC (nestbed does not EOI it: it is a guest's, handed over as the VMX
+ * "acknowledge interrupt on exit" would, SDM vol.3C 27.2.2). At most one. */
+bool exception_catch_interrupt(uint8_t *vector);
 
 /* An address at which a single-step #DB is the emulator's, not nestbed's: Bochs
  * delivers the #DB of a single-stepping guest to the host after the VM exit, at the

@@ -1,4 +1,5 @@
 /* The neutral exit handlers, written once for both vendors (ACRN-style table). */
+#include "core/pcpu.h"
 #include "core/bios_int15_hook.h"
 #include "core/console.h"
 #include "core/cpu.h"
@@ -33,7 +34,6 @@
 
 /* 16 bytes nestbed keeps in its own memory; the isolation probe looks for them in every
  * byte the guest can see. Filled at the first request, from the TSC. */
-static uint64_t l0_canary[2] __attribute__((aligned(16)));
 
 
 static void set_result32(struct vcpu *v, const struct cpuid_result *r)
@@ -247,15 +247,18 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 		      t->fetch ? "fetch" : "");
 }
 
+void exit_handlers_init(struct machine *m)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	uint64_t seed = ((uint64_t)hi << 32 | lo) * 0x9E3779B97F4A7C15ull;
+	m->l0_canary[0] = seed ^ 0x6e65737462656421ull; /* never zero in practice */
+	m->l0_canary[1] = (seed >> 7) * 0xC2B2AE3D27D4EB4Full;
+}
+
 static void hypercall_canary(struct vcpu *v)
 {
-	if (!l0_canary[0]) {
-		uint32_t lo, hi;
-		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-		uint64_t seed = ((uint64_t)hi << 32 | lo) * 0x9E3779B97F4A7C15ull;
-		l0_canary[0] = seed ^ 0x6e65737462656421ull; /* never zero in practice */
-		l0_canary[1] = (seed >> 7) * 0xC2B2AE3D27D4EB4Full;
-	}
+	const uint64_t *l0_canary = machine.l0_canary; /* set before any guest runs */
 	uint64_t key = (l0_canary[0] * 0xFF51AFD7ED558CCDull) ^ 0x5a5a5a5a5a5a5a5aull;
 	uint64_t masked[2] = { l0_canary[0] ^ key, l0_canary[1] ^ key };
 	if (v->state.gpr.rcx < sizeof(masked) ||
@@ -413,6 +416,7 @@ static void handle_init(struct vcpu *v, struct exit *e)
 
 static void handle_sipi(struct vcpu *v, struct exit *e)
 {
+	__atomic_store_n(&v->cpu->pending_sipi, 0, __ATOMIC_RELEASE); /* this start's, if posted */
 	v->ops->startup(v, (uint8_t)e->info1);
 	v->started_by_sipi = true;
 	v->sipi_vector = (uint8_t)e->info1;

@@ -37,6 +37,34 @@ void lapic_mmio_write(uint64_t apic_base, uint32_t offset, uint32_t value)
 	*(volatile uint32_t *)phys_to_virt(apic_base + offset) = value;
 }
 
+#define APIC_REG_PPR 0xA0u            /* SDM vol.3 table 11-1 */
+#define APIC_REG_IRR 0x200u           /* eight 32-bit words, 16 bytes apart */
+#define APIC_IRR_WORDS 8
+#define APIC_REG_STRIDE 0x10u
+#define MSR_X2APIC_BASE 0x800u        /* x2APIC MSR = 800h + offset / 16 (11.12.1.2) */
+#define APIC_PRIORITY_CLASS 0xf0u
+
+static uint32_t lapic_reg(bool x2apic, uint64_t base, uint32_t offset)
+{
+	return x2apic ? (uint32_t)rdmsr(MSR_X2APIC_BASE + offset / APIC_REG_STRIDE)
+		      : lapic_mmio_read(base, offset);
+}
+
+bool lapic_interrupt_pending(void)
+{
+	bool x2apic = lapic_x2apic_mode();
+	uint64_t base = x2apic ? 0 : lapic_base();
+	uint32_t ppr = lapic_reg(x2apic, base, APIC_REG_PPR);
+	for (int i = APIC_IRR_WORDS - 1; i >= 0; i--) {
+		uint32_t irr = lapic_reg(x2apic, base, APIC_REG_IRR + (uint32_t)i * APIC_REG_STRIDE);
+		if (irr) {
+			uint32_t vector = (uint32_t)i * 32 + 31 - (uint32_t)__builtin_clz(irr);
+			return (vector & APIC_PRIORITY_CLASS) > (ppr & APIC_PRIORITY_CLASS);
+		}
+	}
+	return false;
+}
+
 uint32_t lapic_id(void)
 {
 	if (lapic_x2apic_mode())

@@ -17,6 +17,10 @@ int lapic_send(const struct icr *icr);
 void lapic_mmio_write(uint64_t apic_base, uint32_t offset, uint32_t value);
 uint32_t lapic_mmio_read(uint64_t apic_base, uint32_t offset);
 
+/* An interrupt is requested that this CPU would take with IF = 1: the highest vector
+ * in the IRR has a higher priority class than the PPR (SDM vol.3 11.8.3.1). */
+bool lapic_interrupt_pending(void);
+
 /* Waits about `us` microseconds on the PIT's channel 2 (Intel 8254), gated through
  * port 61h: nestbed uses it only at boot, before its guest owns the PIT. */
 void pit_delay_us(uint32_t us);

@@ -5,6 +5,7 @@
 
 #include "core/bios_int15_hook.h"
 #include "core/boot_info.h"
+#include "core/console.h"
 #include "core/cpu_caps.h"
 #include "core/cpuid_policy.h"
 #include "core/memory.h"
@@ -15,6 +16,8 @@
 #include "core/smram.h"
 
 struct map_track; /* nested/map_track.h: the nested layer's, opaque to the core */
+struct vmm_ops;
+struct nested_ops;
 
 struct machine {
 	struct boot_info *bi;
@@ -39,6 +42,19 @@ struct machine {
 	 * write to one is caught), under their lock (nested/map_track_machine.c). */
 	struct map_track *map_track;
 	struct spinlock map_track_lock;
+	/* What pcpu_this() gives the boot CPU before it runs on its struct pcpu's tables
+	 * (early boot, or while it keeps the firmware's): its per-CPU bookkeeping then. */
+	struct pcpu early_cpu;
+	struct console_state console;     /* console.c: its lock and extra sink */
+	/* Where a single-step #DB is the emulator's (exception.c), and how many came. */
+	uint64_t tolerated_step_rip[2];
+	unsigned spurious_steps;
+	/* The secret behind the canary hypercall, set at boot (exit_handlers.c). */
+	uint64_t l0_canary[2];
+	/* What every AP shares with the boot CPU once it runs nestbed's code (run.c). */
+	const struct vmm_ops *ap_ops;
+	const struct nested_ops *ap_nested;
+	volatile uint32_t aps_ready;      /* APs whose vCPU is parked */
 };
 
 extern struct machine machine;

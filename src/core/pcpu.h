@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/exception.h"
 #include "core/gdt.h"
 
 #define NESTBED_MAX_CPUS 64
@@ -31,9 +32,22 @@ struct pcpu {
 	 * (SVM); an NMI beyond them is the guest's and is given back to it. */
 	volatile uint32_t kicks_sent;
 	uint32_t kicks_seen;
+	/* The xAPIC's logical destination and destination format registers as the guest
+	 * last wrote them on this CPU (every xAPIC write exits, apic_emulation.c): what its
+	 * INIT and startup IPIs with a logical destination are matched against. */
+	volatile uint32_t apic_ldr, apic_dfr;
+	/* The exception this CPU expects next (exception.c: rdmsr_safe and the like run on
+	 * several CPUs at once), and the interrupt it catches for a guest (ack on exit). */
+	struct exception_expectation expectation;
+	unsigned vmcs_access_errors;   /* VMREAD/VMWRITE failures on this CPU (vmx_report.c) */
 };
 
 #define PCPU_SIPI_VALID 0x100u
+
+/* The CPU this code runs on, told apart by its GDT (each CPU loads its own tables);
+ * machine.early_cpu for the boot CPU before it runs on its struct pcpu's tables (early
+ * boot, or while it keeps the firmware's): never NULL. */
+struct pcpu *pcpu_this(void);
 
 /* A spinlock for the few structures CPUs share (console, frame allocator). */
 struct spinlock {

@@ -204,8 +204,15 @@ static void take_posted_init(struct vcpu *v)
 	if (what == NESTED_INIT_HELD)
 		return;
 	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
-	if (what == NESTED_INIT_TAKE)
+	if (what == NESTED_INIT_TAKE) {
 		v->ops->init_signal(v);
+		apic_init_reset(v);
+		/* VMX waits in guest mode for a physical SIPI; one the guest sent before this
+		 * CPU got here is in the mailbox (apic_emulation.c deliver_startup) */
+		uint32_t sipi = v->ops->cpu_waits_for_sipi ? __atomic_exchange_n(&v->cpu->pending_sipi, 0, __ATOMIC_ACQ_REL) : 0;
+		if (sipi & PCPU_SIPI_VALID)
+			v->ops->startup(v, (uint8_t)sipi);
+	}
 }
 
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
@@ -258,13 +265,6 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 	}
 }
 
-/* What every AP shares with the boot CPU once it runs nestbed's code. */
-static struct {
-	const struct vmm_ops *ops;
-	const struct nested_ops *nested;
-	volatile uint32_t vcpus_ready;
-} smp_boot;
-
 /* An AP, from the trampoline (ap_boot.c): nestbed's GDT, TSS and IDT, VT-x/AMD-V on, its
  * vCPU in the INIT state waiting for the guest's startup IPI. */
 static _Noreturn void ap_main(struct pcpu *c)
@@ -275,11 +275,11 @@ static _Noreturn void ap_main(struct pcpu *c)
 	write_cr0(m->boot_cr0); /* caches on (INIT left CD and NW set), WP, NE as the BSP */
 	write_cr4(read_cr4() | m->boot_cr4);
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
-	if (smp_boot.ops->cpu_init(m, c))
-		fatal("%s: CPU %u cannot be virtualized (see above)", smp_boot.ops->name, c->index);
+	if (m->ap_ops->cpu_init(m, c))
+		fatal("%s: CPU %u cannot be virtualized (see above)", m->ap_ops->name, c->index);
 	struct guest_start start = { .mode = GUEST_START_WAIT_FOR_SIPI };
-	struct vcpu *v = vcpu_new(m, c, smp_boot.ops, smp_boot.nested, &start);
-	__atomic_add_fetch(&smp_boot.vcpus_ready, 1, __ATOMIC_ACQ_REL);
+	struct vcpu *v = vcpu_new(m, c, m->ap_ops, m->ap_nested, &start);
+	__atomic_add_fetch(&m->aps_ready, 1, __ATOMIC_ACQ_REL);
 	vcpu_loop(m, v);
 }
 
@@ -302,14 +302,15 @@ _Noreturn void run_primary_guest(struct machine *m)
 	const struct nested_ops *nested = m->options.nested ? nested_select(ops->name) : NULL;
 	if (nested)
 		nested->cpuid_policy(m, &m->cpuid_policy);
-	smp_boot.ops = ops;
-	smp_boot.nested = nested;
+	m->ap_ops = ops;
+	m->ap_nested = nested;
+	exit_handlers_init(m);
 	m->boot_cr0 = read_cr0();
 	m->boot_cr4 = read_cr4() & CR4_OSXSAVE;
 	/* Every AP is started, virtualized and parked before the guest is loaded: the
 	 * trampoline borrows low memory the guest gets afterwards. */
 	smp_start_aps(m, ap_entry);
-	while (__atomic_load_n(&smp_boot.vcpus_ready, __ATOMIC_ACQUIRE) + 1 < m->nr_cpus)
+	while (__atomic_load_n(&m->aps_ready, __ATOMIC_ACQUIRE) + 1 < m->nr_cpus)
 		__asm__ volatile("pause");
 	struct guest_start start;
 	guest_load(m, &start);

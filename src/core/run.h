@@ -24,5 +24,8 @@ void print_stats(const struct vcpu *v);
 /* One handler per neutral exit kind (exit_handlers.c). */
 typedef void (*exit_handler_fn)(struct vcpu *v, struct exit *e);
 extern const exit_handler_fn exit_handlers[EXIT_KIND_COUNT];
+/* What the handlers keep machine-wide, set on the boot CPU before any guest runs. */
+struct machine;
+void exit_handlers_init(struct machine *m);
 
 #endif

@@ -54,6 +54,19 @@ struct vmx_vcpu {
 	/* the guest's hypervisor single-steps it (its monitor trap flag, nested): an
 	 * instruction nestbed completes in its place still gets its MTF VM exit */
 	bool mtf_after_skip;
+	/* External interrupts polled for while the guest runs with RFLAGS.IF = 0 (set for
+	 * VMCS02 by the nested layer): a CPU that departs from SDM vol.3C 25.2 (Bochs 2.7)
+	 * enters such a guest with interrupts blocked despite external-interrupt exiting,
+	 * and an L2 spinning with IF = 0 would keep the CPU from its L1 for ever. The
+	 * VMX-preemption timer (not L1's: only when L1 does not use it) makes it exit
+	 * every intr_poll_ticks; an interrupt found then becomes the external-interrupt
+	 * exit the CPU owed (vmx_backend.c take_polled_interrupt). */
+	bool intr_poll;
+	bool intr_poll_armed;        /* the timer is on in the pin-based controls */
+	uint32_t intr_poll_ticks;
+	bool polled_exit;            /* the last exit is such an interrupt ... */
+	uint32_t polled_intr_info;   /* ... with this exit interruption information */
+	bool intr_poll_reported;
 };
 
 
@@ -62,10 +75,9 @@ int vmx_enter(struct gprs *gprs, uint64_t launched);
 void vmx_exit_stub(void);
 
 /* VMREAD/VMWRITE of the current VMCS; a failure is printed (field and error) and
- * counted in vmcs_access_errors, never silent. */
+ * counted in this CPU's struct pcpu (vmcs_access_errors), never silent. */
 uint64_t vmcs_read(uint32_t field);
 void vmcs_write(uint32_t field, uint64_t value);
-extern unsigned vmcs_access_errors;
 
 /* One line for a failed VMX instruction: VMfailInvalid, or VMfailValid with the
  * VM-instruction error number and its name (30.4). Returns the error number (0 for

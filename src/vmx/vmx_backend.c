@@ -3,6 +3,8 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_exit_names.h"
 
+#include "core/exception.h"
+#include "core/lapic.h"
 #include "core/apic_base.h"
 #include "core/console.h"
 #include "core/cpu.h"
@@ -17,6 +19,7 @@
 #define PDPTE_COUNT 4
 #define CR3_PAE_PDPT_MASK 0xffffffe0ull /* PAE: the PDPT is 32-byte aligned (4.4.1) */
 #define INT_N_LENGTH 2                   /* CD ib */
+#define RFLAGS_IF (1ull << 9)            /* SDM vol.1 3.4.3 */
 
 
 static bool vmx_supported(const struct machine *m)
@@ -143,6 +146,10 @@ static void vmx_startup(struct vcpu *v, uint8_t vector)
 	vmx_write_real_mode_state(v->backend, &v->state, (uint16_t)(vector << 8),
 				  (uint64_t)vector << 12, 0, VMX_ACTIVITY_ACTIVE);
 	v->wait_for_sipi = false;
+	/* Bochs 2.7 blocks NMIs when a CPU enters wait-for-SIPI and keeps them blocked
+	 * through the SIPI exit, until an IRET: the started vCPU would not take the NMIs
+	 * sent to it. The INIT state has NMIs unblocked (9.1.1). */
+	cpu_unblock_nmi();
 }
 
 enum vmx_result vmx_enter_guest(struct vmx_vcpu *vv, struct gprs *gprs)
@@ -161,9 +168,22 @@ enum vmx_result vmx_enter_guest(struct vmx_vcpu *vv, struct gprs *gprs)
 	return r;
 }
 
+/* The poll timer is on while the guest enters with IF = 0 (see struct vmx_vcpu). */
+static void sync_intr_poll(struct vmx_vcpu *vv, uint64_t rflags)
+{
+	bool want = vv->intr_poll && !(rflags & RFLAGS_IF);
+	if (want == vv->intr_poll_armed)
+		return;
+	vmcs_write(VMCS_PIN_BASED_CTLS, want ? vv->pin | VMX_PIN_PREEMPTION_TIMER : vv->pin);
+	if (want)
+		vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, vv->intr_poll_ticks);
+	vv->intr_poll_armed = want;
+}
+
 static void sync_to_vmcs(struct vcpu *v, struct vmx_vcpu *vv)
 {
 	const struct vcpu_state *st = &v->state;
+	sync_intr_poll(vv, st->rflags);
 	vmcs_write(VMCS_GUEST_RSP, st->rsp);
 	vmcs_write(VMCS_GUEST_RIP, st->rip);
 	vmcs_write(VMCS_GUEST_RFLAGS, st->rflags);
@@ -260,7 +280,8 @@ static void report_entry_failure(const struct exit *e)
 /* Blocking by SMI in a guest that is not in SMM, which no VM entry accepts (26.3.1.5):
  * Bochs 2.7 saves it in every exit of a vCPU started by a SIPI exit (its SIPI path
  * leaves SMI and NMI masked). nestbed never runs a guest in SMM, so the bit is never
- * the guest's: cleared (blocking by NMI stays), said once per vCPU. */
+ * the guest's: cleared (blocking by NMI stays), said once per vCPU; once seen, cleared
+ * before every entry of that VMCS, so that entries do not fail first. */
 static bool drop_smi_blocking(struct vcpu *v)
 {
 	struct vmx_vcpu *vv = v->backend;
@@ -275,19 +296,64 @@ static bool drop_smi_blocking(struct vcpu *v)
 	return true;
 }
 
+/* The poll timer ran out (struct vmx_vcpu intr_poll; timer), or an entry found an
+ * interrupt requested: false when no interrupt waits,
+ * else true, the interrupt acknowledged when the exit controls say so (27.2.2), and the
+ * exit becomes the external-interrupt exit (reason 1) the CPU owed. */
+static bool take_polled_interrupt(struct vcpu *v, struct vmx_vcpu *vv, struct vmx_exit_raw *raw, bool timer)
+{
+	uint8_t vector = 0;
+	if (vv->exit_ctls & VMX_EXIT_CTL_ACK_INTR_ON_EXIT) {
+		if (!exception_catch_interrupt(&vector))
+			return false;
+		vv->polled_intr_info = VMX_INTR_INFO_VALID | vector; /* type 0: external interrupt */
+	} else {
+		if (!lapic_interrupt_pending())
+			return false;
+		vv->polled_intr_info = 0;
+	}
+	if (timer && !vv->intr_poll_reported)
+		kprintf("nestbed: vmx: CPU %u held an external interrupt while its guest ran with "
+			"RFLAGS.IF = 0 despite external-interrupt exiting (a CPU departing from SDM "
+			"25.2): delivered by polling with the preemption timer\n", v->id);
+	vv->intr_poll_reported |= timer;
+	vv->polled_exit = true;
+	*raw = (struct vmx_exit_raw){ .reason = VMX_EXIT_REASON_EXTERNAL_INTR, .rcx = v->state.gpr.rcx };
+	return true;
+}
+
+/* An interrupt already requested when the poll is on: the exit comes before the guest's
+ * first instruction, as with a CPU that follows 25.2, without entering. Not while an
+ * event is injected, STI or MOV SS blocking holds, or the guest waits for SIPI. */
+static bool interrupt_owed_at_entry(struct vcpu *v, struct vmx_vcpu *vv, struct vmx_exit_raw *raw)
+{
+	if (!vv->intr_poll_armed || (vmcs_read(VMCS_ENTRY_INTR_INFO) & VMX_INTR_INFO_VALID) ||
+	    (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS)) ||
+	    vmcs_read(VMCS_GUEST_ACTIVITY_STATE) > VMX_ACTIVITY_HLT || !lapic_interrupt_pending())
+		return false;
+	return take_polled_interrupt(v, vv, raw, false);
+}
+
 static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
 {
 	struct vmx_vcpu *vv = v->backend;
 	sync_to_vmcs(v, vv);
-	if (vmx_enter_guest(vv, &v->state.gpr) != VMX_OK)
-		return -1;
-	struct vmx_exit_raw raw;
-	read_exit(v, &raw);
-	if (raw.reason == (VMX_EXIT_REASON_ENTRY_FAILURE | VMX_EXIT_REASON_INVALID_GUEST_STATE) &&
-	    drop_smi_blocking(v)) {
+	vv->polled_exit = false;
+	if (vv->smi_blocking_dropped) /* saved again at every exit (drop_smi_blocking) */
+		(void)drop_smi_blocking(v);
+	struct vmx_exit_raw raw = { 0 };
+	while (!interrupt_owed_at_entry(v, vv, &raw)) {
 		if (vmx_enter_guest(vv, &v->state.gpr) != VMX_OK)
 			return -1;
 		read_exit(v, &raw);
+		if (raw.reason == (VMX_EXIT_REASON_ENTRY_FAILURE | VMX_EXIT_REASON_INVALID_GUEST_STATE) &&
+		    drop_smi_blocking(v))
+			continue;
+		/* the poll timer with nothing to deliver: the guest goes on where it was */
+		if (raw.reason == VMX_EXIT_REASON_PREEMPTION_TIMER && vv->intr_poll_armed &&
+		    !take_polled_interrupt(v, vv, &raw, true))
+			continue;
+		break;
 	}
 	sync_from_vmcs(v, vv);
 	vmx_decode_exit(&raw, e);
@@ -296,7 +362,8 @@ static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
 		report_entry_failure(e); /* the core's handler stops the run with the dump */
 		return 0;
 	}
-	reinject_idt_vectoring();
+	if (!vv->polled_exit) /* a polled interrupt comes on an instruction boundary */
+		reinject_idt_vectoring();
 	return 0;
 }
 

@@ -3,16 +3,15 @@
 #include "vmx/vmx.h"
 
 #include "core/console.h"
+#include "core/pcpu.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_exit.h"
 
 #define DUMP_UNREADABLE (~0ull)
 
-unsigned vmcs_access_errors;
-
 static void report_access(const char *insn, uint32_t field, enum vmx_result r)
 {
-	vmcs_access_errors++;
+	pcpu_this()->vmcs_access_errors++;
 	if (r == VMX_FAIL_INVALID) {
 		kprintf("nestbed: vmx: %s of field %#x failed: VMfailInvalid (no current VMCS)\n", insn, field);
 		return;

@@ -3,6 +3,7 @@
  * (SDM vol.3 chapter 24, checks of 26.2-26.3). */
 #include "vmx/vmx.h"
 
+#include "core/pcpu.h"
 #include "core/apic_base.h"
 #include "core/apic_icr.h"
 #include "core/console.h"
@@ -474,7 +475,8 @@ int vmx_vmcs_create(struct machine *m, struct vmx_vcpu *vv, const struct guest_s
 		return -1;
 	}
 	vv->launched = false;
-	unsigned errors_before = vmcs_access_errors;
+	const struct pcpu *cpu = pcpu_this();
+	unsigned errors_before = cpu->vmcs_access_errors;
 	write_controls(vv);
 	if (write_host_state(vv))
 		return -1;
@@ -493,9 +495,9 @@ int vmx_vmcs_create(struct machine *m, struct vmx_vcpu *vv, const struct guest_s
 	} else {
 		write_guest_state(vv, start, st);
 	}
-	if (vmcs_access_errors != errors_before) {
+	if (cpu->vmcs_access_errors != errors_before) {
 		kprintf("nestbed: vmx: %u VMCS field(s) could not be written (see above)\n",
-			vmcs_access_errors - errors_before);
+			cpu->vmcs_access_errors - errors_before);
 		return -1;
 	}
 	flush_new_context(m, vv);

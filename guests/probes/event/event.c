@@ -102,6 +102,43 @@ static enum probe_status external_interrupt(struct probe_run *run)
 }
 PROBE("event/external-interrupt", external_interrupt);
 
+/* VMX: with external-interrupt exiting, an interrupt exits whatever L2's RFLAGS.IF is
+ * (SDM vol.3C 25.2: "RFLAGS.IF does not affect" it; 26.7.5). L2 here runs with IF = 0
+ * and the self-IPI pending at entry: the exit comes before its first instruction. A
+ * spinning L2 with IF = 0 relies on this to give its CPU back (KVM's kicks, its L1's
+ * timer). AMD-V gates physical interrupts by L2's IF without V_INTR_MASKING and by L1's
+ * with it (APM vol.2 15.21.1): no such rule to test. */
+static enum probe_status external_interrupt_if0(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	if (vm->vendor != MHV_VENDOR_VMX)
+		return probe_skip(run, "VMX only: AMD-V gates physical interrupts by an IF (APM vol.2 15.21.1)");
+	if (!lapic_usable())
+		return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
+	MHV_CHECK(mhv_intercept(run, vm, MHV_INTERCEPT_INTR, true));
+	mhv_l2_call(vm, l2_nops, NULL);
+	mhv_set(vm, MHV_REG_RFLAGS, 2);
+	lapic_enable();
+	hooked_count = 0;
+	exception_set_interrupt_hook(record_interrupt);
+	lapic_self_ipi(TEST_VECTOR);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("external interrupt, L2 IF = 0", &e);
+	if (e.intr_info & VMX_INTR_VALID)
+		lapic_eoi();
+	else
+		__asm__ volatile("sti; nop; nop; cli" ::: "memory"); /* the IPI, still pending */
+	exception_set_interrupt_hook(NULL);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_INTR));
+	EXPECT_EQ(run, "L2 RIP at the exit (the entry RIP)", (uint64_t)l2_nops, e.rip);
+	EXPECT_EQ(run, "VMX VM-exit interruption information (acknowledged on exit)",
+		  VMX_INTR_VALID | TEST_VECTOR, e.intr_info);
+	return PROBE_PASS;
+}
+PROBE("event/external-interrupt-if0", external_interrupt_if0);
+
 /* L2 sends itself an NMI through the local APIC (ICR: delivery mode NMI to its own APIC
  * ID): with the NMI intercept / NMI exiting, it exits (SVM 61h, the NMI then taken by
  * L1 once GIF is 1; VMX reason 0 with interruption information type 2, vector 2). */

@@ -592,7 +592,7 @@ static enum nested_init nvmx_init_signal(struct vcpu *v)
 {
 	struct nvmx *n = nvmx_of(v);
 	if (!n->in_l2)
-		return n->vmxon_pa != NVMX_NO_VMCS ? NESTED_INIT_HELD : NESTED_INIT_TAKE;
+		return n->vmxon ? NESTED_INIT_HELD : NESTED_INIT_TAKE; /* vmxon_pa outlives VMXOFF */
 	nvmx_vmexit(v, n, VMX_EXIT_REASON_INIT, 0);
 	return NESTED_INIT_EXITED;
 }

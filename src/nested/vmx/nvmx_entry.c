@@ -25,6 +25,8 @@
 #define MSR_IA32_SMM_MONITOR_CTL 0x9bu
 #define MSR_FS_BASE_INDEX 0xc0000100u
 #define MSR_GS_BASE_INDEX 0xc0000101u
+#define INTR_POLL_TSC_TICKS (1u << 20)  /* the interrupt poll's period: ~0.3 ms at 3 GHz */
+#define VMX_MISC_TIMER_RATE_MASK 0x1fu  /* A.6: the timer counts every 2^rate TSC ticks */
 
 /* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4). */
 static const uint32_t guest_fields[] = {
@@ -146,6 +148,13 @@ static void write_controls(struct vcpu *v, struct nvmx *n)
 	vv02->mtf_after_skip = (proc12 & VMX_PROC_MONITOR_TRAP_FLAG) != 0;
 	vv02->entry_ctls = n->vv01->entry_ctls; /* + IA-32e mode guest from L2's EFER.LMA at each entry */
 	vmx_write_vm_controls(vv02);
+	/* L2 with IF = 0 and external-interrupt exiting: polled with the preemption timer
+	 * where the CPU may hold its interrupts (struct vmx_vcpu intr_poll), unless L1's
+	 * own timer runs in VMCS02 */
+	vv02->intr_poll = (vv02->pin & VMX_PIN_EXTERNAL_INTR_EXITING) && !(vv02->pin & VMX_PIN_PREEMPTION_TIMER) &&
+			  ((machine.caps.vmx_caps.pinbased >> 32) & VMX_PIN_PREEMPTION_TIMER);
+	vv02->intr_poll_armed = false; /* the pin-based controls were just written without it */
+	vv02->intr_poll_ticks = INTR_POLL_TSC_TICKS >> (machine.caps.vmx_caps.misc & VMX_MISC_TIMER_RATE_MASK);
 
 	if (timer02)
 		vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, vmcs12_get(n, VMCS_PREEMPTION_TIMER_VALUE));

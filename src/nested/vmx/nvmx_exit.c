@@ -213,6 +213,11 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
 	for (unsigned i = 0; i < sizeof(exit_info_fields) / sizeof(exit_info_fields[0]); i++)
 		vmcs12_set(n, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+	if (n->vv02.polled_exit) { /* an interrupt nestbed polled for (struct vmx_vcpu intr_poll) */
+		vmcs12_set(n, VMCS_EXIT_INTR_INFO, n->vv02.polled_intr_info);
+		vmcs12_set(n, VMCS_IDT_VECTORING_INFO, 0);
+		n->vv02.polled_exit = false;
+	}
 	for (unsigned i = 0; i < sizeof(saved_fields) / sizeof(saved_fields[0]); i++)
 		vmcs12_set(n, saved_fields[i], vmcs_read(saved_fields[i]));
 	/* blocking by SMI is never L2's outside SMM, where nestbed never runs it (Bochs 2.7
