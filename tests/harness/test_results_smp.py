@@ -42,6 +42,24 @@ def test_combine_boots():
     assert record["args"] == ["smp/init-exit", "smp/wait-for-sipi"]
 
 
+def test_probe_of_a_failed_boot_is_a_failure():
+    storm = to_dict(result("TAP version 13\n1..1\n", "fail", "TAP: plan 1..1 but 0 tests ran",
+                           args=["smp/init-exit"]))
+    record = combine_boots([storm, to_dict(result(SIPI, "fail", "sipi", ["smp/wait-for-sipi"]))],
+                           "smp", 2)
+    [init, sipi] = record["probes"]
+    assert (init["name"], init["status"], init["exits"], init["boot_failed"]) == (
+        "smp/init-exit", "fail", [], True)
+    assert init["reason"].endswith("TAP: plan 1..1 but 0 tests ran") and init["number"] == 1
+    assert sipi["name"] == "smp/wait-for-sipi" and "boot_failed" not in sipi
+    assert record["summary"]["failed"] == 2
+    # a passing boot or a wildcard selection adds nothing
+    assert combine_boots([to_dict(result(INIT, args=["smp/*"]))], "smp", 2)["probes"][0][
+        "name"] == "smp/init-exit"
+    assert combine_boots([to_dict(result("TAP version 13\n1..0\n", "fail", "x",
+                                         args=["smp/*"]))], "smp", 2)["probes"] == []
+
+
 def test_part_files_leave_the_one_cpu_files_alone(tmp_path):
     base = to_dict(result(ONE_CPU))
     write_results(base, tmp_path)
