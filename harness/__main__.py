@@ -394,7 +394,8 @@ def cmd_suite(opts) -> int:
             boots.append(_suite_boot(platform, mode, spec, opts, progress, logs / log))
             if boots[-1]["verdict"] == "skip" and not boots[-1]["probes"]:
                 break                   # the platform cannot run here: once is enough
-        record = combine_boots(boots, part, ncpus) if part else boots[0]
+        record = combine_boots(boots, part, ncpus, default_known_failures(platform.name)) \
+            if part else boots[0]
         write_results(record, opts.out)
         counts[record["verdict"]] += 1
         s = record["summary"]

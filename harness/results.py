@@ -175,25 +175,26 @@ def _summary(probes: List[dict], problems=()) -> dict:
             "planned": None, "bail_out": None, "problems": list(problems)}
 
 
-def _unfinished(name: str, record: dict, cpus: int) -> dict:
+def _unfinished(name: str, record: dict, cpus: int, known=frozenset()) -> dict:
     """The entry of a probe a boot selected alone but that never printed its TAP line
     because the boot failed first: a failure with the boot's reason, not the 1-CPU SKIP."""
     return {"number": 0, "name": name, "status": FAIL, "cpus": cpus,
             "reason": "its boot failed before its TAP line: " + record["reason"],
-            "diagnostics": [], "exits": [], "todo": False, "known": False,
+            "diagnostics": [], "exits": [], "todo": False, "known": name in known,
             "boot_failed": True}
 
 
-def combine_boots(records: List[dict], part: str, cpus: int) -> dict:
+def combine_boots(records: List[dict], part: str, cpus: int, known=frozenset()) -> dict:
     """One record of a part from several boots of one platform and mode (each boot
     selecting some probes): the probes in boot order, the worst verdict, the failing boots'
     reasons, the durations summed, the commands one per line. A probe a failed boot
-    selected alone but never reported is a failure (_unfinished)."""
+    selected alone but never reported is a failure (_unfinished), known when the platform's
+    known-failures list names it."""
     first = records[0]
     probes = []
     for r in records:
         probes += [dict(p, cpus=cpus) for p in r["probes"]]
-        probes += [_unfinished(name, r, cpus) for name in r.get("args", [])
+        probes += [_unfinished(name, r, cpus, known) for name in r.get("args", [])
                    if "*" not in name and "/" in name and r["verdict"] in ("fail", "error")
                    and name not in {p["name"] for p in r["probes"]}]
     for number, p in enumerate(probes, 1):

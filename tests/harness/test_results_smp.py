@@ -53,6 +53,9 @@ def test_probe_of_a_failed_boot_is_a_failure():
     assert init["reason"].endswith("TAP: plan 1..1 but 0 tests ran") and init["number"] == 1
     assert sipi["name"] == "smp/wait-for-sipi" and "boot_failed" not in sipi
     assert record["summary"]["failed"] == 2
+    assert not init["known"]
+    listed = combine_boots([storm], "smp", 2, frozenset({"smp/init-exit"}))
+    assert listed["probes"][0]["known"] and listed["verdict"] == "fail"
     # a passing boot or a wildcard selection adds nothing
     assert combine_boots([to_dict(result(INIT, args=["smp/*"]))], "smp", 2)["probes"][0][
         "name"] == "smp/init-exit"
