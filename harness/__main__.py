@@ -6,6 +6,7 @@
                            [--gdb] IMAGE [ARGS...]
     python3 -m harness suite [--platform P ...] [--bare|--nestbed|--both] [--timeout S]
                              [--out DIR] [--image PATH] [--cpus N] [--keep]
+                             [--no-smp | --smp-only]
     python3 -m harness linux --platform P [--bare] [--timeout S] [--memory MIB]
                              [--nestbed PATH] [--cpus N]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
@@ -36,8 +37,9 @@ from pathlib import Path
 from . import (EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_SKIP, ROOT, HarnessError,
                PlatformUnavailable)
 from .platforms import DEFAULT_MEMORY, MAX_CPUS, PLATFORMS, RunSpec, get_platform
-from .results import skipped_dict, to_dict, write_report, write_results
+from .results import combine_boots, skipped_dict, to_dict, write_report, write_results
 from .runner import Interrupted, run
+from . import suite_smp
 
 CONFORMANCE = "build/guests/conformance.elf"
 
@@ -153,6 +155,12 @@ def build_parser():
     s.add_argument("--memory", type=memory, default=DEFAULT_MEMORY, metavar="MIB")
     s.add_argument("--keep", action="store_true")
     s.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
+    part = s.add_mutually_exclusive_group()
+    part.add_argument("--no-smp", action="store_true",
+                      help="skip the smp part (the smp/ probes again with %d CPUs, "
+                           "results/P-MODE-smp.json)" % suite_smp.CPUS)
+    part.add_argument("--smp-only", action="store_true",
+                      help="run only the smp part; the 1-CPU results files stay as they are")
 
     lx = sub.add_parser("linux", help="boot Debian's Linux (busybox initramfs) as the guest")
     lx.add_argument("--platform", required=True, metavar="P",
@@ -334,6 +342,23 @@ def _rel(path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+def _suite_boot(platform, mode, spec, opts, progress, log_path) -> dict:
+    """One boot of the suite as a results record (harness/results.py)."""
+    known = default_known_failures(platform.name)
+    start = time.monotonic()
+    try:
+        result = run(platform, spec, timeout=opts.timeout, on_line=progress,
+                     log_path=log_path, keep=opts.keep, known_failures=known)
+        return to_dict(result, known)
+    except PlatformUnavailable as e:
+        return skipped_dict(platform.name, mode, e.reason, str(opts.image))
+    except HarnessError as e:
+        record = skipped_dict(platform.name, mode, str(e), str(opts.image))
+        record["verdict"] = "error"
+        record["duration"] = round(time.monotonic() - start, 3)
+        return record
+
+
 def cmd_suite(opts) -> int:
     names = opts.platform or ["qemu-svm"]
     platforms = [get_platform(n) for n in names]
@@ -344,8 +369,11 @@ def cmd_suite(opts) -> int:
     logs = ROOT / "build" / "suite-logs"
     logs.mkdir(parents=True, exist_ok=True)
     counts = {"pass": 0, "fail": 0, "skip": 0, "error": 0}
-    for i, (platform, mode) in enumerate(combos, 1):
-        tag = "[%d/%d] %s %s" % (i, len(combos), platform.name, mode)
+    parts = [("", opts.cpus)] if opts.no_smp else [(suite_smp.PART, suite_smp.CPUS)] \
+        if opts.smp_only else [("", opts.cpus), (suite_smp.PART, suite_smp.CPUS)]
+    jobs = [(p, m, part, n) for p, m in combos for part, n in parts]
+    for i, (platform, mode, part, ncpus) in enumerate(jobs, 1):
+        tag = "[%d/%d] %s %s%s" % (i, len(jobs), platform.name, mode, " " + part if part else "")
         say("%s: booting %s" % (tag, _rel(opts.image)))
 
         def progress(line, test, tag=tag):
@@ -354,21 +382,20 @@ def cmd_suite(opts) -> int:
                 say("    %s %s%s" % (mark, test.name, " # " + test.reason
                                      if test.reason else ""))
 
-        spec = RunSpec(image=opts.image, bare=(mode == "bare"), nestbed=opts.nestbed_image,
-                       memory=opts.memory, cpus=opts.cpus)
-        known = default_known_failures(platform.name)
-        start = time.monotonic()
-        try:
-            result = run(platform, spec, timeout=opts.timeout, on_line=progress,
-                         log_path=logs / ("%s-%s.log" % (platform.name, mode)),
-                         keep=opts.keep, known_failures=known)
-            record = to_dict(result, known)
-        except PlatformUnavailable as e:
-            record = skipped_dict(platform.name, mode, e.reason, str(opts.image))
-        except HarnessError as e:
-            record = skipped_dict(platform.name, mode, str(e), str(opts.image))
-            record["verdict"] = "error"
-            record["duration"] = round(time.monotonic() - start, 3)
+        stem = "%s-%s" % (platform.name, mode) + ("-" + part if part else "")
+        selections = suite_smp.boots(platform.name, mode) if part else [[]]
+        boots = []
+        for n, args in enumerate(selections, 1):
+            spec = RunSpec(image=opts.image, args=list(args), bare=(mode == "bare"),
+                           nestbed=opts.nestbed_image, memory=opts.memory, cpus=ncpus)
+            log = stem + ("-%d" % n if len(selections) > 1 else "") + ".log"
+            if len(selections) > 1:
+                say("    boot %d/%d: %s" % (n, len(selections), " ".join(args)))
+            boots.append(_suite_boot(platform, mode, spec, opts, progress, logs / log))
+            if boots[-1]["verdict"] == "skip" and not boots[-1]["probes"]:
+                break                   # the platform cannot run here: once is enough
+        record = combine_boots(boots, part, ncpus, default_known_failures(platform.name)) \
+            if part else boots[0]
         write_results(record, opts.out)
         counts[record["verdict"]] += 1
         s = record["summary"]

@@ -1,6 +1,13 @@
 """Result files: results/<platform>-<mode>.json, results/<platform>-<mode>.junit.xml and
 the cross-platform report results/report.md.
 
+A run may have parts booted apart from the 1-CPU run: the smp/ probes SKIP with one CPU, so
+`harness suite` boots them again with two CPUs and writes results/<platform>-<mode>-smp.json
+(its record has "part": "smp" and "cpus": 2). load_results() merges a part into the record of
+its platform and mode: the part's probes replace the 1-CPU run's entries of the same name
+(their SKIPs), so the report and the exit table (harness/exits.py) read one record per
+platform and mode, while the files keep what each boot printed.
+
 JSON layout (one boot of one image on one platform in one mode):
     {"platform": "qemu-svm", "mode": "bare", "image": "...", "args": [...],
      "emulator": "QEMU emulator version 7.2.22 ...", "command": "...",
@@ -29,8 +36,12 @@ from .tap import FAIL, OK, SKIP, TapResult
 SCHEMA = 1
 
 
-def result_stem(platform: str, mode: str) -> str:
-    return "%s-%s" % (platform, mode)
+def result_stem(platform: str, mode: str, part: str = "") -> str:
+    return "%s-%s" % (platform, mode) + ("-" + part if part else "")
+
+
+def _stem(record: dict) -> str:
+    return result_stem(record["platform"], record["mode"], record.get("part", ""))
 
 
 def _exits(test) -> List[str]:
@@ -84,7 +95,7 @@ def skipped_dict(platform: str, mode: str, reason: str, image: str = "") -> dict
 
 def write_json(record: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (result_stem(record["platform"], record["mode"]) + ".json")
+    path = out_dir / (_stem(record) + ".json")
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
@@ -94,7 +105,7 @@ def write_json(record: dict, out_dir: Path) -> Path:
 def junit_tree(record: dict) -> ET.ElementTree:
     """JUnit XML: one testsuite per platform/mode, one testcase per probe, plus a
     testcase "run" that fails when the boot itself failed (timeout, crash, exit code)."""
-    suite_name = result_stem(record["platform"], record["mode"])
+    suite_name = _stem(record)
     cases = []
     failures = skipped = errors = 0
     for probe in record["probes"]:
@@ -140,7 +151,7 @@ def junit_tree(record: dict) -> ET.ElementTree:
 
 def write_junit(record: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (result_stem(record["platform"], record["mode"]) + ".junit.xml")
+    path = out_dir / (_stem(record) + ".junit.xml")
     junit_tree(record).write(path, encoding="utf-8", xml_declaration=True)
     return path
 
@@ -149,7 +160,96 @@ def write_results(record: dict, out_dir: Path) -> List[Path]:
     return [write_json(record, out_dir), write_junit(record, out_dir)]
 
 
-def load_results(out_dir: Path) -> List[dict]:
+_VERDICT_RANK = {"skip": 0, "pass": 1, "fail": 2, "error": 3}
+
+
+def _worst(verdicts: List[str]) -> str:
+    return max(verdicts, key=lambda v: _VERDICT_RANK.get(v, 3))
+
+
+def _summary(probes: List[dict], problems=()) -> dict:
+    return {"passed": sum(1 for p in probes if p["status"] == OK),
+            "failed": sum(1 for p in probes if p["status"] == FAIL),
+            "skipped": sum(1 for p in probes if p["status"] == SKIP),
+            "todo": sum(1 for p in probes if p.get("todo")),
+            "planned": None, "bail_out": None, "problems": list(problems)}
+
+
+def _unfinished(name: str, record: dict, cpus: int, known=frozenset()) -> dict:
+    """The entry of a probe a boot selected alone but that never printed its TAP line
+    because the boot failed first: a failure with the boot's reason, not the 1-CPU SKIP."""
+    return {"number": 0, "name": name, "status": FAIL, "cpus": cpus,
+            "reason": "its boot failed before its TAP line: " + record["reason"],
+            "diagnostics": [], "exits": [], "todo": False, "known": name in known,
+            "boot_failed": True}
+
+
+def combine_boots(records: List[dict], part: str, cpus: int, known=frozenset()) -> dict:
+    """One record of a part from several boots of one platform and mode (each boot
+    selecting some probes): the probes in boot order, the worst verdict, the failing boots'
+    reasons, the durations summed, the commands one per line. A probe a failed boot
+    selected alone but never reported is a failure (_unfinished), known when the platform's
+    known-failures list names it."""
+    first = records[0]
+    probes = []
+    for r in records:
+        probes += [dict(p, cpus=cpus) for p in r["probes"]]
+        probes += [_unfinished(name, r, cpus, known) for name in r.get("args", [])
+                   if "*" not in name and "/" in name and r["verdict"] in ("fail", "error")
+                   and name not in {p["name"] for p in r["probes"]}]
+    for number, p in enumerate(probes, 1):
+        p["number"] = number
+    verdict = _worst([r["verdict"] for r in records])
+    reasons = ["%s: %s" % (" ".join(r.get("args", [])) or "boot", r["reason"])
+               for r in records if r["verdict"] not in ("pass", "skip") and r["reason"]]
+    if verdict == "skip":
+        reasons = [records[0]["reason"]]
+    return dict(first, part=part, cpus=cpus, probes=probes, verdict=verdict,
+                reason="; ".join(reasons) if len(records) > 1 else first["reason"],
+                duration=round(sum(r["duration"] or 0 for r in records), 3),
+                command="\n".join(r["command"] for r in records if r["command"]),
+                args=[a for r in records for a in r.get("args", [])],
+                boots=len(records),
+                summary=_summary(probes, [x for r in records
+                                          for x in r["summary"].get("problems", [])]),
+                diagnostics=[d for r in records for d in r.get("diagnostics", [])])
+
+
+def merge_parts(records: List[dict]) -> List[dict]:
+    """The records with each part ("part": "smp") merged into the record of its platform and
+    mode: a part's probe replaces the base's probe of the same name, else is appended; the
+    verdict is the worse of the two, the summary counts the merged probes, "parts" lists
+    the merged parts' own verdicts. A part without a base record stays on its own."""
+    bases = {(r["platform"], r["mode"]): r for r in records if not r.get("part")}
+    merged = {key: dict(r, probes=list(r["probes"]), parts=list(r.get("parts", [])))
+              for key, r in bases.items()}
+    alone = []
+    for part in (r for r in records if r.get("part")):
+        key = (part["platform"], part["mode"])
+        if key not in merged:
+            alone.append(part)
+            continue
+        base = merged[key]
+        mine = {p["name"]: p for p in part["probes"]}
+        probes = [mine.pop(p["name"], p) for p in base["probes"]]
+        probes += [p for p in part["probes"] if p["name"] in mine]
+        skipped = base["verdict"] == "skip" and not base["probes"]
+        base.update(
+            probes=probes,
+            verdict=part["verdict"] if skipped else _worst([base["verdict"], part["verdict"]]),
+            reason="; ".join(x for x in (base["reason"], part["reason"] and
+                                         "%s part: %s" % (part["part"], part["reason"])) if x),
+            duration=round((base["duration"] or 0) + (part["duration"] or 0), 3),
+            summary=_summary(probes, base["summary"].get("problems", [])
+                             + part["summary"].get("problems", [])))
+        base["parts"].append({"part": part["part"], "cpus": part.get("cpus"),
+                              "verdict": part["verdict"], "reason": part["reason"],
+                              "boots": part.get("boots", 1)})
+    return [merged[(r["platform"], r["mode"])] for r in records if not r.get("part")] + alone
+
+
+def load_records(out_dir: Path) -> List[dict]:
+    """The results files as written, parts on their own."""
     records = []
     for path in sorted(glob.glob(str(out_dir / "*.json"))):
         try:
@@ -160,6 +260,11 @@ def load_results(out_dir: Path) -> List[dict]:
         if isinstance(record, dict) and "platform" in record and "probes" in record:
             records.append(record)
     return records
+
+
+def load_results(out_dir: Path) -> List[dict]:
+    """The results of out_dir, one record per platform and mode, parts merged."""
+    return merge_parts(load_records(out_dir))
 
 
 _MARK = {OK: "ok", FAIL: "FAIL", SKIP: "skip"}

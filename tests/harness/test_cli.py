@@ -133,7 +133,7 @@ def test_suite_on_qemu(tmp_path, testkernel):
         pytest.skip("no QEMU")
     out_dir = tmp_path / "results"
     rc, out = cli("suite", "--platform", "qemu-svm", "--platform", "kvm", "--image",
-                  testkernel, "--nestbed-image", testkernel, "--out", out_dir,
+                  testkernel, "--nestbed-image", testkernel, "--out", out_dir, "--no-smp",
                   env={"NESTBED_RUN_ROOT": str(tmp_path / "runs")})
     assert rc == 0, out
     assert "[1/4] qemu-svm bare: PASS 2 passed, 0 failed, 1 skipped" in out
