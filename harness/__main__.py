@@ -9,7 +9,8 @@
                              [--nestbed PATH] [--cpus N]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
                            [--memory MIB] [--loops N] [--vcpus N] [--nestbed PATH] [--cpus N]
-    python3 -m harness xen --platform P [--bare] [--dom0 pvh|pv] [--loops N] [--xen-args 'STRING'] [--timeout S]
+    python3 -m harness xen --platform P [--bare] [--dom0 pvh|pv] [--domu] [--loops N]
+                           [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
     python3 -m harness bench [--out DIR] [--runs N]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
@@ -174,6 +175,9 @@ def build_parser():
                     "exit loops; pv: only until Xen starts dom0)")
     xn.add_argument("--loops", type=int, metavar="N",
                     help="dom0's CPUID and port-I/O loop iterations (default 2000)")
+    xn.add_argument("--domu", action="store_true",
+                    help="then dom0 starts a PVH domU with xl (Debian's toolstack) running "
+                    "the same loops")
     xn.add_argument("--bare", action="store_true", help="Xen alone, without nestbed")
     xn.add_argument("--xen-args", default="", metavar="STRING",
                     help="more options for Xen's command line (default: console only)")
@@ -367,15 +371,16 @@ def cmd_kvm(opts) -> int:
 def cmd_xen(opts) -> int:
     from . import xen
     platform = get_platform(opts.platform)
-    xen.check_args(platform.name, opts.dom0)
+    xen.check_args(platform.name, opts.dom0, opts.domu)
     if opts.loops is not None and opts.loops < 1:
         raise HarnessError("--loops must be at least 1, not %d" % opts.loops)
-    xen.prepare(opts.dom0)
+    xen.prepare(opts.dom0, opts.domu)
     spec = xen.spec_for(opts.bare, opts.xen_args.strip(), opts.memory,
                         opts.nestbed_args.strip(), opts.nestbed, platform.name, opts.dom0,
-                        opts.loops)
-    watch = xen.watch_for(platform.name, opts.dom0_until, opts.dom0)
-    timeout = opts.timeout or xen.TIMEOUTS.get(platform.name)
+                        opts.loops, opts.domu)
+    watch = xen.watch_for(platform.name, opts.dom0_until, opts.dom0, opts.domu)
+    timeout = opts.timeout or (xen.TIMEOUTS.get(platform.name, 420) +
+                               (xen.DOMU_EXTRA_TIMEOUT if opts.domu else 0))
     result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
                  log_path=opts.log, keep=opts.keep, watch=watch)
     if result.run_dir and result.verdict != "pass":

@@ -7,8 +7,12 @@ dom0 runs in PVH mode by default (`dom0=pvh`, the only option besides the consol
 is then a guest Xen runs with VMRUN (L2 under nestbed), and its initramfs runs the exit
 loops of guests/linux/xen_exit_loops.c (CPUID, the PCI configuration ports, HLT) and
 checks what Xen gives. Xen 4.17 refuses a PVH dom0 without an IOMMU ("Presently, iommu
-must be enabled for PVH hardware domain", a panic), so PVH needs qemu-q35-amdvi-svm
-(q35 with QEMU's amd-iommu); QEMU 7.2 reports a wrong exit code for an intercepted
+must be enabled for PVH hardware domain", a panic): only bare on qemu-q35-amdvi-svm (q35
+with QEMU's amd-iommu) does Xen find one. Under nestbed, which owns the machine's IOMMU,
+hides its ACPI table and offers no virtual one, a PVH dom0 cannot start (with
+`dom0-iommu=none`, the switch that skips the check, Xen gives dom0 no identity mappings
+of the machine's MMIO: dom0 stalls in its timer setup on pc, or Xen kills it at its
+first access to GFN 0 on q35). QEMU 7.2 reports a wrong exit code for an intercepted
 RDTSCP, so the CPU model drops rdtscp (PLATFORMS.md); and Xen 4.17 cannot build a PVH dom0
 of all of 1 GiB ("Unable to allocate memory with order 0! Failed to setup Dom0 physical
 memory map"), so the machine has 2 GiB.
@@ -20,6 +24,12 @@ stopping its guest, a Xen panic, an exit-port line (Xen never writes the exit po
 is nestbed ending the run), a failed TAP test or "xen-loops: FAIL", a dom0 kernel panic.
 `--dom0 pv` keeps the former check (Xen starts a PV dom0; what it does next is not
 watched: Debian's PV dom0 dies on QEMU TCG's SMAP unless Xen gets `smap=0`);
+`--domu` also has dom0 start a PVH domU with Xen's toolstack from Debian's packages
+(scripts/fetch-xen-tools; guests/linux/xen-domu.sh: xenstored, xl) running the same
+loops, and waits for its "xen-loops: PASS xen/domU" too. With `--dom0 pv --domu` (the
+way to run a guest of Xen under nestbed, and on qemu-svm) dom0 is PV (Xen gets `smap=0`
+for QEMU TCG's SMAP, PLATFORMS.md) and runs no loops (a PV guest's CPUID and port I/O
+do not exit through SVM); the domU is the SVM guest (L2 under nestbed).
 `--dom0-until` waits for one more line."""
 
 import re
@@ -36,13 +46,17 @@ XEN_IMAGE = XEN_DIR / "xen.elf"
 XEN_VERSION_FILE = XEN_DIR / "version"      # the package's version (scripts/fetch-xen)
 LINUX_DIR = ROOT / "downloads" / "linux"
 INITRAMFS = ROOT / "build" / "xen" / "initramfs.cpio"
+# with Xen's toolstack, the domU's kernel and initramfs (scripts/make-xen-initramfs --domu)
+DOMU_INITRAMFS = ROOT / "build" / "xen" / "initramfs-domu.cpio"
 # Xen's console on COM1 (its default is no console at all); nothing else.
 XEN_CMDLINE = "console=com1 com1=115200,8n1"
 DOM0_CMDLINE = "console=hvc0 earlyprintk=xen"
 DOM0_MODES = ("pvh", "pv")
 MEMORY = {"pvh": 2048, "pv": 1024}
-# A PVH dom0 needs Xen to find an IOMMU (see above): these platforms have one.
+# Where Xen (bare) finds an IOMMU, which a PVH dom0 needs
 PVH_PLATFORMS = ("qemu-q35-amdvi-svm",)
+# a PV dom0 on QEMU TCG: its first fault dies on TCG's SMAP otherwise (PLATFORMS.md)
+PV_DOM0_ARGS = ["smap=0"]
 # QEMU 7.2 TCG gives an intercepted RDTSCP the exit code of RDTSC (PLATFORMS.md)
 PVH_CPU = "EPYC,+svm,+npt,-rdtscp"
 # PCI 00:00.0's vendor | device << 16: the host bridge of QEMU's machine (q35: Intel's
@@ -50,7 +64,8 @@ PVH_CPU = "EPYC,+svm,+npt,-rdtscp"
 HOST_BRIDGE_ID = {"qemu-q35-amdvi-svm": 0x29c08086, "qemu-q35-svm": 0x29c08086,
                   "qemu-svm": 0x12378086}
 LOOPS = 2000
-TIMEOUTS = {"qemu-svm": 180, "kvm": 180, "qemu-q35-amdvi-svm": 420}
+TIMEOUTS = {"qemu-svm": 420, "kvm": 180, "qemu-q35-amdvi-svm": 420}
+DOMU_EXTRA_TIMEOUT = 600
 
 SVM_ENABLED = r"^\(XEN\) HVM: SVM enabled"
 ANY_ENABLED = r"^\(XEN\) HVM: (SVM|VMX) enabled"   # kvm: the host's vendor
@@ -64,6 +79,7 @@ FATAL = (
     r"^\(XEN\) HVM: .*disabled",         # the virtualization extensions were refused
 )
 LOOPS_PASSED = r"^xen-loops: PASS xen/dom0"
+DOMU_PASSED = r"^xen-loops: PASS xen/domU"
 DOM0_FATAL = (
     r"^xen-loops: FAIL",
     r"^not ok \d+",
@@ -72,23 +88,29 @@ DOM0_FATAL = (
 )
 
 
-def prepare(dom0: str = "pvh", initramfs: Path = INITRAMFS) -> None:
-    """Fetches Xen and the dom0 kernel (once each) and builds dom0's initramfs."""
+def prepare(dom0: str = "pvh", domu: bool = False) -> None:
+    """Fetches Xen and the dom0 kernel (once each), with domu Xen's toolstack, and builds
+    dom0's initramfs."""
     run_script("fetch-xen")
     run_script("fetch-linux")
-    if dom0 == "pvh":
-        initramfs.parent.mkdir(parents=True, exist_ok=True)
-        run_script("make-xen-initramfs", str(initramfs))
+    if dom0 == "pvh" or domu:
+        INITRAMFS.parent.mkdir(parents=True, exist_ok=True)
+        if domu:
+            run_script("fetch-xen-tools")
+            run_script("make-xen-initramfs", str(DOMU_INITRAMFS), "--domu")
+        else:
+            run_script("make-xen-initramfs", str(INITRAMFS))
 
 
-def check_args(platform_name: str, dom0: str) -> None:
+def check_args(platform_name: str, dom0: str, domu: bool = False) -> None:
     """HarnessError for a platform the dom0 mode cannot run on (before any build)."""
     if dom0 not in DOM0_MODES:
         raise HarnessError("--dom0 is pvh or pv, not %r" % dom0)
+
     if dom0 == "pvh" and platform_name not in PVH_PLATFORMS:
-        raise HarnessError("a PVH dom0 needs an IOMMU that Xen 4.17 finds (it panics: "
-                           "\"Presently, iommu must be enabled for PVH hardware domain\"): "
-                           "use --platform %s, or --dom0 pv" % " or ".join(PVH_PLATFORMS))
+        raise HarnessError("a PVH dom0 needs an IOMMU Xen finds (Xen 4.17 panics: \"Presently, "
+                           "iommu must be enabled for PVH hardware domain\"): use --platform "
+                           "%s, or --dom0 pv" % " or ".join(PVH_PLATFORMS))
     if dom0 == "pv" and platform_name not in ("qemu-svm", "kvm") + PVH_PLATFORMS:
         raise HarnessError("xen runs on QEMU (-kernel loads Xen as Multiboot), not %s"
                            % platform_name)
@@ -103,46 +125,59 @@ def xen_version(path: Path = XEN_VERSION_FILE) -> Optional[str]:
     return "%s.%s" % (m.group(1), m.group(2)) if m else None
 
 
-def dom0_cmdline(platform_name: str, dom0: str, loops: Optional[int] = None) -> str:
+def dom0_cmdline(platform_name: str, dom0: str, loops: Optional[int] = None,
+                 domu: bool = False) -> str:
     """dom0's kernel command line: its console, and for PVH the words its /init hands
     to xen_exit_loops (guests/linux/xen-init.sh)."""
     words = DOM0_CMDLINE.split()
-    if dom0 == "pvh":
+    if dom0 == "pv" and domu:
+        words.append("xen_loops.role=pvdom0")
+    if dom0 == "pvh" or domu:
         words.append("xen_loops.loops=%d" % (loops or LOOPS))
         version = xen_version()
         if version:
             words.append("xen_loops.version=%s" % version)
         if platform_name in HOST_BRIDGE_ID:
             words.append("xen_loops.pci_id=%08x" % HOST_BRIDGE_ID[platform_name])
+        if domu:
+            words.append("xen_loops.domu=1")
     return " ".join(words)
 
 
 def watch_for(platform_name: str, dom0_until: Optional[str] = None,
-              dom0: str = "pvh") -> Watch:
+              dom0: str = "pvh", domu: bool = False) -> Watch:
     enabled = ANY_ENABLED if platform_name == "kvm" else SVM_ENABLED
     needed: List[str] = [enabled, DOM0_STARTED]
     fatal = FATAL
     if dom0 == "pvh":
         needed.append(LOOPS_PASSED)
+    if dom0 == "pvh" or domu:
         fatal = FATAL + DOM0_FATAL
+    if domu:
+        needed.append(DOMU_PASSED)
     return Watch(needed + ([dom0_until] if dom0_until else []), fatal)
 
 
 def spec_for(bare: bool, xen_args: str = "", memory: Optional[int] = None,
              nestbed_args: str = "", nestbed: Optional[Path] = None,
              platform_name: str = "qemu-svm", dom0: str = "pv", loops: Optional[int] = None,
-             initramfs: Path = INITRAMFS) -> RunSpec:
+             domu: bool = False) -> RunSpec:
+    initramfs = DOMU_INITRAMFS if domu else INITRAMFS
     needed = [(XEN_IMAGE, "scripts/fetch-xen"), (LINUX_DIR / "vmlinuz", "scripts/fetch-linux")]
-    if dom0 == "pvh":
+    if dom0 == "pvh" or domu:
         needed.append((initramfs, "scripts/make-xen-initramfs"))
     for path, why in needed:
         if not path.is_file():
             raise HarnessError("%s does not exist (%s failed?)" % (path, why))
-    words = XEN_CMDLINE.split() + (["dom0=pvh"] if dom0 == "pvh" else [])
-    args = words + xen_args.split()
-    modules = [(LINUX_DIR / "vmlinuz", dom0_cmdline(platform_name, dom0, loops))]
-    cpu_model = None
+    words = XEN_CMDLINE.split()
     if dom0 == "pvh":
+        words.append("dom0=pvh")
+    elif domu:
+        words += PV_DOM0_ARGS
+    args = words + xen_args.split()
+    modules = [(LINUX_DIR / "vmlinuz", dom0_cmdline(platform_name, dom0, loops, domu))]
+    cpu_model = None
+    if dom0 == "pvh" or domu:   # an SVM guest of Xen runs Linux: -rdtscp
         modules.append((initramfs, ""))
         cpu_model = PVH_CPU
     memory = memory or MEMORY[dom0]

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Run by dom0's /init (guests/linux/xen-init.sh) when the command line has
+# xen_loops.domu=1: starts Xen's toolstack from Debian's packages (xenstored, xen-init-dom0,
+# xenconsoled; scripts/make-xen-initramfs --domu copies them with their libraries) and
+# creates a PVH domU with xl: dom0's own kernel (/boot/vmlinuz) and the plain initramfs
+# (/boot/domu.cpio) whose /init runs the same exit loops as "xen/domU". xenconsoled logs
+# the domU's console to a file; this script prints it once the domain is gone.
+# Status 0 when the domU printed "xen-loops: PASS xen/domU", 1 otherwise, each step's
+# failure as a "# domU: ..." line and a "xen-loops: FAIL xen/domU" line.
+export PATH=/bin:/usr/lib/xen-4.17/bin
+XEN_BIN=/usr/lib/xen-4.17/bin
+DOMU_TIMEOUT=${DOMU_TIMEOUT:-600}   # seconds the domU may run
+
+fail() {
+	echo "# domU: $*"
+	echo "xen-loops: FAIL xen/domU ($*)"
+	exit 1
+}
+
+for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
+	[ -f /lib/modules/xen/$m.ko ] || continue
+	out=$(insmod /lib/modules/xen/$m.ko 2>&1) || echo "# insmod $m: $out"
+done
+mkdir -p /proc/xen /dev/pts /var/run/xen /var/run/xenstored /var/lib/xenstored \
+	/var/lib/xen /var/log/xen /var/lock /run /tmp /etc/xen
+: > /etc/xen/xl.conf   # xl's defaults
+mount -t xenfs xenfs /proc/xen || fail "cannot mount xenfs"
+mount -t devpts devpts /dev/pts 2>/dev/null
+grep -q control_d /proc/xen/capabilities || fail "not the control domain ($(cat /proc/xen/capabilities))"
+
+echo "# domU: starting xenstored"
+$XEN_BIN/xenstored --pid-file /var/run/xenstored.pid || fail "xenstored failed ($?)"
+i=0
+until [ -S /var/run/xenstored/socket ] || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
+$XEN_BIN/xen-init-dom0 || fail "xen-init-dom0 failed"
+$XEN_BIN/xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest \
+	--log-dir=/var/log/xen || fail "xenconsoled failed"
+
+loops=$(sed -n 's/.*xen_loops\.loops=\([0-9]*\).*/\1/p' /proc/cmdline)
+version=$(sed -n 's/.*xen_loops\.version=\([0-9.]*\).*/\1/p' /proc/cmdline)
+# A PVH domU has no PCI bus: Xen answers a port no one claims with all ones
+cat > /etc/domu.cfg <<CFG
+type = "pvh"
+name = "domu"
+kernel = "/boot/vmlinuz"
+ramdisk = "/boot/domu.cpio"
+cmdline = "console=hvc0 quiet xen_loops.role=domu xen_loops.loops=${loops:-2000} xen_loops.version=$version xen_loops.pci_id=ffffffff"
+memory = 192
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+echo "# domU: xl create"
+$XEN_BIN/xl create /etc/domu.cfg 2>&1 | sed 's/^/# xl: /'
+$XEN_BIN/xl list 2>&1 | sed 's/^/# xl list: /'
+i=0
+while $XEN_BIN/xl domid domu >/dev/null 2>&1 && [ $i -lt $DOMU_TIMEOUT ]; do
+	sleep 2
+	i=$((i + 2))
+done
+log=/var/log/xen/guest-domu.log
+[ -f $log ] || fail "no console log of the domU (xenconsoled)"
+tr -d '\r' < $log | grep -v "^\[" 
+if $XEN_BIN/xl domid domu >/dev/null 2>&1; then
+	$XEN_BIN/xl destroy domu
+	fail "the domU still ran after $DOMU_TIMEOUT s"
+fi
+grep -q "^xen-loops: PASS xen/domU" $log || { echo "xen-loops: FAIL xen/domU (see its console above)"; exit 1; }
+exit 0
