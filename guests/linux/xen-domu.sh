@@ -10,6 +10,8 @@
 export PATH=/bin:/usr/lib/xen-4.17/bin
 XEN_BIN=/usr/lib/xen-4.17/bin
 DOMU_TIMEOUT=${DOMU_TIMEOUT:-600}   # seconds the domU may run
+DOMU_MEM_MB=192
+DOMU_MEM_KB=$((DOMU_MEM_MB * 1024))
 
 fail() {
 	echo "# domU: $*"
@@ -23,7 +25,10 @@ for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
 done
 mkdir -p /proc/xen /dev/pts /var/run/xen /var/run/xenstored /var/lib/xenstored \
 	/var/lib/xen /var/log/xen /var/lock /run /tmp /etc/xen
-: > /etc/xen/xl.conf   # xl's defaults
+# dom0 has all the memory (Xen's default): it hands DOMU_MEM_KB back to Xen through its
+# balloon driver itself, and xl does not balloon (its autoballoon, through xenstore, gave
+# up on these slow machines: "failed to free memory for the domain")
+echo 'autoballoon="off"' > /etc/xen/xl.conf
 mount -t xenfs xenfs /proc/xen || fail "cannot mount xenfs"
 mount -t devpts devpts /dev/pts 2>/dev/null
 grep -q control_d /proc/xen/capabilities || fail "not the control domain ($(cat /proc/xen/capabilities))"
@@ -36,6 +41,21 @@ $XEN_BIN/xen-init-dom0 || fail "xen-init-dom0 failed"
 $XEN_BIN/xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest \
 	--log-dir=/var/log/xen || fail "xenconsoled failed"
 
+bal=/sys/devices/system/xen_memory/xen_memory0
+if [ -f $bal/target_kb ]; then
+	target=$(( $(cat $bal/target_kb) - DOMU_MEM_KB - 32768 ))
+	echo "# domU: dom0 balloons down to $target kB"
+	echo $target > $bal/target_kb
+	i=0
+	until [ "$(cat $bal/info/current_kb)" -le $target ] || [ $i -ge 120 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# domU: dom0 has $(cat $bal/info/current_kb) kB after $i s"
+else
+	echo "# domU: no balloon driver in dom0 ($bal)"
+fi
+
 loops=$(sed -n 's/.*xen_loops\.loops=\([0-9]*\).*/\1/p' /proc/cmdline)
 version=$(sed -n 's/.*xen_loops\.version=\([0-9.]*\).*/\1/p' /proc/cmdline)
 # A PVH domU has no PCI bus: Xen answers a port no one claims with all ones
@@ -45,7 +65,7 @@ name = "domu"
 kernel = "/boot/vmlinuz"
 ramdisk = "/boot/domu.cpio"
 cmdline = "console=hvc0 quiet xen_loops.role=domu xen_loops.loops=${loops:-2000} xen_loops.version=$version xen_loops.pci_id=ffffffff"
-memory = 192
+memory = $DOMU_MEM_MB
 vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"

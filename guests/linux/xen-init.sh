@@ -64,6 +64,7 @@ if [ "$(cmdline_value xen_loops.domu)" = 1 ]; then
 	/bin/sh /bin/xen-domu.sh || code=1
 fi
 sleep 1   # let the console drain before the emulator stops
-printf "\\$(printf %03o "$code")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+printf "\\$(printf %03o "$code")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null ||
+	echo "# the exit-port write through /dev/port failed"
 sleep 1
 poweroff -f

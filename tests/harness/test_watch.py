@@ -93,7 +93,7 @@ def test_xen_refuses_other_platforms_before_fetching():
     import subprocess
     import sys
     from harness import ROOT
-    for args, error in ((["--platform", "bochs-vmx", "--dom0", "pv"], "xen runs on QEMU"),
+    for args, error in ((["--platform", "bochs-svm", "--dom0", "pv"], "xen runs on QEMU"),
                         (["--platform", "qemu-svm"], "a PVH dom0 needs an IOMMU")):
         proc = subprocess.run([sys.executable, "-m", "harness", "xen"] + args, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
