@@ -13,6 +13,8 @@ XEN_BIN=/usr/lib/xen-4.17/bin
 # Rounds of 2 s the domU may run. dom0's clock is only as good as Xen's TSC calibration,
 # which a loaded machine spoils (600 "s" passed in 4 minutes): the harness's timeout is
 # the real bound.
+# xen_loops.domu_rounds=N on dom0's command line sets it (harness bench: a bounded run).
+DOMU_ROUNDS=$(sed -n 's/.*xen_loops\.domu_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 DOMU_ROUNDS=${DOMU_ROUNDS:-3000}
 DOMU_MEM_MB=192
 DOMU_MEM_KB=$((DOMU_MEM_MB * 1024))
