@@ -173,6 +173,12 @@ def bochs_panics_on_lma_without_pe(bare, nested) -> bool:
             and nested.outcome() == "VMEXIT_INVALID")
 
 
+def bochs_refuses_cs_l_outside_long_mode(bare, nested) -> bool:
+    names = describe(bare.mutations).split("+")
+    return ("cs.l" in names and not bare.long_mode and bare.outcome() == "VMEXIT_INVALID"
+            and nested.outcome() != "VMEXIT_INVALID")
+
+
 # (platform, predicate(bare, nested), explanation): disagreements that are emulator bugs.
 EXPLAINED = [
     ("qemu-svm", qemu_cr3_checked_in_host_mode,
@@ -191,6 +197,10 @@ EXPLAINED = [
     ("bochs-svm", bochs_panics_on_lma_without_pe,
      "Bochs panics on EFER.LME and CR0.PG set with CR0.PE clear instead of refusing the "
      "state (APM vol.2 15.5.1: VMRUN exits with VMEXIT_INVALID); nestbed refuses it"),
+    ("bochs-svm", bochs_refuses_cs_l_outside_long_mode,
+     "Bochs refuses the VMRUN of a guest outside long mode whose CS.L is set (VMEXIT_INVALID); "
+     "CS.L means nothing there and the APM refuses it only with EFER.LME, CR0.PG, CR4.PAE and "
+     "CS.D (APM vol.2 15.5.1, 4.8.1): nestbed runs the state"),
 ] + fuzz_vmx.EXPLAINED
 
 

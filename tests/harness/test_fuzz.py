@@ -273,3 +273,19 @@ def test_vmx_check_order_is_open_only_where_it_can_be():
     # a register-state rule from nestbed is checked before the link pointer by both
     cr4 = vmx_state(INVALID_GUEST, caps=NESTBED_CAPS, rule="26.3.1.1: guest CR4 does not have")
     assert fuzz.explain("bochs-vmx", bare, cr4) is None
+
+
+def test_bochs_cs_l_outside_long_mode_is_explained_for_bochs_only():
+    # state 10 of seed 1: "cs.l" on a 32-bit protected-mode L2 (Bochs refuses, QEMU runs)
+    line = ("fuzz 0000000a m ffffff0c exit %s 0000000000000000 0000000000000000 "
+            "vmcb 00001000 00000011 00000000 00000000 00000002")
+    bare = state(line % "ffffffffffffffff")
+    nested = state(line % "0000000000000078")
+    assert fuzz.differs(bare, nested)
+    assert "CS.L" in fuzz.explain("bochs-svm", bare, nested)
+    assert fuzz.explain("qemu-svm", bare, nested) is None
+    # the other way round, or in long mode, it is not that
+    assert fuzz.explain("bochs-svm", nested, bare) is None
+    long_bare = state((line % "ffffffffffffffff").replace("vmcb 00001000 00000011",
+                                                          "vmcb 00001500 80000011"))
+    assert fuzz.explain("bochs-svm", long_bare, nested) is None

@@ -160,6 +160,8 @@ static enum probe_status clgi_holds_interrupt(struct probe_run *run)
 	struct mhv_exit e;
 	mhv_run(vm, &e);
 	__asm__ volatile("sti; nop; nop; cli" ::: "memory"); /* L1 takes the interrupt */
+	if (e.kind == MHV_EXIT_L2_EVENT && mhv_l2_event.vector >= 32)
+		lapic_eoi(); /* taken in L2, whose handler does not end it: free the ISR bit */
 	exception_set_interrupt_hook(NULL);
 	mhv_diag_exit("interrupt sent with L2's GIF 0", &e);
 	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_INTR));
@@ -170,3 +172,38 @@ static enum probe_status clgi_holds_interrupt(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("vminsn/svm-l2-clgi-holds-interrupt", clgi_holds_interrupt);
+
+/* event/v-intr-masking-holds-physical (SVM): with V_INTR_MASKING = 1 the guest's
+ * RFLAGS.IF masks only virtual interrupts; physical ones are masked by the host's IF as
+ * it was at VMRUN (APM vol.2 15.21.1). L1 runs L2 with its own IF 0, L2 with IF 1 and
+ * no INTR intercept: L2's self-IPI is not delivered in L2 (L2 finishes), L1 takes it
+ * after its STI. This is how nestbed holds interrupts while L2's GIF is 0. */
+MHV_L2_ASM(l2_self_ipi_wait, "mov %esi, 0x310(%rdi)\n\tmov %edx, 0x300(%rdi)\n\t.fill 16, 1, 0x90");
+
+static enum probe_status v_intr_masking_holds(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "V_INTR_MASKING is SVM's"));
+	if (!lapic_usable())
+		return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
+	lapic_enable();
+	mhv_l2_call(vm, l2_self_ipi_wait, (void *)lapic_base());
+	mhv_set(vm, MHV_REG_RFLAGS, 2 | 0x200);
+	vm->vmcb->vintr |= SVM_VINTR_MASKING;
+	vm->regs.rsi = 0;
+	vm->regs.rdx = ICR_SELF_FIXED;
+	gif_hooked_count = 0;
+	exception_set_interrupt_hook(gif_record_interrupt);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	__asm__ volatile("sti; nop; nop; cli" ::: "memory");
+	if (e.kind == MHV_EXIT_L2_EVENT && mhv_l2_event.vector >= 32)
+		lapic_eoi(); /* taken in L2, whose handler does not end it: free the ISR bit */
+	exception_set_interrupt_hook(NULL);
+	mhv_diag_exit("self-IPI with V_INTR_MASKING and host IF 0", &e);
+	MHV_CHECK(mhv_expect_done(run, &e));
+	EXPECT_EQ(run, "interrupts L1 took after the exit", 1, gif_hooked_count);
+	return PROBE_PASS;
+}
+PROBE("event/v-intr-masking-holds-physical", v_intr_masking_holds);

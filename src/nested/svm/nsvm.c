@@ -27,6 +27,7 @@
 /* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
 #define EFER_ALLOWED_12 0xfd01ull
 #define LEGACY_CR3_BITS 0xffffffffull
+#define SEG_ATTR_L (1u << 9) /* CS.L, APM vol.2 4.8.1 */
 #define SHADOW_NPT_FLAGS (PTE_U)
 
 static struct nsvm *nsvm_of(const struct vcpu *v)
@@ -204,6 +205,12 @@ static void build_vmcb02(struct nsvm *n)
 	 * L1 its own value back while L2 has not changed CR3. */
 	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
 		v02->save.cr3 &= LEGACY_CR3_BITS;
+	/* CS.L means nothing outside long mode (APM vol.2 4.8.1; 15.5.1 refuses it only with
+	 * EFER.LME, CR0.PG, CR4.PAE and CS.D): Bochs 2.7 refuses the VMRUN of a legacy-mode
+	 * guest with CS.L set, so VMCB02 leaves it out; reflect() gives L1 its value back
+	 * while L2 has not loaded CS. */
+	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
+		v02->save.cs.attrib &= ~SEG_ATTR_L;
 	if (!np12(n))
 		v02->save.g_pat = n->vmcb01->save.g_pat;
 }
@@ -339,8 +346,12 @@ static void reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info
 	const struct vmcb *v02 = n->vmcb02;
 	struct vmcb_save *s = &v12->save;
 	const struct vmcb_save *s02 = &v02->save;
+	bool legacy_cs_kept = !(s02->efer & EFER_LMA) && s02->cs.selector == s->cs.selector &&
+			      s02->cs.base == s->cs.base && s02->cs.limit == s->cs.limit &&
+			      s02->cs.attrib == (s->cs.attrib & ~SEG_ATTR_L);
 	s->es = s02->es;
-	s->cs = s02->cs;
+	if (!legacy_cs_kept)
+		s->cs = s02->cs;
 	s->ss = s02->ss;
 	s->ds = s02->ds;
 	s->gdtr = s02->gdtr;
