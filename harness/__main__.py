@@ -11,7 +11,8 @@
                              [--nestbed PATH] [--cpus N]
     python3 -m harness kvm --platform P [--bare] [--l1-args 'STRING'] [--timeout S]
                            [--memory MIB] [--loops N] [--vcpus N] [--nestbed PATH] [--cpus N]
-    python3 -m harness xen --platform P [--bare] [--xen-args 'STRING'] [--timeout S]
+    python3 -m harness xen --platform P [--bare] [--dom0 pvh|pv] [--domu] [--loops N]
+                           [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
     python3 -m harness bench [--out DIR] [--runs N] [--deterministic]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
@@ -200,15 +201,26 @@ def build_parser():
     kv.add_argument("--cpus", type=cpus, default=1, metavar="N", help=CPUS_HELP)
 
     xn = sub.add_parser("xen", help="Xen 4.17 (dom0: Debian's Linux) as the guest: passes "
-                        "when Xen enables SVM/VMX and starts dom0")
-    xn.add_argument("--platform", required=True, metavar="P", help="qemu-svm")
+                        "when Xen enables SVM/VMX and starts dom0, and (PVH dom0) dom0's "
+                        "exit loops pass")
+    xn.add_argument("--platform", required=True, metavar="P",
+                    help="qemu-q35-amdvi-svm (PVH dom0: Xen needs an IOMMU), qemu-svm (PV)")
+    xn.add_argument("--dom0", default="pvh", choices=("pvh", "pv"),
+                    help="dom0's mode (default pvh: dom0 in SVM guest mode, running the "
+                    "exit loops; pv: only until Xen starts dom0)")
+    xn.add_argument("--loops", type=int, metavar="N",
+                    help="dom0's CPUID and port-I/O loop iterations (default 2000)")
+    xn.add_argument("--domu", action="store_true",
+                    help="then dom0 starts a PVH domU with xl (Debian's toolstack) running "
+                    "the same loops")
     xn.add_argument("--bare", action="store_true", help="Xen alone, without nestbed")
     xn.add_argument("--xen-args", default="", metavar="STRING",
                     help="more options for Xen's command line (default: console only)")
     xn.add_argument("--dom0-until", metavar="REGEX",
                     help="also wait for a console line matching REGEX after dom0 starts")
     xn.add_argument("--timeout", type=positive, metavar="S")
-    xn.add_argument("--memory", type=memory, default=1024, metavar="MIB")
+    xn.add_argument("--memory", type=memory, metavar="MIB",
+                    help="default 2048 with a PVH dom0, 1024 with a PV one")
     xn.add_argument("--nestbed", type=Path, metavar="PATH",
                     help="nestbed image (default build/nestbed.elf)")
     xn.add_argument("--nestbed-args", default="", metavar="STRING")
@@ -462,14 +474,16 @@ def cmd_kvm(opts) -> int:
 def cmd_xen(opts) -> int:
     from . import xen
     platform = get_platform(opts.platform)
-    if not platform.name.startswith("qemu-svm") and platform.name != "kvm":
-        raise HarnessError("xen runs on qemu-svm (QEMU -kernel loads Xen as Multiboot), "
-                           "not %s" % platform.name)
-    xen.prepare()
+    xen.check_args(platform.name, opts.dom0, opts.domu)
+    if opts.loops is not None and opts.loops < 1:
+        raise HarnessError("--loops must be at least 1, not %d" % opts.loops)
+    xen.prepare(opts.dom0, opts.domu)
     spec = xen.spec_for(opts.bare, opts.xen_args.strip(), opts.memory,
-                        opts.nestbed_args.strip(), opts.nestbed)
-    watch = xen.watch_for(platform.name, opts.dom0_until)
-    timeout = opts.timeout or xen.TIMEOUTS.get(platform.name)
+                        opts.nestbed_args.strip(), opts.nestbed, platform.name, opts.dom0,
+                        opts.loops, opts.domu)
+    watch = xen.watch_for(platform.name, opts.dom0_until, opts.dom0, opts.domu)
+    timeout = opts.timeout or (xen.TIMEOUTS.get(platform.name, 420) +
+                               (xen.DOMU_EXTRA_TIMEOUT if opts.domu else 0))
     result = run(platform, spec, timeout=timeout, stream=sys.stdout.buffer,
                  log_path=opts.log, keep=opts.keep, watch=watch)
     if result.run_dir and result.verdict != "pass":

@@ -201,6 +201,76 @@ def kvm_l1(platform_name: str, say) -> dict:
     return figures
 
 
+XEN_LOOP_RATE = re.compile(r"# (CPUID|I/O) loop: (\d+) exits in ([0-9.]+) s: (\d+)/s, "
+                           r"([0-9.]+) us each")
+
+
+XEN_DOMU_ROUNDS = 150     # 2 s rounds (by dom0's clock) the domU gets in a bench run
+
+
+def xen_l1(platform_name: str, say, modes=("bare", "nestbed")) -> dict:
+    """Xen 4.17 as L1 with a PV dom0 that starts a PVH domU (an SVM guest of Xen: L2 under
+    nestbed; a PVH dom0 cannot start under nestbed, harness/xen.py) running its exit loops
+    (guests/linux/xen_exit_loops.c). Bare: the loops' rates. Under nestbed: the whole run's
+    L0 exits per reflected exit, by kind, and the loops' rates when the domU got that far;
+    the run waits for nestbed's counters (dom0 ends it through the exit port once the domU
+    ends or has had XEN_DOMU_ROUNDS rounds), and records whether the domU passed. A run
+    that does not finish is recorded with its reason rather than stopping the bench."""
+    from . import xen
+    from .runner import Watch
+    platform = get_platform(platform_name)
+    xen.prepare("pv", domu=True)
+    figures = {"xen_args": None, "guest": "PVH domU started by xl in a PV dom0"}
+    for mode in modes:
+        collect = _Collect()
+        rates = {}
+        verdict = {}
+
+        def on_line(line, test, collect=collect, rates=rates, verdict=verdict):
+            collect(line, test)
+            m = XEN_LOOP_RATE.search(line)
+            if m:
+                rates[m.group(1).lower().replace("/", "")] = {
+                    "exits": int(m.group(2)), "seconds": float(m.group(3)),
+                    "per_second": int(m.group(4)), "us_each": float(m.group(5))}
+            m = re.search(r"^xen-loops: (PASS|FAIL) xen/domU(.*)", line)
+            if m and "domu" not in verdict:
+                verdict["domu"] = (m.group(1) + m.group(2)).strip()
+        spec = xen.spec_for(mode == "bare", platform_name=platform_name, dom0="pv", domu=True)
+        spec.modules[0] = (spec.modules[0][0],
+                           spec.modules[0][1] + " xen_loops.domu_rounds=%d" % XEN_DOMU_ROUNDS)
+        figures["xen_args"] = " ".join(spec.args)
+        if mode == "bare":
+            watch = xen.watch_for(platform_name, dom0="pv", domu=True)
+        else:
+            # the counters come after the exit-port line, whatever the domU did
+            fatal = [p for p in xen.FATAL if p != r"^exit-port:"]
+            watch = Watch([xen.SVM_ENABLED, xen.DOM0_STARTED, r"nestbed-stats \{"], fatal)
+        timeout = xen.TIMEOUTS.get(platform_name, 420) + xen.DOMU_EXTRA_TIMEOUT * 2
+        result = run(platform, spec, timeout=timeout, on_line=on_line, watch=watch)
+        entry = {"domu_loops": rates, "seconds": round(result.duration, 1),
+                 "domu": verdict.get("domu", "no verdict line")}
+        if result.verdict != "pass":
+            entry["missing"] = "run did not finish: %s" % result.reason
+        if mode == "nestbed" and collect.stats:
+            st = collect.stats
+            entry.update({"l0_exits": st.get("exits"), "reflected": st.get("reflected", {}),
+                          "l0_exits_per_reflected": st.get("l0_exits_per_reflected"),
+                          "l1_exits_by_kind": {k: v for k, v in st.get("l1", {}).items()
+                                               if k != "total"}})
+        figures[mode] = entry
+        say("bench: xen L1 %s %s: %s per reflected exit, domU %s, loops %s%s" % (
+            platform_name, mode, entry.get("l0_exits_per_reflected"), entry["domu"], rates,
+            "; " + entry["missing"] if "missing" in entry else ""))
+    if "bare" in figures and "nestbed" in figures:
+        for kind in ("cpuid", "io"):
+            b = figures["bare"]["domu_loops"].get(kind, {}).get("us_each")
+            n = figures["nestbed"]["domu_loops"].get(kind, {}).get("us_each")
+            if b and n:
+                figures["%s_us_ratio_nestbed_to_bare" % kind] = round(n / b, 2)
+    return figures
+
+
 def run_all(out_dir, runs: int, say, bochs: bool = False):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
@@ -224,6 +294,7 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
                 "bochs-vmx": l2_cpuid_loop("bochs-vmx", say, VMX_CPUID_LOOP)},
             "kvm_l1_whole_run": {"qemu-svm": kvm_l1("qemu-svm", say),
                                  "bochs-vmx": kvm_l1("bochs-vmx", say)},
+            "xen_l1_whole_run": {"qemu-svm": xen_l1("qemu-svm", say)},
         },
         "cost_per_exit_kind": {"qemu-svm": cost_per_exit_kind("qemu-svm", say)},
     })

@@ -7,6 +7,7 @@ import pytest
 from harness import HarnessError
 from harness.platforms import QemuSvm, RunSpec
 from harness.runner import Console, Watch, decide_watch
+from harness import xen as xen_mod
 from harness.xen import FATAL, watch_for
 
 
@@ -23,8 +24,8 @@ def feed(console, text):
     console.feed(text.encode())
 
 
-def xen_console():
-    watch = watch_for("qemu-svm")
+def xen_console(dom0="pv", domu=False):
+    watch = watch_for("qemu-svm", dom0=dom0, domu=domu)
     return watch, Console(watch=watch)
 
 
@@ -64,7 +65,7 @@ def test_timeout_and_early_exit_name_the_missing_line():
 
 
 def test_dom0_until_adds_a_line():
-    watch = watch_for("qemu-svm", r"Linux version")
+    watch = watch_for("qemu-svm", r"Linux version", dom0="pv")
     assert len(watch.needed) == 3
     assert all(not p.search("Linux version") for p in watch.fatal)
 
@@ -92,8 +93,59 @@ def test_xen_refuses_other_platforms_before_fetching():
     import subprocess
     import sys
     from harness import ROOT
-    proc = subprocess.run([sys.executable, "-m", "harness", "xen", "--platform", "bochs-vmx"],
-                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    out = proc.stdout.decode()
-    assert proc.returncode == 2
-    assert out.strip().splitlines()[-1].startswith("harness: error: xen runs on qemu-svm")
+    for args, error in ((["--platform", "bochs-svm", "--dom0", "pv"], "xen runs on QEMU"),
+                        (["--platform", "qemu-svm"], "a PVH dom0 needs an IOMMU")):
+        proc = subprocess.run([sys.executable, "-m", "harness", "xen"] + args, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = proc.stdout.decode()
+        assert proc.returncode == 2
+        assert out.strip().splitlines()[-1].startswith("harness: error: " + error)
+
+
+def test_pvh_dom0_passes_only_after_its_loops():
+    watch, c = xen_console(dom0="pvh")
+    feed(c, "(XEN) HVM: SVM enabled\n(XEN) Freed 656kB init memory\n")
+    assert c.watch_time is None
+    feed(c, "ok 1 - xen/dom0/cpuid-signature\nxen-loops: PASS xen/dom0 (0 of 7 tests failed)\n")
+    assert decide_watch(watch, c, None, False, 60) == (True, "")
+
+
+@pytest.mark.parametrize("line", ["not ok 5 - xen/dom0/pio-pci-id # 00:00.0 id 0xffffffff",
+                                  "xen-loops: FAIL xen/dom0 (1 of 7 tests failed)",
+                                  "[   9.1] Kernel panic - not syncing: VFS: Unable to mount"])
+def test_pvh_dom0_failures_are_fatal(line):
+    watch, c = xen_console(dom0="pvh")
+    feed(c, "(XEN) HVM: SVM enabled\n(XEN) Freed 656kB init memory\n" + line + "\n"
+            "xen-loops: PASS xen/dom0\n")
+    ok, why = decide_watch(watch, c, None, False, 60)
+    assert not ok and line.split()[-1] in why
+
+
+def test_domu_waits_for_the_domu_loops():
+    watch, c = xen_console(dom0="pv", domu=True)
+    feed(c, "(XEN) HVM: SVM enabled\n(XEN) Freed 656kB init memory\n"
+            "xen-loops: PASS xen/dom0\n")
+    assert c.watch_time is None
+    feed(c, "xen-loops: PASS xen/domU (0 of 7 tests failed)\n")
+    assert c.watch_passed
+
+
+def test_xen_specs(tmp_path, monkeypatch):
+    for name in ("XEN_IMAGE", "INITRAMFS", "DOMU_INITRAMFS"):
+        monkeypatch.setattr(xen_mod, name, multiboot(tmp_path / (name + ".elf")))
+    monkeypatch.setattr(xen_mod, "LINUX_DIR", tmp_path)
+    (tmp_path / "vmlinuz").write_bytes(b"MZ")
+    (tmp_path / "version").write_text("4.17.7+13-g2445b30a44-0+deb12u1\n")
+    monkeypatch.setattr(xen_mod, "XEN_VERSION_FILE", tmp_path / "version")
+    pvh = xen_mod.spec_for(True, platform_name="qemu-q35-amdvi-svm", dom0="pvh")
+    assert pvh.args == ["console=com1", "com1=115200,8n1", "dom0=pvh"]
+    assert pvh.memory == 2048 and pvh.cpu_model == "EPYC,+svm,+npt,-rdtscp,-monitor"
+    cmdline = pvh.modules[0][1].split()
+    assert "xen_loops.version=4.17" in cmdline and "xen_loops.pci_id=29c08086" in cmdline
+    assert "xen_loops.domu=1" not in cmdline
+    domu = xen_mod.spec_for(False, platform_name="qemu-svm", dom0="pv", domu=True)
+    assert domu.args[-1] == "smap=0" and "dom0=pvh" not in domu.args
+    assert domu.modules[1][0] == xen_mod.DOMU_INITRAMFS
+    assert {"xen_loops.role=pvdom0", "xen_loops.domu=1"} <= set(domu.modules[0][1].split())
+    pv = xen_mod.spec_for(True, platform_name="qemu-svm", dom0="pv")
+    assert pv.args == ["console=com1", "com1=115200,8n1"] and len(pv.modules) == 1
