@@ -121,10 +121,11 @@ def check_args(platform_name: str, dom0: str, domu: bool = False) -> None:
                            "nestbed on bochs-vmx, not %s" % platform_name)
 
 
-def xen_version(path: Path = XEN_VERSION_FILE) -> Optional[str]:
-    """"MAJ.MIN" of the fetched package ("4.17.7+13-g..." gives "4.17"), None if unknown."""
+def xen_version(path: Optional[Path] = None) -> Optional[str]:
+    """"MAJ.MIN" of the fetched package ("4.17.7+13-g..." gives "4.17"), None if unknown.
+    The default path is looked up at call time (tests point XEN_VERSION_FILE elsewhere)."""
     try:
-        m = re.match(r"(\d+)\.(\d+)", path.read_text().strip())
+        m = re.match(r"(\d+)\.(\d+)", (path or XEN_VERSION_FILE).read_text().strip())
     except OSError:
         return None
     return "%s.%s" % (m.group(1), m.group(2)) if m else None
