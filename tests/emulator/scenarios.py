@@ -75,6 +75,9 @@ VMX_TRACE_MUST_SHOW = (
 FUZZ_TIMEOUT = 120             # one emulator run of a fuzzer
 FUZZ_SCENARIO_TIMEOUT = 480    # the whole fuzz: bare Bochs is restarted after each death
 LINUX_TIMEOUT = 120
+# Four TCG vCPU threads on a 2-core machine while other emulator runs share it: a boot of
+# ~30 s quiet once took over 120 s bare in make test (no console line to show a hang).
+LINUX_4CPUS_TIMEOUT = 300
 
 
 # Probes a platform fails because the emulator departs from the manual (each with its
@@ -126,9 +129,9 @@ SMP_NESTBED_SCENARIOS = (
            KNOWN_FAILURES["qemu-uefi-svm"], "--cpus", "2", CONFORMANCE, "smp/*")])
 
 
-def linux(name, platform, *rest):
-    argv = ("linux", "--platform", platform, "--timeout", "%g" % LINUX_TIMEOUT) + rest
-    return Scenario(name, argv, "pass", None, LINUX_TIMEOUT)
+def linux(name, platform, *rest, timeout=LINUX_TIMEOUT):
+    argv = ("linux", "--platform", platform, "--timeout", "%g" % timeout) + rest
+    return Scenario(name, argv, "pass", None, timeout)
 
 
 # Linux KVM as L1 runs a small L2 through /dev/kvm (`harness kvm`), with kvm_amd's NPT
@@ -345,8 +348,10 @@ SCENARIOS = (
        linux("emulator/linux/qemu-svm/nestbed", "qemu-svm"),
        linux("emulator/linux/qemu-uefi-svm/nestbed", "qemu-uefi-svm")]
     # several CPUs: every CPU online, each with nestbed's CPUID policy (linux/cpus-online)
-    + [linux("emulator/linux/qemu-svm/nestbed-4cpus", "qemu-svm", "--cpus", "4"),
-       linux("emulator/linux/qemu-svm/bare-4cpus", "qemu-svm", "--bare", "--cpus", "4"),
+    + [linux("emulator/linux/qemu-svm/nestbed-4cpus", "qemu-svm", "--cpus", "4",
+             timeout=LINUX_4CPUS_TIMEOUT),
+       linux("emulator/linux/qemu-svm/bare-4cpus", "qemu-svm", "--bare", "--cpus", "4",
+             timeout=LINUX_4CPUS_TIMEOUT),
        # ~90 s: the PVH vmlinux on Bochs' VT-x, CPU 1 started through nestbed
        Scenario("emulator/linux/bochs-vmx/nestbed-2cpus",
                 ("linux", "--platform", "bochs-vmx", "--cpus", "2", "--timeout", "400"),
