@@ -139,9 +139,6 @@ int nsvm_maps_init(struct machine *m, struct vcpu *v);
 /* At VMRUN: VMCB02's maps match VMCB12's (merged again only when L1 named other maps or
  * wrote one): 0, or -1 when a map L1 uses is not in its memory. */
 int nsvm_maps_for_vmrun(struct vcpu *v, struct nsvm *n);
-/* Does L1's map (its current contents) ask for this exit? */
-bool nsvm_maps_l1_wants_io(const struct nsvm *n, uint16_t port, unsigned size);
-bool nsvm_maps_l1_wants_msr(const struct nsvm *n, uint32_t msr, bool write);
 /* An I/O or MSR exit L1 does not want, caused by a stale merge: merged again, and the
  * instruction runs again (true). */
 bool nsvm_maps_retry(struct vcpu *v, struct nsvm *n, const struct exit *e);

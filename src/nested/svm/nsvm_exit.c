@@ -10,6 +10,7 @@
 #include "core/platform.h"
 #include "core/run.h"
 #include "core/vmm.h"
+#include "nested/svm/nsvm_reflect.h"
 
 /* ---- leaving L2: the #VMEXIT L1 sees (APM vol.2 15.6) ---- */
 
@@ -177,62 +178,37 @@ void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1,
 	nsvm_switch_to_l1(v, n);
 }
 
-/* Does L1 intercept this exit of its guest? (from VMCB12 and its permission maps) */
-static bool l1_intercepts(const struct nsvm *n, const struct exit *e)
+/* The exit L1 gets for this exit of L2 (nsvm_reflect.c decides from VMCB12's intercepts
+ * and L1's permission maps as they are now), or false. */
+static bool exit_for_l1(struct vcpu *v, const struct nsvm *n, const struct exit *e, uint32_t *code)
 {
-	const struct vmcb_control *c = &n->vmcb12.control;
-	uint32_t code = (uint32_t)e->native_code;
-	if (code <= 0x0f)
-		return (c->intercept_cr >> code) & 1;
-	if (code <= 0x1f)
-		return (c->intercept_cr >> code) & 1;
-	if (code <= 0x3f)
-		return (c->intercept_dr >> (code - 0x20)) & 1;
-	if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + 32)
-		return (c->intercept_exceptions >> (code - SVM_EXIT_EXCEPTION_BASE)) & 1;
-	if (code == SVM_EXIT_IOIO) {
-		if (!(c->intercept_misc1 & SVM_INTERCEPT_IOIO))
-			return false;
-		return nsvm_maps_l1_wants_io(n, e->u.io.port, e->u.io.size);
+	const struct vmcb_control *c12 = &n->vmcb12.control;
+	struct nsvm_exit_controls c = { .intercept_cr = c12->intercept_cr,
+					.intercept_dr = c12->intercept_dr,
+					.intercept_exceptions = c12->intercept_exceptions,
+					.intercept_misc1 = c12->intercept_misc1,
+					.intercept_misc2 = c12->intercept_misc2,
+					.iopm = n->iopm12,
+					.msrpm = n->msrpm12 };
+	struct nsvm_exit_event ev = { .code = (uint32_t)e->native_code };
+	if (e->kind == EXIT_IO) {
+		ev.port = e->u.io.port;
+		ev.io_size = e->u.io.size;
+	} else if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE) {
+		ev.msr = e->u.msr;
+		ev.msr_write = e->kind == EXIT_MSR_WRITE;
 	}
-	if (code == SVM_EXIT_MSR) {
-		if (!(c->intercept_misc1 & SVM_INTERCEPT_MSR))
-			return false;
-		/* outside the map's ranges: always intercepted */
-		return nsvm_maps_l1_wants_msr(n, e->u.msr, e->kind == EXIT_MSR_WRITE);
+	if (nsvm_needs_cr0_insn(&c, ev.code)) {
+		struct insn insn;
+		if (!guest_insn_decode(v, &insn)) {
+			ev.cr0_insn = insn.kind == INSN_KIND_CLTS ? NSVM_CR0_INSN_CLTS :
+				      insn.kind == INSN_KIND_LMSW ? NSVM_CR0_INSN_LMSW : NSVM_CR0_INSN_MOV;
+			ev.cr0_old = v->state.cr0;
+			if (ev.cr0_insn == NSVM_CR0_INSN_MOV)
+				svm_cr0_write_value(v, &ev.cr0_new);
+		}
 	}
-	if (code >= 0x60 && code <= 0x7f)
-		return (c->intercept_misc1 >> (code - 0x60)) & 1;
-	if (code >= 0x80 && code <= 0x9f)
-		return (c->intercept_misc2 >> (code - 0x80)) & 1;
-	return false;
-}
-
-static bool l1_intercepts_ud(const struct nsvm *n)
-{
-	return (n->vmcb12.control.intercept_exceptions >> VECTOR_UD) & 1;
-}
-
-/* nestbed intercepts every CR0 write of an L2 that uses EFER.LME (svm_long_mode_entry.c);
- * when L1 asked only for the selective CR0-write intercept, it gets that exit for a MOV to
- * CR0 that changes a bit other than TS or MP, and for every LMSW, which treats the
- * selective intercept as a non-selective one (APM vol.2 15.9, table 15-7); CLTS never. */
-#define SVM_INTERCEPT_CR0_SEL_WRITE_MISC1 (1u << (SVM_EXIT_CR0_SEL_WRITE - 0x60))
-#define CR0_SELECTIVE_IGNORED (CR0_TS | CR0_MP)
-
-static bool l1_wants_selective_cr0(struct vcpu *v, const struct nsvm *n, const struct exit *e)
-{
-	if ((uint32_t)e->native_code != SVM_EXIT_CR0_WRITE ||
-	    !(n->vmcb12.control.intercept_misc1 & SVM_INTERCEPT_CR0_SEL_WRITE_MISC1))
-		return false;
-	struct insn insn;
-	uint64_t value;
-	if (guest_insn_decode(v, &insn) || insn.kind == INSN_KIND_CLTS)
-		return false;
-	if (insn.kind == INSN_KIND_LMSW)
-		return true;
-	svm_cr0_write_value(v, &value);
-	return ((value ^ v->state.cr0) & ~CR0_SELECTIVE_IGNORED) != 0;
+	return nsvm_exit_for_l1(&c, &ev, code);
 }
 
 bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
@@ -258,20 +234,18 @@ bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		n->nmi_held_l2 = true;
 		return true;
 	}
-	if (!l1_intercepts(n, e)) {
-		if ((uint32_t)code == SVM_EXIT_VMMCALL && l1_intercepts_ud(n)) {
-			/* nestbed intercepts VMMCALL for itself; L1 does not, so on a CPU the
-			 * instruction raises #UD in L2 (APM vol.3 VMMCALL), which L1 intercepts:
-			 * the exception exit, with no error code (15.12) */
-			code = SVM_EXIT_EXCEPTION_BASE + VECTOR_UD;
+	uint32_t code12;
+	if (!exit_for_l1(v, n, e, &code12)) {
+		/* a stale merged map's exit runs the instruction again; otherwise nestbed's to
+		 * handle for L2: a VMMCALL gets #UD there */
+		return nsvm_maps_retry(v, n, e);
+	}
+	if (code12 != (uint32_t)code) {
+		/* VMMCALL's #UD: the exception exit, with no error code (15.12); or the
+		 * selective CR0 write, with the CR0 write's information */
+		if (code12 == SVM_EXIT_EXCEPTION_BASE + VECTOR_UD)
 			info1 = info2 = 0;
-		} else if (l1_wants_selective_cr0(v, n, e)) {
-			code = SVM_EXIT_CR0_SEL_WRITE;
-		} else {
-			/* a stale merged map's exit runs the instruction again; otherwise
-			 * nestbed's to handle for L2: a VMMCALL gets #UD there */
-			return nsvm_maps_retry(v, n, e);
-		}
+		code = code12;
 	}
 	uint64_t next_rip = 0;
 	if (exit_has_next_rip((uint32_t)code)) {
