@@ -5,7 +5,6 @@
 #include "core/acpi_madt.h"
 #include "core/little_endian.h"
 
-#define RSDP_V1_LENGTH 20
 #define RSDP_ALIGN 16
 
 static const char rsdp_signature[8] = { 'R', 'S', 'D', ' ', 'P', 'T', 'R', ' ' };

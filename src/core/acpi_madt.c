@@ -1,7 +1,6 @@
 #include "core/acpi_madt.h"
 #include "core/little_endian.h"
 
-#define RSDP_V1_LENGTH 20   /* 5.2.5.3, Table 5.3 */
 #define RSDP_V2_LENGTH 36
 #define RSDP_REVISION  15
 #define RSDP_RSDT      16

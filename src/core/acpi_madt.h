@@ -56,4 +56,6 @@ uint64_t acpi_sdt_entry(const uint8_t *sdt, unsigned entry_size, unsigned i);
 int acpi_madt_parse_cpus(const uint8_t *madt, size_t len, struct acpi_cpu *cpus, unsigned max,
 			 struct acpi_madt_info *info);
 
+#define RSDP_V1_LENGTH 20 /* ACPI 5.2.5.3, table 5.3 */
+
 #endif

@@ -10,6 +10,7 @@
 #include "core/pcpu.h"
 #include "core/platform.h"
 #include "core/string.h"
+#include "core/x86.h"
 
 /* MP startup (SDM vol.3 9.4.4.1, the universal algorithm): INIT, 10 ms, SIPI, 200 us,
  * SIPI; then the AP has its time to reach nestbed's code. */
@@ -20,7 +21,6 @@
 #define TRAMPOLINE_PAGES 2           /* the code, then the PML4 copy */
 #define TRAMPOLINE_SEARCH_START 0x1000ull
 #define TRAMPOLINE_SEARCH_END 0x9F000ull /* below the EBDA: a SIPI vector names a page < 1 MiB */
-#define SIPI_VECTOR_SHIFT 12
 
 extern const uint8_t ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_params[];
 

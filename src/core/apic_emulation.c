@@ -15,7 +15,6 @@
 #define OPCODE_MOV_RM_IMM 0xC7 /* MOV r/m32, imm32 (/0) */
 #define OPCODE_XCHG_RM_R 0x87  /* XCHG r/m32, r32: Linux's 11AP erratum path */
 #define APIC_REG_ALIGN_MASK 0xfu
-#define NMI_VECTOR 2
 
 /* A physical IPI from nestbed for the guest's (VMX: a SIPI for a CPU waiting in guest
  * mode, an INIT for one running) or its own (SVM: the kick). The guest's half-written
@@ -94,7 +93,7 @@ static void self_nmi(struct vcpu *v)
 		v->nested->self_nmi(v);
 		return;
 	}
-	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	v->ops->inject(v, &nmi);
 }
 

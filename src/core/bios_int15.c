@@ -1,14 +1,13 @@
 #include "core/bios_int15.h"
 
 #include "core/string.h"
+#include "core/units.h"
+#include "core/x86.h"
 
 #define KIB 1024ull
-#define MIB (1024ull * 1024ull)
-#define LOW_1M MIB
 #define E801_HIGH_START (16ull * MIB)
 #define E801_BLOCK (64ull * KIB)
 #define E801_LIMIT (4096ull * MIB) /* 16-bit count of 64 KiB blocks, below 4 GiB */
-#define PAGE 4096ull
 #define STUB_MIN_BASE (64ull * KIB)
 #define BIOS_MAX_BASE_KIB 640u
 
@@ -159,7 +158,7 @@ int bios_int15_place(uint16_t base_kib, uint64_t usable_top, uint32_t stub_size,
 		end = usable_top;
 	if (base_kib > BIOS_MAX_BASE_KIB || end < STUB_MIN_BASE + stub_size)
 		return -1;
-	uint64_t base = (end - stub_size) & ~(PAGE - 1);
+	uint64_t base = (end - stub_size) & ~(PAGE_SIZE - 1);
 	if (base < STUB_MIN_BASE)
 		return -1;
 	*stub_base = base;

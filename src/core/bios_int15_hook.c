@@ -10,8 +10,8 @@
 #include "core/run.h"
 #include "core/string.h"
 #include "core/vcpu.h"
+#include "core/x86.h"
 
-#define RFLAGS_CF 1ull /* SDM vol.1 3.4.3.1 */
 #define CR0_PROTECTION_ENABLE 1ull /* CR0.PE, SDM vol.3A 2.5 */
 #define REAL_MODE_VECTOR_MIN 0x400u /* an IVT entry pointing into the IVT is no handler */
 

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "core/x86.h"
+
 struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
 };
@@ -99,8 +101,6 @@ static inline void cpu_halt_forever(void)
 }
 
 #define CPUID_1_ECX_XSAVE (1u << 26) /* SDM vol.2A CPUID leaf 1 */
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_SMEP (1ull << 20) /* APM vol.2 3.1.3; SDM vol.3A 2.5 */
 
 /* The state INIT leaves (SDM vol.3 table 9-1; APM vol.2 table 14-1): real mode at
  * F000:FFF0 with CS base FFFF0000h; a startup IPI's vector v starts at v<<8 : 0. */
@@ -108,12 +108,5 @@ static inline void cpu_halt_forever(void)
 #define INIT_CS_SELECTOR 0xf000
 #define INIT_CS_BASE 0xffff0000ull
 #define INIT_RIP 0xfff0ull
-
-#define MSR_EFER 0xC0000080u /* SDM vol.4 table 2-2; APM vol.2 3.1.7 */
-#define EFER_SCE (1u << 0)
-#define EFER_LME (1u << 8)
-#define EFER_LMA (1u << 10)
-#define EFER_NXE (1u << 11)
-#define EFER_SVME (1u << 12) /* APM vol.2 15.4 */
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/x86.h"
+
 /* CPUID bits: SDM vol.2A CPUID; APM vol.3 appendix E. */
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_X2APIC (1u << 21)
@@ -35,7 +37,6 @@
 #define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48F
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
 #define MSR_IA32_VMX_VMFUNC 0x491
-#define MSR_VM_CR 0xC0010114u
 
 #define VMX_BASIC_TRUE_CTLS (1ull << 55)
 #define VMX_PROCBASED_ACTIVATE_SECONDARY (1ull << (32 + 31))

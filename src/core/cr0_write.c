@@ -12,16 +12,16 @@ int cr0_write(const struct cr0_write_view *cur, uint64_t value, struct cr0_write
 		return -1;
 	bool pg_on = (value & CR0_PG) && !(old & CR0_PG);
 	bool pg_off = !(value & CR0_PG) && (old & CR0_PG);
-	bool lme = (cur->efer & CR0_EFER_LME) != 0;
+	bool lme = (cur->efer & EFER_LME) != 0;
 	if (pg_on && lme && (!(cur->cr4 & CR4_PAE) || cur->cs_l))
 		return -1;
-	if (pg_off && (cur->efer & CR0_EFER_LMA) && cur->cs_l)
+	if (pg_off && (cur->efer & EFER_LMA) && cur->cs_l)
 		return -1;
 	out->efer = cur->efer;
 	if (pg_on && lme)
-		out->efer |= CR0_EFER_LMA;
+		out->efer |= EFER_LMA;
 	if (pg_off)
-		out->efer &= ~CR0_EFER_LMA;
+		out->efer &= ~EFER_LMA;
 	out->pg_on = pg_on;
 	out->pg_off = pg_off;
 	out->flush_tlb = ((old ^ value) & CR0_PAGING_BITS) != 0;

@@ -9,21 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/guest_walk.h" /* CR0_PE, CR0_PG, CR4_PAE */
+#include "core/x86.h"
 
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
 #define CR0_LMSW_BITS 0xfull /* LMSW writes PE, MP, EM, TS (SDM vol.2 "LMSW") */
 #define CR0_PAGING_BITS (CR0_PG | CR0_WP | CR0_PE) /* a change flushes translations */
 #define CR0_HIGH_BITS 0xffffffff00000000ull        /* reserved: #GP(0) when set */
-#define CR0_EFER_LME (1ull << 8)
-#define CR0_EFER_LMA (1ull << 10)
 
 /* The vCPU's state the rules look at. */
 struct cr0_write_view {

@@ -5,13 +5,12 @@
 #include "core/machine.h"
 #include "core/pcpu.h"
 #include "core/platform.h"
+#include "core/x86.h"
 
 #define IDT_VECTORS 256
 #define IDT_GATE_INTERRUPT 0x8E /* present, DPL 0, 64-bit interrupt gate: SDM vol.3 6.14.1 */
 #define BACKTRACE_MAX_FRAMES 16
-#define NMI_VECTOR 2
 #define FIRST_EXTERNAL_VECTOR 32
-#define RFLAGS_IF (1ull << 9)
 
 struct idt_gate {
 	uint16_t offset_low;
@@ -159,7 +158,6 @@ void print_backtrace(uint64_t rbp)
 	kprintf("\n");
 }
 
-#define VECTOR_DB 1
 #define DR6_BS (1ull << 14)            /* single step, SDM vol.3 18.2.3 */
 #define DR6_RESET 0xffff0ff0ull        /* SDM vol.3 table 9-1 */
 #define TOLERATED_STEP_SITES 2
@@ -207,7 +205,7 @@ void exception_dispatch(struct exception_frame *f)
 		return;
 	/* An NMI in nestbed is taken only where nestbed opens for it (SVM: the STGI after
 	 * an NMI intercept, svm_backend.c); what it meant is decided there. */
-	if (f->vector == NMI_VECTOR)
+	if (f->vector == VECTOR_NMI)
 		return;
 	struct exception_expectation *x = this_expectation();
 	if (f->vector >= FIRST_EXTERNAL_VECTOR && x->catch_interrupt && !x->caught) {

@@ -20,21 +20,14 @@
 #include "core/smram_lock.h"
 #include "core/string.h"
 #include "core/vmm.h"
+#include "core/x86.h"
 
-#define RFLAGS_IF (1ull << 9)
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-#define NMI_VECTOR 2
-#define SIPI_VECTOR_SHIFT 12 /* a SIPI vector names the page vector << 12 */
-#define MSR_VM_HSAVE_PA 0xC0010117u  /* APM vol.2 15.30.4 */
 #define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
-#define VM_CR_SVMDIS (1ull << 4)
 #define FEATURE_CONTROL_LOCKED 1ull   /* lock bit, VMX off: SDM vol.4 2.1 IA32_FEATURE_CONTROL */
 #define EFER_ALLOWED_BITS (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | (1u << 13) | (1u << 14) | (1u << 15))
 
 /* 16 bytes nestbed keeps in its own memory; the isolation probe looks for them in every
  * byte the guest can see. Filled at the first request, from the TSC. */
-
 
 static void set_result32(struct vcpu *v, const struct cpuid_result *r)
 {
@@ -427,7 +420,7 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
 static void handle_nmi(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	v->ops->inject(v, &nmi);
 }
 

@@ -7,13 +7,9 @@
 #include "core/platform.h"
 #include "core/string.h"
 #include "core/console.h"
+#include "core/multiboot1.h"
+#include "core/x86.h"
 
-#define MB1_BOOTLOADER_MAGIC 0x2BADB002u
-#define MB1_INFO_MEMORY (1u << 0)
-#define MB1_INFO_CMDLINE (1u << 2)
-#define MB1_INFO_MODS (1u << 3)
-#define MB1_INFO_MMAP (1u << 6)
-#define MB1_INFO_LOADER_NAME (1u << 9)
 #define E820_RESERVED 2
 
 /* Where the information structure goes: conventional memory above the real-mode IVT,
@@ -21,7 +17,6 @@
 #define INFO_SEARCH_START 0x8000ull
 #define INFO_SEARCH_END 0x9F000ull
 #define INFO_AREA_SIZE 0x2000ull
-#define LOW_1M 0x100000ull
 #define GUEST_MODULE_LIMIT (4ull << 30) /* Multiboot 1 addresses are 32-bit */
 
 struct mb1_guest_info {

@@ -8,8 +8,7 @@
 #include "core/memmap.h"
 #include "core/string.h"
 #include "core/nested_ops.h"
-
-#define RFLAGS_VM (1ull << 17)
+#include "core/x86.h"
 
 static int guest_range_ok(uint64_t gpa, size_t len)
 {
@@ -139,7 +138,7 @@ int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const v
 {
 	const struct vcpu_state *s = &v->state;
 	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_phys64, (void *)v };
-	bool long_mode = (s->efer & WALK_EFER_LMA) != 0;
+	bool long_mode = (s->efer & EFER_LMA) != 0;
 	if (v->level != 1 || !len)
 		return -1;
 	if (long_mode ? (!canonical(linear, s->cr4 & CR4_LA57) ||
@@ -175,7 +174,7 @@ int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 	uint8_t bytes[INSN_MAX_LENGTH];
 	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
 	enum insn_mode mode = insn_mode_of(s->cr0 & CR0_PE, s->rflags & RFLAGS_VM,
-					   s->efer & WALK_EFER_LMA, s->cs_long, s->cs_db);
+					   s->efer & EFER_LMA, s->cs_long, s->cs_db);
 	int rc = insn_decode(bytes, got, mode,
 			     machine.caps.vendor == CPU_VENDOR_AMD ? INSN_VENDOR_AMD : INSN_VENDOR_INTEL,
 			     insn);

@@ -92,7 +92,7 @@ int guest_walk_perm(const struct guest_walk_ctx *c, uint64_t linear, uint64_t *g
 		    uint64_t *page_end, unsigned *perm)
 {
 	*perm = WALK_PERM_WRITE | WALK_PERM_USER;
-	bool long_mode = (c->efer & WALK_EFER_LMA) != 0;
+	bool long_mode = (c->efer & EFER_LMA) != 0;
 	/* PG alone decides: SVM runs "paged real mode" guests with PG=1, PE=0 (APM vol.2
 	 * 15.19), which a shadow-paging hypervisor such as KVM with npt=0 uses. */
 	if (!(c->cr0 & CR0_PG)) {

@@ -7,13 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CR0_PE (1ull << 0)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define WALK_EFER_LMA (1ull << 10)
-#define CR0_WP (1ull << 16)
+#include "core/x86.h"
+
 
 struct guest_walk_ctx {
 	uint64_t cr0, cr3, cr4, efer;

@@ -155,10 +155,6 @@ static const uint16_t two_byte_map[256] = {
 #define OPCODE_XOP	0x8f	/* POP Ev unless map_select >= 8 (APM vol.3 1.8) */
 
 #define MODRM_MOD_REGISTER	3
-#define MODRM_RM_SIB		4	/* 32/64-bit addressing: a SIB byte follows */
-#define MODRM_RM_DISP32		5	/* with mod=0: disp32 (RIP-relative in 64-bit) */
-#define MODRM16_RM_DISP16	6	/* 16-bit addressing, mod=0: [disp16] */
-#define SIB_BASE_NONE		5	/* with mod=0: no base, disp32 */
 
 #define VEX_MAP_0F	1	/* VEX.mmmmm / EVEX.mmm values, SDM vol.2 2.3.6.1 */
 #define VEX_MAP_0F38	2

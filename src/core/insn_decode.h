@@ -241,4 +241,10 @@ const char *insn_kind_name(enum insn_kind kind);
 /* "ok", "truncated", "too long", "invalid", "unsupported"; "?" otherwise. */
 const char *insn_error_name(int result);
 
+/* ModRM and SIB encodings (SDM vol.2A 2.1.5 tables 2-1 to 2-3) */
+#define MODRM_RM_SIB 4        /* rm = 100b: a SIB byte follows (32/64-bit addressing) */
+#define MODRM_RM_DISP32 5     /* mod = 0, rm = 101b: disp32, RIP-relative in 64-bit mode */
+#define MODRM16_RM_DISP16 6   /* 16-bit addressing, mod = 0, rm = 110b: [disp16] only */
+#define SIB_BASE_NONE 5       /* base = 101b with mod = 0: no base, disp32 */
+
 #endif

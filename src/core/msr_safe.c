@@ -3,8 +3,7 @@
 #include <stddef.h>
 
 #include "core/exception.h"
-
-#define VECTOR_GP 13
+#include "core/x86.h"
 
 uint64_t msr_safe_rdmsr_raw(uint32_t msr);
 void msr_safe_wrmsr_raw(uint32_t msr, uint64_t value);

@@ -14,8 +14,8 @@
 #include "core/gdt.h"
 #include "core/exception.h"
 #include "core/pcpu.h"
+#include "core/x86.h"
 
-#define RFLAGS_IF (1ull << 9)
 #define INIT_STREAK_LIMIT 1000
 
 extern const struct vmm_ops *const __start_nestbed_backends[];

@@ -10,9 +10,8 @@
 #include "core/platform.h"
 #include "core/string.h"
 #include "core/vmm.h"
+#include "core/x86.h"
 
-#define VECTOR_UD 6
-#define VECTOR_PF 14
 #define SELFTEST_ALLOC_FRAMES 3
 
 extern char selftest_ud_site[], selftest_ud_resume[];

@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-#define MSR_IA32_SMM_MONITOR_CTL 0x9bu /* SDM vol.4 table 2-2; vol.3C 34.15.5 */
+#include "core/x86.h"
+
 #define MSR_IA32_SMBASE 0x9eu          /* SDM vol.3C 34.15.6.4: readable in SMM only */
 #define MSR_AMD_HWCR 0xC0010015u       /* APM vol.2 appendix A, HWCR */
 #define HWCR_SMMLOCK (1ull << 0)       /* APM vol.2 10.7 */

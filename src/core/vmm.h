@@ -85,4 +85,10 @@ struct vmm_ops {
 
 const struct vmm_ops *vmm_select(const struct machine *m);
 
+/* The flat segments a Multiboot kernel starts with (spec 0.6.96 3.2: CS a 32-bit
+ * read/execute segment, the others read/write, offset 0, limit FFFFFFFFh): their
+ * selectors in the guest's state. */
+#define MULTIBOOT_CODE_SELECTOR 0x08
+#define MULTIBOOT_DATA_SELECTOR 0x10
+
 #endif

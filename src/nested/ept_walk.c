@@ -23,7 +23,7 @@ _Static_assert((EPT_READ << EPT_QUAL_PERMS_SHIFT) == VMX_EPT_QUAL_READABLE &&
 
 /* EPTP bits 5:3, the page-walk length minus 1 (24.6.11): only 4-level walks exist here. */
 #define EPTP_WALK_LENGTH_MASK (7ull << EPTP_WALK_LENGTH_SHIFT)
-#define EPTP_WALK_4 ((uint64_t)(EPT_LEVELS - 1) << EPTP_WALK_LENGTH_SHIFT)
+#define EPTP_WALK_LENGTH_4 ((uint64_t)(EPT_LEVELS - 1) << EPTP_WALK_LENGTH_SHIFT)
 
 /* Bits 2:0 of an entry (28.2.3.1): write without read (010b, 110b) is always a
  * misconfiguration, execute-only (100b) unless the capability is offered. */
@@ -100,7 +100,7 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 	unsigned perms = EPT_ACCESS_ALL;
 	access &= EPT_ACCESS_ALL;
 	*r = (struct ept_walk_result){0};
-	if ((c->eptp & EPTP_WALK_LENGTH_MASK) != EPTP_WALK_4)
+	if ((c->eptp & EPTP_WALK_LENGTH_MASK) != EPTP_WALK_LENGTH_4)
 		return EPT_WALK_MISCONFIG;
 	uint64_t table = c->eptp & EPT_ADDR_MASK & c->phys_addr_mask;
 	for (int level = LEVEL_PML4, n = 0; level >= LEVEL_PT; level--, n++) {

@@ -85,4 +85,6 @@ int map_words_collect(const uint64_t *map, unsigned words, struct map_word *out,
 /* dst |= nestbed's words. */
 void map_words_or(uint64_t *dst, const struct map_word *w, unsigned n);
 
+#define KEY_UNUSED 1 /* no page is at an odd address: "L1 does not use this map" */
+
 #endif

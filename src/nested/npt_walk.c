@@ -1,13 +1,9 @@
 #include "nested/npt_walk.h"
+#include "core/x86.h"
 
-#define PTE_P (1ull << 0)
-#define PTE_W (1ull << 1)
-#define PTE_U (1ull << 2)
-#define PTE_PS (1ull << 7)
 /* APM vol.2 5.3.3, Figure 5-18: bits 8:7 of a PML4E are MBZ (7 is a lower level's PS,
  * 8 its G; KVM reserves both in an AMD guest's PML4E too). */
 #define PML4E_MBZ ((1ull << 8) | (1ull << 7))
-#define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 /* Bits 51:MAXPHYADDR are reserved, and so is a large page's address below its size. */
 

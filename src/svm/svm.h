@@ -10,6 +10,7 @@
 #include "core/vcpu.h"
 #include "svm/svm_event.h"
 #include "svm/vmcb.h"
+#include "core/x86.h"
 
 #define SVM_FEATURE_NP (1u << 0)     /* CPUID 8000_000Ah EDX, APM vol.3 E.4.9 */
 #define SVM_FEATURE_NRIPS (1u << 3)
@@ -17,10 +18,6 @@
 #define SVM_FEATURE_VGIF (1u << 16)
 #define SVM_FEATURE_PAUSE_FILTER (1u << 10)  /* APM vol.2 15.14.4 */
 #define SVM_FEATURE_PAUSE_FILTER_THRESHOLD (1u << 12)
-#define MSR_VM_HSAVE_PA 0xC0010117u /* APM vol.2 15.30.4 */
-#define VM_CR_SVMDIS (1ull << 4)    /* APM vol.2 15.30.1 */
-#define SVM_IOPM_PAGES 3            /* 12 KiB, APM vol.2 15.10.1 */
-#define SVM_MSRPM_PAGES 2           /* 8 KiB, APM vol.2 15.11 */
 #define SVM_PRIMARY_ASID 1
 
 struct svm_vcpu {

@@ -18,25 +18,20 @@
 #include "core/run.h"
 #include "core/smm_msr.h"
 #include "core/vmm.h"
+#include "core/x86.h"
 
 #define CR0_PE_BIT (1ull << 0)
 #define CR0_ET_BIT (1ull << 4)
 #define CR0_PG_BIT (1ull << 31)
 #define CR4_PAE_BIT (1ull << 5)
-#define RFLAGS_FIXED 0x2ull
 #define DR6_INIT 0xffff0ff0ull /* power-on values, SDM vol.3 table 9-1 */
-#define DR7_INIT 0x400ull
 /* VMCB segment attributes: type, S, DPL, P in bits 7:0; AVL, L, D/B, G in 11:8. */
 #define SEG_CODE32_FLAT 0xC9B /* execute/read accessed, present, D=1, G=1 */
 #define SEG_CODE64 0xA9B      /* L=1, G=1 */
 #define SEG_DATA_FLAT 0xC93   /* read/write accessed, present, D/B=1, G=1 */
 #define SEG_LDT 0x082         /* present LDT */
 #define SEG_TSS32_BUSY 0x08B  /* present busy 32-bit TSS */
-#define SEG_ATTR_L (1u << 9)
 #define SEG_ATTR_DB (1u << 10)
-#define MULTIBOOT_CODE_SELECTOR 0x08
-#define MULTIBOOT_DATA_SELECTOR 0x10
-#define IDT_REAL_MODE_LIMIT 0x3ff
 /* Real-mode segments of the INIT state (APM vol.2 table 14-1) */
 #define REAL_MODE_LIMIT 0xffff
 #define SEG_REAL_CODE 0x09B   /* present, execute/read, accessed */

@@ -1,10 +1,8 @@
 #include "svm/svm_event.h"
 
 #include "svm/vmcb.h"
+#include "core/x86.h"
 
-#define VECTOR_NMI 2
-#define VECTOR_BP 3
-#define VECTOR_OF 4
 #define VECTOR_FIRST_INTERRUPT 32 /* 0-31 are the architecture's exceptions (APM vol.2 8.2) */
 
 uint64_t svm_event_normalize(uint64_t info)

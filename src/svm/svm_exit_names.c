@@ -2,10 +2,9 @@
  * them without the VMEXIT_ prefix. (KVM's svm_exit_reasons spells most in lower case,
  * "io" for IOIO, "hypercall" for VMMCALL, "PF_excp" for EXCP14: README.md maps them.) */
 #include "svm/svm_exit_names.h"
+#include "core/array_size.h"
 
 #include <stddef.h>
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define SIXTEEN(p, s)                                                                     \
 	p "0" s, p "1" s, p "2" s, p "3" s, p "4" s, p "5" s, p "6" s, p "7" s, p "8" s,  \

@@ -164,4 +164,12 @@ _Static_assert(__builtin_offsetof(struct vmcb, control.next_rip) == 0xc8, "nRIP 
 #define SVM_NPF_WRITE (1ull << 1)
 #define SVM_NPF_FETCH (1ull << 4)
 
+/* The permission maps (APM vol.2 15.10.1, 15.11) */
+#define SVM_IOPM_PAGES 3            /* 12 KiB */
+#define SVM_MSRPM_PAGES 2           /* 8 KiB */
+#define IOPM_BYTES (SVM_IOPM_PAGES * 4096ull)
+#define MSRPM_BYTES (SVM_MSRPM_PAGES * 4096ull)
+/* A segment's attrib: L (64-bit code), APM vol.2 4.8.1 and table B-2 */
+#define SEG_ATTR_L (1u << 9)
+
 #endif

@@ -14,13 +14,10 @@
 #include "core/run.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_exit.h"
+#include "core/x86.h"
+#include "vmx/vmx_controls.h"
 
-#define CR_LOW32 0xffffffffull
-#define PDPTE_COUNT 4
-#define CR3_PAE_PDPT_MASK 0xffffffe0ull /* PAE: the PDPT is 32-byte aligned (4.4.1) */
 #define INT_N_LENGTH 2                   /* CD ib */
-#define RFLAGS_IF (1ull << 9)            /* SDM vol.1 3.4.3 */
-
 
 static bool vmx_supported(const struct machine *m)
 {

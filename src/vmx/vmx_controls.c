@@ -6,7 +6,6 @@
 
 #define CR3_PCID_MASK 0xfffull        /* CR3[11:0] is the PCID with CR4.PCIDE (4.10.1) */
 #define CR3_NO_FLUSH (1ull << 63)      /* MOV to CR3 with PCIDE: keep the PCID's entries */
-#define CR_LOW32 0xffffffffull
 #define CR4_PDPTE_RELOAD_BITS (VMX_CR4_PAE | VMX_CR4_PSE | VMX_CR4_PGE | VMX_CR4_SMEP)
 
 static const char *const control_set_names[VMX_CTLS_COUNT] = {

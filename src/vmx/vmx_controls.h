@@ -96,4 +96,6 @@ int vmx_cr3_write(const struct vmx_cr_view *cur, uint64_t value, struct vmx_cr_u
 /* The CR0 value LMSW produces: bits 3:0 from the source, except that it never clears PE. */
 uint64_t vmx_lmsw_value(uint64_t cr0, uint16_t source);
 
+#define CR_LOW32 0xffffffffull
+
 #endif

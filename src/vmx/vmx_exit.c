@@ -2,8 +2,7 @@
 
 #include "core/string.h"
 #include "vmx/vmcs.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "core/array_size.h"
 
 /* One row per basic exit reason, ACRN-style: the neutral kind and whether the exit is
  * an instruction's, so that VM_EXIT_INSTRUCTION_LEN is valid (27.2.4). Reasons not

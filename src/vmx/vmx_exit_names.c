@@ -2,10 +2,10 @@
  * (arch/x86/include/uapi/asm/vmx.h, VMX_EXIT_REASONS), which follow the SDM; reasons
  * KVM never names (SMIs, GETSEC, RSM, ...) get the SDM's wording in the same style. */
 #include "vmx/vmx_exit_names.h"
+#include "core/array_size.h"
 
 #include <stddef.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define VMX_NAMES_BASIC_MASK 0xffffu /* SDM 24.9.1 table 24-15: bits 15:0 */
 
 static const char *const names[] = {

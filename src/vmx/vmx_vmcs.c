@@ -15,17 +15,13 @@
 #include "core/smm_msr.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
+#include "core/vmm.h"
+#include "core/x86.h"
 
-#define MULTIBOOT_CODE_SELECTOR 0x08
-#define MULTIBOOT_DATA_SELECTOR 0x10
-#define IDT_REAL_MODE_LIMIT 0x3ff
 #define SEG_LIMIT_FLAT 0xffffffffu
 #define SEG_LIMIT_TSS 0xffffu
-#define RFLAGS_FIXED 0x2ull
-#define DR7_INIT 0x400ull   /* power-on value, SDM vol.3 table 9-1 */
 #define SEG_LIMIT_REAL 0xffffu
 #define EPT_MIN_TOP (4ull << 30) /* MMIO (APIC, I/O APIC, PCI holes) lives below 4 GiB */
-#define SELECTOR_RPL_TI 7u
 #define FOUR_GIB (4ull << 30)
 
 /* What nestbed wants of each control set; the REQUIRED subset it cannot run without. */

@@ -25,13 +25,13 @@ static void test_gp_rules(void **state)
 	assert_int_equal(write(PROT, 0, 0, false, PROT | CR0_NW, &e), -1);            /* NW without CD */
 	assert_int_equal(write(PROT, 0, 0, false, PROT | CR0_NW | CR0_CD, &e), 0);
 	/* activating long mode needs CR4.PAE and CS.L clear (APM 14.6.1) */
-	assert_int_equal(write(PROT, 0, CR0_EFER_LME, false, PROT | CR0_PG, &e), -1);
-	assert_int_equal(write(PROT, CR4_PAE, CR0_EFER_LME, true, PROT | CR0_PG, &e), -1);
+	assert_int_equal(write(PROT, 0, EFER_LME, false, PROT | CR0_PG, &e), -1);
+	assert_int_equal(write(PROT, CR4_PAE, EFER_LME, true, PROT | CR0_PG, &e), -1);
 	/* leaving paging from 64-bit code: #GP; from compatibility mode: allowed */
-	uint64_t lma = CR0_EFER_LME | CR0_EFER_LMA;
+	uint64_t lma = EFER_LME | EFER_LMA;
 	assert_int_equal(write(PROT | CR0_PG, CR4_PAE, lma, true, PROT, &e), -1);
 	assert_int_equal(write(PROT | CR0_PG, CR4_PAE, lma, false, PROT, &e), 0);
-	assert_int_equal(e.efer, CR0_EFER_LME);
+	assert_int_equal(e.efer, EFER_LME);
 	assert_true(e.pg_off);
 	assert_false(e.pg_on);
 	assert_true(e.flush_tlb);
@@ -41,8 +41,8 @@ static void test_long_mode_activation(void **state)
 {
 	(void)state;
 	struct cr0_write_effect e;
-	assert_int_equal(write(PROT, CR4_PAE, CR0_EFER_LME, false, PROT | CR0_PG, &e), 0);
-	assert_int_equal(e.efer, CR0_EFER_LME | CR0_EFER_LMA);
+	assert_int_equal(write(PROT, CR4_PAE, EFER_LME, false, PROT | CR0_PG, &e), 0);
+	assert_int_equal(e.efer, EFER_LME | EFER_LMA);
 	assert_true(e.pg_on);
 	/* without LME, paging is legacy paging: LMA stays clear, PAE is not needed */
 	assert_int_equal(write(PROT, 0, 0, false, PROT | CR0_PG, &e), 0);

@@ -51,7 +51,7 @@ static void test_four_level_4k_2m_1g(void **state)
 	put64(0x3000 + 0 * 8, 0x4000 | 1);
 	put64(0x3000 + 1 * 8, 0x600000 | 0x81);      /* 2 MiB page: linear 2M -> 6M */
 	put64(0x4000 + 5 * 8, 0x9000 | 1);           /* linear 0x5000 -> 0x9000 */
-	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, WALK_EFER_LMA);
+	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, EFER_LMA);
 	uint64_t gpa, end;
 	assert_int_equal(guest_walk(&c, 0x5123, &gpa, &end), WALK_OK);
 	assert_int_equal(gpa, 0x9123);
@@ -110,7 +110,7 @@ static void test_unreadable_table(void **state)
 	(void)state;
 	memset(mem, 0, sizeof(mem));
 	put64(0x1000, 0x7ff000000ull | 1); /* next table outside guest memory */
-	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, WALK_EFER_LMA);
+	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, EFER_LMA);
 	uint64_t gpa, end;
 	assert_int_equal(guest_walk(&c, 0x1000, &gpa, &end), WALK_UNREADABLE);
 }
@@ -130,7 +130,7 @@ static void test_permissions(void **state)
 	put64(0x4000 + 2 * 8, 0xa000 | 5);       /* 0x2000: read-only, user */
 	put64(0x4000 + 3 * 8, 0xb000 | 3);       /* 0x3000: RW, supervisor */
 	put64(0x5000 + 0 * 8, 0xc000 | 7);       /* 0x400000: RW leaf under a read-only PDE */
-	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, WALK_EFER_LMA);
+	struct guest_walk_ctx c = ctx(CR0_PE | CR0_PG, 0x1000, CR4_PAE, EFER_LMA);
 	uint64_t gpa, end;
 	unsigned perm;
 	assert_int_equal(guest_walk_perm(&c, 0x1008, &gpa, &end, &perm), WALK_OK);

@@ -1,6 +1,5 @@
 #include "boot/efi/efi_boot_memory.h"
-
-#define PAGE_SIZE 4096ull
+#include "core/x86.h"
 
 EFI_STATUS efi_allocate_heap(struct boot_info *bi, uint64_t bytes)
 {

@@ -7,13 +7,13 @@
 #include "boot/efi/efi_text.h"
 #include "core/console.h"
 #include "core/cpu.h"
+#include "core/x86.h"
 
 #define EFI_CONSOLE_MAX_OUTPUTS 4
 /* Small chunks: OutputString wants a terminated string, and the stack stays small. */
 #define EFI_CONSOLE_CHUNK_UNITS 64
 /* Output held back while interrupts are off; more than this is dropped (COM1 has it). */
 #define EFI_CONSOLE_HELD_MAX 2048
-#define RFLAGS_IF (1ull << 9) /* SDM vol.3 2.3 */
 
 static SIMPLE_TEXT_OUTPUT_INTERFACE *outputs[EFI_CONSOLE_MAX_OUTPUTS];
 static unsigned nr_outputs;

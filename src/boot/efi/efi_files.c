@@ -4,9 +4,9 @@
 
 #include "boot/efi/efi_args.h"
 #include "boot/efi/efi_text.h"
+#include "core/x86.h"
 
 #define EFI_FILE_NAME_MAX_UNITS EFI_MODULE_PATH_MAX
-#define PAGE_SIZE 4096u
 
 EFI_STATUS efi_volume_open(EFI_HANDLE device, EFI_FILE_HANDLE *root)
 {

@@ -24,12 +24,12 @@
 #include "core/options.h"
 #include "core/platform.h"
 #include "core/string.h"
+#include "core/units.h"
 
 #define CONFIG_FILE_PATH "\\nestbed.cfg"
 /* The whole line: nestbed's arguments plus every module's path and arguments. */
 #define RAW_CMDLINE_MAX (BOOT_CMDLINE_MAX * (BOOT_MAX_MODULES + 1))
 #define IMAGE_NAME_MAX 128
-#define MIB (1024ull * 1024ull)
 
 EFI_SYSTEM_TABLE *efi_system_table;
 EFI_HANDLE efi_image_handle;

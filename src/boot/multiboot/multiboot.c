@@ -13,13 +13,13 @@
 #include "core/cpu_caps.h"
 #include "core/platform.h"
 #include "core/string.h"
+#include "core/units.h"
 
 #define KERNEL_VMA 0xFFFFFFFF80000000ull /* nestbed.ld */
 #define REGION_ALIGN (2ull << 20)        /* 2 MiB pages map the image */
 #define BOOT_IDENTITY_LIMIT (4ull << 30) /* entry.asm identity-maps 4 GiB */
 #define PAGE_TABLE_RESERVE (1ull << 20)  /* nestbed's own page tables */
 #define LOW_MEMORY_LIMIT 0x100000u
-#define MIB (1ull << 20)
 
 extern char _image_virt_start[], _image_virt_end[];
 extern char _mb_load_start[]; /* an absolute symbol: the physical load address */

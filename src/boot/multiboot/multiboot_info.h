@@ -4,12 +4,7 @@
 
 #include <stdint.h>
 
-#define MB1_BOOTLOADER_MAGIC 0x2BADB002u
-#define MB1_INFO_MEMORY (1u << 0)
-#define MB1_INFO_CMDLINE (1u << 2)
-#define MB1_INFO_MODS (1u << 3)
-#define MB1_INFO_MMAP (1u << 6)
-#define MB1_INFO_LOADER_NAME (1u << 9)
+#include "core/multiboot1.h"
 
 struct mb1_info {
 	uint32_t flags;

@@ -1,12 +1,9 @@
 /* DecodeAssists values from a decoded instruction: see decode_assists.h. */
 #include "nested/svm/decode_assists.h"
+#include "core/insn_decode.h"
 
 #define MODRM_MOD_REG 3
-#define MODRM_RM_SIB 4        /* rm = 100b: a SIB byte follows (32/64-bit addressing) */
-#define MODRM_RM_DISP32 5     /* mod = 0, rm = 101b: disp32, RIP-relative in 64-bit mode */
 #define SIB_NO_INDEX 4        /* index = 100b without REX.X: no index */
-#define SIB_BASE_NONE 5       /* base = 101b with mod = 0: no base, disp32 */
-#define MODRM16_RM_DISP16 6   /* mod = 0, rm = 110b: disp16 only */
 #define GPR_RBX 3
 #define GPR_RSP 4
 #define GPR_RBP 5

@@ -10,8 +10,8 @@
 #include "core/machine.h"
 #include "core/string.h"
 #include "nested/svm/decode_assists.h"
+#include "core/x86.h"
 
-#define RFLAGS_VM (1ull << 17)
 /* Exit codes with a DecodeAssists EXITINFO1 (APM vol.2 appendix C, 15.33). */
 #define SVM_EXIT_LAST_DR 0x3f      /* 00h-0Fh CR reads, 10h-1Fh CR writes, 20h-3Fh DRs */
 #define SVM_EXIT_SWINT 0x75

@@ -14,8 +14,6 @@
 #include "core/vmm.h"
 #include "nested/svm/vmcb12_check.h"
 
-#define VM_CR_SVMDIS_BIT (1ull << 4)
-
 uint64_t nsvm_phys_addr_mask(void)
 {
 	uint32_t width = cpuid(0x80000008u, 0).eax & 0xff; /* APM vol.3 E.4.7 */
@@ -81,9 +79,9 @@ static int nsvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		n->hsave_pa = value;
 		return 0;
 	case MSR_VM_CR:
-		if ((value & VM_CR_SVMDIS_BIT) && (v->state.efer & EFER_SVME))
+		if ((value & VM_CR_SVMDIS) && (v->state.efer & EFER_SVME))
 			return -1;
-		n->vm_cr = value & VM_CR_SVMDIS_BIT;
+		n->vm_cr = value & VM_CR_SVMDIS;
 		return 0;
 	default:
 		return 1;

@@ -11,6 +11,7 @@
 #include "core/vcpu.h"
 #include "nested/map_track.h"
 #include "svm/svm.h"
+#include "core/x86.h"
 
 #define NSVM_L2_ASID 2             /* nestbed's ASID for every L2 (1 is L1's) */
 #define NSVM_OFFERED_ASIDS 16      /* CPUID 8000_000Ah EBX as L1 sees it */
@@ -28,15 +29,7 @@
 #define VINTR_V_GIF_ENABLE (1ull << 25)
 #define VINTR_VGIF_BITS (VINTR_V_GIF | VINTR_V_GIF_ENABLE)
 #define NSVM_OWN_WORDS 64           /* nonzero 64-bit words of nestbed's own IOPM/MSRPM */
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-#define VECTOR_NMI 2
-#define VECTOR_BP 3
-#define VECTOR_OF 4
-#define RFLAGS_IF (1ull << 9)
-#define PAGE_MASK 0xfffull
 #define LEGACY_CR3_BITS 0xffffffffull
-#define SEG_ATTR_L (1u << 9) /* CS.L, APM vol.2 4.8.1 */
 
 struct nsvm {
 	bool gif;                /* L1's global interrupt flag */

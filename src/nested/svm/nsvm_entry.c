@@ -4,7 +4,6 @@
 
 #include "core/console.h"
 #include "core/cpu.h"
-#include "core/cr0_write.h"
 #include "core/guest_mem.h"
 #include "core/memory.h"
 #include "core/run.h"

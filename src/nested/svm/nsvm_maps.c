@@ -14,11 +14,9 @@
 #include "core/string.h"
 #include "nested/map_track_machine.h"
 #include "nested/svm/nsvm_reflect.h"
-
-#define PAGE_MASK 0xfffull
-#define IOPM_BYTES (SVM_IOPM_PAGES * 4096)
-#define MSRPM_BYTES (SVM_MSRPM_PAGES * 4096)
-#define KEY_UNUSED 1 /* no page is at an odd address: "L1 does not use this map" */
+#include "core/x86.h"
+#include "nested/map_track.h"
+#include "svm/vmcb.h"
 
 static struct map_cache *cache_of(struct vcpu *w)
 {

@@ -2,8 +2,8 @@
 #include "nested/svm/nsvm_reflect.h"
 
 #include "svm/vmcb.h"
+#include "core/x86.h"
 
-#define VECTOR_UD 6
 #define SVM_EXIT_CR_DR_LAST 0x3f   /* CR reads/writes 0x00-0x1f, DR 0x20-0x3f (appendix C) */
 #define SVM_EXIT_DR_BASE 0x20
 #define SVM_EXIT_EXCEPTIONS 32
@@ -14,8 +14,6 @@
 /* The selective CR0 write is vector 3's bit 5 (exit 0x65); it ignores TS and MP, treats
  * every LMSW as a change and never fires for CLTS (APM vol.2 15.9, table 15-7). */
 #define SVM_INTERCEPT_CR0_SEL_WRITE (1u << (SVM_EXIT_CR0_SEL_WRITE - SVM_EXIT_MISC1_BASE))
-#define CR0_MP (1ull << 1)
-#define CR0_TS (1ull << 3)
 #define CR0_SELECTIVE_IGNORED (CR0_TS | CR0_MP)
 /* MSRPM: 2 bits per MSR (read, write) in three ranges of 8K MSRs (APM vol.2 15.11) */
 #define MSRPM_RANGE_MSRS 0x2000u

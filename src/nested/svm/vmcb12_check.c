@@ -1,14 +1,9 @@
 #include <stdbool.h>
 
 #include "nested/svm/vmcb12_check.h"
+#include "core/x86.h"
+#include "svm/vmcb.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_LME (1ull << 8)
-#define EFER_SVME (1ull << 12)
 #define SEG_L (1u << 9)
 #define SEG_DB (1u << 10)
 #define CR3_LONG_MBZ 0xfff0000000000000ull /* bits 63:52 (APM vol.2 3.1.2) */
@@ -18,28 +13,10 @@
 #define EVENT_TYPE_NMI 2
 #define EVENT_TYPE_EXCEPTION 3
 #define EVENT_TYPE_SOFT_INT 4
-#define VECTOR_NMI 2
-#define VECTOR_BP 3
-#define VECTOR_OF 4
-#define IOPM_BYTES (3 * 4096ull)
-#define MSRPM_BYTES (2 * 4096ull)
 
 /* CR4 (APM vol.2 3.1.3, Figure 3-7; SDM vol.3A 2.5) and the CPUID bit each needs
  * (APM vol.3 appendix E; SDM vol.2A CPUID). */
 #define CR4_ARCH_BITS 0x7ffull       /* VME ... OSXMMEXCPT: every CPU with SVM */
-#define CR4_UMIP (1ull << 11)
-#define CR4_LA57 (1ull << 12)
-#define CR4_VMXE (1ull << 13)
-#define CR4_SMXE (1ull << 14)
-#define CR4_FSGSBASE (1ull << 16)
-#define CR4_PCIDE (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define CR4_PKE (1ull << 22)
-#define CR4_CET (1ull << 23)
-#define CR4_PKS (1ull << 24)
-#define CR4_UINTR (1ull << 25)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_SMX (1u << 6)
 #define CPUID1_ECX_PCID (1u << 17)

@@ -17,23 +17,10 @@
 #include "nested/vmx/nvmx_l1_cpuid.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_exit.h"
+#include "core/x86.h"
 
 #define CPUID_LEAF_EXTENDED_FEATURES 7u /* SDM vol.2A CPUID, leaf 07H subleaf 0 */
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-#define VECTOR_PF 14
-#define PAGE_MASK 0xfffull
-#define RFLAGS_CF (1ull << 0)
-#define RFLAGS_PF (1ull << 2)
-#define RFLAGS_AF (1ull << 4)
-#define RFLAGS_ZF (1ull << 6)
-#define RFLAGS_SF (1ull << 7)
-#define RFLAGS_OF (1ull << 11)
-#define RFLAGS_VM (1ull << 17)
-#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 #define REVISION_MASK 0x7fffffffu
-#define SHADOW_VMCS_INDICATOR (1u << 31)  /* 24.2 */
-#define MISC_VMWRITE_ANY (1ull << 29)     /* A.6: VMWRITE may write exit-information fields */
 #define FEATURE_CONTROL_OFFERED 5ull      /* locked, VMX outside SMX on (23.7) */
 #define LAUNCH_STATE_OFFSET 8             /* struct vmcs12_region.launch_state */
 #define INVVPID_INDIVIDUAL 0ull           /* 30.3 INVVPID types */

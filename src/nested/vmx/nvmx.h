@@ -138,4 +138,9 @@ bool nvmx_maps_write_fault(struct vcpu *v, uint64_t l1_gpa);
 bool nvmx_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa);
 void nvmx_maps_before_entry(struct vcpu *v);
 
+#define MSR_ENTRY_SIZE 16               /* 26.4: index, reserved, value */
+#define MSR_X2APIC_HIGH_BITS 0x8u       /* 26.4: ECX[31:8] = 8 (x2APIC MSRs) may not be loaded */
+#define SHADOW_VMCS_INDICATOR (1u << 31)  /* 24.2 */
+#define MISC_VMWRITE_ANY (1ull << 29)     /* A.6: VMWRITE may write exit-information fields */
+
 #endif

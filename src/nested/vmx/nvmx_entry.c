@@ -14,15 +14,8 @@
 #include "nested/vmx/vmcs12_check.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
+#include "core/x86.h"
 
-#define RFLAGS_ARITH 0x8d5ull /* CF, PF, AF, ZF, SF, OF: the VMX outcome flags (30.2) */
-#define RFLAGS_CF 1ull
-#define RFLAGS_ZF (1ull << 6)
-#define CR3_PAE_PDPT_MASK 0xffffffe0ull /* 4.4.1 */
-#define PDPTE_COUNT 4
-#define MSR_ENTRY_SIZE 16               /* 26.4: index, reserved, value */
-#define MSR_X2APIC_HIGH_BITS 0x8u       /* 26.4: ECX[31:8] = 8 (x2APIC MSRs) may not be loaded */
-#define MSR_IA32_SMM_MONITOR_CTL 0x9bu
 #define MSR_FS_BASE_INDEX 0xc0000100u
 #define MSR_GS_BASE_INDEX 0xc0000101u
 #define INTR_POLL_TSC_TICKS (1u << 20)  /* the interrupt poll's period: ~0.3 ms at 3 GHz */

@@ -13,8 +13,8 @@
 #include "nested/ept_walk.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
+#include "core/x86.h"
 
-#define PAGE_MASK 0xfffull
 #define EPT_CAP_EXEC_ONLY 1ull    /* A.10 bit 0 */
 #define EPT_QUAL_NMI_UNBLOCKING (1ull << 12) /* 27.2.1 table 27-7, 27.2.3 */
 

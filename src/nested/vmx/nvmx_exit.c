@@ -15,15 +15,12 @@
 #include "nested/vmx/nvmx_reflect.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_exit.h"
+#include "core/x86.h"
 
-#define RFLAGS_FIXED 2ull          /* 27.5.3: RFLAGS is cleared except bit 1 */
-#define DR7_INIT 0x400ull          /* 27.5.1 */
 #define HOST_LIMIT 0xffffffffu     /* 27.5.2 */
 #define HOST_TR_LIMIT 0x67u
 #define HOST_DT_LIMIT 0xffffu
 #define AR_TSS_BUSY 0xbu
-#define SELECTOR_RPL_TI 7u
-#define MSR_ENTRY_SIZE 16
 #define CR_QUAL_GPR_SHIFT 8
 #define CR_QUAL_GPR_MASK 0xfull
 #define ENTRY_INTR_VALID (1u << 31)
@@ -82,8 +79,6 @@ static void store_exit_msrs(struct vcpu *v, struct nvmx *n)
 /* 27.6: the VM-exit MSR-load area, after the host state; a failing entry is a VMX abort
  * (27.7), which stops the run. The MSRs VMCS01 switches for L1 go into VMCS01 (current),
  * after the CPU's WRMSR checks. */
-#define MSR_IA32_SMM_MONITOR_CTL 0x9bu
-#define MSR_X2APIC_HIGH_BITS 0x8u
 static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 {
 	uint32_t count = (uint32_t)vmcs12_get(n, VMCS_EXIT_MSR_LOAD_COUNT);

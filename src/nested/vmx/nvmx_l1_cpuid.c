@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "core/cpu_caps.h"
+#include "core/x86.h"
 
 /* CPUID.01H (SDM vol.2A table 3-10, 3-11) */
 #define L1_EDX_VME (1u << 1)
@@ -35,33 +36,6 @@
 #define L7_EDX_CET_IBT (1u << 20)
 /* CPUID.(EAX=07H,ECX=1) */
 #define L71_EAX_LAM (1u << 26)
-/* CR4 (SDM vol.3A 2.5) */
-#define CR4_VME (1ull << 0)
-#define CR4_PVI (1ull << 1)
-#define CR4_TSD (1ull << 2)
-#define CR4_DE (1ull << 3)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_MCE (1ull << 6)
-#define CR4_PGE (1ull << 7)
-#define CR4_PCE (1ull << 8)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_UMIP (1ull << 11)
-#define CR4_LA57 (1ull << 12)
-#define CR4_VMXE (1ull << 13)
-#define CR4_SMXE (1ull << 14)
-#define CR4_FSGSBASE (1ull << 16)
-#define CR4_PCIDE (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_KL (1ull << 19)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define CR4_PKE (1ull << 22)
-#define CR4_CET (1ull << 23)
-#define CR4_PKS (1ull << 24)
-#define CR4_UINTR (1ull << 25)
-#define CR4_LAM_SUP (1ull << 28)
 #define MAXPHYADDR_MASK 0xffu
 #define MAXPHYADDR_NO_LEAF_PAE 36u
 #define MAXPHYADDR_NO_LEAF 32u

@@ -18,11 +18,11 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
 #include "vmx/vmx_insn.h"
+#include "core/x86.h"
+#include "nested/map_track.h"
+#include "nested/vmx/nvmx_reflect.h"
 
 #define PAGE 4096u
-#define PAGE_MASK 0xfffull
-#define KEY_UNUSED 1 /* no page is at an odd address: "L1 does not use this bitmap" */
-#define MSR_HIGH_BASE 0xC0000000u
 #define MSR_RANGE 0x2000u
 #define MSR_BITMAP_HIGH 1024u  /* 25.6.9: read low, read high, write low, write high */
 #define MSR_BITMAP_WRITE 2048u

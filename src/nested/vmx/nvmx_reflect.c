@@ -1,8 +1,8 @@
 #include "nested/vmx/nvmx_reflect.h"
 
 #include "vmx/vmcs.h"
+#include "core/x86.h"
 
-#define VECTOR_PF 14
 #define CR_QUAL_CR_MASK 0xfull                /* 27.2.1 table 27-3 */
 #define CR_QUAL_TYPE_SHIFT 4
 #define CR_QUAL_TYPE_MASK 3ull
@@ -11,13 +11,10 @@
 #define CR_TYPE_CLTS 2
 #define CR_TYPE_LMSW 3
 #define CR_QUAL_LMSW_SHIFT 16
-#define CR0_PE 1ull
-#define CR0_TS (1ull << 3)
 #define LMSW_BITS 0xfull
 #define IO_QUAL_SIZE_MASK 7ull               /* 27.2.1 table 27-5 */
 #define IO_QUAL_PORT_SHIFT 16
 #define MSR_LOW_END 0x1fffu                  /* 24.6.9 */
-#define MSR_HIGH_BASE 0xc0000000u
 #define MSR_HIGH_END 0xc0001fffu
 #define MSR_BITMAP_WRITE_OFFSET 2048
 #define MSR_BITMAP_HIGH_OFFSET 1024

@@ -37,4 +37,6 @@ bool nvmx_l1_wants_exit(const struct nvmx_exit_controls *c, const struct nvmx_ex
  * MSRs outside both ranges, which always exit). */
 bool nvmx_msr_bitmap_exits(const uint8_t *bitmap, uint32_t msr, bool write);
 
+#define MSR_HIGH_BASE 0xc0000000u /* 24.6.9: the MSR bitmaps' high range */
+
 #endif

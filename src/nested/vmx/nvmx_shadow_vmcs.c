@@ -14,8 +14,6 @@
 #include "core/string.h"
 #include "vmx/vmcs.h"
 
-#define MISC_VMWRITE_ANY (1ull << 29)       /* A.6 */
-#define SHADOW_VMCS_INDICATOR (1u << 31)    /* 24.2 */
 #define BITMAP_INDEX_MASK 0x7fffu           /* 24.6.15: bits 14:0 of the encoding select the bit */
 
 static void allow(uint8_t *bitmap, uint32_t encoding)

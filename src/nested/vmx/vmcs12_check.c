@@ -4,20 +4,12 @@
 #include "nested/vmx/vmcs12_check.h"
 
 #include "vmx/vmcs.h"
+#include "core/x86.h"
 
 /* ---- architectural constants the checks need beyond vmx/vmcs.h ---- */
 
-#define CR4_LA57 (1ull << 12)       /* SDM vol.3 2.5: 57-bit linear addresses when supported */
-#define CR4_CET (1ull << 23)        /* SDM vol.3 2.5 */
-#define EFER_SCE (1ull << 0)        /* SDM vol.3 2.2.1 */
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 #define EFER_INTEL_BITS (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE) /* all others reserved on Intel */
 #define RFLAGS_FIXED_1 (1ull << 1)  /* SDM vol.1 3.4.3 */
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_VM (1ull << 17)
 #define RFLAGS_RESERVED (~((1ull << 22) - 1) | (1ull << 15) | (1ull << 5) | (1ull << 3))
 #define DEBUGCTL_BTF (1ull << 1)    /* SDM vol.3 18.4.1 */
 /* IA32_DEBUGCTL: LBR, BTF, TR..RTM_DEBUG (bits 15:6); bits 5:3 and 63:16 reserved, bit 2
@@ -60,8 +52,6 @@
 #define ERROR_CODE_RESERVED 0xffff0000u       /* 26.2.1.3: bits 31:16 */
 #define INSTRUCTION_LEN_MAX 15u
 #define EXCEPTION_VECTOR_LAST 31u
-#define VECTOR_NMI 2u
-#define VECTOR_DB 1u
 #define VECTOR_MC 18u
 #define VECTOR_MTF_PENDING 0u                 /* type 7 "other event": pending MTF VM exit */
 /* The vectors 26.2.1.3 requires an error code for: #DF #TS #NP #SS #GP #PF #AC. #CP (21)
@@ -76,7 +66,6 @@
 				     VMX_PENDING_DBG_RTM)) /* with RTM: bits 11:0, 15, 63:17 */
 #define LINK_REVISION_MASK 0x7fffffffull   /* 24.2: bits 30:0 of the first 4 bytes */
 #define LINK_SHADOW_INDICATOR (1ull << 31)
-#define PDPTE_COUNT 4u
 #define PDPTE_BYTES 8u
 #define PAE_PDPT_ADDR_MASK 0xffffffe0ull    /* 4.4.1: CR3 bits 31:5 locate the PDPT */
 #define PDPTE_PRESENT (1ull << 0)

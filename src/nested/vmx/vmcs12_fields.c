@@ -1,8 +1,8 @@
 #include "nested/vmx/vmcs12_fields.h"
 
 #include "vmx/vmcs.h"
+#include "core/array_size.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ENC_RESERVED_BITS 0xffff9000u /* bit 12 and bits 31:15 (24.11.2) */
 
 /* Every component nestbed emulates for the features it offers (nvmx_caps.c): the fields
