@@ -19,7 +19,7 @@ _Static_assert((EPT_READ << EPT_QUAL_PERMS_SHIFT) == VMX_EPT_QUAL_READABLE &&
 #define LEVEL_PDPT 3
 #define LEVEL_PD 2
 #define LEVEL_PT 1
-#define LEVEL_SHIFT(level) (12 + INDEX_BITS * ((level) - 1))
+#define EPT_LEVEL_SHIFT(level) (12 + INDEX_BITS * ((level) - 1))
 
 /* EPTP bits 5:3, the page-walk length minus 1 (24.6.11): only 4-level walks exist here. */
 #define EPTP_WALK_LENGTH_MASK (7ull << EPTP_WALK_LENGTH_SHIFT)
@@ -64,7 +64,7 @@ static bool misconfigured(const struct ept_walk_ctx *c, uint64_t e, int level, b
 		 * and of a PDPTE when 1 GiB pages are not offered, lands here as not a leaf). */
 		return (e & EPT_TABLE_RESERVED) != 0;
 	/* A large page's address bits below its size (29:12 or 20:12); a PTE has none. */
-	if (level > LEVEL_PT && (e & EPT_ADDR_MASK & ((1ull << LEVEL_SHIFT(level)) - 1)))
+	if (level > LEVEL_PT && (e & EPT_ADDR_MASK & ((1ull << EPT_LEVEL_SHIFT(level)) - 1)))
 		return true;
 	return memtype_reserved(entry_memtype(e));
 }
@@ -104,7 +104,7 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 		return EPT_WALK_MISCONFIG;
 	uint64_t table = c->eptp & EPT_ADDR_MASK & c->phys_addr_mask;
 	for (int level = LEVEL_PML4, n = 0; level >= LEVEL_PT; level--, n++) {
-		uint64_t addr = table + ((gpa >> LEVEL_SHIFT(level)) & INDEX_MASK) * ENTRY_BYTES;
+		uint64_t addr = table + ((gpa >> EPT_LEVEL_SHIFT(level)) & INDEX_MASK) * ENTRY_BYTES;
 		uint64_t e;
 		r->level = level;
 		r->entry = 0;
@@ -128,7 +128,7 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 			table = e & EPT_ADDR_MASK;
 			continue;
 		}
-		uint64_t size = 1ull << LEVEL_SHIFT(level);
+		uint64_t size = 1ull << EPT_LEVEL_SHIFT(level);
 		r->pa = (e & EPT_ADDR_MASK & ~(size - 1)) | (gpa & (size - 1));
 		r->page_size = size;
 		r->perms = perms;
