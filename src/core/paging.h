@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/frame_alloc.h"
 #include "core/x86.h"
+#include "core/frame_alloc.h"
 
 #define PTE_ADDR_MASK 0x000ffffffffff000ull
 

@@ -1,5 +1,4 @@
 #include "nested/npt_walk.h"
-#include "core/x86.h"
 
 /* APM vol.2 5.3.3, Figure 5-18: bits 8:7 of a PML4E are MBZ (7 is a lower level's PS,
  * 8 its G; KVM reserves both in an AMD guest's PML4E too). */

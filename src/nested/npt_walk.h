@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/x86.h"
+
 /* #PF-style error code bits (APM vol.2 8.4.2), as an NPF's EXITINFO1 carries them. */
 #define NPT_FAULT_PRESENT (1ull << 0)
 #define NPT_FAULT_WRITE (1ull << 1)
