@@ -64,13 +64,14 @@ fi
 
 loops=$(sed -n 's/.*xen_loops\.loops=\([0-9]*\).*/\1/p' /proc/cmdline)
 version=$(sed -n 's/.*xen_loops\.version=\([0-9.]*\).*/\1/p' /proc/cmdline)
-# A PVH domU has no PCI bus: Xen answers a port no one claims with all ones
+# A PVH domU has no PCI bus: Xen answers a port no one claims with all ones. loglevel=5
+# after quiet: the domU's kernel warnings reach its console (the harness stops on them)
 cat > /etc/domu.cfg <<CFG
 type = "pvh"
 name = "domu"
 kernel = "/boot/vmlinuz"
 ramdisk = "/boot/domu.cpio"
-cmdline = "console=hvc0 quiet xen_loops.role=domu xen_loops.loops=${loops:-2000} xen_loops.version=$version xen_loops.pci_id=ffffffff"
+cmdline = "console=hvc0 quiet loglevel=5 xen_loops.role=domu xen_loops.loops=${loops:-2000} xen_loops.version=$version xen_loops.pci_id=ffffffff"
 memory = $DOMU_MEM_MB
 vcpus = 1
 on_poweroff = "destroy"

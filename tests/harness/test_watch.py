@@ -112,13 +112,25 @@ def test_pvh_dom0_passes_only_after_its_loops():
 
 @pytest.mark.parametrize("line", ["not ok 5 - xen/dom0/pio-pci-id # 00:00.0 id 0xffffffff",
                                   "xen-loops: FAIL xen/dom0 (1 of 7 tests failed)",
-                                  "[   9.1] Kernel panic - not syncing: VFS: Unable to mount"])
+                                  "[   9.1] Kernel panic - not syncing: VFS: Unable to mount",
+                                  "[   44.082158] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/"
+                                  "fpu/xstate.c:606 fpu__init_system_xstate+0x85a/0xb19",
+                                  "[  242.1] INFO: task swapper/0:1 blocked for more than 120 "
+                                  "seconds"])
 def test_pvh_dom0_failures_are_fatal(line):
     watch, c = xen_console(dom0="pvh")
     feed(c, "(XEN) HVM: SVM enabled\n(XEN) Freed 656kB init memory\n" + line + "\n"
             "xen-loops: PASS xen/dom0\n")
     ok, why = decide_watch(watch, c, None, False, 60)
     assert not ok and line.split()[-1] in why
+
+
+def test_srso_advice_is_no_kernel_warning():
+    watch, c = xen_console(dom0="pv", domu=True)
+    feed(c, "(XEN) HVM: SVM enabled\n(XEN) Freed 656kB init memory\n[    7.8] Speculative Return "
+            "Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/"
+            "srso.html for mitigation options.\nxen-loops: PASS xen/domU\n")
+    assert c.watch_passed
 
 
 def test_domu_waits_for_the_domu_loops():
@@ -139,7 +151,7 @@ def test_xen_specs(tmp_path, monkeypatch):
     monkeypatch.setattr(xen_mod, "XEN_VERSION_FILE", tmp_path / "version")
     pvh = xen_mod.spec_for(True, platform_name="qemu-q35-amdvi-svm", dom0="pvh")
     assert pvh.args == ["console=com1", "com1=115200,8n1", "dom0=pvh"]
-    assert pvh.memory == 2048 and pvh.cpu_model == "EPYC,+svm,+npt,-rdtscp,-monitor"
+    assert pvh.memory == 2048 and pvh.cpu_model == "EPYC,+svm,+npt,-rdtscp,-monitor,-xsave"
     cmdline = pvh.modules[0][1].split()
     assert "xen_loops.version=4.17" in cmdline and "xen_loops.pci_id=29c08086" in cmdline
     assert "xen_loops.domu=1" not in cmdline
