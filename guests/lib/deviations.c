@@ -16,7 +16,7 @@ static const struct {
 } deviations[] = {
 	{ "intercept/invd*", QEMU | NESTBED, "QEMU ignores the INVD intercept" },
 	{ "intercept/rdtscp*", QEMU | NESTBED, "QEMU ignores the RDTSCP intercept" },
-	{ "intercept/xsetbv", QEMU | NESTBED, "QEMU ignores the XSETBV intercept" },
+	{ "intercept/xsetbv*", QEMU | NESTBED, "QEMU ignores the XSETBV intercept" },
 	{ "intercept/icebp", QEMU | NESTBED, "QEMU ignores the ICEBP intercept" },
 	{ "exception/bp", QEMU | NESTBED, "QEMU does not intercept #BP from INT3" },
 	{ "exception/of", QEMU | NESTBED, "QEMU delivers INTO's #OF past its intercept" },

@@ -131,6 +131,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->host_nrips = sv->nrips;
 	n->host_decode_assists = (m->caps.svm_caps.features & SVM_FEATURE_DECODE_ASSISTS) != 0;
 	n->host_pause_filter = m->caps.svm_caps.features & NSVM_OFFERED_IF_HOST;
+	n->host_xsave = (read_cr4() & CR4_OSXSAVE) != 0; /* core/main.c sets it with XSAVE */
 	n->vmcb01 = sv->vmcb;
 	n->vmcb01_pa = sv->vmcb_pa;
 	n->vmcb02_pa = alloc_frames_zeroed(1, FRAME_SIZE);

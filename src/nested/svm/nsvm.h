@@ -10,6 +10,7 @@
 #include "core/paging.h"
 #include "core/vcpu.h"
 #include "nested/map_track.h"
+#include "nested/svm/nsvm_xcr0.h"
 #include "svm/svm.h"
 #include "core/x86.h"
 
@@ -75,6 +76,8 @@ struct nsvm {
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
 	uint32_t host_pause_filter; /* SVM_FEATURE_PAUSE_FILTER(_THRESHOLD) of the CPU */
+	bool host_xsave;         /* nestbed runs with CR4.OSXSAVE: XCR0 can be read */
+	struct nsvm_xcr0_watch xcr0; /* XCR0 behind L1's XSETBV intercept (nsvm_xcr0.h) */
 };
 
 static inline struct nsvm *nsvm_of(const struct vcpu *v)
@@ -119,6 +122,14 @@ void nsvm_copy_vmload_state(struct vmcb_save *dst, const struct vmcb_save *src);
 bool nsvm_insn_checks(struct vcpu *v, uint64_t pa);
 void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e);
 void nsvm_l2_vm_insn(struct vcpu *v, struct exit *e);
+
+/* XCR0 (XGETBV with ECX = 0, SDM vol.2 XGETBV; needs CR4.OSXSAVE, n->host_xsave). */
+static inline uint64_t nsvm_read_xcr0(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0u));
+	return ((uint64_t)hi << 32) | lo;
+}
 
 /* DecodeAssists for the #VMEXIT L1 is about to get (decode_assists_l2.c): EXITINFO1
  * (*info1, the value the exit has so far) and the instruction bytes in *c12, from the

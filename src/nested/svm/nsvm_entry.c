@@ -166,4 +166,6 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 	v->level = 2;
 	n->in_l2 = true;
 	n->gif = true;
+	nsvm_xcr0_arm(&n->xcr0, n->host_xsave, n->vmcb12.control.intercept_misc2,
+		      n->host_xsave ? nsvm_read_xcr0() : 0);
 }

@@ -218,6 +218,14 @@ bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		return false;
 	uint64_t code = e->native_code;
 	uint64_t info1 = e->info1, info2 = e->info2;
+	if (n->xcr0.armed) {
+		uint64_t xcr0 = nsvm_read_xcr0();
+		if (nsvm_xcr0_changed_unseen(&n->xcr0, xcr0))
+			kprintf("nestbed: nested: CPU %u: XCR0 went from %#llx to %#llx while L2 ran, with no "
+				"XSETBV #VMEXIT though L1 intercepts XSETBV: the CPU ignored the intercept "
+				"(APM vol.2 15.9); L1 no longer knows its guest's XCR0 (reported once)\n",
+				v->id, (unsigned long long)n->xcr0.at_vmrun, (unsigned long long)xcr0);
+	}
 	if ((uint32_t)code == SVM_EXIT_INVALID) {
 		/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
 		 * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02
