@@ -9,6 +9,8 @@
 #include "core/cpu_caps.h"
 #include "core/apic_icr.h"
 #include "core/exception.h"
+#include "core/guest_mem.h"
+#include "core/lapic.h"
 #include "core/io_intercepts.h"
 #include "core/memory.h"
 #include "core/platform.h"
@@ -354,13 +356,54 @@ static void svm_inject(struct vcpu *v, const struct event *ev)
 	sv->vmcb->control.eventinj = inj;
 }
 
+/* xAPIC registers (SDM vol.3A 11.4.1, 11.8.3.1): IRR in eight 32-bit words 10h apart, and
+ * the processor priority; an interrupt is delivered when its priority class (vector bits
+ * 7:4) is above PPR's. */
+#define LAPIC_REG_PPR 0x0a0u
+#define LAPIC_REG_IRR 0x200u
+#define LAPIC_IRR_WORDS 8u
+#define LAPIC_REG_STRIDE 0x10u
+
+static bool lapic_interrupt_deliverable(uint64_t apic_page)
+{
+	uint32_t ppr_class = (lapic_mmio_read(apic_page, LAPIC_REG_PPR) >> 4) & 0xf;
+	for (unsigned w = LAPIC_IRR_WORDS; w-- > 0;) {
+		uint32_t irr = lapic_mmio_read(apic_page, LAPIC_REG_IRR + w * LAPIC_REG_STRIDE);
+		if (irr)
+			return ((w * 32 + 31 - (unsigned)__builtin_clz(irr)) >> 4) > ppr_class;
+	}
+	return false;
+}
+
+/* The HLT intercept comes off for one run so that the guest halts for real (core
+ * handle_hlt). A HLT in an STI's interrupt shadow ("STI; HLT", every idle loop) must not
+ * let a pending interrupt in before it halts: VMRUN loads the shadow from the VMCB (APM
+ * vol.2 15.21.5), but QEMU 7.2's VMRUN ignores INTERRUPT_SHADOW, so a pending interrupt was
+ * taken before the HLT, its handler returned to the HLT and L1 slept with its wakeup spent
+ * (Xen's idle loop: a one-shot timer interrupt whose softirq never ran; the run stalled for
+ * good). So when an interrupt is already deliverable at such a HLT exit of L1, nestbed
+ * completes the HLT itself (it would wake at once): L1 resumes past it and takes the
+ * interrupt there, as with the shadow honoured (event/sti-hlt-pending-interrupt). */
 static void svm_set_hlt_intercept(struct vcpu *v, bool on)
 {
 	struct svm_vcpu *sv = v->backend;
-	if (on)
-		sv->vmcb->control.intercept_misc1 |= SVM_INTERCEPT_HLT;
-	else
-		sv->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_HLT;
+	struct vmcb_control *c = &sv->vmcb->control;
+	if (on) {
+		c->intercept_misc1 |= SVM_INTERCEPT_HLT;
+		return;
+	}
+	if (sv->vmcb == sv->vmcb01 && (c->interrupt_shadow & SVM_INTERRUPT_SHADOW) &&
+	    (v->state.rflags & RFLAGS_IF) && v->apic_page && lapic_interrupt_deliverable(v->apic_page)) {
+		unsigned len = guest_insn_length(v);
+		if (len) {
+			v->state.rip += len;
+			if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
+				v->state.rip &= 0xffffffffull;
+			v->insn_skipped = true; /* the shadow ends with the HLT */
+			return;               /* the intercept stays: the HLT is done */
+		}
+	}
+	c->intercept_misc1 &= ~SVM_INTERCEPT_HLT;
 }
 
 static void svm_dump(struct vcpu *v)

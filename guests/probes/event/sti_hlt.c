@@ -1,0 +1,73 @@
+/* event/sti-hlt-pending-interrupt: "STI; HLT" with an interrupt already pending. STI
+ * holds interrupts off for one more instruction (SDM vol.2B STI; APM vol.3 STI), so the
+ * HLT halts and the pending interrupt wakes it at once: the interrupt is taken after the
+ * HLT, which returns. Every idle loop relies on it (Xen's: a timer interrupt taken before
+ * its HLT leaves it asleep with the wakeup spent). A hypervisor that intercepts HLT and
+ * resumes the guest at it must carry the shadow over its VM entry (APM vol.2 15.21.5:
+ * VMRUN loads INTERRUPT_SHADOW from the VMCB; QEMU 7.2 does not, which nestbed works
+ * around in src/svm/svm_backend.c). A self-IPI made pending with interrupts off, then
+ * STI; HLT: the HLT must return with the IPI taken and the safety-net timer (~1 s on
+ * QEMU) not yet fired; otherwise the IPI came before the HLT, which slept until the
+ * timer. */
+#include "lib/lapic.h"
+#include "lib/probe.h"
+#include "lib/cpu.h"
+#include "lib/exception.h"
+
+#define IPI_VECTOR 0x41
+#define TIMER_VECTOR 0x42
+#define LAPIC_LVT_TIMER 0x320   /* SDM vol.3A 11.5.1; bits 18:17 = 0: one-shot */
+#define LAPIC_TIMER_INITIAL 0x380
+#define LAPIC_TIMER_DIVIDE 0x3e0
+#define LAPIC_LVT_LINT0 0x350   /* the 8259's ExtINT in virtual-wire mode: masked meanwhile */
+#define LAPIC_LVT_MASKED (1u << 16)
+#define PIC1_DATA 0x21          /* the 8259s' interrupt masks (OCW1): all masked meanwhile */
+#define PIC2_DATA 0xa1
+#define LAPIC_DIVIDE_BY_128 0xa
+#define SAFETY_COUNT 0x800000u  /* * 128 bus clocks: ~1 s at QEMU's 1 GHz APIC clock */
+
+static volatile uint64_t ipi_count, timer_count;
+
+static void count_interrupt(uint64_t vector)
+{
+	if (vector == IPI_VECTOR)
+		ipi_count++;
+	else if (vector == TIMER_VECTOR)
+		timer_count++;
+	if (vector >= 32)
+		lapic_eoi();
+}
+
+static enum probe_status sti_hlt_pending(struct probe_run *run)
+{
+	if (!lapic_usable())
+		return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
+	lapic_enable();
+	ipi_count = timer_count = 0;
+	exception_set_interrupt_hook(count_interrupt);
+	__asm__ volatile("cli" ::: "memory");
+	uint32_t lint0 = lapic_read(LAPIC_LVT_LINT0);
+	lapic_write(LAPIC_LVT_LINT0, lint0 | LAPIC_LVT_MASKED); /* no PIT through the 8259 */
+	uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
+	outb(PIC1_DATA, 0xff); /* Bochs wires the 8259 to INTR past LINT0 */
+	outb(PIC2_DATA, 0xff);
+	lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_128);
+	lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR);
+	lapic_write(LAPIC_TIMER_INITIAL, SAFETY_COUNT);
+	lapic_self_ipi(IPI_VECTOR); /* pending: IF = 0 */
+	__asm__ volatile("sti\n\thlt" ::: "memory");
+	uint64_t ipis = ipi_count, timers = timer_count;
+	__asm__ volatile("cli" ::: "memory");
+	lapic_write(LAPIC_TIMER_INITIAL, 0); /* the safety net off */
+	lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | LAPIC_LVT_MASKED);
+	__asm__ volatile("sti\n\tnop\n\tcli" ::: "memory"); /* a timer interrupt already pending */
+	exception_set_interrupt_hook(NULL);
+	outb(PIC2_DATA, pic2);
+	outb(PIC1_DATA, pic1);
+	lapic_write(LAPIC_LVT_LINT0, lint0);
+	EXPECT_EQ(run, "pending IPIs taken when the HLT after STI returned", 1, ipis);
+	EXPECT_EQ(run, "safety-net timer interrupts before that HLT returned (1: the IPI came "
+		  "before the HLT, which slept)", 0, timers);
+	return PROBE_PASS;
+}
+PROBE("event/sti-hlt-pending-interrupt", sti_hlt_pending);
