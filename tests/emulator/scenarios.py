@@ -227,9 +227,10 @@ def _bad_image_scenarios():
 # PVH dom0 cannot start (Xen 4.17 needs an IOMMU for it; nestbed owns the machine's and
 # offers no virtual one). Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts
 # a PVH domU with Xen's toolstack (xl) and the domU runs the same loops, ~4 min. Under
-# nestbed the same domU passed in 3 of 5 runs (~3.5 min) and stalled after its ACPI setup
-# in 2: no scenario until that is found; Xen starts a PV dom0 there (~1 min).
-XEN_PV_TIMEOUT = 180
+# nestbed the same (the domU is then L2): ~4-6 min, 5 of 5 runs passed once the CPU model
+# dropped XSAVE (QEMU ignores the XSETBV intercept, harness/xen.py) and nestbed completed a
+# pending-interrupt "STI; HLT" of L1 itself (QEMU's VMRUN ignores the interrupt shadow,
+# src/svm/svm_backend.c); it replaces the PV-dom0-only run, which it contains.
 XEN_TIMEOUT = 600
 XEN_DOMU_TIMEOUT = 900
 
@@ -244,8 +245,8 @@ XEN_SCENARIOS = [
         r"ok 7 - xen/dom0/hlt-wakes", "--bare"),
     xen("emulator/xen/qemu-svm/bare-pv-dom0-pvh-domu", "qemu-svm", XEN_DOMU_TIMEOUT,
         r"ok 7 - xen/domU/hlt-wakes", "--bare", "--dom0", "pv", "--domu"),
-    xen("emulator/xen/qemu-svm/nestbed-pv-dom0", "qemu-svm", XEN_PV_TIMEOUT, None,
-        "--dom0", "pv"),
+    xen("emulator/xen/qemu-svm/nestbed-pv-dom0-pvh-domu", "qemu-svm", XEN_DOMU_TIMEOUT,
+        r"ok 7 - xen/domU/hlt-wakes", "--dom0", "pv", "--domu"),
 ]
 
 
