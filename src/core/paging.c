@@ -21,7 +21,7 @@ const struct tdp_format tdp_format_x86_64 = {
 	.nx = PTE_NX,
 };
 
-static struct tdp view(const struct paging *pg)
+struct tdp paging_as_tdp(const struct paging *pg)
 {
 	return (struct tdp){ .fmt = &tdp_format_x86_64, .fa = pg->fa, .frame_ptr = pg->frame_ptr,
 			     .root = pg->root, .allow_2m = true, .allow_1g = pg->allow_1g };
@@ -40,25 +40,25 @@ int paging_init(struct paging *pg, struct frame_alloc *fa, void *(*frame_ptr)(ui
 
 int paging_map(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t size, uint64_t flags)
 {
-	struct tdp t = view(pg);
+	struct tdp t = paging_as_tdp(pg);
 	return tdp_map(&t, virt, phys, size, flags);
 }
 
 int paging_set_4k(struct paging *pg, uint64_t virt, uint64_t phys, uint64_t flags)
 {
-	struct tdp t = view(pg);
+	struct tdp t = paging_as_tdp(pg);
 	return tdp_set_4k(&t, virt & ~(PAGE_4K - 1), phys & PTE_ADDR_MASK, flags);
 }
 
 int paging_update_4k(struct paging *pg, uint64_t virt, uint64_t clear, uint64_t set)
 {
-	struct tdp t = view(pg);
+	struct tdp t = paging_as_tdp(pg);
 	return tdp_update_4k(&t, virt, clear, set);
 }
 
 int paging_translate(const struct paging *pg, uint64_t virt, uint64_t *phys, uint64_t *page_size)
 {
-	struct tdp t = view(pg);
+	struct tdp t = paging_as_tdp(pg);
 	struct tdp_walk_result r;
 	if (tdp_walk(&t, virt, &r))
 		return -1;
@@ -70,7 +70,7 @@ int paging_translate(const struct paging *pg, uint64_t virt, uint64_t *phys, uin
 
 void paging_free_tables(struct paging *pg)
 {
-	struct tdp t = view(pg);
+	struct tdp t = paging_as_tdp(pg);
 	tdp_free(&t);
 	pg->root = 0;
 }

@@ -38,6 +38,9 @@ struct paging {
 	bool allow_1g;                     /* CPUID 8000_0001h EDX[26] Page1GB */
 };
 
+/* The engine's view of pg (x86-64 format, 2 MiB pages always allowed). */
+struct tdp paging_as_tdp(const struct paging *pg);
+
 int paging_init(struct paging *pg, struct frame_alloc *fa, void *(*frame_ptr)(uint64_t));
 
 /* Maps [virt, virt+size) to [phys, ...) with `flags` (PTE_P is implied), using the

@@ -41,7 +41,7 @@ const struct tdp_format tdp_format_ept = {
 	.bad_rw_value = { EPT_WRITE, EPT_WRITE | EPT_EXEC },
 };
 
-static struct tdp view(const struct ept *ept)
+struct tdp ept_as_tdp(const struct ept *ept)
 {
 	return (struct tdp){ .fmt = &tdp_format_ept, .fa = ept->fa, .frame_ptr = ept->frame_ptr,
 			     .root = ept->root, .allow_2m = ept->allow_2m, .allow_1g = ept->allow_1g };
@@ -60,20 +60,20 @@ int ept_init(struct ept *ept, struct frame_alloc *fa, void *(*frame_ptr)(uint64_
 
 int ept_map(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned memtype)
 {
-	struct tdp t = view(ept);
+	struct tdp t = ept_as_tdp(ept);
 	return tdp_map(&t, gpa, hpa, size, EPT_RWX | ((uint64_t)(memtype & 7) << EPT_MEMTYPE_SHIFT));
 }
 
 int ept_set_4k_permissions(struct ept *ept, uint64_t gpa, uint64_t perms)
 {
-	struct tdp t = view(ept);
+	struct tdp t = ept_as_tdp(ept);
 	return tdp_update_4k(&t, gpa, EPT_RWX, perms & EPT_RWX);
 }
 
 int ept_translate(const struct ept *ept, uint64_t gpa, uint64_t *hpa, uint64_t *page_size,
 		  uint64_t *leaf)
 {
-	struct tdp t = view(ept);
+	struct tdp t = ept_as_tdp(ept);
 	struct tdp_walk_result r;
 	if (tdp_walk(&t, gpa, &r))
 		return -1;

@@ -62,6 +62,9 @@ uint64_t ept_leaf_entry(uint64_t hpa, uint64_t page_size, unsigned memtype);
 /* The EPTP for a 4-level table at root, its structures accessed with `memtype`, A/D off. */
 uint64_t ept_pointer(uint64_t root, unsigned memtype);
 
+/* The engine's view of ept (EPT format). */
+struct tdp ept_as_tdp(const struct ept *ept);
+
 /* Allocates the PML4; -1 when frames run out. */
 int ept_init(struct ept *ept, struct frame_alloc *fa, void *(*frame_ptr)(uint64_t));
 /* Maps [gpa, gpa+size) to [hpa, ...) with the largest pages alignment and size allow.
