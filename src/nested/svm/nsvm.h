@@ -63,7 +63,7 @@ struct nsvm {
 	unsigned nr_own_io, nr_own_msr;
 	/* the shadow NPT: L2-physical -> host-physical, a cache of L1's NPT composed with
 	 * nestbed's; dropped whenever L1 asks for a TLB flush */
-	struct paging shadow;
+	struct tdp shadow;       /* x86-64 format (core/paging.h) */
 	uint64_t shadow_ncr3_12; /* the L1 table it caches */
 	uint32_t last_asid12;
 	bool flush_l2;

@@ -77,7 +77,7 @@ struct nvmx {
 	unsigned nr_own_msr, nr_own_io_a, nr_own_io_b;
 	/* the shadow EPT: L2-physical -> host-physical, a cache of L1's EPT composed with
 	 * nestbed's identity map, filled at EPT violations */
-	struct paging shadow;
+	struct tdp shadow;        /* EPT format (vmx/vmx_ept.h) */
 	uint64_t shadow_eptp12;   /* the L1 EPTP it caches */
 	uint16_t last_vpid12;
 	bool flush_l2;            /* L2's TLB tag must be flushed before its next entry */
