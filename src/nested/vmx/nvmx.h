@@ -87,6 +87,9 @@ struct nvmx {
 	uint64_t dirty[(VMCS12_FIELD_COUNT + 63) / 64]; /* slots nestbed changed since the last push */
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
+	/* L2's VMREAD/VMWRITE under L1's VMCS shadowing: the outcome decided at the exit
+	 * (enum nvmx_l2_vmrw_outcome, nvmx_l2_vmcs_shadow.c) */
+	uint8_t l2_vmrw;
 };
 
 struct nvmx *nvmx_of(const struct vcpu *v);
@@ -110,6 +113,12 @@ static inline void nvmx_mark_dirty(struct nvmx *n, unsigned slot)
 void nvmx_mark_all_dirty(struct nvmx *n);
 void nvmx_shadow_pull(struct nvmx *n);
 void nvmx_shadow_push(struct nvmx *n);
+
+/* nvmx_l2_vmcs_shadow.c: L2's VMREAD/VMWRITE under the "VMCS shadowing" L1 set in
+ * VMCS12. claims: true when the exit is not L1's (VMCS02 current, at the exit);
+ * emulate: the claimed instruction's outcome in L2 (the core's l2_vm_insn). */
+bool nvmx_l2_vmcs_shadow_claims(struct vcpu *v, struct nvmx *n, const struct exit *e);
+void nvmx_l2_vmcs_shadow_emulate(struct vcpu *v, struct exit *e);
 
 /* nvmx_entry.c: VMLAUNCH/VMRESUME after the instruction's own checks passed. */
 void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch);

@@ -133,7 +133,9 @@ static void write_controls(struct vcpu *v, struct nvmx *n)
 	uint32_t proc02 = (proc12 & ~(VMX_PROC_USE_IO_BITMAPS | VMX_PROC_UNCOND_IO_EXITING)) |
 			  VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_ACTIVATE_SECONDARY;
 	nvmx_maps_for_entry(v, n, proc12, &proc02); /* the bitmaps, merged when L1 changed them */
-	uint32_t proc2_02 = (proc2_12 & ~VMX_PROC2_ENABLE_VPID) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
+	/* L1's VMCS shadowing is emulated (nvmx_l2_vmcs_shadow.c): VMCS02 lets L2's
+	 * VMREAD/VMWRITE exit */
+	uint32_t proc2_02 = (proc2_12 & ~(VMX_PROC2_ENABLE_VPID | VMX_PROC2_VMCS_SHADOWING)) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
 			    (vv02->vpid ? VMX_PROC2_ENABLE_VPID : 0);
 	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
 	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);

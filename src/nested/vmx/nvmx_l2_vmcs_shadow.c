@@ -1,0 +1,225 @@
+/* VMCS shadowing offered to L1 for its own guests (SDM vol.3C 25.10, 25.6.15): L2's
+ * VMREAD and VMWRITE that L1's controls do not turn into exits read and write the shadow
+ * VMCS L1's VMCS link pointer names. VMCS02 never has the control (nestbed's VMCS12
+ * layout is not the CPU's), so every VMREAD/VMWRITE of L2 exits to nestbed, which
+ * decides as the CPU would (nvmx_l2_vmrw.h) and emulates the rest here.
+ *
+ * Where the shadow VMCS lives: in L1's memory, in nestbed's VMCS12 layout (struct
+ * vmcs12_region), read and written there at each access. nestbed's cached VMCS12 is
+ * only the current VMCS's, and the VM entry refused a link pointer equal to the
+ * current-VMCS pointer (26.3.1.5), so no cached copy of the shadow exists while L2
+ * runs: a VMCS that L1 had loaded before was written back at its VMPTRLD of another
+ * (as a CPU's VMCLEAR or VMPTRLD would). Every access goes through guest_phys_read /
+ * guest_phys_write, which refuse nestbed's memory; the entry refused a link pointer
+ * outside L1's memory, and a bitmap byte that is not L1's memory counts as all ones.
+ *
+ * Not emulated: a memory operand whose L2-physical address L1's EPT does not map (the
+ * EPT violation L1 would get): nestbed stops with that reason. Segment limits of a
+ * memory operand outside 64-bit mode are not checked. */
+#include "nested/vmx/nvmx.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/vmm.h"
+#include "core/guest_mem.h"
+#include "core/guest_walk.h"
+#include "core/run.h"
+#include "nested/vmx/nvmx_insn_info.h"
+#include "nested/vmx/nvmx_l2_vmrw.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_exit.h"
+
+#define RFLAGS_CF (1ull << 0)
+#define RFLAGS_ZF (1ull << 6)
+#define RFLAGS_ARITH 0x8d5ull           /* CF, PF, AF, ZF, SF, OF: the VMX outcome flags (31.2) */
+#define VECTOR_GP 13
+#define VECTOR_PF 14
+#define PF_ERR_PRESENT (1u << 0)        /* vol.3A 4.7 */
+#define PF_ERR_WRITE (1u << 1)
+#define PF_ERR_RSVD (1u << 3)
+#define REGION_FIELDS_OFFSET 16         /* struct vmcs12_region.field */
+#define MISC_VMWRITE_ANY (1ull << 29)   /* A.6 */
+
+static int read_l1_byte(const void *ctx, uint64_t pa, uint8_t *byte)
+{
+	(void)ctx;
+	return guest_phys_read(pa, byte, 1);
+}
+
+static bool long64(const struct vcpu *v)
+{
+	return (v->state.efer & EFER_LMA) && v->state.cs_long;
+}
+
+/* The decision for the exit that is current (VMCS02 holds its information). */
+static enum nvmx_l2_vmrw_outcome decide(struct vcpu *v, const struct nvmx *n, uint32_t reason,
+					struct nvmx_insn_info *in, struct vmcs12_field *f)
+{
+	bool write = reason == VMX_EXIT_REASON_VMWRITE;
+	uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
+	uint32_t proc2 = (proc & VMX_PROC_ACTIVATE_SECONDARY) ? (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0;
+	nvmx_decode_insn_info((uint32_t)vmcs_read(VMCS_EXIT_INSTRUCTION_INFO), in);
+	struct nvmx_l2_vmrw q = {
+		.shadowing = (proc2 & VMX_PROC2_VMCS_SHADOWING) != 0,
+		.write = write,
+		.long64 = long64(v),
+		.encoding = *vmx_gpr_slot(&v->state, in->reg2),
+		.bitmap = vmcs12_get(n, write ? VMCS_VMWRITE_BITMAP : VMCS_VMREAD_BITMAP),
+		.cpl = v->state.cpl,
+		.link_pointer = vmcs12_get(n, VMCS_LINK_POINTER),
+		.vmwrite_any = (n->offer.caps.misc & MISC_VMWRITE_ANY) != 0,
+	};
+	return nvmx_l2_vmrw_decide(&q, read_l1_byte, NULL, f);
+}
+
+bool nvmx_l2_vmcs_shadow_claims(struct vcpu *v, struct nvmx *n, const struct exit *e)
+{
+	uint32_t reason = (uint32_t)e->native_code & VMX_EXIT_REASON_BASIC_MASK;
+	if (reason != VMX_EXIT_REASON_VMREAD && reason != VMX_EXIT_REASON_VMWRITE)
+		return false;
+	struct nvmx_insn_info in;
+	struct vmcs12_field f;
+	n->l2_vmrw = decide(v, n, reason, &in, &f);
+	return n->l2_vmrw != NVMX_L2_VMRW_EXIT;
+}
+
+/* An exception raised by the emulated instruction in L2: a VM exit to L1 when its
+ * exception bitmap (and for #PF the error-code mask and match, 25.2) asks for it, else
+ * delivered to L2 through VMCS02's event injection. */
+static void l2_exception(struct vcpu *v, struct nvmx *n, uint8_t vector, uint32_t error_code, uint64_t cr2)
+{
+	uint32_t bitmap = (uint32_t)vmcs12_get(n, VMCS_EXCEPTION_BITMAP);
+	bool exits = (bitmap >> vector) & 1;
+	if (vector == VECTOR_PF) {
+		uint32_t mask = (uint32_t)vmcs12_get(n, VMCS_PF_ERROR_CODE_MASK);
+		uint32_t match = (uint32_t)vmcs12_get(n, VMCS_PF_ERROR_CODE_MATCH);
+		exits = exits == ((error_code & mask) == match);
+	}
+	if (exits) {
+		nvmx_vmexit(v, n, VMX_EXIT_REASON_EXCEPTION_NMI, vector == VECTOR_PF ? cr2 : 0);
+		static const uint32_t cleared[] = {
+			VMCS_IDT_VECTORING_INFO, VMCS_IDT_VECTORING_ERROR_CODE, VMCS_EXIT_INSTRUCTION_LEN,
+			VMCS_EXIT_INSTRUCTION_INFO, VMCS_GUEST_LINEAR_ADDRESS, VMCS_GUEST_PHYSICAL_ADDRESS,
+		};
+		for (unsigned i = 0; i < sizeof(cleared) / sizeof(cleared[0]); i++)
+			vmcs12_set(n, cleared[i], 0);
+		vmcs12_set(n, VMCS_EXIT_INTR_INFO, VMX_INTR_INFO_VALID | VMX_INTR_INFO_ERROR_VALID |
+			   (VMX_INTR_TYPE_HW_EXCEPTION << VMX_INTR_INFO_TYPE_SHIFT) | vector);
+		vmcs12_set(n, VMCS_EXIT_INTR_ERROR_CODE, error_code);
+		nvmx_shadow_push(n);
+		return;
+	}
+	if (vector == VECTOR_PF)
+		__asm__ volatile("mov %0, %%cr2" ::"r"(cr2)); /* L2's CR2 is the register while it runs */
+	struct event ev = { .type = EVENT_EXCEPTION, .vector = vector, .has_error_code = true,
+			    .error_code = error_code };
+	v->ops->inject(v, &ev);
+}
+
+static int read_l2_phys64(void *ctx, uint64_t gpa, uint64_t *value)
+{
+	return vcpu_phys_read(ctx, gpa, value, sizeof(*value));
+}
+
+/* L2's memory operand through its paging and L1's EPT: 0, or -1 after the #PF went to
+ * L2 or L1. */
+static int l2_linear_access(struct vcpu *v, struct nvmx *n, uint64_t la, void *buf, unsigned len, bool write)
+{
+	const struct vcpu_state *s = &v->state;
+	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_l2_phys64, v };
+	unsigned done = 0;
+	while (done < len) {
+		uint64_t gpa, page_end;
+		int rc = guest_walk(&ctx, la + done, &gpa, &page_end);
+		if (rc == WALK_NOT_PRESENT || rc == WALK_RESERVED) {
+			l2_exception(v, n, VECTOR_PF, (write ? PF_ERR_WRITE : 0) |
+				     (rc == WALK_RESERVED ? PF_ERR_RSVD | PF_ERR_PRESENT : 0), la + done);
+			return -1;
+		}
+		unsigned chunk = len - done;
+		if (rc == WALK_OK && page_end - (la + done) < chunk)
+			chunk = (unsigned)(page_end - (la + done));
+		if (rc != WALK_OK || (write ? vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk) :
+					      vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk)))
+			guest_failure(v, "nested-vmx: L2's %s under VMCS shadowing has a memory operand at "
+				      "%#llx that L1's EPT does not map: the EPT violation is not emulated",
+				      write ? "VMREAD" : "VMWRITE", (unsigned long long)(la + done));
+		done += chunk;
+	}
+	return 0;
+}
+
+static void outcome_flags(struct vcpu *v, uint64_t flags)
+{
+	v->state.rflags = (v->state.rflags & ~RFLAGS_ARITH) | flags;
+}
+
+void nvmx_l2_vmcs_shadow_emulate(struct vcpu *v, struct exit *e)
+{
+	struct nvmx *n = nvmx_of(v);
+	uint32_t reason = (uint32_t)e->native_code & VMX_EXIT_REASON_BASIC_MASK;
+	struct nvmx_insn_info in;
+	struct vmcs12_field f;
+	enum nvmx_l2_vmrw_outcome o = decide(v, n, reason, &in, &f);
+	if (o != n->l2_vmrw) /* L1's bitmap changed under us (another CPU): as now */
+		kprintf("nestbed: nested-vmx: L2's VMREAD/VMWRITE decision changed between the exit's two looks\n");
+	bool write = reason == VMX_EXIT_REASON_VMWRITE;
+	switch (o) {
+	case NVMX_L2_VMRW_EXIT: /* not claimed: nvmx_reflect_if_wanted reflected it */
+		guest_failure(v, "nested-vmx: L2's %s reached nestbed's emulation but L1 wants the exit",
+			      write ? "VMWRITE" : "VMREAD");
+	case NVMX_L2_VMRW_GP:
+		l2_exception(v, n, VECTOR_GP, 0, 0);
+		return;
+	case NVMX_L2_VMRW_FAIL_INVALID:
+		outcome_flags(v, RFLAGS_CF);
+		vcpu_skip_instruction(v, e);
+		return;
+	case NVMX_L2_VMRW_FAIL_UNSUPPORTED:
+	case NVMX_L2_VMRW_FAIL_READ_ONLY:
+		/* VMfailValid: the error number goes to the current VMCS, L1's VMCS12 */
+		outcome_flags(v, RFLAGS_ZF);
+		vmcs12_set(n, VMCS_VM_INSTRUCTION_ERROR, o == NVMX_L2_VMRW_FAIL_UNSUPPORTED ?
+				 VMX_ERROR_UNSUPPORTED_FIELD : VMX_ERROR_VMWRITE_READ_ONLY);
+		vcpu_skip_instruction(v, e);
+		return;
+	case NVMX_L2_VMRW_ACCESS:
+		break;
+	}
+	bool wide = long64(v);
+	unsigned size = wide ? 8 : 4;
+	uint64_t link = vmcs12_get(n, VMCS_LINK_POINTER);
+	uint64_t slot_pa = link + REGION_FIELDS_OFFSET + (uint64_t)f.slot * sizeof(uint64_t);
+	uint64_t stored;
+	if (guest_phys_read(slot_pa, &stored, sizeof(stored)))
+		guest_failure(v, "nested-vmx: the shadow VMCS at %#llx is not L1's memory (its VM entry checked it)",
+			      (unsigned long long)link);
+	uint64_t regs[16];
+	for (unsigned i = 0; i < 16; i++)
+		regs[i] = *vmx_gpr_slot(&v->state, i);
+	uint64_t la = 0;
+	if (!in.is_reg)
+		la = nvmx_operand_address(&in, regs, e->info1, vmcs_read(VMCS_GUEST_ES_BASE + 2 * in.segment), wide);
+	if (write) {
+		uint64_t value = 0;
+		if (in.is_reg)
+			value = regs[in.reg1];
+		else if (l2_linear_access(v, n, la, &value, size, false))
+			return;
+		if (!wide)
+			value &= 0xffffffffull;
+		stored = vmcs12_field_store(&f, stored, value);
+		if (guest_phys_write(slot_pa, &stored, sizeof(stored)))
+			guest_failure(v, "nested-vmx: the shadow VMCS at %#llx is not L1's memory", (unsigned long long)link);
+	} else {
+		uint64_t value = vmcs12_field_load(&f, stored);
+		if (!wide)
+			value &= 0xffffffffull;
+		if (in.is_reg)
+			*vmx_gpr_slot(&v->state, in.reg1) = value;
+		else if (l2_linear_access(v, n, la, &value, size, true))
+			return;
+	}
+	outcome_flags(v, 0);
+	vcpu_skip_instruction(v, e);
+}
