@@ -3,7 +3,7 @@
  * VMWRITE in VMX non-root operation). L1 makes a shadow VMCS (revision identifier with
  * bit 31 set), fills one field through VMPTRLD + VMWRITE, names it in the VMCS link
  * pointer with "VMCS shadowing" on, and L2 runs VMREAD and VMWRITE:
- *   vminsn/vmcs-shadow-vmread, -vmwrite: a clear bitmap bit: no exit, the shadow VMCS
+ *   vminsn/vmcs-shadow-vmread, -vmwrite, -memory-operands: a clear bitmap bit: no exit, the shadow VMCS
  *     read or written, VMsucceed (CF = ZF = 0);
  *   vminsn/vmcs-shadow-vmread-bitmap-exit, -vmwrite-bitmap-exit: the field's bitmap bit
  *     set: exit 23 / 25 at the instruction, length 3, register-form instruction
@@ -350,3 +350,33 @@ static enum probe_status bitmap_unaligned(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("entry/vmcs-shadow-bitmap-unaligned", bitmap_unaligned);
+
+/* The memory forms: VMREAD to [RDI + 8], VMWRITE from [RDI + 16] (a nested layer that
+ * emulates them walks L2's paging for the operand). */
+MHV_L2_ASM(l2_vmread_vmwrite_memory, "mov $0x6824, %edx\n\tvmread %rdx, 8(%rdi)\n\t"
+				     "pushfq\n\tpop %rcx\n\tmov %rcx, (%rdi)\n\t"
+				     "mov $0x6826, %edx\n\tvmwrite 16(%rdi), %rdx\n\t"
+				     "pushfq\n\tpop %rcx\n\tmov %rcx, 24(%rdi)");
+
+static enum probe_status memory_operands(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(setup(run, &vm));
+	volatile uint64_t *data = mhv_scratch_page(PAGE_DATA);
+	data[0] = ~0ull;
+	data[1] = 0;
+	data[2] = L2_VALUE;
+	data[3] = ~0ull;
+	mhv_l2_call(vm, l2_vmread_vmwrite_memory, (void *)data);
+	MHV_CHECK(run_to_done(run, vm, "L2's VMREAD and VMWRITE with memory operands"));
+	EXPECT_EQ(run, "L2's VMREAD of field 6824h into memory", SHADOW_VALUE, data[1]);
+	EXPECT_EQ(run, "L2's RFLAGS CF/PF/AF/ZF/SF/OF after the VMREAD", 0, data[0] & RFLAGS_ARITH);
+	EXPECT_EQ(run, "L2's RFLAGS CF/PF/AF/ZF/SF/OF after the VMWRITE", 0, data[3] & RFLAGS_ARITH);
+	uint64_t value = 0;
+	vmptrld(page_pa(PAGE_SHADOW));
+	vmread_checked(VMCS_GUEST_SYSENTER_EIP, &value);
+	vmptrld(vm->vmcs_pa);
+	EXPECT_EQ(run, "field 6826h of the shadow VMCS after L2's VMWRITE from memory", L2_VALUE, value);
+	return PROBE_PASS;
+}
+PROBE("vminsn/vmcs-shadow-memory-operands", memory_operands);
