@@ -13,8 +13,9 @@
  * guest_phys_write, which refuse nestbed's memory; the entry refused a link pointer
  * outside L1's memory, and a bitmap byte that is not L1's memory counts as all ones.
  *
- * Not emulated: a memory operand whose L2-physical address L1's EPT does not map (the
- * EPT violation L1 would get): nestbed stops with that reason. Segment limits of a
+ * Not emulated: a memory operand whose L2-physical address L1's EPT does not map, or
+ * maps without write for VMREAD's store (the EPT violation L1 would get): nestbed stops
+ * with that reason rather than write anything. Segment limits of a
  * memory operand outside 64-bit mode are not checked. */
 #include "nested/vmx/nvmx.h"
 
@@ -24,6 +25,7 @@
 #include "core/guest_mem.h"
 #include "core/guest_walk.h"
 #include "core/run.h"
+#include "nested/ept_walk.h"
 #include "nested/vmx/nvmx_insn_info.h"
 #include "nested/vmx/nvmx_l2_vmrw.h"
 #include "vmx/vmcs.h"
@@ -39,6 +41,7 @@
 #define PF_ERR_RSVD (1u << 3)
 #define REGION_FIELDS_OFFSET 16         /* struct vmcs12_region.field */
 #define MISC_VMWRITE_ANY (1ull << 29)   /* A.6 */
+#define EPT_CAP_EXECUTE_ONLY (1ull << 0) /* A.10 */
 
 static int read_l1_byte(const void *ctx, uint64_t pa, uint8_t *byte)
 {
@@ -121,8 +124,32 @@ static int read_l2_phys64(void *ctx, uint64_t gpa, uint64_t *value)
 	return vcpu_phys_read(ctx, gpa, value, sizeof(*value));
 }
 
+static int read_l1_phys64(void *ctx, uint64_t pa, uint64_t *value)
+{
+	(void)ctx;
+	return guest_phys_read(pa, value, sizeof(*value));
+}
+
+/* May L2 write this L2-physical page through L1's EPT (SDM vol.3C 29.3.3.2)? Without
+ * EPT, L2-physical is L1-physical and it may. */
+static bool l1_ept_allows_write(const struct nvmx *n, uint64_t gpa)
+{
+	if (!nvmx_ept12(n))
+		return true;
+	struct ept_walk_ctx c = {
+		.eptp = vmcs12_get(n, VMCS_EPT_POINTER),
+		.phys_addr_mask = ~n->phys_mask,
+		.exec_only = (n->offer.caps.ept_vpid_cap & EPT_CAP_EXECUTE_ONLY) != 0,
+		.page_1g = (n->offer.caps.ept_vpid_cap & VMX_EPT_CAP_1G_PAGES) != 0,
+		.read_phys = read_l1_phys64,
+	};
+	struct ept_walk_result r;
+	return ept_walk(&c, gpa, EPT_ACCESS_WRITE, &r) == EPT_WALK_OK;
+}
+
 /* L2's memory operand through its paging and L1's EPT: 0, or -1 after the #PF went to
- * L2 or L1. */
+ * L2 or L1. A write needs R/W at every level of L2's paging when CR0.WP is 1 (L2 is at
+ * CPL 0 here: a CPL > 0 was #GP) and W in L1's EPT. */
 static int l2_linear_access(struct vcpu *v, struct nvmx *n, uint64_t la, void *buf, unsigned len, bool write)
 {
 	const struct vcpu_state *s = &v->state;
@@ -130,20 +157,25 @@ static int l2_linear_access(struct vcpu *v, struct nvmx *n, uint64_t la, void *b
 	unsigned done = 0;
 	while (done < len) {
 		uint64_t gpa, page_end;
-		int rc = guest_walk(&ctx, la + done, &gpa, &page_end);
-		if (rc == WALK_NOT_PRESENT || rc == WALK_RESERVED) {
-			l2_exception(v, n, VECTOR_PF, (write ? PF_ERR_WRITE : 0) |
-				     (rc == WALK_RESERVED ? PF_ERR_RSVD | PF_ERR_PRESENT : 0), la + done);
+		unsigned perm = 0;
+		int rc = guest_walk_perm(&ctx, la + done, &gpa, &page_end, &perm);
+		if (rc == WALK_NOT_PRESENT || rc == WALK_RESERVED ||
+		    (rc == WALK_OK && write && !guest_walk_supervisor_write_ok(s->cr0, perm))) {
+			uint32_t error = (write ? PF_ERR_WRITE : 0) | (rc != WALK_NOT_PRESENT ? PF_ERR_PRESENT : 0) |
+					 (rc == WALK_RESERVED ? PF_ERR_RSVD : 0);
+			l2_exception(v, n, VECTOR_PF, error, la + done);
 			return -1;
 		}
 		unsigned chunk = len - done;
 		if (rc == WALK_OK && page_end - (la + done) < chunk)
 			chunk = (unsigned)(page_end - (la + done));
-		if (rc != WALK_OK || (write ? vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk) :
-					      vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk)))
+		if (rc != WALK_OK || (write && !l1_ept_allows_write(n, gpa)) ||
+		    (write ? vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk) :
+			     vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk)))
 			guest_failure(v, "nested-vmx: L2's %s under VMCS shadowing has a memory operand at "
-				      "%#llx that L1's EPT does not map: the EPT violation is not emulated",
-				      write ? "VMREAD" : "VMWRITE", (unsigned long long)(la + done));
+				      "%#llx that L1's EPT does not let it %s: the EPT violation is not emulated",
+				      write ? "VMREAD" : "VMWRITE", (unsigned long long)(la + done),
+				      write ? "write" : "read");
 		done += chunk;
 	}
 	return 0;
