@@ -8,6 +8,7 @@
  *   vminsn/vmcs-shadow-vmread-bitmap-exit, -vmwrite-bitmap-exit: the field's bitmap bit
  *     set: exit 23 / 25 at the instruction, length 3, register-form instruction
  *     information (28.2.5 Table 28-14), the shadow untouched;
+ *   vminsn/vmcs-shadow-vmread-memory-pf: a #PF on the memory operand, to L1 or L2;
  *   vminsn/vmcs-shadow-encoding-high-bits-exit: an encoding with bit 15 set exits
  *     whatever the bitmap says;
  *   vminsn/vmcs-shadow-link-all-ones-failinvalid: link pointer FFFFFFFF_FFFFFFFFh:
@@ -22,6 +23,7 @@
  *     VMfailValid 7 (26.2.1.1).
  * SKIP on SVM and where IA32_VMX_PROCBASED_CTLS2 does not allow bit 14. */
 #include "lib/cpu.h"
+#include "lib/exception.h"
 #include "lib/mhv.h"
 #include "lib/msr.h"
 #include "lib/vmx.h"
@@ -380,3 +382,38 @@ static enum probe_status memory_operands(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("vminsn/vmcs-shadow-memory-operands", memory_operands);
+
+/* L2's VMREAD to a linear address its paging does not map (above the 4 GiB identity
+ * map): #PF with error code 2 (write, not present) at the VMREAD, SDM vol.2B VMREAD
+ * "Protected Mode Exceptions". With L1's exception bitmap bit 14 it is exit 0 with the
+ * address as qualification (25.2, 28.2.1); without it L2's IDT gets it with CR2. */
+#define UNMAPPED 0x112345678ull
+#define PF_WRITE_NOT_PRESENT 2u
+MHV_L2_ASM(l2_vmread_unmapped, "mov $0x6824, %edx\n\tmovabs $0x112345678, %rdi\n\tvmread %rdx, (%rdi)"); /* 15 */
+#define L2_UNMAPPED_OFFSET 15
+
+static enum probe_status vmread_memory_pf(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(setup(run, &vm));
+	mhv_intercept_exception(vm, EXC_PF, true);
+	mhv_l2_call(vm, l2_vmread_unmapped, NULL);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("L2's VMREAD to an unmapped address, #PF intercepted", &e);
+	uint64_t rip = (uint64_t)l2_vmread_unmapped + L2_UNMAPPED_OFFSET;
+	MHV_CHECK(mhv_expect_exception(run, &e, EXC_PF, true, PF_WRITE_NOT_PRESENT, rip));
+	EXPECT_EQ(run, "VMX exit qualification (the faulting address)", UNMAPPED, e.qualification);
+
+	MHV_CHECK(setup(run, &vm));
+	mhv_l2_call(vm, l2_vmread_unmapped, NULL);
+	mhv_run(vm, &e);
+	mhv_diag_exit("L2's VMREAD to an unmapped address, #PF to L2", &e);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_L2_EVENT));
+	EXPECT_EQ(run, "vector delivered in L2", EXC_PF, mhv_l2_event.vector);
+	EXPECT_EQ(run, "error code delivered in L2", PF_WRITE_NOT_PRESENT, mhv_l2_event.error_code);
+	EXPECT_EQ(run, "RIP of the #PF", rip, mhv_l2_event.rip);
+	EXPECT_EQ(run, "L2's CR2", UNMAPPED, mhv_l2_event.cr2);
+	return PROBE_PASS;
+}
+PROBE("vminsn/vmcs-shadow-vmread-memory-pf", vmread_memory_pf);
