@@ -119,6 +119,9 @@ void nvmx_shadow_push(struct nvmx *n);
  * emulate: the claimed instruction's outcome in L2 (the core's l2_vm_insn). */
 bool nvmx_l2_vmcs_shadow_claims(struct vcpu *v, struct nvmx *n, const struct exit *e);
 void nvmx_l2_vmcs_shadow_emulate(struct vcpu *v, struct exit *e);
+/* At VM entry, after the SDM's checks: is VMCS12's shadow VMCS (with "VMCS shadowing"
+ * and a link pointer other than all ones) outside L1's RAM? */
+bool nvmx_l2_vmcs_shadow_link_bad(const struct nvmx *n);
 
 /* nvmx_entry.c: VMLAUNCH/VMRESUME after the instruction's own checks passed. */
 void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch);

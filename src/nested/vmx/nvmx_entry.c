@@ -40,9 +40,14 @@ static uint64_t view_read(const void *ctx, uint32_t encoding)
 	return vmcs12_get(ctx, encoding);
 }
 
+/* The checks read L1's RAM only (the linked VMCS's header, the VTPR, PDPTEs): never a
+ * device's registers, whose reads may act (an 8-byte read of the local APIC stops
+ * Bochs) and which hold no VMCS. */
 static int view_read_phys(const void *ctx, uint64_t pa, uint64_t *value)
 {
 	(void)ctx;
+	if (!guest_ram_range(pa, sizeof(*value)))
+		return -1;
 	return guest_phys_read(pa, value, sizeof(*value));
 }
 
@@ -323,6 +328,18 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 			"VMfailValid 7\n", launch ? "VMLAUNCH" : "VMRESUME",
 			(unsigned long long)vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR));
 		vmfail_valid(v, n, VMX_ERROR_ENTRY_INVALID_CONTROL, e);
+		return;
+	}
+
+	/* With "VMCS shadowing", nestbed reads and writes the shadow VMCS for L2
+	 * (nvmx_l2_vmcs_shadow.c): it must be L1's RAM, never a device's registers (the
+	 * local APIC's ICR would take L2's VMWRITEs). Anything else is a link pointer this
+	 * CPU cannot use (26.3.1.5). */
+	if (nvmx_l2_vmcs_shadow_link_bad(n)) {
+		kprintf("nestbed: nested-vmx: %s: the shadow VMCS %#llx is not L1's RAM: VM-entry failure, "
+			"exit reason 33, qualification 4\n", launch ? "VMLAUNCH" : "VMRESUME",
+			(unsigned long long)vmcs12_get(n, VMCS_LINK_POINTER));
+		nvmx_entry_failure(v, n, VMX_EXIT_REASON_INVALID_GUEST_STATE, VMX_ENTRY_QUAL_LINK_POINTER);
 		return;
 	}
 

@@ -11,12 +11,14 @@
  * runs: a VMCS that L1 had loaded before was written back at its VMPTRLD of another
  * (as a CPU's VMCLEAR or VMPTRLD would). Every access goes through guest_phys_read /
  * guest_phys_write, which refuse nestbed's memory; the entry refused a link pointer
- * outside L1's memory, and a bitmap byte that is not L1's memory counts as all ones.
+ * outside L1's RAM (a device's registers, e.g. the local APIC's ICR, are never written
+ * for L2), and a bitmap byte that is not L1's RAM counts as all ones.
  *
- * Not emulated: a memory operand whose L2-physical address L1's EPT does not map, or
- * maps without write for VMREAD's store (the EPT violation L1 would get): nestbed stops
- * with that reason rather than write anything. Segment limits of a
- * memory operand outside 64-bit mode are not checked. */
+ * A memory operand goes through L2's paging (#PF to L2 or L1) and L1's EPT (EPT
+ * violation or misconfiguration to L1). Not modelled: segment limits of a memory
+ * operand outside 64-bit mode, and A/D bits of L2's paging structures. L1 accesses the
+ * shadow VMCS of another vCPU's current VMCS at its own risk (the SDM leaves a VMCS
+ * active on two processors undefined): that vCPU's cached copy is not seen. */
 #include "nested/vmx/nvmx.h"
 
 #include "core/console.h"
@@ -42,10 +44,16 @@
 #define REGION_FIELDS_OFFSET 16         /* struct vmcs12_region.field */
 #define MISC_VMWRITE_ANY (1ull << 29)   /* A.6 */
 #define EPT_CAP_EXECUTE_ONLY (1ull << 0) /* A.10 */
+#define EPT_QUAL_LINEAR_VALID (1ull << 7) /* 28.2.1 Table 28-7 */
+#define EPT_QUAL_FINAL (1ull << 8)
+#define PAGE_SIZE_4K 4096ull
 
+/* Bitmap bytes come from L1's RAM only: a device's registers are never read for it. */
 static int read_l1_byte(const void *ctx, uint64_t pa, uint8_t *byte)
 {
 	(void)ctx;
+	if (!guest_ram_range(pa, 1))
+		return -1;
 	return guest_phys_read(pa, byte, 1);
 }
 
@@ -73,6 +81,15 @@ static enum nvmx_l2_vmrw_outcome decide(struct vcpu *v, const struct nvmx *n, ui
 		.vmwrite_any = (n->offer.caps.misc & MISC_VMWRITE_ANY) != 0,
 	};
 	return nvmx_l2_vmrw_decide(&q, read_l1_byte, NULL, f);
+}
+
+bool nvmx_l2_vmcs_shadow_link_bad(const struct nvmx *n)
+{
+	uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
+	uint32_t proc2 = (proc & VMX_PROC_ACTIVATE_SECONDARY) ? (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0;
+	uint64_t link = vmcs12_get(n, VMCS_LINK_POINTER);
+	return (proc2 & VMX_PROC2_VMCS_SHADOWING) && link != NVMX_LINK_POINTER_NONE &&
+	       !guest_ram_range(link, sizeof(struct vmcs12_region));
 }
 
 bool nvmx_l2_vmcs_shadow_claims(struct vcpu *v, struct nvmx *n, const struct exit *e)
@@ -119,23 +136,24 @@ static void l2_exception(struct vcpu *v, struct nvmx *n, uint8_t vector, uint32_
 	v->ops->inject(v, &ev);
 }
 
-static int read_l2_phys64(void *ctx, uint64_t gpa, uint64_t *value)
-{
-	return vcpu_phys_read(ctx, gpa, value, sizeof(*value));
-}
-
 static int read_l1_phys64(void *ctx, uint64_t pa, uint64_t *value)
 {
 	(void)ctx;
 	return guest_phys_read(pa, value, sizeof(*value));
 }
 
-/* May L2 write this L2-physical page through L1's EPT (SDM vol.3C 29.3.3.2)? Without
- * EPT, L2-physical is L1-physical and it may. */
-static bool l1_ept_allows_write(const struct nvmx *n, uint64_t gpa)
+/* L2-physical -> L1-physical for an access L2's instruction makes, through L1's EPT
+ * (29.3.3): 0 and *l1_pa, or -1 after the EPT violation (48) or misconfiguration (49)
+ * went to L1 as the CPU gives them (27.2.1 Table 27-7: the access, the entries'
+ * rights, guest-linear address valid, bit 8 for the final translation rather than a
+ * paging-structure access). */
+static int l2_to_l1(struct vcpu *v, struct nvmx *n, uint64_t gpa, uint64_t la, unsigned access, bool final,
+		    uint64_t *l1_pa)
 {
-	if (!nvmx_ept12(n))
-		return true;
+	if (!nvmx_ept12(n)) {
+		*l1_pa = gpa;
+		return 0;
+	}
 	struct ept_walk_ctx c = {
 		.eptp = vmcs12_get(n, VMCS_EPT_POINTER),
 		.phys_addr_mask = ~n->phys_mask,
@@ -144,38 +162,93 @@ static bool l1_ept_allows_write(const struct nvmx *n, uint64_t gpa)
 		.read_phys = read_l1_phys64,
 	};
 	struct ept_walk_result r;
-	return ept_walk(&c, gpa, EPT_ACCESS_WRITE, &r) == EPT_WALK_OK;
+	int rc = ept_walk(&c, gpa, access, &r);
+	if (rc == EPT_WALK_OK) {
+		*l1_pa = r.pa;
+		return 0;
+	}
+	if (rc != EPT_WALK_VIOLATION && rc != EPT_WALK_MISCONFIG)
+		guest_failure(v, "nested-vmx: L1's EPT for %#llx lies outside its memory", (unsigned long long)gpa);
+	bool violation = rc == EPT_WALK_VIOLATION;
+	uint64_t qual = violation ? (r.qualification | EPT_QUAL_LINEAR_VALID | (final ? EPT_QUAL_FINAL : 0)) : 0;
+	nvmx_vmexit(v, n, violation ? VMX_EXIT_REASON_EPT_VIOLATION : VMX_EXIT_REASON_EPT_MISCONFIG, qual);
+	static const uint32_t cleared[] = {
+		VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR_CODE, VMCS_IDT_VECTORING_INFO,
+		VMCS_IDT_VECTORING_ERROR_CODE, VMCS_EXIT_INSTRUCTION_LEN, VMCS_EXIT_INSTRUCTION_INFO,
+	};
+	for (unsigned i = 0; i < sizeof(cleared) / sizeof(cleared[0]); i++)
+		vmcs12_set(n, cleared[i], 0);
+	vmcs12_set(n, VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
+	vmcs12_set(n, VMCS_GUEST_LINEAR_ADDRESS, violation ? la : 0);
+	nvmx_shadow_push(n);
+	return -1;
+}
+
+/* L2's paging-structure reads: through L1's EPT; the address that failed is kept. */
+struct l2_walk {
+	struct vcpu *v;
+	uint64_t failed_gpa;
+};
+
+static int read_l2_phys64(void *ctx, uint64_t gpa, uint64_t *value)
+{
+	struct l2_walk *w = ctx;
+	if (vcpu_phys_read(w->v, gpa, value, sizeof(*value))) {
+		w->failed_gpa = gpa;
+		return -1;
+	}
+	return 0;
 }
 
 /* L2's memory operand through its paging and L1's EPT: 0, or -1 after the #PF went to
- * L2 or L1. A write needs R/W at every level of L2's paging when CR0.WP is 1 (L2 is at
- * CPL 0 here: a CPL > 0 was #GP) and W in L1's EPT. */
+ * L2 or L1, or the EPT violation to L1. A write needs R/W at every level of L2's paging
+ * when CR0.WP is 1 (L2 is at CPL 0 here: a CPL > 0 was #GP) and W in L1's EPT; a write
+ * to a permission map nestbed tracks goes through its tracking (nvmx_maps.c). An L1
+ * that maps L2's memory onto nestbed's stops the run, as nvmx_tdp_fault does. */
 static int l2_linear_access(struct vcpu *v, struct nvmx *n, uint64_t la, void *buf, unsigned len, bool write)
 {
 	const struct vcpu_state *s = &v->state;
-	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_l2_phys64, v };
+	struct l2_walk w = { v, ~0ull };
+	struct guest_walk_ctx ctx = { s->cr0, s->cr3, s->cr4, s->efer, read_l2_phys64, &w };
 	unsigned done = 0;
 	while (done < len) {
-		uint64_t gpa, page_end;
+		uint64_t gpa, page_end, l1_pa;
 		unsigned perm = 0;
-		int rc = guest_walk_perm(&ctx, la + done, &gpa, &page_end, &perm);
+		uint64_t at = la + done;
+		int rc = guest_walk_perm(&ctx, at, &gpa, &page_end, &perm);
+		if (rc == WALK_UNREADABLE && w.failed_gpa != ~0ull) {
+			if (l2_to_l1(v, n, w.failed_gpa, at, EPT_ACCESS_READ, false, &l1_pa))
+				return -1;
+			guest_failure(v, "nested-vmx: L2's page tables at %#llx are not L1's memory",
+				      (unsigned long long)w.failed_gpa);
+		}
 		if (rc == WALK_NOT_PRESENT || rc == WALK_RESERVED ||
 		    (rc == WALK_OK && write && !guest_walk_supervisor_write_ok(s->cr0, perm))) {
 			uint32_t error = (write ? PF_ERR_WRITE : 0) | (rc != WALK_NOT_PRESENT ? PF_ERR_PRESENT : 0) |
 					 (rc == WALK_RESERVED ? PF_ERR_RSVD : 0);
-			l2_exception(v, n, VECTOR_PF, error, la + done);
+			l2_exception(v, n, VECTOR_PF, error, at);
 			return -1;
 		}
+		if (rc != WALK_OK)
+			guest_failure(v, "nested-vmx: L2's page tables for %#llx cannot be read", (unsigned long long)at);
 		unsigned chunk = len - done;
-		if (rc == WALK_OK && page_end - (la + done) < chunk)
-			chunk = (unsigned)(page_end - (la + done));
-		if (rc != WALK_OK || (write && !l1_ept_allows_write(n, gpa)) ||
-		    (write ? vcpu_phys_write(v, gpa, (const uint8_t *)buf + done, chunk) :
-			     vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk)))
-			guest_failure(v, "nested-vmx: L2's %s under VMCS shadowing has a memory operand at "
-				      "%#llx that L1's EPT does not let it %s: the EPT violation is not emulated",
-				      write ? "VMREAD" : "VMWRITE", (unsigned long long)(la + done),
-				      write ? "write" : "read");
+		if (page_end - at < chunk)
+			chunk = (unsigned)(page_end - at);
+		if (PAGE_SIZE_4K - (gpa & (PAGE_SIZE_4K - 1)) < chunk)
+			chunk = (unsigned)(PAGE_SIZE_4K - (gpa & (PAGE_SIZE_4K - 1)));
+		if (l2_to_l1(v, n, gpa, at, write ? EPT_ACCESS_WRITE : EPT_ACCESS_READ, true, &l1_pa))
+			return -1;
+		/* a store goes to L1's RAM only: never to a device's registers (the local APIC's
+		 * ICR would send an INIT nestbed did not see) */
+		if (write && !guest_ram_range(l1_pa, chunk))
+			guest_failure(v, "nested-vmx: L2's VMREAD stores to %#llx, which is not L1's RAM: "
+				      "not emulated", (unsigned long long)l1_pa);
+		if (write)
+			(void)nvmx_maps_tracked_write(v, l1_pa);
+		if (write ? guest_phys_write(l1_pa, (const uint8_t *)buf + done, chunk) :
+			    guest_phys_read(l1_pa, (uint8_t *)buf + done, chunk))
+			guest_failure(v, "nested-vmx: L1 maps its guest's %#llx onto %#llx, not L1's memory: stopped",
+				      (unsigned long long)gpa, (unsigned long long)l1_pa);
 		done += chunk;
 	}
 	return 0;
@@ -241,6 +314,7 @@ void nvmx_l2_vmcs_shadow_emulate(struct vcpu *v, struct exit *e)
 		if (!wide)
 			value &= 0xffffffffull;
 		stored = vmcs12_field_store(&f, stored, value);
+		(void)nvmx_maps_tracked_write(v, slot_pa); /* a permission map L1 also named */
 		if (guest_phys_write(slot_pa, &stored, sizeof(stored)))
 			guest_failure(v, "nested-vmx: the shadow VMCS at %#llx is not L1's memory", (unsigned long long)link);
 	} else {
