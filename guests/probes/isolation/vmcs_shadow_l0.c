@@ -4,7 +4,9 @@
  * take nestbed's memory as L1's: the VM entry with such a link pointer fails as a link
  * pointer the CPU cannot use (exit reason 33, qualification 4, SDM vol.3C 26.3.1.5,
  * 26.8), and bitmaps there read as all ones, so L2's VMREAD and VMWRITE exit to L1
- * (reasons 23 and 25) instead of touching any VMCS; nestbed's canary stays unchanged.
+ * (reasons 23 and 25) instead of touching any VMCS; a link pointer at the local APIC's
+ * page (whose ICR L2's VMWRITEs would reach) fails the entry the same way; nestbed's
+ * canary stays unchanged.
  * SKIP bare ("not running under nestbed": a CPU takes any address), on SVM and
  * without VMCS shadowing. */
 #include "probes/isolation/l0_doors.h"
@@ -19,6 +21,8 @@
 #define SHADOW_INDICATOR     (1u << 31)
 #define INVALID_GUEST_STATE  33u
 #define QUAL_LINK_POINTER    4u
+#define MSR_IA32_APIC_BASE   0x1bu
+#define APIC_BASE_ADDR_MASK  0xffffff000ull /* vol.3A 11.4.4 */
 
 MHV_L2_ASM(l2_cpuid, "cpuid");
 MHV_L2_ASM(l2_vmread_vmwrite, "mov $0x6824, %edx\n\tvmread %rdx, %rax\n\tvmwrite %rax, %rdx"); /* 5, 3, 3 */
@@ -87,6 +91,25 @@ static enum probe_status vmcs_shadow_l0(struct probe_run *run)
 	EXPECT_EQ(run, "L2 RIP at the VMWRITE", (uint64_t)l2_vmread_vmwrite + 8, e.rip);
 	mhv_advance_rip(vm, 3);
 	MHV_CHECK(mhv_run_expect_done(run, vm));
-	return l0_canary_same(run, &canary, "after L2's VMREAD and VMWRITE");
+	MHV_CHECK(l0_canary_same(run, &canary, "after L2's VMREAD and VMWRITE"));
+
+	/* 3: the link pointer at the local APIC's page: its registers are not a VMCS (and
+	 * L2's VMWRITEs must never reach its ICR) */
+	MHV_START(run, vm, MHV_MODE_LONG, 0);
+	vmwrite(VMCS_PROC2_CONTROLS, vmread(VMCS_PROC2_CONTROLS) | PROC2_VMCS_SHADOWING);
+	vmwrite(VMCS_VMREAD_BITMAP, (uint64_t)mhv_scratch_page(1));
+	vmwrite(VMCS_VMWRITE_BITMAP, (uint64_t)mhv_scratch_page(2));
+	uint64_t apic = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	vmwrite(VMCS_LINK_POINTER, apic);
+	mhv_l2_call(vm, l2_cpuid, NULL);
+	mhv_run(vm, &e);
+	mhv_diag_exit("VMLAUNCH with the VMCS link pointer at the local APIC", &e);
+	if (e.kind != MHV_EXIT_INVALID_STATE)
+		return probe_fail(run, "VMLAUNCH with the link pointer at the local APIC (%#llx): expected "
+				  "VM-entry failure 33, observed %s", (unsigned long long)apic,
+				  mhv_exit_kind_name(e.kind));
+	EXPECT_EQ(run, "exit qualification (VMCS link pointer at the APIC)", QUAL_LINK_POINTER, e.qualification);
+	vmclear(vm->vmcs_pa); /* no clear current VMCS left behind (vminsn/vmcs_shadow.c) */
+	return l0_canary_same(run, &canary, "after the link pointer at the local APIC");
 }
 PROBE("isolation/vmcs-shadow-l0", vmcs_shadow_l0);

@@ -9,6 +9,8 @@
  *     set: exit 23 / 25 at the instruction, length 3, register-form instruction
  *     information (28.2.5 Table 28-14), the shadow untouched;
  *   vminsn/vmcs-shadow-vmread-memory-pf: a #PF on the memory operand, to L1 or L2;
+ *   vminsn/vmcs-shadow-vmread-memory-ept-violation: the store meets L1's read-only EPT
+ *     entry: EPT violation to L1;
  *   vminsn/vmcs-shadow-encoding-high-bits-exit: an encoding with bit 15 set exits
  *     whatever the bitmap says;
  *   vminsn/vmcs-shadow-link-all-ones-failinvalid: link pointer FFFFFFFF_FFFFFFFFh:
@@ -26,6 +28,7 @@
 #include "lib/exception.h"
 #include "lib/mhv.h"
 #include "lib/msr.h"
+#include "lib/tdp.h"
 #include "lib/vmx.h"
 
 #define PROC2_VMCS_SHADOWING  (1u << 14)         /* vol.3C 25.6.2 Table 25-7 */
@@ -72,9 +75,9 @@ static uint64_t proc2_allowed1(void)
 	return rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32;
 }
 
-static enum probe_status shadow_start(struct probe_run *run, struct mhv_vm **vm)
+static enum probe_status shadow_start_with(struct probe_run *run, struct mhv_vm **vm, unsigned options)
 {
-	MHV_START(run, *vm, MHV_MODE_LONG, 0);
+	MHV_START(run, *vm, MHV_MODE_LONG, options);
 	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_VMX, "VMCS shadowing"));
 	uint64_t proc2 = proc2_allowed1();
 	if (!(proc2 & PROC2_VMCS_SHADOWING))
@@ -83,6 +86,11 @@ static enum probe_status shadow_start(struct probe_run *run, struct mhv_vm **vm)
 	if (!(vmread(VMCS_PROC_CONTROLS) & PROC_SECONDARY))
 		return probe_fail(run, "the mini-hypervisor left 'activate secondary controls' 0");
 	return PROBE_PASS;
+}
+
+static enum probe_status shadow_start(struct probe_run *run, struct mhv_vm **vm)
+{
+	return shadow_start_with(run, vm, 0);
 }
 
 static uint64_t page_pa(unsigned n)
@@ -138,12 +146,17 @@ static uint64_t shadow_field(struct mhv_vm *vm)
 	return value;
 }
 
-static enum probe_status setup(struct probe_run *run, struct mhv_vm **vm)
+static enum probe_status setup_with(struct probe_run *run, struct mhv_vm **vm, unsigned options)
 {
-	MHV_CHECK(shadow_start(run, vm));
+	MHV_CHECK(shadow_start_with(run, vm, options));
 	MHV_CHECK(make_linked_vmcs(run, *vm, true));
 	enable_shadowing(page_pa(PAGE_SHADOW));
 	return PROBE_PASS;
+}
+
+static enum probe_status setup(struct probe_run *run, struct mhv_vm **vm)
+{
+	return setup_with(run, vm, 0);
 }
 
 static enum probe_status run_to_done(struct probe_run *run, struct mhv_vm *vm, const char *what)
@@ -417,3 +430,31 @@ static enum probe_status vmread_memory_pf(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("vminsn/vmcs-shadow-vmread-memory-pf", vmread_memory_pf);
+
+/* L2's VMREAD to memory L1's EPT maps read-only: EPT violation (exit 48) with the
+ * qualification of a write to a readable page (bits 1, 3, 7, 8: 28.2.1 Table 28-7), the
+ * guest-physical and guest-linear address of the store, RIP at the VMREAD. */
+MHV_L2_ASM(l2_vmread_store, "mov $0x6824, %edx\n\tvmread %rdx, 0x128(%rdi)"); /* 5 */
+#define EPT_STORE_OFFSET 0x128
+
+static enum probe_status vmread_memory_ept(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(setup_with(run, &vm, MHV_TDP));
+	uint64_t pa = page_pa(PAGE_DATA);
+	MHV_CHECK(mhv_tdp_set(run, vm, pa, TDP_R));
+	mhv_l2_call(vm, l2_vmread_store, (void *)pa);
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	mhv_diag_exit("L2's VMREAD to a page L1's EPT maps read-only", &e);
+	MHV_CHECK(mhv_expect_kind(run, &e, MHV_EXIT_TDP_FAULT));
+	EXPECT_EQ(run, "L2 RIP at the exit", (uint64_t)l2_vmread_store + 5, e.rip);
+	EXPECT_EQ(run, "VMX exit qualification (EPT violation: write, readable, linear, final)",
+		  VMX_EPT_QUAL_WRITE | VMX_EPT_QUAL_READABLE | VMX_EPT_QUAL_LINEAR_VALID | VMX_EPT_QUAL_FINAL,
+		  e.qualification & ~VMX_EPT_QUAL_NMI_UNBLOCK);
+	EXPECT_EQ(run, "VMX guest-physical address", pa + EPT_STORE_OFFSET, e.guest_physical);
+	EXPECT_EQ(run, "VMX guest-linear address", pa + EPT_STORE_OFFSET, e.guest_linear);
+	EXPECT_EQ(run, "the read-only page (not written)", 0, *(volatile uint64_t *)(pa + EPT_STORE_OFFSET));
+	return mhv_tdp_set(run, vm, pa, TDP_RWX);
+}
+PROBE("vminsn/vmcs-shadow-vmread-memory-ept-violation", vmread_memory_ept);
