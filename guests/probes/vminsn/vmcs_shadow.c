@@ -15,6 +15,8 @@
  *     whatever the bitmap says;
  *   vminsn/vmcs-shadow-link-all-ones-failinvalid: link pointer FFFFFFFF_FFFFFFFFh:
  *     VMfailInvalid in L2 (CF = 1), no exit, the destination unchanged;
+ *   vminsn/vmcs-shadow-vmwrite-exit-info: VMWRITE of the exit reason: VMsucceed with
+ *     IA32_VMX_MISC[29], else VMfailValid 13;
  *   vminsn/vmcs-shadow-unsupported-field: VMfailValid in L2 (ZF = 1) and the
  *     VM-instruction error 12 in L1's current VMCS;
  *   vminsn/vmlaunch-shadow-vmcs-fails: VMPTRLD of a shadow VMCS succeeds, VMLAUNCH of
@@ -458,3 +460,35 @@ static enum probe_status vmread_memory_ept(struct probe_run *run)
 	return mhv_tdp_set(run, vm, pa, TDP_RWX);
 }
 PROBE("vminsn/vmcs-shadow-vmread-memory-ept-violation", vmread_memory_ept);
+
+/* L2's VMWRITE of an exit-information field (the exit reason, 4402h) in the shadow
+ * VMCS: VMsucceed where IA32_VMX_MISC[29] allows it, else VMfailValid 13 in L1's
+ * current VMCS (vol.2B VMWRITE; vol.3D A.6). */
+MHV_L2_ASM(l2_vmwrite_exit_reason, "mov $0x4402, %edx\n\tmov $0x1234, %eax\n\tvmwrite %rax, %rdx\n\t"
+				   "pushfq\n\tpop %rcx\n\tmov %rcx, (%rdi)");
+
+static enum probe_status vmwrite_exit_info(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(setup(run, &vm));
+	bool any = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_VMWRITE_ANY;
+	volatile uint64_t *flags = mhv_scratch_page(PAGE_DATA);
+	*flags = ~0ull;
+	mhv_l2_call(vm, l2_vmwrite_exit_reason, (void *)flags);
+	MHV_CHECK(run_to_done(run, vm, "L2's VMWRITE of the shadow VMCS's exit reason"));
+	if (!any) {
+		EXPECT_EQ(run, "L2's RFLAGS CF/PF/AF/ZF/SF/OF (VMfailValid, IA32_VMX_MISC[29] = 0)", RFLAGS_ZF,
+			  *flags & RFLAGS_ARITH);
+		EXPECT_EQ(run, "VM-instruction error in L1's current VMCS", VMXERR_VMWRITE_READONLY,
+			  vmread(VMCS_VM_INSN_ERROR));
+		return PROBE_PASS;
+	}
+	EXPECT_EQ(run, "L2's RFLAGS CF/PF/AF/ZF/SF/OF (VMsucceed, IA32_VMX_MISC[29] = 1)", 0, *flags & RFLAGS_ARITH);
+	uint64_t value = 0;
+	vmptrld(page_pa(PAGE_SHADOW));
+	vmread_checked(VMCS_EXIT_REASON, &value);
+	vmptrld(vm->vmcs_pa);
+	EXPECT_EQ(run, "the shadow VMCS's exit reason after L2's VMWRITE", 0x1234, value);
+	return PROBE_PASS;
+}
+PROBE("vminsn/vmcs-shadow-vmwrite-exit-info", vmwrite_exit_info);
