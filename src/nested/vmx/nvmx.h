@@ -87,9 +87,6 @@ struct nvmx {
 	uint64_t dirty[(VMCS12_FIELD_COUNT + 63) / 64]; /* slots nestbed changed since the last push */
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
-	/* L2's VMREAD/VMWRITE under L1's VMCS shadowing: the outcome decided at the exit
-	 * (enum nvmx_l2_vmrw_outcome, nvmx_l2_vmcs_shadow.c) */
-	uint8_t l2_vmrw;
 };
 
 struct nvmx *nvmx_of(const struct vcpu *v);

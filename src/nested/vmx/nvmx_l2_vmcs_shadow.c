@@ -99,8 +99,7 @@ bool nvmx_l2_vmcs_shadow_claims(struct vcpu *v, struct nvmx *n, const struct exi
 		return false;
 	struct nvmx_insn_info in;
 	struct vmcs12_field f;
-	n->l2_vmrw = decide(v, n, reason, &in, &f);
-	return n->l2_vmrw != NVMX_L2_VMRW_EXIT;
+	return decide(v, n, reason, &in, &f) != NVMX_L2_VMRW_EXIT; /* decided again by the emulation */
 }
 
 /* An exception raised by the emulated instruction in L2: a VM exit to L1 when its
@@ -266,13 +265,13 @@ void nvmx_l2_vmcs_shadow_emulate(struct vcpu *v, struct exit *e)
 	struct nvmx_insn_info in;
 	struct vmcs12_field f;
 	enum nvmx_l2_vmrw_outcome o = decide(v, n, reason, &in, &f);
-	if (o != n->l2_vmrw) /* L1's bitmap changed under us (another CPU): as now */
-		kprintf("nestbed: nested-vmx: L2's VMREAD/VMWRITE decision changed between the exit's two looks\n");
 	bool write = reason == VMX_EXIT_REASON_VMWRITE;
 	switch (o) {
-	case NVMX_L2_VMRW_EXIT: /* not claimed: nvmx_reflect_if_wanted reflected it */
-		guest_failure(v, "nested-vmx: L2's %s reached nestbed's emulation but L1 wants the exit",
-			      write ? "VMWRITE" : "VMREAD");
+	case NVMX_L2_VMRW_EXIT:
+		/* claimed at the exit, but L1's bitmap changed since (another CPU wrote it): the
+		 * exit is L1's after all, as the CPU reading the bitmap now would give it */
+		nvmx_vmexit(v, n, reason, e->info1);
+		return;
 	case NVMX_L2_VMRW_GP:
 		l2_exception(v, n, VECTOR_GP, 0, 0);
 		return;
