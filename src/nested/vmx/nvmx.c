@@ -265,6 +265,12 @@ static void emulate_vmclear(struct vcpu *v, struct nvmx *n, struct exit *e)
 	vcpu_skip_instruction(v, e);
 }
 
+/* "VMCS shadowing" in the allowed-1 settings nestbed offers (A.3.3). */
+static bool shadowing_offered(const struct nvmx *n)
+{
+	return (n->offer.caps.procbased2 >> 32) & VMX_PROC2_VMCS_SHADOWING;
+}
+
 static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 {
 	uint64_t pa;
@@ -276,7 +282,7 @@ static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 	else if (pa == n->vmxon_pa)
 		fail(v, n, VMX_ERROR_VMPTRLD_VMXON_PTR);
 	else if (guest_phys_read(pa, &rev, sizeof(rev)) || (rev & REVISION_MASK) != n->revision ||
-		 (rev & SHADOW_VMCS_INDICATOR)) /* shadow VMCSs are not offered */
+		 ((rev & SHADOW_VMCS_INDICATOR) && !shadowing_offered(n))) /* 30.3 VMPTRLD */
 		fail(v, n, VMX_ERROR_VMPTRLD_BAD_REVISION);
 	else {
 		if (pa != n->current_pa) {
@@ -430,8 +436,17 @@ static void nvmx_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	case VMX_EXIT_REASON_VMPTRST: emulate_vmptrst(v, n, e); break;
 	case VMX_EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, n, e, false); break;
 	case VMX_EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, n, e, true); break;
-	case VMX_EXIT_REASON_VMLAUNCH: nvmx_vmentry(v, e, true); break;
-	case VMX_EXIT_REASON_VMRESUME: nvmx_vmentry(v, e, false); break;
+	case VMX_EXIT_REASON_VMLAUNCH:
+	case VMX_EXIT_REASON_VMRESUME:
+		/* 26.1: a shadow VMCS cannot be entered; VMfailInvalid although there is a
+		 * current VMCS (KVM and the SDM's 24.10 agree) */
+		if (n->current_pa != NVMX_NO_VMCS && (n->vmcs12.revision & SHADOW_VMCS_INDICATOR)) {
+			fail_invalid(v);
+			vcpu_skip_instruction(v, e);
+			break;
+		}
+		nvmx_vmentry(v, e, reason == VMX_EXIT_REASON_VMLAUNCH);
+		break;
 	case VMX_EXIT_REASON_INVEPT: emulate_invept_invvpid(v, n, e, true); break;
 	case VMX_EXIT_REASON_INVVPID: emulate_invept_invvpid(v, n, e, false); break;
 	case VMX_EXIT_REASON_VMCALL:
@@ -653,6 +668,7 @@ const struct nested_ops nested_vmx_ops = {
 	.self_nmi = nvmx_self_nmi,
 	.cpuid_policy = nvmx_cpuid_policy,
 	.emulate_vm_insn = nvmx_emulate_vm_insn,
+	.l2_vm_insn = nvmx_l2_vmcs_shadow_emulate,
 	.reflect_if_wanted = nvmx_reflect_if_wanted,
 	.tdp_fault = nvmx_tdp_fault,
 	.before_entry = nvmx_maps_before_entry,

@@ -111,6 +111,15 @@ void nvmx_mark_all_dirty(struct nvmx *n);
 void nvmx_shadow_pull(struct nvmx *n);
 void nvmx_shadow_push(struct nvmx *n);
 
+/* nvmx_l2_vmcs_shadow.c: L2's VMREAD/VMWRITE under the "VMCS shadowing" L1 set in
+ * VMCS12. claims: true when the exit is not L1's (VMCS02 current, at the exit);
+ * emulate: the claimed instruction's outcome in L2 (the core's l2_vm_insn). */
+bool nvmx_l2_vmcs_shadow_claims(struct vcpu *v, struct nvmx *n, const struct exit *e);
+void nvmx_l2_vmcs_shadow_emulate(struct vcpu *v, struct exit *e);
+/* At VM entry, after the SDM's checks: is VMCS12's shadow VMCS (with "VMCS shadowing"
+ * and a link pointer other than all ones) outside L1's RAM? */
+bool nvmx_l2_vmcs_shadow_link_bad(const struct nvmx *n);
+
 /* nvmx_entry.c: VMLAUNCH/VMRESUME after the instruction's own checks passed. */
 void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch);
 /* nvmx_exit.c: an exit of L2 (or a failed entry: reason with bit 31) emulated into L1:

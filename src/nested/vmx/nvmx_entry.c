@@ -33,9 +33,14 @@ static uint64_t view_read(const void *ctx, uint32_t encoding)
 	return vmcs12_get(ctx, encoding);
 }
 
+/* The checks read L1's RAM only (the linked VMCS's header, the VTPR, PDPTEs): never a
+ * device's registers, whose reads may act (an 8-byte read of the local APIC stops
+ * Bochs) and which hold no VMCS. */
 static int view_read_phys(const void *ctx, uint64_t pa, uint64_t *value)
 {
 	(void)ctx;
+	if (!guest_ram_range(pa, sizeof(*value)))
+		return -1;
 	return guest_phys_read(pa, value, sizeof(*value));
 }
 
@@ -126,7 +131,9 @@ static void write_controls(struct vcpu *v, struct nvmx *n)
 	uint32_t proc02 = (proc12 & ~(VMX_PROC_USE_IO_BITMAPS | VMX_PROC_UNCOND_IO_EXITING)) |
 			  VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_ACTIVATE_SECONDARY;
 	nvmx_maps_for_entry(v, n, proc12, &proc02); /* the bitmaps, merged when L1 changed them */
-	uint32_t proc2_02 = (proc2_12 & ~VMX_PROC2_ENABLE_VPID) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
+	/* L1's VMCS shadowing is emulated (nvmx_l2_vmcs_shadow.c): VMCS02 lets L2's
+	 * VMREAD/VMWRITE exit */
+	uint32_t proc2_02 = (proc2_12 & ~(VMX_PROC2_ENABLE_VPID | VMX_PROC2_VMCS_SHADOWING)) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
 			    (vv02->vpid ? VMX_PROC2_ENABLE_VPID : 0);
 	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
 	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);
@@ -314,6 +321,18 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 			"VMfailValid 7\n", launch ? "VMLAUNCH" : "VMRESUME",
 			(unsigned long long)vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR));
 		vmfail_valid(v, n, VMX_ERROR_ENTRY_INVALID_CONTROL, e);
+		return;
+	}
+
+	/* With "VMCS shadowing", nestbed reads and writes the shadow VMCS for L2
+	 * (nvmx_l2_vmcs_shadow.c): it must be L1's RAM, never a device's registers (the
+	 * local APIC's ICR would take L2's VMWRITEs). Anything else is a link pointer this
+	 * CPU cannot use (26.3.1.5). */
+	if (nvmx_l2_vmcs_shadow_link_bad(n)) {
+		kprintf("nestbed: nested-vmx: %s: the shadow VMCS %#llx is not L1's RAM: VM-entry failure, "
+			"exit reason 33, qualification 4\n", launch ? "VMLAUNCH" : "VMRESUME",
+			(unsigned long long)vmcs12_get(n, VMCS_LINK_POINTER));
+		nvmx_entry_failure(v, n, VMX_EXIT_REASON_INVALID_GUEST_STATE, VMX_ENTRY_QUAL_LINK_POINTER);
 		return;
 	}
 

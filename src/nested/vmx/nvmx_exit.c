@@ -280,6 +280,8 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 	uint32_t reason = (uint32_t)e->native_code;
 	if (reason & VMX_EXIT_REASON_ENTRY_FAILURE)
 		vmcs02_refused(v, reason, e->info1);
+	if (nvmx_l2_vmcs_shadow_claims(v, n, e))
+		return false; /* L2's VMREAD/VMWRITE of L1's shadow VMCS: emulated (l2_vm_insn) */
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE)) {
 		nvmx_maps_refresh(n, e); /* L1's bitmap bits as they are now */
 		uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);

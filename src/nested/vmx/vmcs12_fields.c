@@ -7,7 +7,7 @@
 
 /* Every component nestbed emulates for the features it offers (nvmx_caps.c): the fields
  * of features it does not offer (virtualize x2APIC mode, posted interrupts, PML, EPTP list,
- * VMCS shadowing, #VE, SPP, CET, perf/BNDCFGS/RTIT MSRs) are unsupported, as on a CPU without them. The slot is the position in this table. */
+ * #VE, SPP, CET, perf/BNDCFGS/RTIT MSRs) are unsupported, as on a CPU without them. The slot is the position in this table. */
 static const uint16_t fields[] = {
 	/* 16-bit, B.1 */
 	VMCS_VPID,
@@ -57,6 +57,8 @@ static const uint16_t fields[] = {
 	VMCS_HOST_CR0, VMCS_HOST_CR3, VMCS_HOST_CR4, VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE,
 	VMCS_HOST_TR_BASE, VMCS_HOST_GDTR_BASE, VMCS_HOST_IDTR_BASE, VMCS_HOST_SYSENTER_ESP,
 	VMCS_HOST_SYSENTER_EIP, VMCS_HOST_RSP, VMCS_HOST_RIP,
+	/* VMCS shadowing (B.2.1), last so that the slots above keep their places */
+	VMCS_VMREAD_BITMAP, VMCS_VMWRITE_BITMAP,
 };
 
 _Static_assert(ARRAY_SIZE(fields) <= VMCS12_FIELD_COUNT && ARRAY_SIZE(fields) < 255, "VMCS12_FIELD_COUNT too small");
