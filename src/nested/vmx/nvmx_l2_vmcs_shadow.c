@@ -24,6 +24,7 @@
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/vmm.h"
+#include "core/x86.h"
 #include "core/guest_mem.h"
 #include "core/guest_walk.h"
 #include "core/run.h"
@@ -33,16 +34,10 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx_exit.h"
 
-#define RFLAGS_CF (1ull << 0)
-#define RFLAGS_ZF (1ull << 6)
-#define RFLAGS_ARITH 0x8d5ull           /* CF, PF, AF, ZF, SF, OF: the VMX outcome flags (31.2) */
-#define VECTOR_GP 13
-#define VECTOR_PF 14
 #define PF_ERR_PRESENT (1u << 0)        /* vol.3A 4.7 */
 #define PF_ERR_WRITE (1u << 1)
 #define PF_ERR_RSVD (1u << 3)
 #define REGION_FIELDS_OFFSET 16         /* struct vmcs12_region.field */
-#define MISC_VMWRITE_ANY (1ull << 29)   /* A.6 */
 #define EPT_CAP_EXECUTE_ONLY (1ull << 0) /* A.10 */
 #define EPT_QUAL_LINEAR_VALID (1ull << 7) /* 28.2.1 Table 28-7 */
 #define EPT_QUAL_FINAL (1ull << 8)
