@@ -420,7 +420,7 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
 static void handle_nmi(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
+	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
 	v->ops->inject(v, &nmi);
 }
 
