@@ -205,7 +205,7 @@ void exception_dispatch(struct exception_frame *f)
 		return;
 	/* An NMI in nestbed is taken only where nestbed opens for it (SVM: the STGI after
 	 * an NMI intercept, svm_backend.c); what it meant is decided there. */
-	if (f->vector == VECTOR_NMI)
+	if (f->vector == NMI_VECTOR)
 		return;
 	struct exception_expectation *x = this_expectation();
 	if (f->vector >= FIRST_EXTERNAL_VECTOR && x->catch_interrupt && !x->caught) {

@@ -19,8 +19,8 @@
 #include "core/smm_msr.h"
 #include "core/smram_lock.h"
 #include "core/string.h"
-#include "core/vmm.h"
 #include "core/x86.h"
+#include "core/vmm.h"
 
 #define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
 #define FEATURE_CONTROL_LOCKED 1ull   /* lock bit, VMX off: SDM vol.4 2.1 IA32_FEATURE_CONTROL */
@@ -420,7 +420,7 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
 static void handle_nmi(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
+	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
 	v->ops->inject(v, &nmi);
 }
 

@@ -29,7 +29,7 @@
 #define VINTR_V_GIF_ENABLE (1ull << 25)
 #define VINTR_VGIF_BITS (VINTR_V_GIF | VINTR_V_GIF_ENABLE)
 #define NSVM_OWN_WORDS 64           /* nonzero 64-bit words of nestbed's own IOPM/MSRPM */
-#define LEGACY_CR3_BITS 0xffffffffull
+#define LEGACY_CR3_BITS 0xffffffffull /* CR3 outside long mode: 32 bits (APM vol.2 3.1.2) */
 
 struct nsvm {
 	bool gif;                /* L1's global interrupt flag */

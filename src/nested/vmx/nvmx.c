@@ -30,7 +30,6 @@
 #define DESC_VPID_MASK 0xffffull
 #define CANONICAL_SHIFT 47
 #define MSR_IA32_DEBUGCTL 0x1d9u
-#define NMI_VECTOR 2          /* SDM vol.4 table 2-2 */
 
 struct nvmx *nvmx_of(const struct vcpu *v)
 {
