@@ -20,6 +20,7 @@
 #include "core/smram_lock.h"
 #include "core/string.h"
 #include "core/vmm.h"
+#include "iommu/vamdvi_hw.h"
 
 #define RFLAGS_IF (1ull << 9)
 #define VECTOR_UD 6
@@ -232,6 +233,8 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 	if (v->level >= 2 && v->nested && v->nested->apic_access && v->nested->apic_access(v, e))
 		return;
 	if ((v->level == 1 || t->present) && apic_mmio_write_exit(v, e))
+		return;
+	if (vamdvi_mmio_exit(v, e))   /* L1's registers of its virtual AMD-Vi */
 		return;
 	if (v->nested && v->nested->tdp_fault(v, e))
 		return;
