@@ -93,7 +93,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 				return -1;
 			}
 		} else {
-			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)",
+			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)",
 				   (int)len, w);
 			return -1;
 		}

@@ -58,6 +58,11 @@ IOMMU_MUST_SHOW = {
                     r"\d+ blocked DMA request\(s\), the first a write by 00:1f\.2 at ",
     "qemu-q35-amdvi-svm": r"^nestbed: iommu amd-vi: 1 of 1 unit\(s\) translating .*\n(.*\n)*"
                           + _DMA_PROBES}
+VIOMMU_MUST_SHOW = (r"^nestbed: viommu: the guest programs a virtual AMD-Vi at .*\n(.*\n)*"
+                   r"^ok \d+ - isolation/viommu-dma\n(.*\n)*"
+                   r"^nestbed: viommu: L1 did not enable its AMD-Vi unit: \d+ register accesses, "
+                   r"[1-9]\d* commands, [1-9]\d* page-table copies built \([1-9]\d* leaves, "
+                   r"[1-9]\d* entries left out\)")
 # The exit trace (README.md "Traces"): L1's VMRUN/VMLAUNCH by the manual's name as a
 # kvm_exit, then L2's CPUID as a kvm_nested_vmexit that nestbed reflects to L1.
 SVM_TRACE_MUST_SHOW = (
@@ -307,6 +312,12 @@ SCENARIOS = (
        for p in IOMMU_PLATFORMS for mode in ("bare", "nestbed")]
     + [run("emulator/iommu/dma-ahci/" + p, p, "--nestbed-args", "require-iommu", CONFORMANCE,
            "isolation/*", must_show=IOMMU_MUST_SHOW[p]) for p in IOMMU_PLATFORMS]
+    # the virtual AMD-Vi (nestbed's viommu option): the guest programs it to aim the AHCI
+    # disk's DMA at nestbed's image (through its own mapping and through an identity map
+    # over it); the canary stays, the translated DMA into its own buffer arrives
+    + [run("emulator/iommu/viommu-dma/qemu-q35-amdvi-svm", "qemu-q35-amdvi-svm",
+           "--nestbed-args", "require-iommu viommu", CONFORMANCE, "isolation/viommu-dma",
+           "isolation/dma-ahci", must_show=VIOMMU_MUST_SHOW)]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
     # (under nestbed with the exit trace: each exit by the manual's name, KVM's events)
