@@ -339,7 +339,8 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		break;
 	case NESTBED_HC_IOMMU:
 		v->state.gpr.rax = 0;
-		v->state.gpr.rbx = machine.iommu.nr_enabled;
+		v->state.gpr.rbx = machine.iommu.nr_enabled |
+				   (machine.iommu.viommu ? NESTBED_HC_IOMMU_VIRTUAL : 0);
 		v->state.gpr.rcx = machine.bi->image_phys;
 		v->state.gpr.rdx = machine.bi->image_size;
 		break;

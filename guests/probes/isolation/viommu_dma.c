@@ -10,7 +10,7 @@
  * proves the translation; (b) a read into the IOVAs of nestbed's image and (c) one into
  * its identity-mapped physical address leave nestbed's canary unchanged; the unit is
  * switched off again and (d) the disk's DMA still works. SKIPs without an AHCI disk,
- * bare, and when nestbed offers no IOMMU (no IVRS in the guest's ACPI tables). */
+ * bare, and when nestbed offers no virtual IOMMU (NESTBED_HC_IOMMU_VIRTUAL). */
 #include "core/string.h"
 #include "lib/ahci.h"
 #include "lib/nestbed_hc.h"
@@ -196,10 +196,12 @@ static enum probe_status viommu_dma(struct probe_run *run)
 	if (outcome != NESTBED_HC_ANSWERED)
 		return probe_skip(run, "%s", nestbed_hc_absent_reason(outcome));
 	EXPECT_EQ(run, "RAX (status of NESTBED_HC_IOMMU)", 0, r.rax);
+	if (!(r.rbx & NESTBED_HC_IOMMU_VIRTUAL))
+		return probe_skip(run, "nestbed offers no virtual IOMMU (option viommu)");
 	uint64_t base = find_iommu();
 	if (!base)
-		return probe_skip(run, "no IVRS in the guest's ACPI tables: nestbed offers no "
-				  "virtual AMD-Vi (option viommu)");
+		return probe_fail(run, "nestbed offers a virtual IOMMU, but the guest's RSDT "
+				  "lists no IVRS");
 	if (d.dev * 8 + d.fn != AHCI_DEVICE_ID)
 		return probe_skip(run, "the AHCI disk is at 00:%02x.%u, not 00:1f.2", d.dev, d.fn);
 	uint64_t target = r.rcx & ~0xfffull, size = r.rdx;
