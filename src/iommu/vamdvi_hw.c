@@ -46,6 +46,7 @@ struct vamdvi_state {
 	struct vamdvi_regs regs;
 	struct vamdvi_slot slots[VAMDVI_SLOTS];
 	bool dirty;              /* the real unit's caches need flushing */
+	uint64_t frames, frame_budget;   /* copies' table frames: in use, at most */
 	uint64_t mmio_exits, commands, builds, leaves, dropped, no_slot, no_memory;
 	uint8_t slot_of[VAMDVI_DEVICE_IDS];   /* 0, or slot index + 1 */
 };
@@ -66,10 +67,16 @@ static bool leaf_ok(void *ctx, uint64_t pa, uint64_t len)
 	return pa + len > pa && !nestbed_owns_range(pa, len);
 }
 
+/* L1 decides how large its tables are: its copies get at most half of the heap that
+ * was free at boot, so that nestbed's own tables still find frames. */
 static uint64_t alloc(void *ctx)
 {
-	(void)ctx;
-	return alloc_frames_zeroed(1, FRAME_SIZE);
+	struct vamdvi_state *s = ctx;
+	if (s->frames >= s->frame_budget)
+		return 0;
+	uint64_t f = alloc_frames_zeroed(1, FRAME_SIZE);
+	s->frames += f != 0;
+	return f;
 }
 
 static uint64_t *ptr(void *ctx, uint64_t frame)
@@ -80,19 +87,20 @@ static uint64_t *ptr(void *ctx, uint64_t frame)
 
 static void free_frame(void *ctx, uint64_t frame)
 {
-	(void)ctx;
+	struct vamdvi_state *s = ctx;
 	frame_free_range(&nestbed_frames, frame, 1);
+	s->frames--;
 }
 
-static const struct vamdvi_shadow_env shadow_env = { NULL, l1_table, leaf_ok, alloc, ptr };
+#define SHADOW_ENV(s) (&(const struct vamdvi_shadow_env){ (s), l1_table, leaf_ok, alloc, ptr })
 
 /* ---- copies ---- */
 
 static void build(struct vamdvi_state *s, struct vamdvi_slot *slot)
 {
-	vamdvi_shadow_free(&shadow_env, slot->root, slot->levels, free_frame);
+	vamdvi_shadow_free(SHADOW_ENV(s), slot->root, slot->levels, free_frame);
 	struct vamdvi_shadow_stats st;
-	slot->root = vamdvi_shadow_build(&shadow_env, slot->l1_root, slot->levels, &st);
+	slot->root = vamdvi_shadow_build(SHADOW_ENV(s), slot->l1_root, slot->levels, &st);
 	s->builds++;
 	s->leaves += st.leaves;
 	s->dropped += st.dropped;
@@ -109,7 +117,7 @@ static void release(struct vamdvi_state *s, uint32_t id)
 	s->slot_of[id] = 0;
 	struct vamdvi_slot *slot = &s->slots[k - 1];
 	if (--slot->users == 0) {
-		vamdvi_shadow_free(&shadow_env, slot->root, slot->levels, free_frame);
+		vamdvi_shadow_free(SHADOW_ENV(s), slot->root, slot->levels, free_frame);
 		*slot = (struct vamdvi_slot){ 0 };
 	}
 }
@@ -145,8 +153,10 @@ static void read_l1_dte(const struct vamdvi_state *s, uint32_t id, uint64_t dte[
 	dte[0] = dte[1] = dte[2] = dte[3] = 0;
 	uint64_t base = s->regs.devtab & VAMDVI_ADDR_MASK;
 	uint64_t size = ((s->regs.devtab & 0x1ff) + 1) * FRAME_SIZE;
-	if ((uint64_t)id * VAMDVI_DTE_SIZE + VAMDVI_DTE_SIZE <= size)
-		guest_phys_read(base + (uint64_t)id * VAMDVI_DTE_SIZE, dte, VAMDVI_DTE_SIZE);
+	uint64_t at = base + (uint64_t)id * VAMDVI_DTE_SIZE;
+	if ((uint64_t)id * VAMDVI_DTE_SIZE + VAMDVI_DTE_SIZE <= size &&
+	    guest_ram_range(at, VAMDVI_DTE_SIZE))
+		guest_phys_read(at, dte, VAMDVI_DTE_SIZE);
 }
 
 /* Rebuilds device id's real entry from L1's (the copy too when rebuild). */
@@ -224,16 +234,19 @@ static void flush_real(struct vamdvi_state *s)
 
 /* ---- L1's commands ---- */
 
+/* L1's command buffer and COMPLETION_WAIT stores reach its RAM only: nestbed does them
+ * with CPU accesses, and a store aimed at the local APIC (an ICR write) or any other MMIO
+ * would be nestbed's own access there. A store elsewhere is dropped. */
 static int cmd_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
 	(void)ctx;
-	return guest_phys_read(gpa, buf, len);
+	return guest_ram_range(gpa, len) ? guest_phys_read(gpa, buf, len) : -1;
 }
 
 static int cmd_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
 	(void)ctx;
-	return guest_phys_write(gpa, buf, len);   /* nestbed's memory: dropped */
+	return guest_ram_range(gpa, len) ? guest_phys_write(gpa, buf, len) : -1;
 }
 
 static void inv_dte(void *ctx, uint16_t id)
@@ -356,6 +369,7 @@ int vamdvi_init(struct machine *m, char *err, size_t errlen)
 		return -1;
 	}
 	struct vamdvi_state *s = phys_to_virt(pa);
+	s->frame_budget = nestbed_frames.nr_free / 2;
 	s->unit = &io->amdvi_units[0];
 	s->identity_root = io->dma_root;
 	io->viommu = s;
