@@ -219,9 +219,13 @@ void iommu_init(struct machine *m)
 		s->nr_enabled, s->nr_found);
 	for (uint32_t i = 0; i < s->nr_enabled; i++)
 		kprintf(" %#llx", (unsigned long long)s->reg_base[i]);
-	kprintf(", unmapped for the guest); DMA reaches [0, %#llx) but nestbed's memory; "
-		"%s hidden from the guest's ACPI tables (%d root-table entries removed)\n",
-		(unsigned long long)s->dma_top, sig, s->hidden);
+	kprintf(", unmapped for the guest); DMA reaches [0, %#llx) but nestbed's memory; ",
+		(unsigned long long)s->dma_top);
+	if (s->viommu)
+		kprintf("%s left in the guest's ACPI tables for its virtual AMD-Vi\n", sig);
+	else
+		kprintf("%s hidden from the guest's ACPI tables (%d root-table entries removed)\n",
+			sig, s->hidden);
 }
 
 void iommu_report_faults(const struct machine *m)
