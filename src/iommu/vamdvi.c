@@ -94,6 +94,27 @@ enum vamdvi_action vamdvi_write(struct vamdvi_regs *r, uint32_t off, unsigned si
 	return VAMDVI_NONE;
 }
 
+uint64_t vamdvi_fill(struct vamdvi_regs *r, uint32_t off, unsigned size, uint64_t count,
+		     uint64_t value, enum vamdvi_action *action)
+{
+	*action = VAMDVI_NONE;
+	if (!size || size > 8 || (size & (size - 1)) || (off & (size - 1)))
+		return 0;
+	uint64_t page_left = (4096u - (off & 4095u)) / size;
+	uint64_t n = count < page_left ? count : page_left;
+	uint64_t pattern = size == 8 ? value : value & ((1ull << (8 * size)) - 1);
+	for (unsigned w = size; w < 8; w *= 2)
+		pattern |= pattern << (8 * w);
+	uint64_t end = (uint64_t)off + n * size;
+	for (uint64_t reg = ((uint64_t)off + 7) & ~7ull; reg + 8 <= end && reg < VAMDVI_MMIO_SIZE;
+	     reg += 8) {
+		enum vamdvi_action a = vamdvi_write(r, (uint32_t)reg, 8, pattern);
+		if (a == VAMDVI_RESYNC_ALL || (a == VAMDVI_RUN_COMMANDS && *action == VAMDVI_NONE))
+			*action = a;
+	}
+	return n;
+}
+
 int vamdvi_cmd_decode(const uint64_t c[2], struct vamdvi_cmd *out)
 {
 	*out = (struct vamdvi_cmd){ .opcode = (unsigned)(c[0] >> 60) };

@@ -113,6 +113,14 @@ enum vamdvi_action {
 enum vamdvi_action vamdvi_write(struct vamdvi_regs *r, uint32_t off, unsigned size,
 				uint64_t value);
 
+/* REP STOS of count elements of size bytes (1, 2, 4, 8), each `value`, from byte offset
+ * off (aligned to size): the part up to the end of off's 4 KiB page, done as 8-byte
+ * writes of the registers it covers whole (Xen 4.17 clears the block when it maps it).
+ * Returns the elements done; *action is the most the writes asked for
+ * (VAMDVI_RESYNC_ALL over VAMDVI_RUN_COMMANDS over VAMDVI_NONE). */
+uint64_t vamdvi_fill(struct vamdvi_regs *r, uint32_t off, unsigned size, uint64_t count,
+		     uint64_t value, enum vamdvi_action *action);
+
 struct vamdvi_cmd {
 	unsigned opcode;
 	uint16_t device_id;      /* INVALIDATE_DEVTAB_ENTRY, INVALIDATE_INTERRUPT_TABLE */

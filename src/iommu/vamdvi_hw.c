@@ -290,13 +290,9 @@ static void rep_stos(struct vcpu *v, struct vamdvi_state *s, const struct insn *
 		guest_failure(v, "a REP STOS over the IOMMU's registers nestbed cannot emulate "
 			      "(DF set, %u-byte addresses or unaligned at offset %#x)",
 			      insn->address_size, off);
-	uint64_t page_left = (FRAME_SIZE - (off & (FRAME_SIZE - 1))) / size;
-	uint64_t n = g->rcx < page_left ? g->rcx : page_left;
-	uint64_t pattern = g->rax & (size == 8 ? ~0ull : (1ull << (8 * size)) - 1);
-	for (unsigned w = size; w < 8; w *= 2)
-		pattern |= pattern << (8 * w);
-	for (uint64_t reg = (off + 7) & ~7u; reg + 8 <= off + n * size; reg += 8)
-		run_action(s, vamdvi_write(&s->regs, (uint32_t)reg, 8, pattern));
+	enum vamdvi_action a;
+	uint64_t n = vamdvi_fill(&s->regs, off, size, g->rcx, g->rax, &a);
+	run_action(s, a);
 	g->rdi += n * size;
 	g->rcx -= n;
 	if (!g->rcx) {
