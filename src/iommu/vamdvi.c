@@ -197,7 +197,7 @@ void vamdvi_dte_irt(const uint64_t l1[4], uint64_t *base, uint64_t *len)
 {
 	*base = l1[2] & VAMDVI_DTE_INTTAB_MASK;
 	*len = 0;
-	if (!(l1[0] & VAMDVI_DTE_V) || !(l1[2] & VAMDVI_DTE_IV))
+	if (!(l1[2] & VAMDVI_DTE_IV))   /* IV alone governs interrupts (2.2.2), V is for DMA */
 		return;
 	unsigned n = (unsigned)(l1[2] >> VAMDVI_DTE_INTTABLEN_SHIFT) & 0xf;
 	if (n > VAMDVI_IRT_MAX_LEN)
@@ -216,7 +216,13 @@ void vamdvi_compose_dte(const uint64_t l1[4], bool unit_enabled, uint64_t shadow
 		 VAMDVI_DTE_V | VAMDVI_DTE_TV | perm;
 	out[1] = identity_domain;
 	out[2] = out[3] = 0;
-	if (!unit_enabled || !(l1[0] & VAMDVI_DTE_V))
+	if (!unit_enabled)
+		return;
+	/* IV governs the interrupt fields whatever V says (2.2.2: an I/O APIC's entry has
+	 * V clear and IV set) */
+	if ((l1[2] & VAMDVI_DTE_IV) && irt_ok)
+		out[2] = l1[2] & VAMDVI_DTE_INT_KEEP & ~VAMDVI_DTE_INIT_PASS;
+	if (!(l1[0] & VAMDVI_DTE_V))
 		return;
 	if (l1[0] & VAMDVI_DTE_TV) {
 		unsigned mode = (unsigned)((l1[0] & VAMDVI_DTE_MODE_MASK) >> VAMDVI_DTE_MODE_SHIFT);
@@ -233,8 +239,6 @@ void vamdvi_compose_dte(const uint64_t l1[4], bool unit_enabled, uint64_t shadow
 			out[1] = shadow_domain;
 		}
 	}
-	if ((l1[2] & VAMDVI_DTE_IV) && irt_ok)
-		out[2] = l1[2] & VAMDVI_DTE_INT_KEEP & ~VAMDVI_DTE_INIT_PASS;
 }
 
 /* ---- shadow I/O page tables ---- */

@@ -423,6 +423,15 @@ static void test_compose_dte(void **state)
 	l1[2] &= ~1ull;
 	vamdvi_dte_irt(l1, &base, &len);
 	assert_int_equal(len, 0);
+	/* an I/O APIC's entry: V clear, IV set: DMA untranslated, interrupts remapped */
+	uint64_t ioapic[4] = { 0, 0, 1 | 0xbull << 1 | 0x7000ull | 2ull << 60, 0 };
+	vamdvi_dte_irt(ioapic, &base, &len);
+	assert_int_equal(len, 16u << 11);
+	vamdvi_compose_dte(ioapic, true, 0, 20, IDROOT, 1, true, out);
+	assert_int_equal(out[0], ident0);
+	assert_int_equal(out[2], ioapic[2]);
+	vamdvi_compose_dte(ioapic, false, 0, 20, IDROOT, 1, true, out);
+	assert_int_equal(out[2], 0);                 /* L1's unit off: nothing remapped */
 }
 
 int main(void)
