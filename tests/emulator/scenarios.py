@@ -226,18 +226,20 @@ def _bad_image_scenarios():
                            os.path.join(BAD_IMAGES_DIR, name), expect="fail",
                            regex=line + r"[^\n]*\n(.*\n)?exit-port: 2$"))
     return out
-# Xen 4.17 as the guest (`harness xen`, harness/xen.py). On q35 with AMD-Vi, with Xen's
-# default options (dom0=pvh only): a PVH dom0 runs its exit loops (CPUID, the PCI
-# configuration ports, HLT) and checks them, bare (~2 min on a loaded machine) and under
-# nestbed, where Xen 4.17 gets the IOMMU it needs for a PVH dom0 as nestbed's virtual
-# AMD-Vi (option viommu, which the harness adds; ~8.5 min at load 14, dom0 as L2). Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts
+# Xen 4.17 as the guest (`harness xen`, harness/xen.py). Bare on q35 with AMD-Vi, with
+# Xen's default options (dom0=pvh only): a PVH dom0 runs its exit loops (CPUID, the PCI
+# configuration ports, HLT) and checks them, ~2 min on a loaded machine. Under nestbed
+# Xen 4.17 gets the IOMMU it needs for a PVH dom0 as nestbed's virtual AMD-Vi (option
+# viommu, which the harness adds), and the same run passed by hand in 403 s and 513 s at
+# load 14; in another, dom0 stalled in stop_machine while switching its clocksource to
+# the TSC (soft lockups in multi_cpu_stop, as in the PVH domU stall below): no scenario
+# until that is found (emulator/iommu/viommu-dma checks the virtual AMD-Vi itself). Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts
 # a PVH domU with Xen's toolstack (xl) and the domU runs the same loops, ~4 min. Under
 # nestbed the same domU passed in 3 of 5 runs (~3.5 min) and stalled after its ACPI setup
 # in 2: no scenario until that is found; Xen starts a PV dom0 there (~1 min).
 XEN_PV_TIMEOUT = 180
 XEN_TIMEOUT = 600
 XEN_DOMU_TIMEOUT = 900
-XEN_NESTBED_PVH_TIMEOUT = 1200
 
 
 def xen(name, platform, timeout, must_show, *rest):
@@ -248,10 +250,6 @@ def xen(name, platform, timeout, must_show, *rest):
 XEN_SCENARIOS = [
     xen("emulator/xen/qemu-q35-amdvi-svm/bare-pvh-dom0", "qemu-q35-amdvi-svm", XEN_TIMEOUT,
         r"ok 7 - xen/dom0/hlt-wakes", "--bare"),
-    xen("emulator/xen/qemu-q35-amdvi-svm/nestbed-pvh-dom0", "qemu-q35-amdvi-svm",
-        XEN_NESTBED_PVH_TIMEOUT,
-        r"^nestbed: viommu: the guest programs a virtual AMD-Vi at .*\n(.*\n)*"
-        r"^\(XEN\) AMD-Vi: IOMMU 0 Enabled\.\n(.*\n)*^ok 7 - xen/dom0/hlt-wakes"),
     xen("emulator/xen/qemu-svm/bare-pv-dom0-pvh-domu", "qemu-svm", XEN_DOMU_TIMEOUT,
         r"ok 7 - xen/domU/hlt-wakes", "--bare", "--dom0", "pv", "--domu"),
     xen("emulator/xen/qemu-svm/nestbed-pv-dom0", "qemu-svm", XEN_PV_TIMEOUT, None,
