@@ -234,9 +234,10 @@ def _bad_image_scenarios():
 # load 13-15; in a third, dom0 stalled in stop_machine while switching its clocksource to
 # the TSC (soft lockups in multi_cpu_stop, as in the PVH domU stall below): no scenario
 # until that is found (emulator/iommu/viommu-dma checks the virtual AMD-Vi itself).
-# Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts a PVH domU with Xen's toolstack (xl) and the domU runs the same loops, ~4 min. Under
-# nestbed the same domU passed in 3 of 5 runs (~3.5 min) and stalled after its ACPI setup
-# in 2: no scenario until that is found; Xen starts a PV dom0 there (~1 min).
+# Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts a PVH domU with Xen's
+# toolstack (xl) and the domU runs the same loops, ~4 min. Under nestbed the same domU
+# passed in 3 of 5 runs (~3.5 min) and stalled after its ACPI setup in 2: no scenario
+# until that is found; Xen starts a PV dom0 there (~1 min).
 XEN_PV_TIMEOUT = 180
 XEN_TIMEOUT = 600
 XEN_DOMU_TIMEOUT = 900
