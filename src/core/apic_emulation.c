@@ -10,9 +10,8 @@
 #include "core/pcpu.h"
 #include "core/run.h"
 #include "core/vmm.h"
+#include "core/x86.h"
 
-#define OPCODE_MOV_RM_R 0x89   /* MOV r/m32, r32 (SDM vol.2B MOV) */
-#define OPCODE_MOV_RM_IMM 0xC7 /* MOV r/m32, imm32 (/0) */
 #define OPCODE_XCHG_RM_R 0x87  /* XCHG r/m32, r32: Linux's 11AP erratum path */
 #define APIC_REG_ALIGN_MASK 0xfu
 

@@ -21,6 +21,7 @@
 #include "core/string.h"
 #include "core/x86.h"
 #include "core/vmm.h"
+#include "iommu/vamdvi_hw.h"
 
 #define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
 #define FEATURE_CONTROL_LOCKED 1ull   /* lock bit, VMX off: SDM vol.4 2.1 IA32_FEATURE_CONTROL */
@@ -226,6 +227,8 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 		return;
 	if ((v->level == 1 || t->present) && apic_mmio_write_exit(v, e))
 		return;
+	if (vamdvi_mmio_exit(v, e))   /* L1's registers of its virtual AMD-Vi */
+		return;
 	if (v->nested && v->nested->tdp_fault(v, e))
 		return;
 	const struct guest_memmap *g = &machine.guest_map;
@@ -329,7 +332,8 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		break;
 	case NESTBED_HC_IOMMU:
 		v->state.gpr.rax = 0;
-		v->state.gpr.rbx = machine.iommu.nr_enabled;
+		v->state.gpr.rbx = machine.iommu.nr_enabled |
+				   (machine.iommu.viommu ? NESTBED_HC_IOMMU_VIRTUAL : 0);
 		v->state.gpr.rcx = machine.bi->image_phys;
 		v->state.gpr.rdx = machine.bi->image_size;
 		break;
