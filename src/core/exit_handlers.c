@@ -389,10 +389,17 @@ static void handle_cr_access(struct vcpu *v, struct exit *e)
 	vcpu_skip_instruction(v, e);
 }
 
+/* L1's interrupt or NMI that its hypervisor state holds (SVM: GIF 0), for the nested
+ * layer to deliver later */
+static bool held_by_nested(struct vcpu *v, const struct exit *e)
+{
+	return v->level == 1 && v->nested && v->nested->l1_interrupt && v->nested->l1_interrupt(v, e);
+}
+
 static void handle_resume(struct vcpu *v, struct exit *e)
 {
-	(void)v;
-	(void)e; /* a physical interrupt or NMI: it is the guest's, delivered on entry */
+	/* a physical interrupt: it is the guest's, delivered on entry */
+	(void)held_by_nested(v, e);
 }
 
 static void handle_init(struct vcpu *v, struct exit *e)
@@ -426,7 +433,8 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
  * (see apic_emulation.c), or the guest's, given back to it (APM vol.2 15.20). */
 static void handle_nmi(struct vcpu *v, struct exit *e)
 {
-	(void)e;
+	if (held_by_nested(v, e))
+		return;
 	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
 	v->ops->inject(v, &nmi);
 }
