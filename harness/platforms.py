@@ -512,6 +512,16 @@ def write_dma_disk(path: Path, sectors: int = DMA_DISK_SECTORS) -> None:
             f.write(dma_disk_sector(s))
 
 
+class QemuSvmVgif(QemuSvm):
+    """qemu-svm's CPU with virtual GIF (CPUID 8000_000Ah EDX[16], APM vol.2 15.33): QEMU
+    7.2's TCG implements V_GIF for a guest's CLGI/STGI and its gating of virtual
+    interrupts (V_IRQ); physical interrupts and NMIs ignore V_GIF there, as the APM has it.
+    No TCG model offers virtual VMLOAD/VMSAVE (EDX[15])."""
+    name = "qemu-svm-vgif"
+    summary = "QEMU TCG, AMD-V (+svm,+npt,+vgif: virtual GIF), Multiboot through -kernel"
+    cpu = "EPYC,+svm,+npt,+vgif"
+
+
 class QemuQ35Svm(QemuSvm):
     """q35 (ICH9: AHCI at 00:1f.2, the disk on its port 0) with an Intel VT-d IOMMU
     (QEMU's intel-iommu: DMA remapping, no interrupt remapping under TCG), AMD-V CPU."""
@@ -707,7 +717,7 @@ class BochsSvm(Bochs):
 
 
 PLATFORMS: Dict[str, type] = {cls.name: cls for cls in
-                              (QemuSvm, QemuQ35Svm, QemuQ35AmdViSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
+                              (QemuSvm, QemuSvmVgif, QemuQ35Svm, QemuQ35AmdViSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
 
 
 def get_platform(name: str) -> Platform:

@@ -19,7 +19,7 @@ from typing import Optional, Tuple
 
 # The harness's own timeout per platform, in seconds: the slowest expected run (Bochs at
 # ~100 M instructions per second, OVMF's ~4 s boot) with a wide margin.
-TIMEOUTS = {"qemu-svm": 60, "qemu-q35-svm": 90, "qemu-q35-amdvi-svm": 90,
+TIMEOUTS = {"qemu-svm": 60, "qemu-svm-vgif": 120, "qemu-q35-svm": 90, "qemu-q35-amdvi-svm": 90,
             "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm": 180, "kvm": 60}
 NESTBED_ELF = "build/nestbed.elf"
 NESTBED_EFI = "build/nestbed.efi"
@@ -89,6 +89,7 @@ LINUX_4CPUS_TIMEOUT = 300
 # rule in the file and in guests/README.md): they do not fail the conformance runs, any
 # other failure does. qemu-uefi-svm is the same QEMU.
 KNOWN_FAILURES = {"qemu-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "qemu-svm-vgif": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-q35-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-q35-amdvi-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-uefi-svm": "tests/emulator/known-failures/qemu-svm.txt",
@@ -143,7 +144,7 @@ def linux(name, platform, *rest, timeout=LINUX_TIMEOUT):
 # (kvm_intel's EPT) on and off. ~5 s bare on qemu-svm, ~8 s under nestbed; on bochs-vmx
 # (corei7_skylake_x) ~70 s bare (GRUB and the bzImage) and ~45 s under nestbed (PVH).
 # Bochs' AMD model does not boot Debian's kernel (guests/README.md): no bochs-svm runs.
-KVM_TIMEOUT = {"qemu-svm": 180, "qemu-uefi-svm": 240, "bochs-vmx": 400}
+KVM_TIMEOUT = {"qemu-svm": 180, "qemu-svm-vgif": 180, "qemu-uefi-svm": 240, "bochs-vmx": 400}
 KVM_NPT = {"npt1": (), "npt0": ("--l1-args", "kvm_amd.npt=0")}
 KVM_EPT = {"ept1": (), "ept0": ("--l1-args", "kvm_intel.ept=0")}
 
@@ -182,7 +183,11 @@ KVM_NESTBED_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qem
                                    *KVM_SMP)]
                          # the same under nestbed.efi, booted by OVMF (~17 s)
                          + [kvm_l2("emulator/kvm-l2/qemu-uefi-svm/nestbed/npt1",
-                                   "qemu-uefi-svm")])
+                                   "qemu-uefi-svm")]
+                         # on a CPU with vGIF, which nestbed gives L1: KVM's CLGI/STGI
+                         # run without exits (~60 s)
+                         + [kvm_l2("emulator/kvm-l2/qemu-svm-vgif/nestbed/npt1",
+                                   "qemu-svm-vgif")])
 # kvm_intel as L1: bare (Bochs' own nested VT-x) and under nestbed (nestbed's nested VT-x,
 # its shadow EPT with ept=1, KVM's shadow paging of the L2 with ept=0)
 # An L1 with 2 CPUs runs an L2 with 2 vCPUs on Bochs' VT-x under nestbed: its token ring
@@ -322,6 +327,13 @@ SCENARIOS = (
     + [run("emulator/iommu/viommu-dma/qemu-q35-amdvi-svm", "qemu-q35-amdvi-svm",
            "--nestbed-args", "require-iommu viommu", CONFORMANCE, "isolation/viommu-dma",
            "isolation/dma-ahci", must_show=VIOMMU_MUST_SHOW)]
+    # a CPU with vGIF (QEMU's +vgif): bare, its own GIF and vGIF; under nestbed, L1 on the
+    # CPU's vGIF (its CLGI/STGI unintercepted) must still hold its interrupts and NMIs
+    # while its GIF is 0, and the nested probes must pass as on qemu-svm (~40 s each)
+    + [run("emulator/%s/vgif/qemu-svm-vgif" % mode, "qemu-svm-vgif",
+           *(("--bare",) if mode == "bare" else ()), "--known-failures",
+           KNOWN_FAILURES["qemu-svm-vgif"], CONFORMANCE, "event/*", "vminsn/*", "inject/*")
+       for mode in ("bare", "nestbed")]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
     # (under nestbed with the exit trace: each exit by the manual's name, KVM's events)

@@ -107,8 +107,7 @@ static void vmexit_invalid(struct nsvm *n, const char *rule)
 	n->vmcb12.control.exitintinfo = 0;
 	guest_phys_write(n->vmcb12_pa + __builtin_offsetof(struct vmcb, control.exitcode),
 			 &n->vmcb12.control.exitcode, 4 * sizeof(uint64_t));
-	n->gif = false; /* a #VMEXIT clears GIF (APM 15.17) */
-	n->vmcb01->control.vintr |= VINTR_MASKING;
+	nsvm_l1_set_gif(n, false); /* a #VMEXIT clears GIF (APM 15.17) */
 }
 
 static int read_vmcb12(struct nsvm *n, uint64_t pa)

@@ -87,13 +87,10 @@ void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 			nsvm_inject_exception(v, VECTOR_GP, true);
 			return;
 		}
-		n->gif = (uint32_t)e->native_code == SVM_EXIT_STGI;
-		if (n->gif)
-			n->vmcb01->control.vintr &= ~VINTR_MASKING;
-		else
-			n->vmcb01->control.vintr |= VINTR_MASKING;
+		/* intercepted always, or with vGIF when nestbed needs to see it (l1_gif.h) */
+		nsvm_l1_set_gif(n, (uint32_t)e->native_code == SVM_EXIT_STGI);
 		vcpu_skip_instruction(v, e);
-		if (n->gif && n->nmi_pending_l1) {
+		if (nsvm_l1_gif(n) && n->nmi_pending_l1) {
 			struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 			v->ops->inject(v, &nmi);
 			n->nmi_pending_l1 = false;
