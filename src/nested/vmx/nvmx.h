@@ -18,6 +18,7 @@
 #include "core/vcpu.h"
 #include "nested/map_track.h"
 #include "nested/vmx/nvmx_caps.h"
+#include "nested/vmx/vmcs12_check_cache.h"
 #include "nested/vmx/vmcs12_fields.h"
 #include "vmx/vmx.h"
 
@@ -84,16 +85,68 @@ struct nvmx {
 	/* VMCS shadowing for L1 (nvmx_shadow_vmcs.c) */
 	bool shadowing;
 	uint64_t shadow_vmcs_pa;
-	uint64_t dirty[(VMCS12_FIELD_COUNT + 63) / 64]; /* slots nestbed changed since the last push */
+	uint64_t dirty[VMCS12_SLOT_WORDS]; /* slots nestbed changed since the last push */
+	/* What changed in the current VMCS12, so that an entry re-checks and re-writes only
+	 * that: the checks' verdicts with the slots they read, and the slots whose value
+	 * VMCS02 does not hold (L1 wrote them, or VMCS02 last ran another VMCS12). */
+	struct vmcs12_check_cache checks;
+	uint64_t dirty02[VMCS12_SLOT_WORDS];
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
 };
 
 struct nvmx *nvmx_of(const struct vcpu *v);
 
-/* nvmx.c: VMCS12 field access by encoding (0 / ignored for unsupported ones). */
-uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding);
-void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value);
+static inline void nvmx_mark_dirty(struct nvmx *n, unsigned slot)
+{
+	n->dirty[slot / 64] |= 1ull << (slot % 64);
+}
+
+/* VMCS12 field access by encoding (0 / ignored for unsupported ones); a write that
+ * changes the value is marked for the shadow VMCS and the entry checks.
+ * vmcs12_set: nestbed's own value (an instruction's outcome), which VMCS02 does not hold;
+ * vmcs12_save: a value VMCS02 holds (L2's state and exit information at a VM exit);
+ * vmcs12_l1_wrote: L1's VMWRITE of a slot (emulated, or pulled from the shadow VMCS). */
+static inline uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding)
+{
+	int slot = vmcs12_slot_of(encoding);
+	return slot < 0 ? 0 : n->vmcs12.field[slot];
+}
+
+/* A VM exit saves into VMCS12 what VMCS02 holds; the shadow VMCS (pulled at the entry,
+ * not writable by L1 while L2 runs) needs only what changed. */
+static inline void vmcs12_save(struct nvmx *n, uint32_t encoding, uint64_t value)
+{
+	int slot = vmcs12_slot_of(encoding);
+	value &= vmcs12_width_mask(encoding);
+	if (slot < 0 || n->vmcs12.field[slot] == value)
+		return;
+	n->vmcs12.field[slot] = value;
+	nvmx_mark_dirty(n, (unsigned)slot);
+	vmcs12_check_cache_changed(&n->checks, (unsigned)slot);
+}
+
+/* While L1 runs its shadow VMCS may hold a VMWRITE nestbed has not pulled: nestbed's own
+ * value is always pushed. */
+static inline void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value)
+{
+	int slot = vmcs12_slot_of(encoding);
+	value &= vmcs12_width_mask(encoding);
+	if (slot < 0)
+		return;
+	nvmx_mark_dirty(n, (unsigned)slot);
+	if (n->vmcs12.field[slot] == value)
+		return;
+	n->vmcs12.field[slot] = value;
+	vmcs12_check_cache_changed(&n->checks, (unsigned)slot);
+	n->dirty02[slot / 64] |= 1ull << (slot % 64);
+}
+
+static inline void vmcs12_l1_wrote(struct nvmx *n, unsigned slot)
+{
+	vmcs12_check_cache_changed(&n->checks, slot);
+	n->dirty02[slot / 64] |= 1ull << (slot % 64);
+}
 bool nvmx_ept12(const struct nvmx *n);
 /* The guest-state field a VM entry or exit switches an MSR with (24.4.1), or 0: such an
  * MSR in an MSR area lives in the VMCS (VMCS02 for L2, VMCS01 for L1), not in the CPU,
@@ -103,10 +156,6 @@ uint32_t nvmx_msr_guest_field(uint32_t msr);
 /* nvmx_shadow_vmcs.c: 0 (shadowing on, or not available) or -1; pull before nestbed
  * reads VMCS12 while L1 runs, push after it changed it (VMCS01 current for both). */
 int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n);
-static inline void nvmx_mark_dirty(struct nvmx *n, unsigned slot)
-{
-	n->dirty[slot / 64] |= 1ull << (slot % 64);
-}
 void nvmx_mark_all_dirty(struct nvmx *n);
 void nvmx_shadow_pull(struct nvmx *n);
 void nvmx_shadow_push(struct nvmx *n);

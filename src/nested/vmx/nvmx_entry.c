@@ -296,8 +296,8 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 	struct vmcs12_view view = { view_read, view_read_phys, n };
 	struct vmcs12_check_result r;
 	memset(&r, 0, sizeof(r));
-	if (vmcs12_check_entry(&view, &n->offer.caps, (v->state.efer & EFER_LMA) != 0, &r) ||
-	    vmcs12_check_link_pointer_not_current(&view, n->current_pa, &r)) {
+	if (vmcs12_check_entry_cached(&n->checks, &view, &n->offer.caps, (v->state.efer & EFER_LMA) != 0,
+				      n->current_pa, &r)) {
 		kprintf("nestbed: nested-vmx: %s of the VMCS at %#llx fails: %s (%s %u)\n",
 			launch ? "VMLAUNCH" : "VMRESUME", (unsigned long long)n->current_pa,
 			r.rule ? r.rule : "?", r.insn_error ? "VMfailValid" : "VM-entry failure, exit reason",

@@ -90,8 +90,13 @@ void nvmx_shadow_pull(struct nvmx *n)
 	if (!n->shadowing || n->current_pa == NVMX_NO_VMCS)
 		return;
 	make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
-	for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
-		n->vmcs12.field[i] = vmcs_read(vmcs12_field_encoding(i));
+	for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++) {
+		uint64_t value = vmcs_read(vmcs12_field_encoding(i));
+		if (value != n->vmcs12.field[i]) { /* L1 wrote it */
+			n->vmcs12.field[i] = value;
+			vmcs12_l1_wrote(n, i);
+		}
+	}
 	make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
 	clear_dirty(n); /* every push leaves nothing dirty, so nothing newer was overwritten */
 }
