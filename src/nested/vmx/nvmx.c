@@ -633,6 +633,7 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	n->current_pa = NVMX_NO_VMCS;
 	n->vmxon_pa = NVMX_NO_VMCS;
 	vmcs12_fields_init();
+	nvmx_entry_init(n);
 	n->revision = (uint32_t)(m->caps.vmx_caps.basic & VMX_BASIC_REVISION_MASK);
 	/* the offer follows L1's CPUID: CR4 bits, MAXPHYADDR, SGX, RTM, bus-lock detection
 	 * (A.8, 26.2-26.3) */

@@ -91,6 +91,7 @@ struct nvmx {
 	 * VMCS02 does not hold (L1 wrote them, or VMCS02 last ran another VMCS12). */
 	struct vmcs12_check_cache checks;
 	uint64_t dirty02[VMCS12_SLOT_WORDS];
+	uint64_t plain02[VMCS12_SLOT_WORDS]; /* the slots VMCS02 takes as they are (nvmx_entry.c) */
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
 };
@@ -102,10 +103,13 @@ static inline void nvmx_mark_dirty(struct nvmx *n, unsigned slot)
 	n->dirty[slot / 64] |= 1ull << (slot % 64);
 }
 
-/* VMCS12 field access by encoding (0 / ignored for unsupported ones); a write that
- * changes the value is marked for the shadow VMCS and the entry checks.
- * vmcs12_set: nestbed's own value (an instruction's outcome), which VMCS02 does not hold;
- * vmcs12_save: a value VMCS02 holds (L2's state and exit information at a VM exit);
+/* VMCS12 field access by encoding (0 / ignored for unsupported ones). Writes mark what
+ * changed: for the shadow VMCS (dirty), the entry checks (checks) and VMCS02 (dirty02).
+ * vmcs12_set: nestbed's own value while L1 runs (an instruction's outcome): always pushed,
+ * since L1's shadow VMCS may hold a VMWRITE nestbed has not pulled;
+ * vmcs12_save: the outcome of a VM exit or a failed entry (L2's state as VMCS02 holds it,
+ * exit information), written where L1 cannot have written the shadow since the pull:
+ * marked only when the value changes, and not for VMCS02;
  * vmcs12_l1_wrote: L1's VMWRITE of a slot (emulated, or pulled from the shadow VMCS). */
 static inline uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding)
 {
@@ -113,8 +117,6 @@ static inline uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding)
 	return slot < 0 ? 0 : n->vmcs12.field[slot];
 }
 
-/* A VM exit saves into VMCS12 what VMCS02 holds; the shadow VMCS (pulled at the entry,
- * not writable by L1 while L2 runs) needs only what changed. */
 static inline void vmcs12_save(struct nvmx *n, uint32_t encoding, uint64_t value)
 {
 	int slot = vmcs12_slot_of(encoding);
@@ -126,8 +128,6 @@ static inline void vmcs12_save(struct nvmx *n, uint32_t encoding, uint64_t value
 	vmcs12_check_cache_changed(&n->checks, (unsigned)slot);
 }
 
-/* While L1 runs its shadow VMCS may hold a VMWRITE nestbed has not pulled: nestbed's own
- * value is always pushed. */
 static inline void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value)
 {
 	int slot = vmcs12_slot_of(encoding);
@@ -147,6 +147,7 @@ static inline void vmcs12_l1_wrote(struct nvmx *n, unsigned slot)
 	vmcs12_check_cache_changed(&n->checks, slot);
 	n->dirty02[slot / 64] |= 1ull << (slot % 64);
 }
+
 bool nvmx_ept12(const struct nvmx *n);
 /* The guest-state field a VM entry or exit switches an MSR with (24.4.1), or 0: such an
  * MSR in an MSR area lives in the VMCS (VMCS02 for L2, VMCS01 for L1), not in the CPU,
@@ -162,6 +163,7 @@ void nvmx_shadow_push(struct nvmx *n);
 
 /* nvmx_entry.c: VMLAUNCH/VMRESUME after the instruction's own checks passed. */
 void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch);
+void nvmx_entry_init(struct nvmx *n);
 /* nvmx_exit.c: an exit of L2 (or a failed entry: reason with bit 31) emulated into L1:
  * exit information and L2 state into VMCS12, L1 loaded from its host-state area. */
 void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t qualification);

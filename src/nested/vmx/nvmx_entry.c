@@ -28,12 +28,23 @@
 #define INTR_POLL_TSC_TICKS (1u << 20)  /* the interrupt poll's period: ~0.3 ms at 3 GHz */
 #define VMX_MISC_TIMER_RATE_MASK 0x1fu  /* A.6: the timer counts every 2^rate TSC ticks */
 
-/* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4). */
+/* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4), written only
+ * when VMCS02 does not hold VMCS12's value (struct nvmx dirty02). The interruptibility
+ * state is not among them: nestbed's own exit handling may change it in VMCS02 (vmx_backend.c
+ * drop_smi_blocking), so it is written at every entry. */
 static const uint32_t guest_fields[] = {
 	NVMX_GUEST_SEGMENT_FIELDS,
 	VMCS_GUEST_CR3, VMCS_GUEST_SYSENTER_CS, VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP,
-	VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
 };
+
+void nvmx_entry_init(struct nvmx *n)
+{
+	for (unsigned i = 0; i < sizeof(guest_fields) / sizeof(guest_fields[0]); i++) {
+		unsigned slot = (unsigned)vmcs12_slot_of(guest_fields[i]);
+		n->plain02[slot / 64] |= 1ull << (slot % 64);
+	}
+}
 
 static uint64_t view_read(const void *ctx, uint32_t encoding)
 {
@@ -220,8 +231,12 @@ static void write_cr(struct nvmx *n, struct vcpu_state *st, bool ug12)
 static void write_guest_state(struct vcpu *v, struct nvmx *n, uint64_t efer, uint64_t dr7, uint64_t debugctl)
 {
 	struct vcpu_state *st = &v->state;
-	for (unsigned i = 0; i < sizeof(guest_fields) / sizeof(guest_fields[0]); i++)
-		vmcs_write(guest_fields[i], vmcs12_get(n, guest_fields[i]));
+	for (unsigned w = 0; w < VMCS12_SLOT_WORDS; w++)
+		for (uint64_t bits = n->dirty02[w] & n->plain02[w]; bits; bits &= bits - 1) {
+			unsigned slot = w * 64 + (unsigned)__builtin_ctzll(bits);
+			vmcs_write(vmcs12_field_encoding(slot), n->vmcs12.field[slot]);
+		}
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, vmcs12_get(n, VMCS_GUEST_INTERRUPTIBILITY));
 	uint32_t entry12 = (uint32_t)vmcs12_get(n, VMCS_ENTRY_CTLS);
 	bool load_debug = entry12 & VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS;
 	vmcs_write(VMCS_GUEST_DR7, load_debug ? vmcs12_get(n, VMCS_GUEST_DR7) : dr7);
@@ -367,6 +382,8 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 	for (unsigned i = 0; i < overrides.count; i++)
 		vmcs_write(overrides.field[i], overrides.value[i]);
 	flush_l2_tlb(n, proc2_12);
+	for (unsigned w = 0; w < VMCS12_SLOT_WORDS; w++)
+		n->dirty02[w] = 0; /* VMCS02 now holds VMCS12 */
 	n->vmcs12.launch_state = NVMX_LAUNCH_LAUNCHED;
 	v->backend = &n->vv02;
 	v->level = 2;

@@ -198,9 +198,9 @@ void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_
 {
 	/* 26.8: exit reason with bit 31, the qualification, host state loaded; no guest state
 	 * is saved and the VMCS stays unlaunched */
-	vmcs12_set(n, VMCS_EXIT_REASON, reason | VMX_EXIT_REASON_ENTRY_FAILURE);
-	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
-	vmcs12_set(n, VMCS_EXIT_INTR_INFO, 0);
+	vmcs12_save(n, VMCS_EXIT_REASON, reason | VMX_EXIT_REASON_ENTRY_FAILURE);
+	vmcs12_save(n, VMCS_EXIT_QUALIFICATION, qualification);
+	vmcs12_save(n, VMCS_EXIT_INTR_INFO, 0);
 	uint64_t pat = n->vv01->load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
 	load_host_state(v, n, v->state.efer, pat);
 }
@@ -209,52 +209,52 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 {
 	struct vcpu_state *st = &v->state;
 	/* VMCS02 is current: exit information and L2's state into VMCS12 */
-	vmcs12_set(n, VMCS_EXIT_REASON, reason);
-	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
+	vmcs12_save(n, VMCS_EXIT_REASON, reason);
+	vmcs12_save(n, VMCS_EXIT_QUALIFICATION, qualification);
 	for (unsigned i = 0; i < sizeof(exit_info_fields) / sizeof(exit_info_fields[0]); i++)
-		vmcs12_set(n, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+		vmcs12_save(n, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
 	if (n->vv02.polled_exit) { /* an interrupt nestbed polled for (struct vmx_vcpu intr_poll) */
-		vmcs12_set(n, VMCS_EXIT_INTR_INFO, n->vv02.polled_intr_info);
-		vmcs12_set(n, VMCS_IDT_VECTORING_INFO, 0);
+		vmcs12_save(n, VMCS_EXIT_INTR_INFO, n->vv02.polled_intr_info);
+		vmcs12_save(n, VMCS_IDT_VECTORING_INFO, 0);
 		n->vv02.polled_exit = false;
 	}
 	for (unsigned i = 0; i < sizeof(saved_fields) / sizeof(saved_fields[0]); i++)
-		vmcs12_set(n, saved_fields[i], vmcs_read(saved_fields[i]));
+		vmcs12_save(n, saved_fields[i], vmcs_read(saved_fields[i]));
 	/* blocking by SMI is never L2's outside SMM, where nestbed never runs it (Bochs 2.7
 	 * saves it for a CPU it started through a SIPI exit; vmx_backend.c drop_smi_blocking) */
-	vmcs12_set(n, VMCS_GUEST_INTERRUPTIBILITY,
+	vmcs12_save(n, VMCS_GUEST_INTERRUPTIBILITY,
 		   vmcs12_get(n, VMCS_GUEST_INTERRUPTIBILITY) & ~(uint64_t)VMX_INTERRUPTIBILITY_SMI);
 	/* CR0/CR4 as L2 has them: VMCS02's value (nestbed's forced bits are forced for L2 too) */
-	vmcs12_set(n, VMCS_GUEST_RIP, st->rip);
-	vmcs12_set(n, VMCS_GUEST_RSP, st->rsp);
-	vmcs12_set(n, VMCS_GUEST_RFLAGS, st->rflags);
+	vmcs12_save(n, VMCS_GUEST_RIP, st->rip);
+	vmcs12_save(n, VMCS_GUEST_RSP, st->rsp);
+	vmcs12_save(n, VMCS_GUEST_RFLAGS, st->rflags);
 	uint32_t exit12 = (uint32_t)vmcs12_get(n, VMCS_EXIT_CTLS);
 	if (exit12 & VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS) {
-		vmcs12_set(n, VMCS_GUEST_DR7, vmcs_read(VMCS_GUEST_DR7));
-		vmcs12_set(n, VMCS_GUEST_IA32_DEBUGCTL, vmcs_read(VMCS_GUEST_IA32_DEBUGCTL));
+		vmcs12_save(n, VMCS_GUEST_DR7, vmcs_read(VMCS_GUEST_DR7));
+		vmcs12_save(n, VMCS_GUEST_IA32_DEBUGCTL, vmcs_read(VMCS_GUEST_IA32_DEBUGCTL));
 	}
 	uint64_t l2_pat = n->vv02.load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
 	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_PAT)
-		vmcs12_set(n, VMCS_GUEST_IA32_PAT, l2_pat);
+		vmcs12_save(n, VMCS_GUEST_IA32_PAT, l2_pat);
 	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_EFER)
-		vmcs12_set(n, VMCS_GUEST_IA32_EFER, st->efer);
+		vmcs12_save(n, VMCS_GUEST_IA32_EFER, st->efer);
 	/* 27.3.4: the guest interrupt status with virtual-interrupt delivery (RVI, SVI) */
 	if ((vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) &&
 	    (vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & VMX_PROC2_VIRTUAL_INTR_DELIVERY))
-		vmcs12_set(n, VMCS_GUEST_INTR_STATUS, vmcs_read(VMCS_GUEST_INTR_STATUS));
+		vmcs12_save(n, VMCS_GUEST_INTR_STATUS, vmcs_read(VMCS_GUEST_INTR_STATUS));
 	/* 27.3.4: what is left of the timer (0 after its own exit), which VMCS02 saved */
 	if ((exit12 & VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER) &&
 	    (vmcs12_get(n, VMCS_PIN_BASED_CTLS) & VMX_PIN_PREEMPTION_TIMER))
-		vmcs12_set(n, VMCS_PREEMPTION_TIMER_VALUE, vmcs_read(VMCS_PREEMPTION_TIMER_VALUE));
+		vmcs12_save(n, VMCS_PREEMPTION_TIMER_VALUE, vmcs_read(VMCS_PREEMPTION_TIMER_VALUE));
 	if (nvmx_ept12(n))
 		for (unsigned i = 0; i < 4; i++)
-			vmcs12_set(n, VMCS_GUEST_PDPTE(i), vmcs_read(VMCS_GUEST_PDPTE(i)));
+			vmcs12_save(n, VMCS_GUEST_PDPTE(i), vmcs_read(VMCS_GUEST_PDPTE(i)));
 	/* 27.2: "IA-32e mode guest" follows L2's EFER.LMA; the entry event is consumed */
 	uint64_t entry12 = vmcs12_get(n, VMCS_ENTRY_CTLS);
 	entry12 = (st->efer & EFER_LMA) ? entry12 | VMX_ENTRY_CTL_IA32E_MODE_GUEST :
 					  entry12 & ~(uint64_t)VMX_ENTRY_CTL_IA32E_MODE_GUEST;
-	vmcs12_set(n, VMCS_ENTRY_CTLS, entry12);
-	vmcs12_set(n, VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO) & ~(uint64_t)ENTRY_INTR_VALID);
+	vmcs12_save(n, VMCS_ENTRY_CTLS, entry12);
+	vmcs12_save(n, VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO) & ~(uint64_t)ENTRY_INTR_VALID);
 	store_exit_msrs(v, n);
 	uint64_t l2_efer = st->efer;
 	to_vmcs01(v, n);
