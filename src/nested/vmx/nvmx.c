@@ -77,6 +77,7 @@ static void vmcs12_flush(struct vcpu *v, struct nvmx *n)
 {
 	if (n->current_pa == NVMX_NO_VMCS)
 		return;
+	nvmx_sync_rare(v, n);
 	if (guest_phys_write(n->current_pa, &n->vmcs12, sizeof(n->vmcs12)))
 		guest_failure(v, "nested-vmx: cannot write the VMCS at %#llx back into L1's memory",
 			      (unsigned long long)n->current_pa);
@@ -333,6 +334,7 @@ static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *
 		vcpu_skip_instruction(v, e);
 		return;
 	}
+	nvmx_sync_rare(v, n); /* L2's segments may still be in VMCS02 only */
 	if (write) {
 		uint64_t value = 0;
 		if (in.is_reg)

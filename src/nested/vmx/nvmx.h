@@ -44,6 +44,22 @@ struct machine;
 	VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_TR_BASE,      \
 	VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT
 
+/* The guest-state fields a VM exit leaves in VMCS02 until they are needed (nvmx_exit.c
+ * rare_fields): the segments and descriptor tables but CS (attributes, base) and SS
+ * (attributes), and the SYSENTER MSRs. */
+#define NVMX_RARE_FIELDS                                                                       \
+	VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_SS_SELECTOR,                \
+	VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_GS_SELECTOR,                \
+	VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_TR_SELECTOR,                                      \
+	VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,    \
+	VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_TR_LIMIT,  \
+	VMCS_GUEST_ES_AR, VMCS_GUEST_DS_AR,                                                    \
+	VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_LDTR_AR, VMCS_GUEST_TR_AR,              \
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,                            \
+	VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_TR_BASE,      \
+	VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT, \
+	VMCS_GUEST_SYSENTER_CS, VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP
+
 /* L1's VMCS region as nestbed lays it out. */
 struct vmcs12_region {
 	uint32_t revision;      /* bits 30:0 revision identifier, bit 31 shadow-VMCS indicator (24.2) */
@@ -92,6 +108,8 @@ struct nvmx {
 	struct vmcs12_check_cache checks;
 	uint64_t dirty02[VMCS12_SLOT_WORDS];
 	uint64_t plain02[VMCS12_SLOT_WORDS]; /* the slots VMCS02 takes as they are (nvmx_entry.c) */
+	/* VMCS12's rare fields (NVMX_RARE_FIELDS) are older than VMCS02's since the last exit */
+	bool rare_stale;
 	/* L1's state that L2 inherits when VMCS12 does not load its own (read at entry) */
 	uint64_t l1_pat;
 };
@@ -170,6 +188,10 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 /* A VM-entry failure found before L2 ran (26.7): L1 gets it while still on VMCS01. */
 void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t qualification);
 bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e);
+/* The rare fields into VMCS12 if the last exit left them in VMCS02 (VMCS01 current):
+ * before anything reads or writes them in VMCS12 or writes VMCS12 back to L1. */
+void nvmx_sync_rare(struct vcpu *v, struct nvmx *n);
+bool nvmx_is_rare_field(uint32_t encoding);
 /* nvmx_ept.c: the nested EPT. */
 bool nvmx_tdp_fault(struct vcpu *v, struct exit *e);
 bool nvmx_apic_access(struct vcpu *v, struct exit *e);

@@ -308,6 +308,10 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		vmfail_valid(v, n, VMX_ERROR_VMRESUME_NOT_LAUNCHED, e);
 		return;
 	}
+	/* a check that runs reads L2's whole state: the fields the last exit left in VMCS02
+	 * come into VMCS12 first (unchanged in VMCS02, they need no check of their own) */
+	if (vmcs12_check_cache_will_run(&n->checks))
+		nvmx_sync_rare(v, n);
 	struct vmcs12_view view = { view_read, view_read_phys, n };
 	struct vmcs12_check_result r;
 	memset(&r, 0, sizeof(r));

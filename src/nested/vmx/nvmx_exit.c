@@ -33,16 +33,49 @@ static const uint32_t exit_info_fields[] = {
 	VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR_CODE, VMCS_IDT_VECTORING_INFO,
 	VMCS_IDT_VECTORING_ERROR_CODE, VMCS_EXIT_INSTRUCTION_LEN, VMCS_EXIT_INSTRUCTION_INFO,
 	VMCS_GUEST_LINEAR_ADDRESS, VMCS_GUEST_PHYSICAL_ADDRESS,
-	0x6402u, 0x6404u, 0x6406u, 0x6408u, /* I/O RCX, RSI, RDI, RIP */
+	/* not the I/O RCX, RSI, RDI and RIP fields: only a VM exit from SMM writes them
+	 * (27.2.1, 34.15.2), and nestbed never runs L2 in SMM */
 };
 
-/* Guest-state fields saved as they are (27.3). */
+/* Guest-state fields saved as they are at every exit (27.3): what L1 and nestbed read at
+ * most exits (CS and SS for L2's mode and CPL). */
 static const uint32_t saved_fields[] = {
-	NVMX_GUEST_SEGMENT_FIELDS,
-	VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4, VMCS_GUEST_SYSENTER_CS,
-	VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP, VMCS_GUEST_INTERRUPTIBILITY,
-	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+	VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR,
+	VMCS_GUEST_CS_BASE, VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE,
+	VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
 };
+
+/* The rest of the guest state a VM exit saves (27.3), which L2 rarely changes: left in
+ * VMCS02 and copied into VMCS12 when L1 or nestbed first needs it (KVM's "rare" fields,
+ * sync_vmcs02_to_vmcs12_rare): L1's VMREAD of one exits (nvmx_shadow_vmcs.c), and every
+ * path that reads or writes them in VMCS12 calls nvmx_sync_rare first. */
+static const uint32_t rare_fields[] = { NVMX_RARE_FIELDS };
+
+bool nvmx_is_rare_field(uint32_t encoding)
+{
+	for (unsigned i = 0; i < sizeof(rare_fields) / sizeof(rare_fields[0]); i++)
+		if (rare_fields[i] == encoding)
+			return true;
+	return false;
+}
+
+void nvmx_sync_rare(struct vcpu *v, struct nvmx *n)
+{
+	if (!n->rare_stale)
+		return;
+	n->rare_stale = false;
+	/* VMCS01 is current (L1 runs): VMCS02 still holds L2's state */
+	enum vmx_result r = vmptrld(n->vv02.vmcs_pa);
+	if (r == VMX_OK) {
+		for (unsigned i = 0; i < sizeof(rare_fields) / sizeof(rare_fields[0]); i++)
+			vmcs12_save(n, rare_fields[i], vmcs_read(rare_fields[i]));
+		r = vmptrld(n->vv01->vmcs_pa);
+	}
+	if (r != VMX_OK) {
+		vmx_report_failure("VMPTRLD while saving L2's state into VMCS12", r);
+		guest_failure(v, "nested-vmx: cannot save L2's state from VMCS02");
+	}
+}
 
 static void write_segment(uint32_t index, uint16_t selector, uint32_t limit, uint32_t ar, uint64_t base)
 {
@@ -220,6 +253,7 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 	}
 	for (unsigned i = 0; i < sizeof(saved_fields) / sizeof(saved_fields[0]); i++)
 		vmcs12_save(n, saved_fields[i], vmcs_read(saved_fields[i]));
+	n->rare_stale = true; /* the rest stays in VMCS02 until needed */
 	/* blocking by SMI is never L2's outside SMM, where nestbed never runs it (Bochs 2.7
 	 * saves it for a CPU it started through a SIPI exit; vmx_backend.c drop_smi_blocking) */
 	vmcs12_save(n, VMCS_GUEST_INTERRUPTIBILITY,

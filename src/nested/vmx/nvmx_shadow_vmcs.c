@@ -58,6 +58,8 @@ int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n)
 	memset(wr, 0xff, FRAME_SIZE);
 	for (unsigned i = 0; i < vmcs12_field_count(); i++) {
 		uint32_t enc = vmcs12_field_encoding(i);
+		if (nvmx_is_rare_field(enc))
+			continue; /* may be older than VMCS02's after an exit: VMREAD exits */
 		allow(rd, enc);
 		if (((enc >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK) == VMCS_WIDTH_64)
 			allow(rd, enc | VMCS_ENC_ACCESS_HIGH);

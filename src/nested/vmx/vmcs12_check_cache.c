@@ -45,6 +45,14 @@ static bool intersects(const uint64_t *a, const uint64_t *b)
 	return false;
 }
 
+bool vmcs12_check_cache_will_run(const struct vmcs12_check_cache *cc)
+{
+	for (unsigned g = 0; g < VMCS12_CHECK_GROUPS; g++)
+		if (!cc->passed[g] || intersects(cc->reads[g], cc->changed))
+			return true;
+	return false;
+}
+
 /* One group: its verdict when it still holds, else a recorded run. */
 static int run_group(struct vmcs12_check_cache *cc, enum vmcs12_check_group g, const struct vmcs12_view *v,
 		     const struct nvmx_caps *c, struct vmcs12_check_result *r)

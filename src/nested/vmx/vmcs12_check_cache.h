@@ -38,6 +38,10 @@ static inline void vmcs12_check_cache_changed(struct vmcs12_check_cache *cc, uns
 	cc->changed[slot / 64] |= 1ull << (slot % 64);
 }
 
+/* Whether the next vmcs12_check_entry_cached runs a group (its verdict is missing, or a
+ * slot it read changed): the caller then brings every field up to date first. */
+bool vmcs12_check_cache_will_run(const struct vmcs12_check_cache *cc);
+
 /* vmcs12_check_entry + vmcs12_check_link_pointer_not_current, with the same outcome and
  * *r, running only the groups whose verdict is missing or whose slots changed. */
 int vmcs12_check_entry_cached(struct vmcs12_check_cache *cc, const struct vmcs12_view *v,
