@@ -29,6 +29,7 @@ struct machine;
 #define NVMX_LAUNCH_CLEAR 0u
 #define NVMX_LAUNCH_LAUNCHED 1u
 #define NVMX_OWN_WORDS 64              /* nonzero 64-bit words of one of nestbed's own bitmaps */
+#define NVMX_L1_WRITE_FIELDS 23        /* fields L1 VMWRITEs without an exit (nvmx_shadow_vmcs.c) */
 
 /* The guest segment and descriptor-table fields, which VM entry loads from VMCS12 and a
  * VM exit saves into it as they are (24.4.1, 27.3.2). */
@@ -101,6 +102,7 @@ struct nvmx {
 	/* VMCS shadowing for L1 (nvmx_shadow_vmcs.c) */
 	bool shadowing;
 	uint64_t shadow_vmcs_pa;
+	uint8_t l1_write_slot[NVMX_L1_WRITE_FIELDS]; /* VMCS12 slots of the fields L1 writes without exit */
 	uint64_t dirty[VMCS12_SLOT_WORDS]; /* slots nestbed changed since the last push */
 	/* What changed in the current VMCS12, so that an entry re-checks and re-writes only
 	 * that: the checks' verdicts with the slots they read, and the slots whose value
@@ -115,6 +117,22 @@ struct nvmx {
 };
 
 struct nvmx *nvmx_of(const struct vcpu *v);
+
+/* VMREAD/VMWRITE of the current VMCS on the nested round trip, inline (an entry and an
+ * exit make some 150); a failure goes through vmcs_read/vmcs_write again, which report it. */
+static inline uint64_t nvmx_vmread(uint32_t field)
+{
+	uint64_t value;
+	if (vmcs_read_checked(field, &value) != VMX_OK)
+		value = vmcs_read(field);
+	return value;
+}
+
+static inline void nvmx_vmwrite(uint32_t field, uint64_t value)
+{
+	if (vmcs_write_checked(field, value) != VMX_OK)
+		vmcs_write(field, value);
+}
 
 static inline void nvmx_mark_dirty(struct nvmx *n, unsigned slot)
 {

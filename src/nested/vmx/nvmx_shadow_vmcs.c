@@ -34,6 +34,7 @@ static const uint32_t l1_write_fields[] = {
 	VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE,
 };
 #define L1_WRITE_FIELDS (sizeof(l1_write_fields) / sizeof(l1_write_fields[0]))
+_Static_assert(L1_WRITE_FIELDS == NVMX_L1_WRITE_FIELDS, "NVMX_L1_WRITE_FIELDS");
 
 static void allow(uint8_t *bitmap, uint32_t encoding)
 {
@@ -72,6 +73,7 @@ int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n)
 			return -1; /* nestbed's bug: its pull would miss the high half */
 		}
 		allow(wr, l1_write_fields[i]);
+		n->l1_write_slot[i] = (uint8_t)vmcs12_slot_of(l1_write_fields[i]);
 	}
 	*(uint32_t *)phys_to_virt(n->shadow_vmcs_pa) = n->revision | SHADOW_VMCS_INDICATOR;
 	enum vmx_result r = vmclear(n->shadow_vmcs_pa);
@@ -117,8 +119,10 @@ void nvmx_shadow_pull(struct nvmx *n)
 	make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
 	/* only these can differ: any other field L1 wrote came through an emulated VMWRITE */
 	for (unsigned i = 0; n->shadowing && i < L1_WRITE_FIELDS; i++) {
-		unsigned slot = (unsigned)vmcs12_slot_of(l1_write_fields[i]);
-		uint64_t value = vmcs_read(l1_write_fields[i]);
+		unsigned slot = n->l1_write_slot[i];
+		uint64_t value;
+		if (vmcs_read_checked(l1_write_fields[i], &value) != VMX_OK)
+			value = vmcs_read(l1_write_fields[i]); /* says why */
 		if (value != n->vmcs12.field[slot]) { /* L1 wrote it */
 			n->vmcs12.field[slot] = value;
 			vmcs12_l1_wrote(n, slot);
