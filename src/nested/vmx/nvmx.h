@@ -29,7 +29,7 @@ struct machine;
 #define NVMX_LAUNCH_CLEAR 0u
 #define NVMX_LAUNCH_LAUNCHED 1u
 #define NVMX_OWN_WORDS 64              /* nonzero 64-bit words of one of nestbed's own bitmaps */
-#define NVMX_L1_WRITE_FIELDS 23        /* fields L1 VMWRITEs without an exit (nvmx_shadow_vmcs.c) */
+#define NVMX_L1_WRITE_FIELDS 24        /* fields L1 VMWRITEs without an exit (nvmx_shadow_vmcs.c) */
 
 /* The guest segment and descriptor-table fields, which VM entry loads from VMCS12 and a
  * VM exit saves into it as they are (24.4.1, 27.3.2). */

@@ -23,7 +23,9 @@
 
 /* The fields L1 may VMWRITE without an exit: the guest state and controls a hypervisor
  * changes between two entries of the same L2 (KVM's shadowed read-write fields,
- * arch/x86/kvm/vmx/vmcs_shadow_fields.h), all of them 16, 32-bit or natural width. */
+ * arch/x86/kvm/vmx/vmcs_shadow_fields.h, and host RSP, which KVM as L1 writes whenever
+ * its stack differs from the last entry's, on every other L2 exit of the kvm scenario),
+ * all of them 16, 32-bit or natural width. */
 static const uint32_t l1_write_fields[] = {
 	VMCS_GUEST_INTR_STATUS, VMCS_HOST_FS_SELECTOR, VMCS_HOST_GS_SELECTOR,
 	VMCS_PIN_BASED_CTLS, VMCS_PROC_BASED_CTLS, VMCS_EXCEPTION_BITMAP,
@@ -31,7 +33,7 @@ static const uint32_t l1_write_fields[] = {
 	VMCS_TPR_THRESHOLD, VMCS_GUEST_INTERRUPTIBILITY, VMCS_PREEMPTION_TIMER_VALUE,
 	VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4,
 	VMCS_GUEST_RFLAGS, VMCS_CR0_GUEST_HOST_MASK, VMCS_CR0_READ_SHADOW, VMCS_CR4_READ_SHADOW,
-	VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE,
+	VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE, VMCS_HOST_RSP,
 };
 #define L1_WRITE_FIELDS (sizeof(l1_write_fields) / sizeof(l1_write_fields[0]))
 _Static_assert(L1_WRITE_FIELDS == NVMX_L1_WRITE_FIELDS, "NVMX_L1_WRITE_FIELDS");
