@@ -150,6 +150,55 @@ static void test_cache_one_field_between_entries(void **state)
 	assert_int_equal(r.insn_error, VMX_ERROR_ENTRY_INVALID_HOST_STATE);
 }
 
+/* Walks of random changes, several fields at a time and some of them undone, each entry
+ * checked cached and in full: verdicts come and go group by group, and the cached outcome
+ * is the full one at every step. */
+#define WALKS 400
+#define WALK_STEPS 40
+static void test_cache_random_walks(void **state)
+{
+	(void)state;
+	static void (*const bases[])(void) = { valid_64, valid_ug, valid_pae, valid_v86 };
+	uint64_t x = RANDOM_SEED;
+	unsigned passes = 0, failures = 0;
+	for (unsigned walk = 0; walk < WALKS; walk++) {
+		bases[random_next(&x) % (sizeof bases / sizeof bases[0])]();
+		static struct fake_l1 base;
+		base = l1;
+		vmcs12_check_cache_reset(&cache);
+		for (unsigned step = 0; step < WALK_STEPS; step++) {
+			unsigned changes = 1 + (unsigned)(random_next(&x) % 3);
+			for (unsigned c = 0; c < changes; c++) {
+				unsigned slot = (unsigned)(random_next(&x) % vmcs12_field_count());
+				uint32_t enc = vmcs12_field_encoding(slot);
+				uint64_t change = random_next(&x);
+				switch (random_next(&x) % 8) { /* half the changes undo one */
+				case 0: set(enc, get(enc) ^ (1ull << (change % FIELD_BITS))); break; /* one bit */
+				case 1: set(enc, change); break;                                    /* anything */
+				case 2: set(enc, change & SMALL_VALUE_MASK); break;                 /* small */
+				default: set(enc, base.field[enc]); break;                          /* undone */
+				}
+				set(enc, get(enc) & vmcs12_width_mask(enc));
+				vmcs12_check_cache_changed(&cache, slot);
+			}
+			struct vmcs12_check_result r, rf;
+			int rc = cached(&r);
+			int rcf = full(&rf);
+			if (rcf != rc || rf.rule != r.rule || rf.insn_error != r.insn_error ||
+			    rf.exit_reason != r.exit_reason || rf.qualification != r.qualification)
+				fail_msg("walk %u step %u: full check %d (%s), cached %d (%s)", walk, step, rcf,
+					 rf.rule ? rf.rule : "pass", rc, r.rule ? r.rule : "pass");
+			if (rc)
+				failures++;
+			else
+				passes++;
+		}
+	}
+	/* the walks reach both outcomes often */
+	print_message("random walks: %u entries passed, %u failed\n", passes, failures);
+	assert_true(passes > WALKS && failures > WALKS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_cache_matches_full_ug),
 		cmocka_unit_test(test_cache_matches_full_pae),
 		cmocka_unit_test(test_cache_matches_full_v86),
+		cmocka_unit_test(test_cache_random_walks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
