@@ -38,23 +38,6 @@ struct nvmx *nvmx_of(const struct vcpu *v)
 
 /* ---- VMCS12 fields ---- */
 
-uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding)
-{
-	struct vmcs12_field f;
-	if (!vmcs12_field_lookup(encoding, &f))
-		return 0;
-	return vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
-}
-
-void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value)
-{
-	struct vmcs12_field f;
-	if (!vmcs12_field_lookup(encoding, &f))
-		return;
-	n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
-	nvmx_mark_dirty(n, (unsigned)f.slot);
-}
-
 bool nvmx_ept12(const struct nvmx *n)
 {
 	return (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) &&
@@ -80,9 +63,22 @@ static void vmcs12_flush(struct vcpu *v, struct nvmx *n)
 {
 	if (n->current_pa == NVMX_NO_VMCS)
 		return;
+	nvmx_sync_rare(v, n);
 	if (guest_phys_write(n->current_pa, &n->vmcs12, sizeof(n->vmcs12)))
 		guest_failure(v, "nested-vmx: cannot write the VMCS at %#llx back into L1's memory",
 			      (unsigned long long)n->current_pa);
+}
+
+/* A VMCS12 just read from L1's region (VMPTRLD): its values as the fields' widths keep
+ * them; no check verdict, VMCS02 and the shadow VMCS get every field. */
+static void vmcs12_loaded(struct nvmx *n)
+{
+	for (unsigned i = 0; i < vmcs12_field_count(); i++)
+		n->vmcs12.field[i] &= vmcs12_width_mask(vmcs12_field_encoding(i));
+	vmcs12_check_cache_reset(&n->checks);
+	for (unsigned i = 0; i < VMCS12_SLOT_WORDS; i++)
+		n->dirty02[i] = ~0ull;
+	nvmx_mark_all_dirty(n);
 }
 
 /* ---- outcomes (30.2) ---- */
@@ -291,7 +287,7 @@ static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 					      (unsigned long long)pa);
 			n->current_pa = pa;
 			n->flush_l2 = true;
-			nvmx_mark_all_dirty(n); /* the shadow VMCS gets the new VMCS12 */
+			vmcs12_loaded(n);
 		}
 		succeed(v);
 	}
@@ -330,6 +326,7 @@ static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *
 		vcpu_skip_instruction(v, e);
 		return;
 	}
+	nvmx_sync_rare(v, n); /* L2's segments may still be in VMCS02 only */
 	if (write) {
 		uint64_t value = 0;
 		if (in.is_reg)
@@ -343,8 +340,12 @@ static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *
 			vcpu_skip_instruction(v, e);
 			return;
 		}
-		n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
-		nvmx_mark_dirty(n, (unsigned)f.slot);
+		uint64_t stored = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
+		if (stored != n->vmcs12.field[f.slot]) {
+			n->vmcs12.field[f.slot] = stored;
+			vmcs12_l1_wrote(n, (unsigned)f.slot);
+		}
+		nvmx_mark_dirty(n, (unsigned)f.slot); /* the shadow VMCS too, for VMREADs without exit */
 	} else {
 		uint64_t value = vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
 		if (!wide)
@@ -634,6 +635,8 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	n->vv01 = v->backend;
 	n->current_pa = NVMX_NO_VMCS;
 	n->vmxon_pa = NVMX_NO_VMCS;
+	vmcs12_fields_init();
+	nvmx_entry_init(n);
 	n->revision = (uint32_t)(m->caps.vmx_caps.basic & VMX_BASIC_REVISION_MASK);
 	/* the offer follows L1's CPUID: CR4 bits, MAXPHYADDR, SGX, RTM, bus-lock detection
 	 * (A.8, 26.2-26.3) */
