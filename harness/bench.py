@@ -271,6 +271,45 @@ def xen_l1(platform_name: str, say, modes=("bare", "nestbed")) -> dict:
     return figures
 
 
+PROFILE_ARGS = ["cost/own-*", "cost/cpuid"]   # exits nestbed handles, and a nested round trip
+
+
+def record_profile(out_dir, platform_name: str, figures: dict, what: str):
+    """harness profile's summary into bench.json: `profile.<platform>` whole, and its own
+    exits and nested round trip (nestbed's instructions each, target beside) as
+    `own_exit_cost` and `nested_round_trip_l0_instructions`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bench.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    figures = dict(figures, run=what,
+                   date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    data.setdefault("profile", {})[platform_name] = figures
+    if "own_exit_cost" in figures:
+        data.setdefault("own_exit_cost", {})[platform_name] = figures["own_exit_cost"]
+    if "nested_round_trip" in figures:
+        data.setdefault("nested_round_trip_l0_instructions", {})[platform_name] = \
+            figures["nested_round_trip"]
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def profile_figures(out_dir, say, platform_name: str = "qemu-svm"):
+    """`harness profile` of the conformance guest's cost/own-* and cost/cpuid."""
+    from . import profile
+    result, prof = profile.profile_run(platform_name, CONFORMANCE, PROFILE_ARGS, timeout=1800)
+    if result.verdict != "pass":
+        raise RuntimeError("profile %s: %s" % (platform_name, result.reason))
+    what = "%s on %s, conformance.elf %s" % (_git_version(), platform_name, " ".join(PROFILE_ARGS))
+    profile.write_profile(prof, out_dir / "profile.md", what)
+    figures = profile.summary(prof)
+    say("bench: profile %s: own exits %s, nested round trip %s" % (
+        platform_name, figures.get("own_exit_cost"), figures.get("nested_round_trip")))
+    return record_profile(out_dir, platform_name, figures, what)
+
+
 def run_all(out_dir, runs: int, say, bochs: bool = False):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
@@ -299,7 +338,7 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
         "cost_per_exit_kind": {"qemu-svm": cost_per_exit_kind("qemu-svm", say)},
     })
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return path
+    return profile_figures(out_dir, say)
 
 
 def run_deterministic(out_dir, say):
@@ -321,6 +360,7 @@ def run_deterministic(out_dir, say):
     data["deterministic_parts"] = {
         "nestbed": _git_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "figures": ["exit_multiplication.minimal_l1_cpuid_loop", "cost_per_exit_kind"]}
+        "figures": ["exit_multiplication.minimal_l1_cpuid_loop", "cost_per_exit_kind",
+                    "profile", "own_exit_cost", "nested_round_trip_l0_instructions"]}
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return path
+    return profile_figures(out_dir, say)
