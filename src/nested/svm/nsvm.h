@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/exit.h"
 #include "core/paging.h"
 #include "core/vcpu.h"
 #include "nested/map_track.h"
@@ -27,6 +28,15 @@
 #define VINTR_V_GIF_ENABLE (1ull << 25)
 #define VINTR_VGIF_BITS (VINTR_V_GIF | VINTR_V_GIF_ENABLE)
 #define NSVM_OWN_WORDS 64           /* nonzero 64-bit words of nestbed's own IOPM/MSRPM */
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define VECTOR_NMI 2
+#define VECTOR_BP 3
+#define VECTOR_OF 4
+#define RFLAGS_IF (1ull << 9)
+#define PAGE_MASK 0xfffull
+#define LEGACY_CR3_BITS 0xffffffffull
+#define SEG_ATTR_L (1u << 9) /* CS.L, APM vol.2 4.8.1 */
 
 struct nsvm {
 	bool gif;                /* L1's global interrupt flag */
@@ -74,6 +84,49 @@ struct nsvm {
 	uint32_t host_pause_filter; /* SVM_FEATURE_PAUSE_FILTER(_THRESHOLD) of the CPU */
 };
 
+static inline struct nsvm *nsvm_of(const struct vcpu *v)
+{
+	return v->nested_state;
+}
+
+/* L1 uses nested paging for L2 (VMCB12 NP_ENABLE). */
+static inline bool nsvm_np12(const struct nsvm *n)
+{
+	return (n->vmcb12.control.np_control & SVM_NP_ENABLE) != 0;
+}
+
+/* nsvm.c: the physical-address bits above the CPU's width (CPUID 8000_0008h); an
+ * exception for the running level, through the backend. */
+uint64_t nsvm_phys_addr_mask(void);
+void nsvm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error);
+
+/* nsvm_entry.c: VMRUN in L1. */
+void nsvm_vmrun(struct vcpu *v, struct exit *e);
+
+/* nsvm_exit.c: the #VMEXIT of L2 into L1 with this exit code and information (L2's state
+ * and the exit into VMCB12, L1's state back); the switch back to L1 alone (INIT); an exit
+ * while L2 ran: reflected when L1 wants it (nested_ops.reflect_if_wanted). */
+void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1, uint64_t info2,
+		  uint64_t next_rip);
+void nsvm_switch_to_l1(struct vcpu *v, struct nsvm *n);
+bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e);
+
+/* nsvm_npt.c: the shadow NPT (dropped, or made to exist), an L2 address for nestbed, an
+ * NPF at either level (nested_ops.tdp_fault). */
+void nsvm_shadow_drop(struct nsvm *n);
+int nsvm_shadow_ensure(struct nsvm *n);
+int nsvm_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end);
+bool nsvm_tdp_fault(struct vcpu *v, struct exit *e);
+
+/* nsvm_insn.c: the state VMLOAD/VMSAVE move (APM vol.2 15.5.2); the checks every SVM
+ * instruction of L1 makes (#UD without EFER.SVME, #GP at CPL > 0 or for a bad address:
+ * false when it raised one); the SVM instructions of L1 and those of L2 that L1 does not
+ * intercept. */
+void nsvm_copy_vmload_state(struct vmcb_save *dst, const struct vmcb_save *src);
+bool nsvm_insn_checks(struct vcpu *v, uint64_t pa);
+void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e);
+void nsvm_l2_vm_insn(struct vcpu *v, struct exit *e);
+
 /* DecodeAssists for the #VMEXIT L1 is about to get (decode_assists_l2.c): EXITINFO1
  * (*info1, the value the exit has so far) and the instruction bytes in *c12, from the
  * CPU's own values when it has the feature, else from L2's instruction at its RIP. */
@@ -86,9 +139,6 @@ int nsvm_maps_init(struct machine *m, struct vcpu *v);
 /* At VMRUN: VMCB02's maps match VMCB12's (merged again only when L1 named other maps or
  * wrote one): 0, or -1 when a map L1 uses is not in its memory. */
 int nsvm_maps_for_vmrun(struct vcpu *v, struct nsvm *n);
-/* Does L1's map (its current contents) ask for this exit? */
-bool nsvm_maps_l1_wants_io(const struct nsvm *n, uint16_t port, unsigned size);
-bool nsvm_maps_l1_wants_msr(const struct nsvm *n, uint32_t msr, bool write);
 /* An I/O or MSR exit L1 does not want, caused by a stale merge: merged again, and the
  * instruction runs again (true). */
 bool nsvm_maps_retry(struct vcpu *v, struct nsvm *n, const struct exit *e);

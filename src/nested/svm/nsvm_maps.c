@@ -13,15 +13,11 @@
 #include "core/run.h"
 #include "core/string.h"
 #include "nested/map_track_machine.h"
+#include "nested/svm/nsvm_reflect.h"
 
 #define PAGE_MASK 0xfffull
 #define IOPM_BYTES (SVM_IOPM_PAGES * 4096)
 #define MSRPM_BYTES (SVM_MSRPM_PAGES * 4096)
-/* MSRPM: 2 bits per MSR (read, write) in three ranges of 8K MSRs (APM vol.2 15.11) */
-#define MSRPM_RANGE_MSRS 0x2000u
-#define MSRPM_RANGE_BYTES 0x800u
-#define MSR_RANGE1_BASE 0xC0000000u
-#define MSR_RANGE2_BASE 0xC0010000u
 #define KEY_UNUSED 1 /* no page is at an odd address: "L1 does not use this map" */
 
 static struct map_cache *cache_of(struct vcpu *w)
@@ -137,44 +133,6 @@ int nsvm_maps_for_vmrun(struct vcpu *v, struct nsvm *n)
 
 /* Bit `bit` of an L1 map where it lives (read at the exit, so always L1's current
  * value). */
-static bool l1_bit(const uint8_t *map, uint32_t bit)
-{
-	return (__atomic_load_n(&map[bit / 8], __ATOMIC_RELAXED) >> (bit % 8)) & 1;
-}
-
-bool nsvm_maps_l1_wants_io(const struct nsvm *n, uint16_t port, unsigned size)
-{
-	if (!n->iopm12)
-		return false;
-	for (unsigned p = port; p < (unsigned)port + size; p++)
-		if (l1_bit(n->iopm12, p)) /* the map has a bit for 10000h+ (15.10.1) */
-			return true;
-	return false;
-}
-
-/* The MSRPM bit of msr (read, or write), or -1 outside the map's ranges. */
-static int64_t msrpm_bit(uint32_t msr, bool write)
-{
-	uint32_t range;
-	if (msr < MSRPM_RANGE_MSRS)
-		range = 0;
-	else if (msr - MSR_RANGE1_BASE < MSRPM_RANGE_MSRS)
-		range = 1, msr -= MSR_RANGE1_BASE;
-	else if (msr - MSR_RANGE2_BASE < MSRPM_RANGE_MSRS)
-		range = 2, msr -= MSR_RANGE2_BASE;
-	else
-		return -1;
-	return (int64_t)range * MSRPM_RANGE_BYTES * 8 + msr * 2 + (write ? 1 : 0);
-}
-
-bool nsvm_maps_l1_wants_msr(const struct nsvm *n, uint32_t msr, bool write)
-{
-	if (!n->msrpm12)
-		return false;
-	int64_t bit = msrpm_bit(msr, write);
-	return bit < 0 || l1_bit(n->msrpm12, (uint32_t)bit);
-}
-
 /* An I/O or MSR exit of L2 that L1 does not want: while the merged maps are all ones
  * (stale), one nestbed's own map does not ask for either is the stale merge's: rebuilt
  * now (the write that made it stale has retired), and the instruction runs again. */
@@ -188,7 +146,7 @@ bool nsvm_maps_retry(struct vcpu *v, struct nsvm *n, const struct exit *e)
 			if ((sv->iopm[(p & 0xffff) / 8] >> (p % 8)) & 1)
 				return false;
 	} else if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE) {
-		int64_t bit = msrpm_bit(e->u.msr, e->kind == EXIT_MSR_WRITE);
+		int64_t bit = nsvm_msrpm_bit(e->u.msr, e->kind == EXIT_MSR_WRITE);
 		if (bit < 0 || ((sv->msrpm[bit / 8] >> (bit % 8)) & 1))
 			return false;
 	} else {

@@ -1,0 +1,170 @@
+/* VMRUN in L1: VMCB12 read and checked as the APM does (a failed check is VMEXIT_INVALID
+ * to L1), merged into VMCB02 (APM vol.2 15.5), and L2 run. */
+#include "nested/svm/nsvm.h"
+
+#include "core/console.h"
+#include "core/cpu.h"
+#include "core/cr0_write.h"
+#include "core/guest_mem.h"
+#include "core/memory.h"
+#include "core/run.h"
+#include "core/string.h"
+#include "core/vmm.h"
+#include "nested/svm/vmcb12_check.h"
+
+#define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
+/* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
+#define EFER_ALLOWED_12 0xfd01ull
+/* VMCB12 as VMRUN reads it: the control area's defined fields and the state save area
+ * up to its last defined field (APM vol.2 appendix B), not the whole page; the page is
+ * L1's memory (checked once here), so #VMEXIT writes its fields in place (write_vmcb12). */
+#define VMCB12_CONTROL_BYTES 0x0e0u /* to the end of the instruction bytes (0x0d0-0x0df) */
+#define VMCB12_SAVE_BYTES 0x298u    /* 0x400 up to the end of LASTEXCPTO (0x690-0x697) */
+
+/* ---- entering L2 ---- */
+
+static void build_vmcb02(struct nsvm *n)
+{
+	const struct vmcb *v12 = &n->vmcb12;
+	struct vmcb *v02 = n->vmcb02;
+	struct vmcb_control *c = &v02->control;
+	memset(c, 0, VMCB12_CONTROL_BYTES); /* the rest of the area is reserved: zero */
+	c->intercept_cr = v12->control.intercept_cr;
+	c->intercept_dr = v12->control.intercept_dr;
+	c->intercept_exceptions = v12->control.intercept_exceptions;
+	/* nestbed's own needs for any guest: CPUID policy, its MSRs and the exit port, a
+	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
+	c->intercept_misc1 = v12->control.intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_NMI;
+	c->intercept_misc2 = v12->control.intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
+	c->intercept_misc3 = 0;
+	/* permission maps: merged by nsvm_maps_for_vmrun (L1's with nestbed's) */
+	c->iopm_base_pa = n->iopm02_pa;
+	c->msrpm_base_pa = n->msrpm02_pa;
+	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
+	/* nestbed never intercepts PAUSE: the PAUSE intercept and the filter are L1's (APM
+	 * 15.14.4), offered where the CPU has them; each VMRUN reloads the counter. */
+	if (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER)
+		c->pause_filter_count = v12->control.pause_filter_count;
+	if (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
+		c->pause_filter_threshold = v12->control.pause_filter_threshold;
+	c->guest_asid = NSVM_L2_ASID;
+	c->vintr = v12->control.vintr & ~VINTR_VGIF_BITS;
+	/* vGIF: with V_GIF 0 a virtual interrupt waits (kept out of VMCB02 until L2's STGI) */
+	n->l2_vgif = (v12->control.vintr & VINTR_V_GIF_ENABLE) != 0;
+	n->l2_v_gif = (v12->control.vintr & VINTR_V_GIF) != 0;
+	n->l2_virq_held = n->l2_vgif && !n->l2_v_gif && (c->vintr & VINTR_V_IRQ);
+	if (n->l2_virq_held)
+		c->vintr &= ~VINTR_V_IRQ;
+	c->interrupt_shadow = v12->control.interrupt_shadow;
+	c->eventinj = v12->control.eventinj;
+	c->np_control = SVM_NP_ENABLE;
+	c->n_cr3 = nsvm_np12(n) ? n->shadow.root : n->vmcb01->control.n_cr3;
+
+	bool flush = n->flush_l2 || v12->control.tlb_control ||
+		     v12->control.guest_asid != n->last_asid12;
+	c->tlb_control = flush ? SVM_TLB_CONTROL_FLUSH_ALL : 0;
+	n->flush_l2 = false;
+	n->last_asid12 = v12->control.guest_asid;
+
+	/* A software interrupt injected with NRIPS returns to nRIP (APM 15.20): copy it, or,
+	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
+	c->next_rip = v12->control.next_rip;
+	memcpy(&v02->save, &v12->save, VMCB12_SAVE_BYTES); /* the defined fields */
+	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
+	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
+			    !n->host_nrips;
+	n->vmrun_rip12 = v12->save.rip;
+	if (n->soft_rip_moved)
+		v02->save.rip = v12->control.next_rip;
+	nsvm_copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
+	/* Outside long mode CR3 is a 32-bit register (APM vol.2 3.1.2): bits 63:32 mean
+	 * nothing to L2, so VMCB02 leaves them out. QEMU checks CR3's bits 63:52 at VMRUN
+	 * against the host's long mode rather than the guest's, and would refuse the L2 of a
+	 * legacy-mode VMCB12 with them set because nestbed runs in long mode. reflect() gives
+	 * L1 its own value back while L2 has not changed CR3. */
+	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
+		v02->save.cr3 &= LEGACY_CR3_BITS;
+	/* CS.L means nothing outside long mode (APM vol.2 4.8.1; 15.5.1 refuses it only with
+	 * EFER.LME, CR0.PG, CR4.PAE and CS.D): Bochs 2.7 refuses the VMRUN of a legacy-mode
+	 * guest with CS.L set, so VMCB02 leaves it out; reflect() gives L1 its value back
+	 * while L2 has not loaded CS. */
+	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
+		v02->save.cs.attrib &= ~SEG_ATTR_L;
+	if (!nsvm_np12(n))
+		v02->save.g_pat = n->vmcb01->save.g_pat;
+}
+
+static void vmexit_invalid(struct nsvm *n, const char *rule)
+{
+	kprintf("nestbed: nested: VMRUN of the VMCB at %#llx fails its checks: %s (VMEXIT_INVALID to L1)\n",
+		(unsigned long long)n->vmcb12_pa, rule);
+	n->vmcb12.control.exitcode = SVM_EXIT_INVALID_64;
+	n->vmcb12.control.exitinfo1 = 0;
+	n->vmcb12.control.exitinfo2 = 0;
+	n->vmcb12.control.exitintinfo = 0;
+	guest_phys_write(n->vmcb12_pa + __builtin_offsetof(struct vmcb, control.exitcode),
+			 &n->vmcb12.control.exitcode, 4 * sizeof(uint64_t));
+	n->gif = false; /* a #VMEXIT clears GIF (APM 15.17) */
+	n->vmcb01->control.vintr |= VINTR_MASKING;
+}
+
+static int read_vmcb12(struct nsvm *n, uint64_t pa)
+{
+	/* nestbed's ranges are whole pages: the two reads check the page is L1's */
+	if (guest_phys_read(pa, &n->vmcb12.control, VMCB12_CONTROL_BYTES) ||
+	    guest_phys_read(pa + sizeof(struct vmcb_control), &n->vmcb12.save, VMCB12_SAVE_BYTES))
+		return -1;
+	n->vmcb12_live = phys_to_virt(pa);
+	return 0;
+}
+
+void nsvm_vmrun(struct vcpu *v, struct exit *e)
+{
+	struct nsvm *n = nsvm_of(v);
+	uint64_t pa = v->state.gpr.rax;
+	if (!nsvm_insn_checks(v, pa))
+		return;
+	if (read_vmcb12(n, pa)) {
+		nsvm_inject_exception(v, VECTOR_GP, true);
+		return;
+	}
+	n->vmcb12_pa = pa;
+	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
+
+	struct nsvm_check_limits lim = { nsvm_phys_addr_mask(), EFER_ALLOWED_12, n->cr4_allowed };
+	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
+	if (rule) {
+		vmexit_invalid(n, rule);
+		return;
+	}
+	if (nsvm_maps_for_vmrun(v, n)) {
+		vmexit_invalid(n, "the I/O or MSR permission map is not in L1's memory");
+		return;
+	}
+	if (nsvm_np12(n)) {
+		if (n->vmcb12.control.tlb_control || n->shadow_ncr3_12 != n->vmcb12.control.n_cr3 ||
+		    n->vmcb12.control.guest_asid != n->last_asid12)
+			nsvm_shadow_drop(n);
+		if (nsvm_shadow_ensure(n))
+			guest_failure(v, "nested: out of memory for the shadow NPT");
+		n->shadow_ncr3_12 = n->vmcb12.control.n_cr3;
+	}
+
+	/* L1's state stays in VMCB01 and here; L2 gets VMCB02. */
+	n->l1_state = v->state;
+	struct svm_vcpu *sv = v->backend;
+	build_vmcb02(n);
+	sv->vmcb = n->vmcb02;
+	sv->vmcb_pa = n->vmcb02_pa;
+	sv->host_if = (n->l1_state.rflags & RFLAGS_IF) != 0;
+	svm_state_from_vmcb(v, sv);
+	v->state.gpr.rax = n->vmcb02->save.rax;
+	v->state.efer = n->vmcb12.save.efer;
+	v->level = 2;
+	n->in_l2 = true;
+	n->gif = true;
+}

@@ -1,0 +1,66 @@
+/* Does L1 want this exit of its guest? VMCB12's intercepts decide, as the CPU would decide
+ * for L1 (APM vol.2 15.7-15.13, table B-1): the CR and DR read/write vectors, the exception
+ * vector, intercept vectors 3 and 4, the I/O permission map at each IN/OUT (15.10.1) and the
+ * MSR permission map at each RDMSR/WRMSR (15.11), and the selective CR0 write (15.9). Where
+ * L1 does not intercept an exit nestbed takes for itself, the exit L1 gets instead (L2's
+ * VMMCALL raises #UD, 15.12 and APM vol.3 VMMCALL). Pure, host-tested. */
+#ifndef NESTBED_NSVM_REFLECT_H
+#define NESTBED_NSVM_REFLECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The VMCB12 intercepts the decision reads. */
+struct nsvm_exit_controls {
+	uint32_t intercept_cr;         /* reads [15:0], writes [31:16] */
+	uint32_t intercept_dr;
+	uint32_t intercept_exceptions;
+	uint32_t intercept_misc1, intercept_misc2;
+	/* L1's maps where they live, read as they are at the exit (NULL when L1 does not use
+	 * one): IOPM 12 KiB, MSRPM 8 KiB */
+	const uint8_t *iopm;
+	const uint8_t *msrpm;
+};
+
+/* How L2 wrote CR0, for the selective CR0-write intercept (nsvm_needs_cr0_insn). */
+enum nsvm_cr0_insn {
+	NSVM_CR0_INSN_UNKNOWN, /* not decoded: no selective exit */
+	NSVM_CR0_INSN_MOV,
+	NSVM_CR0_INSN_LMSW,
+	NSVM_CR0_INSN_CLTS,
+};
+
+/* What the exit says. */
+struct nsvm_exit_event {
+	uint32_t code;                 /* EXITCODE (APM vol.2 appendix C) */
+	uint16_t port;                 /* IOIO: the first port and the access size in bytes */
+	unsigned io_size;
+	uint32_t msr;                  /* MSR: ECX, and WRMSR (EXITINFO1 1) or RDMSR */
+	bool msr_write;
+	/* A CR0 write (exit 0x10), filled only when nsvm_needs_cr0_insn says so: the
+	 * instruction, CR0 before it and the value a MOV writes. */
+	enum nsvm_cr0_insn cr0_insn;
+	uint64_t cr0_old, cr0_new;
+};
+
+/* The IOPM bits of an access of size bytes from port (the map has bits for 10000h and
+ * up, 15.10.1); the MSRPM bit of msr's read or write, or -1 outside the map's three
+ * ranges (15.11); whether L1's MSRPM asks for the access (true outside the ranges). */
+bool nsvm_iopm_exits(const uint8_t *iopm, uint16_t port, unsigned size);
+int64_t nsvm_msrpm_bit(uint32_t msr, bool write);
+bool nsvm_msrpm_exits(const uint8_t *msrpm, uint32_t msr, bool write);
+
+/* L1 intercepts this exit by its own bits and maps. */
+bool nsvm_l1_wants_exit(const struct nsvm_exit_controls *c, const struct nsvm_exit_event *e);
+
+/* The exit L1 gets for this exit of L2: true and *code (e->code, or the exit the CPU would
+ * have given L1 instead: #UD for a VMMCALL, the selective CR0 write), false when L1 does
+ * not want it (nestbed handles it for L2). */
+bool nsvm_exit_for_l1(const struct nsvm_exit_controls *c, const struct nsvm_exit_event *e,
+		      uint32_t *code);
+
+/* A CR0-write exit that only the selective intercept may give L1: the caller decodes the
+ * instruction into e->cr0_* before nsvm_exit_for_l1. */
+bool nsvm_needs_cr0_insn(const struct nsvm_exit_controls *c, uint32_t code);
+
+#endif
