@@ -215,37 +215,48 @@ int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 #define FETCH_ADDR_MASK 0x000ffffffffff000ull /* bits 51:12 */
 #define FETCH_PAGE 4096ull
 
-/* The bytes at a linear address of an L1 in 64-bit mode with 4-level paging, when its
- * tables and the bytes all lie in memory nestbed reads directly (direct_guest_ptr): the
- * walk of SDM vol.3 4.5 / APM vol.2 5.3 with nothing between it and the entries, for the
- * exits that must find their instruction's length (AMD-V without NRIPS). Returns len, or
- * 0 where the general walk must decide (other paging modes, an L2, a reserved PS bit, a
- * page boundary, memory that is not plainly the guest's). */
+/* 4-level paging (SDM vol.3 4.5, APM vol.2 5.3) with every table below `limit`, read in
+ * place: 0 and the guest-physical address, or -1 where the general walk must decide (a
+ * table past the limit, an entry not present, PS in a PML4E, which is reserved). */
+static int walk4_direct(uint64_t cr3, uint64_t linear, uint64_t limit, uint64_t *gpa)
+{
+	uint64_t table = cr3 & FETCH_ADDR_MASK;
+	for (unsigned shift = 39;; shift -= 9) {
+		if (table + FETCH_PAGE > limit)
+			return -1;
+		uint64_t e = ((const uint64_t *)phys_to_virt(table))[(linear >> shift) & 0x1ff];
+		if (!(e & FETCH_PTE_PRESENT))
+			return -1;
+		if (shift == 12 || ((e & FETCH_PTE_LARGE) && shift <= 30)) {
+			uint64_t size = 1ull << shift;
+			*gpa = (e & FETCH_ADDR_MASK & ~(size - 1)) | (linear & (size - 1));
+			return 0;
+		}
+		if (e & FETCH_PTE_LARGE)
+			return -1;
+		table = e & FETCH_ADDR_MASK;
+	}
+}
+
+/* The bytes at a linear address of an L1 with paging off or in 64-bit mode with 4-level
+ * paging, when its tables and the bytes all lie in memory nestbed reads directly (below
+ * nestbed's lowest range and the identity map's end: what the checked path accepts
+ * first), for the exits that must find their instruction's length (AMD-V without
+ * NRIPS). Returns len, or 0 where the general path must decide (an L2, other paging
+ * modes, a page boundary, memory that is not plainly the guest's). */
 static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes, size_t len)
 {
 	const struct vcpu_state *s = &v->state;
 	const struct guest_memmap *g = &machine.guest_map;
-	if (!(s->efer & WALK_EFER_LMA) || !(s->cr0 & CR0_PG) || (s->cr4 & CR4_LA57) ||
-	    (v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa))
+	if (v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa)
 		return 0;
-	/* direct_guest_ptr's test, once: below both limits is plainly the guest's */
 	uint64_t limit = g->nestbed_lowest < g->identity_end ? g->nestbed_lowest : g->identity_end;
-	uint64_t table = s->cr3 & FETCH_ADDR_MASK, gpa;
-	for (unsigned shift = 39;; shift -= 9) {
-		if (table + FETCH_PAGE > limit)
-			return 0;
-		uint64_t e = ((const uint64_t *)phys_to_virt(table))[(linear >> shift) & 0x1ff];
-		if (!(e & FETCH_PTE_PRESENT))
-			return 0;
-		if (shift == 12 || ((e & FETCH_PTE_LARGE) && shift <= 30)) {
-			uint64_t size = 1ull << shift;
-			gpa = (e & FETCH_ADDR_MASK & ~(size - 1)) | (linear & (size - 1));
-			break;
-		}
-		if (e & FETCH_PTE_LARGE)
-			return 0; /* PS in a PML4E is reserved */
-		table = e & FETCH_ADDR_MASK;
-	}
+	bool long_mode = (s->efer & WALK_EFER_LMA) != 0;
+	uint64_t gpa;
+	if (!(s->cr0 & CR0_PG)) /* linear is physical, 32 bits outside long mode (guest_walk) */
+		linear = gpa = long_mode ? linear : (uint32_t)linear;
+	else if (!long_mode || (s->cr4 & CR4_LA57) || walk4_direct(s->cr3, linear, limit, &gpa))
+		return 0;
 	if ((linear & (FETCH_PAGE - 1)) + len > FETCH_PAGE || gpa + len > limit)
 		return 0;
 	const uint8_t *p = phys_to_virt(gpa);
