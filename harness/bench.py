@@ -271,43 +271,55 @@ def xen_l1(platform_name: str, say, modes=("bare", "nestbed")) -> dict:
     return figures
 
 
-PROFILE_ARGS = ["cost/own-*", "cost/cpuid"]   # exits nestbed handles, and a nested round trip
+PROFILE_ARGS = ["cost/own-*"]   # the exits nestbed handles itself (guests/probes/cost/own.c)
 
 
-def record_profile(out_dir, platform_name: str, figures: dict, what: str):
+def record_profile(out_dir, platform_name: str, figures: dict, what: str,
+                   kinds=("own_exit_cost", "nested_round_trip"), key: str = ""):
     """harness profile's summary into bench.json: `profile.<platform>` whole, and its own
-    exits and nested round trip (nestbed's instructions each, target beside) as
-    `own_exit_cost` and `nested_round_trip_l0_instructions`."""
+    exits and nested round trip (nestbed's instructions each, target beside, and the run
+    that measured them) as `own_exit_cost.<platform>` and
+    `nested_round_trip_l0_instructions.<platform>` (those of `kinds`); `key` names the
+    whole summary under `profile` (default: the platform)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         data = {}
-    figures = dict(figures, run=what,
-                   date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    data.setdefault("profile", {})[platform_name] = figures
-    if "own_exit_cost" in figures:
-        data.setdefault("own_exit_cost", {})[platform_name] = figures["own_exit_cost"]
-    if "nested_round_trip" in figures:
-        data.setdefault("nested_round_trip_l0_instructions", {})[platform_name] = \
-            figures["nested_round_trip"]
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data.setdefault("profile", {})[key or platform_name] = dict(figures, run=what, date=date)
+    if "own_exit_cost" in figures and "own_exit_cost" in kinds:
+        data.setdefault("own_exit_cost", {})[platform_name] = dict(figures["own_exit_cost"],
+                                                                   run=what)
+    if "nested_round_trip" in figures and "nested_round_trip" in kinds:
+        data.setdefault("nested_round_trip_l0_instructions", {})[platform_name] = dict(
+            figures["nested_round_trip"], run=what)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
 
 
 def profile_figures(out_dir, say, platform_name: str = "qemu-svm"):
-    """`harness profile` of the conformance guest's cost/own-* and cost/cpuid."""
+    """`harness profile` of the conformance guest's cost/own-* (exits nestbed handles
+    itself) and of the minimal L1 (a nested round trip): results/profile.md is the
+    latter's, with the own exits' tables appended."""
     from . import profile
-    result, prof = profile.profile_run(platform_name, CONFORMANCE, PROFILE_ARGS, timeout=1800)
-    if result.verdict != "pass":
-        raise RuntimeError("profile %s: %s" % (platform_name, result.reason))
-    what = "%s on %s, conformance.elf %s" % (_git_version(), platform_name, " ".join(PROFILE_ARGS))
-    profile.write_profile(prof, out_dir / "profile.md", what)
-    figures = profile.summary(prof)
-    say("bench: profile %s: own exits %s, nested round trip %s" % (
-        platform_name, figures.get("own_exit_cost"), figures.get("nested_round_trip")))
-    return record_profile(out_dir, platform_name, figures, what)
+    path = None
+    texts = []
+    for image, args, key, kind in ((CONFORMANCE, PROFILE_ARGS, platform_name, "own_exit_cost"),
+                                   (CPUID_LOOP, [], platform_name + "/minimal-l1",
+                                    "nested_round_trip")):
+        result, prof = profile.profile_run(platform_name, image, args, timeout=3600)
+        if result.verdict != "pass":
+            raise RuntimeError("profile %s %s: %s" % (platform_name, image.name, result.reason))
+        what = "%s on %s, %s %s" % (_git_version(), platform_name, image.name, " ".join(args))
+        texts.append(profile.render(prof, what.strip()))
+        figures = profile.summary(prof)
+        say("bench: profile %s: own exits %s, nested round trip %s" % (
+            what, figures.get("own_exit_cost"), figures.get("nested_round_trip")))
+        path = record_profile(out_dir, platform_name, figures, what.strip(), (kind,), key)
+    (out_dir / "profile.md").write_text("\n\n".join(reversed(texts)) + "\n")
+    return path
 
 
 def run_all(out_dir, runs: int, say, bochs: bool = False):
