@@ -215,16 +215,30 @@ int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 #define FETCH_ADDR_MASK 0x000ffffffffff000ull /* bits 51:12 */
 #define FETCH_PAGE 4096ull
 
+/* The host address of gpa (through L1's nested paging for an L2, translate()) when its
+ * whole 4 KiB page lies below `limit`, or NULL. */
+static const uint8_t *direct_page(const struct vcpu *v, uint64_t gpa, uint64_t limit)
+{
+	uint64_t hpa = gpa, page_end;
+	if (v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa &&
+	    v->nested->l2_gpa_to_hpa(v, gpa, &hpa, &page_end))
+		return NULL;
+	if ((hpa | (FETCH_PAGE - 1)) >= limit)
+		return NULL;
+	return phys_to_virt(hpa);
+}
+
 /* 4-level paging (SDM vol.3 4.5, APM vol.2 5.3) with every table below `limit`, read in
  * place: 0 and the guest-physical address, or -1 where the general walk must decide (a
  * table past the limit, an entry not present, PS in a PML4E, which is reserved). */
-static int walk4_direct(uint64_t cr3, uint64_t linear, uint64_t limit, uint64_t *gpa)
+static int walk4_direct(const struct vcpu *v, uint64_t linear, uint64_t limit, uint64_t *gpa)
 {
-	uint64_t table = cr3 & FETCH_ADDR_MASK;
+	uint64_t table = v->state.cr3 & FETCH_ADDR_MASK;
 	for (unsigned shift = 39;; shift -= 9) {
-		if (table + FETCH_PAGE > limit)
+		const uint64_t *t = (const uint64_t *)direct_page(v, table, limit);
+		if (!t)
 			return -1;
-		uint64_t e = ((const uint64_t *)phys_to_virt(table))[(linear >> shift) & 0x1ff];
+		uint64_t e = t[(linear >> shift) & 0x1ff];
 		if (!(e & FETCH_PTE_PRESENT))
 			return -1;
 		if (shift == 12 || ((e & FETCH_PTE_LARGE) && shift <= 30)) {
@@ -238,28 +252,29 @@ static int walk4_direct(uint64_t cr3, uint64_t linear, uint64_t limit, uint64_t 
 	}
 }
 
-/* The bytes at a linear address of an L1 with paging off or in 64-bit mode with 4-level
- * paging, when its tables and the bytes all lie in memory nestbed reads directly (below
- * nestbed's lowest range and the identity map's end: what the checked path accepts
- * first), for the exits that must find their instruction's length (AMD-V without
- * NRIPS). Returns len, or 0 where the general path must decide (an L2, other paging
- * modes, a page boundary, memory that is not plainly the guest's). */
+/* The bytes at a guest linear address with paging off or in 64-bit mode with 4-level
+ * paging, when the tables and the bytes all lie in memory nestbed reads directly (below
+ * nestbed's lowest range and the identity map's end, after L1's nested paging for an
+ * L2: what the checked path accepts first), for the exits that must find their
+ * instruction's length (AMD-V without NRIPS). Returns len, or 0 where the general path
+ * must decide (other paging modes, a page boundary, memory that is not plainly the
+ * guest's). */
 static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes, size_t len)
 {
 	const struct vcpu_state *s = &v->state;
 	const struct guest_memmap *g = &machine.guest_map;
-	if (v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa)
-		return 0;
 	uint64_t limit = g->nestbed_lowest < g->identity_end ? g->nestbed_lowest : g->identity_end;
 	bool long_mode = (s->efer & WALK_EFER_LMA) != 0;
 	uint64_t gpa;
 	if (!(s->cr0 & CR0_PG)) /* linear is physical, 32 bits outside long mode (guest_walk) */
 		linear = gpa = long_mode ? linear : (uint32_t)linear;
-	else if (!long_mode || (s->cr4 & CR4_LA57) || walk4_direct(s->cr3, linear, limit, &gpa))
+	else if (!long_mode || (s->cr4 & CR4_LA57) || walk4_direct(v, linear, limit, &gpa))
 		return 0;
-	if ((linear & (FETCH_PAGE - 1)) + len > FETCH_PAGE || gpa + len > limit)
+	if ((linear & (FETCH_PAGE - 1)) + len > FETCH_PAGE)
 		return 0;
-	const uint8_t *p = phys_to_virt(gpa);
+	const uint8_t *p = direct_page(v, gpa, limit);
+	if (!p)
+		return 0;
 	for (size_t i = 0; i < len; i++)
 		bytes[i] = p[i];
 	return len;
