@@ -306,13 +306,14 @@ def profile_figures(out_dir, say, platform_name: str = "qemu-svm"):
     from . import profile
     path = None
     texts = []
+    version = _git_version()   # before this function's own writes make the tree dirty
     for image, args, key, kind in ((CONFORMANCE, PROFILE_ARGS, platform_name, "own_exit_cost"),
                                    (CPUID_LOOP, [], platform_name + "/minimal-l1",
                                     "nested_round_trip")):
         result, prof = profile.profile_run(platform_name, image, args, timeout=3600)
         if result.verdict != "pass":
             raise RuntimeError("profile %s %s: %s" % (platform_name, image.name, result.reason))
-        what = "%s on %s, %s %s" % (_git_version(), platform_name, image.name, " ".join(args))
+        what = "%s on %s, %s %s" % (version, platform_name, image.name, " ".join(args))
         texts.append(profile.render(prof, what.strip()))
         figures = profile.summary(prof)
         say("bench: profile %s: own exits %s, nested round trip %s" % (
