@@ -154,6 +154,9 @@ class RunSpec:
     # QEMU only: its gdbstub on this local TCP port, stopped before the first instruction
     # (-gdb tcp:127.0.0.1:PORT -S; README.md "Debugging with gdb").
     gdb_port: Optional[int] = None
+    # QEMU only: further options at the end of its command line (harness/profile.py's
+    # execution log).
+    qemu_extra: List[str] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -491,6 +494,7 @@ class QemuSvm(Platform):
         argv = self.command(spec, kernel, guest)
         if spec.gdb_port:
             argv += ["-gdb", "tcp:127.0.0.1:%d" % spec.gdb_port, "-S"]
+        argv += spec.qemu_extra
         return Launch(argv=argv, cwd=run_dir, exit_kind="qemu", output_log=run_dir / "qemu.err")
 
 

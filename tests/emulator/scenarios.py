@@ -77,6 +77,7 @@ VMX_TRACE_MUST_SHOW = (
     r"(.*\n)*^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit: vcpu 0 reason CPUID code 0xa "
     r"rip 0x[0-9a-f]+ .*\n^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit_inject: vcpu 0 "
     r"reason CPUID code 0xa info1 ")
+PROFILE_TIMEOUT = 300          # every instruction logged: ~25 s alone
 FUZZ_TIMEOUT = 120             # one emulator run of a fuzzer
 FUZZ_SCENARIO_TIMEOUT = 480    # the whole fuzz: bare Bochs is restarted after each death
 LINUX_TIMEOUT = 120
@@ -341,6 +342,14 @@ SCENARIOS = (
            *(("--bare",) if mode == "bare" else ("--nestbed-args", "trace")), SVM_SMOKE,
            must_show=None if mode == "bare" else SVM_TRACE_MUST_SHOW)
        for p in ("qemu-svm", "bochs-svm") for mode in ("bare", "nestbed")]
+    # harness profile (issue 13): nestbed's instructions per exit and function from QEMU's
+    # execution log, on the minimal L1 (a nested round trip, and L1's own CPUID exits)
+    + [Scenario("emulator/profile/qemu-svm/svm-smoke",
+                ("profile", "--platform", "qemu-svm", "--timeout", "%g" % PROFILE_TIMEOUT,
+                 "--out", "build/test-profile", SVM_SMOKE), "pass", None, PROFILE_TIMEOUT,
+                must_show=r"^nested round trip \(L2 cpuid reflected \+ L1 vmrun\): \d+\.\d "
+                          r"nestbed instructions\n(.*\n)*^L1 cpuid exit \(2\): \d+\.\d nestbed "
+                          r"instructions\n")]
     # nested VT-x: its twin, bare on Bochs' tigerlake and on Penryn (IA32_VMX_MISC[29]
     # clear there: VMWRITE to EXIT_REASON must fail with error 13), and under nestbed
     # (nestbed's emulated VT-x; not on Penryn: no EPT or unrestricted guest, which

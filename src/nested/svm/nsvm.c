@@ -73,7 +73,7 @@ static int nsvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	struct nsvm *n = nsvm_of(v);
 	switch (msr) {
 	case MSR_VM_HSAVE_PA:
-		if ((value & PAGE_MASK) || (value & nsvm_phys_addr_mask()))
+		if ((value & PAGE_MASK) || (value & n->phys_addr_mask))
 			return -1; /* APM 15.30.4: #GP for an unaligned or too wide address */
 		n->hsave_pa = value;
 		return 0;
@@ -152,6 +152,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 		n->vmcb01->control.vintr |= VINTR_V_GIF_ENABLE | VINTR_V_GIF;
 		n->l1_intr_direct = true;
 	}
+	n->phys_addr_mask = nsvm_phys_addr_mask(); /* not a CPUID per VMRUN */
 	return nsvm_maps_init(m, v);
 }
 

@@ -76,6 +76,7 @@ struct nsvm {
 	 * without NRIPS); vmrun_rip12 is the RIP VMCB12 gave */
 	bool soft_rip_moved;
 	uint64_t cr4_allowed;    /* CR4 bits of the CPU L1's CPUID describes */
+	uint64_t phys_addr_mask; /* bits above MAXPHYADDR (nsvm_phys_addr_mask), read once */
 	uint64_t vmrun_rip12;
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */

@@ -133,7 +133,7 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 	n->vmcb12_pa = pa;
 	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
 
-	struct nsvm_check_limits lim = { nsvm_phys_addr_mask(), EFER_ALLOWED_12, n->cr4_allowed };
+	struct nsvm_check_limits lim = { n->phys_addr_mask, EFER_ALLOWED_12, n->cr4_allowed };
 	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
 	if (rule) {
 		vmexit_invalid(n, rule);

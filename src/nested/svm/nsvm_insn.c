@@ -31,7 +31,7 @@ bool nsvm_insn_checks(struct vcpu *v, uint64_t pa)
 		nsvm_inject_exception(v, VECTOR_UD, false); /* SVM instructions need EFER.SVME (APM 15.4) */
 		return false;
 	}
-	if (v->state.cpl != 0 || (pa & PAGE_MASK) || (pa & nsvm_phys_addr_mask())) {
+	if (v->state.cpl != 0 || (pa & PAGE_MASK) || (pa & nsvm_of(v)->phys_addr_mask)) {
 		nsvm_inject_exception(v, VECTOR_GP, true);
 		return false;
 	}
@@ -168,7 +168,7 @@ static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
 	uint64_t pa = v->state.gpr.rax;
 	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
 		pa &= 0xffffffffull; /* EAX outside 64-bit mode */
-	if ((pa & PAGE_MASK) || (pa & nsvm_phys_addr_mask())) {
+	if ((pa & PAGE_MASK) || (pa & n->phys_addr_mask)) {
 		l2_exception(v, n, VECTOR_GP, true);
 		return;
 	}

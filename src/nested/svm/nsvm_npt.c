@@ -46,7 +46,7 @@ static struct npt_walk_ctx l1_npt(const struct nsvm *n)
 	return (struct npt_walk_ctx){ .root = n->vmcb12.control.n_cr3,
 				      .nxe = (n->l1_state.efer & EFER_NXE) != 0,
 				      .smep = (n->l1_state.cr4 & CR4_SMEP) != 0,
-				      .phys_addr_mask = nsvm_phys_addr_mask(),
+				      .phys_addr_mask = n->phys_addr_mask,
 				      .read_phys = read_l1_phys };
 }
 
