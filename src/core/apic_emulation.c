@@ -97,7 +97,7 @@ static void self_nmi(struct vcpu *v)
 		v->nested->self_nmi(v);
 		return;
 	}
-	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	v->ops->inject(v, &nmi);
 }
 

@@ -224,7 +224,7 @@ void exception_dispatch(struct exception_frame *f)
 		return;
 	/* An NMI in nestbed is taken only where nestbed opens for it (SVM: the STGI after
 	 * an NMI intercept, svm_backend.c); what it meant is decided there. */
-	if (f->vector == NMI_VECTOR) {
+	if (f->vector == VECTOR_NMI) {
 		note_wake_nmi(f);
 		return;
 	}

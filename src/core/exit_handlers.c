@@ -438,7 +438,7 @@ static void handle_nmi(struct vcpu *v, struct exit *e)
 {
 	if (held_by_nested(v, e))
 		return;
-	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	v->ops->inject(v, &nmi);
 }
 

@@ -264,7 +264,7 @@ static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes
 	const struct vcpu_state *s = &v->state;
 	const struct guest_memmap *g = &machine.guest_map;
 	uint64_t limit = g->nestbed_lowest < g->identity_end ? g->nestbed_lowest : g->identity_end;
-	bool long_mode = (s->efer & WALK_EFER_LMA) != 0;
+	bool long_mode = (s->efer & EFER_LMA) != 0;
 	bool l2 = v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa;
 	uint64_t gpa;
 	if (!(s->cr0 & CR0_PG)) /* linear is physical, 32 bits outside long mode (guest_walk) */

@@ -76,9 +76,6 @@
 /* ---- exception and interrupt vectors: SDM vol.3A 6.3.1 table 6-1; APM vol.2 8.2 ---- */
 #define VECTOR_DB 1
 #define VECTOR_NMI 2
-/* The same, by the name core/ and nested/vmx/ used before this header (other branches
- * still add uses of it): to be renamed VECTOR_NMI once they are merged. */
-#define NMI_VECTOR VECTOR_NMI
 #define VECTOR_BP 3
 #define VECTOR_OF 4
 #define VECTOR_UD 6

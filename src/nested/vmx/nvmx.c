@@ -602,7 +602,7 @@ static enum nested_init nvmx_init_signal(struct vcpu *v)
 static void nvmx_self_nmi(struct vcpu *v)
 {
 	struct nvmx *n = nvmx_of(v);
-	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	if (n->in_l2 && (vmcs12_get(n, VMCS_PIN_BASED_CTLS) & VMX_PIN_NMI_EXITING)) {
 		/* 25.2: an NMI exits with basic reason 0, NMI in the interruption info (27.2.2);
 		 * the exit VMCS02 had (the APIC write) leaves nothing else behind */
@@ -615,7 +615,7 @@ static void nvmx_self_nmi(struct vcpu *v)
 		for (unsigned i = 0; i < sizeof(cleared) / sizeof(cleared[0]); i++)
 			vmcs12_set(n, cleared[i], 0);
 		vmcs12_set(n, VMCS_EXIT_INTR_INFO, VMX_INTR_INFO_VALID |
-			   (VMX_INTR_TYPE_NMI << VMX_INTR_INFO_TYPE_SHIFT) | NMI_VECTOR);
+			   (VMX_INTR_TYPE_NMI << VMX_INTR_INFO_TYPE_SHIFT) | VECTOR_NMI);
 		nvmx_shadow_push(n);
 		return;
 	}
