@@ -15,6 +15,8 @@
                            [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
     python3 -m harness bench [--out DIR] [--runs N] [--deterministic]
+    python3 -m harness profile --platform P [--timeout S] [--out DIR] [--nestbed PATH]
+                               [--nestbed-args 'STRING'] [--top N] IMAGE [ARGS...]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
                             [--nestbed PATH] [--cpus N]
     python3 -m harness report [--out DIR]
@@ -251,6 +253,22 @@ def build_parser():
     b.add_argument("--deterministic", action="store_true",
                    help="only the figures a loaded machine does not change (minimal-L1 round "
                         "trips, cost/* under -icount), merged into the existing bench.json")
+
+    pr = sub.add_parser("profile", help="nestbed's instructions per exit kind and function "
+                        "under -icount (QEMU's execution log): DIR/profile.md, bench.json")
+    pr.add_argument("--platform", default="qemu-svm", metavar="P",
+                    help="a QEMU platform (default qemu-svm)")
+    pr.add_argument("--timeout", type=positive, default=900, metavar="S",
+                    help="seconds before QEMU is killed (default 900: every instruction is "
+                         "logged)")
+    pr.add_argument("--out", type=Path, default=ROOT / "results", metavar="DIR")
+    pr.add_argument("--nestbed", type=Path, metavar="PATH",
+                    help="nestbed image (default build/nestbed.elf)")
+    pr.add_argument("--nestbed-args", default="", metavar="STRING")
+    pr.add_argument("--top", type=int, default=15, metavar="N",
+                    help="functions per printed table (default 15)")
+    pr.add_argument("image", metavar="IMAGE")
+    pr.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
     rep = sub.add_parser("report", help="write DIR/report.md and DIR/report.html (charts) "
                          "from DIR/*.json")
@@ -507,6 +525,25 @@ def cmd_bench(opts) -> int:
     return EXIT_PASS
 
 
+def cmd_profile(opts) -> int:
+    from . import bench, profile
+    image = Path(opts.image)
+    if not image.is_file():
+        raise HarnessError("no image %s" % image)
+    result, prof = profile.profile_run(opts.platform, image, opts.args, opts.timeout,
+                                       nestbed=opts.nestbed, nestbed_args=opts.nestbed_args)
+    title = "%s on %s, %s %s" % (bench._git_version(), opts.platform, _rel(image),
+                                 " ".join(opts.args))
+    say(profile.terminal_tables(prof, opts.top))
+    md = profile.write_profile(prof, opts.out / "profile.md", title.strip())
+    path = bench.record_profile(opts.out, opts.platform, profile.summary(prof), title.strip())
+    say("harness: profile: %s, %s" % (_rel(md), _rel(path)))
+    if result.verdict != "pass":
+        say(result.final_line())
+        return EXIT_FAIL
+    return EXIT_PASS
+
+
 def cmd_report(opts) -> int:
     from .report_html import write_html_report
     say("harness: report: %s" % _rel(write_report(opts.out)))
@@ -579,7 +616,7 @@ def main(argv=None) -> int:
         return {"run": cmd_run, "suite": cmd_suite, "report": cmd_report,
                 "platforms": cmd_platforms, "linux": cmd_linux,
                 "kvm": cmd_kvm, "xen": cmd_xen,
-                "bench": cmd_bench, "fuzz": cmd_fuzz,
+                "bench": cmd_bench, "fuzz": cmd_fuzz, "profile": cmd_profile,
                 "coverage-of-exits": cmd_coverage_of_exits,
                 "trace-stats": cmd_trace_stats}[opts.command](opts)
     except HarnessError as e:

@@ -57,21 +57,25 @@ def linux_boot(platform_name: str, runs: int, say, cpus: int = 1) -> dict:
     linux.prepare()
     timeout = linux.TIMEOUTS.get(platform_name, 600)
     figures = {}
-    for mode in ("bare", "nestbed"):
-        times, stats = [], None
-        for i in range(runs):
+    times = {"bare": [], "nestbed": []}
+    stats = {}
+    # bare and nestbed runs alternate, so that a change of the machine's load (other
+    # emulators on the same cores) weighs on both medians alike
+    for i in range(runs):
+        for mode in ("bare", "nestbed"):
             spec = linux.spec_for(platform_name, mode == "bare")
             spec.cpus = cpus
             spec.args += linux.cpu_check_args(cpus, mode == "bare")
-            seconds, stats = _boot(platform, spec, timeout)
-            times.append(seconds)
+            seconds, stats[mode] = _boot(platform, spec, timeout)
+            times[mode].append(seconds)
             say("bench: linux %s %s %d CPU(s) run %d/%d: %.2f s" % (platform_name, mode, cpus,
                                                                     i + 1, runs, seconds))
-        figures[mode] = {"seconds_median": round(statistics.median(times), 3),
-                         "seconds": [round(t, 3) for t in times]}
-        if stats:
-            figures[mode]["exits"] = stats.get("exits")
-            figures[mode]["exits_by_kind"] = {k: v for k, v in stats.get("l1", {}).items()
+    for mode in ("bare", "nestbed"):
+        figures[mode] = {"seconds_median": round(statistics.median(times[mode]), 3),
+                         "seconds": [round(t, 3) for t in times[mode]]}
+        if stats.get(mode):
+            figures[mode]["exits"] = stats[mode].get("exits")
+            figures[mode]["exits_by_kind"] = {k: v for k, v in stats[mode].get("l1", {}).items()
                                               if k != "total"}
     figures["ratio_nestbed_to_bare"] = round(
         figures["nestbed"]["seconds_median"] / figures["bare"]["seconds_median"], 3)
@@ -271,6 +275,58 @@ def xen_l1(platform_name: str, say, modes=("bare", "nestbed")) -> dict:
     return figures
 
 
+PROFILE_ARGS = ["cost/own-*"]   # the exits nestbed handles itself (guests/probes/cost/own.c)
+
+
+def record_profile(out_dir, platform_name: str, figures: dict, what: str,
+                   kinds=("own_exit_cost", "nested_round_trip"), key: str = ""):
+    """harness profile's summary into bench.json: `profile.<platform>` whole, and its own
+    exits and nested round trip (nestbed's instructions each, target beside, and the run
+    that measured them) as `own_exit_cost.<platform>` and
+    `nested_round_trip_l0_instructions.<platform>` (those of `kinds`); `key` names the
+    whole summary under `profile` (default: the platform)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bench.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data.setdefault("profile", {})[key or platform_name] = dict(figures, run=what, date=date)
+    if "own_exit_cost" in figures and "own_exit_cost" in kinds:
+        data.setdefault("own_exit_cost", {})[platform_name] = dict(figures["own_exit_cost"],
+                                                                   run=what)
+    if "nested_round_trip" in figures and "nested_round_trip" in kinds:
+        data.setdefault("nested_round_trip_l0_instructions", {})[platform_name] = dict(
+            figures["nested_round_trip"], run=what)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def profile_figures(out_dir, say, platform_name: str = "qemu-svm"):
+    """`harness profile` of the conformance guest's cost/own-* (exits nestbed handles
+    itself) and of the minimal L1 (a nested round trip): results/profile.md is the
+    latter's, with the own exits' tables appended."""
+    from . import profile
+    path = None
+    texts = []
+    version = _git_version()   # before this function's own writes make the tree dirty
+    for image, args, key, kind in ((CONFORMANCE, PROFILE_ARGS, platform_name, "own_exit_cost"),
+                                   (CPUID_LOOP, [], platform_name + "/minimal-l1",
+                                    "nested_round_trip")):
+        result, prof = profile.profile_run(platform_name, image, args, timeout=3600)
+        if result.verdict != "pass":
+            raise RuntimeError("profile %s %s: %s" % (platform_name, image.name, result.reason))
+        what = "%s on %s, %s %s" % (version, platform_name, image.name, " ".join(args))
+        texts.append(profile.render(prof, what.strip()))
+        figures = profile.summary(prof)
+        say("bench: profile %s: own exits %s, nested round trip %s" % (
+            what, figures.get("own_exit_cost"), figures.get("nested_round_trip")))
+        path = record_profile(out_dir, platform_name, figures, what.strip(), (kind,), key)
+    (out_dir / "profile.md").write_text("\n\n".join(reversed(texts)) + "\n")
+    return path
+
+
 def run_all(out_dir, runs: int, say, bochs: bool = False):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "bench.json"
@@ -292,14 +348,17 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
                 "qemu-svm": l2_cpuid_loop("qemu-svm", say),
                 "bochs-svm": l2_cpuid_loop("bochs-svm", say),
                 "bochs-vmx": l2_cpuid_loop("bochs-vmx", say, VMX_CPUID_LOOP)},
+            # qemu-svm-vgif: the same CPU with vGIF, which nestbed gives L1 (its CLGI/STGI
+            # then run without exits); no TCG model has virtual VMLOAD/VMSAVE
             "kvm_l1_whole_run": {"qemu-svm": kvm_l1("qemu-svm", say),
+                                 "qemu-svm-vgif": kvm_l1("qemu-svm-vgif", say),
                                  "bochs-vmx": kvm_l1("bochs-vmx", say)},
             "xen_l1_whole_run": {"qemu-svm": xen_l1("qemu-svm", say)},
         },
         "cost_per_exit_kind": {"qemu-svm": cost_per_exit_kind("qemu-svm", say)},
     })
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return path
+    return profile_figures(out_dir, say)
 
 
 def run_deterministic(out_dir, say):
@@ -321,6 +380,7 @@ def run_deterministic(out_dir, say):
     data["deterministic_parts"] = {
         "nestbed": _git_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "figures": ["exit_multiplication.minimal_l1_cpuid_loop", "cost_per_exit_kind"]}
+        "figures": ["exit_multiplication.minimal_l1_cpuid_loop", "cost_per_exit_kind",
+                    "profile", "own_exit_cost", "nested_round_trip_l0_instructions"]}
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return path
+    return profile_figures(out_dir, say)

@@ -154,6 +154,9 @@ class RunSpec:
     # QEMU only: its gdbstub on this local TCP port, stopped before the first instruction
     # (-gdb tcp:127.0.0.1:PORT -S; README.md "Debugging with gdb").
     gdb_port: Optional[int] = None
+    # QEMU only: further options at the end of its command line (harness/profile.py's
+    # execution log).
+    qemu_extra: List[str] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -491,6 +494,7 @@ class QemuSvm(Platform):
         argv = self.command(spec, kernel, guest)
         if spec.gdb_port:
             argv += ["-gdb", "tcp:127.0.0.1:%d" % spec.gdb_port, "-S"]
+        argv += spec.qemu_extra
         return Launch(argv=argv, cwd=run_dir, exit_kind="qemu", output_log=run_dir / "qemu.err")
 
 
@@ -510,6 +514,16 @@ def write_dma_disk(path: Path, sectors: int = DMA_DISK_SECTORS) -> None:
     with open(path, "wb") as f:
         for s in range(sectors):
             f.write(dma_disk_sector(s))
+
+
+class QemuSvmVgif(QemuSvm):
+    """qemu-svm's CPU with virtual GIF (CPUID 8000_000Ah EDX[16], APM vol.2 15.33): QEMU
+    7.2's TCG implements V_GIF for a guest's CLGI/STGI and its gating of virtual
+    interrupts (V_IRQ); physical interrupts and NMIs ignore V_GIF there, as the APM has it.
+    No TCG model offers virtual VMLOAD/VMSAVE (EDX[15])."""
+    name = "qemu-svm-vgif"
+    summary = "QEMU TCG, AMD-V (+svm,+npt,+vgif: virtual GIF), Multiboot through -kernel"
+    cpu = "EPYC,+svm,+npt,+vgif"
 
 
 class QemuQ35Svm(QemuSvm):
@@ -707,7 +721,7 @@ class BochsSvm(Bochs):
 
 
 PLATFORMS: Dict[str, type] = {cls.name: cls for cls in
-                              (QemuSvm, QemuQ35Svm, QemuQ35AmdViSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
+                              (QemuSvm, QemuSvmVgif, QemuQ35Svm, QemuQ35AmdViSvm, QemuUefiSvm, BochsVmx, BochsSvm, Kvm)}
 
 
 def get_platform(name: str) -> Platform:

@@ -7,12 +7,14 @@ dom0 runs in PVH mode by default (`dom0=pvh`, the only option besides the consol
 is then a guest Xen runs with VMRUN (L2 under nestbed), and its initramfs runs the exit
 loops of guests/linux/xen_exit_loops.c (CPUID, the PCI configuration ports, HLT) and
 checks what Xen gives. Xen 4.17 refuses a PVH dom0 without an IOMMU ("Presently, iommu
-must be enabled for PVH hardware domain", a panic): only bare on qemu-q35-amdvi-svm (q35
-with QEMU's amd-iommu) does Xen find one. Under nestbed, which owns the machine's IOMMU,
-hides its ACPI table and offers no virtual one, a PVH dom0 cannot start (with
-`dom0-iommu=none`, the switch that skips the check, Xen gives dom0 no identity mappings
-of the machine's MMIO: dom0 stalls in its timer setup on pc, or Xen kills it at its
-first access to GFN 0 on q35). QEMU 7.2 reports a wrong exit code for an intercepted
+must be enabled for PVH hardware domain", a panic): only on qemu-q35-amdvi-svm (q35
+with QEMU's amd-iommu) does Xen find one. Bare, Xen drives QEMU's unit; under nestbed,
+which owns the machine's IOMMU, nestbed's option `viommu` (added here for a PVH dom0)
+lets Xen program it as a virtual AMD-Vi (src/iommu/vamdvi*.c: registers emulated, DMA
+through nestbed's copies of Xen's I/O page tables). Without it (`dom0-iommu=none`, the
+switch that skips the check) Xen gives dom0 no identity mappings of the machine's MMIO:
+dom0 stalls in its timer setup on pc, or Xen kills it at its first access to GFN 0 on
+q35. QEMU 7.2 reports a wrong exit code for an intercepted
 RDTSCP, so the CPU model drops rdtscp (PLATFORMS.md); and Xen 4.17 cannot build a PVH dom0
 of all of 1 GiB ("Unable to allocate memory with order 0! Failed to setup Dom0 physical
 memory map"), so the machine has 2 GiB. The CPU model also drops MONITOR/MWAIT (QEMU's
@@ -203,5 +205,7 @@ def spec_for(bare: bool, xen_args: str = "", memory: Optional[int] = None,
     if bare:
         return RunSpec(image=XEN_IMAGE, args=args, bare=True, memory=memory, modules=modules,
                        cpu_model=cpu_model)
+    if dom0 == "pvh" and "viommu" not in nestbed_args.split():
+        nestbed_args = " ".join(["viommu"] + nestbed_args.split())   # Xen's IOMMU
     return RunSpec(image=XEN_IMAGE, args=args, bare=False, memory=memory, nestbed=nestbed,
                    nestbed_args=nestbed_args, modules=modules, cpu_model=cpu_model)

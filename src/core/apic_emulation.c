@@ -10,9 +10,8 @@
 #include "core/pcpu.h"
 #include "core/run.h"
 #include "core/vmm.h"
+#include "core/x86.h"
 
-#define OPCODE_MOV_RM_R 0x89   /* MOV r/m32, r32 (SDM vol.2B MOV) */
-#define OPCODE_MOV_RM_IMM 0xC7 /* MOV r/m32, imm32 (/0) */
 #define OPCODE_XCHG_RM_R 0x87  /* XCHG r/m32, r32: Linux's 11AP erratum path */
 #define APIC_REG_ALIGN_MASK 0xfu
 
@@ -81,8 +80,13 @@ static void deliver_startup(struct vcpu *from, struct pcpu *c, uint8_t vector)
 	bool init_posted = __atomic_load_n(&c->pending_init, __ATOMIC_ACQUIRE) != 0;
 	if (from->ops->cpu_waits_for_sipi && !init_posted)
 		send_physical(c, ICR_STARTUP, vector);
-	else if (c->vcpu->wait_for_sipi || init_posted)
+	else if (c->vcpu->wait_for_sipi || init_posted) {
 		__atomic_store_n(&c->pending_sipi, PCPU_SIPI_VALID | vector, __ATOMIC_RELEASE);
+		/* it may sleep in nestbed (run.c wait_for_startup): a kick wakes it */
+		if (c->vcpu->ops->idle && c->vcpu != from && c->vcpu->wait_for_sipi &&
+		    !__atomic_exchange_n(&c->wake_requested, 1, __ATOMIC_ACQ_REL))
+			apic_kick(c);
+	}
 }
 
 /* The vCPU's own NMI, where a physical self-NMI would reach nestbed instead (VMX: NMIs

@@ -197,6 +197,25 @@ static bool spurious_single_step(const struct exception_frame *f)
 	return false;
 }
 
+#define HLT_LENGTH 1 /* F4 */
+
+void exception_wake_site(uint64_t hlt_rip)
+{
+	__atomic_store_n(&machine.wake_hlt_rip, hlt_rip, __ATOMIC_RELEASE);
+}
+
+/* An NMI at the sleep's HLT (not yet executed) or right after it */
+static void note_wake_nmi(struct exception_frame *f)
+{
+	uint64_t site = __atomic_load_n(&machine.wake_hlt_rip, __ATOMIC_ACQUIRE);
+	if (!site || (f->rip != site && f->rip != site + HLT_LENGTH))
+		return;
+	f->rip = site + HLT_LENGTH;
+	struct pcpu *c = pcpu_this();
+	if (c->kicks_seen != __atomic_load_n(&c->kicks_sent, __ATOMIC_ACQUIRE))
+		c->kicks_seen++; /* else the guest's NMI to a CPU waiting for SIPI: it goes */
+}
+
 void exception_dispatch(struct exception_frame *f);
 void exception_dispatch(struct exception_frame *f)
 {
@@ -205,8 +224,10 @@ void exception_dispatch(struct exception_frame *f)
 		return;
 	/* An NMI in nestbed is taken only where nestbed opens for it (SVM: the STGI after
 	 * an NMI intercept, svm_backend.c); what it meant is decided there. */
-	if (f->vector == VECTOR_NMI)
+	if (f->vector == VECTOR_NMI) {
+		note_wake_nmi(f);
 		return;
+	}
 	struct exception_expectation *x = this_expectation();
 	if (f->vector >= FIRST_EXTERNAL_VECTOR && x->catch_interrupt && !x->caught) {
 		x->caught = true;

@@ -54,6 +54,11 @@ bool exception_catch_interrupt(uint8_t *vector);
  * instruction after VMRUN. A CPU never raises one there (nestbed never sets TF or
  * debug registers for itself), so the handler clears DR6 and resumes. */
 void exception_tolerate_single_step_at(uint64_t rip);
+/* The HLT at rip is where a CPU sleeps until an NMI (vmm_ops.idle): an NMI taken there or
+ * just before it (after the instruction that lets NMIs in) ends the sleep and counts as
+ * one of the kicks sent to the CPU (pcpu.kicks_seen); one taken before the HLT resumes
+ * after it, so it is never lost. */
+void exception_wake_site(uint64_t hlt_rip);
 
 const char *exception_name(uint64_t vector);
 

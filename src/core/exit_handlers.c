@@ -19,8 +19,9 @@
 #include "core/smm_msr.h"
 #include "core/smram_lock.h"
 #include "core/string.h"
-#include "core/vmm.h"
 #include "core/x86.h"
+#include "core/vmm.h"
+#include "iommu/vamdvi_hw.h"
 
 #define VM_CR_LOCK (1ull << 3)        /* APM vol.2 15.30.1 */
 #define FEATURE_CONTROL_LOCKED 1ull   /* lock bit, VMX off: SDM vol.4 2.1 IA32_FEATURE_CONTROL */
@@ -201,9 +202,15 @@ static void handle_io(struct vcpu *v, struct exit *e)
 static void handle_hlt(struct vcpu *v, struct exit *e)
 {
 	(void)e;
-	/* With one CPU nothing can wake it; with several, another CPU's INIT or NMI does (how
-	 * operating systems park CPUs), so it waits as on hardware. */
-	if (!(v->state.rflags & RFLAGS_IF) && machine.nr_cpus < 2)
+	/* With several CPUs another CPU's INIT or NMI wakes it (how operating systems park
+	 * CPUs), so it waits as on hardware and there is nothing to watch: the intercept
+	 * goes for good (an idle SMP Linux halted thousands of times, each an exit). */
+	if (machine.nr_cpus >= 2) {
+		v->ops->set_hlt_intercept(v, false);
+		return;
+	}
+	/* With one CPU nothing can wake it. */
+	if (!(v->state.rflags & RFLAGS_IF))
 		guest_failure(v, "the guest halted with interrupts disabled (HLT at %#llx)",
 			      (unsigned long long)v->state.rip);
 	v->ops->set_hlt_intercept(v, false);
@@ -225,6 +232,8 @@ static void handle_tdp_fault(struct vcpu *v, struct exit *e)
 	if (v->level >= 2 && v->nested && v->nested->apic_access && v->nested->apic_access(v, e))
 		return;
 	if ((v->level == 1 || t->present) && apic_mmio_write_exit(v, e))
+		return;
+	if (vamdvi_mmio_exit(v, e))   /* L1's registers of its virtual AMD-Vi */
 		return;
 	if (v->nested && v->nested->tdp_fault(v, e))
 		return;
@@ -329,7 +338,8 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
 		break;
 	case NESTBED_HC_IOMMU:
 		v->state.gpr.rax = 0;
-		v->state.gpr.rbx = machine.iommu.nr_enabled;
+		v->state.gpr.rbx = machine.iommu.nr_enabled |
+				   (machine.iommu.viommu ? NESTBED_HC_IOMMU_VIRTUAL : 0);
 		v->state.gpr.rcx = machine.bi->image_phys;
 		v->state.gpr.rdx = machine.bi->image_size;
 		break;
@@ -382,10 +392,17 @@ static void handle_cr_access(struct vcpu *v, struct exit *e)
 	vcpu_skip_instruction(v, e);
 }
 
+/* L1's interrupt or NMI that its hypervisor state holds (SVM: GIF 0), for the nested
+ * layer to deliver later */
+static bool held_by_nested(struct vcpu *v, const struct exit *e)
+{
+	return v->level == 1 && v->nested && v->nested->l1_interrupt && v->nested->l1_interrupt(v, e);
+}
+
 static void handle_resume(struct vcpu *v, struct exit *e)
 {
-	(void)v;
-	(void)e; /* a physical interrupt or NMI: it is the guest's, delivered on entry */
+	/* a physical interrupt: it is the guest's, delivered on entry */
+	(void)held_by_nested(v, e);
 }
 
 static void handle_init(struct vcpu *v, struct exit *e)
@@ -419,7 +436,8 @@ static void handle_sipi(struct vcpu *v, struct exit *e)
  * (see apic_emulation.c), or the guest's, given back to it (APM vol.2 15.20). */
 static void handle_nmi(struct vcpu *v, struct exit *e)
 {
-	(void)e;
+	if (held_by_nested(v, e))
+		return;
 	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	v->ops->inject(v, &nmi);
 }

@@ -90,8 +90,28 @@ int vcpu_phys_write(const struct vcpu *v, uint64_t gpa, const void *buf, size_t 
 	return vcpu_phys_access(v, gpa, (void *)buf, len, true);
 }
 
+/* The common case on every exit that needs the guest's instruction (AMD-V without NRIPS)
+ * or its page tables: a vCPU whose guest-physical addresses are host-physical (L1), and
+ * a range below nestbed's lowest memory and inside the identity map. That is exactly
+ * what guest_range_ok and nestbed_owns_range accept first; the pointer is NULL for
+ * anything else, which takes the checked path (translate, ranges). */
+static const void *direct_guest_ptr(const struct vcpu *v, uint64_t gpa, size_t len)
+{
+	const struct guest_memmap *g = &machine.guest_map;
+	uint64_t end = gpa + len;
+	if ((v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa) || end < gpa ||
+	    end > g->nestbed_lowest || end > g->identity_end)
+		return NULL;
+	return phys_to_virt(gpa);
+}
+
 static int read_phys64(void *ctx, uint64_t gpa, uint64_t *value)
 {
+	const uint64_t *direct = direct_guest_ptr(ctx, gpa, sizeof(*value));
+	if (direct && !(gpa & 7)) { /* a paging-structure entry: aligned, in one page */
+		*value = *direct;
+		return 0;
+	}
 	return vcpu_phys_read(ctx, gpa, value, sizeof(*value));
 }
 
@@ -107,7 +127,10 @@ size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_
 		size_t chunk = len - done;
 		if (page_end - (linear + done) < chunk)
 			chunk = (size_t)(page_end - (linear + done));
-		if (vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk))
+		const uint8_t *direct = direct_guest_ptr(v, gpa, chunk);
+		if (direct)
+			memcpy((uint8_t *)buf + done, direct, chunk);
+		else if (vcpu_phys_read(v, gpa, (uint8_t *)buf + done, chunk))
 			break;
 		done += chunk;
 	}
@@ -186,12 +209,88 @@ int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 	return 0;
 }
 
+#define FETCH_PTE_PRESENT (1ull << 0)        /* SDM vol.3 4.5, table 4-15 */
+#define FETCH_PTE_LARGE (1ull << 7)          /* PS: a 1 GiB or 2 MiB page */
+#define FETCH_ADDR_MASK 0x000ffffffffff000ull /* bits 51:12 */
+#define FETCH_PAGE 4096ull
+
+/* The host address of gpa (through L1's nested paging for an L2, translate()) when its
+ * whole 4 KiB page lies below `limit`, or NULL. Inlined: five times per fetch. */
+static inline __attribute__((always_inline)) const uint8_t *
+direct_page(const struct vcpu *v, bool l2, uint64_t gpa, uint64_t limit)
+{
+	uint64_t hpa = gpa, page_end;
+	if (l2 && v->nested->l2_gpa_to_hpa(v, gpa, &hpa, &page_end))
+		return NULL;
+	if ((hpa | (FETCH_PAGE - 1)) >= limit)
+		return NULL;
+	return phys_to_virt(hpa);
+}
+
+/* 4-level paging (SDM vol.3 4.5, APM vol.2 5.3) with every table below `limit`, read in
+ * place: 0 and the guest-physical address, or -1 where the general walk must decide (a
+ * table past the limit, an entry not present, PS in a PML4E, which is reserved). */
+static inline __attribute__((always_inline)) int
+walk4_direct(const struct vcpu *v, bool l2, uint64_t linear, uint64_t limit, uint64_t *gpa)
+{
+	uint64_t table = v->state.cr3 & FETCH_ADDR_MASK;
+	for (unsigned shift = 39;; shift -= 9) {
+		const uint64_t *t = (const uint64_t *)direct_page(v, l2, table, limit);
+		if (!t)
+			return -1;
+		uint64_t e = t[(linear >> shift) & 0x1ff];
+		if (!(e & FETCH_PTE_PRESENT))
+			return -1;
+		if (shift == 12 || ((e & FETCH_PTE_LARGE) && shift <= 30)) {
+			uint64_t size = 1ull << shift;
+			*gpa = (e & FETCH_ADDR_MASK & ~(size - 1)) | (linear & (size - 1));
+			return 0;
+		}
+		if (e & FETCH_PTE_LARGE)
+			return -1;
+		table = e & FETCH_ADDR_MASK;
+	}
+}
+
+/* The bytes at a guest linear address with paging off or in 64-bit mode with 4-level
+ * paging, when the tables and the bytes all lie in memory nestbed reads directly (below
+ * nestbed's lowest range and the identity map's end, after L1's nested paging for an
+ * L2: what the checked path accepts first), for the exits that must find their
+ * instruction's length (AMD-V without NRIPS). Returns len, or 0 where the general path
+ * must decide (other paging modes, a page boundary, memory that is not plainly the
+ * guest's). */
+static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes, size_t len)
+{
+	const struct vcpu_state *s = &v->state;
+	const struct guest_memmap *g = &machine.guest_map;
+	uint64_t limit = g->nestbed_lowest < g->identity_end ? g->nestbed_lowest : g->identity_end;
+	bool long_mode = (s->efer & EFER_LMA) != 0;
+	bool l2 = v->level >= 2 && v->nested && v->nested->l2_gpa_to_hpa;
+	uint64_t gpa;
+	if (!(s->cr0 & CR0_PG)) /* linear is physical, 32 bits outside long mode (guest_walk) */
+		linear = gpa = long_mode ? linear : (uint32_t)linear;
+	else if (!long_mode || (s->cr4 & CR4_LA57) ||
+		 (l2 ? walk4_direct(v, true, linear, limit, &gpa) : /* specialised for L1 */
+		       walk4_direct(v, false, linear, limit, &gpa)))
+		return 0;
+	if ((linear & (FETCH_PAGE - 1)) + len > FETCH_PAGE)
+		return 0;
+	const uint8_t *p = l2 ? direct_page(v, true, gpa, limit) : direct_page(v, false, gpa, limit);
+	if (!p)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		bytes[i] = p[i];
+	return len;
+}
+
 unsigned guest_insn_length(const struct vcpu *v)
 {
 	/* the instructions that exit most often need no full decode */
 	const struct vcpu_state *s = &v->state;
 	uint8_t bytes[3];
-	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	size_t got = fetch_direct(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	if (!got)
+		got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
 	unsigned quick = insn_length_quick(bytes, got);
 	if (quick)
 		return quick;

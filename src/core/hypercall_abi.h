@@ -29,11 +29,14 @@ enum nestbed_hypercall {
 	NESTBED_HC_OWN_RANGE = 4,
 	/* -> RAX 0, RBX the IOMMU units translating device DMA (0: none, DMA can reach
 	 * nestbed), RCX and RDX base and size of nestbed's image (memory that no device
-	 * DMA may reach; the guest's memory map already shows it reserved) */
+	 * DMA may reach; the guest's memory map already shows it reserved); RBX bit 63 set
+	 * when nestbed offers the guest a virtual IOMMU (option viommu: its ACPI table stays
+	 * visible) */
 	NESTBED_HC_IOMMU = 5,
 };
 
 #define NESTBED_HC_ERROR ((unsigned long long)-1)
+#define NESTBED_HC_IOMMU_VIRTUAL (1ull << 63)   /* NESTBED_HC_IOMMU: RBX */
 #define NESTBED_HC_VENDOR_VMX 1
 #define NESTBED_HC_VENDOR_SVM 2
 #define NESTBED_HC_COUNTER_KINDS 32

@@ -49,6 +49,7 @@ struct machine {
 	/* Where a single-step #DB is the emulator's (exception.c), and how many came. */
 	uint64_t tolerated_step_rip[2];
 	unsigned spurious_steps;
+	uint64_t wake_hlt_rip;            /* the HLT of vmm_ops.idle (exception_wake_site) */
 	/* The secret behind the canary hypercall, set at boot (exit_handlers.c). */
 	uint64_t l0_canary[2];
 	/* What every AP shares with the boot CPU once it runs nestbed's code (run.c). */

@@ -54,6 +54,10 @@ struct nested_ops {
 	 * operation the physical one would be nestbed's): while L2 runs, an NMI exit to L1
 	 * when L1 exits on NMIs, else injected into L2. */
 	void (*self_nmi)(struct vcpu *v);
+	/* Optional: an INTR or NMI exit while L1 ran (not L2): true when the nested layer
+	 * took it (SVM: held while L1's GIF is 0, APM vol.2 15.17); false: the core delivers
+	 * it as for any guest. */
+	bool (*l1_interrupt)(struct vcpu *v, const struct exit *e);
 	/* Optional: an INIT posted for this vCPU is due (apic_emulation.c). */
 	enum nested_init (*init_signal)(struct vcpu *v);
 	/* Optional: called before every entry into the guest (either level): state other

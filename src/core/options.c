@@ -41,6 +41,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 	out->trace_kinds = TRACE_ALL_KINDS;
 	out->nested = true;
 	out->require_iommu = false;
+	out->viommu = false;
 	out->heap_mib = OPTIONS_DEFAULT_HEAP_MIB;
 	const char *p = cmdline ? cmdline : "";
 	while (*p) {
@@ -71,6 +72,8 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 			out->trace = true;
 		} else if (word_is(w, len, "require-iommu")) {
 			out->require_iommu = true;
+		} else if (word_is(w, len, "viommu")) {
+			out->viommu = true;
 		} else if (eq < p && word_is(w, (size_t)(eq - w), "heap")) {
 			uint32_t mib;
 			if (parse_uint(eq + 1, (size_t)(p - eq - 1), &mib) || mib == 0 ||
@@ -90,7 +93,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 				return -1;
 			}
 		} else {
-			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, heap=<MiB>, nested=0|1)",
+			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)",
 				   (int)len, w);
 			return -1;
 		}

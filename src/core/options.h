@@ -6,6 +6,8 @@
  *   trace           print every exit as it happens (`nestbed-trace ...` lines)
  *   trace=K1,K2     only the exits of those neutral kinds (cpuid,io,msr,...)
  *   require-iommu   stop at boot when no IOMMU keeps device DMA out of nestbed's memory
+ *   viommu          give the guest a virtual AMD-Vi (the machine's one, emulated) instead
+ *                   of hiding the IOMMU (src/iommu/vamdvi*.c)
  */
 #ifndef NESTBED_OPTIONS_H
 #define NESTBED_OPTIONS_H
@@ -24,6 +26,7 @@ struct nestbed_options {
 	bool trace;
 	uint32_t trace_kinds; /* a bit per enum exit_kind: which exits `trace` prints */
 	bool require_iommu;
+	bool viommu;
 	uint32_t heap_mib;
 };
 

@@ -32,6 +32,12 @@ struct pcpu {
 	 * (SVM); an NMI beyond them is the guest's and is given back to it. */
 	volatile uint32_t kicks_sent;
 	uint32_t kicks_seen;
+	/* A vCPU waiting for SIPI in nestbed sleeps (vmm_ops.idle) rather than spin, which on
+	 * an emulator takes a host thread from the CPUs that work: the first SIPI posted
+	 * wakes it with one kick (wake_requested 0 -> 1 until it leaves the wait). A kick
+	 * taken in the sleep counts as seen there (exception_wake_site); one that comes
+	 * later exits from the guest and counts as a kick as usual. */
+	volatile uint32_t wake_requested;
 	/* The xAPIC's logical destination and destination format registers as the guest
 	 * last wrote them on this CPU (every xAPIC write exits, apic_emulation.c): what its
 	 * INIT and startup IPIs with a logical destination are matched against. */

@@ -187,8 +187,13 @@ static void wait_for_startup(struct vcpu *v)
 			break;
 		/* an INIT while waiting for SIPI changes nothing (SDM vol.3 9.4.4) */
 		__atomic_store_n(&c->pending_init, 0, __ATOMIC_RELAXED);
-		__asm__ volatile("pause");
+		if (v->ops->idle && !__atomic_load_n(&c->wake_requested, __ATOMIC_ACQUIRE))
+			v->ops->idle(v); /* until the NMI of deliver_startup (apic_emulation.c) */
+		else
+			__asm__ volatile("pause");
 	}
+	/* a wake-up kick still on its way exits from the guest as a kick (run loop) */
+	__atomic_store_n(&c->wake_requested, 0, __ATOMIC_RELEASE);
 	v->ops->startup(v, (uint8_t)sipi);
 }
 

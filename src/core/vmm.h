@@ -70,6 +70,9 @@ struct vmm_ops {
 	 * wait-for-SIPI activity state); false: nestbed holds the vCPU and emulates the
 	 * guest's INIT and startup IPIs (SVM, which has no such state). */
 	bool cpu_waits_for_sipi;
+	/* Optional (with !cpu_waits_for_sipi): sleep until an NMI comes, taken in nestbed and
+	 * noted in pcpu.wake_nmi_seen (exception_wake_site). Without it nestbed spins. */
+	void (*idle)(struct vcpu *v);
 	/* Optional: the guest wrote IA32_APIC_BASE (accepted by guest_msr.c). */
 	void (*apic_base_changed)(struct vcpu *v);
 	/* Optional: the backend's own L0 self-test (`nestbed.elf selftest`): exactly one

@@ -68,6 +68,7 @@
 #define RFLAGS_SF (1ull << 7)
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_DF (1ull << 10)
 #define RFLAGS_OF (1ull << 11)
 #define RFLAGS_VM (1ull << 17)
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
@@ -87,6 +88,13 @@
 #define LOW_1M 0x100000ull          /* the real-mode address space (SDM vol.3A 20.1.1) */
 /* A startup IPI's vector VV starts the AP at 000VV000h (SDM vol.3A 8.4.4.1, 10.6.1) */
 #define SIPI_VECTOR_SHIFT 12
+
+/* ---- opcodes nestbed emulates on MMIO it traps (SDM vol.2B MOV, STOS) ---- */
+#define OPCODE_MOV_RM_R 0x89   /* MOV r/m, r */
+#define OPCODE_MOV_R_RM 0x8b   /* MOV r, r/m */
+#define OPCODE_MOV_RM_IMM 0xc7 /* MOV r/m, imm32 (/0) */
+#define OPCODE_STOSB 0xaa      /* STOS m8 */
+#define OPCODE_STOS 0xab       /* STOS m16/32/64 */
 
 /* ---- segment selectors: RPL bits 1:0 and TI bit 2 (SDM vol.3A 3.4.2) ---- */
 #define SELECTOR_RPL_TI 7u

@@ -13,6 +13,10 @@
 #define AMDVI_REG_CONTROL 0x0018
 #define AMDVI_REG_EXCL_BASE 0x0020    /* bit 0 ExEn: the exclusion range bypasses translation */
 #define AMDVI_REG_EXCL_LIMIT 0x0028
+#define AMDVI_REG_CMDBUF 0x0008       /* bits 51:12 base, 59:56 log2 of entries */
+#define AMDVI_REG_EFR 0x0030
+#define AMDVI_REG_CMD_HEAD 0x2000
+#define AMDVI_REG_CMD_TAIL 0x2008
 #define AMDVI_REG_EVENT_HEAD 0x2010
 #define AMDVI_REG_EVENT_TAIL 0x2018
 #define AMDVI_CONTROL_IOMMU_EN (1ull << 0)
@@ -43,6 +47,23 @@
 #define AMDVI_EVENT_LOG_LEN_256 8ull
 #define AMDVI_EVENT_PTR_MASK 0x7fff0ull  /* head/tail registers: byte offsets, 18:4 */
 
+/* 2.4: a 4 KiB command buffer, 256 16-byte commands (log2 8, the smallest) */
+#define AMDVI_CMD_SIZE 16
+#define AMDVI_CMDBUF_LEN_256 8ull
+#define AMDVI_CMDBUF_BYTES (AMDVI_CMD_SIZE << AMDVI_CMDBUF_LEN_256)
+#define AMDVI_CMD_MAX_BATCH 32
+
+/* What nestbed keeps of a unit it enabled: its tables and its command queue. */
+struct amdvi_unit {
+	uint64_t base;           /* registers */
+	uint64_t devtab;         /* 2 MiB device table */
+	uint64_t cmdbuf;         /* 4 KiB command buffer */
+	uint64_t wait;           /* a frame COMPLETION_WAIT stores to */
+	uint64_t cmd_tail;       /* byte offset */
+	uint64_t wait_seq;
+	uint64_t efr;
+};
+
 /* Pure: rewrites, in place, an identity table built by core/paging (the x86-64 format:
  * 4 levels, PS for large pages) into the AMD-Vi I/O page-table format with read and
  * write allowed. frame_ptr reaches the table frames. */
@@ -55,7 +76,12 @@ void amdvi_dte(uint64_t root, uint64_t out[4]);
 /* Allocates and fills the device table (every device ID: the table at root), points the
  * unit at it and at a fresh event log, switches off an exclusion range and enables
  * translation. 0, or -1 with a one-line reason. */
-int amdvi_enable(uint64_t reg_base, uint64_t root, char *err, size_t errlen);
+int amdvi_enable(uint64_t reg_base, uint64_t root, struct amdvi_unit *unit, char *err,
+		 size_t errlen);
+
+/* Queues n commands and a COMPLETION_WAIT, and waits for the unit to store its data
+ * (2.4.1). 0, or -1 when the unit did not complete in time. */
+int amdvi_commands(struct amdvi_unit *unit, const uint64_t (*cmds)[2], unsigned n);
 
 /* How many events the unit logged (IO page faults among them), the first one's two
  * qwords in first[] raw: QEMU 7.2 does not lay its events out as 2.5 says. */

@@ -10,6 +10,7 @@
 #include "core/platform.h"
 #include "iommu/amdvi.h"
 #include "iommu/ivrs.h"
+#include "iommu/vamdvi_hw.h"
 #include "iommu/vtd.h"
 #include "iommu/vtd_regs.h"
 
@@ -157,9 +158,10 @@ static int amdvi_init(struct machine *m, uint64_t ivrs, uint32_t len, char *err,
 	}
 	amdvi_convert_x86_table(pml4, identity_frame_ptr);
 	s->dma_top = top;
+	s->dma_root = pml4;
 	for (uint32_t i = 0; i < info.nr_units && s->nr_enabled < DMAR_MAX_UNITS; i++) {
 		uint64_t base = info.units[i].reg_base;
-		if (amdvi_enable(base, pml4, err, errlen)) {
+		if (amdvi_enable(base, pml4, &s->amdvi_units[s->nr_enabled], err, errlen)) {
 			kprintf("nestbed: iommu: AMD-Vi unit at %#llx: %s\n", (unsigned long long)base, err);
 			continue;
 		}
@@ -203,19 +205,33 @@ void iommu_init(struct machine *m)
 		none(m, err);
 		return;
 	}
-	s->hidden = acpi_hide_table(m->bi->rsdp_phys, sig, map_identity, g);
+	if (m->options.viommu) {
+		if (vamdvi_init(m, err, sizeof(err)))
+			fatal("viommu: %s", err);
+		kprintf("nestbed: viommu: the guest programs a virtual AMD-Vi at %#llx (IVRS and "
+			"PCI function the firmware's; registers emulated, DMA through copies of "
+			"its I/O page tables that reach no byte of nestbed's)\n",
+			(unsigned long long)s->reg_base[0]);
+	} else {
+		s->hidden = acpi_hide_table(m->bi->rsdp_phys, sig, map_identity, g);
+	}
 	kprintf("nestbed: iommu %s: %u of %u unit(s) translating (registers at", s->kind,
 		s->nr_enabled, s->nr_found);
 	for (uint32_t i = 0; i < s->nr_enabled; i++)
 		kprintf(" %#llx", (unsigned long long)s->reg_base[i]);
-	kprintf(", unmapped for the guest); DMA reaches [0, %#llx) but nestbed's memory; "
-		"%s hidden from the guest's ACPI tables (%d root-table entries removed)\n",
-		(unsigned long long)s->dma_top, sig, s->hidden);
+	kprintf(", unmapped for the guest); DMA reaches [0, %#llx) but nestbed's memory; ",
+		(unsigned long long)s->dma_top);
+	if (s->viommu)
+		kprintf("%s left in the guest's ACPI tables for its virtual AMD-Vi\n", sig);
+	else
+		kprintf("%s hidden from the guest's ACPI tables (%d root-table entries removed)\n",
+			sig, s->hidden);
 }
 
 void iommu_report_faults(const struct machine *m)
 {
 	const struct iommu_state *s = &m->iommu;
+	vamdvi_report(m);
 	for (uint32_t i = 0; i < s->nr_enabled; i++) {
 		if (s->amdvi) {
 			uint64_t e[2];

@@ -8,9 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "iommu/amdvi.h"
 #include "iommu/dmar.h"
 
 struct machine;
+struct vamdvi_state;
 
 struct iommu_state {
 	const char *kind;       /* "vt-d", "amd-vi", or "none" */
@@ -20,6 +22,9 @@ struct iommu_state {
 	uint64_t reg_base[DMAR_MAX_UNITS];
 	uint64_t dma_top;       /* DMA reaches [0, dma_top) but nestbed's ranges */
 	int hidden;             /* RSDT/XSDT entries removed */
+	struct amdvi_unit amdvi_units[DMAR_MAX_UNITS];
+	uint64_t dma_root;      /* the identity table every device starts with */
+	struct vamdvi_state *viommu; /* L1's virtual AMD-Vi (option viommu), or NULL */
 };
 
 /* Runs after the guest's memory map is built (nestbed's ranges are known); adds the

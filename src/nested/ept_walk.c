@@ -1,5 +1,7 @@
 #include "nested/ept_walk.h"
 
+#include "nested/shadow_tdp.h"
+
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
 
@@ -152,4 +154,30 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 uint64_t ept_violation_qualification(const struct ept_walk_result *r, uint64_t cpu_qual)
 {
 	return (r->qualification & EPT_QUAL_WALK_BITS) | (cpu_qual & EPT_QUAL_FROM_CPU);
+}
+
+_Static_assert(TDP_R == EPT_ACCESS_READ && TDP_W == EPT_ACCESS_WRITE && TDP_X == EPT_ACCESS_FETCH,
+	       "the neutral rights are the EPT access bits");
+
+void ept_walk_for_shadow(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, uint64_t cpu_qual,
+			 struct shadow_tdp_walk *w)
+{
+	struct ept_walk_result r;
+	int rc = ept_walk(c, gpa, access, &r);
+	*w = (struct shadow_tdp_walk){ 0 };
+	if (rc == EPT_WALK_UNREADABLE) {
+		w->rc = SHADOW_TDP_WALK_UNREADABLE;
+	} else if (rc == EPT_WALK_VIOLATION) {
+		w->rc = SHADOW_TDP_WALK_L1_FAULT;
+		w->l1_exit = VMX_EXIT_REASON_EPT_VIOLATION;
+		w->l1_info = ept_violation_qualification(&r, cpu_qual);
+	} else if (rc == EPT_WALK_MISCONFIG) {
+		w->rc = SHADOW_TDP_WALK_L1_FAULT;
+		w->l1_exit = VMX_EXIT_REASON_EPT_MISCONFIG;
+	} else {
+		w->rc = SHADOW_TDP_WALK_OK;
+		w->l1_pa = r.pa;
+		w->perms = r.perms;
+		w->leaf_extra = ((uint64_t)r.memtype << EPT_MEMTYPE_SHIFT) | (r.ipat ? EPT_IGNORE_PAT : 0);
+	}
 }

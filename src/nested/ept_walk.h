@@ -90,3 +90,11 @@ int ept_walk(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, struct
 uint64_t ept_violation_qualification(const struct ept_walk_result *r, uint64_t cpu_qual);
 
 #endif
+
+/* The walker in the shadow-TDP algorithm's terms (nested/shadow_tdp.h): a walk for the
+ * access (EPT_ACCESS_*) of an EPT violation whose qualification was cpu_qual. L1's fault
+ * is exit 48 with ept_violation_qualification's bits, or exit 49 (misconfiguration,
+ * qualification 0); the shadow keeps L1's memory type and ignore-PAT. */
+struct shadow_tdp_walk;
+void ept_walk_for_shadow(const struct ept_walk_ctx *c, uint64_t gpa, unsigned access, uint64_t cpu_qual,
+			 struct shadow_tdp_walk *w);

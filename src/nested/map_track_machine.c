@@ -1,9 +1,13 @@
 #include "nested/map_track_machine.h"
 
 #include "core/console.h"
+#include "core/guest_mem.h"
 #include "core/machine.h"
 #include "core/memory.h"
 #include "core/string.h"
+#include "nested/shadow_tdp.h"
+
+#define PAGE_BYTES 4096u
 
 static struct map_track *table(void)
 {
@@ -26,13 +30,30 @@ int map_track_machine_init(struct machine *m)
 	return rc;
 }
 
+/* L1's page gpa in w's table for L1: write permission off or on (NPT: the leaf's W bit,
+ * APM vol.2 15.25.5; EPT: its write permission, SDM vol.3 28.3.2). */
+static void protect(const struct map_track_vendor *ops, struct vcpu *w, uint64_t gpa, bool writable)
+{
+	struct tdp t;
+	if (gpa == w->apic_page || nestbed_owns_range(gpa, PAGE_BYTES) || !ops->l1_table(w, &t))
+		return;
+	int rc = shadow_tdp_l1_set_writable(&t, gpa, writable);
+	if (rc > 0)
+		return; /* not an identity page of L1's memory */
+	if (rc < 0)
+		kprintf("nestbed: %s: cannot %sprotect L1's page %#llx (out of frames)\n", ops->name,
+			writable ? "un" : "", (unsigned long long)gpa);
+	if (!writable)
+		__atomic_store_n(ops->tdp_sync(w), 1, __ATOMIC_RELEASE);
+}
+
 /* Every vCPU's tables (each vCPU has its own L1 NPT/EPT). */
 static void protect_everywhere(const struct map_track_vendor *ops, uint64_t gpa, bool writable)
 {
 	for (unsigned i = 0; i < machine.nr_cpus; i++) {
 		struct vcpu *w = machine.cpus[i].vcpu;
 		if (w)
-			ops->protect(w, gpa, writable);
+			protect(ops, w, gpa, writable);
 	}
 }
 
@@ -115,4 +136,17 @@ bool map_track_is_tracked(uint64_t gpa)
 	bool tracked = map_track_has(table(), gpa);
 	spin_unlock(&machine.map_track_lock);
 	return tracked;
+}
+
+bool map_track_l1_write_fault(struct vcpu *v, const struct map_track_vendor *ops, uint64_t gpa)
+{
+	uint64_t page = gpa & ~MAP_TRACK_PAGE_MASK;
+	if (map_track_write_fault(v, ops, page))
+		return true;
+	struct tdp t;
+	if (nestbed_owns_range(page, PAGE_BYTES) || page == v->apic_page || !ops->l1_table(v, &t) ||
+	    shadow_tdp_l1_set_writable(&t, page, true))
+		return false;
+	ops->flush_now(v);
+	return true;
 }

@@ -7,18 +7,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/tdp.h"
 #include "core/vcpu.h"
 #include "nested/map_track.h"
 
 struct machine;
 
 struct map_track_vendor {
+	const char *name; /* "nested-svm", "nested-vmx": the prefix of console lines */
 	/* The map cache of vCPU w. */
 	struct map_cache *(*cache)(struct vcpu *w);
-	/* Write-protect (writable false) or unprotect L1's page gpa in the tables nestbed
-	 * builds for vCPU w (L1's NPT/EPT); w drops the stale translations (its TLB, its L2
-	 * shadow table) before its next entry, whichever CPU calls this. */
-	void (*protect)(struct vcpu *w, uint64_t gpa, bool writable);
+	/* The table nestbed builds for vCPU w's L1 (its NPT or EPT) as the paging engine
+	 * sees it; false when w has none. A tracked page is write-protected there (only
+	 * where that table maps L1's page to itself: never the xAPIC page, never nestbed's). */
+	bool (*l1_table)(struct vcpu *w, struct tdp *t);
+	/* w's flag "L1's table lost write permission somewhere": w drops the stale
+	 * translations (its TLB, its L2 shadow table) before its next entry, whichever CPU
+	 * sets it (a page made writable again needs no flush: a stale fault is retried). */
+	volatile uint32_t *(*tdp_sync)(struct vcpu *w);
+	/* This CPU's cached translations of v's L1 table go now. */
+	void (*flush_now)(struct vcpu *v);
 	/* Optional: make w's CPU leave guest mode now (w runs an L2 on another CPU). */
 	void (*kick)(struct vcpu *w);
 };
@@ -40,6 +48,12 @@ void map_track_forget(struct vcpu *v, const struct map_track_vendor *ops);
  * tracked, every merge built from it is stale, it is writable again everywhere, and the
  * other CPUs running an L2 with it are kicked; true (the write is retried). */
 bool map_track_write_fault(struct vcpu *v, const struct map_track_vendor *ops, uint64_t gpa);
+
+/* A write fault in L1's own table (L1, or an L2 on L1's table) at L1-physical gpa: a
+ * tracked page's (map_track_write_fault), or the spurious one of a page another CPU made
+ * writable again while this CPU's TLB still held it read-only (made writable here too,
+ * this CPU's translations flushed). false: nestbed's own business. */
+bool map_track_l1_write_fault(struct vcpu *v, const struct map_track_vendor *ops, uint64_t gpa);
 
 /* Is L1's page at gpa tracked (an L2 shadow entry for it must stay read-only)? */
 bool map_track_is_tracked(uint64_t gpa);

@@ -1,5 +1,8 @@
 #include "nested/npt_walk.h"
 
+#include "nested/shadow_tdp.h"
+#include "svm/vmcb.h"
+
 /* APM vol.2 5.3.3, Figure 5-18: bits 8:7 of a PML4E are MBZ (7 is a lower level's PS,
  * 8 its G; KVM reserves both in an AMD guest's PML4E too). */
 #define PML4E_MBZ ((1ull << 8) | (1ull << 7))
@@ -55,4 +58,28 @@ int npt_walk(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
 	}
 	r->fault = access;
 	return -1;
+}
+
+/* EXITINFO1 bits 33:32 of an NPF: a fault on the final guest-physical address, or during
+ * the guest's page-table walk (APM vol.2 15.25.6). */
+#define NPF_INFO1_WHERE (3ull << 32)
+
+void npt_walk_for_shadow(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
+			 uint64_t hw_info1, struct shadow_tdp_walk *w)
+{
+	struct npt_walk_result r;
+	int rc = npt_walk(c, gpa, write, fetch, &r);
+	*w = (struct shadow_tdp_walk){ 0 };
+	if (rc == -2) {
+		w->rc = SHADOW_TDP_WALK_UNREADABLE;
+	} else if (rc) {
+		w->rc = SHADOW_TDP_WALK_L1_FAULT;
+		w->l1_exit = SVM_EXIT_NPF;
+		w->l1_info = r.fault | (hw_info1 & NPF_INFO1_WHERE);
+	} else {
+		/* every NPT access is a user access (15.25.5): the walk checked U */
+		w->rc = SHADOW_TDP_WALK_OK;
+		w->l1_pa = r.pa;
+		w->perms = TDP_R | (r.writable ? TDP_W : 0) | (r.executable ? TDP_X : 0);
+	}
 }

@@ -41,3 +41,10 @@ int npt_walk(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
 	     struct npt_walk_result *result);
 
 #endif
+
+/* The walker in the shadow-TDP algorithm's terms (nested/shadow_tdp.h): a walk for an
+ * NPF whose EXITINFO1 was hw_info1. L1's fault is an NPF (exit 400h) with L1's error
+ * code and the hardware's bits 33:32 (final address or guest page-table walk). */
+struct shadow_tdp_walk;
+void npt_walk_for_shadow(const struct npt_walk_ctx *c, uint64_t gpa, bool write, bool fetch,
+			 uint64_t hw_info1, struct shadow_tdp_walk *w);

@@ -36,6 +36,7 @@ struct svm_vcpu {
 
 void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);
 extern const char svm_vmexit_return[]; /* svm_run.asm: the instruction after VMRUN */
+extern const char svm_idle_hlt[];      /* svm_backend.c: the HLT of its idle */
 void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa,
 		      uint64_t host_if);
 /* Loads v->state (all but the GPRs VMRUN does not hold) from the current VMCB. */

@@ -59,6 +59,7 @@ static int svm_cpu_init(struct machine *m, struct pcpu *cpu)
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	cpu->backend = phys_to_virt(hsave); /* this CPU's host-save area */
 	exception_tolerate_single_step_at((uint64_t)(uintptr_t)svm_vmexit_return);
+	exception_wake_site((uint64_t)(uintptr_t)svm_idle_hlt);
 	/* GIF stays 0 in nestbed: interrupts and NMIs wait for the guest (APM 15.17). */
 	__asm__ volatile("clgi");
 	(void)m;
@@ -406,6 +407,26 @@ static void svm_set_hlt_intercept(struct vcpu *v, bool on)
 	c->intercept_misc1 &= ~SVM_INTERCEPT_HLT;
 }
 
+/* Sleeps until an NMI: GIF 1 lets it in (nestbed's IF stays 0, so nothing else is
+ * taken), the HLT waits for it; an NMI that comes between STGI and HLT resumes past the
+ * HLT (exception_wake_site). */
+__asm__(".pushsection .text\n"
+	".globl svm_idle_hlt\n"
+	"svm_idle_sleep:\n\t"
+	"stgi\n"
+	"svm_idle_hlt:\n\t"
+	"hlt\n\t"
+	"clgi\n\t"
+	"ret\n"
+	".popsection");
+void svm_idle_sleep(void);
+
+static void svm_idle(struct vcpu *v)
+{
+	(void)v;
+	svm_idle_sleep();
+}
+
 static void svm_dump(struct vcpu *v)
 {
 	const struct svm_vcpu *sv = v->backend;
@@ -438,5 +459,6 @@ const struct vmm_ops svm_ops = {
 	.apic_base_changed = svm_apic_base_changed,
 	.startup = svm_startup,
 	.cpu_waits_for_sipi = false,
+	.idle = svm_idle,
 };
 VMM_BACKEND_REGISTER(svm_ops);

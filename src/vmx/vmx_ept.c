@@ -1,19 +1,14 @@
 #include "vmx/vmx_ept.h"
 
-#define ENTRIES 512
-#define LEVEL_SHIFT(level) (12 + 9 * ((level) - 1)) /* 4: PML4 ... 1: PT */
-
 uint64_t ept_table_entry(uint64_t table_phys)
 {
-	return (table_phys & EPT_ADDR_MASK) | EPT_RWX;
+	return (table_phys & EPT_ADDR_MASK) | tdp_format_ept.table_bits;
 }
 
 uint64_t ept_leaf_entry(uint64_t hpa, uint64_t page_size, unsigned memtype)
 {
-	uint64_t e = (hpa & EPT_ADDR_MASK) | EPT_RWX | ((uint64_t)(memtype & 7) << EPT_MEMTYPE_SHIFT);
-	if (page_size != EPT_PAGE_4K)
-		e |= EPT_LARGE_PAGE;
-	return e;
+	return tdp_leaf(&tdp_format_ept, hpa, page_size,
+			EPT_RWX | ((uint64_t)(memtype & 7) << EPT_MEMTYPE_SHIFT));
 }
 
 uint64_t ept_pointer(uint64_t root, unsigned memtype)
@@ -22,147 +17,73 @@ uint64_t ept_pointer(uint64_t root, unsigned memtype)
 	       ((uint64_t)(memtype & 7) << EPTP_MEMTYPE_SHIFT);
 }
 
-static uint64_t *table(const struct ept *ept, uint64_t phys)
-{
-	return ept->frame_ptr(phys);
-}
+/* The EPT entry format for the paging engine (28.2.2, tables 28-1 to 28-6). */
+const struct tdp_format tdp_format_ept = {
+	.name = "ept",
+	.present = EPT_RWX, /* any of R/W/X */
+	.table_bits = EPT_RWX,
+	.leaf_bits = 0,
+	/* R/W/X, memory type, ignore PAT, accessed, dirty, user execute (bit 10) */
+	.attr_4k = EPT_RWX | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_ACCESSED | EPT_DIRTY | (1ull << 10),
+	.attr_large = EPT_RWX | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_ACCESSED | EPT_DIRTY | (1ull << 10),
+	/* a split keeps what the mapping means; A/D start over */
+	.split_keep = EPT_RWX | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT,
+	.r = EPT_READ,
+	.w = EPT_WRITE,
+	.x = EPT_EXEC,
+	.nx = 0,
+	/* 28.2.3.1: memory types 2, 3 and 7 are reserved (a misconfiguration) */
+	.mt_mask = EPT_MEMTYPE_MASK,
+	.mt_shift = EPT_MEMTYPE_SHIFT,
+	.mt_reserved = (1u << 2) | (1u << 3) | (1u << 7),
+	/* 28.2.3.1: write without read (010b, 110b) is a misconfiguration */
+	.bad_rw_mask = EPT_RWX,
+	.bad_rw_value = { EPT_WRITE, EPT_WRITE | EPT_EXEC },
+};
 
-static uint64_t alloc_table(struct ept *ept)
+struct tdp ept_as_tdp(const struct ept *ept)
 {
-	uint64_t phys = frame_alloc_one(ept->fa);
-	if (!phys)
-		return 0;
-	uint64_t *t = table(ept, phys);
-	for (int i = 0; i < ENTRIES; i++)
-		t[i] = 0;
-	return phys;
+	return (struct tdp){ .fmt = &tdp_format_ept, .fa = ept->fa, .frame_ptr = ept->frame_ptr,
+			     .root = ept->root, .allow_2m = ept->allow_2m, .allow_1g = ept->allow_1g };
 }
 
 int ept_init(struct ept *ept, struct frame_alloc *fa, void *(*frame_ptr)(uint64_t))
 {
+	struct tdp t;
+	int rc = tdp_init(&t, &tdp_format_ept, fa, frame_ptr);
 	ept->fa = fa;
 	ept->frame_ptr = frame_ptr;
 	ept->allow_2m = ept->allow_1g = false;
-	ept->root = alloc_table(ept);
-	return ept->root ? 0 : -1;
-}
-
-/* An entry is present when any of R/W/X is set (28.2.2). */
-static bool present(uint64_t e)
-{
-	return (e & EPT_RWX) != 0;
-}
-
-static int map_one(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t page_size, unsigned memtype)
-{
-	int leaf_level = page_size == EPT_PAGE_1G ? 3 : page_size == EPT_PAGE_2M ? 2 : 1;
-	uint64_t t = ept->root;
-	for (int level = EPT_LEVELS; level > leaf_level; level--) {
-		uint64_t *entries = table(ept, t);
-		unsigned idx = (gpa >> LEVEL_SHIFT(level)) & (ENTRIES - 1);
-		uint64_t e = entries[idx];
-		if (!present(e)) {
-			uint64_t next = alloc_table(ept);
-			if (!next)
-				return -1;
-			entries[idx] = ept_table_entry(next);
-			t = next;
-		} else if (e & EPT_LARGE_PAGE) {
-			return -1;
-		} else {
-			t = e & EPT_ADDR_MASK;
-		}
-	}
-	uint64_t *entries = table(ept, t);
-	unsigned idx = (gpa >> LEVEL_SHIFT(leaf_level)) & (ENTRIES - 1);
-	if (present(entries[idx]))
-		return -1;
-	entries[idx] = ept_leaf_entry(hpa, page_size, memtype);
-	return 0;
-}
-
-static bool fits(uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t page)
-{
-	return !(gpa & (page - 1)) && !(hpa & (page - 1)) && size >= page;
+	ept->root = t.root;
+	return rc;
 }
 
 int ept_map(struct ept *ept, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned memtype)
 {
-	if ((gpa | hpa | size) & (EPT_PAGE_4K - 1))
-		return -1;
-	while (size) {
-		uint64_t page = EPT_PAGE_4K;
-		if (ept->allow_1g && fits(gpa, hpa, size, EPT_PAGE_1G))
-			page = EPT_PAGE_1G;
-		else if (ept->allow_2m && fits(gpa, hpa, size, EPT_PAGE_2M))
-			page = EPT_PAGE_2M;
-		if (map_one(ept, gpa, hpa, page, memtype))
-			return -1;
-		gpa += page;
-		hpa += page;
-		size -= page;
-	}
-	return 0;
-}
-
-/* Replaces the large leaf *slot (mapping `size` bytes) by a table of leaves of the next
- * size down, with the same address, memory type and permissions (28.2.2). */
-static int split_leaf(struct ept *ept, uint64_t *slot, uint64_t size)
-{
-	uint64_t next = alloc_table(ept);
-	if (!next)
-		return -1;
-	uint64_t e = *slot, child = size / ENTRIES;
-	uint64_t base = e & EPT_ADDR_MASK & ~(size - 1);
-	uint64_t keep = e & (EPT_RWX | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT);
-	uint64_t *entries = table(ept, next);
-	for (unsigned i = 0; i < ENTRIES; i++)
-		entries[i] = (base + i * child) | keep | (child != EPT_PAGE_4K ? EPT_LARGE_PAGE : 0);
-	*slot = ept_table_entry(next);
-	return 0;
+	struct tdp t = ept_as_tdp(ept);
+	return tdp_map(&t, gpa, hpa, size, EPT_RWX | ((uint64_t)(memtype & 7) << EPT_MEMTYPE_SHIFT));
 }
 
 int ept_set_4k_permissions(struct ept *ept, uint64_t gpa, uint64_t perms)
 {
-	uint64_t t = ept->root;
-	for (int level = EPT_LEVELS; level >= 1; level--) {
-		uint64_t *entries = table(ept, t);
-		uint64_t *slot = &entries[(gpa >> LEVEL_SHIFT(level)) & (ENTRIES - 1)];
-		if (!present(*slot))
-			return -1;
-		if (level == 1) {
-			*slot = (*slot & ~EPT_RWX) | (perms & EPT_RWX);
-			return 0;
-		}
-		if ((*slot & EPT_LARGE_PAGE) && split_leaf(ept, slot, 1ull << LEVEL_SHIFT(level)))
-			return -1;
-		t = *slot & EPT_ADDR_MASK;
-	}
-	return -1;
+	struct tdp t = ept_as_tdp(ept);
+	return tdp_update_4k(&t, gpa, EPT_RWX, perms & EPT_RWX);
 }
 
 int ept_translate(const struct ept *ept, uint64_t gpa, uint64_t *hpa, uint64_t *page_size,
 		  uint64_t *leaf)
 {
-	uint64_t t = ept->root;
-	for (int level = EPT_LEVELS; level >= 1; level--) {
-		const uint64_t *entries = table(ept, t);
-		uint64_t e = entries[(gpa >> LEVEL_SHIFT(level)) & (ENTRIES - 1)];
-		if (!present(e))
-			return -1;
-		if (level == 1 || (e & EPT_LARGE_PAGE)) {
-			uint64_t size = 1ull << LEVEL_SHIFT(level);
-			if (hpa)
-				*hpa = (e & EPT_ADDR_MASK & ~(size - 1)) | (gpa & (size - 1));
-			if (page_size)
-				*page_size = size;
-			if (leaf)
-				*leaf = e;
-			return 0;
-		}
-		t = e & EPT_ADDR_MASK;
-	}
-	return -1;
+	struct tdp t = ept_as_tdp(ept);
+	struct tdp_walk_result r;
+	if (tdp_walk(&t, gpa, &r))
+		return -1;
+	if (hpa)
+		*hpa = r.hpa;
+	if (page_size)
+		*page_size = r.page_size;
+	if (leaf)
+		*leaf = r.leaf;
+	return 0;
 }
 
 /* ---- the identity plan ---- */

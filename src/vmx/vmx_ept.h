@@ -1,6 +1,7 @@
-/* Extended page tables (SDM vol.3 28.2): entry construction, a 4-level table builder
- * with the largest pages that fit, and the identity plan of the primary guest. Pure,
- * host-tested: table memory is reached through frame_ptr as in core/paging.h. */
+/* Extended page tables (SDM vol.3 28.2): the EPT entry format for the paging engine
+ * (core/tdp.h), struct ept (the engine seen with that format), and the identity plan of
+ * the primary guest. Pure, host-tested: table memory is reached through frame_ptr as in
+ * core/paging.h. */
 #ifndef NESTBED_VMX_EPT_H
 #define NESTBED_VMX_EPT_H
 
@@ -9,6 +10,7 @@
 
 #include "core/boot_info.h"
 #include "core/frame_alloc.h"
+#include "core/tdp.h"
 
 /* EPT paging-structure entries, SDM vol.3 28.2.2 (tables 28-1 to 28-6). */
 #define EPT_READ (1ull << 0)
@@ -40,6 +42,9 @@
 #define EPT_PAGE_2M (1ull << 21)
 #define EPT_PAGE_1G (1ull << 30)
 
+/* The EPT format for the engine: R/W/X, memory type in bits 5:3 of a leaf. */
+extern const struct tdp_format tdp_format_ept;
+
 struct ept {
 	struct frame_alloc *fa;
 	void *(*frame_ptr)(uint64_t phys);
@@ -56,6 +61,9 @@ uint64_t ept_table_entry(uint64_t table_phys);
 uint64_t ept_leaf_entry(uint64_t hpa, uint64_t page_size, unsigned memtype);
 /* The EPTP for a 4-level table at root, its structures accessed with `memtype`, A/D off. */
 uint64_t ept_pointer(uint64_t root, unsigned memtype);
+
+/* The engine's view of ept (EPT format). */
+struct tdp ept_as_tdp(const struct ept *ept);
 
 /* Allocates the PML4; -1 when frames run out. */
 int ept_init(struct ept *ept, struct frame_alloc *fa, void *(*frame_ptr)(uint64_t));

@@ -19,7 +19,7 @@ from typing import Optional, Tuple
 
 # The harness's own timeout per platform, in seconds: the slowest expected run (Bochs at
 # ~100 M instructions per second, OVMF's ~4 s boot) with a wide margin.
-TIMEOUTS = {"qemu-svm": 60, "qemu-q35-svm": 90, "qemu-q35-amdvi-svm": 90,
+TIMEOUTS = {"qemu-svm": 60, "qemu-svm-vgif": 120, "qemu-q35-svm": 90, "qemu-q35-amdvi-svm": 90,
             "qemu-uefi-svm": 120, "bochs-vmx": 180, "bochs-svm": 180, "kvm": 60}
 NESTBED_ELF = "build/nestbed.elf"
 NESTBED_EFI = "build/nestbed.efi"
@@ -58,6 +58,11 @@ IOMMU_MUST_SHOW = {
                     r"\d+ blocked DMA request\(s\), the first a write by 00:1f\.2 at ",
     "qemu-q35-amdvi-svm": r"^nestbed: iommu amd-vi: 1 of 1 unit\(s\) translating .*\n(.*\n)*"
                           + _DMA_PROBES}
+VIOMMU_MUST_SHOW = (r"^nestbed: viommu: the guest programs a virtual AMD-Vi at .*\n(.*\n)*"
+                   r"^ok \d+ - isolation/viommu-dma\n(.*\n)*"
+                   r"^nestbed: viommu: L1 did not enable its AMD-Vi unit: \d+ register accesses, "
+                   r"[1-9]\d* commands, [1-9]\d* page-table copies built \([1-9]\d* leaves, "
+                   r"[1-9]\d* entries left out\)")
 # The exit trace (README.md "Traces"): L1's VMRUN/VMLAUNCH by the manual's name as a
 # kvm_exit, then L2's CPUID as a kvm_nested_vmexit that nestbed reflects to L1.
 SVM_TRACE_MUST_SHOW = (
@@ -72,6 +77,7 @@ VMX_TRACE_MUST_SHOW = (
     r"(.*\n)*^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit: vcpu 0 reason CPUID code 0xa "
     r"rip 0x[0-9a-f]+ .*\n^nestbed-trace cpu0 l2 cpuid kvm_nested_vmexit_inject: vcpu 0 "
     r"reason CPUID code 0xa info1 ")
+PROFILE_TIMEOUT = 300          # every instruction logged: ~25 s alone
 FUZZ_TIMEOUT = 120             # one emulator run of a fuzzer
 FUZZ_SCENARIO_TIMEOUT = 480    # the whole fuzz: bare Bochs is restarted after each death
 LINUX_TIMEOUT = 120
@@ -84,6 +90,7 @@ LINUX_4CPUS_TIMEOUT = 300
 # rule in the file and in guests/README.md): they do not fail the conformance runs, any
 # other failure does. qemu-uefi-svm is the same QEMU.
 KNOWN_FAILURES = {"qemu-svm": "tests/emulator/known-failures/qemu-svm.txt",
+                  "qemu-svm-vgif": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-q35-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-q35-amdvi-svm": "tests/emulator/known-failures/qemu-svm.txt",
                   "qemu-uefi-svm": "tests/emulator/known-failures/qemu-svm.txt",
@@ -138,7 +145,7 @@ def linux(name, platform, *rest, timeout=LINUX_TIMEOUT):
 # (kvm_intel's EPT) on and off. ~5 s bare on qemu-svm, ~8 s under nestbed; on bochs-vmx
 # (corei7_skylake_x) ~70 s bare (GRUB and the bzImage) and ~45 s under nestbed (PVH).
 # Bochs' AMD model does not boot Debian's kernel (guests/README.md): no bochs-svm runs.
-KVM_TIMEOUT = {"qemu-svm": 180, "qemu-uefi-svm": 240, "bochs-vmx": 400}
+KVM_TIMEOUT = {"qemu-svm": 180, "qemu-svm-vgif": 180, "qemu-uefi-svm": 240, "bochs-vmx": 400}
 KVM_NPT = {"npt1": (), "npt0": ("--l1-args", "kvm_amd.npt=0")}
 KVM_EPT = {"ept1": (), "ept0": ("--l1-args", "kvm_intel.ept=0")}
 
@@ -177,7 +184,11 @@ KVM_NESTBED_SCENARIOS = ([kvm_l2("emulator/kvm-l2/qemu-svm/nestbed/" + npt, "qem
                                    *KVM_SMP)]
                          # the same under nestbed.efi, booted by OVMF (~17 s)
                          + [kvm_l2("emulator/kvm-l2/qemu-uefi-svm/nestbed/npt1",
-                                   "qemu-uefi-svm")])
+                                   "qemu-uefi-svm")]
+                         # on a CPU with vGIF, which nestbed gives L1: KVM's CLGI/STGI
+                         # run without exits (~60 s)
+                         + [kvm_l2("emulator/kvm-l2/qemu-svm-vgif/nestbed/npt1",
+                                   "qemu-svm-vgif")])
 # kvm_intel as L1: bare (Bochs' own nested VT-x) and under nestbed (nestbed's nested VT-x,
 # its shadow EPT with ept=1, KVM's shadow paging of the L2 with ept=0)
 # An L1 with 2 CPUs runs an L2 with 2 vCPUs on Bochs' VT-x under nestbed: its token ring
@@ -223,12 +234,13 @@ def _bad_image_scenarios():
     return out
 # Xen 4.17 as the guest (`harness xen`, harness/xen.py). Bare on q35 with AMD-Vi, with
 # Xen's default options (dom0=pvh only): a PVH dom0 runs its exit loops (CPUID, the PCI
-# configuration ports, HLT) and checks them, ~2 min on a loaded machine. Under nestbed a
-# PVH dom0 cannot start (Xen 4.17 needs an IOMMU for it; nestbed owns the machine's and
-# offers no virtual one). Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts
-# a PVH domU with Xen's toolstack (xl) and the domU runs the same loops, ~4 min. Under
-# nestbed the same (the domU is then L2): ~4-6 min, 5 of 5 runs passed once the CPU model
-# dropped XSAVE (QEMU ignores the XSETBV intercept, harness/xen.py) and nestbed completed a
+# configuration ports, HLT) and checks them, ~2 min on a loaded machine. Under nestbed
+# Xen 4.17 gets the IOMMU it needs for a PVH dom0 as nestbed's virtual AMD-Vi (option
+# viommu, which the harness adds); emulator/iommu/viommu-dma checks the virtual AMD-Vi
+# itself. Bare on qemu-svm a PV dom0 (smap=0 for QEMU TCG's SMAP) starts a PVH domU with
+# Xen's toolstack (xl) and the domU runs the same loops, ~4 min. Under nestbed the same
+# (the domU is then L2): ~4-6 min, 5 of 5 runs passed once the CPU model dropped XSAVE
+# (QEMU ignores the XSETBV intercept, harness/xen.py) and nestbed completed a
 # pending-interrupt "STI; HLT" of L1 itself (QEMU's VMRUN ignores the interrupt shadow,
 # src/svm/svm_backend.c); it replaces the PV-dom0-only run, which it contains.
 XEN_TIMEOUT = 600
@@ -308,6 +320,19 @@ SCENARIOS = (
        for p in IOMMU_PLATFORMS for mode in ("bare", "nestbed")]
     + [run("emulator/iommu/dma-ahci/" + p, p, "--nestbed-args", "require-iommu", CONFORMANCE,
            "isolation/*", must_show=IOMMU_MUST_SHOW[p]) for p in IOMMU_PLATFORMS]
+    # the virtual AMD-Vi (nestbed's viommu option): the guest programs it to aim the AHCI
+    # disk's DMA at nestbed's image (through its own mapping and through an identity map
+    # over it); the canary stays, the translated DMA into its own buffer arrives
+    + [run("emulator/iommu/viommu-dma/qemu-q35-amdvi-svm", "qemu-q35-amdvi-svm",
+           "--nestbed-args", "require-iommu viommu", CONFORMANCE, "isolation/viommu-dma",
+           "isolation/dma-ahci", must_show=VIOMMU_MUST_SHOW)]
+    # a CPU with vGIF (QEMU's +vgif): bare, its own GIF and vGIF; under nestbed, L1 on the
+    # CPU's vGIF (its CLGI/STGI unintercepted) must still hold its interrupts and NMIs
+    # while its GIF is 0, and the nested probes must pass as on qemu-svm (~40 s each)
+    + [run("emulator/%s/vgif/qemu-svm-vgif" % mode, "qemu-svm-vgif",
+           *(("--bare",) if mode == "bare" else ()), "--known-failures",
+           KNOWN_FAILURES["qemu-svm-vgif"], CONFORMANCE, "event/*", "vminsn/*", "inject/*")
+       for mode in ("bare", "nestbed")]
     # nested AMD-V: a minimal L1 hypervisor checks exact #VMEXIT values, bare (the
     # platform's own SVM) and under nestbed (nestbed's emulated SVM)
     # (under nestbed with the exit trace: each exit by the manual's name, KVM's events)
@@ -315,6 +340,14 @@ SCENARIOS = (
            *(("--bare",) if mode == "bare" else ("--nestbed-args", "trace")), SVM_SMOKE,
            must_show=None if mode == "bare" else SVM_TRACE_MUST_SHOW)
        for p in ("qemu-svm", "bochs-svm") for mode in ("bare", "nestbed")]
+    # harness profile (issue 13): nestbed's instructions per exit and function from QEMU's
+    # execution log, on the minimal L1 (a nested round trip, and L1's own CPUID exits)
+    + [Scenario("emulator/profile/qemu-svm/svm-smoke",
+                ("profile", "--platform", "qemu-svm", "--timeout", "%g" % PROFILE_TIMEOUT,
+                 "--out", "build/test-profile", SVM_SMOKE), "pass", None, PROFILE_TIMEOUT,
+                must_show=r"^nested round trip \(L2 cpuid reflected \+ L1 vmrun\): \d+\.\d "
+                          r"nestbed instructions\n(.*\n)*^L1 cpuid exit \(2\): \d+\.\d nestbed "
+                          r"instructions\n")]
     # nested VT-x: its twin, bare on Bochs' tigerlake and on Penryn (IA32_VMX_MISC[29]
     # clear there: VMWRITE to EXIT_REASON must fail with error 13), and under nestbed
     # (nestbed's emulated VT-x; not on Penryn: no EPT or unrestricted guest, which

@@ -124,7 +124,7 @@ def test_report_command(tmp_path):
 
 def test_platforms_command():
     rc, out = cli("platforms")
-    assert rc == 0 and len(out.splitlines()) == 7
+    assert rc == 0 and len(out.splitlines()) == 8
 
 
 @pytest.mark.emulator

@@ -52,7 +52,7 @@ def no_tools(monkeypatch):
 
 
 def test_every_platform_is_known():
-    assert set(PLATFORMS) == {"qemu-svm", "qemu-q35-svm", "qemu-q35-amdvi-svm",
+    assert set(PLATFORMS) == {"qemu-svm", "qemu-svm-vgif", "qemu-q35-svm", "qemu-q35-amdvi-svm",
                               "qemu-uefi-svm", "bochs-vmx", "bochs-svm", "kvm"}
     with pytest.raises(HarnessError, match="unknown platform 'x'"):
         get_platform("x")
@@ -84,6 +84,17 @@ def test_qemu_svm_nestbed_mode(images, tmp_path):
                                   "-initrd", "conformance.elf x=1,,2 y"]
     assert (run_dir / "nestbed.elf").resolve() == nestbed.resolve()
     assert (run_dir / "conformance.elf").resolve() == guest.resolve()
+
+
+def test_qemu_svm_vgif_cpu(images, tmp_path):
+    guest, nestbed, _ = images
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    launch = make("qemu-svm-vgif").prepare(RunSpec(image=guest, nestbed=nestbed), run_dir)
+    base = list(QEMU_BASE)
+    base[base.index("EPYC,+svm,+npt")] = "EPYC,+svm,+npt,+vgif"
+    assert launch.argv == base + ["-kernel", "nestbed.elf", "-append", "",
+                                  "-initrd", "conformance.elf"]
 
 
 def test_qemu_q35_iommu_and_disk(images, tmp_path):

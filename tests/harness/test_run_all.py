@@ -132,7 +132,7 @@ def test_scenario_list():
     assert uefi.argv[-2:] == ("build/nestbed.efi", "selftest") and "--bare" in uefi.argv
     assert by_name["emulator/kvm/availability"].expect == "skip-ok"
     for s in scenarios.SCENARIOS:
-        assert s.argv[0] in ("run", "linux", "fuzz", "kvm", "xen") and "--timeout" in s.argv and s.expect in (
+        assert s.argv[0] in ("run", "linux", "fuzz", "kvm", "xen", "profile") and "--timeout" in s.argv and s.expect in (
             "pass", "fail", "skip-ok")
         assert (s.expect == "fail") == (s.regex is not None)
     broken = ROOT / scenarios.BROKEN_GUEST

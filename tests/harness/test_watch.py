@@ -161,3 +161,21 @@ def test_xen_specs(tmp_path, monkeypatch):
     assert {"xen_loops.role=pvdom0", "xen_loops.domu=1"} <= set(domu.modules[0][1].split())
     pv = xen_mod.spec_for(True, platform_name="qemu-svm", dom0="pv")
     assert pv.args == ["console=com1", "com1=115200,8n1"] and len(pv.modules) == 1
+
+
+def test_pvh_dom0_under_nestbed_gets_the_virtual_iommu(tmp_path, monkeypatch):
+    """Xen 4.17 needs an IOMMU for a PVH dom0: under nestbed it gets nestbed's virtual
+    AMD-Vi (option viommu), once, beside the options given; bare and PV runs do not."""
+    for name in ("xen.elf", "vmlinuz", "initramfs.cpio"):
+        (tmp_path / name).write_bytes(b"x")
+    monkeypatch.setattr(xen_mod, "XEN_IMAGE", tmp_path / "xen.elf")
+    monkeypatch.setattr(xen_mod, "LINUX_DIR", tmp_path)
+    monkeypatch.setattr(xen_mod, "INITRAMFS", tmp_path / "initramfs.cpio")
+    spec = xen_mod.spec_for(False, platform_name="qemu-q35-amdvi-svm", dom0="pvh",
+                            nestbed_args="heap=64")
+    assert spec.nestbed_args == "viommu heap=64"
+    spec = xen_mod.spec_for(False, platform_name="qemu-q35-amdvi-svm", dom0="pvh",
+                            nestbed_args="trace viommu")
+    assert spec.nestbed_args == "trace viommu"
+    assert xen_mod.spec_for(False, platform_name="qemu-svm", dom0="pv").nestbed_args == ""
+    assert xen_mod.spec_for(True, platform_name="qemu-q35-amdvi-svm", dom0="pvh").bare

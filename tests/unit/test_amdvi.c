@@ -1,4 +1,4 @@
-/* covers: src/iommu/ivrs.c src/iommu/amdvi.c src/core/paging.c src/core/frame_alloc.c src/core/format.c */
+/* covers: src/iommu/ivrs.c src/iommu/amdvi.c src/core/paging.c src/core/tdp.c src/core/frame_alloc.c src/core/format.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -41,7 +41,10 @@ static void test_unsupported_fields(void **state)
 	assert_false(vmcs12_field_lookup(VMCS_GUEST_RIP | 1, &f));       /* high access of a natural field */
 	assert_false(vmcs12_field_lookup(VMCS_VPID | 1, &f));
 	assert_false(vmcs12_field_lookup(VMCS_POSTED_INTR_NOTIFICATION_VECTOR, &f)); /* not offered */
-	assert_false(vmcs12_field_lookup(VMCS_VMREAD_BITMAP, &f));
+	assert_true(vmcs12_field_lookup(VMCS_VMREAD_BITMAP, &f));  /* VMCS shadowing is offered */
+	assert_int_equal(f.width, VMCS_WIDTH_64);
+	assert_true(vmcs12_field_lookup(VMCS_VMWRITE_BITMAP | 1, &f)); /* its high half */
+	assert_true(vmcs12_field_lookup(VMCS_LINK_POINTER, &f));
 	assert_true(vmcs12_field_lookup(VMCS_PREEMPTION_TIMER_VALUE, &f)); /* offered */
 	assert_true(vmcs12_field_lookup(VMCS_PLE_GAP, &f));
 	assert_true(vmcs12_field_lookup(VMCS_PLE_WINDOW, &f));

@@ -208,7 +208,9 @@ static void test_offer(void **state)
 	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VIRTUALIZE_X2APIC << 32), 0);
 	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VIRTUALIZE_APIC << 32));
 	assert_true(o.caps.procbased2 & ((uint64_t)VMX_PROC2_ENABLE_EPT << 32));
-	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VMCS_SHADOWING << 32), 0);
+	/* VMCS shadowing for L1's guests where the CPU has it (emulated for L2) */
+	assert_int_equal(o.caps.procbased2 & ((uint64_t)VMX_PROC2_VMCS_SHADOWING << 32),
+			 hw.procbased2 & ((uint64_t)VMX_PROC2_VMCS_SHADOWING << 32));
 	assert_int_equal(o.caps.ept_vpid_cap & 1, 0);            /* no execute-only */
 	assert_int_equal(o.caps.ept_vpid_cap & VMX_EPT_CAP_ACCESSED_DIRTY, 0);
 	assert_true(o.caps.ept_vpid_cap & VMX_EPT_CAP_WALK_4);

@@ -1,4 +1,4 @@
-/* covers: src/vmx/vmx_ept.c src/core/frame_alloc.c */
+/* covers: src/vmx/vmx_ept.c src/core/tdp.c src/core/frame_alloc.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

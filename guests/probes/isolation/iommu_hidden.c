@@ -81,6 +81,9 @@ static enum probe_status iommu_hidden(struct probe_run *run)
 	EXPECT_EQ(run, "RAX (status of NESTBED_HC_IOMMU)", 0, r.rax);
 	if (r.rbx == 0)
 		return probe_skip(run, "no IOMMU: DMA is not isolated (nestbed found none to program)");
+	if (r.rbx & NESTBED_HC_IOMMU_VIRTUAL)
+		return probe_skip(run, "nestbed offers the guest its IOMMU as a virtual one (option "
+				  "viommu): the table stays visible (isolation/viommu-dma)");
 
 	/* The BIOS area only: the EBDA pointer lives in page 0, which the guest leaves
 	 * unmapped (QEMU's and Bochs' BIOSes put the RSDP at 0xF0000 and above). */

@@ -43,12 +43,11 @@ static enum nested_init nsvm_init_signal(struct vcpu *v)
 			return NESTED_INIT_HELD;
 		}
 		nsvm_switch_to_l1(v, n);
-	} else if (!n->gif) {
+	} else if (!nsvm_l1_gif(n)) {
 		return NESTED_INIT_HELD;
 	}
-	n->gif = true;
+	nsvm_l1_set_gif(n, true);
 	n->nmi_pending_l1 = false;
-	n->vmcb01->control.vintr &= ~VINTR_MASKING;
 	return NESTED_INIT_TAKE;
 }
 
@@ -74,7 +73,7 @@ static int nsvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	struct nsvm *n = nsvm_of(v);
 	switch (msr) {
 	case MSR_VM_HSAVE_PA:
-		if ((value & PAGE_MASK) || (value & nsvm_phys_addr_mask()))
+		if ((value & PAGE_MASK) || (value & n->phys_addr_mask))
 			return -1; /* APM 15.30.4: #GP for an unaligned or too wide address */
 		n->hsave_pa = value;
 		return 0;
@@ -148,7 +147,20 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
 	n->cr4_allowed = l1_cr4_allowed(m);
+	/* L1's CLGI/STGI on the CPU's virtual GIF (nsvm_gif.c): V_GIF starts at 1 */
+	n->l1_vgif = (m->caps.svm_caps.features & SVM_FEATURE_VGIF) != 0;
+	if (n->l1_vgif) {
+		n->vmcb01->control.vintr |= VINTR_V_GIF_ENABLE | VINTR_V_GIF;
+		n->l1_intr_direct = true;
+	}
+	n->phys_addr_mask = nsvm_phys_addr_mask(); /* not a CPUID per VMRUN */
 	return nsvm_maps_init(m, v);
+}
+
+static void nsvm_before_entry(struct vcpu *v)
+{
+	nsvm_maps_before_entry(v);
+	nsvm_l1_gif_before_entry(v, nsvm_of(v));
 }
 
 const struct nested_ops nested_svm_ops = {
@@ -160,7 +172,8 @@ const struct nested_ops nested_svm_ops = {
 	.l2_vm_insn = nsvm_l2_vm_insn,
 	.reflect_if_wanted = nsvm_reflect_if_wanted,
 	.init_signal = nsvm_init_signal,
-	.before_entry = nsvm_maps_before_entry,
+	.before_entry = nsvm_before_entry,
+	.l1_interrupt = nsvm_l1_interrupt,
 	.tdp_fault = nsvm_tdp_fault,
 	.msr_read = nsvm_msr_read,
 	.msr_write = nsvm_msr_write,

@@ -30,10 +30,15 @@
 #define VINTR_V_GIF_ENABLE (1ull << 25)
 #define VINTR_VGIF_BITS (VINTR_V_GIF | VINTR_V_GIF_ENABLE)
 #define NSVM_OWN_WORDS 64           /* nonzero 64-bit words of nestbed's own IOPM/MSRPM */
-#define LEGACY_CR3_BITS 0xffffffffull
+#define LEGACY_CR3_BITS 0xffffffffull /* CR3 outside long mode: 32 bits (APM vol.2 3.1.2) */
 
 struct nsvm {
-	bool gif;                /* L1's global interrupt flag */
+	/* The GIF: L2's while L2 runs; L1's otherwise, unless l1_vgif (then V_GIF in VMCB01
+	 * is L1's: nsvm_l1_gif) */
+	bool gif;
+	/* L1 runs with the CPU's virtual GIF (nsvm_gif.c, l1_gif.h): its CLGI/STGI exit only
+	 * when nestbed needs to see them; l1_intr_direct and l1_gif_held as l1_gif.h says */
+	bool l1_vgif, l1_intr_direct, l1_gif_held;
 	/* An NMI L1 intercepted for its L2: nestbed took the physical one, and L1 gets it
 	 * once its GIF is 1 again (APM vol.2 15.17.1 holds it pending meanwhile). */
 	bool nmi_pending_l1;
@@ -64,7 +69,7 @@ struct nsvm {
 	unsigned nr_own_io, nr_own_msr;
 	/* the shadow NPT: L2-physical -> host-physical, a cache of L1's NPT composed with
 	 * nestbed's; dropped whenever L1 asks for a TLB flush */
-	struct paging shadow;
+	struct tdp shadow;       /* x86-64 format (core/paging.h) */
 	uint64_t shadow_ncr3_12; /* the L1 table it caches */
 	uint32_t last_asid12;
 	bool flush_l2;
@@ -72,6 +77,7 @@ struct nsvm {
 	 * without NRIPS); vmrun_rip12 is the RIP VMCB12 gave */
 	bool soft_rip_moved;
 	uint64_t cr4_allowed;    /* CR4 bits of the CPU L1's CPUID describes */
+	uint64_t phys_addr_mask; /* bits above MAXPHYADDR (nsvm_phys_addr_mask), read once */
 	uint64_t vmrun_rip12;
 	bool host_nrips;         /* the CPU saves nRIP itself */
 	bool host_decode_assists; /* the CPU fills the DecodeAssists fields itself */
@@ -154,5 +160,16 @@ bool nsvm_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa);
 void nsvm_maps_before_entry(struct vcpu *v);
 /* L1's NPT changed: the TLB and L2's shadow NPT let go of it before the next entry. */
 void nsvm_shadow_flush(struct nsvm *n);
+
+/* L1's GIF (nsvm_gif.c): emulated (CLGI/STGI always intercepted, V_INTR_MASKING holds
+ * physical interrupts while it is 0) or, where the CPU has vGIF, V_GIF in VMCB01. */
+bool nsvm_l1_gif(const struct nsvm *n);
+/* As L1's CLGI/STGI, a #VMEXIT (0) or INIT (1) set it. */
+void nsvm_l1_set_gif(struct nsvm *n, bool gif);
+/* An INTR or NMI exit while L1 ran: true when taken here (held until L1's STGI, or INTR
+ * given back to L1 directly); false: the core delivers it as usual. */
+bool nsvm_l1_interrupt(struct vcpu *v, const struct exit *e);
+/* Before an entry into L1: VMCB01's CLGI, STGI and INTR intercepts as l1_gif.h says. */
+void nsvm_l1_gif_before_entry(struct vcpu *v, struct nsvm *n);
 
 #endif

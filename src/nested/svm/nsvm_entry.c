@@ -107,8 +107,7 @@ static void vmexit_invalid(struct nsvm *n, const char *rule)
 	n->vmcb12.control.exitintinfo = 0;
 	guest_phys_write(n->vmcb12_pa + __builtin_offsetof(struct vmcb, control.exitcode),
 			 &n->vmcb12.control.exitcode, 4 * sizeof(uint64_t));
-	n->gif = false; /* a #VMEXIT clears GIF (APM 15.17) */
-	n->vmcb01->control.vintr |= VINTR_MASKING;
+	nsvm_l1_set_gif(n, false); /* a #VMEXIT clears GIF (APM 15.17) */
 }
 
 static int read_vmcb12(struct nsvm *n, uint64_t pa)
@@ -134,7 +133,7 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 	n->vmcb12_pa = pa;
 	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
 
-	struct nsvm_check_limits lim = { nsvm_phys_addr_mask(), EFER_ALLOWED_12, n->cr4_allowed };
+	struct nsvm_check_limits lim = { n->phys_addr_mask, EFER_ALLOWED_12, n->cr4_allowed };
 	const char *rule = nsvm_check_vmcb12(&n->vmcb12, &lim);
 	if (rule) {
 		vmexit_invalid(n, rule);

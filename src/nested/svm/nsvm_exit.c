@@ -3,12 +3,15 @@
  * back), or left to nestbed. */
 #include "nested/svm/nsvm.h"
 
+#include <stddef.h>
+
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/cr0_write.h"
 #include "core/guest_mem.h"
 #include "core/platform.h"
 #include "core/run.h"
+#include "core/string.h"
 #include "core/vmm.h"
 #include "nested/svm/nsvm_reflect.h"
 
@@ -36,18 +39,17 @@ void nsvm_switch_to_l1(struct vcpu *v, struct nsvm *n)
 	sv->vmcb_pa = n->vmcb01_pa;
 	sv->host_if = false;
 	/* #VMEXIT reloads RIP, RSP, RAX and the segment and control state from the host
-	 * save area; every other general-purpose register keeps L2's value (APM 15.6). */
-	struct gprs l2_gprs = v->state.gpr;
-	v->state = n->l1_state;
-	v->state.gpr = l2_gprs;
+	 * save area; every other general-purpose register keeps L2's value (APM 15.6): L1's
+	 * state from RSP on, and its RAX, without copying the registers twice. */
+	memcpy(&v->state.rsp, &n->l1_state.rsp,
+	       sizeof(v->state) - offsetof(struct vcpu_state, rsp));
 	v->state.gpr.rax = n->l1_state.gpr.rax;
 	v->level = 1;
 	n->in_l2 = false;
-	n->gif = false;
+	nsvm_l1_set_gif(n, false); /* GIF=0: hold physical interrupts and NMIs */
 	if (n->nmi_held_l2) /* held by L2's GIF 0: still pending, L1's after its STGI */
 		n->nmi_pending_l1 = true;
 	n->nmi_held_l2 = false;
-	n->vmcb01->control.vintr |= VINTR_MASKING; /* GIF=0: hold physical interrupts */
 }
 
 /* INT3 (CCh) and INTO (CEh) raise #BP and #OF, exceptions (type 3, APM vol.2 15.20),

@@ -31,7 +31,7 @@ bool nsvm_insn_checks(struct vcpu *v, uint64_t pa)
 		nsvm_inject_exception(v, VECTOR_UD, false); /* SVM instructions need EFER.SVME (APM 15.4) */
 		return false;
 	}
-	if (v->state.cpl != 0 || (pa & PAGE_MASK) || (pa & nsvm_phys_addr_mask())) {
+	if (v->state.cpl != 0 || (pa & PAGE_MASK) || (pa & nsvm_of(v)->phys_addr_mask)) {
 		nsvm_inject_exception(v, VECTOR_GP, true);
 		return false;
 	}
@@ -87,13 +87,10 @@ void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 			nsvm_inject_exception(v, VECTOR_GP, true);
 			return;
 		}
-		n->gif = (uint32_t)e->native_code == SVM_EXIT_STGI;
-		if (n->gif)
-			n->vmcb01->control.vintr &= ~VINTR_MASKING;
-		else
-			n->vmcb01->control.vintr |= VINTR_MASKING;
+		/* intercepted always, or with vGIF when nestbed needs to see it (l1_gif.h) */
+		nsvm_l1_set_gif(n, (uint32_t)e->native_code == SVM_EXIT_STGI);
 		vcpu_skip_instruction(v, e);
-		if (n->gif && n->nmi_pending_l1) {
+		if (nsvm_l1_gif(n) && n->nmi_pending_l1) {
 			struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 			v->ops->inject(v, &nmi);
 			n->nmi_pending_l1 = false;
@@ -171,7 +168,7 @@ static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
 	uint64_t pa = v->state.gpr.rax;
 	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
 		pa &= 0xffffffffull; /* EAX outside 64-bit mode */
-	if ((pa & PAGE_MASK) || (pa & nsvm_phys_addr_mask())) {
+	if ((pa & PAGE_MASK) || (pa & n->phys_addr_mask)) {
 		l2_exception(v, n, VECTOR_GP, true);
 		return;
 	}

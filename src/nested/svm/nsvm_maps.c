@@ -23,23 +23,28 @@ static struct map_cache *cache_of(struct vcpu *w)
 	return &((struct nsvm *)w->nested_state)->maps;
 }
 
-/* L1's page gpa in w's NPT: the leaf's W bit (APM vol.2 15.25.5). Never the xAPIC page
- * (nestbed keeps it read-only) nor a page that is not the identity map of guest memory. */
-static void protect(struct vcpu *w, uint64_t gpa, bool writable)
+/* nestbed's NPT for w's L1 (svm_npt.c) */
+static bool l1_table(struct vcpu *w, struct tdp *t)
 {
-	struct svm_vcpu *sv = w->backend;
-	struct nsvm *n = w->nested_state;
-	if (!sv || !n || gpa == w->apic_page || nestbed_owns_range(gpa, 4096))
-		return;
+	const struct svm_vcpu *sv = w->backend;
+	if (!sv || !w->nested_state || !sv->npt_root)
+		return false;
 	struct paging npt = { .fa = &nestbed_frames, .frame_ptr = identity_frame_ptr, .root = sv->npt_root };
-	uint64_t pa;
-	if (paging_translate(&npt, gpa, &pa, NULL) || pa != gpa)
-		return;
-	if (paging_update_4k(&npt, gpa, writable ? 0 : PTE_W, writable ? PTE_W : 0))
-		kprintf("nestbed: nested-svm: cannot %sprotect L1's page %#llx (out of frames)\n",
-			writable ? "un" : "", (unsigned long long)gpa);
-	if (!writable) /* a page made writable again needs no flush (a stale fault is retried) */
-		__atomic_store_n(&n->tdp_sync, 1, __ATOMIC_RELEASE);
+	*t = paging_as_tdp(&npt);
+	return true;
+}
+
+static volatile uint32_t *tdp_sync(struct vcpu *w)
+{
+	return &((struct nsvm *)w->nested_state)->tdp_sync;
+}
+
+static void flush_now(struct vcpu *v)
+{
+	struct nsvm *n = v->nested_state;
+	n->vmcb01->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	if (n->in_l2)
+		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
 }
 
 static void kick(struct vcpu *w)
@@ -47,7 +52,8 @@ static void kick(struct vcpu *w)
 	apic_kick(w->cpu);
 }
 
-static const struct map_track_vendor vendor = { .cache = cache_of, .protect = protect, .kick = kick };
+static const struct map_track_vendor vendor = { .name = "nested-svm", .cache = cache_of, .l1_table = l1_table,
+						.tdp_sync = tdp_sync, .flush_now = flush_now, .kick = kick };
 
 int nsvm_maps_init(struct machine *m, struct vcpu *v)
 {
@@ -163,27 +169,11 @@ bool nsvm_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa)
 	return map_track_write_fault(v, &vendor, l1_gpa);
 }
 
-/* A write fault in L1's own NPT (L1, or an L2 on L1's NPT): a tracked page's, or the
- * spurious one of a page another CPU made writable again while this CPU's TLB still held
- * it read-only (the leaf is made writable here too and this CPU's TLB flushed). */
+/* A write fault in L1's own NPT (L1, or an L2 on L1's NPT): a tracked page's, or a
+ * spurious one (map_track_l1_write_fault). */
 bool nsvm_maps_write_fault(struct vcpu *v, uint64_t l1_gpa)
 {
-	struct nsvm *n = v->nested_state;
-	uint64_t page = l1_gpa & ~PAGE_MASK;
-	if (map_track_write_fault(v, &vendor, page))
-		return true;
-	if (nestbed_owns_range(page, 4096) || page == v->apic_page)
-		return false;
-	const struct svm_vcpu *sv = v->backend;
-	struct paging npt = { .fa = &nestbed_frames, .frame_ptr = identity_frame_ptr, .root = sv->npt_root };
-	uint64_t pa;
-	if (paging_translate(&npt, page, &pa, NULL) || (pa & ~PAGE_MASK) != page ||
-	    paging_update_4k(&npt, page, 0, PTE_W))
-		return false;
-	n->vmcb01->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
-	if (n->in_l2)
-		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
-	return true;
+	return map_track_l1_write_fault(v, &vendor, l1_gpa);
 }
 
 void nsvm_maps_before_entry(struct vcpu *v)

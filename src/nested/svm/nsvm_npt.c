@@ -1,6 +1,8 @@
 /* The nested NPT: while L1 uses nested paging for L2, a shadow table maps L2-physical
- * addresses straight to host ones (L1's NPT composed with nestbed's), filled at NPFs and
- * dropped at L1's TLB flushes (APM vol.2 15.25). */
+ * addresses straight to host ones (L1's NPT composed with nestbed's), filled at NPFs by
+ * the shared shadow-TDP algorithm (nested/shadow_tdp_fault.h) with this file's hands:
+ * npt_walk.c's walker, NPFs for L1, x86-64-format entries built by the paging engine.
+ * It is dropped at L1's TLB flushes (APM vol.2 15.25). */
 #include "nested/svm/nsvm.h"
 
 #include "core/cpu.h"
@@ -11,14 +13,16 @@
 #include "core/run.h"
 #include "nested/map_track_machine.h"
 #include "nested/npt_walk.h"
+#include "nested/shadow_tdp_fault.h"
 
+/* Every access through NPT is a user access (15.25.5): every shadow leaf grants U. */
 #define SHADOW_NPT_FLAGS (PTE_U)
 
 /* ---- shadow NPT ---- */
 
 void nsvm_shadow_drop(struct nsvm *n)
 {
-	paging_free_tables(&n->shadow);
+	tdp_free(&n->shadow);
 	n->shadow_ncr3_12 = 0;
 	n->flush_l2 = true;
 }
@@ -27,7 +31,7 @@ int nsvm_shadow_ensure(struct nsvm *n)
 {
 	if (n->shadow.root)
 		return 0;
-	return paging_init(&n->shadow, &nestbed_frames, identity_frame_ptr);
+	return tdp_init(&n->shadow, &tdp_format_x86_64, &nestbed_frames, identity_frame_ptr);
 }
 
 static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
@@ -36,14 +40,20 @@ static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
 	return guest_phys_read(pa, value, sizeof(*value));
 }
 
+/* L1's NPT, walked with L1's EFER.NXE and CR4.SMEP */
+static struct npt_walk_ctx l1_npt(const struct nsvm *n)
+{
+	return (struct npt_walk_ctx){ .root = n->vmcb12.control.n_cr3,
+				      .nxe = (n->l1_state.efer & EFER_NXE) != 0,
+				      .smep = (n->l1_state.cr4 & CR4_SMEP) != 0,
+				      .phys_addr_mask = n->phys_addr_mask,
+				      .read_phys = read_l1_phys };
+}
+
 static int walk_l1_npt(const struct vcpu *v, const struct nsvm *n, uint64_t gpa, bool write,
 		       bool fetch, struct npt_walk_result *r)
 {
-	struct npt_walk_ctx c = { .root = n->vmcb12.control.n_cr3,
-				  .nxe = (n->l1_state.efer & EFER_NXE) != 0,
-				  .smep = (n->l1_state.cr4 & CR4_SMEP) != 0,
-				  .phys_addr_mask = nsvm_phys_addr_mask(),
-				  .read_phys = read_l1_phys };
+	struct npt_walk_ctx c = l1_npt(n);
 	(void)v;
 	return npt_walk(&c, gpa, write, fetch, r);
 }
@@ -64,53 +74,60 @@ int nsvm_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64
 	return 0;
 }
 
-/* An NPF while L2 ran: L1's table decides (APM 15.25.6). */
+/* ---- the shadow-TDP algorithm's AMD-V hands ---- */
+
+static void npt12_walk(struct vcpu *v, const struct exit *e, struct shadow_tdp_walk *w)
+{
+	struct npt_walk_ctx c = l1_npt(nsvm_of(v));
+	npt_walk_for_shadow(&c, e->u.tdp.gpa, e->u.tdp.write, e->u.tdp.fetch, e->info1, w);
+}
+
+static void npt12_reflect(struct vcpu *v, struct exit *e, const struct shadow_tdp_walk *w)
+{
+	e->native_code = SVM_EXIT_NPF;
+	nsvm_reflect(v, nsvm_of(v), SVM_EXIT_NPF, w->l1_info, e->u.tdp.gpa, 0);
+}
+
+static uint64_t npt12_attrs(const struct shadow_tdp_leaf *leaf)
+{
+	return SHADOW_NPT_FLAGS | ((leaf->perms & TDP_W) ? PTE_W : 0) | ((leaf->perms & TDP_X) ? 0 : PTE_NX);
+}
+
+static struct tdp *npt12_shadow(struct vcpu *v)
+{
+	struct nsvm *n = nsvm_of(v);
+	n->shadow.fmt = &tdp_format_x86_64; /* set by nsvm_shadow_ensure at VMRUN already */
+	return &n->shadow;
+}
+
+static void npt12_new_root(struct vcpu *v)
+{
+	struct nsvm *n = nsvm_of(v);
+	n->flush_l2 = true;
+	n->vmcb02->control.n_cr3 = n->shadow.root;
+	n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+}
+
+static const struct shadow_tdp_ops npt12_ops = {
+	.name = "nested-svm",
+	.walk = npt12_walk,
+	.reflect = npt12_reflect,
+	.attrs = npt12_attrs,
+	.tracked_write = nsvm_maps_tracked_write,
+	.shadow = npt12_shadow,
+	.new_root = npt12_new_root,
+};
+
+/* An NPF (APM 15.25.6): while L2 runs on L1's NPT, L1's table decides; otherwise L2's
+ * addresses are L1's. */
 bool nsvm_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
-	uint64_t gpa = e->info2;
-	bool write = (e->info1 & NPT_FAULT_WRITE) != 0, fetch = (e->info1 & NPT_FAULT_FETCH) != 0;
 	if (!n->in_l2 || !nsvm_np12(n)) {
-		/* L2 addresses are L1's: a write to a tracked permission map, or nestbed's
-		 * own business */
-		return e->u.tdp.present && write && nsvm_maps_write_fault(v, gpa);
+		/* a write to a tracked permission map, or nestbed's own business */
+		return e->u.tdp.present && e->u.tdp.write && nsvm_maps_write_fault(v, e->u.tdp.gpa);
 	}
-	struct npt_walk_result r;
-	int rc = walk_l1_npt(v, n, gpa, write, fetch, &r);
-	if (rc == -2)
-		guest_failure(v, "nested: L1's nested page table for %#llx lies outside its memory",
-			      (unsigned long long)gpa);
-	if (rc == -1) {
-		/* L1's fault: its error code, with the hardware's bits 32/33 (final address or
-		 * guest page-table walk) */
-		uint64_t info1 = r.fault | (e->info1 & (3ull << 32));
-		e->native_code = SVM_EXIT_NPF;
-		nsvm_reflect(v, n, SVM_EXIT_NPF, info1, gpa, 0);
-		trace_reflected(&v->trace, e);
-		return true;
-	}
-	if (nestbed_owns_range(r.pa, 1))
-		guest_failure(v, "nested: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
-			      (unsigned long long)gpa, (unsigned long long)r.pa);
-	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated
-	 * like L1's (apic_emulation.c) */
-	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
-	/* a tracked permission map stays read-only for L2 too, until L2 writes it */
-	if (write && r.writable)
-		(void)nsvm_maps_tracked_write(v, r.pa);
-	bool tracked = r.writable && map_track_is_tracked(r.pa);
-	uint64_t flags = SHADOW_NPT_FLAGS | (r.writable && !apic && !tracked ? PTE_W : 0) |
-			 (r.executable ? 0 : PTE_NX);
-	if (paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags)) {
-		/* out of frames: start the cache over (as a TLB flush would) */
-		nsvm_shadow_drop(n);
-		if (nsvm_shadow_ensure(n) || paging_set_4k(&n->shadow, gpa & ~PAGE_MASK, r.pa & ~PAGE_MASK, flags))
-			guest_failure(v, "nested: out of memory for the shadow NPT");
-		n->shadow_ncr3_12 = n->vmcb12.control.n_cr3;
-		n->vmcb02->control.n_cr3 = n->shadow.root;
-		n->vmcb02->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
-	}
-	return true;
+	return shadow_tdp_fault(v, e, &npt12_ops);
 }
 
 void nsvm_shadow_flush(struct nsvm *n)

@@ -30,7 +30,6 @@
 #define DESC_VPID_MASK 0xffffull
 #define CANONICAL_SHIFT 47
 #define MSR_IA32_DEBUGCTL 0x1d9u
-#define NMI_VECTOR 2          /* SDM vol.4 table 2-2 */
 
 struct nvmx *nvmx_of(const struct vcpu *v)
 {
@@ -38,23 +37,6 @@ struct nvmx *nvmx_of(const struct vcpu *v)
 }
 
 /* ---- VMCS12 fields ---- */
-
-uint64_t vmcs12_get(const struct nvmx *n, uint32_t encoding)
-{
-	struct vmcs12_field f;
-	if (!vmcs12_field_lookup(encoding, &f))
-		return 0;
-	return vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
-}
-
-void vmcs12_set(struct nvmx *n, uint32_t encoding, uint64_t value)
-{
-	struct vmcs12_field f;
-	if (!vmcs12_field_lookup(encoding, &f))
-		return;
-	n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
-	nvmx_mark_dirty(n, (unsigned)f.slot);
-}
 
 bool nvmx_ept12(const struct nvmx *n)
 {
@@ -81,9 +63,22 @@ static void vmcs12_flush(struct vcpu *v, struct nvmx *n)
 {
 	if (n->current_pa == NVMX_NO_VMCS)
 		return;
+	nvmx_sync_rare(v, n);
 	if (guest_phys_write(n->current_pa, &n->vmcs12, sizeof(n->vmcs12)))
 		guest_failure(v, "nested-vmx: cannot write the VMCS at %#llx back into L1's memory",
 			      (unsigned long long)n->current_pa);
+}
+
+/* A VMCS12 just read from L1's region (VMPTRLD): its values as the fields' widths keep
+ * them; no check verdict, VMCS02 and the shadow VMCS get every field. */
+static void vmcs12_loaded(struct nvmx *n)
+{
+	for (unsigned i = 0; i < vmcs12_field_count(); i++)
+		n->vmcs12.field[i] &= vmcs12_width_mask(vmcs12_field_encoding(i));
+	vmcs12_check_cache_reset(&n->checks);
+	for (unsigned i = 0; i < VMCS12_SLOT_WORDS; i++)
+		n->dirty02[i] = ~0ull;
+	nvmx_mark_all_dirty(n);
 }
 
 /* ---- outcomes (30.2) ---- */
@@ -265,6 +260,12 @@ static void emulate_vmclear(struct vcpu *v, struct nvmx *n, struct exit *e)
 	vcpu_skip_instruction(v, e);
 }
 
+/* "VMCS shadowing" in the allowed-1 settings nestbed offers (A.3.3). */
+static bool shadowing_offered(const struct nvmx *n)
+{
+	return (n->offer.caps.procbased2 >> 32) & VMX_PROC2_VMCS_SHADOWING;
+}
+
 static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 {
 	uint64_t pa;
@@ -276,7 +277,7 @@ static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 	else if (pa == n->vmxon_pa)
 		fail(v, n, VMX_ERROR_VMPTRLD_VMXON_PTR);
 	else if (guest_phys_read(pa, &rev, sizeof(rev)) || (rev & REVISION_MASK) != n->revision ||
-		 (rev & SHADOW_VMCS_INDICATOR)) /* shadow VMCSs are not offered */
+		 ((rev & SHADOW_VMCS_INDICATOR) && !shadowing_offered(n))) /* 30.3 VMPTRLD */
 		fail(v, n, VMX_ERROR_VMPTRLD_BAD_REVISION);
 	else {
 		if (pa != n->current_pa) {
@@ -286,7 +287,7 @@ static void emulate_vmptrld(struct vcpu *v, struct nvmx *n, struct exit *e)
 					      (unsigned long long)pa);
 			n->current_pa = pa;
 			n->flush_l2 = true;
-			nvmx_mark_all_dirty(n); /* the shadow VMCS gets the new VMCS12 */
+			vmcs12_loaded(n);
 		}
 		succeed(v);
 	}
@@ -325,6 +326,7 @@ static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *
 		vcpu_skip_instruction(v, e);
 		return;
 	}
+	nvmx_sync_rare(v, n); /* L2's segments may still be in VMCS02 only */
 	if (write) {
 		uint64_t value = 0;
 		if (in.is_reg)
@@ -338,8 +340,12 @@ static void emulate_vmread_vmwrite(struct vcpu *v, struct nvmx *n, struct exit *
 			vcpu_skip_instruction(v, e);
 			return;
 		}
-		n->vmcs12.field[f.slot] = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
-		nvmx_mark_dirty(n, (unsigned)f.slot);
+		uint64_t stored = vmcs12_field_store(&f, n->vmcs12.field[f.slot], value);
+		if (stored != n->vmcs12.field[f.slot]) {
+			n->vmcs12.field[f.slot] = stored;
+			vmcs12_l1_wrote(n, (unsigned)f.slot);
+		}
+		nvmx_mark_dirty(n, (unsigned)f.slot); /* the shadow VMCS too, for VMREADs without exit */
 	} else {
 		uint64_t value = vmcs12_field_load(&f, n->vmcs12.field[f.slot]);
 		if (!wide)
@@ -430,8 +436,17 @@ static void nvmx_emulate_vm_insn(struct vcpu *v, struct exit *e)
 	case VMX_EXIT_REASON_VMPTRST: emulate_vmptrst(v, n, e); break;
 	case VMX_EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, n, e, false); break;
 	case VMX_EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, n, e, true); break;
-	case VMX_EXIT_REASON_VMLAUNCH: nvmx_vmentry(v, e, true); break;
-	case VMX_EXIT_REASON_VMRESUME: nvmx_vmentry(v, e, false); break;
+	case VMX_EXIT_REASON_VMLAUNCH:
+	case VMX_EXIT_REASON_VMRESUME:
+		/* 26.1: a shadow VMCS cannot be entered; VMfailInvalid although there is a
+		 * current VMCS (KVM and the SDM's 24.10 agree) */
+		if (n->current_pa != NVMX_NO_VMCS && (n->vmcs12.revision & SHADOW_VMCS_INDICATOR)) {
+			fail_invalid(v);
+			vcpu_skip_instruction(v, e);
+			break;
+		}
+		nvmx_vmentry(v, e, reason == VMX_EXIT_REASON_VMLAUNCH);
+		break;
 	case VMX_EXIT_REASON_INVEPT: emulate_invept_invvpid(v, n, e, true); break;
 	case VMX_EXIT_REASON_INVVPID: emulate_invept_invvpid(v, n, e, false); break;
 	case VMX_EXIT_REASON_VMCALL:
@@ -587,7 +602,7 @@ static enum nested_init nvmx_init_signal(struct vcpu *v)
 static void nvmx_self_nmi(struct vcpu *v)
 {
 	struct nvmx *n = nvmx_of(v);
-	struct event nmi = { .type = EVENT_NMI, .vector = NMI_VECTOR };
+	struct event nmi = { .type = EVENT_NMI, .vector = VECTOR_NMI };
 	if (n->in_l2 && (vmcs12_get(n, VMCS_PIN_BASED_CTLS) & VMX_PIN_NMI_EXITING)) {
 		/* 25.2: an NMI exits with basic reason 0, NMI in the interruption info (27.2.2);
 		 * the exit VMCS02 had (the APIC write) leaves nothing else behind */
@@ -600,7 +615,7 @@ static void nvmx_self_nmi(struct vcpu *v)
 		for (unsigned i = 0; i < sizeof(cleared) / sizeof(cleared[0]); i++)
 			vmcs12_set(n, cleared[i], 0);
 		vmcs12_set(n, VMCS_EXIT_INTR_INFO, VMX_INTR_INFO_VALID |
-			   (VMX_INTR_TYPE_NMI << VMX_INTR_INFO_TYPE_SHIFT) | NMI_VECTOR);
+			   (VMX_INTR_TYPE_NMI << VMX_INTR_INFO_TYPE_SHIFT) | VECTOR_NMI);
 		nvmx_shadow_push(n);
 		return;
 	}
@@ -620,6 +635,8 @@ static int nvmx_vcpu_init(struct machine *m, struct vcpu *v)
 	n->vv01 = v->backend;
 	n->current_pa = NVMX_NO_VMCS;
 	n->vmxon_pa = NVMX_NO_VMCS;
+	vmcs12_fields_init();
+	nvmx_entry_init(n);
 	n->revision = (uint32_t)(m->caps.vmx_caps.basic & VMX_BASIC_REVISION_MASK);
 	/* the offer follows L1's CPUID: CR4 bits, MAXPHYADDR, SGX, RTM, bus-lock detection
 	 * (A.8, 26.2-26.3) */
@@ -653,6 +670,7 @@ const struct nested_ops nested_vmx_ops = {
 	.self_nmi = nvmx_self_nmi,
 	.cpuid_policy = nvmx_cpuid_policy,
 	.emulate_vm_insn = nvmx_emulate_vm_insn,
+	.l2_vm_insn = nvmx_l2_vmcs_shadow_emulate,
 	.reflect_if_wanted = nvmx_reflect_if_wanted,
 	.tdp_fault = nvmx_tdp_fault,
 	.before_entry = nvmx_maps_before_entry,

@@ -18,6 +18,9 @@
 		      VMX_PROC_PAUSE_EXITING | VMX_PROC_ACTIVATE_SECONDARY)
 #define PROC2_RDRAND_EXITING (1u << 11) /* table 24-7 */
 #define PROC2_RDSEED_EXITING (1u << 16)
+/* VMCS shadowing for L1's guests: emulated, L2's VMREAD/VMWRITE always exit to nestbed
+ * (nvmx_l2_vmcs_shadow.c), which lets L2 write exit-information fields of the shadow
+ * VMCS exactly where it offers IA32_VMX_MISC[29] (MISC_KEEP). */
 /* PAUSE-loop exiting goes to VMCS02 as L1 sets it (nestbed never uses it itself); VM
  * functions are offered with none enabled (IA32_VMX_VMFUNC 0): every VMFUNC in L2 with
  * the control is exit 59, L1's (25.5.6). */
@@ -25,7 +28,7 @@
 		       VMX_PROC2_ENABLE_VPID | VMX_PROC2_WBINVD_EXITING | VMX_PROC2_UNRESTRICTED_GUEST | \
 		       PROC2_RDRAND_EXITING | VMX_PROC2_ENABLE_INVPCID | PROC2_RDSEED_EXITING | \
 		       VMX_PROC2_ENABLE_XSAVES | VMX_PROC2_PAUSE_LOOP_EXITING | VMX_PROC2_ENABLE_VMFUNC | \
-		       APICV_OFFERED)
+		       VMX_PROC2_VMCS_SHADOWING | APICV_OFFERED)
 /* APIC virtualization (chapter 30) but x2APIC mode (nestbed intercepts the x2APIC ICR)
  * and posted interrupts: the APIC-access address is compared after EPT translation, and
  * VMCS02's EPT maps L2's addresses to L1's, which are host addresses, so L1's value

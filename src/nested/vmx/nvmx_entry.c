@@ -21,21 +21,37 @@
 #define INTR_POLL_TSC_TICKS (1u << 20)  /* the interrupt poll's period: ~0.3 ms at 3 GHz */
 #define VMX_MISC_TIMER_RATE_MASK 0x1fu  /* A.6: the timer counts every 2^rate TSC ticks */
 
-/* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4). */
+/* Guest-state fields that go from VMCS12 into VMCS02 as they are (24.4), written only
+ * when VMCS02 does not hold VMCS12's value (struct nvmx dirty02). The interruptibility
+ * state is not among them: nestbed's own exit handling may change it in VMCS02 (vmx_backend.c
+ * drop_smi_blocking), so it is written at every entry. */
 static const uint32_t guest_fields[] = {
 	NVMX_GUEST_SEGMENT_FIELDS,
 	VMCS_GUEST_CR3, VMCS_GUEST_SYSENTER_CS, VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP,
-	VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
 };
+
+void nvmx_entry_init(struct nvmx *n)
+{
+	for (unsigned i = 0; i < sizeof(guest_fields) / sizeof(guest_fields[0]); i++) {
+		unsigned slot = (unsigned)vmcs12_slot_of(guest_fields[i]);
+		n->plain02[slot / 64] |= 1ull << (slot % 64);
+	}
+}
 
 static uint64_t view_read(const void *ctx, uint32_t encoding)
 {
 	return vmcs12_get(ctx, encoding);
 }
 
+/* The checks read L1's RAM only (the linked VMCS's header, the VTPR, PDPTEs): never a
+ * device's registers, whose reads may act (an 8-byte read of the local APIC stops
+ * Bochs) and which hold no VMCS. */
 static int view_read_phys(const void *ctx, uint64_t pa, uint64_t *value)
 {
 	(void)ctx;
+	if (!guest_ram_range(pa, sizeof(*value)))
+		return -1;
 	return guest_phys_read(pa, value, sizeof(*value));
 }
 
@@ -126,7 +142,9 @@ static void write_controls(struct vcpu *v, struct nvmx *n)
 	uint32_t proc02 = (proc12 & ~(VMX_PROC_USE_IO_BITMAPS | VMX_PROC_UNCOND_IO_EXITING)) |
 			  VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_ACTIVATE_SECONDARY;
 	nvmx_maps_for_entry(v, n, proc12, &proc02); /* the bitmaps, merged when L1 changed them */
-	uint32_t proc2_02 = (proc2_12 & ~VMX_PROC2_ENABLE_VPID) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
+	/* L1's VMCS shadowing is emulated (nvmx_l2_vmcs_shadow.c): VMCS02 lets L2's
+	 * VMREAD/VMWRITE exit */
+	uint32_t proc2_02 = (proc2_12 & ~(VMX_PROC2_ENABLE_VPID | VMX_PROC2_VMCS_SHADOWING)) | VMX_PROC2_ENABLE_EPT | VMX_PROC2_UNRESTRICTED_GUEST |
 			    (vv02->vpid ? VMX_PROC2_ENABLE_VPID : 0);
 	vv02->pin = adjusted(VMX_CTLS_PIN, pin12);
 	vv02->proc = adjusted(VMX_CTLS_PROC, proc02);
@@ -150,38 +168,38 @@ static void write_controls(struct vcpu *v, struct nvmx *n)
 	vv02->intr_poll_ticks = INTR_POLL_TSC_TICKS >> (machine.caps.vmx_caps.misc & VMX_MISC_TIMER_RATE_MASK);
 
 	if (timer02)
-		vmcs_write(VMCS_PREEMPTION_TIMER_VALUE, vmcs12_get(n, VMCS_PREEMPTION_TIMER_VALUE));
-	vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs12_get(n, VMCS_EXCEPTION_BITMAP));
-	vmcs_write(VMCS_PF_ERROR_CODE_MASK, vmcs12_get(n, VMCS_PF_ERROR_CODE_MASK));
-	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, vmcs12_get(n, VMCS_PF_ERROR_CODE_MATCH));
-	vmcs_write(VMCS_CR3_TARGET_COUNT, vmcs12_get(n, VMCS_CR3_TARGET_COUNT));
+		nvmx_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, vmcs12_get(n, VMCS_PREEMPTION_TIMER_VALUE));
+	nvmx_vmwrite(VMCS_EXCEPTION_BITMAP, vmcs12_get(n, VMCS_EXCEPTION_BITMAP));
+	nvmx_vmwrite(VMCS_PF_ERROR_CODE_MASK, vmcs12_get(n, VMCS_PF_ERROR_CODE_MASK));
+	nvmx_vmwrite(VMCS_PF_ERROR_CODE_MATCH, vmcs12_get(n, VMCS_PF_ERROR_CODE_MATCH));
+	nvmx_vmwrite(VMCS_CR3_TARGET_COUNT, vmcs12_get(n, VMCS_CR3_TARGET_COUNT));
 	for (unsigned i = 0; i < 4; i++)
-		vmcs_write(0x6008u + 2 * i, vmcs12_get(n, 0x6008u + 2 * i)); /* CR3-target values, B.4.1 */
-	vmcs_write(VMCS_TSC_OFFSET, (proc12 & VMX_PROC_TSC_OFFSETTING) ? vmcs12_get(n, VMCS_TSC_OFFSET) : 0);
+		nvmx_vmwrite(0x6008u + 2 * i, vmcs12_get(n, 0x6008u + 2 * i)); /* CR3-target values, B.4.1 */
+	nvmx_vmwrite(VMCS_TSC_OFFSET, (proc12 & VMX_PROC_TSC_OFFSETTING) ? vmcs12_get(n, VMCS_TSC_OFFSET) : 0);
 	if (vv02->proc2 & VMX_PROC2_ENABLE_XSAVES)
-		vmcs_write(VMCS_XSS_EXIT_BITMAP, vmcs12_get(n, VMCS_XSS_EXIT_BITMAP));
+		nvmx_vmwrite(VMCS_XSS_EXIT_BITMAP, vmcs12_get(n, VMCS_XSS_EXIT_BITMAP));
 	if (vv02->proc2 & VMX_PROC2_PAUSE_LOOP_EXITING) {
-		vmcs_write(VMCS_PLE_GAP, vmcs12_get(n, VMCS_PLE_GAP));
-		vmcs_write(VMCS_PLE_WINDOW, vmcs12_get(n, VMCS_PLE_WINDOW));
+		nvmx_vmwrite(VMCS_PLE_GAP, vmcs12_get(n, VMCS_PLE_GAP));
+		nvmx_vmwrite(VMCS_PLE_WINDOW, vmcs12_get(n, VMCS_PLE_WINDOW));
 	}
 	/* APIC virtualization: L1's pages as they are (checked to be L1's RAM at entry) */
 	if (vv02->proc & VMX_PROC_TPR_SHADOW) {
-		vmcs_write(VMCS_VIRTUAL_APIC_ADDR, vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR));
-		vmcs_write(VMCS_TPR_THRESHOLD, vmcs12_get(n, VMCS_TPR_THRESHOLD));
+		nvmx_vmwrite(VMCS_VIRTUAL_APIC_ADDR, vmcs12_get(n, VMCS_VIRTUAL_APIC_ADDR));
+		nvmx_vmwrite(VMCS_TPR_THRESHOLD, vmcs12_get(n, VMCS_TPR_THRESHOLD));
 	}
 	if (vv02->proc2 & VMX_PROC2_VIRTUALIZE_APIC)
-		vmcs_write(VMCS_APIC_ACCESS_ADDR, vmcs12_get(n, VMCS_APIC_ACCESS_ADDR));
+		nvmx_vmwrite(VMCS_APIC_ACCESS_ADDR, vmcs12_get(n, VMCS_APIC_ACCESS_ADDR));
 	if (vv02->proc2 & VMX_PROC2_VIRTUAL_INTR_DELIVERY) {
 		for (unsigned i = 0; i < 4; i++)
-			vmcs_write(VMCS_EOI_EXIT_BITMAP(i), vmcs12_get(n, VMCS_EOI_EXIT_BITMAP(i)));
-		vmcs_write(VMCS_GUEST_INTR_STATUS, vmcs12_get(n, VMCS_GUEST_INTR_STATUS));
+			nvmx_vmwrite(VMCS_EOI_EXIT_BITMAP(i), vmcs12_get(n, VMCS_EOI_EXIT_BITMAP(i)));
+		nvmx_vmwrite(VMCS_GUEST_INTR_STATUS, vmcs12_get(n, VMCS_GUEST_INTR_STATUS));
 	}
 	if (vv02->proc2 & VMX_PROC2_ENABLE_VMFUNC)
-		vmcs_write(VMCS_VMFUNC_CONTROLS, 0); /* none offered: the entry checks kept L1's 0 */
-	vmcs_write(VMCS_EPT_POINTER, nvmx_ept12(n) ? nvmx_shadow_eptp(n) : n->vv01->eptp);
-	vmcs_write(VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO));
-	vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs12_get(n, VMCS_ENTRY_EXCEPTION_ERROR_CODE));
-	vmcs_write(VMCS_ENTRY_INSTRUCTION_LEN, vmcs12_get(n, VMCS_ENTRY_INSTRUCTION_LEN));
+		nvmx_vmwrite(VMCS_VMFUNC_CONTROLS, 0); /* none offered: the entry checks kept L1's 0 */
+	nvmx_vmwrite(VMCS_EPT_POINTER, nvmx_ept12(n) ? nvmx_shadow_eptp(n) : n->vv01->eptp);
+	nvmx_vmwrite(VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO));
+	nvmx_vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs12_get(n, VMCS_ENTRY_EXCEPTION_ERROR_CODE));
+	nvmx_vmwrite(VMCS_ENTRY_INSTRUCTION_LEN, vmcs12_get(n, VMCS_ENTRY_INSTRUCTION_LEN));
 }
 
 /* CR0/CR4: a bit either of L1 (VMCS12's mask) or nestbed (the bits VMX forces) owns
@@ -199,12 +217,12 @@ static void write_cr(struct nvmx *n, struct vcpu_state *st, bool ug12)
 	uint64_t cr0 = vmcs12_get(n, VMCS_GUEST_CR0), cr4 = vmcs12_get(n, VMCS_GUEST_CR4);
 	uint64_t m0 = vmcs12_get(n, VMCS_CR0_GUEST_HOST_MASK), m4 = vmcs12_get(n, VMCS_CR4_GUEST_HOST_MASK);
 	uint64_t s0 = vmcs12_get(n, VMCS_CR0_READ_SHADOW), s4 = vmcs12_get(n, VMCS_CR4_READ_SHADOW);
-	vmcs_write(VMCS_GUEST_CR0, cr0 | vv02->cr0_mask);
-	vmcs_write(VMCS_GUEST_CR4, cr4 | vv02->cr4_mask);
-	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, m0 | vv02->cr0_mask);
-	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, m4 | vv02->cr4_mask);
-	vmcs_write(VMCS_CR0_READ_SHADOW, (s0 & m0) | (cr0 & ~m0));
-	vmcs_write(VMCS_CR4_READ_SHADOW, (s4 & m4) | (cr4 & ~m4));
+	nvmx_vmwrite(VMCS_GUEST_CR0, cr0 | vv02->cr0_mask);
+	nvmx_vmwrite(VMCS_GUEST_CR4, cr4 | vv02->cr4_mask);
+	nvmx_vmwrite(VMCS_CR0_GUEST_HOST_MASK, m0 | vv02->cr0_mask);
+	nvmx_vmwrite(VMCS_CR4_GUEST_HOST_MASK, m4 | vv02->cr4_mask);
+	nvmx_vmwrite(VMCS_CR0_READ_SHADOW, (s0 & m0) | (cr0 & ~m0));
+	nvmx_vmwrite(VMCS_CR4_READ_SHADOW, (s4 & m4) | (cr4 & ~m4));
 	st->cr0 = cr0;
 	st->cr4 = cr4;
 	st->cr3 = vmcs12_get(n, VMCS_GUEST_CR3);
@@ -213,16 +231,20 @@ static void write_cr(struct nvmx *n, struct vcpu_state *st, bool ug12)
 static void write_guest_state(struct vcpu *v, struct nvmx *n, uint64_t efer, uint64_t dr7, uint64_t debugctl)
 {
 	struct vcpu_state *st = &v->state;
-	for (unsigned i = 0; i < sizeof(guest_fields) / sizeof(guest_fields[0]); i++)
-		vmcs_write(guest_fields[i], vmcs12_get(n, guest_fields[i]));
+	for (unsigned w = 0; w < VMCS12_SLOT_WORDS; w++)
+		for (uint64_t bits = n->dirty02[w] & n->plain02[w]; bits; bits &= bits - 1) {
+			unsigned slot = w * 64 + (unsigned)__builtin_ctzll(bits);
+			nvmx_vmwrite(vmcs12_field_encoding(slot), n->vmcs12.field[slot]);
+		}
+	nvmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmcs12_get(n, VMCS_GUEST_INTERRUPTIBILITY));
 	uint32_t entry12 = (uint32_t)vmcs12_get(n, VMCS_ENTRY_CTLS);
 	bool load_debug = entry12 & VMX_ENTRY_CTL_LOAD_DEBUG_CONTROLS;
-	vmcs_write(VMCS_GUEST_DR7, load_debug ? vmcs12_get(n, VMCS_GUEST_DR7) : dr7);
-	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, load_debug ? vmcs12_get(n, VMCS_GUEST_IA32_DEBUGCTL) : debugctl);
+	nvmx_vmwrite(VMCS_GUEST_DR7, load_debug ? vmcs12_get(n, VMCS_GUEST_DR7) : dr7);
+	nvmx_vmwrite(VMCS_GUEST_IA32_DEBUGCTL, load_debug ? vmcs12_get(n, VMCS_GUEST_IA32_DEBUGCTL) : debugctl);
 	if (n->vv02.load_pat)
-		vmcs_write(VMCS_GUEST_IA32_PAT, (entry12 & VMX_ENTRY_CTL_LOAD_IA32_PAT) ?
+		nvmx_vmwrite(VMCS_GUEST_IA32_PAT, (entry12 & VMX_ENTRY_CTL_LOAD_IA32_PAT) ?
 						       vmcs12_get(n, VMCS_GUEST_IA32_PAT) : n->l1_pat);
-	vmcs_write(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
+	nvmx_vmwrite(VMCS_LINK_POINTER, VMX_LINK_POINTER_NONE);
 	uint32_t proc2_12 = (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) ?
 				    (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0;
 	write_cr(n, st, (proc2_12 & VMX_PROC2_UNRESTRICTED_GUEST) != 0);
@@ -238,7 +260,7 @@ static void write_guest_state(struct vcpu *v, struct nvmx *n, uint64_t efer, uin
 		(void)guest_phys_read(st->cr3 & CR3_PAE_PDPT_MASK, pdpte, sizeof(pdpte));
 	}
 	for (unsigned i = 0; i < PDPTE_COUNT; i++)
-		vmcs_write(VMCS_GUEST_PDPTE(i), pdpte[i]);
+		nvmx_vmwrite(VMCS_GUEST_PDPTE(i), pdpte[i]);
 	st->rip = vmcs12_get(n, VMCS_GUEST_RIP);
 	st->rsp = vmcs12_get(n, VMCS_GUEST_RSP);
 	st->rflags = vmcs12_get(n, VMCS_GUEST_RFLAGS);
@@ -274,7 +296,7 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		vcpu_skip_instruction(v, e);
 		return;
 	}
-	if (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & VMX_INTERRUPTIBILITY_MOV_SS) {
+	if (nvmx_vmread(VMCS_GUEST_INTERRUPTIBILITY) & VMX_INTERRUPTIBILITY_MOV_SS) {
 		vmfail_valid(v, n, VMX_ERROR_ENTRY_MOV_SS_BLOCKING, e);
 		return;
 	}
@@ -286,11 +308,15 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		vmfail_valid(v, n, VMX_ERROR_VMRESUME_NOT_LAUNCHED, e);
 		return;
 	}
+	/* a check that runs reads L2's whole state: the fields the last exit left in VMCS02
+	 * come into VMCS12 first (unchanged in VMCS02, they need no check of their own) */
+	if (vmcs12_check_cache_will_run(&n->checks))
+		nvmx_sync_rare(v, n);
 	struct vmcs12_view view = { view_read, view_read_phys, n };
 	struct vmcs12_check_result r;
 	memset(&r, 0, sizeof(r));
-	if (vmcs12_check_entry(&view, &n->offer.caps, (v->state.efer & EFER_LMA) != 0, &r) ||
-	    vmcs12_check_link_pointer_not_current(&view, n->current_pa, &r)) {
+	if (vmcs12_check_entry_cached(&n->checks, &view, &n->offer.caps, (v->state.efer & EFER_LMA) != 0,
+				      n->current_pa, &r)) {
 		kprintf("nestbed: nested-vmx: %s of the VMCS at %#llx fails: %s (%s %u)\n",
 			launch ? "VMLAUNCH" : "VMRESUME", (unsigned long long)n->current_pa,
 			r.rule ? r.rule : "?", r.insn_error ? "VMfailValid" : "VM-entry failure, exit reason",
@@ -317,6 +343,18 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 		return;
 	}
 
+	/* With "VMCS shadowing", nestbed reads and writes the shadow VMCS for L2
+	 * (nvmx_l2_vmcs_shadow.c): it must be L1's RAM, never a device's registers (the
+	 * local APIC's ICR would take L2's VMWRITEs). Anything else is a link pointer this
+	 * CPU cannot use (26.3.1.5). */
+	if (nvmx_l2_vmcs_shadow_link_bad(n)) {
+		kprintf("nestbed: nested-vmx: %s: the shadow VMCS %#llx is not L1's RAM: VM-entry failure, "
+			"exit reason 33, qualification 4\n", launch ? "VMLAUNCH" : "VMRESUME",
+			(unsigned long long)vmcs12_get(n, VMCS_LINK_POINTER));
+		nvmx_entry_failure(v, n, VMX_EXIT_REASON_INVALID_GUEST_STATE, VMX_ENTRY_QUAL_LINK_POINTER);
+		return;
+	}
+
 	/* L2's EFER: its own when VMCS12 loads it, else L1's with LMA/LME from "IA-32e mode
 	 * guest" (26.3.2.1); then the MSR-load area may change it */
 	uint32_t entry12 = (uint32_t)vmcs12_get(n, VMCS_ENTRY_CTLS);
@@ -337,8 +375,8 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 	}
 
 	/* what L2 inherits of L1 when VMCS12 does not load it */
-	uint64_t dr7 = vmcs_read(VMCS_GUEST_DR7), debugctl = vmcs_read(VMCS_GUEST_IA32_DEBUGCTL);
-	n->l1_pat = n->vv01->load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
+	uint64_t dr7 = nvmx_vmread(VMCS_GUEST_DR7), debugctl = nvmx_vmread(VMCS_GUEST_IA32_DEBUGCTL);
+	n->l1_pat = n->vv01->load_pat ? nvmx_vmread(VMCS_GUEST_IA32_PAT) : 0;
 
 	uint32_t proc2_12 = (vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) ?
 				    (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS2) : 0;
@@ -358,8 +396,10 @@ void nvmx_vmentry(struct vcpu *v, struct exit *e, bool launch)
 	write_controls(v, n);
 	write_guest_state(v, n, efer, dr7, debugctl);
 	for (unsigned i = 0; i < overrides.count; i++)
-		vmcs_write(overrides.field[i], overrides.value[i]);
+		nvmx_vmwrite(overrides.field[i], overrides.value[i]);
 	flush_l2_tlb(n, proc2_12);
+	for (unsigned w = 0; w < VMCS12_SLOT_WORDS; w++)
+		n->dirty02[w] = 0; /* VMCS02 now holds VMCS12 */
 	n->vmcs12.launch_state = NVMX_LAUNCH_LAUNCHED;
 	v->backend = &n->vv02;
 	v->level = 2;

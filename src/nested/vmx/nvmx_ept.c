@@ -1,8 +1,10 @@
 /* Nested EPT (SDM vol.3 28.2-28.3): when L1 gives L2 an EPT, L2 runs on a shadow EPT
  * that maps L2-physical addresses straight to host-physical ones (L1's EPT composed
  * with nestbed's identity map, nestbed's own memory never reachable). It is filled at
- * EPT violations and dropped on INVEPT, VMXOFF and a change of L1's EPTP. A violation
- * or misconfiguration of L1's tables is L1's exit (48 or 49). */
+ * EPT violations by the shared shadow-TDP algorithm (nested/shadow_tdp_fault.h) with
+ * this file's hands: ept_walk.c's walker, EPT exits for L1, EPT-format entries built by
+ * the paging engine. It is dropped on INVEPT, VMXOFF and a change of L1's EPTP. A
+ * violation or misconfiguration of L1's tables is L1's exit (48 or 49). */
 #include "nested/vmx/nvmx.h"
 #include "nested/map_track_machine.h"
 
@@ -11,6 +13,7 @@
 #include "core/memory.h"
 #include "core/run.h"
 #include "nested/ept_walk.h"
+#include "nested/shadow_tdp_fault.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_ept.h"
 #include "core/x86.h"
@@ -42,15 +45,21 @@ static int read_l1_phys(void *ctx, uint64_t pa, uint64_t *value)
 	return guest_phys_read(pa, value, sizeof(*value));
 }
 
-static int walk_l1_ept(const struct nvmx *n, uint64_t gpa, unsigned access, struct ept_walk_result *r)
+/* L1's EPT, walked with what nestbed offers L1 (execute-only, 1 GiB pages) */
+static struct ept_walk_ctx l1_ept(const struct nvmx *n)
 {
-	struct ept_walk_ctx c = {
+	return (struct ept_walk_ctx){
 		.eptp = vmcs12_get(n, VMCS_EPT_POINTER),
 		.phys_addr_mask = ~n->phys_mask,
 		.exec_only = (n->offer.caps.ept_vpid_cap & EPT_CAP_EXEC_ONLY) != 0,
 		.page_1g = (n->offer.caps.ept_vpid_cap & VMX_EPT_CAP_1G_PAGES) != 0,
 		.read_phys = read_l1_phys,
 	};
+}
+
+static int walk_l1_ept(const struct nvmx *n, uint64_t gpa, unsigned access, struct ept_walk_result *r)
+{
+	struct ept_walk_ctx c = l1_ept(n);
 	return ept_walk(&c, gpa, access, r);
 }
 
@@ -65,7 +74,7 @@ void nvmx_shadow_drop(struct nvmx *n)
 		return;
 	/* the CPU caches translations by EPTP (28.3.1): forget the old ones first */
 	(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
-	paging_free_tables(&n->shadow);
+	tdp_free(&n->shadow);
 	n->shadow_eptp12 = 0;
 }
 
@@ -73,7 +82,7 @@ int nvmx_shadow_ensure(struct nvmx *n)
 {
 	if (n->shadow.root)
 		return 0;
-	return paging_init(&n->shadow, &nestbed_frames, identity_frame_ptr);
+	return tdp_init(&n->shadow, &tdp_format_ept, &nestbed_frames, identity_frame_ptr);
 }
 
 int nvmx_l2_gpa_to_hpa(const struct vcpu *v, uint64_t gpa, uint64_t *hpa, uint64_t *page_end)
@@ -130,58 +139,75 @@ bool nvmx_apic_access(struct vcpu *v, struct exit *e)
 	return apic_access_exit(v, n, e, l1_pa);
 }
 
+/* ---- the shadow-TDP algorithm's VT-x hands ---- */
+
+static void ept12_walk(struct vcpu *v, const struct exit *e, struct shadow_tdp_walk *w)
+{
+	struct ept_walk_ctx c = l1_ept(nvmx_of(v));
+	ept_walk_for_shadow(&c, e->u.tdp.gpa, shadow_tdp_access(e), e->info1, w);
+}
+
+static void ept12_reflect(struct vcpu *v, struct exit *e, const struct shadow_tdp_walk *w)
+{
+	e->native_code = (uint32_t)w->l1_exit;
+	nvmx_vmexit(v, nvmx_of(v), (uint32_t)w->l1_exit, w->l1_info);
+}
+
+static bool ept12_after_walk(struct vcpu *v, struct exit *e, uint64_t l1_pa)
+{
+	return apic_access_exit(v, nvmx_of(v), e, l1_pa);
+}
+
+/* L1's rights as they are: an execute-only page stays execute-only (L1 is offered
+ * execute-only entries only where the CPU has them), memory type and ignore-PAT L1's
+ * (28.2.6: the guest's PAT combines with them as on bare metal). */
+static uint64_t ept12_attrs(const struct shadow_tdp_leaf *leaf)
+{
+	return ((leaf->perms & TDP_R) ? EPT_READ : 0) | ((leaf->perms & TDP_W) ? EPT_WRITE : 0) |
+	       ((leaf->perms & TDP_X) ? EPT_EXEC : 0) | leaf->extra;
+}
+
+static struct tdp *ept12_shadow(struct vcpu *v)
+{
+	struct nvmx *n = nvmx_of(v);
+	n->shadow.fmt = &tdp_format_ept; /* set by nvmx_shadow_ensure at entry already */
+	return &n->shadow;
+}
+
+static void ept12_new_root(struct vcpu *v)
+{
+	/* the CPU caches translations by EPTP (28.3.1): the old table's go */
+	(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
+	vmcs_write(VMCS_EPT_POINTER, nvmx_shadow_eptp(nvmx_of(v)));
+}
+
+static void ept12_resumed(struct vcpu *v, const struct exit *e)
+{
+	(void)v;
+	restore_nmi_blocking(e);
+}
+
+static const struct shadow_tdp_ops ept12_ops = {
+	.name = "nested-vmx",
+	.walk = ept12_walk,
+	.reflect = ept12_reflect,
+	.after_walk = ept12_after_walk,
+	.attrs = ept12_attrs,
+	.tracked_write = nvmx_maps_tracked_write,
+	.shadow = ept12_shadow,
+	.new_root = ept12_new_root,
+	.resumed = ept12_resumed,
+};
+
 bool nvmx_tdp_fault(struct vcpu *v, struct exit *e)
 {
 	struct nvmx *n = nvmx_of(v);
 	if (n->in_l2 && !nvmx_ept12(n) && apic_access_exit(v, n, e, e->u.tdp.gpa))
 		return true;
-	uint64_t gpa = e->u.tdp.gpa;
 	if (!n->in_l2 || !nvmx_ept12(n)) {
 		/* L2-physical is L1-physical: a write to a tracked permission map, or nestbed's
 		 * own business */
-		return e->u.tdp.present && e->u.tdp.write && nvmx_maps_write_fault(v, gpa);
+		return e->u.tdp.present && e->u.tdp.write && nvmx_maps_write_fault(v, e->u.tdp.gpa);
 	}
-	unsigned access = (e->u.tdp.read ? EPT_ACCESS_READ : 0) | (e->u.tdp.write ? EPT_ACCESS_WRITE : 0) |
-			  (e->u.tdp.fetch ? EPT_ACCESS_FETCH : 0);
-	struct ept_walk_result r;
-	int rc = walk_l1_ept(n, gpa, access, &r);
-	if (rc == EPT_WALK_UNREADABLE)
-		guest_failure(v, "nested-vmx: L1's EPT for %#llx lies outside its memory", (unsigned long long)gpa);
-	if (rc == EPT_WALK_VIOLATION || rc == EPT_WALK_MISCONFIG) {
-		uint32_t reason = rc == EPT_WALK_VIOLATION ? VMX_EXIT_REASON_EPT_VIOLATION : VMX_EXIT_REASON_EPT_MISCONFIG;
-		uint64_t qual = rc == EPT_WALK_VIOLATION ? ept_violation_qualification(&r, e->info1) : 0;
-		e->native_code = reason;
-		nvmx_vmexit(v, n, reason, qual);
-		trace_reflected(&v->trace, e);
-		return true;
-	}
-	if (nestbed_owns_range(r.pa, 1))
-		guest_failure(v, "nested-vmx: L1 maps its guest's %#llx onto %#llx, nestbed's memory: stopped",
-			      (unsigned long long)gpa, (unsigned long long)r.pa);
-	if (apic_access_exit(v, n, e, r.pa))
-		return true;
-	/* EPT leaf bits 0-2 are R/W/X: the table format of struct paging (P/W/U) fits, with
-	 * the memory type in bits 5:3 and "ignore PAT" in bit 6 (28.2.2) */
-	/* the xAPIC page stays read-only for L2 too: its INIT and startup IPIs are emulated
-	 * like L1's (apic_emulation.c) */
-	bool apic = v->apic_page && (r.pa & ~PAGE_MASK) == v->apic_page;
-	/* a tracked permission map stays read-only for L2 too, until L2 writes it */
-	if (e->u.tdp.write && (r.perms & EPT_ACCESS_WRITE))
-		(void)nvmx_maps_tracked_write(v, r.pa);
-	bool tracked = (r.perms & EPT_ACCESS_WRITE) && map_track_is_tracked(r.pa);
-	uint64_t flags = ((r.perms & EPT_ACCESS_WRITE) && !apic && !tracked ? EPT_WRITE : 0) |
-			 ((r.perms & EPT_ACCESS_FETCH) ? EPT_EXEC : 0) |
-			 ((uint64_t)r.memtype << EPT_MEMTYPE_SHIFT) | (r.ipat ? EPT_IGNORE_PAT : 0);
-	uint64_t page = gpa & ~PAGE_MASK, target = r.pa & ~PAGE_MASK;
-	if (paging_set_4k(&n->shadow, page, target, flags)) {
-		/* out of frames: start the cache over, as a TLB flush would */
-		uint64_t eptp12 = n->shadow_eptp12;
-		nvmx_shadow_drop(n);
-		if (nvmx_shadow_ensure(n) || paging_set_4k(&n->shadow, page, target, flags))
-			guest_failure(v, "nested-vmx: out of memory for the shadow EPT");
-		n->shadow_eptp12 = eptp12;
-		vmcs_write(VMCS_EPT_POINTER, nvmx_shadow_eptp(n));
-	}
-	restore_nmi_blocking(e);
-	return true;
+	return shadow_tdp_fault(v, e, &ept12_ops);
 }

@@ -30,24 +30,57 @@ static const uint32_t exit_info_fields[] = {
 	VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR_CODE, VMCS_IDT_VECTORING_INFO,
 	VMCS_IDT_VECTORING_ERROR_CODE, VMCS_EXIT_INSTRUCTION_LEN, VMCS_EXIT_INSTRUCTION_INFO,
 	VMCS_GUEST_LINEAR_ADDRESS, VMCS_GUEST_PHYSICAL_ADDRESS,
-	0x6402u, 0x6404u, 0x6406u, 0x6408u, /* I/O RCX, RSI, RDI, RIP */
+	/* not the I/O RCX, RSI, RDI and RIP fields: only a VM exit from SMM writes them
+	 * (27.2.1, 34.15.2), and nestbed never runs L2 in SMM */
 };
 
-/* Guest-state fields saved as they are (27.3). */
+/* Guest-state fields saved as they are at every exit (27.3): what L1 and nestbed read at
+ * most exits (CS and SS for L2's mode and CPL). */
 static const uint32_t saved_fields[] = {
-	NVMX_GUEST_SEGMENT_FIELDS,
-	VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4, VMCS_GUEST_SYSENTER_CS,
-	VMCS_GUEST_SYSENTER_ESP, VMCS_GUEST_SYSENTER_EIP, VMCS_GUEST_INTERRUPTIBILITY,
-	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+	VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR,
+	VMCS_GUEST_CS_BASE, VMCS_GUEST_INTERRUPTIBILITY, VMCS_GUEST_ACTIVITY_STATE,
+	VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
 };
+
+/* The rest of the guest state a VM exit saves (27.3), which L2 rarely changes: left in
+ * VMCS02 and copied into VMCS12 when L1 or nestbed first needs it (KVM's "rare" fields,
+ * sync_vmcs02_to_vmcs12_rare): L1's VMREAD of one exits (nvmx_shadow_vmcs.c), and every
+ * path that reads or writes them in VMCS12 calls nvmx_sync_rare first. */
+static const uint32_t rare_fields[] = { NVMX_RARE_FIELDS };
+
+bool nvmx_is_rare_field(uint32_t encoding)
+{
+	for (unsigned i = 0; i < sizeof(rare_fields) / sizeof(rare_fields[0]); i++)
+		if (rare_fields[i] == encoding)
+			return true;
+	return false;
+}
+
+void nvmx_sync_rare(struct vcpu *v, struct nvmx *n)
+{
+	if (!n->rare_stale)
+		return;
+	n->rare_stale = false;
+	/* VMCS01 is current (L1 runs): VMCS02 still holds L2's state */
+	enum vmx_result r = vmptrld(n->vv02.vmcs_pa);
+	if (r == VMX_OK) {
+		for (unsigned i = 0; i < sizeof(rare_fields) / sizeof(rare_fields[0]); i++)
+			vmcs12_save(n, rare_fields[i], nvmx_vmread(rare_fields[i]));
+		r = vmptrld(n->vv01->vmcs_pa);
+	}
+	if (r != VMX_OK) {
+		vmx_report_failure("VMPTRLD while saving L2's state into VMCS12", r);
+		guest_failure(v, "nested-vmx: cannot save L2's state from VMCS02");
+	}
+}
 
 static void write_segment(uint32_t index, uint16_t selector, uint32_t limit, uint32_t ar, uint64_t base)
 {
 	/* ES..GS, LDTR, TR: each encoding steps by 2 (B.1.2, B.3.3, B.4.3) */
-	vmcs_write(VMCS_GUEST_ES_SELECTOR + 2 * index, selector);
-	vmcs_write(VMCS_GUEST_ES_LIMIT + 2 * index, limit);
-	vmcs_write(VMCS_GUEST_ES_AR + 2 * index, ar);
-	vmcs_write(VMCS_GUEST_ES_BASE + 2 * index, base);
+	nvmx_vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * index, selector);
+	nvmx_vmwrite(VMCS_GUEST_ES_LIMIT + 2 * index, limit);
+	nvmx_vmwrite(VMCS_GUEST_ES_AR + 2 * index, ar);
+	nvmx_vmwrite(VMCS_GUEST_ES_BASE + 2 * index, base);
 }
 
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
@@ -69,7 +102,7 @@ static void store_exit_msrs(struct vcpu *v, struct nvmx *n)
 		if (msr == MSR_EFER)
 			value = v->state.efer;
 		else if (field && (field != VMCS_GUEST_IA32_PAT || n->vv02.load_pat))
-			value = vmcs_read(field); /* VMCS02 (current) has L2's value, the CPU nestbed's */
+			value = nvmx_vmread(field); /* VMCS02 (current) has L2's value, the CPU nestbed's */
 		else if (v->nested->msr_read(v, msr, &value) != 0 && rdmsr_safe(msr, &value))
 			guest_failure(v, "nested-vmx: VMX abort: the VM-exit MSR-store area names MSR %#x (27.4)", msr);
 		(void)guest_phys_write(pa + 8, &value, sizeof(value));
@@ -97,7 +130,7 @@ static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 		if (ok && msr == MSR_EFER)
 			v->state.efer = entry[1];
 		else if (ok && in_vmcs && !rdmsr_safe(msr, &old) && !wrmsr_safe(msr, entry[1]) && !wrmsr_safe(msr, old))
-			vmcs_write(field, entry[1]);
+			nvmx_vmwrite(field, entry[1]);
 		else if (!ok || in_vmcs || guest_wrmsr(v, msr, entry[1]))
 			guest_failure(v, "nested-vmx: VMX abort: entry %u of the VM-exit MSR-load area (MSR %#x) "
 				      "fails (27.6)", i + 1, msr);
@@ -114,18 +147,18 @@ static void load_host_state(struct vcpu *v, struct nvmx *n, uint64_t l2_efer, ui
 	bool long64 = exit12 & VMX_EXIT_CTL_HOST_ADDR_SPACE_SIZE;
 
 	uint64_t cr0 = vmcs12_get(n, VMCS_HOST_CR0), cr4 = vmcs12_get(n, VMCS_HOST_CR4);
-	vmcs_write(VMCS_GUEST_CR0, cr0 | vv01->cr0_mask);
-	vmcs_write(VMCS_CR0_READ_SHADOW, cr0);
-	vmcs_write(VMCS_GUEST_CR4, cr4 | vv01->cr4_mask);
-	vmcs_write(VMCS_CR4_READ_SHADOW, cr4);
-	vmcs_write(VMCS_GUEST_CR3, vmcs12_get(n, VMCS_HOST_CR3));
-	vmcs_write(VMCS_GUEST_DR7, DR7_INIT);
-	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write(VMCS_GUEST_SYSENTER_CS, vmcs12_get(n, VMCS_HOST_SYSENTER_CS));
-	vmcs_write(VMCS_GUEST_SYSENTER_ESP, vmcs12_get(n, VMCS_HOST_SYSENTER_ESP));
-	vmcs_write(VMCS_GUEST_SYSENTER_EIP, vmcs12_get(n, VMCS_HOST_SYSENTER_EIP));
+	nvmx_vmwrite(VMCS_GUEST_CR0, cr0 | vv01->cr0_mask);
+	nvmx_vmwrite(VMCS_CR0_READ_SHADOW, cr0);
+	nvmx_vmwrite(VMCS_GUEST_CR4, cr4 | vv01->cr4_mask);
+	nvmx_vmwrite(VMCS_CR4_READ_SHADOW, cr4);
+	nvmx_vmwrite(VMCS_GUEST_CR3, vmcs12_get(n, VMCS_HOST_CR3));
+	nvmx_vmwrite(VMCS_GUEST_DR7, DR7_INIT);
+	nvmx_vmwrite(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	nvmx_vmwrite(VMCS_GUEST_SYSENTER_CS, vmcs12_get(n, VMCS_HOST_SYSENTER_CS));
+	nvmx_vmwrite(VMCS_GUEST_SYSENTER_ESP, vmcs12_get(n, VMCS_HOST_SYSENTER_ESP));
+	nvmx_vmwrite(VMCS_GUEST_SYSENTER_EIP, vmcs12_get(n, VMCS_HOST_SYSENTER_EIP));
 	if (vv01->load_pat)
-		vmcs_write(VMCS_GUEST_IA32_PAT, (exit12 & VMX_EXIT_CTL_LOAD_IA32_PAT) ?
+		nvmx_vmwrite(VMCS_GUEST_IA32_PAT, (exit12 & VMX_EXIT_CTL_LOAD_IA32_PAT) ?
 						       vmcs12_get(n, VMCS_HOST_IA32_PAT) : l2_pat);
 	uint64_t efer = l2_efer;
 	if (exit12 & VMX_EXIT_CTL_LOAD_IA32_EFER)
@@ -153,14 +186,14 @@ static void load_host_state(struct vcpu *v, struct nvmx *n, uint64_t l2_efer, ui
 	write_segment(SEG_TR, (uint16_t)vmcs12_get(n, VMCS_HOST_TR_SELECTOR), HOST_TR_LIMIT,
 		      VMX_AR_P | AR_TSS_BUSY, vmcs12_get(n, VMCS_HOST_TR_BASE));
 	write_segment(SEG_LDTR, 0, 0, VMX_AR_UNUSABLE, 0);
-	vmcs_write(VMCS_GUEST_GDTR_BASE, vmcs12_get(n, VMCS_HOST_GDTR_BASE));
-	vmcs_write(VMCS_GUEST_GDTR_LIMIT, HOST_DT_LIMIT);
-	vmcs_write(VMCS_GUEST_IDTR_BASE, vmcs12_get(n, VMCS_HOST_IDTR_BASE));
-	vmcs_write(VMCS_GUEST_IDTR_LIMIT, HOST_DT_LIMIT);
-	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, 0);
-	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);
-	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
+	nvmx_vmwrite(VMCS_GUEST_GDTR_BASE, vmcs12_get(n, VMCS_HOST_GDTR_BASE));
+	nvmx_vmwrite(VMCS_GUEST_GDTR_LIMIT, HOST_DT_LIMIT);
+	nvmx_vmwrite(VMCS_GUEST_IDTR_BASE, vmcs12_get(n, VMCS_HOST_IDTR_BASE));
+	nvmx_vmwrite(VMCS_GUEST_IDTR_LIMIT, HOST_DT_LIMIT);
+	nvmx_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	nvmx_vmwrite(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);
+	nvmx_vmwrite(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	nvmx_vmwrite(VMCS_ENTRY_INTR_INFO, 0);
 
 	st->cr0 = cr0;
 	st->cr3 = vmcs12_get(n, VMCS_HOST_CR3);
@@ -193,10 +226,10 @@ void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_
 {
 	/* 26.8: exit reason with bit 31, the qualification, host state loaded; no guest state
 	 * is saved and the VMCS stays unlaunched */
-	vmcs12_set(n, VMCS_EXIT_REASON, reason | VMX_EXIT_REASON_ENTRY_FAILURE);
-	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
-	vmcs12_set(n, VMCS_EXIT_INTR_INFO, 0);
-	uint64_t pat = n->vv01->load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
+	vmcs12_save(n, VMCS_EXIT_REASON, reason | VMX_EXIT_REASON_ENTRY_FAILURE);
+	vmcs12_save(n, VMCS_EXIT_QUALIFICATION, qualification);
+	vmcs12_save(n, VMCS_EXIT_INTR_INFO, 0);
+	uint64_t pat = n->vv01->load_pat ? nvmx_vmread(VMCS_GUEST_IA32_PAT) : 0;
 	load_host_state(v, n, v->state.efer, pat);
 }
 
@@ -204,52 +237,53 @@ void nvmx_vmexit(struct vcpu *v, struct nvmx *n, uint32_t reason, uint64_t quali
 {
 	struct vcpu_state *st = &v->state;
 	/* VMCS02 is current: exit information and L2's state into VMCS12 */
-	vmcs12_set(n, VMCS_EXIT_REASON, reason);
-	vmcs12_set(n, VMCS_EXIT_QUALIFICATION, qualification);
+	vmcs12_save(n, VMCS_EXIT_REASON, reason);
+	vmcs12_save(n, VMCS_EXIT_QUALIFICATION, qualification);
 	for (unsigned i = 0; i < sizeof(exit_info_fields) / sizeof(exit_info_fields[0]); i++)
-		vmcs12_set(n, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+		vmcs12_save(n, exit_info_fields[i], nvmx_vmread(exit_info_fields[i]));
 	if (n->vv02.polled_exit) { /* an interrupt nestbed polled for (struct vmx_vcpu intr_poll) */
-		vmcs12_set(n, VMCS_EXIT_INTR_INFO, n->vv02.polled_intr_info);
-		vmcs12_set(n, VMCS_IDT_VECTORING_INFO, 0);
+		vmcs12_save(n, VMCS_EXIT_INTR_INFO, n->vv02.polled_intr_info);
+		vmcs12_save(n, VMCS_IDT_VECTORING_INFO, 0);
 		n->vv02.polled_exit = false;
 	}
 	for (unsigned i = 0; i < sizeof(saved_fields) / sizeof(saved_fields[0]); i++)
-		vmcs12_set(n, saved_fields[i], vmcs_read(saved_fields[i]));
+		vmcs12_save(n, saved_fields[i], nvmx_vmread(saved_fields[i]));
+	n->rare_stale = true; /* the rest stays in VMCS02 until needed */
 	/* blocking by SMI is never L2's outside SMM, where nestbed never runs it (Bochs 2.7
 	 * saves it for a CPU it started through a SIPI exit; vmx_backend.c drop_smi_blocking) */
-	vmcs12_set(n, VMCS_GUEST_INTERRUPTIBILITY,
+	vmcs12_save(n, VMCS_GUEST_INTERRUPTIBILITY,
 		   vmcs12_get(n, VMCS_GUEST_INTERRUPTIBILITY) & ~(uint64_t)VMX_INTERRUPTIBILITY_SMI);
 	/* CR0/CR4 as L2 has them: VMCS02's value (nestbed's forced bits are forced for L2 too) */
-	vmcs12_set(n, VMCS_GUEST_RIP, st->rip);
-	vmcs12_set(n, VMCS_GUEST_RSP, st->rsp);
-	vmcs12_set(n, VMCS_GUEST_RFLAGS, st->rflags);
+	vmcs12_save(n, VMCS_GUEST_RIP, st->rip);
+	vmcs12_save(n, VMCS_GUEST_RSP, st->rsp);
+	vmcs12_save(n, VMCS_GUEST_RFLAGS, st->rflags);
 	uint32_t exit12 = (uint32_t)vmcs12_get(n, VMCS_EXIT_CTLS);
 	if (exit12 & VMX_EXIT_CTL_SAVE_DEBUG_CONTROLS) {
-		vmcs12_set(n, VMCS_GUEST_DR7, vmcs_read(VMCS_GUEST_DR7));
-		vmcs12_set(n, VMCS_GUEST_IA32_DEBUGCTL, vmcs_read(VMCS_GUEST_IA32_DEBUGCTL));
+		vmcs12_save(n, VMCS_GUEST_DR7, nvmx_vmread(VMCS_GUEST_DR7));
+		vmcs12_save(n, VMCS_GUEST_IA32_DEBUGCTL, nvmx_vmread(VMCS_GUEST_IA32_DEBUGCTL));
 	}
-	uint64_t l2_pat = n->vv02.load_pat ? vmcs_read(VMCS_GUEST_IA32_PAT) : 0;
+	uint64_t l2_pat = n->vv02.load_pat ? nvmx_vmread(VMCS_GUEST_IA32_PAT) : 0;
 	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_PAT)
-		vmcs12_set(n, VMCS_GUEST_IA32_PAT, l2_pat);
+		vmcs12_save(n, VMCS_GUEST_IA32_PAT, l2_pat);
 	if (exit12 & VMX_EXIT_CTL_SAVE_IA32_EFER)
-		vmcs12_set(n, VMCS_GUEST_IA32_EFER, st->efer);
+		vmcs12_save(n, VMCS_GUEST_IA32_EFER, st->efer);
 	/* 27.3.4: the guest interrupt status with virtual-interrupt delivery (RVI, SVI) */
 	if ((vmcs12_get(n, VMCS_PROC_BASED_CTLS) & VMX_PROC_ACTIVATE_SECONDARY) &&
 	    (vmcs12_get(n, VMCS_PROC_BASED_CTLS2) & VMX_PROC2_VIRTUAL_INTR_DELIVERY))
-		vmcs12_set(n, VMCS_GUEST_INTR_STATUS, vmcs_read(VMCS_GUEST_INTR_STATUS));
+		vmcs12_save(n, VMCS_GUEST_INTR_STATUS, nvmx_vmread(VMCS_GUEST_INTR_STATUS));
 	/* 27.3.4: what is left of the timer (0 after its own exit), which VMCS02 saved */
 	if ((exit12 & VMX_EXIT_CTL_SAVE_PREEMPTION_TIMER) &&
 	    (vmcs12_get(n, VMCS_PIN_BASED_CTLS) & VMX_PIN_PREEMPTION_TIMER))
-		vmcs12_set(n, VMCS_PREEMPTION_TIMER_VALUE, vmcs_read(VMCS_PREEMPTION_TIMER_VALUE));
+		vmcs12_save(n, VMCS_PREEMPTION_TIMER_VALUE, nvmx_vmread(VMCS_PREEMPTION_TIMER_VALUE));
 	if (nvmx_ept12(n))
 		for (unsigned i = 0; i < 4; i++)
-			vmcs12_set(n, VMCS_GUEST_PDPTE(i), vmcs_read(VMCS_GUEST_PDPTE(i)));
+			vmcs12_save(n, VMCS_GUEST_PDPTE(i), nvmx_vmread(VMCS_GUEST_PDPTE(i)));
 	/* 27.2: "IA-32e mode guest" follows L2's EFER.LMA; the entry event is consumed */
 	uint64_t entry12 = vmcs12_get(n, VMCS_ENTRY_CTLS);
 	entry12 = (st->efer & EFER_LMA) ? entry12 | VMX_ENTRY_CTL_IA32E_MODE_GUEST :
 					  entry12 & ~(uint64_t)VMX_ENTRY_CTL_IA32E_MODE_GUEST;
-	vmcs12_set(n, VMCS_ENTRY_CTLS, entry12);
-	vmcs12_set(n, VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO) & ~(uint64_t)ENTRY_INTR_VALID);
+	vmcs12_save(n, VMCS_ENTRY_CTLS, entry12);
+	vmcs12_save(n, VMCS_ENTRY_INTR_INFO, vmcs12_get(n, VMCS_ENTRY_INTR_INFO) & ~(uint64_t)ENTRY_INTR_VALID);
 	store_exit_msrs(v, n);
 	uint64_t l2_efer = st->efer;
 	to_vmcs01(v, n);
@@ -280,6 +314,8 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 	uint32_t reason = (uint32_t)e->native_code;
 	if (reason & VMX_EXIT_REASON_ENTRY_FAILURE)
 		vmcs02_refused(v, reason, e->info1);
+	if (nvmx_l2_vmcs_shadow_claims(v, n, e))
+		return false; /* L2's VMREAD/VMWRITE of L1's shadow VMCS: emulated (l2_vm_insn) */
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE)) {
 		nvmx_maps_refresh(n, e); /* L1's bitmap bits as they are now */
 		uint32_t proc = (uint32_t)vmcs12_get(n, VMCS_PROC_BASED_CTLS);
@@ -303,8 +339,8 @@ bool nvmx_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		struct nvmx_exit_event ev = { .reason = reason & VMX_EXIT_REASON_BASIC_MASK,
 					      .qualification = e->info1, .msr = e->u.msr };
 		if (ev.reason == VMX_EXIT_REASON_EXCEPTION_NMI) {
-			ev.intr_info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
-			ev.error_code = (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR_CODE);
+			ev.intr_info = (uint32_t)nvmx_vmread(VMCS_EXIT_INTR_INFO);
+			ev.error_code = (uint32_t)nvmx_vmread(VMCS_EXIT_INTR_ERROR_CODE);
 		}
 		if (ev.reason == VMX_EXIT_REASON_CR_ACCESS) {
 			uint64_t *reg = vmx_gpr_slot(&v->state, (unsigned)((e->info1 >> CR_QUAL_GPR_SHIFT) & CR_QUAL_GPR_MASK));

@@ -32,26 +32,33 @@ static struct map_cache *cache_of(struct vcpu *w)
 	return &((struct nvmx *)w->nested_state)->maps;
 }
 
-/* L1's page gpa in w's EPT: the leaf's write permission (28.3.2). Never the xAPIC page
- * (nestbed keeps it read-only) nor a page that is not the identity map of guest memory. */
-static void protect(struct vcpu *w, uint64_t gpa, bool writable)
+/* nestbed's EPT for w's L1 (vmx_vmcs.c) */
+static bool l1_table(struct vcpu *w, struct tdp *t)
 {
-	struct nvmx *n = w->nested_state;
-	if (!n || !n->vv01 || gpa == w->apic_page || nestbed_owns_range(gpa, PAGE))
-		return;
-	struct ept *ept = &n->vv01->ept;
-	uint64_t hpa, size, leaf;
-	if (ept_translate(ept, gpa, &hpa, &size, &leaf) || hpa != gpa)
-		return;
-	uint64_t perms = writable ? (leaf & EPT_RWX) | EPT_WRITE : (leaf & EPT_RWX) & ~EPT_WRITE;
-	if (ept_set_4k_permissions(ept, gpa, perms))
-		kprintf("nestbed: nested-vmx: cannot %sprotect L1's page %#llx (out of frames)\n",
-			writable ? "un" : "", (unsigned long long)gpa);
-	if (!writable) /* a page made writable again needs no flush (a stale fault is retried) */
-		__atomic_store_n(&n->tdp_sync, 1, __ATOMIC_RELEASE);
+	const struct nvmx *n = w->nested_state;
+	if (!n || !n->vv01 || !n->vv01->ept.root)
+		return false;
+	*t = ept_as_tdp(&n->vv01->ept);
+	return true;
 }
 
-static const struct map_track_vendor vendor = { .cache = cache_of, .protect = protect };
+static volatile uint32_t *tdp_sync(struct vcpu *w)
+{
+	return &((struct nvmx *)w->nested_state)->tdp_sync;
+}
+
+/* This CPU's translations of L1's EPT (28.3.3.1). */
+static void flush_now(struct vcpu *v)
+{
+	const struct nvmx *n = v->nested_state;
+	if (machine.caps.vmx_caps.ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE)
+		(void)invept(VMX_INVEPT_SINGLE_CONTEXT, n->vv01->eptp);
+	else
+		(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
+}
+
+static const struct map_track_vendor vendor = { .name = "nested-vmx", .cache = cache_of, .l1_table = l1_table,
+						.tdp_sync = tdp_sync, .flush_now = flush_now };
 
 int nvmx_maps_init(struct machine *m, struct vcpu *v)
 {
@@ -210,26 +217,11 @@ bool nvmx_maps_tracked_write(struct vcpu *v, uint64_t l1_gpa)
 	return map_track_write_fault(v, &vendor, l1_gpa);
 }
 
-/* A write fault in L1's own EPT: a tracked page's, or the spurious one of a page another
- * CPU made writable again while this CPU still held it read-only (made writable here too,
- * this CPU's translations flushed). */
+/* A write fault in L1's own EPT: a tracked page's, or a spurious one
+ * (map_track_l1_write_fault). */
 bool nvmx_maps_write_fault(struct vcpu *v, uint64_t l1_gpa)
 {
-	struct nvmx *n = v->nested_state;
-	uint64_t page = l1_gpa & ~PAGE_MASK;
-	if (map_track_write_fault(v, &vendor, page))
-		return true;
-	if (nestbed_owns_range(page, PAGE) || page == v->apic_page)
-		return false;
-	uint64_t hpa, size, leaf;
-	if (ept_translate(&n->vv01->ept, page, &hpa, &size, &leaf) || hpa != page ||
-	    ept_set_4k_permissions(&n->vv01->ept, page, (leaf & EPT_RWX) | EPT_WRITE))
-		return false;
-	if (machine.caps.vmx_caps.ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE)
-		(void)invept(VMX_INVEPT_SINGLE_CONTEXT, n->vv01->eptp);
-	else
-		(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
-	return true;
+	return map_track_l1_write_fault(v, &vendor, l1_gpa);
 }
 
 void nvmx_maps_before_entry(struct vcpu *v)
@@ -238,10 +230,7 @@ void nvmx_maps_before_entry(struct vcpu *v)
 	if (__atomic_load_n(&n->tdp_sync, __ATOMIC_ACQUIRE)) {
 		/* L1's EPT changed: the CPU's cached translations and L2's shadow EPT go */
 		__atomic_store_n(&n->tdp_sync, 0, __ATOMIC_RELEASE);
-		if (machine.caps.vmx_caps.ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE)
-			(void)invept(VMX_INVEPT_SINGLE_CONTEXT, n->vv01->eptp);
-		else
-			(void)invept(VMX_INVEPT_ALL_CONTEXT, 0);
+		flush_now(v);
 		if (n->shadow.root) {
 			uint64_t eptp12 = n->shadow_eptp12;
 			nvmx_shadow_drop(n);

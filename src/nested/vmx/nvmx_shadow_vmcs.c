@@ -1,9 +1,12 @@
-/* VMCS shadowing (SDM vol.3 24.10, 25.1.3): L1's VMREAD and VMWRITE of every field nestbed
- * supports go to a shadow VMCS linked from VMCS01 and cause no exit. The shadow holds the
- * current VMCS12's fields; nestbed's cached copy is pulled from it before nestbed uses the
- * whole VMCS12 (VMLAUNCH, VMRESUME, VMCLEAR, VMPTRLD, VMXOFF) and the fields nestbed
- * changed (the instruction's outcome, a new current VMCS, an emulated VM exit) are pushed
- * back before L1 runs again. Used only where the CPU has VMCS
+/* VMCS shadowing (SDM vol.3 24.10, 25.1.3): L1's VMREAD of every field nestbed supports,
+ * and its VMWRITE of the fields a hypervisor writes between two entries (l1_write_fields,
+ * KVM's choice), go to a shadow VMCS linked from VMCS01 and cause no exit; a VMWRITE of
+ * any other field exits and is emulated, so nestbed sees it as it happens. The shadow
+ * holds the current VMCS12's fields; nestbed's cached copy takes the fields L1 may have
+ * written from it before nestbed uses the whole VMCS12 (VMLAUNCH, VMRESUME, VMCLEAR,
+ * VMPTRLD, VMXOFF), noting which changed, and the fields nestbed changed (the
+ * instruction's outcome, a new current VMCS, an emulated VM exit) are pushed back before
+ * L1 runs again. Used only where the CPU has VMCS
  * shadowing and lets VMWRITE write the exit-information fields (A.6, IA32_VMX_MISC[29]),
  * which nestbed's pushes need; otherwise every VMREAD/VMWRITE exits and is emulated. */
 #include "nested/vmx/nvmx.h"
@@ -15,6 +18,23 @@
 #include "vmx/vmcs.h"
 
 #define BITMAP_INDEX_MASK 0x7fffu           /* 24.6.15: bits 14:0 of the encoding select the bit */
+
+/* The fields L1 may VMWRITE without an exit: the guest state and controls a hypervisor
+ * changes between two entries of the same L2 (KVM's shadowed read-write fields,
+ * arch/x86/kvm/vmx/vmcs_shadow_fields.h, and host RSP, which KVM as L1 writes whenever
+ * its stack differs from the last entry's, on every other L2 exit of the kvm scenario),
+ * all of them 16, 32-bit or natural width. */
+static const uint32_t l1_write_fields[] = {
+	VMCS_GUEST_INTR_STATUS, VMCS_HOST_FS_SELECTOR, VMCS_HOST_GS_SELECTOR,
+	VMCS_PIN_BASED_CTLS, VMCS_PROC_BASED_CTLS, VMCS_EXCEPTION_BITMAP,
+	VMCS_ENTRY_EXCEPTION_ERROR_CODE, VMCS_ENTRY_INTR_INFO, VMCS_ENTRY_INSTRUCTION_LEN,
+	VMCS_TPR_THRESHOLD, VMCS_GUEST_INTERRUPTIBILITY, VMCS_PREEMPTION_TIMER_VALUE,
+	VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_CR0, VMCS_GUEST_CR3, VMCS_GUEST_CR4,
+	VMCS_GUEST_RFLAGS, VMCS_CR0_GUEST_HOST_MASK, VMCS_CR0_READ_SHADOW, VMCS_CR4_READ_SHADOW,
+	VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE, VMCS_HOST_RSP,
+};
+#define L1_WRITE_FIELDS (sizeof(l1_write_fields) / sizeof(l1_write_fields[0]))
+_Static_assert(L1_WRITE_FIELDS == NVMX_L1_WRITE_FIELDS, "NVMX_L1_WRITE_FIELDS");
 
 static void allow(uint8_t *bitmap, uint32_t encoding)
 {
@@ -39,12 +59,21 @@ int nvmx_shadow_vmcs_init(const struct machine *m, struct nvmx *n)
 	memset(wr, 0xff, FRAME_SIZE);
 	for (unsigned i = 0; i < vmcs12_field_count(); i++) {
 		uint32_t enc = vmcs12_field_encoding(i);
+		if (nvmx_is_rare_field(enc))
+			continue; /* may be older than VMCS02's after an exit: VMREAD exits */
 		allow(rd, enc);
-		allow(wr, enc);
-		if (((enc >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK) == VMCS_WIDTH_64) {
+		if (((enc >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK) == VMCS_WIDTH_64)
 			allow(rd, enc | VMCS_ENC_ACCESS_HIGH);
-			allow(wr, enc | VMCS_ENC_ACCESS_HIGH);
+	}
+	for (unsigned i = 0; i < L1_WRITE_FIELDS; i++) {
+		if (vmcs12_slot_of(l1_write_fields[i]) < 0 ||
+		    ((l1_write_fields[i] >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK) == VMCS_WIDTH_64) {
+			kprintf("nestbed: nested-vmx: shadow VMCS: field %#x cannot be written without exits\n",
+				l1_write_fields[i]);
+			return -1; /* nestbed's bug: its pull would miss the high half */
 		}
+		allow(wr, l1_write_fields[i]);
+		n->l1_write_slot[i] = (uint8_t)vmcs12_slot_of(l1_write_fields[i]);
 	}
 	*(uint32_t *)phys_to_virt(n->shadow_vmcs_pa) = n->revision | SHADOW_VMCS_INDICATOR;
 	enum vmx_result r = vmclear(n->shadow_vmcs_pa);
@@ -88,10 +117,19 @@ void nvmx_shadow_pull(struct nvmx *n)
 	if (!n->shadowing || n->current_pa == NVMX_NO_VMCS)
 		return;
 	make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
-	for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
-		n->vmcs12.field[i] = vmcs_read(vmcs12_field_encoding(i));
+	/* only these can differ: any other field L1 wrote came through an emulated VMWRITE */
+	for (unsigned i = 0; n->shadowing && i < L1_WRITE_FIELDS; i++) {
+		unsigned slot = n->l1_write_slot[i];
+		uint64_t value;
+		if (vmcs_read_checked(l1_write_fields[i], &value) != VMX_OK)
+			value = vmcs_read(l1_write_fields[i]); /* says why */
+		if (value != n->vmcs12.field[slot]) { /* L1 wrote it */
+			n->vmcs12.field[slot] = value;
+			vmcs12_l1_wrote(n, slot);
+		}
+	}
 	make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
-	clear_dirty(n); /* every push leaves nothing dirty, so nothing newer was overwritten */
+	/* the fields nestbed changed stay marked for the next push */
 }
 
 /* VMCS01 must be current; it is again afterwards, linked to the shadow when L1 has a
@@ -100,11 +138,19 @@ void nvmx_shadow_push(struct nvmx *n)
 {
 	if (!n->shadowing)
 		return;
-	if (n->current_pa != NVMX_NO_VMCS) {
+	uint64_t any = 0;
+	for (unsigned w = 0; w < VMCS12_SLOT_WORDS; w++)
+		any |= n->dirty[w];
+	if (n->current_pa != NVMX_NO_VMCS && any) {
+		unsigned count = vmcs12_field_count();
 		make_current(n, n->shadow_vmcs_pa, "VMPTRLD of the shadow VMCS");
-		for (unsigned i = 0; n->shadowing && i < vmcs12_field_count(); i++)
-			if ((n->dirty[i / 64] >> (i % 64)) & 1)
+		for (unsigned w = 0; n->shadowing && w < VMCS12_SLOT_WORDS; w++)
+			for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1) {
+				unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+				if (i >= count)
+					break;
 				vmcs_write(vmcs12_field_encoding(i), n->vmcs12.field[i]);
+			}
 		make_current(n, n->vv01->vmcs_pa, "VMPTRLD of VMCS01");
 		clear_dirty(n);
 	}

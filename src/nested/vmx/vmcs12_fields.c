@@ -7,7 +7,7 @@
 
 /* Every component nestbed emulates for the features it offers (nvmx_caps.c): the fields
  * of features it does not offer (virtualize x2APIC mode, posted interrupts, PML, EPTP list,
- * VMCS shadowing, #VE, SPP, CET, perf/BNDCFGS/RTIT MSRs) are unsupported, as on a CPU without them. The slot is the position in this table. */
+ * #VE, SPP, CET, perf/BNDCFGS/RTIT MSRs) are unsupported, as on a CPU without them. The slot is the position in this table. */
 static const uint16_t fields[] = {
 	/* 16-bit, B.1 */
 	VMCS_VPID,
@@ -57,6 +57,8 @@ static const uint16_t fields[] = {
 	VMCS_HOST_CR0, VMCS_HOST_CR3, VMCS_HOST_CR4, VMCS_HOST_FS_BASE, VMCS_HOST_GS_BASE,
 	VMCS_HOST_TR_BASE, VMCS_HOST_GDTR_BASE, VMCS_HOST_IDTR_BASE, VMCS_HOST_SYSENTER_ESP,
 	VMCS_HOST_SYSENTER_EIP, VMCS_HOST_RSP, VMCS_HOST_RIP,
+	/* VMCS shadowing (B.2.1), last so that the slots above keep their places */
+	VMCS_VMREAD_BITMAP, VMCS_VMWRITE_BITMAP,
 };
 
 _Static_assert(ARRAY_SIZE(fields) <= VMCS12_FIELD_COUNT && ARRAY_SIZE(fields) < 255, "VMCS12_FIELD_COUNT too small");
@@ -64,8 +66,8 @@ _Static_assert(ARRAY_SIZE(fields) <= VMCS12_FIELD_COUNT && ARRAY_SIZE(fields) < 
 /* Encoding -> slot + 1 (0: unsupported), by width, type and index (24.11.2): every
  * supported index is below 32, so 4 * 4 * 32 entries cover the table; built at the
  * first lookup (a VM entry and exit look up some 200 fields). */
-#define KEY_INDEX_LIMIT 32u
-static uint8_t slot_by_key[4 * 4 * KEY_INDEX_LIMIT];
+#define KEY_INDEX_LIMIT VMCS12_KEY_INDEX_LIMIT
+uint8_t vmcs12_slot_by_key[4 * 4 * KEY_INDEX_LIMIT];
 static bool slot_by_key_built;
 
 static unsigned key_of(uint32_t full)
@@ -79,9 +81,15 @@ static unsigned key_of(uint32_t full)
 static void build_keys(void)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(fields); i++)
-		slot_by_key[key_of(fields[i])] = (uint8_t)(i + 1);
+		vmcs12_slot_by_key[key_of(fields[i])] = (uint8_t)(i + 1);
 	/* several CPUs may build it at once: same bytes; the flag after them */
 	__atomic_store_n(&slot_by_key_built, true, __ATOMIC_RELEASE);
+}
+
+void vmcs12_fields_init(void)
+{
+	if (!__atomic_load_n(&slot_by_key_built, __ATOMIC_ACQUIRE))
+		build_keys();
 }
 
 bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
@@ -97,9 +105,9 @@ bool vmcs12_field_lookup(uint32_t encoding, struct vmcs12_field *f)
 	if (!__atomic_load_n(&slot_by_key_built, __ATOMIC_ACQUIRE))
 		build_keys();
 	unsigned key = key_of(encoding & ~VMCS_ENC_ACCESS_HIGH);
-	if (key == ~0u || !slot_by_key[key])
+	if (key == ~0u || !vmcs12_slot_by_key[key])
 		return false;
-	f->slot = slot_by_key[key] - 1;
+	f->slot = vmcs12_slot_by_key[key] - 1;
 	return true;
 }
 

@@ -47,4 +47,30 @@ uint64_t vmcs12_field_store(const struct vmcs12_field *f, uint64_t old, uint64_t
 /* What VMREAD returns for a stored value (the high half, or the value by width). */
 uint64_t vmcs12_field_load(const struct vmcs12_field *f, uint64_t stored);
 
+/* The fast path for nestbed's own accesses by a full encoding it names (access type 0):
+ * the slot, or -1 when the field is not supported. With a constant encoding the key
+ * folds to a constant and the lookup is one byte load (an entry and an exit access some
+ * 200 fields). */
+#define VMCS12_KEY_INDEX_LIMIT 32u
+extern uint8_t vmcs12_slot_by_key[4 * 4 * VMCS12_KEY_INDEX_LIMIT]; /* slot + 1, 0: unsupported */
+void vmcs12_fields_init(void);  /* builds the table: before the first vmcs12_slot_of */
+static inline int vmcs12_slot_of(uint32_t encoding)
+{
+	unsigned width = (encoding >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK;
+	unsigned type = (encoding >> VMCS_ENC_TYPE_SHIFT) & VMCS_ENC_TYPE_MASK;
+	unsigned index = (encoding >> VMCS_ENC_INDEX_SHIFT) & VMCS_ENC_INDEX_MASK;
+	if (index >= VMCS12_KEY_INDEX_LIMIT || (encoding & VMCS_ENC_ACCESS_HIGH))
+		return -1;
+	return (int)vmcs12_slot_by_key[(width * 4 + type) * VMCS12_KEY_INDEX_LIMIT + index] - 1;
+}
+/* The value mask of a field by its encoding's width (a stored value is always masked). */
+static inline uint64_t vmcs12_width_mask(uint32_t encoding)
+{
+	switch ((encoding >> VMCS_ENC_WIDTH_SHIFT) & VMCS_ENC_WIDTH_MASK) {
+	case VMCS_WIDTH_16: return 0xffffull;
+	case VMCS_WIDTH_32: return 0xffffffffull;
+	default: return ~0ull;
+	}
+}
+
 #endif
