@@ -3,8 +3,8 @@
  * copy; a group whose bit is clear is read from the VMCB. SVM only, where CPUID
  * 8000_000Ah EDX[5] offers them (nestbed offers them to L1 whatever the CPU has).
  *
- * - dirty-intercept, dirty-tsc-offset: a change made with its clean bit clear takes
- *   effect (an RDTSC intercept added, a TSC offset set between two VMRUNs);
+ * - dirty-intercept, dirty-tsc-offset, dirty-cr2: a change made with its clean bit clear
+ *   takes effect (an RDTSC intercept added, a TSC offset, CR2 set between two VMRUNs);
  * - clean-tsc-offset: the same change with the bit set: L2 sees the old offset or the
  *   new one, both are what the APM allows;
  * - isolation/vmcb-clean-iopm-over-l0: the attacker's view. L1 moves the I/O permission
@@ -20,9 +20,12 @@
 #define CLEAN_ALL 0x7ffu          /* groups 0-10: intercepts ... LBR (table 15-9) */
 #define CLEAN_I (1u << 0)         /* intercepts, TSC offset, pause filter */
 #define CLEAN_IOPM (1u << 1)      /* IOPM_BASE_PA, MSRPM_BASE_PA */
+#define CLEAN_CR2 (1u << 9)       /* CR2 */
+#define CR2_VALUE 0x5a5a5000ull
 #define PORT 0xe0                 /* unused port, as in io/ */
 
 MHV_L2_ASM(l2_cpuid_rdtsc, "cpuid\n\trdtsc\n\tshl $32, %rdx\n\tor %rdx, %rax");
+MHV_L2_ASM(l2_cpuid_cr2, "cpuid\n\tmov %cr2, %rax");
 MHV_L2_ASM(l2_cpuid_in_twice, "cpuid\n\tin $0xe0, %al\n\tcpuid\n\tin $0xe0, %al");
 
 static uint64_t read_tsc(void)
@@ -65,6 +68,22 @@ static enum probe_status dirty_intercept(struct probe_run *run)
 	return mhv_expect_insn(run, &e, MHV_EXIT_RDTSC, (uint64_t)l2_cpuid_rdtsc + 2, 2);
 }
 PROBE("state/vmcb-clean-dirty-intercept", dirty_intercept);
+
+static enum probe_status dirty_cr2(struct probe_run *run)
+{
+	struct mhv_vm *vm;
+	MHV_CHECK(start(run, &vm));
+	MHV_CHECK(first_cpuid(run, vm, l2_cpuid_cr2));
+	vm->vmcb->cr2 = CR2_VALUE;
+	vm->svm_clean = CLEAN_ALL & ~CLEAN_CR2;
+	struct mhv_exit e;
+	mhv_run(vm, &e);
+	MHV_CHECK(mhv_expect_done(run, &e));
+	EXPECT_EQ(run, "L2's CR2 after a VMRUN with CR2 changed and its clean bit clear", CR2_VALUE,
+		  mhv_l2_result);
+	return PROBE_PASS;
+}
+PROBE("state/vmcb-clean-dirty-cr2", dirty_cr2);
 
 /* L2's TSC after a VMRUN with TSC_OFFSET set to OFFSET and the clean field `clean`:
  * *with when it is L1's TSC + OFFSET, else L1's (the old offset, 0). */
