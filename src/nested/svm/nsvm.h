@@ -63,6 +63,7 @@ struct nsvm {
 	 * clean_vmcb12_pa, as the last VMRUN took them and #VMEXIT wrote them back */
 	bool clean_valid;
 	uint64_t clean_vmcb12_pa;
+	uint32_t clean_keep;     /* the groups this VMRUN kept (VMCB12_CLEAN_HONOURED bits) */
 	/* The permission maps (nsvm_maps.c): L1's where they live (checked to be its memory
 	 * at the merge; NULL when L1 does not use one), the merge's cache, nestbed's own
 	 * words, and a TLB flush another CPU asked for after changing this vCPU's NPT. */

@@ -19,7 +19,6 @@
  * and the state save area's fields VMRUN loads (vmcb12_clean.c), not the whole page; the
  * page is L1's memory (checked once here), so #VMEXIT writes its fields in place
  * (write_vmcb12). */
-#define VMCB12_SAVE_BYTES 0x298u    /* 0x400 up to the end of LASTEXCPTO (0x690-0x697) */
 
 /* ---- entering L2 ---- */
 
@@ -76,7 +75,12 @@ static void build_vmcb02(struct nsvm *n)
 	/* A software interrupt injected with NRIPS returns to nRIP (APM 15.20): copy it, or,
 	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
 	c->next_rip = v12->control.next_rip;
-	memcpy(&v02->save, &v12->save, VMCB12_SAVE_BYTES); /* the defined fields */
+	/* The fields VMRUN loads; a group L1 marked clean (n->clean_keep) is in VMCB12 as
+	 * the last #VMEXIT wrote it from VMCB02, so VMCB02 holds it already (in place,
+	 * with the adjustments below applied again). EFER: VMCB02's is the CPU's view of
+	 * L2's (svm_efer_for_cpu), VMCB12's L2's own: always copied. */
+	vmcb12_clean_save_copy(&v02->save, &v12->save, n->clean_keep);
+	v02->save.efer = v12->save.efer;
 	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
 	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
 			    !n->host_nrips;
@@ -128,6 +132,7 @@ static int read_vmcb12(struct nsvm *n, uint64_t pa)
 		return -1;
 	struct vmcb *live = phys_to_virt(pa);
 	uint32_t keep = n->clean_valid && n->clean_vmcb12_pa == pa ? c.clean_bits : 0;
+	n->clean_keep = keep & VMCB12_CLEAN_HONOURED;
 	vmcb12_clean_load(&n->vmcb12, &c, &live->save, keep);
 	n->vmcb12_live = live;
 	return 0;

@@ -34,8 +34,9 @@ static void load_control(struct vmcb_control *d, const struct vmcb_control *c, u
 	d->next_rip = c->next_rip;
 }
 
-static void load_save(struct vmcb_save *d, const struct vmcb_save *s, uint32_t keep)
+void vmcb12_clean_save_copy(struct vmcb_save *d, const struct vmcb_save *s, uint32_t keep)
 {
+	keep &= VMCB12_CLEAN_HONOURED;
 	if (!(keep & VMCB_CLEAN_SEG)) {
 		d->es = s->es;
 		d->cs = s->cs;
@@ -83,5 +84,5 @@ void vmcb12_clean_load(struct vmcb *cached, const struct vmcb_control *c, const 
 	} else {
 		load_control(&cached->control, c, keep);
 	}
-	load_save(&cached->save, s, keep);
+	vmcb12_clean_save_copy(&cached->save, s, keep);
 }

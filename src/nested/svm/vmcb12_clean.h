@@ -38,4 +38,8 @@
 void vmcb12_clean_load(struct vmcb *cached, const struct vmcb_control *c, const struct vmcb_save *s,
 		       uint32_t keep);
 
+/* The save-area part alone: the fields VMRUN loads from s into d, but the groups in
+ * `keep`. Also VMCB02's: a group kept in VMCB12 is in VMCB02 as L2 left it. */
+void vmcb12_clean_save_copy(struct vmcb_save *d, const struct vmcb_save *s, uint32_t keep);
+
 #endif
