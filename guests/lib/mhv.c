@@ -146,6 +146,7 @@ static const char *feature_name(enum mhv_feature feature)
 	case MHV_FEATURE_MONITOR: return "MONITOR/MWAIT (CPUID.1:ECX[3])";
 	case MHV_FEATURE_INSN_INFO: return "INS/OUTS instruction information (IA32_VMX_BASIC[54])";
 	case MHV_FEATURE_VGIF: return "vGIF (CPUID.8000000Ah:EDX[16])";
+	case MHV_FEATURE_VMCB_CLEAN: return "VMCB clean bits (CPUID.8000000Ah:EDX[5])";
 	}
 	return "?";
 }

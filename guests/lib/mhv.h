@@ -165,6 +165,7 @@ struct mhv_vm {
 	struct mhv_gprs regs;
 	bool launched;      /* VMX: VMRESUME next */
 	bool tlb_dirty;     /* nested tables changed: flush before the next entry */
+	uint32_t svm_clean; /* SVM: the VMCB clean field for the next VMRUN only (else 0) */
 	uint64_t exits;
 	/* SVM */
 	struct svm_vmcb *vmcb;
@@ -243,6 +244,7 @@ enum mhv_feature {
 	MHV_FEATURE_MONITOR,
 	MHV_FEATURE_INSN_INFO,   /* VMX: INS/OUTS instruction information */
 	MHV_FEATURE_VGIF,
+	MHV_FEATURE_VMCB_CLEAN,  /* SVM VMCB clean bits; VMX none */
 };
 
 /* Prepares the CPU (once: EFER.SVME and VM_HSAVE_PA, or CR4.VMXE and VMXON) and a

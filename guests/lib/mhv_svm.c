@@ -81,6 +81,7 @@ static bool svm_has(enum mhv_feature feature)
 	case MHV_FEATURE_MONITOR: return cpuid(CPUID_LEAF_FEATURES).ecx & CPUID_1_ECX_MONITOR;
 	case MHV_FEATURE_INSN_INFO: return false;
 	case MHV_FEATURE_VGIF: return svm_features & SVM_FEATURE_VGIF;
+	case MHV_FEATURE_VMCB_CLEAN: return svm_features & SVM_FEATURE_VMCB_CLEAN;
 	}
 	return false;
 }
@@ -174,7 +175,8 @@ static void svm_run(struct mhv_vm *vm, struct mhv_exit *e)
 	struct svm_vmcb *v = vm->vmcb;
 	v->rax = vm->regs.rax;
 	v->tlb_control = vm->tlb_dirty ? SVM_TLB_CONTROL_FLUSH_ALL : 0;
-	v->clean_bits = 0;
+	v->clean_bits = vm->svm_clean;
+	vm->svm_clean = 0;
 	vm->tlb_dirty = false;
 
 	mhv_svm_enter(&vm->regs, (uint64_t)v);

@@ -157,6 +157,7 @@ static bool vmx_has(enum mhv_feature feature)
 	case MHV_FEATURE_MONITOR: return cpuid(CPUID_LEAF_FEATURES).ecx & CPUID_1_ECX_MONITOR;
 	case MHV_FEATURE_INSN_INFO: return caps.basic & VMX_BASIC_INS_OUTS_INFO;
 	case MHV_FEATURE_VGIF: return false;
+	case MHV_FEATURE_VMCB_CLEAN: return false;
 	}
 	return false;
 }

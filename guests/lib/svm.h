@@ -111,6 +111,7 @@ _Static_assert(__builtin_offsetof(struct svm_vmcb, g_pat) == 0x668, "G_PAT at 0x
 /* CPUID Fn8000_000A_EDX feature bits, APM vol.3 E.4.9. */
 #define SVM_FEATURE_NP            (1u << 0)
 #define SVM_FEATURE_NRIPS         (1u << 3)
+#define SVM_FEATURE_VMCB_CLEAN    (1u << 5)
 #define SVM_FEATURE_FLUSH_BY_ASID (1u << 6)
 #define SVM_FEATURE_DECODE_ASSISTS (1u << 7)
 #define SVM_FEATURE_PAUSE_FILTER  (1u << 10)

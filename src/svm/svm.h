@@ -14,6 +14,7 @@
 
 #define SVM_FEATURE_NP (1u << 0)     /* CPUID 8000_000Ah EDX, APM vol.3 E.4.9 */
 #define SVM_FEATURE_NRIPS (1u << 3)
+#define SVM_FEATURE_VMCB_CLEAN (1u << 5)
 #define SVM_FEATURE_DECODE_ASSISTS (1u << 7)
 #define SVM_FEATURE_VGIF (1u << 16)
 #define SVM_FEATURE_PAUSE_FILTER (1u << 10)  /* APM vol.2 15.14.4 */

@@ -43,6 +43,7 @@ static enum nested_init nsvm_init_signal(struct vcpu *v)
 			return NESTED_INIT_HELD;
 		}
 		nsvm_switch_to_l1(v, n);
+		n->clean_valid = false; /* L2's state is gone with the reset, unwritten */
 	} else if (!nsvm_l1_gif(n)) {
 		return NESTED_INIT_HELD;
 	}

@@ -19,9 +19,10 @@
 /* CPUID 8000_000Ah EDX as L1 sees it: nested paging, next-RIP saving and decode assists,
  * the last two provided even where the CPU lacks them, by decoding L2's instruction
  * (APM vol.3 E.4.9), and virtual GIF for L1's guests, emulated (APM vol.2, section
- * "Virtual GIF (vGIF)": V_GIF_ENABLE in VMCB12). */
+ * "Virtual GIF (vGIF)": V_GIF_ENABLE in VMCB12), and VMCB clean bits (15.15.3; nestbed's
+ * own cache of VMCB12, whatever the CPU has: vmcb12_clean.h). */
 #define NSVM_OFFERED_FEATURES (SVM_FEATURE_NP | SVM_FEATURE_NRIPS | SVM_FEATURE_DECODE_ASSISTS | \
-			       SVM_FEATURE_VGIF)
+			       SVM_FEATURE_VGIF | SVM_FEATURE_VMCB_CLEAN)
 /* Offered where the CPU has them: VMCB02 takes L1's pause filter fields as they are. */
 #define NSVM_OFFERED_IF_HOST (SVM_FEATURE_PAUSE_FILTER | SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
 #define VINTR_MASKING (1ull << 24)  /* V_INTR_MASKING, APM vol.2 15.21.1 */
@@ -59,6 +60,11 @@ struct nsvm {
 	uint64_t iopm02_pa, msrpm02_pa;
 	struct vcpu_state l1_state; /* L1's registers while L2 runs (RIP past VMRUN) */
 	struct vmcb vmcb12;      /* L1's VMCB as read at VMRUN (control intercepts used to reflect) */
+	/* VMCB clean bits (vmcb12_clean.h): vmcb12 holds the checked values of the VMCB12 at
+	 * clean_vmcb12_pa, as the last VMRUN took them and #VMEXIT wrote them back */
+	bool clean_valid;
+	uint64_t clean_vmcb12_pa;
+	uint32_t clean_keep;     /* the groups this VMRUN kept (VMCB12_CLEAN_HONOURED bits) */
 	/* The permission maps (nsvm_maps.c): L1's where they live (checked to be its memory
 	 * at the merge; NULL when L1 does not use one), the merge's cache, nestbed's own
 	 * words, and a TLB flush another CPU asked for after changing this vCPU's NPT. */

@@ -10,15 +10,15 @@
 #include "core/string.h"
 #include "core/vmm.h"
 #include "nested/svm/vmcb12_check.h"
+#include "nested/svm/vmcb12_clean.h"
 
 #define SVM_EXIT_INVALID_64 0xffffffffffffffffull /* VMEXIT_INVALID, APM vol.2 appendix C */
 /* EFER bits: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE (APM vol.2 3.1.7). */
 #define EFER_ALLOWED_12 0xfd01ull
-/* VMCB12 as VMRUN reads it: the control area's defined fields and the state save area
- * up to its last defined field (APM vol.2 appendix B), not the whole page; the page is
- * L1's memory (checked once here), so #VMEXIT writes its fields in place (write_vmcb12). */
-#define VMCB12_CONTROL_BYTES 0x0e0u /* to the end of the instruction bytes (0x0d0-0x0df) */
-#define VMCB12_SAVE_BYTES 0x298u    /* 0x400 up to the end of LASTEXCPTO (0x690-0x697) */
+/* VMCB12 as VMRUN reads it: the control area's defined fields (VMCB12_CONTROL_BYTES)
+ * and the state save area's fields VMRUN loads (vmcb12_clean.c), not the whole page; the
+ * page is L1's memory (checked once here), so #VMEXIT writes its fields in place
+ * (write_vmcb12). */
 
 /* ---- entering L2 ---- */
 
@@ -27,7 +27,10 @@ static void build_vmcb02(struct nsvm *n)
 	const struct vmcb *v12 = &n->vmcb12;
 	struct vmcb *v02 = n->vmcb02;
 	struct vmcb_control *c = &v02->control;
-	memset(c, 0, VMCB12_CONTROL_BYTES); /* the rest of the area is reserved: zero */
+	/* the rest of the area is reserved: zero; so is VMCB02's clean field, and stays so:
+	 * nestbed rewrites VMCB02 at every VMRUN and changes it between entries (vGIF,
+	 * TLB control, N_CR3), so the CPU reloads every group (APM 15.15.3) */
+	memset(c, 0, VMCB12_CONTROL_BYTES);
 	c->intercept_cr = v12->control.intercept_cr;
 	c->intercept_dr = v12->control.intercept_dr;
 	c->intercept_exceptions = v12->control.intercept_exceptions;
@@ -72,7 +75,12 @@ static void build_vmcb02(struct nsvm *n)
 	/* A software interrupt injected with NRIPS returns to nRIP (APM 15.20): copy it, or,
 	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
 	c->next_rip = v12->control.next_rip;
-	memcpy(&v02->save, &v12->save, VMCB12_SAVE_BYTES); /* the defined fields */
+	/* The fields VMRUN loads; a group L1 marked clean (n->clean_keep) is in VMCB12 as
+	 * the last #VMEXIT wrote it from VMCB02, so VMCB02 holds it already (in place,
+	 * with the adjustments below applied again). EFER: VMCB02's is the CPU's view of
+	 * L2's (svm_efer_for_cpu), VMCB12's L2's own: always copied. */
+	vmcb12_clean_save_copy(&v02->save, &v12->save, n->clean_keep);
+	v02->save.efer = v12->save.efer;
 	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
 	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
 			    !n->host_nrips;
@@ -101,6 +109,7 @@ static void vmexit_invalid(struct nsvm *n, const char *rule)
 {
 	kprintf("nestbed: nested: VMRUN of the VMCB at %#llx fails its checks: %s (VMEXIT_INVALID to L1)\n",
 		(unsigned long long)n->vmcb12_pa, rule);
+	n->clean_valid = false; /* what was read is unchecked: the next VMRUN reads it all */
 	n->vmcb12.control.exitcode = SVM_EXIT_INVALID_64;
 	n->vmcb12.control.exitinfo1 = 0;
 	n->vmcb12.control.exitinfo2 = 0;
@@ -110,13 +119,22 @@ static void vmexit_invalid(struct nsvm *n, const char *rule)
 	nsvm_l1_set_gif(n, false); /* a #VMEXIT clears GIF (APM 15.17) */
 }
 
+/* VMCB12 into n->vmcb12: the control area read whole (which also checks the page is
+ * L1's: nestbed's ranges are whole pages), then the fields VMRUN loads from the page, but
+ * for a VMRUN of the VMCB12 this vCPU last ran, the groups L1 marked clean: their values
+ * are the ones nestbed read, checked and wrote back last time (APM 15.15.3 lets the CPU
+ * keep its cached copy). Nothing is kept that nestbed did not check: the checks, the
+ * maps and the NPT root all see n->vmcb12 after this. */
 static int read_vmcb12(struct nsvm *n, uint64_t pa)
 {
-	/* nestbed's ranges are whole pages: the two reads check the page is L1's */
-	if (guest_phys_read(pa, &n->vmcb12.control, VMCB12_CONTROL_BYTES) ||
-	    guest_phys_read(pa + sizeof(struct vmcb_control), &n->vmcb12.save, VMCB12_SAVE_BYTES))
+	struct vmcb_control c;
+	if (guest_phys_read(pa, &c, VMCB12_CONTROL_BYTES))
 		return -1;
-	n->vmcb12_live = phys_to_virt(pa);
+	struct vmcb *live = phys_to_virt(pa);
+	uint32_t keep = n->clean_valid && n->clean_vmcb12_pa == pa ? c.clean_bits : 0;
+	n->clean_keep = keep & VMCB12_CLEAN_HONOURED;
+	vmcb12_clean_load(&n->vmcb12, &c, &live->save, keep);
+	n->vmcb12_live = live;
 	return 0;
 }
 
@@ -131,6 +149,7 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 		return;
 	}
 	n->vmcb12_pa = pa;
+	n->clean_valid = false; /* until this VMRUN's checks pass */
 	vcpu_skip_instruction(v, e); /* L1 resumes after VMRUN when L2 exits */
 
 	struct nsvm_check_limits lim = { n->phys_addr_mask, EFER_ALLOWED_12, n->cr4_allowed };
@@ -151,6 +170,10 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 			guest_failure(v, "nested: out of memory for the shadow NPT");
 		n->shadow_ncr3_12 = n->vmcb12.control.n_cr3;
 	}
+
+	/* n->vmcb12 is checked: a VMRUN of the same VMCB12 may keep its clean groups */
+	n->clean_valid = true;
+	n->clean_vmcb12_pa = pa;
 
 	/* L1's state stays in VMCB01 and here; L2 gets VMCB02. */
 	n->l1_state = v->state;
