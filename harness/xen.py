@@ -200,7 +200,8 @@ def spec_for(bare: bool, xen_args: str = "", memory: Optional[int] = None,
     cpu_model = None
     if dom0 == "pvh" or domu:   # an SVM guest of Xen runs Linux: -rdtscp
         modules.append((initramfs, ""))
-        cpu_model = PVH_CPU
+        # a QEMU CPU model; Bochs keeps its platform's model (it has no such string)
+        cpu_model = PVH_CPU if platform_name.startswith("qemu") else None
     memory = memory or MEMORY[dom0]
     if bare:
         return RunSpec(image=XEN_IMAGE, args=args, bare=True, memory=memory, modules=modules,
