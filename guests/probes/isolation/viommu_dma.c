@@ -15,6 +15,7 @@
 #include "lib/ahci.h"
 #include "lib/nestbed_hc.h"
 #include "lib/probe.h"
+#include "probes/isolation/l0_doors.h"
 
 #define DMA_DISK_MAGIC 0x4E42444D00000000ull
 #define BIOS_AREA 0xe0000ull           /* ACPI 6.4 5.2.5.1 */
@@ -137,44 +138,20 @@ static enum probe_status own_read(struct probe_run *run, const struct ahci_disk 
 	return PROBE_PASS;
 }
 
-struct canary_view {
-	uint64_t m0, m1, key;
-};
-
-static int canary(struct canary_view *c)
-{
-	static uint64_t masked[2] __attribute__((aligned(16)));
-	struct nestbed_hc_regs r = { NESTBED_HC_MAGIC | NESTBED_HC_CANARY, (uint64_t)masked,
-				     sizeof(masked), 0 };
-	uint64_t vector = 0;
-	if (nestbed_hypercall(&r, &vector) != NESTBED_HC_ANSWERED || r.rax != 0)
-		return -1;
-	c->m0 = masked[0];
-	c->m1 = masked[1];
-	c->key = r.rdx;
-	return 0;
-}
-
-static bool same(const struct canary_view *a, const struct canary_view *b)
-{
-	return (a->m0 ^ b->m0) == (a->key ^ b->key) && (a->m1 ^ b->m1) == (a->key ^ b->key);
-}
-
 /* One DMA at nestbed's memory: the canary must not change. */
 static enum probe_status attack(struct probe_run *run, struct ahci_disk *d, uint64_t dma_addr,
 				uint32_t count, const char *what)
 {
-	struct canary_view before, after;
-	if (canary(&before))
+	struct l0_canary before = { 0, 0, 0 };
+	if (l0_canary_get(run, &before) != PROBE_PASS)
 		return probe_fail(run, "NESTBED_HC_CANARY did not answer before %s", what);
 	uint32_t status, moved;
 	int rc = ahci_read(d, 0, count, dma_addr, &status, &moved);
 	diag("%s: READ DMA EXT of %u sectors to DMA address %#llx: %s, PxTFD %#x, PRDBC %u",
 	     what, count, (unsigned long long)dma_addr, rc ? "failed" : "completed", status, moved);
-	if (canary(&after))
-		return probe_fail(run, "NESTBED_HC_CANARY did not answer after %s", what);
-	if (!same(&before, &after))
-		return probe_fail(run, "%s: nestbed's canary changed: the DMA reached nestbed", what);
+	enum probe_status s = l0_canary_same(run, &before, what);
+	if (s != PROBE_PASS)
+		return s;
 	char why[96];
 	if (rc && ahci_find_disk(d, why, sizeof(why)))
 		return probe_fail(run, "after %s: %s", what, why);
