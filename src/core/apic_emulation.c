@@ -54,7 +54,7 @@ bool apic_nmi_was_kick(struct vcpu *v)
  * would hold it until after the SIPI (25.2), unlike a CPU outside VMX. */
 static void deliver_init(struct vcpu *from, struct pcpu *c)
 {
-	if (!c->vcpu || (c->vcpu != from && c->vcpu->wait_for_sipi))
+	if (!c->vcpu || (c->vcpu != from && __atomic_load_n(&c->vcpu->wait_for_sipi, __ATOMIC_ACQUIRE)))
 		return;
 	if (c->vcpu != from && from->ops->cpu_waits_for_sipi) {
 		send_physical(c, ICR_INIT, 0);
@@ -62,7 +62,7 @@ static void deliver_init(struct vcpu *from, struct pcpu *c)
 	}
 	/* a SIPI still in the mailbox came before this INIT (the second one of the last
 	 * start, posted while the vCPU left wait-for-SIPI): not for the reset vCPU */
-	__atomic_store_n(&c->pending_sipi, 0, __ATOMIC_RELEASE);
+	sipi_wait_clear(&c->sipi);
 	__atomic_store_n(&c->pending_init, 1, __ATOMIC_RELEASE);
 	if (c->vcpu != from)
 		apic_kick(c); /* make it exit and read its mailbox */
@@ -70,7 +70,10 @@ static void deliver_init(struct vcpu *from, struct pcpu *c)
 
 /* A SIPI reaches only a CPU waiting for one; otherwise it is ignored (9.4.4). SVM: the
  * held vCPU's mailbox. VMX: a physical SIPI, which the CPU itself ignores unless it waits
- * for one in guest mode, L1's or an L2 of L1's: exit 4 (reflected to L1 for its L2). */
+ * for one in guest mode, L1's or an L2 of L1's: exit 4 (reflected to L1 for its L2).
+ * pending_init is read first: the target sets wait_for_sipi before it clears pending_init
+ * (run.c take_posted_init), so an INIT this CPU's guest saw sent is seen here as posted
+ * or as taken, never as neither. */
 static void deliver_startup(struct vcpu *from, struct pcpu *c, uint8_t vector)
 {
 	if (!c->vcpu)
@@ -80,11 +83,9 @@ static void deliver_startup(struct vcpu *from, struct pcpu *c, uint8_t vector)
 	bool init_posted = __atomic_load_n(&c->pending_init, __ATOMIC_ACQUIRE) != 0;
 	if (from->ops->cpu_waits_for_sipi && !init_posted)
 		send_physical(c, ICR_STARTUP, vector);
-	else if (c->vcpu->wait_for_sipi || init_posted) {
-		__atomic_store_n(&c->pending_sipi, PCPU_SIPI_VALID | vector, __ATOMIC_RELEASE);
+	else if (init_posted || __atomic_load_n(&c->vcpu->wait_for_sipi, __ATOMIC_ACQUIRE)) {
 		/* it may sleep in nestbed (run.c wait_for_startup): a kick wakes it */
-		if (c->vcpu->ops->idle && c->vcpu != from && c->vcpu->wait_for_sipi &&
-		    !__atomic_exchange_n(&c->wake_requested, 1, __ATOMIC_ACQ_REL))
+		if (sipi_wait_post(&c->sipi, vector))
 			apic_kick(c);
 	}
 }

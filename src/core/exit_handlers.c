@@ -426,7 +426,7 @@ static void handle_init(struct vcpu *v, struct exit *e)
 
 static void handle_sipi(struct vcpu *v, struct exit *e)
 {
-	__atomic_store_n(&v->cpu->pending_sipi, 0, __ATOMIC_RELEASE); /* this start's, if posted */
+	sipi_wait_clear(&v->cpu->sipi); /* this start's, if posted */
 	v->ops->startup(v, (uint8_t)e->info1);
 	v->started_by_sipi = true;
 	v->sipi_vector = (uint8_t)e->info1;

@@ -10,6 +10,7 @@
 
 #include "core/exception.h"
 #include "core/gdt.h"
+#include "core/sipi_wait.h"
 
 #define NESTBED_MAX_CPUS 64
 #define PCPU_STACK_SIZE (32 * 1024ull)
@@ -27,17 +28,18 @@ struct pcpu {
 	/* Emulated INIT and startup IPIs waiting for this CPU's vCPU (SVM: no guest INIT or
 	 * SIPI ever reaches a CPU; VMX: the CPU gets them itself, see ap_boot.c). */
 	volatile uint32_t pending_init;
-	volatile uint32_t pending_sipi; /* PCPU_SIPI_VALID | vector */
+	/* The startup IPI posted for the vCPU, and its sleep in nestbed until one comes
+	 * (SVM, run.c wait_for_startup): core/sipi_wait.h. */
+	struct sipi_wait sipi;
 	/* NMIs other CPUs sent to make this one leave guest mode and read its mailbox
 	 * (SVM); an NMI beyond them is the guest's and is given back to it. */
 	volatile uint32_t kicks_sent;
 	uint32_t kicks_seen;
 	/* A vCPU waiting for SIPI in nestbed sleeps (vmm_ops.idle) rather than spin, which on
-	 * an emulator takes a host thread from the CPUs that work: the first SIPI posted
-	 * wakes it with one kick (wake_requested 0 -> 1 until it leaves the wait). A kick
-	 * taken in the sleep counts as seen there (exception_wake_site); one that comes
-	 * later exits from the guest and counts as a kick as usual. */
-	volatile uint32_t wake_requested;
+	 * an emulator takes a host thread from the CPUs that work: a SIPI posted while it may
+	 * sleep wakes it with one kick (sipi_wait.h). A kick taken in the sleep counts as
+	 * seen there (exception_wake_site); one that comes later exits from the guest and
+	 * counts as a kick as usual. */
 	/* The xAPIC's logical destination and destination format registers as the guest
 	 * last wrote them on this CPU (every xAPIC write exits, apic_emulation.c): what its
 	 * INIT and startup IPIs with a logical destination are matched against. */
@@ -47,8 +49,6 @@ struct pcpu {
 	struct exception_expectation expectation;
 	unsigned vmcs_access_errors;   /* VMREAD/VMWRITE failures on this CPU (vmx_report.c) */
 };
-
-#define PCPU_SIPI_VALID 0x100u
 
 /* The CPU this code runs on, told apart by its GDT (each CPU loads its own tables);
  * machine.early_cpu for the boot CPU before it runs on its struct pcpu's tables (early

@@ -182,18 +182,19 @@ static void wait_for_startup(struct vcpu *v)
 	struct pcpu *c = v->cpu;
 	uint32_t sipi;
 	for (;;) {
-		sipi = __atomic_exchange_n(&c->pending_sipi, 0, __ATOMIC_ACQ_REL);
-		if (sipi & PCPU_SIPI_VALID)
+		sipi = sipi_wait_take(&c->sipi);
+		if (sipi)
 			break;
 		/* an INIT while waiting for SIPI changes nothing (SDM vol.3 9.4.4) */
 		__atomic_store_n(&c->pending_init, 0, __ATOMIC_RELAXED);
-		if (v->ops->idle && !__atomic_load_n(&c->wake_requested, __ATOMIC_ACQUIRE))
+		/* announced first: a SIPI posted from then on comes with a kick (sipi_wait.h) */
+		if (v->ops->idle && sipi_wait_may_sleep(&c->sipi))
 			v->ops->idle(v); /* until the NMI of deliver_startup (apic_emulation.c) */
 		else
 			__asm__ volatile("pause");
 	}
 	/* a wake-up kick still on its way exits from the guest as a kick (run loop) */
-	__atomic_store_n(&c->wake_requested, 0, __ATOMIC_RELEASE);
+	sipi_wait_end(&c->sipi);
 	v->ops->startup(v, (uint8_t)sipi);
 }
 
@@ -208,14 +209,20 @@ static void take_posted_init(struct vcpu *v)
 								    : NESTED_INIT_TAKE;
 	if (what == NESTED_INIT_HELD)
 		return;
-	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
 	if (what == NESTED_INIT_TAKE) {
 		v->ops->init_signal(v);
 		apic_init_reset(v);
+	}
+	/* only now, after init_signal set wait_for_sipi (the release orders it): a SIPI sent
+	 * meanwhile finds the INIT posted or the vCPU waiting (deliver_startup), not neither,
+	 * which dropped it when this CPU's host thread stalled in between on a loaded
+	 * emulator (smp/self-init: the restarted AP never came) */
+	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
+	if (what == NESTED_INIT_TAKE && v->ops->cpu_waits_for_sipi) {
 		/* VMX waits in guest mode for a physical SIPI; one the guest sent before this
 		 * CPU got here is in the mailbox (apic_emulation.c deliver_startup) */
-		uint32_t sipi = v->ops->cpu_waits_for_sipi ? __atomic_exchange_n(&v->cpu->pending_sipi, 0, __ATOMIC_ACQ_REL) : 0;
-		if (sipi & PCPU_SIPI_VALID)
+		uint32_t sipi = sipi_wait_take(&v->cpu->sipi);
+		if (sipi)
 			v->ops->startup(v, (uint8_t)sipi);
 	}
 }
