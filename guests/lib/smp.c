@@ -36,6 +36,9 @@
 #define SIPI_TO_SIPI_US   200
 #define ONLINE_TIMEOUT_US 1000000
 #define POLL_STEP_US      1000
+/* After a self-INIT: the MP sequence's two SIPIs again every SIPI_ROUND_US while the AP
+ * has not started, ONLINE_TIMEOUT_US in all. */
+#define SIPI_ROUND_US     200000
 
 extern const uint8_t smp_trampoline_start[], smp_trampoline_end[];
 extern const uint8_t smp_trampoline_pm32[], smp_trampoline_lm64[];
@@ -324,6 +327,86 @@ int smp_sipi(unsigned index, uint8_t vector, struct smp_entry_state *entry, char
 	return wait_started(index, vector, entry, reason, size);
 }
 
+uint64_t smp_ap_init_self(void *arg)
+{
+	struct smp_cpu *self = arg;
+	uint32_t id = lapic_id();
+	self->self_init = SMP_SELF_INIT_SENT;
+	__asm__ volatile("mfence" ::: "memory");
+	lapic_send_ipi(id, ICR_INIT | ICR_LEVEL_ASSERT);
+	while (!self->stop)
+		cpu_relax();
+	self->self_init = SMP_SELF_INIT_WENT_ON;
+	return 1;
+}
+
+static bool self_init_sent(void *arg)
+{
+	return ((struct smp_cpu *)arg)->self_init != SMP_SELF_INIT_NONE;
+}
+
+static bool online_or_went_on(void *arg)
+{
+	struct smp_cpu *c = arg;
+	return c->online || c->self_init == SMP_SELF_INIT_WENT_ON;
+}
+
+int smp_restart_after_self_init(unsigned index, uint8_t vector, struct smp_entry_state *entry,
+				unsigned *sipis, char *reason, size_t size)
+{
+	unsigned sent = 0;
+	if (sipis)
+		*sipis = 0;
+	if (index == 0 || index >= nr_cpus) {
+		format_buf(reason, size, "no AP %u (%u CPUs)", index, nr_cpus);
+		return -1;
+	}
+	struct smp_cpu *c = &cpus[index];
+	if (!delay_poll(self_init_sent, c, ONLINE_TIMEOUT_US, POLL_STEP_US)) {
+		c->stop = 1;
+		format_buf(reason, size, "AP %u did not reach its INIT to itself within %u ms",
+			   index, ONLINE_TIMEOUT_US / 1000);
+		return -1;
+	}
+	delay_us(INIT_TO_SIPI_US);
+	/* from here an AP the INIT left running returns and says so */
+	c->stop = 1;
+	c->online = 0;
+	smp_trampoline_install(vector, c);
+	/* the AP's loop is gone: the restarted one must not run smp_ap_init_self again */
+	c->done = c->request;
+	uint32_t sipi = ICR_STARTUP | ICR_LEVEL_ASSERT | vector;
+	for (unsigned waited = 0; waited < ONLINE_TIMEOUT_US && !online_or_went_on(c);
+	     waited += SIPI_ROUND_US) {
+		if (send(c->apic_id, sipi, "startup", reason, size) < 0)
+			return -1;
+		delay_us(SIPI_TO_SIPI_US);
+		if (send(c->apic_id, sipi, "second startup", reason, size) < 0)
+			return -1;
+		sent += 2;
+		if (sipis)
+			*sipis = sent;
+		delay_poll(online_or_went_on, c, SIPI_ROUND_US, POLL_STEP_US);
+	}
+	if (c->self_init == SMP_SELF_INIT_WENT_ON) {
+		format_buf(reason, size, "AP %u went on running after its INIT to its own APIC ID "
+			   "%u", index, c->apic_id);
+		return -1;
+	}
+	if (!c->online) {
+		struct smp_entry_state s;
+		smp_trampoline_entry_state(vector, &s);
+		format_buf(reason, size, "AP %u (APIC ID %u) did not reach long mode within %u ms "
+			   "of its INIT to itself and %u startup IPIs (trampoline entered %u "
+			   "times)", index, c->apic_id, ONLINE_TIMEOUT_US / 1000, sent, s.entries);
+		return -1;
+	}
+	c->stop = 0;
+	if (entry)
+		smp_trampoline_entry_state(vector, entry);
+	return 0;
+}
+
 bool smp_post(unsigned index, smp_fn fn, void *arg)
 {
 	if (index == 0 || index >= nr_cpus || !cpus[index].online)
@@ -332,6 +415,7 @@ bool smp_post(unsigned index, smp_fn fn, void *arg)
 	c->fn = fn;
 	c->arg = arg;
 	c->stop = 0;
+	c->self_init = SMP_SELF_INIT_NONE;
 	__asm__ volatile("mfence" ::: "memory");
 	c->request = c->request + 1;
 	return true;

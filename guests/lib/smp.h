@@ -70,6 +70,7 @@ struct smp_cpu {
 	volatile uint32_t request, done;
 	volatile uint32_t stop;      /* asks a waiting function to give up */
 	volatile uint32_t interrupts; /* counted by smp_interrupt_hook */
+	volatile uint32_t self_init;  /* enum smp_self_init: smp_ap_init_self's progress */
 	volatile uint32_t last_vector;
 	uint64_t gdt[SMP_GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss_cpu tss;
@@ -103,6 +104,26 @@ int smp_sipi(unsigned index, uint8_t vector, struct smp_entry_state *entry, char
 	     size_t size);
 /* Waits (bounded) until AP index reports online. */
 bool smp_wait_online(unsigned index, uint64_t timeout_us);
+
+/* An AP's INIT to itself, by its own APIC ID (the "self" shorthand is not allowed with
+ * INIT: SDM vol.3A 11.6.1, APM vol.2 16.5), then the boot CPU's startup IPIs.
+ * smp_ap_init_self runs on the AP (smp_post(index, smp_ap_init_self, smp_cpu(index))):
+ * it says SMP_SELF_INIT_SENT right before its ICR write and never returns while the INIT
+ * works; should the INIT leave it running it returns once told to stop, saying
+ * SMP_SELF_INIT_WENT_ON. smp_restart_after_self_init, on the boot CPU, waits (bounded)
+ * for SMP_SELF_INIT_SENT, then the SDM's 10 ms (9.4.4.1), then sends startup IPIs with
+ * vector as the MP sequence does (SIPI, 200 us, SIPI) until the AP starts, again every
+ * 200 ms for up to 1 s: the AP's INIT has no completion another CPU can see, and on an
+ * emulator the AP's host thread may stall between its announcement and its INIT for
+ * longer than any fixed wait; a SIPI that comes before the INIT is ignored (9.4.4), one
+ * that finds the AP running too, so a late repeat starts nothing twice (the trampoline
+ * counts its entries). *sipis (may be NULL) gets the startup IPIs sent. 0, or -1 with
+ * the reason: the AP never announced its INIT, went on running after it, or did not
+ * start. */
+enum smp_self_init { SMP_SELF_INIT_NONE, SMP_SELF_INIT_SENT, SMP_SELF_INIT_WENT_ON };
+uint64_t smp_ap_init_self(void *self);
+int smp_restart_after_self_init(unsigned index, uint8_t vector, struct smp_entry_state *entry,
+				unsigned *sipis, char *reason, size_t size);
 
 /* Runs fn(arg) on AP index without waiting; false if the AP is not online. */
 bool smp_post(unsigned index, smp_fn fn, void *arg);

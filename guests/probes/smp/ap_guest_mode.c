@@ -3,14 +3,9 @@
  * VERSION hypercall made on the AP is answered, with the same ABI version and vendor as
  * on the boot CPU. An AP that answered #UD would run outside guest mode, with the whole
  * machine (nestbed's memory included) in reach. SKIP bare: "not running under nestbed". */
-#include "lib/cpu.h"
-#include "lib/delay.h"
-#include "lib/lapic.h"
 #include "lib/nestbed_hc.h"
 #include "lib/smp.h"
 #include "probes/smp/smp_probe.h"
-
-#define SETTLE_US 10000
 
 struct hc_answer {
 	enum nestbed_hc_outcome outcome;
@@ -29,15 +24,6 @@ static uint64_t ap_version(void *arg)
 {
 	version(arg);
 	return 0;
-}
-
-static uint64_t ap_init_self(void *arg)
-{
-	struct smp_cpu *self = arg;
-	lapic_send_ipi(lapic_id(), ICR_INIT | ICR_LEVEL_ASSERT);
-	while (!self->stop)
-		cpu_relax();
-	return 1;
 }
 
 static enum probe_status expect_answer(struct probe_run *run, const char *when,
@@ -78,12 +64,11 @@ static enum probe_status ap_guest_mode(struct probe_run *run)
 	}
 	/* AP 1 sends INIT to itself, the boot CPU starts it again. */
 	struct smp_cpu *c = smp_cpu(1);
-	if (!smp_post(1, ap_init_self, c))
+	if (!smp_post(1, smp_ap_init_self, c))
 		return probe_fail(run, "AP 1 is not online");
-	if (smp_wait_result(1, NULL, SETTLE_US))
-		return probe_fail(run, "AP 1 went on running after its INIT to itself");
-	if (smp_sipi(1, SMP_TRAMPOLINE_VECTOR_ALT, NULL, why, sizeof(why)) < 0)
-		return probe_fail(run, "after its self-INIT: %s", why);
+	if (smp_restart_after_self_init(1, SMP_TRAMPOLINE_VECTOR_ALT, NULL, NULL, why,
+					sizeof(why)) < 0)
+		return probe_fail(run, "%s", why);
 	if (!smp_call(1, ap_version, &ap, NULL, 1000000))
 		return probe_fail(run, "AP 1 did not answer within 1 s after its self-INIT");
 	return expect_answer(run, "after a self-INIT and SIPI", &bsp, &ap);

@@ -1,25 +1,13 @@
 /* smp/self-init: an AP sends INIT to itself, by its own APIC ID (the "self" shorthand is
- * not allowed with INIT, SDM vol.3A 11.6.1 Table 11-? / APM vol.2 16.5), and so enters
- * wait-for-SIPI; the boot CPU's startup IPI with a new vector starts it again in real
- * mode at CS = new vector << 8, IP = 0, in the INIT state (SDM 9.1.2, Table 10-1; APM
- * Table 14-1), and the old trampoline is not entered again. */
+ * not allowed with INIT, SDM vol.3A 11.6.1 / APM vol.2 16.5), and so enters
+ * wait-for-SIPI, and does not go on running; the boot CPU's startup IPIs with a new
+ * vector start it again in real mode at CS = new vector << 8, IP = 0, in the INIT state
+ * (SDM 9.1.2, Table 10-1; APM Table 14-1), once, and the old trampoline is not entered
+ * again. The startup IPIs follow the AP's own sign that it sends its INIT, and repeat
+ * (bounded) while it has not started: lib/smp.h smp_restart_after_self_init. */
 #include "lib/cpu.h"
-#include "lib/delay.h"
-#include "lib/lapic.h"
 #include "lib/smp.h"
 #include "probes/smp/smp_probe.h"
-
-#define INIT_SETTLE_US 10000
-
-/* Never returns: the INIT takes the CPU away. */
-static uint64_t ap_init_self(void *arg)
-{
-	struct smp_cpu *self = arg;
-	lapic_send_ipi(lapic_id(), ICR_INIT | ICR_LEVEL_ASSERT);
-	while (!self->stop)
-		cpu_relax();
-	return 1;
-}
 
 static enum probe_status self_init(struct probe_run *run)
 {
@@ -30,16 +18,17 @@ static enum probe_status self_init(struct probe_run *run)
 	if (smp_start(1, SMP_TRAMPOLINE_VECTOR, NULL, why, sizeof(why)) < 0)
 		return probe_fail(run, "%s", why);
 	struct smp_cpu *ap = smp_cpu(1);
-	if (!smp_post(1, ap_init_self, ap))
-		return probe_fail(run, "AP 1 is not online");
-	uint64_t result;
-	if (smp_wait_result(1, &result, INIT_SETTLE_US))
-		return probe_fail(run, "AP 1 went on running after sending INIT to its own APIC "
-				  "ID %u", ap->apic_id);
 	struct smp_entry_state first, e;
 	smp_trampoline_entry_state(SMP_TRAMPOLINE_VECTOR, &first);
-	if (smp_sipi(1, SMP_TRAMPOLINE_VECTOR_ALT, &e, why, sizeof(why)) < 0)
-		return probe_fail(run, "after its self-INIT: %s", why);
+	if (!smp_post(1, smp_ap_init_self, ap))
+		return probe_fail(run, "AP 1 is not online");
+	unsigned sipis;
+	if (smp_restart_after_self_init(1, SMP_TRAMPOLINE_VECTOR_ALT, &e, &sipis, why,
+					sizeof(why)) < 0)
+		return probe_fail(run, "%s", why);
+	if (sipis > 2)
+		diag("%u startup IPIs before the AP came online: the SIPI pair was sent again while "
+		     "its INIT or its start was slow", sipis);
 	struct smp_entry_state old;
 	smp_trampoline_entry_state(SMP_TRAMPOLINE_VECTOR, &old);
 	EXPECT_EQ(run, "entries into the first trampoline (only the first start)", first.entries,
