@@ -214,9 +214,9 @@ static void take_posted_init(struct vcpu *v)
 		apic_init_reset(v);
 	}
 	/* only now, after init_signal set wait_for_sipi (the release orders it): a SIPI sent
-	 * meanwhile finds the INIT posted or the vCPU waiting (deliver_startup), not neither,
-	 * which dropped it when this CPU's host thread stalled in between on a loaded
-	 * emulator (smp/self-init: the restarted AP never came) */
+	 * meanwhile finds the INIT posted or the vCPU waiting (deliver_startup), never
+	 * neither, which would drop it (the other order did, with this CPU's host thread
+	 * stalled in between on an emulator: the AP never restarted) */
 	__atomic_store_n(&v->cpu->pending_init, 0, __ATOMIC_RELEASE);
 	if (what == NESTED_INIT_TAKE && v->ops->cpu_waits_for_sipi) {
 		/* VMX waits in guest mode for a physical SIPI; one the guest sent before this
