@@ -240,13 +240,16 @@ static inline void take_posted_init(struct vcpu *v)
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 {
 	const struct vmm_ops *ops = v->ops;
+	/* the vCPU's ops and nested layer are set once, at its creation (vcpu_new) */
+	void (*const before_entry)(struct vcpu *) = v->nested ? v->nested->before_entry : NULL;
+	int (*const vcpu_run)(struct vcpu *, struct exit *) = ops->vcpu_run;
 	for (;;) {
-		if (v->wait_for_sipi && !ops->cpu_waits_for_sipi)
+		if (__builtin_expect(v->wait_for_sipi, 0) && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
 		struct exit e;
-		if (v->nested && v->nested->before_entry)
-			v->nested->before_entry(v);
-		if (ops->vcpu_run(v, &e))
+		if (before_entry)
+			before_entry(v);
+		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
 		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again
