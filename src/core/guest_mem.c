@@ -336,15 +336,24 @@ static unsigned __attribute__((noinline)) guest_insn_length_general(const struct
 
 unsigned guest_insn_length(const struct vcpu *v)
 {
-	/* the instructions that exit most often need no full decode, and an L1 in 64-bit
-	 * mode one walk of its tables in place: the common case on AMD-V without NRIPS */
+	/* the instructions that exit most often need no full decode, and an L1 with paging
+	 * off or in 64-bit mode one walk of its tables in place (or none): the common cases
+	 * on AMD-V without NRIPS */
 	const struct vcpu_state *s = &v->state;
 	const struct guest_memmap *g = &machine.guest_map;
 	uint64_t limit = g->nestbed_lowest < g->identity_end ? g->nestbed_lowest : g->identity_end;
-	if (v->level == 1 && (s->efer & EFER_LMA) && (s->cr0 & CR0_PG) && !(s->cr4 & CR4_LA57) &&
-	    limit > FETCH_PAGE) {
+	if (v->level == 1 && limit > FETCH_PAGE) {
 		uint64_t linear = s->cs_base + s->rip;
-		const uint8_t *p = fetch_l1_4level(s->cr3, linear, limit);
+		const uint8_t *p = NULL;
+		if (!(s->cr0 & CR0_PG)) {
+			/* linear is physical, 32 bits outside long mode (guest_walk); the
+			 * offset in the page is the same */
+			uint64_t gpa = (s->efer & EFER_LMA) ? linear : (uint32_t)linear;
+			if ((gpa & ~(FETCH_PAGE - 1)) <= limit - FETCH_PAGE)
+				p = phys_to_virt(gpa);
+		} else if ((s->efer & EFER_LMA) && !(s->cr4 & CR4_LA57)) {
+			p = fetch_l1_4level(s->cr3, linear, limit);
+		}
 		if (p) {
 			unsigned quick = insn_length_quick(p, (size_t)(FETCH_PAGE - (linear & (FETCH_PAGE - 1))));
 			if (quick)
