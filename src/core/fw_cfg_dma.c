@@ -43,7 +43,3 @@ enum fwcfg_dma_verdict fwcfg_dma_check_transfer(const struct fwcfg_dma_desc *d, 
 	return FWCFG_DMA_FORWARD;
 }
 
-bool fwcfg_dma_port(uint16_t port, unsigned size)
-{
-	return port < FWCFG_PORT_DMA + FWCFG_DMA_PORT_COUNT && FWCFG_PORT_DMA < port + size;
-}

@@ -76,6 +76,9 @@ enum fwcfg_dma_verdict fwcfg_dma_check_descriptor(uint64_t desc_pa, fwcfg_owns_f
 enum fwcfg_dma_verdict fwcfg_dma_check_transfer(const struct fwcfg_dma_desc *d, fwcfg_owns_fn owns);
 
 /* Does an access of `size` bytes at `port` touch the DMA address register? */
-bool fwcfg_dma_port(uint16_t port, unsigned size);
+static inline bool fwcfg_dma_port(uint16_t port, unsigned size) /* inline: every I/O exit asks */
+{
+	return port < FWCFG_PORT_DMA + FWCFG_DMA_PORT_COUNT && FWCFG_PORT_DMA < port + size;
+}
 
 #endif

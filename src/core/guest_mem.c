@@ -229,19 +229,22 @@ direct_page(const struct vcpu *v, bool l2, uint64_t gpa, uint64_t limit)
 
 /* 4-level paging (SDM vol.3 4.5, APM vol.2 5.3) with every table below `limit`, read in
  * place: 0 and the guest-physical address, or -1 where the general walk must decide (a
- * table past the limit, an entry not present, PS in a PML4E, which is reserved). */
+ * table past the limit, an entry not present, PS in a PML4E, which is reserved).
+ * Unrolled: one load, a present test and a PS test per level. */
 static inline __attribute__((always_inline)) int
 walk4_direct(const struct vcpu *v, bool l2, uint64_t linear, uint64_t limit, uint64_t *gpa)
 {
 	uint64_t table = v->state.cr3 & FETCH_ADDR_MASK;
-	for (unsigned shift = 39;; shift -= 9) {
+#pragma GCC unroll 4
+	for (unsigned level = 4; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (level - 1);
 		const uint64_t *t = (const uint64_t *)direct_page(v, l2, table, limit);
 		if (!t)
 			return -1;
 		uint64_t e = t[(linear >> shift) & 0x1ff];
 		if (!(e & FETCH_PTE_PRESENT))
 			return -1;
-		if (shift == 12 || ((e & FETCH_PTE_LARGE) && shift <= 30)) {
+		if (level == 1 || ((e & FETCH_PTE_LARGE) && level <= 3)) {
 			uint64_t size = 1ull << shift;
 			*gpa = (e & FETCH_ADDR_MASK & ~(size - 1)) | (linear & (size - 1));
 			return 0;
@@ -250,16 +253,18 @@ walk4_direct(const struct vcpu *v, bool l2, uint64_t linear, uint64_t limit, uin
 			return -1;
 		table = e & FETCH_ADDR_MASK;
 	}
+	return -1;
 }
 
-/* The bytes at a guest linear address with paging off or in 64-bit mode with 4-level
- * paging, when the tables and the bytes all lie in memory nestbed reads directly (below
- * nestbed's lowest range and the identity map's end, after L1's nested paging for an
- * L2: what the checked path accepts first), for the exits that must find their
- * instruction's length (AMD-V without NRIPS). Returns len, or 0 where the general path
- * must decide (other paging modes, a page boundary, memory that is not plainly the
- * guest's). */
-static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes, size_t len)
+/* Where the bytes at a guest linear address are, read in place, with paging off or in
+ * 64-bit mode with 4-level paging, when the tables and the bytes all lie in memory
+ * nestbed reads directly (below nestbed's lowest range and the identity map's end, after
+ * L1's nested paging for an L2: what the checked path accepts first), for the exits that
+ * must find their instruction's length (AMD-V without NRIPS). Returns the bytes and in
+ * *avail how many of them lie in that page (the rest may be elsewhere), or NULL where
+ * the general path must decide (other paging modes, memory that is not plainly the
+ * guest's). One walk; nothing copied. */
+static const uint8_t *fetch_direct(const struct vcpu *v, uint64_t linear, size_t *avail)
 {
 	const struct vcpu_state *s = &v->state;
 	const struct guest_memmap *g = &machine.guest_map;
@@ -272,28 +277,88 @@ static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes
 	else if (!long_mode || (s->cr4 & CR4_LA57) ||
 		 (l2 ? walk4_direct(v, true, linear, limit, &gpa) : /* specialised for L1 */
 		       walk4_direct(v, false, linear, limit, &gpa)))
-		return 0;
-	if ((linear & (FETCH_PAGE - 1)) + len > FETCH_PAGE)
-		return 0;
-	const uint8_t *p = l2 ? direct_page(v, true, gpa, limit) : direct_page(v, false, gpa, limit);
-	if (!p)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		bytes[i] = p[i];
-	return len;
+		return NULL;
+	*avail = (size_t)(FETCH_PAGE - (linear & (FETCH_PAGE - 1)));
+	return l2 ? direct_page(v, true, gpa, limit) : direct_page(v, false, gpa, limit);
 }
 
-unsigned guest_insn_length(const struct vcpu *v)
+/* The common case of fetch_direct, as a leaf: an L1 in 64-bit mode with 4-level paging
+ * whose tables and code lie below `limit` (> one page). The host address of the bytes at
+ * `linear`, or NULL where fetch_direct decides. A table at `table` is read directly when
+ * its whole page lies below limit: table <= limit - 4 KiB (tables are page-aligned). */
+static inline __attribute__((always_inline)) const uint8_t *
+fetch_l1_4level(uint64_t cr3, uint64_t linear, uint64_t limit)
 {
-	/* the instructions that exit most often need no full decode */
+	uint64_t last_page = limit - FETCH_PAGE;
+	uint64_t table = cr3 & FETCH_ADDR_MASK, gpa = 0;
+#pragma GCC unroll 4
+	for (unsigned level = 4; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (level - 1);
+		if (table > last_page)
+			return NULL;
+		uint64_t e = ((const uint64_t *)phys_to_virt(table))[(linear >> shift) & 0x1ff];
+		if (!(e & FETCH_PTE_PRESENT))
+			return NULL;
+		if (level == 1 || ((e & FETCH_PTE_LARGE) && level <= 3)) {
+			uint64_t size = 1ull << shift;
+			gpa = (e & FETCH_ADDR_MASK & ~(size - 1)) | (linear & (size - 1));
+			break;
+		}
+		if (e & FETCH_PTE_LARGE) /* PS in a PML4E is reserved */
+			return NULL;
+		table = e & FETCH_ADDR_MASK;
+	}
+	if ((gpa & ~(FETCH_PAGE - 1)) > last_page)
+		return NULL;
+	return phys_to_virt(gpa);
+}
+
+/* Everything but the common case: other modes, an L2, bytes across a page, prefixes or
+ * other instructions (the decoder, on the checked path). */
+static unsigned __attribute__((noinline)) guest_insn_length_general(const struct vcpu *v)
+{
 	const struct vcpu_state *s = &v->state;
-	uint8_t bytes[3];
-	size_t got = fetch_direct(v, s->cs_base + s->rip, bytes, sizeof(bytes));
-	if (!got)
-		got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
-	unsigned quick = insn_length_quick(bytes, got);
+	uint64_t linear = s->cs_base + s->rip;
+	size_t avail;
+	const uint8_t *direct = fetch_direct(v, linear, &avail);
+	unsigned quick;
+	if (direct) {
+		quick = insn_length_quick(direct, avail);
+	} else {
+		uint8_t bytes[3];
+		quick = insn_length_quick(bytes, guest_linear_read(v, linear, bytes, sizeof(bytes)));
+	}
 	if (quick)
 		return quick;
 	struct insn insn;
 	return guest_insn_decode(v, &insn) ? 0 : insn.length;
+}
+
+unsigned guest_insn_length(const struct vcpu *v)
+{
+	/* the instructions that exit most often need no full decode, and an L1 with paging
+	 * off or in 64-bit mode one walk of its tables in place (or none): the common cases
+	 * on AMD-V without NRIPS */
+	const struct vcpu_state *s = &v->state;
+	const struct guest_memmap *g = &machine.guest_map;
+	uint64_t limit = g->nestbed_lowest < g->identity_end ? g->nestbed_lowest : g->identity_end;
+	if (v->level == 1 && limit > FETCH_PAGE) {
+		uint64_t linear = s->cs_base + s->rip;
+		const uint8_t *p = NULL;
+		if (!(s->cr0 & CR0_PG)) {
+			/* linear is physical, 32 bits outside long mode (guest_walk); the
+			 * offset in the page is the same */
+			uint64_t gpa = (s->efer & EFER_LMA) ? linear : (uint32_t)linear;
+			if ((gpa & ~(FETCH_PAGE - 1)) <= limit - FETCH_PAGE)
+				p = phys_to_virt(gpa);
+		} else if ((s->efer & EFER_LMA) && !(s->cr4 & CR4_LA57)) {
+			p = fetch_l1_4level(s->cr3, linear, limit);
+		}
+		if (p) {
+			unsigned quick = insn_length_quick(p, (size_t)(FETCH_PAGE - (linear & (FETCH_PAGE - 1))));
+			if (quick)
+				return quick;
+		}
+	}
+	return guest_insn_length_general(v);
 }

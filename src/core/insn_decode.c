@@ -995,36 +995,3 @@ const char *insn_error_name(int result)
 	default: return "?";
 	}
 }
-
-unsigned insn_length_quick(const uint8_t *bytes, size_t avail)
-{
-	if (avail < 1)
-		return 0;
-	switch (bytes[0]) {
-	case 0xf4:             /* HLT */
-	case 0xec: case 0xed:  /* IN AL/eAX, DX */
-	case 0xee: case 0xef:  /* OUT DX, AL/eAX */
-		return 1;
-	case 0xe4: case 0xe5:  /* IN AL/eAX, imm8 */
-	case 0xe6: case 0xe7:  /* OUT imm8, AL/eAX */
-		return avail >= 2 ? 2 : 0;
-	case 0x0f:
-		break;
-	default:
-		return 0;
-	}
-	if (avail < 2)
-		return 0;
-	switch (bytes[1]) {
-	case 0xa2:             /* CPUID */
-	case 0x30: case 0x31:  /* WRMSR, RDTSC */
-	case 0x32: case 0x33:  /* RDMSR, RDPMC */
-	case 0x08: case 0x09:  /* INVD, WBINVD */
-	case 0x0b:             /* UD2 */
-		return 2;
-	case 0x01:             /* group 7: with mod = 11b no SIB, displacement or immediate */
-		return avail >= 3 && (bytes[2] & 0xc0) == 0xc0 ? 3 : 0;
-	default:
-		return 0;
-	}
-}

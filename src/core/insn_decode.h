@@ -228,8 +228,39 @@ int insn_decode(const uint8_t *bytes, size_t avail, enum insn_mode mode,
  * with one of them without prefixes: CPUID, RDMSR, WRMSR, RDTSC, RDPMC, INVD, WBINVD,
  * UD2, HLT, IN/OUT (imm8 and DX), and 0F 01 with a register ModRM (the SVM and VMX
  * instructions, RDTSCP, XSETBV, ...). Their length is the same in every mode. 0 for
- * anything else: then insn_decode decides. */
-unsigned insn_length_quick(const uint8_t *bytes, size_t avail);
+ * anything else: then insn_decode decides.
+ * Inlined: it runs at every such exit on a CPU without NRIPS. */
+/* 0F xx below 40h that insn_length_quick answers: INVD 08, WBINVD 09, UD2 0B, WRMSR 30,
+ * RDTSC 31, RDMSR 32, RDPMC 33 (one bit per second byte) */
+#define INSN_QUICK_0F_LOW ((1ull << 0x08) | (1ull << 0x09) | (1ull << 0x0b) | (1ull << 0x30) | \
+			   (1ull << 0x31) | (1ull << 0x32) | (1ull << 0x33))
+static inline unsigned insn_length_quick(const uint8_t *bytes, size_t avail)
+{
+	if (avail < 1)
+		return 0;
+	unsigned b0 = bytes[0];
+	if (b0 == 0x0f) { /* the two-byte map first: CPUID and RDMSR exit most */
+		if (avail < 2)
+			return 0;
+		unsigned b1 = bytes[1];
+		if (b1 == 0xa2)        /* CPUID */
+			return 2;
+		if (b1 == 0x01)        /* group 7: with mod = 11b no SIB, displacement or immediate */
+			return avail >= 3 && (bytes[2] & 0xc0) == 0xc0 ? 3 : 0;
+		return b1 < 64 && ((INSN_QUICK_0F_LOW >> b1) & 1) ? 2 : 0;
+	}
+	switch (b0) {
+	case 0xf4:             /* HLT */
+	case 0xec: case 0xed:  /* IN AL/eAX, DX */
+	case 0xee: case 0xef:  /* OUT DX, AL/eAX */
+		return 1;
+	case 0xe4: case 0xe5:  /* IN AL/eAX, imm8 */
+	case 0xe6: case 0xe7:  /* OUT imm8, AL/eAX */
+		return avail >= 2 ? 2 : 0;
+	default:
+		return 0;
+	}
+}
 
 /* The mode from the guest's state (SDM vol.3 2.2 / APM vol.2 1.2). A real-mode
  * CS whose cached D bit is 1 is not modelled: real mode is always 16-bit here. */

@@ -87,16 +87,22 @@ void print_stats(const struct vcpu *v)
 }
 
 /* The `trace` option: one line per exit of a kind it asked for (README.md "Traces"). */
-static void trace_print(const struct machine *m, const struct vcpu *v, unsigned level,
-			const struct exit *e, enum trace_event event)
+static void __attribute__((noinline)) trace_print_line(const struct vcpu *v, unsigned level,
+							   const struct exit *e,
+							   enum trace_event event)
 {
-	if (!m->options.trace || e->kind >= EXIT_KIND_COUNT ||
-	    !(m->options.trace_kinds & (1u << e->kind)))
-		return;
 	char line[256];
 	const char *reason = v->ops->exit_name ? v->ops->exit_name(e->native_code) : NULL;
 	trace_format_line(line, sizeof(line), v->id, level, event, e, v->state.rip, reason);
 	kprintf("%s\n", line);
+}
+
+static inline void trace_print(const struct machine *m, const struct vcpu *v, unsigned level,
+			       const struct exit *e, enum trace_event event)
+{
+	if (__builtin_expect(m->options.trace, 0) && e->kind < EXIT_KIND_COUNT &&
+	    (m->options.trace_kinds & (1u << e->kind)))
+		trace_print_line(v, level, e, event);
 }
 
 _Noreturn void run_end(struct vcpu *v, int code)
@@ -140,15 +146,22 @@ _Noreturn void guest_failure(struct vcpu *v, const char *fmt, ...)
 	run_end(v, EXIT_CODE_GUEST_FAILURE);
 }
 
-void vcpu_skip_instruction(struct vcpu *v, const struct exit *e)
+static _Noreturn void __attribute__((noinline)) no_insn_length(struct vcpu *v, const struct exit *e)
 {
-	unsigned len = e->insn_len ? e->insn_len : guest_insn_length(v);
+	guest_failure(v, "cannot find the length of the instruction that exited (%s, code %#llx)",
+		      exit_kind_name(e->kind), (unsigned long long)e->native_code);
+}
+
+void vcpu_skip_decoded(struct vcpu *v, const struct exit *e)
+{
+	unsigned len = guest_insn_length(v);
 	if (!len)
-		guest_failure(v, "cannot find the length of the instruction that exited (%s, code %#llx)",
-			      exit_kind_name(e->kind), (unsigned long long)e->native_code);
-	v->state.rip += len;
+		no_insn_length(v, e);
+	uint64_t rip = v->state.rip + len;
+	/* outside 64-bit code RIP is EIP (APM vol.2 2.5.3) */
 	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
-		v->state.rip &= 0xffffffffull;
+		rip &= 0xffffffffull;
+	v->state.rip = rip;
 	v->insn_skipped = true;
 }
 
@@ -201,10 +214,8 @@ static void wait_for_startup(struct vcpu *v)
 /* An INIT posted for this vCPU (SVM: nestbed emulates INIT): the INIT state, then wait
  * for SIPI, unless the nested layer holds it (L1's GIF is 0) or hands it to L1 as an
  * exit (L2 ran and L1 intercepts INIT). */
-static void take_posted_init(struct vcpu *v)
+static void __attribute__((noinline)) take_init(struct vcpu *v)
 {
-	if (!__atomic_load_n(&v->cpu->pending_init, __ATOMIC_ACQUIRE))
-		return;
 	enum nested_init what = v->nested && v->nested->init_signal ? v->nested->init_signal(v)
 								    : NESTED_INIT_TAKE;
 	if (what == NESTED_INIT_HELD)
@@ -227,16 +238,25 @@ static void take_posted_init(struct vcpu *v)
 	}
 }
 
+static inline void take_posted_init(struct vcpu *v)
+{
+	if (__builtin_expect(__atomic_load_n(&v->cpu->pending_init, __ATOMIC_ACQUIRE) != 0, 0))
+		take_init(v);
+}
+
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 {
 	const struct vmm_ops *ops = v->ops;
+	/* the vCPU's ops and nested layer are set once, at its creation (vcpu_new) */
+	void (*const before_entry)(struct vcpu *) = v->nested ? v->nested->before_entry : NULL;
+	int (*const vcpu_run)(struct vcpu *, struct exit *) = ops->vcpu_run;
 	for (;;) {
-		if (v->wait_for_sipi && !ops->cpu_waits_for_sipi)
+		if (__builtin_expect(v->wait_for_sipi, 0) && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
 		struct exit e;
-		if (v->nested && v->nested->before_entry)
-			v->nested->before_entry(v);
-		if (ops->vcpu_run(v, &e))
+		if (before_entry)
+			before_entry(v);
+		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
 		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again

@@ -4,13 +4,32 @@
 
 #include "core/machine.h"
 #include "core/vcpu.h"
+#include "core/x86.h"
 
 #define EXIT_CODE_GUEST_FAILURE 3 /* the guest crashed, hung itself or touched nestbed */
 
 _Noreturn void run_primary_guest(struct machine *m);
 
-/* Advances RIP past the exiting instruction (decoding it when the CPU gave no length). */
-void vcpu_skip_instruction(struct vcpu *v, const struct exit *e);
+/* Advances RIP past the exiting instruction whose length the CPU did not give: decodes
+ * it (a failure to find it ends the run). */
+void vcpu_skip_decoded(struct vcpu *v, const struct exit *e);
+
+/* Advances RIP past the exiting instruction (decoding it when the CPU gave no length).
+ * Inlined into the handlers: with a known length, an add and a store. */
+static inline void vcpu_skip_instruction(struct vcpu *v, const struct exit *e)
+{
+	unsigned len = e->insn_len;
+	if (!len) {
+		vcpu_skip_decoded(v, e);
+		return;
+	}
+	uint64_t rip = v->state.rip + len;
+	/* outside 64-bit code RIP is EIP (APM vol.2 2.5.3) */
+	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
+		rip &= 0xffffffffull;
+	v->state.rip = rip;
+	v->insn_skipped = true;
+}
 
 /* Ends the run: prints the stats line, then the exit protocol with `code`. */
 _Noreturn void run_end(struct vcpu *v, int code);

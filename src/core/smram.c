@@ -65,7 +65,3 @@ int pci_cfg1_host_bridge_byte(uint32_t cf8, uint16_t port, unsigned i)
 	return (int)((cf8 & 0xfcu) + (port - PCI_CFG_DATA_PORT) + i);
 }
 
-bool smram_pci_port(uint16_t port, unsigned size)
-{
-	return port < PCI_CFG_ADDRESS_PORT + PCI_CFG_PORT_COUNT && PCI_CFG_ADDRESS_PORT < port + size;
-}

@@ -75,6 +75,9 @@ uint8_t smram_locked_write(enum smram_chipset c, uint8_t reg, uint8_t current, u
 int pci_cfg1_host_bridge_byte(uint32_t cf8, uint16_t port, unsigned i);
 
 /* Does an access of `size` bytes at `port` touch the PCI configuration ports? */
-bool smram_pci_port(uint16_t port, unsigned size);
+static inline bool smram_pci_port(uint16_t port, unsigned size) /* inline: every I/O exit asks */
+{
+	return port < PCI_CFG_ADDRESS_PORT + PCI_CFG_PORT_COUNT && PCI_CFG_ADDRESS_PORT < port + size;
+}
 
 #endif

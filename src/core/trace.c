@@ -2,24 +2,6 @@
 
 #include "core/format.h"
 
-void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip, uint64_t tsc)
-{
-	if (level >= TRACE_LEVELS)
-		level = TRACE_LEVELS - 1;
-	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
-	t->level[level].total++;
-	t->level[level].by_kind[kind]++;
-	struct trace_record *r = &t->ring[t->next % TRACE_RING_SIZE];
-	r->tsc = tsc;
-	r->native_code = e->native_code;
-	r->rip = rip;
-	r->info1 = e->info1;
-	r->info2 = e->info2;
-	r->level = (uint8_t)level;
-	r->kind = (uint8_t)kind;
-	t->next++;
-}
-
 void trace_add_counters(struct trace *sum, const struct trace *t)
 {
 	for (unsigned l = 0; l < TRACE_LEVELS; l++) {

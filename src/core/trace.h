@@ -9,7 +9,7 @@
 
 #include "core/exit.h"
 
-#define TRACE_RING_SIZE 64
+#define TRACE_RING_SIZE 64 /* a power of two: the ring index is a mask */
 #define TRACE_LEVELS 3 /* index 1: L1 exits, 2: L2 exits; 0 unused */
 
 struct exit_counters {
@@ -33,7 +33,28 @@ struct trace {
 	struct trace_record ring[TRACE_RING_SIZE];
 };
 
-void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip, uint64_t tsc);
+/* Every exit: its counters and a fixed-size record in the vCPU's ring, nothing formatted
+ * (trace_format_json and the `trace` option's lines format later). Inlined: it runs at
+ * every exit. */
+static inline void trace_exit(struct trace *t, unsigned level, const struct exit *e,
+			      uint64_t rip, uint64_t tsc)
+{
+	if (level >= TRACE_LEVELS)
+		level = TRACE_LEVELS - 1;
+	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
+	t->level[level].total++;
+	t->level[level].by_kind[kind]++;
+	uint64_t n = t->next;
+	struct trace_record *r = &t->ring[n % TRACE_RING_SIZE];
+	r->tsc = tsc;
+	r->native_code = e->native_code;
+	r->rip = rip;
+	r->info1 = e->info1;
+	r->info2 = e->info2;
+	r->level = (uint8_t)level;
+	r->kind = (uint8_t)kind;
+	t->next = n + 1;
+}
 void trace_reflected(struct trace *t, const struct exit *e);
 /* Adds t's counters (not its ring) to sum's: the machine's figures are the CPUs' sum. */
 void trace_add_counters(struct trace *sum, const struct trace *t);

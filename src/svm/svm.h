@@ -51,8 +51,19 @@ uint64_t svm_npt_build(const struct machine *m, uint64_t apic_page);
 
 /* svm_long_mode_entry.c: the guest's EFER.LME is kept from the CPU while its paging is
  * off, and nestbed emulates its CR0 writes meanwhile. */
-uint64_t svm_efer_for_cpu(uint64_t efer, uint64_t cr0);
-void svm_long_mode_intercepts(struct vmcb *vmcb, uint64_t efer);
+static inline uint64_t svm_efer_for_cpu(uint64_t efer, uint64_t cr0)
+{
+	return (cr0 & CR0_PG) ? efer : efer & ~(uint64_t)EFER_LME;
+}
+
+/* Left set once the guest has used LME: a guest that sets LME runs in long mode for
+ * good, and nestbed does not need to know whether L1 asked for it (nested: the
+ * reflection decision reads L1's own VMCB, not this one). */
+static inline void svm_long_mode_intercepts(struct vmcb *vmcb, uint64_t efer)
+{
+	if (efer & EFER_LME)
+		vmcb->control.intercept_cr |= SVM_INTERCEPT_CR0_WRITE;
+}
 /* The value the CR0 write at the guest's RIP (MOV to CR0, LMSW, CLTS) would write. */
 int svm_cr0_write_value(struct vcpu *v, uint64_t *value);
 int svm_cr_access(struct vcpu *v, const struct exit *e);

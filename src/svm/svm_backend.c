@@ -1,6 +1,7 @@
 /* The AMD-V backend: the primary guest in a VMCB with nested paging, everything passed
  * through except what nestbed must see (APM vol.2 chapter 15). */
 #include "svm/svm.h"
+#include "svm/svm_exit_decode.h"
 #include "svm/svm_exit_names.h"
 
 #include "core/apic_base.h"
@@ -280,69 +281,91 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 	return 0;
 }
 
-static void sync_to_vmcb(struct vcpu *v, struct svm_vcpu *sv)
+static inline __attribute__((always_inline)) void sync_to_vmcb(struct vcpu *v, struct svm_vcpu *sv,
+								  struct vmcb *vmcb)
 {
-	struct vmcb_save *s = &sv->vmcb->save;
+	struct vmcb_save *s = &vmcb->save;
 	s->rax = v->state.gpr.rax;
 	s->rsp = v->state.rsp;
 	s->rip = v->state.rip;
 	s->rflags = v->state.rflags;
 	s->efer = svm_efer_for_cpu(v->state.efer, s->cr0) | EFER_SVME;
-	svm_long_mode_intercepts(sv->vmcb, v->state.efer);
+	svm_long_mode_intercepts(vmcb, v->state.efer);
 	if (v->insn_skipped) {
 		/* Moving past an instruction ends an STI/MOV SS shadow (APM 15.21.5). */
-		sv->vmcb->control.interrupt_shadow &= ~SVM_INTERRUPT_SHADOW;
+		vmcb->control.interrupt_shadow &= ~SVM_INTERRUPT_SHADOW;
 		v->insn_skipped = false;
 	}
+	(void)sv;
 }
 
-void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
+static inline __attribute__((always_inline)) void state_from_vmcb(struct vcpu *v,
+								  const struct vmcb *vmcb)
 {
-	const struct vmcb_save *s = &sv->vmcb->save;
+	const struct vmcb_save *s = &vmcb->save;
 	struct vcpu_state *st = &v->state;
+	uint64_t cr0 = s->cr0, efer = s->efer;
+	uint16_t cs_attrib = s->cs.attrib;
 	st->gpr.rax = s->rax;
 	st->rsp = s->rsp;
 	st->rip = s->rip;
 	st->rflags = s->rflags;
-	st->cr0 = s->cr0;
+	st->cr0 = cr0;
 	st->cr2 = s->cr2;
 	st->cr3 = s->cr3;
 	st->cr4 = s->cr4;
 	/* LMA is LME AND PG (APM vol.2 14.6.1). Bochs 2.7 saved EFER = 0x1100 (LME, no LMA)
 	 * with CR0.PG = 1 in the exit of a compatibility-mode CR0 write (isolation/bios-e820):
 	 * taken as it was, the instruction decoder walked the guest's 4-level tables as PAE. */
-	bool lma = (s->efer & EFER_LMA) || ((s->efer & EFER_LME) && (s->cr0 & CR0_PG_BIT));
+	bool lma = (efer & EFER_LMA) || ((efer & EFER_LME) && (cr0 & CR0_PG_BIT));
 	st->efer = (st->efer & ~(uint64_t)EFER_LMA) | (lma ? EFER_LMA : 0);
 	st->cs_base = s->cs.base;
-	st->cs_long = (s->cs.attrib & SEG_ATTR_L) != 0;
-	st->cs_db = (s->cs.attrib & SEG_ATTR_DB) != 0;
+	st->cs_long = (cs_attrib & SEG_ATTR_L) != 0;
+	st->cs_db = (cs_attrib & SEG_ATTR_DB) != 0;
 	st->cpl = s->cpl;
 }
 
+void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
+{
+	state_from_vmcb(v, sv->vmcb);
+}
+
+/* The fixed exit path: what the next entry needs into the VMCB, the world switch, the
+ * state and the exit out of it, each read once. */
 static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 {
 	struct svm_vcpu *sv = v->backend;
-	sync_to_vmcb(v, sv);
-	sv->entry_event = (struct svm_entry_event){ sv->vmcb->control.eventinj, sv->vmcb->save.rip,
-						    sv->vmcb->control.next_rip };
+	struct vmcb *vmcb = sv->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+	sync_to_vmcb(v, sv, vmcb);
+	/* what this entry injects, for svm_event_redeliver: only an injected event's RIP and
+	 * next RIP are ever compared there */
+	uint64_t eventinj = c->eventinj;
+	sv->entry_event.eventinj = eventinj;
+	if (eventinj & SVM_EVENT_VALID) {
+		sv->entry_event.rip = vmcb->save.rip;
+		sv->entry_event.next_rip = c->next_rip;
+	}
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
-	struct vmcb_control *c = &sv->vmcb->control;
 	c->tlb_control = 0;
-	svm_state_from_vmcb(v, sv);
-	svm_decode_exit(sv->vmcb, sv->nrips, e);
+	state_from_vmcb(v, vmcb);
+	svm_exit_decode(vmcb, sv->nrips, v->state.gpr.rcx, e);
 	/* An intercepted NMI is held while GIF is 0 (APM vol.2 15.17): nestbed takes it now
 	 * (its handler only returns) and the core decides whose it was: a kick, L1's (held
 	 * for L1 until its STGI by the nested layer) or the guest's (injected back). */
 	if (e->kind == EXIT_NMI)
 		__asm__ volatile("stgi; clgi" ::: "memory");
-	if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
-		e->u.msr = (uint32_t)v->state.gpr.rcx;
 	/* An event the CPU was delivering when the exit came is delivered again on the next
 	 * entry, so nothing in flight is lost (APM 15.7.2), and a software interrupt the guest
 	 * raised itself is not doubled: its instruction runs again (svm_event.c). A nested
 	 * layer that reflects the exit builds its own entry instead. */
+	uint64_t exitintinfo = c->exitintinfo;
+	if (!(exitintinfo & SVM_EVENT_VALID)) {
+		c->eventinj = 0; /* nothing was in flight: the common case */
+		return 0;
+	}
 	uint64_t next_rip = c->next_rip;
-	c->eventinj = svm_event_redeliver(c->exitintinfo, &sv->entry_event, sv->vmcb->save.rip,
+	c->eventinj = svm_event_redeliver(exitintinfo, &sv->entry_event, vmcb->save.rip,
 					  &next_rip);
 	c->next_rip = next_rip;
 	return 0;

@@ -21,20 +21,6 @@
 #include "core/guest_mem.h"
 #include "core/run.h"
 
-uint64_t svm_efer_for_cpu(uint64_t efer, uint64_t cr0)
-{
-	return (cr0 & CR0_PG) ? efer : efer & ~(uint64_t)EFER_LME;
-}
-
-void svm_long_mode_intercepts(struct vmcb *vmcb, uint64_t efer)
-{
-	/* Left set once the guest has used LME: a guest that sets LME runs in long mode for
-	 * good, and nestbed does not need to know whether L1 asked for it (nested: the
-	 * reflection decision reads L1's own VMCB, not this one). */
-	if (efer & EFER_LME)
-		vmcb->control.intercept_cr |= SVM_INTERCEPT_CR0_WRITE;
-}
-
 int svm_cr0_write_value(struct vcpu *v, uint64_t *value)
 {
 	struct vcpu_state *st = &v->state;
