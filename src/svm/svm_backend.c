@@ -11,6 +11,8 @@
 #include "core/exception.h"
 #include "core/guest_mem.h"
 #include "core/lapic.h"
+#include "core/machine.h"
+#include "core/marks.h"
 #include "core/io_intercepts.h"
 #include "core/memory.h"
 #include "core/platform.h"
@@ -325,7 +327,10 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	sync_to_vmcb(v, sv);
 	sv->entry_event = (struct svm_entry_event){ sv->vmcb->control.eventinj, sv->vmcb->save.rip,
 						    sv->vmcb->control.next_rip };
+	uint64_t entered = machine.options.marks ? marks_rdtsc() : 0;
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
+	if (machine.options.marks)
+		v->marks.guest_ticks += marks_rdtsc() - entered;
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->tlb_control = 0;
 	svm_state_from_vmcb(v, sv);
