@@ -14,7 +14,10 @@ void marks_count(struct vcpu *v, const struct exit *e)
 	if (!machine.options.marks)
 		return;
 	unsigned level = v->level < TRACE_LEVELS ? v->level : TRACE_LEVELS - 1;
-	v->marks.codes[level][marks_code_slot(e->native_code)]++;
+	unsigned slot = marks_code_slot(e->native_code);
+	v->marks.codes[level][slot]++;
+	v->marks.exit_level = level;
+	v->marks.exit_slot = slot;
 	if (level == 1 && e->kind == EXIT_TDP_FAULT && e->u.tdp.write && v->apic_page &&
 	    (e->u.tdp.gpa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) == v->apic_page)
 		v->marks.apic_writes[(e->u.tdp.gpa & (APIC_MMIO_SIZE - 1)) >> 4]++;
@@ -32,8 +35,10 @@ static void add_vcpu(struct marks_snapshot *s, const struct vcpu *c)
 		s->level[l].total += c->trace.level[l].total;
 		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
 			s->level[l].by_kind[k] += c->trace.level[l].by_kind[k];
-		for (unsigned i = 0; i < MARKS_CODE_SLOTS; i++)
+		for (unsigned i = 0; i < MARKS_CODE_SLOTS; i++) {
 			s->codes[l][i] += c->marks.codes[l][i];
+			s->code_ticks[l][i] += c->marks.code_ticks[l][i];
+		}
 	}
 	s->reflected.total += c->trace.reflected.total;
 	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
@@ -75,5 +80,8 @@ void marks_cpuid(struct vcpu *v, uint32_t leaf, uint32_t tag)
 	marks_format_json(s, v->ops->exit_name, mark_out, NULL);
 	kprintf("\n");
 	console_unlock();
-	v->marks.own_ticks += marks_rdtsc() - start;
+	uint64_t took = marks_rdtsc() - start;
+	v->marks.own_ticks += took;
+	if (v->marks.exit_tsc)
+		v->marks.exit_tsc += took; /* not the mark's exit's cost */
 }

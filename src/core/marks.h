@@ -30,7 +30,12 @@
 struct marks {
 	uint64_t guest_ticks;     /* TSC ticks the vCPU spent in guest mode (world switches) */
 	uint64_t own_ticks;       /* ticks spent printing marks: left out of the next ones */
+	uint64_t exit_tsc;        /* the last world switch ended then (0: none yet) */
+	unsigned exit_level, exit_slot; /* ... with this exit (marks_count) */
 	uint32_t codes[3][MARKS_CODE_SLOTS];  /* [level][native code slot] */
+	/* nestbed's ticks from the end of a world switch to the start of the next, by the
+	 * exit that began them (printing marks left out) */
+	uint64_t code_ticks[3][MARKS_CODE_SLOTS];
 	uint32_t apic_writes[MARKS_APIC_REGS]; /* L1 writes to its xAPIC page, by register */
 };
 
@@ -43,12 +48,27 @@ void marks_count(struct vcpu *v, const struct exit *e);
  * answers the CPUID as usual). */
 void marks_cpuid(struct vcpu *v, uint32_t leaf, uint32_t tag);
 
-/* Around the world switch (backends): guest time for the marks, when the option is on. */
 static inline uint64_t marks_rdtsc(void)
 {
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Around the world switch (backends, only with the option): guest time, and nestbed's
+ * time since the last switch for the exit that caused it. */
+static inline uint64_t marks_switch_begin(struct marks *m)
+{
+	uint64_t now = marks_rdtsc();
+	if (m->exit_tsc)
+		m->code_ticks[m->exit_level][m->exit_slot] += now - m->exit_tsc;
+	return now;
+}
+
+static inline void marks_switch_end(struct marks *m, uint64_t began)
+{
+	m->exit_tsc = marks_rdtsc();
+	m->guest_ticks += m->exit_tsc - began;
 }
 
 /* The slot of a native code in struct marks.codes, and back (pure; host-tested). */

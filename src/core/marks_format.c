@@ -47,6 +47,26 @@ static void counters(struct out *o, const char *key, const struct exit_counters 
 	emit(o, "}");
 }
 
+static void by_code(struct out *o, unsigned level, const char *what, const uint64_t *n,
+		    marks_name_fn name)
+{
+	emit(o, ",\"l%u_%s\":{", level, what);
+	const char *sep = "";
+	for (unsigned i = 0; i < MARKS_CODE_SLOTS; i++) {
+		if (!n[i])
+			continue;
+		const char *nm = i == MARKS_CODE_SLOTS - 1 ? "other" :
+				 name ? name(marks_slot_code(i)) : NULL;
+		if (nm)
+			emit(o, "%s\"%s\":%llu", sep, nm, (unsigned long long)n[i]);
+		else
+			emit(o, "%s\"%#llx\":%llu", sep, (unsigned long long)marks_slot_code(i),
+			     (unsigned long long)n[i]);
+		sep = ",";
+	}
+	emit(o, "}");
+}
+
 void marks_format_json(const struct marks_snapshot *s, marks_name_fn name, trace_out_fn out,
 		       void *ctx)
 {
@@ -56,23 +76,10 @@ void marks_format_json(const struct marks_snapshot *s, marks_name_fn name, trace
 	counters(&o, "l1", &s->level[1]);
 	counters(&o, "l2", &s->level[2]);
 	counters(&o, "reflected", &s->reflected);
-	for (unsigned l = 1; l < TRACE_LEVELS; l++) {
-		emit(&o, ",\"l%u_codes\":{", l);
-		const char *sep = "";
-		for (unsigned i = 0; i < MARKS_CODE_SLOTS; i++) {
-			if (!s->codes[l][i])
-				continue;
-			const char *n = i == MARKS_CODE_SLOTS - 1 ? "other" :
-					name ? name(marks_slot_code(i)) : NULL;
-			if (n)
-				emit(&o, "%s\"%s\":%llu", sep, n, (unsigned long long)s->codes[l][i]);
-			else
-				emit(&o, "%s\"%#llx\":%llu", sep, (unsigned long long)marks_slot_code(i),
-				     (unsigned long long)s->codes[l][i]);
-			sep = ",";
-		}
-		emit(&o, "}");
-	}
+	for (unsigned l = 1; l < TRACE_LEVELS; l++)
+		by_code(&o, l, "codes", s->codes[l], name);
+	for (unsigned l = 1; l < TRACE_LEVELS; l++)
+		by_code(&o, l, "code_ticks", s->code_ticks[l], name);
 	emit(&o, ",\"l1_apic_writes\":{");
 	const char *sep = "";
 	for (unsigned r = 0; r < MARKS_APIC_REGS; r++) {

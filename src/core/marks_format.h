@@ -18,6 +18,7 @@ struct marks_snapshot {
 	struct exit_counters level[TRACE_LEVELS];
 	struct exit_counters reflected;
 	uint64_t codes[TRACE_LEVELS][MARKS_CODE_SLOTS];
+	uint64_t code_ticks[TRACE_LEVELS][MARKS_CODE_SLOTS]; /* nestbed's ticks by exit */
 	uint64_t apic_writes[MARKS_APIC_REGS];
 };
 
@@ -26,6 +27,7 @@ typedef const char *(*marks_name_fn)(uint64_t native_code);
 
 /* `{"tag":T,"cpu":C,"ticks":N,"guest_ticks":N,"l1":{"total":N,"cpuid":N,...},"l2":{...},
  *   "reflected":{...},"l1_codes":{"VMRUN":N,...},"l2_codes":{...},
+ *   "l1_code_ticks":{"VMRUN":N,...},"l2_code_ticks":{...},
  *   "l1_apic_writes":{"0xb0":N,...}}`, zero counts left out; a code without a name is
  * written as its number ("0x1f"), the slot of codes beyond the table as "other". */
 void marks_format_json(const struct marks_snapshot *s, marks_name_fn name, trace_out_fn out,

@@ -327,10 +327,10 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	sync_to_vmcb(v, sv);
 	sv->entry_event = (struct svm_entry_event){ sv->vmcb->control.eventinj, sv->vmcb->save.rip,
 						    sv->vmcb->control.next_rip };
-	uint64_t entered = machine.options.marks ? marks_rdtsc() : 0;
+	uint64_t entered = machine.options.marks ? marks_switch_begin(&v->marks) : 0;
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
 	if (machine.options.marks)
-		v->marks.guest_ticks += marks_rdtsc() - entered;
+		marks_switch_end(&v->marks, entered);
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->tlb_control = 0;
 	svm_state_from_vmcb(v, sv);

@@ -71,6 +71,8 @@ static void test_json(void **state)
 	s.codes[2][marks_code_slot(0x72)] = 1;
 	s.codes[2][marks_code_slot(0x1f)] = 4;
 	s.codes[2][MARKS_CODE_SLOTS - 1] = 5;
+	s.code_ticks[1][marks_code_slot(0x80)] = 5000;
+	s.code_ticks[2][marks_code_slot(0x72)] = 900;
 	s.apic_writes[0xb0 >> 4] = 7;
 	out_len = 0;
 	marks_format_json(&s, names, sink, NULL);
@@ -81,6 +83,7 @@ static void test_json(void **state)
 		"\"reflected\":{\"total\":1,\"cpuid\":1},"
 		"\"l1_codes\":{\"VMRUN\":2,\"NPF\":1},"
 		"\"l2_codes\":{\"0x1f\":4,\"CPUID\":1,\"other\":5},"
+		"\"l1_code_ticks\":{\"VMRUN\":5000},\"l2_code_ticks\":{\"CPUID\":900},"
 		"\"l1_apic_writes\":{\"0xb0\":7}}");
 	/* nothing counted: empty objects, still valid JSON */
 	memset(&s, 0, sizeof(s));
@@ -89,7 +92,7 @@ static void test_json(void **state)
 	assert_string_equal(out,
 		"{\"tag\":0,\"cpu\":0,\"ticks\":0,\"guest_ticks\":0,\"l1\":{\"total\":0},"
 		"\"l2\":{\"total\":0},\"reflected\":{\"total\":0},\"l1_codes\":{},\"l2_codes\":{},"
-		"\"l1_apic_writes\":{}}");
+		"\"l1_code_ticks\":{},\"l2_code_ticks\":{},\"l1_apic_writes\":{}}");
 }
 
 int main(void)
