@@ -191,11 +191,18 @@ int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const v
 	return 0;
 }
 
+static size_t fetch_direct(const struct vcpu *v, uint64_t linear, uint8_t *bytes, size_t len);
+
 int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 {
 	const struct vcpu_state *s = &v->state;
 	uint8_t bytes[INSN_MAX_LENGTH];
-	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	/* the in-place walk first (an L1's xAPIC write: every EOI and timer write of a
+	 * Linux L1); the general walk where it declines (a page boundary within 15 bytes,
+	 * other paging modes, memory that is not plainly the guest's) */
+	size_t got = fetch_direct(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	if (!got)
+		got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
 	enum insn_mode mode = insn_mode_of(s->cr0 & CR0_PE, s->rflags & RFLAGS_VM,
 					   s->efer & EFER_LMA, s->cs_long, s->cs_db);
 	int rc = insn_decode(bytes, got, mode,
