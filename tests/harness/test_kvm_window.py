@@ -80,3 +80,41 @@ def test_split_cost_solves_both_runs():
     assert s["share_of_extra_instructions"] == 0.5
     # a negative solution (noise) is no answer
     assert bench._split_cost((12000, 13000), (1000, 11000), (1.0, 3.0)) is None
+
+
+def test_kvm_l2_loop_window_structure(monkeypatch):
+    """The bench's figures from fake runs: -icount instructions, wall-clock medians of
+    alternating runs, the ratio and its split (no emulator)."""
+    from harness import kvm
+    monkeypatch.setattr(kvm, "prepare", lambda: None)
+    monkeypatch.setattr(bench, "get_platform", lambda name: name)
+    win = {"cpuid": {"l0_exits": 50000, "l0_exits_per_reflected": 5.0,
+                     "nestbed_ticks_per_iteration": 7000},
+           "io": {"l0_exits": 60000, "l0_exits_per_reflected": 6.0}}
+    calls = []
+
+    def fake(platform, name, bare, l1_args, icount, loops):
+        calls.append((bare, l1_args, icount))
+        n = sum(1 for c in calls if not c[0] and not c[2])   # nestbed wall-clock runs
+        if icount:
+            us = {"cpuid": 2.5 if bare else 9.0, "io": 4.0 if bare else 12.0}
+        else:   # wall clock: 12 us bare; nestbed 52, 60, 56 us (median 56)
+            us = {"cpuid": 12.0 if bare else [52.0, 60.0, 56.0][(n - 1) % 3],
+                  "io": 20.0 if bare else 80.0}
+        entry = {"l2_loops": {k: {"us_each": v} for k, v in us.items()}}
+        if icount:
+            entry["instructions_per_iteration"] = {k: round(v * 1000) for k, v in us.items()}
+        if not bare:
+            entry["windows"] = win
+        return entry
+    monkeypatch.setattr(bench, "_kvm_loop_run", fake)
+    f = bench.kvm_l2_loop_window("qemu-svm-vgif", lambda *a: None, loops=10000)
+    assert [c[1] for c in calls].count("") == 8 and len(calls) == 16
+    ic = f["npt1"]["icount"]
+    assert ic["nestbed_instructions_per_l2_cpuid_round_trip"] == 7000
+    assert ic["instructions_ratio_nestbed_to_bare"] == {"cpuid": 3.6, "io": 3.0}
+    wl = f["npt1"]["wall"]
+    assert wl["nestbed"]["us_each_median"]["cpuid"] == 56.0
+    assert wl["us_ratio_nestbed_to_bare"] == {"cpuid": 4.67, "io": 4.0}
+    assert set(wl["slowdown_split"]) == {"cpuid", "io"}
+    assert f["targets"]["l0_exits_per_reflected"] == 5.6
