@@ -80,6 +80,15 @@ static int vcpu_phys_access(const struct vcpu *v, uint64_t gpa, void *buf, size_
 	return 0;
 }
 
+void *vcpu_phys_ptr(const struct vcpu *v, uint64_t gpa, size_t len)
+{
+	uint64_t hpa, page_end;
+	if (!len || translate(v, gpa, &hpa, &page_end) || page_end - gpa < len ||
+	    !guest_range_ok(hpa, len))
+		return NULL;
+	return phys_to_virt(hpa);
+}
+
 int vcpu_phys_read(const struct vcpu *v, uint64_t gpa, void *buf, size_t len)
 {
 	return vcpu_phys_access(v, gpa, buf, len, false);

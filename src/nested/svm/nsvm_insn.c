@@ -40,53 +40,28 @@ bool nsvm_insn_checks(struct vcpu *v, uint64_t pa)
 
 /* ---- the other SVM instructions in L1 ---- */
 
-/* The parts of L1's VMCB that VMLOAD reads and VMSAVE writes (APM vol.2 15.5.2): FS
- * and GS (adjacent), LDTR, TR, and STAR ... SYSENTER_EIP (adjacent, 0x600-0x63f), as
- * offsets into the save area. Only those bytes move: the save area is 3 KiB (reading it all
- * was a third of a VMLOAD's instructions, reading and writing it all half a VMSAVE's),
- * and a VMSAVE that wrote back the rest would undo another CPU's writes to it. */
-#define SAVE_OFF(f) __builtin_offsetof(struct vmcb_save, f)
-static const struct { uint32_t off, len; } VMLOAD_PARTS[] = {
-	{ SAVE_OFF(fs), 2 * sizeof(struct vmcb_segment) },              /* fs, gs */
-	{ SAVE_OFF(ldtr), sizeof(struct vmcb_segment) },
-	{ SAVE_OFF(tr), sizeof(struct vmcb_segment) },
-	{ SAVE_OFF(star), SAVE_OFF(sysenter_eip) + sizeof(uint64_t) - SAVE_OFF(star) },
-};
-_Static_assert(SAVE_OFF(gs) == SAVE_OFF(fs) + sizeof(struct vmcb_segment), "FS, GS adjacent");
-_Static_assert(SAVE_OFF(kernel_gs_base) > SAVE_OFF(star) &&
-	       SAVE_OFF(kernel_gs_base) < SAVE_OFF(sysenter_eip) &&
-	       SAVE_OFF(sysenter_cs) > SAVE_OFF(star) && SAVE_OFF(sysenter_esp) > SAVE_OFF(star),
-	       "the syscall and sysenter MSRs lie between STAR and SYSENTER_EIP");
-
+/* VMLOAD reads and VMSAVE writes FS, GS, LDTR, TR and the syscall/sysenter MSRs of the
+ * VMCB at RAX (APM vol.2 15.5.2): only those fields move, in place (the save area is
+ * 3 KiB: copying it in and out was half a VMSAVE's instructions, and writing it all back
+ * would undo another CPU's writes to the rest of L1's VMCB). RAX is page-aligned
+ * (nsvm_insn_checks), so the save area lies in one page: all of it is L1's memory or
+ * none (#GP, as before). */
 static void emulate_vmload_vmsave(struct vcpu *v, struct exit *e, bool load)
 {
 	struct nsvm *n = nsvm_of(v);
 	uint64_t pa = v->state.gpr.rax;
 	if (!nsvm_insn_checks(v, pa))
 		return;
-	/* L1's save area as far as these instructions see it: those parts read or written
-	 * in place (one page: all of them are L1's memory or none), the rest of tmp unused.
-	 * A VMCB is one page: every part lies in it. */
-	struct vmcb_save tmp;
-	uint8_t *t = (uint8_t *)&tmp;
-	uint64_t save = pa + __builtin_offsetof(struct vmcb, save);
-	if (load) {
-		for (unsigned i = 0; i < sizeof(VMLOAD_PARTS) / sizeof(VMLOAD_PARTS[0]); i++)
-			if (vcpu_phys_read(v, save + VMLOAD_PARTS[i].off, t + VMLOAD_PARTS[i].off,
-					   VMLOAD_PARTS[i].len)) {
-				nsvm_inject_exception(v, VECTOR_GP, true);
-				return;
-			}
-		nsvm_copy_vmload_state(&n->vmcb01->save, &tmp);
-	} else {
-		nsvm_copy_vmload_state(&tmp, &n->vmcb01->save);
-		for (unsigned i = 0; i < sizeof(VMLOAD_PARTS) / sizeof(VMLOAD_PARTS[0]); i++)
-			if (vcpu_phys_write(v, save + VMLOAD_PARTS[i].off, t + VMLOAD_PARTS[i].off,
-					    VMLOAD_PARTS[i].len)) {
-				nsvm_inject_exception(v, VECTOR_GP, true);
-				return;
-			}
+	struct vmcb_save *l1 = vcpu_phys_ptr(v, pa + __builtin_offsetof(struct vmcb, save),
+					     sizeof(struct vmcb_save));
+	if (!l1) {
+		nsvm_inject_exception(v, VECTOR_GP, true);
+		return;
 	}
+	if (load)
+		nsvm_copy_vmload_state(&n->vmcb01->save, l1);
+	else
+		nsvm_copy_vmload_state(l1, &n->vmcb01->save);
 	vcpu_skip_instruction(v, e);
 }
 
