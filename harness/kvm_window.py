@@ -21,9 +21,9 @@ WHY = {
     "VMRUN": "KVM's VMRUN: nestbed runs L2 (always an exit)",
     "VMLOAD": "KVM's VMLOADs around VMRUN (no virtual VMLOAD/VMSAVE on this CPU)",
     "VMSAVE": "KVM's VMSAVE after VMRUN, and of its host state on return from user space",
-    "CLGI": "CLGI intercepted while physical interrupts go straight to L1 (nsvm l1_gif)",
-    "STGI": "STGI intercepted while an interrupt or NMI waits for L1's GIF",
-    "INTR": "physical interrupt while INTR is intercepted (L1's GIF may be 0)",
+    "CLGI": "CLGI intercepted while physical interrupts go straight to L1 (l1_gif.h)",
+    "STGI": "STGI intercepted while an interrupt or NMI waits for L1's GIF (l1_gif.h)",
+    "INTR": "physical interrupt while INTR is intercepted (L1's GIF may be 0: l1_gif.h)",
     "NPF": "L1's write to its xAPIC page (read-only: ICR writes must exit)",
     "CPUID": "L1's CPUID (nestbed's CPUID policy)",
     "IOIO": "L1's I/O to a port nestbed intercepts",
@@ -106,6 +106,7 @@ def window(begin: dict, end: dict, iterations: Optional[int] = None) -> dict:
         out["l2_code_ticks_each"] = {
             k: round(v / out["l2_codes"][k]) for k, v in out["l2_code_ticks"].items()
             if out["l2_codes"].get(k)}
+    out["l1_exits_why"] = {k: WHY.get(k, "see nestbed's trace") for k in out["l1_codes"]}
     if iterations:
         out["iterations"] = iterations
         out["nestbed_ticks_per_iteration"] = round((ticks - guest) / iterations)

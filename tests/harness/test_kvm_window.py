@@ -58,6 +58,8 @@ def test_window_figures():
     assert w["l1_code_ticks_each"] == {"INTR": 500, "NPF": 1200, "VMLOAD": 1000,
                                        "VMRUN": 1000, "VMSAVE": 750}
     assert w["l2_code_ticks_each"] == {"CPUID": 1600}
+    assert set(w["l1_exits_why"]) == set(w["l1_codes"])
+    assert "VMLOAD/VMSAVE" in w["l1_exits_why"]["VMLOAD"]
 
 
 def test_loop_windows_uses_vcpu0_and_complete_pairs():
