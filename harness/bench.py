@@ -278,7 +278,7 @@ def kvm_l2_loop_window(platform_name: str, say, icount: bool = True, wall: bool 
     QEMU's world switches and instructions. Physical timer interrupts per reflected exit
     follow the guest's clock: deterministic under -icount, the emulator's speed (and the
     machine's load) otherwise; both are recorded."""
-    from . import kvm
+    from . import kvm, kvm_window
     platform = get_platform(platform_name)
     kvm.prepare()
     vendor = "vmx" if platform_name.endswith("vmx") else "svm"
@@ -291,6 +291,7 @@ def kvm_l2_loop_window(platform_name: str, say, icount: bool = True, wall: bool 
             w = ic["nestbed"]["windows"]
             ic["nestbed_instructions_per_l2_cpuid_round_trip"] = \
                 w.get("cpuid", {}).get("nestbed_ticks_per_iteration")
+            ic["l0_exits_per_reflected_both_loops"] = kvm_window.loops_together(w)
             ic["instructions_ratio_nestbed_to_bare"] = {
                 k: round(v / ic["bare"]["instructions_per_iteration"][k], 2)
                 for k, v in ic["nestbed"]["instructions_per_iteration"].items()

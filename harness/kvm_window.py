@@ -127,3 +127,11 @@ def loop_windows(marks: List[dict], iterations: Optional[int] = None) -> Dict[st
         if a in by_tag and b in by_tag:
             out[name] = window(by_tag[a], by_tag[b], iterations)
     return out
+
+
+def loops_together(windows: Dict[str, dict]) -> Optional[float]:
+    """L0 exits per reflected exit over both loops (the L2 part of a whole run, without
+    L1's boot): the figure issue 13's whole-run target describes."""
+    l0 = sum(w.get("l0_exits", 0) for w in windows.values())
+    ref = sum(w.get("reflected", 0) for w in windows.values())
+    return round(l0 / ref, 3) if ref else None

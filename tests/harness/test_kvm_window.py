@@ -71,6 +71,12 @@ def test_loop_windows_uses_vcpu0_and_complete_pairs():
     assert w["cpuid"]["reflected"] == 10
 
 
+def test_loops_together():
+    assert kvm_window.loops_together({"cpuid": {"l0_exits": 50, "reflected": 10},
+                                      "io": {"l0_exits": 60, "reflected": 10}}) == 5.5
+    assert kvm_window.loops_together({}) is None
+
+
 def test_split_cost_solves_both_runs():
     # bare: 1000 instructions and 1 switch take 12 us; nestbed: 11000 and 3 take 52 us
     # -> 2 ns per instruction, 10 us per switch
@@ -115,6 +121,7 @@ def test_kvm_l2_loop_window_structure(monkeypatch):
     ic = f["npt1"]["icount"]
     assert ic["nestbed_instructions_per_l2_cpuid_round_trip"] == 7000
     assert ic["instructions_ratio_nestbed_to_bare"] == {"cpuid": 3.6, "io": 3.0}
+    assert ic["l0_exits_per_reflected_both_loops"] is None   # the fake windows have none
     wl = f["npt1"]["wall"]
     assert wl["nestbed"]["us_each_median"]["cpuid"] == 56.0
     assert wl["us_ratio_nestbed_to_bare"] == {"cpuid": 4.67, "io": 4.0}
