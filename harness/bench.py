@@ -268,6 +268,19 @@ def _split_cost(wall, instructions, switches):
             "share_of_extra_instructions": round((in_ - ib) * a / extra, 3) if extra else None}
 
 
+def _split_at_bare_speed(wall_ratio, instructions_ratio):
+    """The loops' slowdown split without fitting (a fit of two noisy wall-clock runs can
+    fail): had nestbed's extra instructions run at the bare loop's average speed (its
+    world switch included), they would explain (instructions_ratio - 1) of the
+    (wall_ratio - 1) extra; the rest is the extra world switches (TCG flushes its TLB at
+    each VMRUN and #VMEXIT, so the code after each runs slower)."""
+    if not wall_ratio or wall_ratio <= 1 or not instructions_ratio:
+        return None
+    share = (instructions_ratio - 1) / (wall_ratio - 1)
+    return {"share_of_extra_instructions": round(share, 3),
+            "share_of_extra_world_switches": round(1 - share, 3)}
+
+
 def kvm_l2_loop_window(platform_name: str, say, icount: bool = True, wall: bool = True,
                        loops: int = KVM_WINDOW_LOOPS, wall_runs: int = 3) -> dict:
     """Linux KVM as L1, its two L2 loops measured alone (issue 13): nestbed's marks
@@ -342,6 +355,9 @@ def kvm_l2_loop_window(platform_name: str, say, icount: bool = True, wall: bool 
                                             wl["nestbed"]["us_each_median"][k] * 1000),
                                            (ib, in_), (1.0, sn))
                 wl["slowdown_split"] = split
+                wl["slowdown_split_at_bare_speed"] = {
+                    k: _split_at_bare_speed(r, ic["instructions_ratio_nestbed_to_bare"].get(k))
+                    for k, r in wl["us_ratio_nestbed_to_bare"].items()}
             entry["wall"] = wl
             say("bench: kvm window %s %s wall clock (median of %d): per reflected exit %s, "
                 "loops nestbed/bare %s" % (

@@ -71,6 +71,13 @@ def test_loop_windows_uses_vcpu0_and_complete_pairs():
     assert w["cpuid"]["reflected"] == 10
 
 
+def test_split_at_bare_speed():
+    assert bench._split_at_bare_speed(5.0, 3.0) == {"share_of_extra_instructions": 0.5,
+                                                    "share_of_extra_world_switches": 0.5}
+    assert bench._split_at_bare_speed(1.0, 3.0) is None
+    assert bench._split_at_bare_speed(5.0, None) is None
+
+
 def test_loops_together():
     assert kvm_window.loops_together({"cpuid": {"l0_exits": 50, "reflected": 10},
                                       "io": {"l0_exits": 60, "reflected": 10}}) == 5.5
@@ -126,4 +133,7 @@ def test_kvm_l2_loop_window_structure(monkeypatch):
     assert wl["nestbed"]["us_each_median"]["cpuid"] == 56.0
     assert wl["us_ratio_nestbed_to_bare"] == {"cpuid": 4.67, "io": 4.0}
     assert set(wl["slowdown_split"]) == {"cpuid", "io"}
+    # instructions 3.6x, time 4.67x: (3.6 - 1) / (4.67 - 1) of the extra is instructions
+    assert wl["slowdown_split_at_bare_speed"]["cpuid"] == {
+        "share_of_extra_instructions": 0.708, "share_of_extra_world_switches": 0.292}
     assert f["targets"]["l0_exits_per_reflected"] == 5.6
