@@ -205,6 +205,197 @@ def kvm_l1(platform_name: str, say) -> dict:
     return figures
 
 
+# Issue 13's targets for Linux KVM as L1 on qemu-svm (qemu-svm-vgif for the exits)
+KVM_TARGETS = {"l0_exits_per_reflected": 5.6, "nestbed_instructions_per_l2_cpuid_round_trip": 6000,
+               "l2_loops_nestbed_to_bare": 2.5}
+KVM_WINDOW_LOOPS = 10000
+
+
+def _kvm_loop_run(platform, platform_name, bare, l1_args, icount, loops):
+    """One KVM run with marks (under nestbed): the loops' rates as the runner timed them
+    and, under nestbed, the windows between the marks (harness/kvm_window.py)."""
+    from . import kvm, kvm_window
+    lines, rates = [], {}
+
+    def on_line(line, test):
+        if "nestbed-mark" in line:
+            lines.append(line)
+        m = LOOP_RATE.search(line)
+        if m:
+            rates[m.group(1).lower().replace("/", "")] = {
+                "count": int(m.group(2)), "seconds": float(m.group(3)),
+                "per_second": int(m.group(4)), "us_each": float(m.group(5))}
+    spec = kvm.spec_for(platform_name, bare, l1_args=l1_args, loops=loops,
+                        nestbed_args="" if bare else "marks")
+    spec.icount = icount
+    timeout = kvm.timeout_for(platform_name) * (4 if icount else 2)
+    result = run(platform, spec, timeout=timeout, on_line=on_line)
+    if result.verdict != "pass":
+        raise RuntimeError("kvm %s %s %s%s: %s" % (platform_name, spec.mode, l1_args or "npt1",
+                                                   " -icount" if icount else "", result.reason))
+    entry = {"l2_loops": rates}
+    if icount:
+        # the TSC counts instructions (1 per ns of the guest's clock): the runner's
+        # microseconds per iteration are thousands of instructions (L1, L2 and nestbed)
+        entry["instructions_per_iteration"] = {k: round(v["us_each"] * 1000)
+                                               for k, v in rates.items()}
+    if not bare:
+        entry["windows"] = kvm_window.loop_windows(kvm_window.parse_marks(lines), loops)
+        if not entry["windows"]:
+            raise RuntimeError("kvm %s: no nestbed-mark lines (the runner's marks?)" %
+                               platform_name)
+    return entry
+
+
+def _split_cost(wall, instructions, switches):
+    """Part of issue 13's question: how much of the L2 loops' slowdown is QEMU's world
+    switches (each VMRUN and #VMEXIT under TCG flushes its TLB) and how much is
+    instructions. Per iteration, wall = instructions * a + switches * b, solved from the
+    bare and the nestbed run (two equations, two unknowns: a ns per instruction, b ns
+    per world switch pair); None when the solution is not positive (noise)."""
+    (tb, tn), (ib, in_), (sb, sn) = wall, instructions, switches
+    det = ib * sn - in_ * sb
+    if not det:
+        return None
+    a = (tb * sn - tn * sb) / det
+    b = (ib * tn - in_ * tb) / det
+    if a <= 0 or b <= 0:
+        return None
+    extra = tn - tb
+    return {"ns_per_instruction": round(a, 3), "us_per_world_switch": round(b / 1000, 2),
+            "extra_us_per_iteration": round(extra / 1000, 1),
+            "share_of_extra_world_switches": round((sn - sb) * b / extra, 3) if extra else None,
+            "share_of_extra_instructions": round((in_ - ib) * a / extra, 3) if extra else None}
+
+
+def _split_at_bare_speed(wall_ratio, instructions_ratio):
+    """The loops' slowdown split without fitting (a fit of two noisy wall-clock runs can
+    fail): had nestbed's extra instructions run at the bare loop's average speed (its
+    world switch included), they would explain (instructions_ratio - 1) of the
+    (wall_ratio - 1) extra; the rest is the extra world switches (TCG flushes its TLB at
+    each VMRUN and #VMEXIT, so the code after each runs slower)."""
+    if not wall_ratio or wall_ratio <= 1 or not instructions_ratio:
+        return None
+    share = (instructions_ratio - 1) / (wall_ratio - 1)
+    return {"share_of_extra_instructions": round(share, 3),
+            "share_of_extra_world_switches": round(1 - share, 3)}
+
+
+def kvm_l2_loop_window(platform_name: str, say, icount: bool = True, wall: bool = True,
+                       loops: int = KVM_WINDOW_LOOPS, wall_runs: int = 3) -> dict:
+    """Linux KVM as L1, its two L2 loops measured alone (issue 13): nestbed's marks
+    around each loop give the L0 exits by level, kind and native code, per reflected
+    exit, and nestbed's own ticks. Under -icount (deterministic) those ticks are
+    instructions: nestbed's per L2 CPUID round trip; without it (wall clock, bare and
+    nestbed one after the other) the loops' ratio nestbed / bare, and its split into
+    QEMU's world switches and instructions. Physical timer interrupts per reflected exit
+    follow the guest's clock: deterministic under -icount, the emulator's speed (and the
+    machine's load) otherwise; both are recorded."""
+    from . import kvm, kvm_window
+    platform = get_platform(platform_name)
+    kvm.prepare()
+    vendor = "vmx" if platform_name.endswith("vmx") else "svm"
+    figures = {"loops": loops, "targets": KVM_TARGETS}
+    for npt, l1_args in KVM_TDP_SETTINGS[vendor]:
+        entry = {}
+        if icount and platform_name.startswith("qemu"):
+            ic = {mode: _kvm_loop_run(platform, platform_name, mode == "bare", l1_args, True,
+                                      loops) for mode in ("bare", "nestbed")}
+            w = ic["nestbed"]["windows"]
+            ic["nestbed_instructions_per_l2_cpuid_round_trip"] = \
+                w.get("cpuid", {}).get("nestbed_ticks_per_iteration")
+            ic["l0_exits_per_reflected_both_loops"] = kvm_window.loops_together(w)
+            ic["instructions_ratio_nestbed_to_bare"] = {
+                k: round(v / ic["bare"]["instructions_per_iteration"][k], 2)
+                for k, v in ic["nestbed"]["instructions_per_iteration"].items()
+                if ic["bare"]["instructions_per_iteration"].get(k)}
+            entry["icount"] = ic
+            say("bench: kvm window %s %s -icount: per reflected exit %s, nestbed instructions "
+                "per L2 CPUID round trip %s, instructions nestbed/bare %s" % (
+                    platform_name, npt,
+                    {k: v.get("l0_exits_per_reflected") for k, v in w.items()},
+                    ic["nestbed_instructions_per_l2_cpuid_round_trip"],
+                    ic["instructions_ratio_nestbed_to_bare"]))
+        if wall:
+            # bare and nestbed alternate, so a change of the machine's load weighs on both
+            runs = {"bare": [], "nestbed": []}
+            for _ in range(wall_runs):
+                for mode in ("bare", "nestbed"):
+                    runs[mode].append(_kvm_loop_run(platform, platform_name, mode == "bare",
+                                                    l1_args, False, loops))
+            wl = {"runs": wall_runs}
+            for mode, got in runs.items():
+                wl[mode] = {"us_each": {k: [r["l2_loops"][k]["us_each"] for r in got
+                                            if k in r["l2_loops"]] for k in ("cpuid", "io")}}
+                wl[mode]["us_each_median"] = {k: statistics.median(v)
+                                              for k, v in wl[mode]["us_each"].items() if v}
+            # the windows of the nestbed run whose CPUID loop took the median time
+            nb = sorted(runs["nestbed"], key=lambda r: r["l2_loops"].get("cpuid", {})
+                        .get("us_each", 0))[len(runs["nestbed"]) // 2]
+            wl["nestbed"]["windows"] = nb["windows"]
+            wl["nestbed"]["l0_exits_per_reflected"] = [
+                {k: w.get("l0_exits_per_reflected") for k, w in r["windows"].items()}
+                for r in runs["nestbed"]]
+            wl["us_ratio_nestbed_to_bare"] = {
+                k: round(v / wl["bare"]["us_each_median"][k], 2)
+                for k, v in wl["nestbed"]["us_each_median"].items()
+                if wl["bare"]["us_each_median"].get(k)}
+            if "icount" in entry:
+                ic = entry["icount"]
+                split = {}
+                for k in wl["us_ratio_nestbed_to_bare"]:
+                    win = ic["nestbed"]["windows"].get(k)
+                    ib = ic["bare"]["instructions_per_iteration"].get(k)
+                    in_ = ic["nestbed"]["instructions_per_iteration"].get(k)
+                    if not win or not ib or not in_:
+                        continue
+                    # bare: the L2 exit is QEMU's one world switch per iteration
+                    sn = win["l0_exits"] / loops
+                    split[k] = _split_cost((wl["bare"]["us_each_median"][k] * 1000,
+                                            wl["nestbed"]["us_each_median"][k] * 1000),
+                                           (ib, in_), (1.0, sn))
+                wl["slowdown_split"] = split
+                wl["slowdown_split_at_bare_speed"] = {
+                    k: _split_at_bare_speed(r, ic["instructions_ratio_nestbed_to_bare"].get(k))
+                    for k, r in wl["us_ratio_nestbed_to_bare"].items()}
+            entry["wall"] = wl
+            say("bench: kvm window %s %s wall clock (median of %d): per reflected exit %s, "
+                "loops nestbed/bare %s" % (
+                    platform_name, npt, wall_runs,
+                    wl["nestbed"]["l0_exits_per_reflected"], wl["us_ratio_nestbed_to_bare"]))
+        figures[npt] = entry
+    return figures
+
+
+def record_kvm_window(out_dir, say, platforms=("qemu-svm-vgif", "qemu-svm"), icount=True,
+                      wall=True) -> "Path":
+    """kvm_l2_loop_window on each platform, merged into bench.json
+    (exit_multiplication.kvm_l2_loop_window.<platform>)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bench.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    version = _git_version()
+    for name in platforms:
+        fig = kvm_l2_loop_window(name, say, icount=icount, wall=wall)
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        old = data.setdefault("exit_multiplication", {}).setdefault(
+            "kvm_l2_loop_window", {}).get(name, {})
+        # the part not measured now (-icount or wall clock) stays as it was, with its version
+        for key, entry in fig.items():
+            if key in ("loops", "targets"):
+                old[key] = entry
+                continue
+            merged = old.setdefault(key, {})
+            for part, figures in entry.items():
+                merged[part] = dict(figures, measured_with=version, date=when)
+        data["exit_multiplication"]["kvm_l2_loop_window"][name] = old
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 XEN_LOOP_RATE = re.compile(r"# (CPUID|I/O) loop: (\d+) exits in ([0-9.]+) s: (\d+)/s, "
                            r"([0-9.]+) us each")
 
@@ -354,10 +545,12 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
                                  "qemu-svm-vgif": kvm_l1("qemu-svm-vgif", say),
                                  "bochs-vmx": kvm_l1("bochs-vmx", say)},
             "xen_l1_whole_run": {"qemu-svm": xen_l1("qemu-svm", say)},
+            "kvm_l2_loop_window": data.get("exit_multiplication", {}).get("kvm_l2_loop_window", {}),
         },
         "cost_per_exit_kind": {"qemu-svm": cost_per_exit_kind("qemu-svm", say)},
     })
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    record_kvm_window(out_dir, say)
     return profile_figures(out_dir, say)
 
 
@@ -381,6 +574,8 @@ def run_deterministic(out_dir, say):
         "nestbed": _git_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "figures": ["exit_multiplication.minimal_l1_cpuid_loop", "cost_per_exit_kind",
-                    "profile", "own_exit_cost", "nested_round_trip_l0_instructions"]}
+                    "profile", "own_exit_cost", "nested_round_trip_l0_instructions",
+                    "exit_multiplication.kvm_l2_loop_window.*.*.icount"]}
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    record_kvm_window(out_dir, say, wall=False)
     return profile_figures(out_dir, say)

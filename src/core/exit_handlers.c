@@ -12,6 +12,7 @@
 #include "core/apic_icr.h"
 #include "core/guest_msr.h"
 #include "core/hypercall_abi.h"
+#include "core/marks.h"
 #include "core/msr_safe.h"
 #include "core/nested_ops.h"
 #include "core/platform.h"
@@ -48,6 +49,7 @@ static void inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uin
 static void handle_cpuid(struct vcpu *v, struct exit *e)
 {
 	uint32_t leaf = (uint32_t)v->state.gpr.rax, subleaf = (uint32_t)v->state.gpr.rcx;
+	marks_cpuid(v, leaf, subleaf);
 	struct cpuid_regs host = cpuid(leaf, subleaf);
 	struct cpuid_result r = { host.eax, host.ebx, host.ecx, host.edx };
 	cpuid_policy_apply(&machine.cpuid_policy, leaf, subleaf, v->state.cr4, &r);

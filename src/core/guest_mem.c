@@ -80,6 +80,15 @@ static int vcpu_phys_access(const struct vcpu *v, uint64_t gpa, void *buf, size_
 	return 0;
 }
 
+void *vcpu_phys_ptr(const struct vcpu *v, uint64_t gpa, size_t len)
+{
+	uint64_t hpa, page_end;
+	if (!len || translate(v, gpa, &hpa, &page_end) || page_end - gpa < len ||
+	    !guest_range_ok(hpa, len))
+		return NULL;
+	return phys_to_virt(hpa);
+}
+
 int vcpu_phys_read(const struct vcpu *v, uint64_t gpa, void *buf, size_t len)
 {
 	return vcpu_phys_access(v, gpa, buf, len, false);
@@ -191,11 +200,24 @@ int guest_linear_write_supervisor(const struct vcpu *v, uint64_t linear, const v
 	return 0;
 }
 
+static const uint8_t *fetch_direct(const struct vcpu *v, uint64_t linear, size_t *avail);
+
 int guest_insn_decode(const struct vcpu *v, struct insn *insn)
 {
 	const struct vcpu_state *s = &v->state;
 	uint8_t bytes[INSN_MAX_LENGTH];
-	size_t got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	/* the in-place walk first (an L1's xAPIC write: every EOI and timer write of a
+	 * Linux L1); the general walk where it declines (a page boundary within 15 bytes,
+	 * other paging modes, memory that is not plainly the guest's) */
+	size_t avail, got;
+	const uint8_t *direct = fetch_direct(v, s->cs_base + s->rip, &avail);
+	if (direct && avail >= sizeof(bytes)) {
+		for (size_t i = 0; i < sizeof(bytes); i++)
+			bytes[i] = direct[i];
+		got = sizeof(bytes);
+	} else {
+		got = guest_linear_read(v, s->cs_base + s->rip, bytes, sizeof(bytes));
+	}
 	enum insn_mode mode = insn_mode_of(s->cr0 & CR0_PE, s->rflags & RFLAGS_VM,
 					   s->efer & EFER_LMA, s->cs_long, s->cs_db);
 	int rc = insn_decode(bytes, got, mode,

@@ -28,6 +28,12 @@ int guest_phys_write(uint64_t gpa, const void *buf, size_t len);
 int vcpu_phys_read(const struct vcpu *v, uint64_t gpa, void *buf, size_t len);
 int vcpu_phys_write(const struct vcpu *v, uint64_t gpa, const void *buf, size_t len);
 
+/* The host address of [gpa, gpa + len) as the vCPU's level sees memory, when the range
+ * lies in one page that vcpu_phys_read/write would accept; NULL otherwise (nothing
+ * reachable there). For structures read or written field by field in place (a VMCB's
+ * VMLOAD/VMSAVE state); valid while the vCPU is in nestbed. */
+void *vcpu_phys_ptr(const struct vcpu *v, uint64_t gpa, size_t len);
+
 /* Reads through the guest's own paging; returns the number of bytes read (stops at
  * the first page that is not present or not guest memory). */
 size_t guest_linear_read(const struct vcpu *v, uint64_t linear, void *buf, size_t len);

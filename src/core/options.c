@@ -42,6 +42,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 	out->nested = true;
 	out->require_iommu = false;
 	out->viommu = false;
+	out->marks = false;
 	out->heap_mib = OPTIONS_DEFAULT_HEAP_MIB;
 	const char *p = cmdline ? cmdline : "";
 	while (*p) {
@@ -74,6 +75,8 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 			out->require_iommu = true;
 		} else if (word_is(w, len, "viommu")) {
 			out->viommu = true;
+		} else if (word_is(w, len, "marks")) {
+			out->marks = true;
 		} else if (eq < p && word_is(w, (size_t)(eq - w), "heap")) {
 			uint32_t mib;
 			if (parse_uint(eq + 1, (size_t)(p - eq - 1), &mib) || mib == 0 ||
@@ -93,7 +96,7 @@ int options_parse(const char *cmdline, struct nestbed_options *out, char *err, s
 				return -1;
 			}
 		} else {
-			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)",
+			format_buf(err, errlen, "unknown option '%.*s' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)",
 				   (int)len, w);
 			return -1;
 		}

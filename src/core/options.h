@@ -27,6 +27,7 @@ struct nestbed_options {
 	uint32_t trace_kinds; /* a bit per enum exit_kind: which exits `trace` prints */
 	bool require_iommu;
 	bool viommu;
+	bool marks;   /* measurement marks: CPUID NESTBED_MARK_LEAF prints the counters (marks.h) */
 	uint32_t heap_mib;
 };
 

@@ -5,6 +5,7 @@
 #include "core/format.h"
 #include "core/guest_load.h"
 #include "core/guest_mem.h"
+#include "core/marks.h"
 #include "core/platform.h"
 #include "core/vmm.h"
 #include "core/nested_ops.h"
@@ -259,6 +260,7 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
 		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
+		marks_count(v, &e);
 		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again
 		 * at every entry (Bochs 2.7) would keep the vCPU from running at all, unseen. */
 		v->init_streak = e.kind == EXIT_INIT ? v->init_streak + 1 : 0;

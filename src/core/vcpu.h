@@ -8,6 +8,7 @@
 
 #include "core/exit.h"
 #include "core/fw_cfg_dma.h"
+#include "core/marks_format.h"
 #include "core/trace.h"
 
 struct vmm_ops;
@@ -56,6 +57,8 @@ struct vcpu {
 	bool hlt_intercept_paused; /* see handle_hlt in exit_handlers.c */
 	uint8_t shutdown_port_match; /* bytes of "Shutdown" seen on the Bochs port */
 	struct fwcfg_dma_vcpu fwcfg;   /* this vCPU's fw_cfg DMA mediation (fw_cfg.c) */
+	struct marks marks;            /* option `marks`: what it counts (marks.c) */
+	struct marks_snapshot marks_snapshot; /* the line a mark prints, built here */
 };
 
 /* The register an instruction encoding names (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP,

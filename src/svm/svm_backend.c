@@ -12,6 +12,8 @@
 #include "core/exception.h"
 #include "core/guest_mem.h"
 #include "core/lapic.h"
+#include "core/machine.h"
+#include "core/marks.h"
 #include "core/io_intercepts.h"
 #include "core/memory.h"
 #include "core/platform.h"
@@ -346,7 +348,10 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 		sv->entry_event.rip = vmcb->save.rip;
 		sv->entry_event.next_rip = c->next_rip;
 	}
+	uint64_t entered = machine.options.marks ? marks_switch_begin(&v->marks) : 0;
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
+	if (machine.options.marks)
+		marks_switch_end(&v->marks, entered);
 	c->tlb_control = 0;
 	state_from_vmcb(v, vmcb);
 	svm_exit_decode(vmcb, sv->nrips, v->state.gpr.rcx, e);

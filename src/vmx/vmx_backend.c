@@ -3,6 +3,7 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_exit_names.h"
 
+#include "core/marks.h"
 #include "core/exception.h"
 #include "core/lapic.h"
 #include "core/apic_base.h"
@@ -340,8 +341,11 @@ static int vmx_vcpu_run(struct vcpu *v, struct exit *e)
 		(void)drop_smi_blocking(v);
 	struct vmx_exit_raw raw = { 0 };
 	while (!interrupt_owed_at_entry(v, vv, &raw)) {
+		uint64_t entered = machine.options.marks ? marks_switch_begin(&v->marks) : 0;
 		if (vmx_enter_guest(vv, &v->state.gpr) != VMX_OK)
 			return -1;
+		if (machine.options.marks)
+			marks_switch_end(&v->marks, entered);
 		read_exit(v, &raw);
 		if (raw.reason == (VMX_EXIT_REASON_ENTRY_FAILURE | VMX_EXIT_REASON_INVALID_GUEST_STATE) &&
 		    drop_smi_blocking(v))

@@ -58,10 +58,16 @@ static void test_parse_require_iommu(void **state)
 	expect_ok("require-iommu viommu", false, false, 16);
 	assert_true(opts.viommu);
 	assert_true(opts.require_iommu);
+	assert_false(opts.marks);
+	expect_ok("trace marks", false, false, 16);
+	assert_true(opts.marks);
+	assert_true(opts.trace);
+	expect_error("marks=1", "unknown option 'marks=1' (known: selftest, quiet, "
+		     "trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
 	expect_error("require-iommu=1", "unknown option 'require-iommu=1' (known: selftest, quiet, "
-		     "trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
+		     "trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
 	expect_error("require_iommu", "unknown option 'require_iommu' (known: selftest, quiet, "
-		     "trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
+		     "trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
 }
 
 static void test_parse_flags(void **state)
@@ -112,17 +118,17 @@ static void test_parse_heap_malformed(void **state)
 static void test_parse_unknown(void **state)
 {
 	(void)state;
-	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
+	expect_error("verbose", "unknown option 'verbose' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("selftest bogus quiet", "unknown option 'bogus' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
 	/* Prefixes, extensions and case are not options. */
-	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
-	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, heap=<MiB>, nested=0|1)");
+	expect_error("self", "unknown option 'self' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("selftests", "unknown option 'selftests' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("Quiet", "unknown option 'Quiet' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("heap", "unknown option 'heap' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("hea=3", "unknown option 'hea=3' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("heapx=3", "unknown option 'heapx=3' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("quiet=1", "unknown option 'quiet=1' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
+	expect_error("=16", "unknown option '=16' (known: selftest, quiet, trace, trace=<kinds>, require-iommu, viommu, marks, heap=<MiB>, nested=0|1)");
 }
 
 static void test_parse_trace_kinds(void **state)

@@ -22,10 +22,22 @@ struct l1_gif_state {
 	 * meanwhile: nestbed's own RFLAGS.IF is 0 around VMRUN, APM 15.21.1) */
 	bool held;
 	bool event_waits;  /* an NMI or INIT for L1 waits for its GIF */
+	/* When direct delivery may end before L1's next CLGI. It is there to let one
+	 * interrupt in; an L1 that runs guests (end_early: its last direct period ended at
+	 * a CLGI exit) has it end at the first entry after the one that began it (fresh)
+	 * that finds no interrupt left in the APIC for L1 (interrupt_pending, read only
+	 * then: IRR above PPR). Then INTR is intercepted again and that CLGI need not exit:
+	 * KVM's loop saves one CLGI exit per timer tick. An idle L1 (its CLGI does not come)
+	 * keeps direct delivery: no INTR exit per interrupt. Without SVME, CLGI exits anyway
+	 * (the #UD), so direct delivery stays. */
+	bool fresh;
+	bool end_early;
+	bool interrupt_pending;
 };
 
 struct l1_gif_intercepts {
 	bool clgi, stgi, intr;
+	bool direct;       /* INTR stays direct (the new intr_direct) */
 };
 
 struct l1_gif_intercepts l1_gif_intercepts(const struct l1_gif_state *s);

@@ -153,6 +153,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	if (n->l1_vgif) {
 		n->vmcb01->control.vintr |= VINTR_V_GIF_ENABLE | VINTR_V_GIF;
 		n->l1_intr_direct = true;
+		n->l1_intr_direct_fresh = true;
 	}
 	n->phys_addr_mask = nsvm_phys_addr_mask(); /* not a CPUID per VMRUN */
 	return nsvm_maps_init(m, v);

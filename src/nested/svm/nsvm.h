@@ -40,6 +40,10 @@ struct nsvm {
 	/* L1 runs with the CPU's virtual GIF (nsvm_gif.c, l1_gif.h): its CLGI/STGI exit only
 	 * when nestbed needs to see them; l1_intr_direct and l1_gif_held as l1_gif.h says */
 	bool l1_vgif, l1_intr_direct, l1_gif_held;
+	/* When direct delivery ends (l1_gif.h): l1_intr_direct_fresh, direct since the last
+	 * entry; l1_direct_short, end it once the interrupt is in (L1 runs guests: its CLGI
+	 * would exit next); l1_gif_used, L1's GIF went to 0 since direct last ended early. */
+	bool l1_intr_direct_fresh, l1_direct_short, l1_gif_used;
 	/* An NMI L1 intercepted for its L2: nestbed took the physical one, and L1 gets it
 	 * once its GIF is 1 again (APM vol.2 15.17.1 holds it pending meanwhile). */
 	bool nmi_pending_l1;
@@ -177,5 +181,7 @@ void nsvm_l1_set_gif(struct nsvm *n, bool gif);
 bool nsvm_l1_interrupt(struct vcpu *v, const struct exit *e);
 /* Before an entry into L1: VMCB01's CLGI, STGI and INTR intercepts as l1_gif.h says. */
 void nsvm_l1_gif_before_entry(struct vcpu *v, struct nsvm *n);
+/* With vGIF: a physical interrupt waits for L1's STGI (L1's GIF is 0). */
+void nsvm_l1_hold_interrupt(struct nsvm *n);
 
 #endif

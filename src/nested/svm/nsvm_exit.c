@@ -178,6 +178,11 @@ void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1,
 	 * level runs now: the fields #VMEXIT writes */
 	write_vmcb12(n);
 	nsvm_switch_to_l1(v, n);
+	/* A physical interrupt L1 intercepts is still pending in the APIC, and L1's GIF is 0
+	 * now: with vGIF it waits for L1's STGI from here, as L1's own INTR exit at its
+	 * first instruction would have decided (nsvm_l1_interrupt), without that exit. */
+	if ((uint32_t)code == SVM_EXIT_INTR && n->l1_vgif)
+		nsvm_l1_hold_interrupt(n);
 }
 
 /* The exit L1 gets for this exit of L2 (nsvm_reflect.c decides from VMCB12's intercepts

@@ -3,6 +3,7 @@
 #include "nested/svm/nsvm.h"
 
 #include "core/cpu.h"
+#include "core/lapic.h"
 #include "core/pcpu.h"
 #include "nested/svm/l1_gif.h"
 
@@ -30,9 +31,13 @@ void nsvm_l1_set_gif(struct nsvm *n, bool gif)
 		c->vintr = (c->vintr | VINTR_V_GIF) & ~VINTR_MASKING;
 		n->l1_gif_held = false;
 		n->l1_intr_direct = true;
+		n->l1_intr_direct_fresh = true;
 	} else {
 		c->vintr &= ~VINTR_V_GIF;
+		if (n->l1_intr_direct)
+			n->l1_direct_short = true; /* direct delivery lasted until L1's CLGI */
 		n->l1_intr_direct = false;
+		n->l1_gif_used = true;
 	}
 }
 
@@ -51,13 +56,23 @@ bool nsvm_l1_interrupt(struct vcpu *v, const struct exit *e)
 	if (e->kind != EXIT_INTR || !n->l1_vgif)
 		return false;
 	if (gif) {
+		/* nothing used L1's GIF since direct delivery last ended early: L1 idles, and
+		 * direct delivery may stay until its CLGI */
+		if (!n->l1_gif_used)
+			n->l1_direct_short = false;
 		n->l1_intr_direct = true; /* the CPU delivers it to L1 at the entry */
+		n->l1_intr_direct_fresh = true;
 	} else {
-		/* pending in the APIC until L1's STGI: V_INTR_MASKING with nestbed's IF 0 */
-		n->l1_gif_held = true;
-		n->vmcb01->control.vintr |= VINTR_MASKING;
+		nsvm_l1_hold_interrupt(n);
 	}
 	return true;
+}
+
+void nsvm_l1_hold_interrupt(struct nsvm *n)
+{
+	/* pending in the APIC until L1's STGI: V_INTR_MASKING with nestbed's IF 0 */
+	n->l1_gif_held = true;
+	n->vmcb01->control.vintr |= VINTR_MASKING;
 }
 
 void nsvm_l1_gif_before_entry(struct vcpu *v, struct nsvm *n)
@@ -70,8 +85,17 @@ void nsvm_l1_gif_before_entry(struct vcpu *v, struct nsvm *n)
 				  .v_gif = (c->vintr & VINTR_V_GIF) != 0,
 				  .intr_direct = n->l1_intr_direct,
 				  .held = n->l1_gif_held,
-				  .event_waits = n->nmi_pending_l1 || init_pending };
+				  .event_waits = n->nmi_pending_l1 || init_pending,
+				  .fresh = n->l1_intr_direct_fresh,
+				  .end_early = n->l1_direct_short };
+	/* the APIC is read only where the answer decides */
+	s.interrupt_pending = s.intr_direct && s.svme && !s.fresh && s.end_early &&
+			      lapic_interrupt_pending();
 	struct l1_gif_intercepts i = l1_gif_intercepts(&s);
+	if (n->l1_intr_direct && !i.direct)
+		n->l1_gif_used = false; /* ended early: watch whether L1 still runs guests */
+	n->l1_intr_direct = i.direct;
+	n->l1_intr_direct_fresh = false;
 	c->intercept_misc1 = (c->intercept_misc1 & ~SVM_INTERCEPT_INTR) |
 			     (i.intr ? SVM_INTERCEPT_INTR : 0);
 	c->intercept_misc2 = (c->intercept_misc2 & ~(SVM_INTERCEPT_CLGI | SVM_INTERCEPT_STGI)) |

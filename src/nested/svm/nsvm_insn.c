@@ -40,27 +40,28 @@ bool nsvm_insn_checks(struct vcpu *v, uint64_t pa)
 
 /* ---- the other SVM instructions in L1 ---- */
 
+/* VMLOAD reads and VMSAVE writes FS, GS, LDTR, TR and the syscall/sysenter MSRs of the
+ * VMCB at RAX (APM vol.2 15.5.2): only those fields move, in place (the save area is
+ * 3 KiB: copying it in and out was half a VMSAVE's instructions, and writing it all back
+ * would undo another CPU's writes to the rest of L1's VMCB). RAX is page-aligned
+ * (nsvm_insn_checks), so the save area lies in one page: all of it is L1's memory or
+ * none (#GP, as before). */
 static void emulate_vmload_vmsave(struct vcpu *v, struct exit *e, bool load)
 {
 	struct nsvm *n = nsvm_of(v);
 	uint64_t pa = v->state.gpr.rax;
 	if (!nsvm_insn_checks(v, pa))
 		return;
-	struct vmcb_save tmp;
-	uint64_t off = __builtin_offsetof(struct vmcb, save);
-	if (vcpu_phys_read(v, pa + off, &tmp, sizeof(tmp))) {
+	struct vmcb_save *l1 = vcpu_phys_ptr(v, pa + __builtin_offsetof(struct vmcb, save),
+					     sizeof(struct vmcb_save));
+	if (!l1) {
 		nsvm_inject_exception(v, VECTOR_GP, true);
 		return;
 	}
-	if (load) {
-		nsvm_copy_vmload_state(&n->vmcb01->save, &tmp);
-	} else {
-		nsvm_copy_vmload_state(&tmp, &n->vmcb01->save);
-		if (vcpu_phys_write(v, pa + off, &tmp, sizeof(tmp))) {
-			nsvm_inject_exception(v, VECTOR_GP, true);
-			return;
-		}
-	}
+	if (load)
+		nsvm_copy_vmload_state(&n->vmcb01->save, l1);
+	else
+		nsvm_copy_vmload_state(l1, &n->vmcb01->save);
 	vcpu_skip_instruction(v, e);
 }
 
