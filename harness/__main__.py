@@ -14,7 +14,7 @@
     python3 -m harness xen --platform P [--bare] [--dom0 pvh|pv] [--domu] [--loops N]
                            [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
-    python3 -m harness bench [--out DIR] [--runs N] [--deterministic]
+    python3 -m harness bench [--out DIR] [--runs N] [--deterministic | --linux-boot]
     python3 -m harness profile --platform P [--timeout S] [--out DIR] [--nestbed PATH]
                                [--nestbed-args 'STRING'] [--top N] IMAGE [ARGS...]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
@@ -253,6 +253,10 @@ def build_parser():
     b.add_argument("--deterministic", action="store_true",
                    help="only the figures a loaded machine does not change (minimal-L1 round "
                         "trips, cost/* under -icount), merged into the existing bench.json")
+    b.add_argument("--linux-boot", action="store_true",
+                   help="only the Linux boot figures on qemu-svm, 1 and 4 CPUs (seconds, the "
+                        "emulator's CPU seconds, -icount virtual time to /init), merged into "
+                        "the existing bench.json")
 
     pr = sub.add_parser("profile", help="nestbed's instructions per exit kind and function "
                         "under -icount (QEMU's execution log): DIR/profile.md, bench.json")
@@ -517,7 +521,9 @@ def cmd_xen(opts) -> int:
 
 def cmd_bench(opts) -> int:
     from . import bench
-    if opts.deterministic:
+    if opts.linux_boot:
+        path = bench.run_linux_boot(opts.out, opts.runs, say)
+    elif opts.deterministic:
         path = bench.run_deterministic(opts.out, say)
     else:
         path = bench.run_all(opts.out, opts.runs, say, opts.bochs)
