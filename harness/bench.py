@@ -17,6 +17,7 @@ from .platforms import RunSpec, get_platform
 from .runner import run
 
 STATS = re.compile(r"nestbed-stats (\{.*\})")
+STATS_CPU = re.compile(r"nestbed-stats-cpu (\d+) (\{.*\})")   # one per CPU, with several
 
 
 def _git_version() -> str:
@@ -31,8 +32,16 @@ def _git_version() -> str:
 class _Collect:
     def __init__(self):
         self.stats = None
+        self.per_cpu = {}
 
     def __call__(self, line, test):
+        m = STATS_CPU.search(line)
+        if m:
+            try:
+                self.per_cpu[int(m.group(1))] = json.loads(m.group(2))
+            except ValueError:
+                pass
+            return
         m = STATS.search(line)
         if m:
             try:
@@ -81,6 +90,8 @@ def _boot_cpu(platform, spec, timeout):
     collect = _CollectMarker()
     before = _children_cpu_seconds()
     seconds, stats = _boot(platform, spec, timeout, collect)
+    if stats is not None and collect.per_cpu:
+        stats = dict(stats, per_cpu=collect.per_cpu)
     return seconds, _children_cpu_seconds() - before, stats, collect.marker
 
 
@@ -154,6 +165,10 @@ def linux_boot(platform_name: str, runs: int, say, cpus: int = 1) -> dict:
             figures[mode]["exits"] = stats[mode].get("exits")
             figures[mode]["exits_by_kind"] = {k: v for k, v in stats[mode].get("l1", {}).items()
                                               if k != "total"}
+            if stats[mode].get("per_cpu"):   # how the APs come up and idle: exits per CPU
+                figures[mode]["exits_by_kind_per_cpu"] = {
+                    str(cpu): {k: v for k, v in st.get("l1", {}).items() if k != "total"}
+                    for cpu, st in sorted(stats[mode]["per_cpu"].items())}
     figures["ratio_nestbed_to_bare"] = round(
         figures["nestbed"]["seconds_median"] / figures["bare"]["seconds_median"], 3)
     # the emulator's user + sys seconds (a loaded machine stretches wall seconds, not these)

@@ -33,3 +33,11 @@ def test_icount_sleep_off_only_when_asked():
 
 def test_icount_smp_is_a_skip_with_the_reason():
     assert bench.linux_boot_icount("qemu-svm", print, cpus=4) == {"skip": bench.ICOUNT_SMP_SKIP}
+
+
+def test_per_cpu_stats_collected():
+    c = bench._CollectMarker()
+    c('nestbed-stats-cpu 1 {"exits":3,"l1":{"total":3,"tdp_fault":3}}', None)
+    c('nestbed-stats {"exits":5,"l1":{"total":5,"cpuid":2,"tdp_fault":3}}', None)
+    assert c.per_cpu == {1: {"exits": 3, "l1": {"total": 3, "tdp_fault": 3}}}
+    assert c.stats["exits"] == 5
