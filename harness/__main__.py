@@ -15,6 +15,7 @@
                            [--xen-args 'STRING'] [--timeout S]
                            [--memory MIB] [--nestbed PATH] [--dom0-until REGEX]
     python3 -m harness bench [--out DIR] [--runs N] [--deterministic] [--kvm-window]
+                             [--linux-boot]
     python3 -m harness profile --platform P [--timeout S] [--out DIR] [--nestbed PATH]
                                [--nestbed-args 'STRING'] [--top N] IMAGE [ARGS...]
     python3 -m harness fuzz [--platform P] [--seed S] [--count N] [--image PATH]
@@ -257,6 +258,10 @@ def build_parser():
                    help="only KVM's L2 loops measured alone (nestbed's marks), -icount and "
                         "wall clock, on qemu-svm-vgif and qemu-svm, merged into bench.json "
                         "(with --deterministic: -icount only)")
+    b.add_argument("--linux-boot", action="store_true",
+                   help="only the Linux boot figures on qemu-svm, 1 and 4 CPUs (seconds, the "
+                        "emulator's CPU seconds, -icount virtual time to /init), merged into "
+                        "the existing bench.json")
 
     pr = sub.add_parser("profile", help="nestbed's instructions per exit kind and function "
                         "under -icount (QEMU's execution log): DIR/profile.md, bench.json")
@@ -523,6 +528,8 @@ def cmd_bench(opts) -> int:
     from . import bench
     if opts.kvm_window:
         path = bench.record_kvm_window(opts.out, say, wall=not opts.deterministic)
+    elif opts.linux_boot:
+        path = bench.run_linux_boot(opts.out, opts.runs, say)
     elif opts.deterministic:
         path = bench.run_deterministic(opts.out, say)
     else:

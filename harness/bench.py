@@ -6,6 +6,7 @@ boots and comes with what is deterministic: exit counts from nestbed's stats lin
 import datetime
 import json
 import re
+import resource
 import statistics
 import subprocess
 import time
@@ -16,6 +17,7 @@ from .platforms import RunSpec, get_platform
 from .runner import run
 
 STATS = re.compile(r"nestbed-stats (\{.*\})")
+STATS_CPU = re.compile(r"nestbed-stats-cpu (\d+) (\{.*\})")   # one per CPU, with several
 
 
 def _git_version() -> str:
@@ -30,8 +32,16 @@ def _git_version() -> str:
 class _Collect:
     def __init__(self):
         self.stats = None
+        self.per_cpu = {}
 
     def __call__(self, line, test):
+        m = STATS_CPU.search(line)
+        if m:
+            try:
+                self.per_cpu[int(m.group(1))] = json.loads(m.group(2))
+            except ValueError:
+                pass
+            return
         m = STATS.search(line)
         if m:
             try:
@@ -40,14 +50,88 @@ class _Collect:
                 pass
 
 
-def _boot(platform, spec, timeout):
-    collect = _Collect()
+def _boot(platform, spec, timeout, collect=None):
+    collect = collect or _Collect()
     start = time.monotonic()
     result = run(platform, spec, timeout=timeout, on_line=collect)
     seconds = time.monotonic() - start
     if result.verdict != "pass":
         raise RuntimeError("%s %s: %s" % (platform.name, spec.mode, result.reason))
     return seconds, collect.stats
+
+
+# What the Linux scenario's /init prints first (guests/linux/boot_marker.c): the TSC at
+# /init, which under -icount shift=0,sleep=off is the virtual nanoseconds since power-on
+BOOT_MARKER = re.compile(r"# boot-marker: tsc (0x[0-9a-f]+) idle_cs (-?\d+) uptime_cs (-?\d+)")
+
+
+class _CollectMarker(_Collect):
+    def __init__(self):
+        super().__init__()
+        self.marker = None
+
+    def __call__(self, line, test):
+        super().__call__(line, test)
+        m = BOOT_MARKER.search(line)
+        if m:
+            self.marker = {"tsc_at_init": int(m.group(1), 16), "idle_cs": int(m.group(2)),
+                           "uptime_cs": int(m.group(3))}
+
+
+def _children_cpu_seconds() -> float:
+    """user + sys of every child process this one has waited for (the emulators)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _boot_cpu(platform, spec, timeout):
+    """A boot's wall seconds, the emulator's CPU seconds (user + sys: what a loaded
+    machine changes least), its stats and its boot marker."""
+    collect = _CollectMarker()
+    before = _children_cpu_seconds()
+    seconds, stats = _boot(platform, spec, timeout, collect)
+    if stats is not None and collect.per_cpu:
+        stats = dict(stats, per_cpu=collect.per_cpu)
+    return seconds, _children_cpu_seconds() - before, stats, collect.marker
+
+
+# QEMU 7.2's TCG under -icount (one thread for every vCPU) does not bring Linux's APs up,
+# bare as under nestbed: Linux stops after "x86: Booting SMP configuration:" (measured
+# 2026-12, sleep=on and sleep=off alike), so the virtual-time figure is for 1 CPU only.
+ICOUNT_SMP_SKIP = ("QEMU 7.2 TCG under -icount does not bring up Linux's APs (bare too: the "
+                   "boot stops after 'x86: Booting SMP configuration:')")
+ICOUNT_RTC = ["-rtc", "base=2026-01-01T00:00:00,clock=vm"]
+
+
+def linux_boot_icount(platform_name: str, say, cpus: int = 1) -> dict:
+    """Deterministic: the TSC at Linux's /init under -icount shift=0,sleep=off (virtual
+    nanoseconds from power-on: one per retired instruction plus the idle time QEMU warped
+    over), bare and under nestbed, and their ratio. The RTC runs on virtual time from a
+    fixed date, so nothing of the host's clock reaches the guest."""
+    if cpus > 1:
+        return {"skip": ICOUNT_SMP_SKIP}
+    platform = get_platform(platform_name)
+    linux.prepare()
+    timeout = linux.TIMEOUTS.get(platform_name, 600) * 3   # -icount runs on one thread
+    figures = {"how": "-accel tcg,thread=single -icount shift=0,sleep=off -rtc clock=vm: the "
+               "TSC at /init (guests/linux/boot_marker.c) = virtual ns from power-on"}
+    for mode in ("bare", "nestbed"):
+        spec = linux.spec_for(platform_name, mode == "bare")
+        spec.cpus = cpus
+        spec.args += linux.cpu_check_args(cpus, mode == "bare")
+        spec.icount = spec.icount_nosleep = True
+        spec.qemu_extra = list(ICOUNT_RTC)
+        seconds, cpu, stats, marker = _boot_cpu(platform, spec, timeout)
+        if not marker:
+            raise RuntimeError("%s %s: no boot marker from /init" % (platform_name, mode))
+        figures[mode] = dict(marker, cpu_seconds=round(cpu, 3), seconds=round(seconds, 3))
+        if stats:
+            figures[mode]["exits"] = stats.get("exits")
+        say("bench: linux %s %s -icount: TSC at /init %d (%.2f s CPU)" % (
+            platform_name, mode, marker["tsc_at_init"], cpu))
+    figures["ratio_nestbed_to_bare"] = round(
+        figures["nestbed"]["tsc_at_init"] / figures["bare"]["tsc_at_init"], 4)
+    return figures
 
 
 def linux_boot(platform_name: str, runs: int, say, cpus: int = 1) -> dict:
@@ -58,6 +142,7 @@ def linux_boot(platform_name: str, runs: int, say, cpus: int = 1) -> dict:
     timeout = linux.TIMEOUTS.get(platform_name, 600)
     figures = {}
     times = {"bare": [], "nestbed": []}
+    cpu_times = {"bare": [], "nestbed": []}
     stats = {}
     # bare and nestbed runs alternate, so that a change of the machine's load (other
     # emulators on the same cores) weighs on both medians alike
@@ -66,19 +151,31 @@ def linux_boot(platform_name: str, runs: int, say, cpus: int = 1) -> dict:
             spec = linux.spec_for(platform_name, mode == "bare")
             spec.cpus = cpus
             spec.args += linux.cpu_check_args(cpus, mode == "bare")
-            seconds, stats[mode] = _boot(platform, spec, timeout)
+            seconds, cpu, stats[mode], _ = _boot_cpu(platform, spec, timeout)
             times[mode].append(seconds)
-            say("bench: linux %s %s %d CPU(s) run %d/%d: %.2f s" % (platform_name, mode, cpus,
-                                                                    i + 1, runs, seconds))
+            cpu_times[mode].append(cpu)
+            say("bench: linux %s %s %d CPU(s) run %d/%d: %.2f s, %.2f s CPU" % (
+                platform_name, mode, cpus, i + 1, runs, seconds, cpu))
     for mode in ("bare", "nestbed"):
         figures[mode] = {"seconds_median": round(statistics.median(times[mode]), 3),
-                         "seconds": [round(t, 3) for t in times[mode]]}
+                         "seconds": [round(t, 3) for t in times[mode]],
+                         "cpu_seconds_median": round(statistics.median(cpu_times[mode]), 3),
+                         "cpu_seconds": [round(t, 3) for t in cpu_times[mode]]}
         if stats.get(mode):
             figures[mode]["exits"] = stats[mode].get("exits")
             figures[mode]["exits_by_kind"] = {k: v for k, v in stats[mode].get("l1", {}).items()
                                               if k != "total"}
+            if stats[mode].get("per_cpu"):   # how the APs come up and idle: exits per CPU
+                figures[mode]["exits_by_kind_per_cpu"] = {
+                    str(cpu): {k: v for k, v in st.get("l1", {}).items() if k != "total"}
+                    for cpu, st in sorted(stats[mode]["per_cpu"].items())}
     figures["ratio_nestbed_to_bare"] = round(
         figures["nestbed"]["seconds_median"] / figures["bare"]["seconds_median"], 3)
+    # the emulator's user + sys seconds (a loaded machine stretches wall seconds, not these)
+    figures["cpu_ratio_nestbed_to_bare"] = round(
+        figures["nestbed"]["cpu_seconds_median"] / figures["bare"]["cpu_seconds_median"], 3)
+    if platform_name.startswith("qemu"):
+        figures["icount"] = linux_boot_icount(platform_name, say, cpus)
     spec = linux.spec_for(platform_name, True)
     figures["boot_paths"] = {
         "bare": "%s (%s)" % (spec.image.name, "GRUB, Linux boot protocol, decompressed in the guest"
@@ -552,6 +649,25 @@ def run_all(out_dir, runs: int, say, bochs: bool = False):
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     record_kvm_window(out_dir, say)
     return profile_figures(out_dir, say)
+
+
+def run_linux_boot(out_dir, runs: int, say):
+    """Only the Linux boot figures on qemu-svm (1 and 4 CPUs: seconds, CPU seconds,
+    the -icount virtual time), merged into the existing bench.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bench.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data.setdefault("linux_boot", {})["qemu-svm"] = linux_boot("qemu-svm", runs, say)
+    data["linux_boot_4cpus"] = {"qemu-svm": linux_boot("qemu-svm", runs, say, cpus=4)}
+    data["linux_boot_parts"] = {
+        "nestbed": _git_version(), "runs_per_figure": runs,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "figures": ["linux_boot.qemu-svm", "linux_boot_4cpus"]}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
 
 
 def run_deterministic(out_dir, say):

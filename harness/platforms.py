@@ -148,6 +148,9 @@ class RunSpec:
     # QEMU only: -icount shift=0 on one TCG thread, so the guest's TSC counts retired
     # instructions and cost figures repeat exactly.
     icount: bool = False
+    # with icount: QEMU's sleep=off (an idle machine warps the virtual clock to its next
+    # timer instead of sleeping in real time), so virtual time is deterministic too
+    icount_nosleep: bool = False
     # CPUs of the emulated machine: QEMU -smp N, Bochs "cpu: count=N" (1: no -smp option,
     # the emulator's default).
     cpus: int = 1
@@ -464,7 +467,7 @@ class QemuSvm(Platform):
             if self.accel != "tcg":
                 raise HarnessError("--icount needs QEMU's TCG, not %s" % self.accel)
             argv[argv.index("-accel") + 1] = "tcg,thread=single"
-            argv += ["-icount", "shift=0"]
+            argv += ["-icount", "shift=0,sleep=off" if spec.icount_nosleep else "shift=0"]
         extra = [safe_name(p) for p, _ in spec.modules]
         if spec.bare:
             argv += qemu_kernel_argv(kernel, spec.args_text)

@@ -31,6 +31,7 @@ struct boot_module {
 	uint64_t phys;   /* where the loader left it (or where nestbed copied it) */
 	uint64_t size;
 	char cmdline[BOOT_CMDLINE_MAX]; /* first word is the file name by convention */
+	bool in_place; /* the guest kernel, loaded from where the loader left it (main.c) */
 };
 
 enum boot_path {

@@ -79,12 +79,20 @@ static uint64_t usable_kib_from(const struct guest_memmap *g, uint64_t start, ui
 	return (end - start) / 1024;
 }
 
-static void load_segments(const uint8_t *file, const struct guest_image *img)
+/* The image at file_phys may lie in the memory its segments load into (copy_modules_high
+ * leaves a guest kernel where the loader put it when it can be loaded in place): copied in
+ * an order that never covers file bytes still to be copied (guest_segments_load_order),
+ * each by memmove, which copies 8 bytes a move. */
+static void load_segments(uint64_t file_phys, const struct guest_image *img, const char *name)
 {
-	for (uint32_t i = 0; i < img->nr_segments; i++) {
-		const struct guest_segment *s = &img->segments[i];
+	uint32_t order[GUEST_MAX_SEGMENTS];
+	if (guest_segments_load_order(img, file_phys, order))
+		fatal("guest image %s: its segments load over its own file bytes in every order", name);
+	const uint8_t *file = phys_to_virt(file_phys);
+	for (uint32_t k = 0; k < img->nr_segments; k++) {
+		const struct guest_segment *s = &img->segments[order[k]];
 		uint8_t *dst = phys_to_virt(s->phys);
-		memcpy(dst, file + s->file_offset, s->file_size);
+		memmove(dst, file + s->file_offset, s->file_size);
 		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
 	}
 }
@@ -106,7 +114,7 @@ static void load_multiboot(struct machine *m, const struct guest_image *img, con
 	const struct guest_memmap *g = &m->guest_map;
 
 	uint64_t info = find_info_area(g, img, name);
-	load_segments(phys_to_virt(bi->modules[0].phys), img);
+	load_segments(bi->modules[0].phys, img, name);
 
 	uint8_t *area = phys_to_virt(info);
 	memset(area, 0, INFO_AREA_SIZE);
@@ -182,7 +190,7 @@ static void load_pvh(struct machine *m, const struct guest_image *img, const cha
 	struct boot_info *bi = m->bi;
 	const struct guest_memmap *g = &m->guest_map;
 	uint64_t info = find_info_area(g, img, name);
-	load_segments(phys_to_virt(bi->modules[0].phys), img);
+	load_segments(bi->modules[0].phys, img, name);
 
 	uint8_t *area = phys_to_virt(info);
 	memset(area, 0, INFO_AREA_SIZE);

@@ -62,3 +62,57 @@ int guest_mb1_module_place(const struct mem_range *map, uint32_t count, uint64_t
 	*place = at;
 	return 0;
 }
+
+/* Does segment d's load range cover any file byte of segment f, the image at src? */
+static bool load_covers_file(const struct guest_segment *d, const struct guest_segment *f,
+			     uint64_t src, bool *bad)
+{
+	uint64_t from, to, dst_end;
+	if (!f->file_size)
+		return false;
+	if (__builtin_add_overflow(src, f->file_offset, &from) ||
+	    __builtin_add_overflow(from, f->file_size, &to) ||
+	    __builtin_add_overflow(d->phys, d->mem_size, &dst_end)) {
+		*bad = true;
+		return true;
+	}
+	return d->phys < to && from < dst_end;
+}
+
+int guest_segments_load_order(const struct guest_image *img, uint64_t src,
+			      uint32_t order[GUEST_MAX_SEGMENTS])
+{
+	bool done[GUEST_MAX_SEGMENTS] = { false };
+	uint32_t n = img->nr_segments;
+	if (n > GUEST_MAX_SEGMENTS)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) { /* every file range and load range representable */
+		uint64_t end;
+		const struct guest_segment *s = &img->segments[i];
+		if (__builtin_add_overflow(src, s->file_offset, &end) ||
+		    __builtin_add_overflow(end, s->file_size, &end) ||
+		    __builtin_add_overflow(s->phys, s->mem_size, &end))
+			return -1;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t pick = n;
+		for (uint32_t i = 0; i < n && pick == n; i++) {
+			if (done[i])
+				continue;
+			bool clear = true, bad = false;
+			for (uint32_t j = 0; j < n && clear; j++)
+				if (j != i && !done[j] &&
+				    load_covers_file(&img->segments[i], &img->segments[j], src, &bad))
+					clear = false;
+			if (bad)
+				return -1;
+			if (clear)
+				pick = i;
+		}
+		if (pick == n)
+			return -1;
+		done[pick] = true;
+		order[k] = pick;
+	}
+	return 0;
+}

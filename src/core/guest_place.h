@@ -28,6 +28,15 @@ int guest_image_check_placement(const struct guest_image *img, const struct mem_
 int guest_mb1_module_place(const struct mem_range *map, uint32_t count, uint64_t cursor,
 			   uint64_t info, uint64_t info_size, uint64_t size, uint64_t *place);
 
+/* An order in which img's segments can be copied (memmove, then the rest zeroed) out of
+ * an image that lies at physical address `src` in the memory they load into: no segment's
+ * load range [phys, +mem_size) may cover the file bytes of a segment copied after it (its
+ * own may overlap: memmove). So a loader moves Linux's 65 MB vmlinux into place without a
+ * first copy out of the way. Returns 0 with order[0..nr_segments) (segment indexes), or
+ * -1 when there is no such order or src + a file offset passes 2^64. */
+int guest_segments_load_order(const struct guest_image *img, uint64_t src,
+			      uint32_t order[GUEST_MAX_SEGMENTS]);
+
 /* The page-aligned address after [base, +size), or -1 when it would pass 2^64. */
 int guest_page_after(uint64_t base, uint64_t size, uint64_t *out);
 

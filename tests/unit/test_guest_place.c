@@ -152,6 +152,94 @@ static void test_mb1_module_below_4g(void **state)
 	assert_int_equal(guest_mb1_module_place(all, 1, 0x100000, UINT64_MAX, 2, 1, &at), -1);
 }
 
+/* ---- copying segments out of an image that lies in the memory they load into ---- */
+
+static void seg(uint32_t i, uint64_t off, uint64_t fsz, uint64_t phys, uint64_t msz)
+{
+	g.segments[i] = (struct guest_segment){ off, fsz, phys, msz, i };
+	if (g.nr_segments <= i)
+		g.nr_segments = i + 1;
+}
+
+/* Copies every segment in the order given out of a simulated memory holding the image at
+ * src and checks each byte arrived: the order is really safe. */
+static void check_order_copies(uint64_t src, uint64_t image_size, const uint32_t *order)
+{
+	static uint8_t mem[0x10000], image[0x10000];
+	for (uint64_t i = 0; i < image_size; i++)
+		image[i] = (uint8_t)(i * 7 + 1);
+	memset(mem, 0xcc, sizeof(mem));
+	memcpy(mem + src, image, image_size);
+	for (uint32_t k = 0; k < g.nr_segments; k++) {
+		const struct guest_segment *s = &g.segments[order[k]];
+		memmove(mem + s->phys, mem + src + s->file_offset, s->file_size);
+		memset(mem + s->phys + s->file_size, 0, s->mem_size - s->file_size);
+	}
+	for (uint32_t i = 0; i < g.nr_segments; i++) {
+		const struct guest_segment *s = &g.segments[i];
+		assert_memory_equal(mem + s->phys, image + s->file_offset, s->file_size);
+		for (uint64_t b = s->file_size; b < s->mem_size; b++)
+			assert_int_equal(mem[s->phys + b], 0);
+	}
+}
+
+static void test_load_order(void **state)
+{
+	(void)state;
+	uint32_t order[GUEST_MAX_SEGMENTS];
+	/* Linux's vmlinux in miniature: the image low, its segments higher and overlapping
+	 * it, each displaced by the same amount: the highest segment first. */
+	memset(&g, 0, sizeof(g));
+	seg(0, 0x1000, 0x2000, 0x3000, 0x2000);
+	seg(1, 0x3000, 0x1000, 0x5000, 0x1000);
+	seg(2, 0x4000, 0x800, 0x6000, 0x1800); /* bss after its file bytes */
+	assert_int_equal(guest_segments_load_order(&g, 0x1000, order), 0);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(order[2], 0);
+	check_order_copies(0x1000, 0x4800, order);
+	/* The image above its segments: the lowest first. */
+	assert_int_equal(guest_segments_load_order(&g, 0x8000, order), 0);
+	assert_int_equal(order[0], 0);
+	check_order_copies(0x8000, 0x4800, order);
+	/* Out of the way: the file's order. */
+	assert_int_equal(guest_segments_load_order(&g, 0xa000, order), 0);
+	assert_int_equal(order[0], 0);
+	assert_int_equal(order[1], 1);
+	check_order_copies(0xa000, 0x4800, order);
+	/* A segment over its own file bytes only: memmove handles it. */
+	memset(&g, 0, sizeof(g));
+	seg(0, 0, 0x1000, 0x1800, 0x1000);
+	assert_int_equal(guest_segments_load_order(&g, 0x1000, order), 0);
+	check_order_copies(0x1000, 0x1000, order);
+	/* Two segments each loading over the other's file bytes: no order. */
+	memset(&g, 0, sizeof(g));
+	seg(0, 0, 0x1000, 0x2000, 0x1000);
+	seg(1, 0x1000, 0x1000, 0x1000, 0x1000);
+	assert_int_equal(guest_segments_load_order(&g, 0x1000, order), -1);
+	/* A bss (mem_size past file_size) over the next segment's file bytes counts too. */
+	memset(&g, 0, sizeof(g));
+	seg(0, 0, 0x800, 0x2000, 0x1800);
+	seg(1, 0x1800, 0x800, 0x4000, 0x800);
+	assert_int_equal(guest_segments_load_order(&g, 0x1000, order), 0);
+	assert_int_equal(order[0], 1);
+	check_order_copies(0x1000, 0x2000, order);
+	/* A segment with no file bytes covers nothing it must wait for. */
+	memset(&g, 0, sizeof(g));
+	seg(0, 0, 0, 0x1000, 0x1000);
+	seg(1, 0, 0x1000, 0x3000, 0x1000);
+	assert_int_equal(guest_segments_load_order(&g, 0x1000, order), 0);
+	check_order_copies(0x1000, 0x1000, order);
+	/* src + file offset wraps: refused, not ordered. */
+	memset(&g, 0, sizeof(g));
+	seg(0, 0x2000, 0x1000, 0x1000, 0x1000);
+	seg(1, 0, 0x1000, 0x5000, 0x1000);
+	assert_int_equal(guest_segments_load_order(&g, UINT64_MAX - 0x1000, order), -1);
+	/* No segments: nothing to order. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(guest_segments_load_order(&g, 0x1000, order), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_page_after),
 		cmocka_unit_test(test_mb1_module_place),
 		cmocka_unit_test(test_mb1_module_below_4g),
+		cmocka_unit_test(test_load_order),
 	};
 	return cmocka_run_group_tests_name("guest_place", tests, NULL, NULL);
 }
