@@ -158,10 +158,16 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	return nsvm_maps_init(m, v);
 }
 
+/* Before every entry: the work is rare (another CPU changed L1's NPT or an L1 map, or
+ * L1 runs on vGIF), so the common case is these tests alone. */
 static void nsvm_before_entry(struct vcpu *v)
 {
-	nsvm_maps_before_entry(v);
-	nsvm_l1_gif_before_entry(v, nsvm_of(v));
+	struct nsvm *n = nsvm_of(v);
+	if (__atomic_load_n(&n->tdp_sync, __ATOMIC_ACQUIRE) ||
+	    (n->in_l2 && !n->maps.filled && __atomic_load_n(&n->maps.stale, __ATOMIC_ACQUIRE)))
+		nsvm_maps_before_entry(v);
+	if (n->l1_vgif && !n->in_l2)
+		nsvm_l1_gif_before_entry(v, n);
 }
 
 const struct nested_ops nested_svm_ops = {

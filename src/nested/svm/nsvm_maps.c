@@ -92,18 +92,18 @@ static int rebuild(struct vcpu *v, struct nsvm *n, const uint64_t key[3])
 			pages[nr++] = key[1] + i * 4096ull;
 	/* protected first, then read: a write after this point marks the merge stale */
 	map_track_begin_rebuild(v, &vendor, pages, nr, key);
-	n->iopm12 = n->msrpm12 = NULL;
+	n->l1_exits.iopm = n->l1_exits.msrpm = NULL;
 	if (key[0] != KEY_UNUSED) {
 		if (guest_phys_read(key[0], n->iopm02, IOPM_BYTES))
 			goto unreadable;
-		n->iopm12 = phys_to_virt(key[0]);
+		n->l1_exits.iopm = phys_to_virt(key[0]);
 	} else {
 		memset(n->iopm02, 0, IOPM_BYTES);
 	}
 	if (key[1] != KEY_UNUSED) {
 		if (guest_phys_read(key[1], n->msrpm02, MSRPM_BYTES))
 			goto unreadable;
-		n->msrpm12 = phys_to_virt(key[1]);
+		n->l1_exits.msrpm = phys_to_virt(key[1]);
 	} else {
 		memset(n->msrpm02, 0, MSRPM_BYTES);
 	}
@@ -113,7 +113,7 @@ static int rebuild(struct vcpu *v, struct nsvm *n, const uint64_t key[3])
 	return 0;
 unreadable:
 	map_track_forget(v, &vendor);
-	n->iopm12 = n->msrpm12 = NULL;
+	n->l1_exits.iopm = n->l1_exits.msrpm = NULL;
 	fill_all(n);
 	return -1;
 }
