@@ -226,8 +226,10 @@ bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		n->nmi_held_l2 = true;
 		return true;
 	}
-	uint32_t code12;
-	if (!exit_for_l1(v, n, e, &code12)) {
+	uint32_t code12 = (uint32_t)code;
+	bool wanted = nsvm_exit_needs_event(code12) ? exit_for_l1(v, n, e, &code12)
+						    : nsvm_intercepted(&n->l1_exits, code12);
+	if (!wanted) {
 		/* a stale merged map's exit runs the instruction again; otherwise nestbed's to
 		 * handle for L2: a VMMCALL gets #UD there */
 		return nsvm_maps_retry(v, n, e);

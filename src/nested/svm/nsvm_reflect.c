@@ -62,7 +62,7 @@ _Static_assert(SVM_EXIT_EXCEPTION_BASE == 2 * 32 && SVM_EXIT_MISC1_BASE == 3 * 3
 bool nsvm_l1_wants_exit(const struct nsvm_exit_controls *c, const struct nsvm_exit_event *e)
 {
 	uint32_t code = e->code;
-	if (code >= NSVM_INTERCEPT_CODES || !((c->vec[code / 32] >> (code % 32)) & 1))
+	if (!nsvm_intercepted(c, code))
 		return false;
 	/* IOIO's and MSR's bits enable the maps (15.10.1, 15.11), read as they are now */
 	if (code == SVM_EXIT_IOIO)

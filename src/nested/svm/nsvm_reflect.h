@@ -61,6 +61,25 @@ bool nsvm_iopm_exits(const uint8_t *iopm, uint16_t port, unsigned size);
 int64_t nsvm_msrpm_bit(uint32_t msr, bool write);
 bool nsvm_msrpm_exits(const uint8_t *msrpm, uint32_t msr, bool write);
 
+/* VMCB12's intercept bit for this exit code (0 above 9Fh). */
+static inline bool nsvm_intercepted(const struct nsvm_exit_controls *c, uint32_t code)
+{
+	return code < NSVM_INTERCEPT_CODES && ((c->vec[code / 32] >> (code % 32)) & 1);
+}
+
+/* The exits whose decision reads more than that bit (nsvm_exit_for_l1): IOIO and MSR
+ * (L1's maps), a CR0 write (the selective intercept), VMMCALL (#UD when L1 does not
+ * intercept it). For every other code, nsvm_exit_for_l1 is nsvm_intercepted with the
+ * code unchanged. */
+#define NSVM_EXIT_VMMCALL 0x81u
+#define NSVM_EXIT_IOIO 0x7bu
+#define NSVM_EXIT_MSR 0x7cu
+static inline bool nsvm_exit_needs_event(uint32_t code)
+{
+	return code == NSVM_EXIT_IOIO || code == NSVM_EXIT_MSR || code == 0x10u /* CR0 write */ ||
+	       code == NSVM_EXIT_VMMCALL;
+}
+
 /* L1 intercepts this exit by its own bits and maps. */
 bool nsvm_l1_wants_exit(const struct nsvm_exit_controls *c, const struct nsvm_exit_event *e);
 

@@ -42,10 +42,9 @@ static void load_control(struct vmcb_control *d, const struct vmcb_control *c, u
 		d02->field = t_;              \
 	} while (0)
 
-void vmcb12_clean_save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
-			    uint32_t keep)
+static inline void save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
+			     uint32_t keep)
 {
-	keep &= VMCB12_CLEAN_HONOURED;
 	if (!(keep & VMCB_CLEAN_SEG)) {
 		LOAD2(es);
 		LOAD2(cs);
@@ -84,6 +83,12 @@ void vmcb12_clean_save_load(struct vmcb_save *d, struct vmcb_save *d02, const st
 	LOAD2(rax);
 }
 
+void vmcb12_clean_save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
+			    uint32_t keep)
+{
+	save_load(d, d02, s, keep & VMCB12_CLEAN_HONOURED);
+}
+
 void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct vmcb *live,
 		       uint32_t clean, uint32_t keep)
 {
@@ -93,5 +98,5 @@ void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct 
 	else
 		load_control(&cached->control, &live->control, keep);
 	cached->control.clean_bits = clean; /* the value `keep` came from, not a second read */
-	vmcb12_clean_save_load(&cached->save, v02, &live->save, keep);
+	save_load(&cached->save, v02, &live->save, keep);
 }
