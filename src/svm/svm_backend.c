@@ -272,6 +272,7 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 
 	v->backend = sv;
 	sv->vmcb01 = sv->vmcb;
+	sv->state_vmcb_pa = sv->vmcb_pa;
 	v->apic_page = sv->apic_base;
 	if (start->mode == GUEST_START_WAIT_FOR_SIPI)
 		svm_init_signal(v);
@@ -325,7 +326,7 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	sync_to_vmcb(v, sv);
 	sv->entry_event = (struct svm_entry_event){ sv->vmcb->control.eventinj, sv->vmcb->save.rip,
 						    sv->vmcb->control.next_rip };
-	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
+	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if, sv->state_vmcb_pa);
 	struct vmcb_control *c = &sv->vmcb->control;
 	c->tlb_control = 0;
 	svm_state_from_vmcb(v, sv);

@@ -96,7 +96,9 @@ static void build_vmcb02(struct nsvm *n)
 	n->vmrun_rip12 = v12->save.rip;
 	if (n->soft_rip_moved)
 		v02->save.rip = v12->control.next_rip;
-	nsvm_copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
+	/* FS, GS, TR, LDTR and the syscall MSRs: VMRUN leaves them in the CPU, and the world
+	 * switch loads and saves them in VMCB01 while L2 runs too (svm_vcpu.state_vmcb_pa):
+	 * VMCB02's copy of them is never used, so not copied */
 	/* Outside long mode CR3 is a 32-bit register (APM vol.2 3.1.2): bits 63:32 mean
 	 * nothing to L2, so VMCB02 leaves them out. QEMU checks CR3's bits 63:52 at VMRUN
 	 * against the host's long mode rather than the guest's, and would refuse the L2 of a

@@ -34,8 +34,8 @@ static bool exit_has_next_rip(uint32_t code)
 void nsvm_switch_to_l1(struct vcpu *v, struct nsvm *n)
 {
 	struct svm_vcpu *sv = v->backend;
-	/* FS, GS, TR, LDTR and the syscall MSRs stay in the CPU across #VMEXIT */
-	nsvm_copy_vmload_state(&n->vmcb01->save, &n->vmcb02->save);
+	/* FS, GS, TR, LDTR and the syscall MSRs stay in the CPU across #VMEXIT: they are in
+	 * VMCB01 already (svm_vcpu.state_vmcb_pa), as L2 left them */
 	sv->vmcb = n->vmcb01;
 	sv->vmcb_pa = n->vmcb01_pa;
 	sv->host_if = false;

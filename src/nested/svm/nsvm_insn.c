@@ -162,7 +162,8 @@ static void l2_set_vgif(struct nsvm *n, bool gif)
 /* VMLOAD and VMSAVE without virtual VMLOAD/VMSAVE (which nestbed does not offer): rAX
  * is a physical address of the host, which for L2's instruction is L1 (APM vol.2 15.5.2,
  * 15.33.1; KVM's CVE-2021-3656 fix): an L1-physical address that must be L1's memory,
- * never nestbed's. The state moves between that VMCB and L2's (VMCB02). */
+ * never nestbed's. The state moves between that VMCB and the CPU, which is VMCB01 while
+ * L2 runs too (svm_vcpu.state_vmcb_pa). */
 static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
 {
 	uint64_t pa = v->state.gpr.rax;
@@ -179,9 +180,9 @@ static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
 		return;
 	}
 	if (load) {
-		nsvm_copy_vmload_state(&n->vmcb02->save, &tmp);
+		nsvm_copy_vmload_state(&n->vmcb01->save, &tmp);
 	} else {
-		nsvm_copy_vmload_state(&tmp, &n->vmcb02->save);
+		nsvm_copy_vmload_state(&tmp, &n->vmcb01->save);
 		if (guest_phys_write(pa + off, &tmp, sizeof(tmp))) {
 			l2_exception(v, n, VECTOR_GP, true);
 			return;
