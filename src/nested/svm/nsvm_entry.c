@@ -91,7 +91,8 @@ static void build_vmcb02(struct nsvm *n)
 	 * always copied. */
 	v02->save.efer = v12->save.efer;
 	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
-	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
+	n->soft_rip_moved = (v12->control.eventinj & SVM_EVENT_VALID) &&
+			    svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
 			    !n->host_nrips;
 	n->vmrun_rip12 = v12->save.rip;
 	if (n->soft_rip_moved)

@@ -141,9 +141,9 @@ void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1,
 	 * event L1 injected and nestbed started L2 at its nRIP for a CPU without NRIPS
 	 * (build_vmcb02), L1 gets back the RIP it gave: the CPU saves the RIP the delivery
 	 * started from (APM 15.7.2), and L1 injects again with its own nRIP. */
-	uint64_t in_flight = l2_event_in_flight(v, n);
+	uint64_t in_flight = (v02->control.exitintinfo & SVM_EVENT_VALID) ? l2_event_in_flight(v, n) : 0;
 	uint64_t rip = s02->rip;
-	if (n->soft_rip_moved && svm_event_is_soft(in_flight) && rip == v12->control.next_rip &&
+	if (in_flight && n->soft_rip_moved && svm_event_is_soft(in_flight) && rip == v12->control.next_rip &&
 	    (in_flight & SVM_EVENT_ID_MASK) == (svm_event_normalize(v12->control.eventinj) & SVM_EVENT_ID_MASK))
 		rip = n->vmrun_rip12;
 	ls->rip = rip;

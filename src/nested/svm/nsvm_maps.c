@@ -14,6 +14,7 @@
 #include "core/string.h"
 #include "nested/map_track_machine.h"
 #include "nested/svm/nsvm_reflect.h"
+#include "nested/svm/vmcb12_clean.h"
 #include "core/x86.h"
 #include "nested/map_track.h"
 #include "svm/vmcb.h"
@@ -128,6 +129,13 @@ static void key_of(const struct nsvm *n, uint64_t key[3])
 
 int nsvm_maps_for_vmrun(struct vcpu *v, struct nsvm *n)
 {
+	/* L1 kept the intercepts and the map addresses clean: they are the last successful
+	 * VMRUN's (vmcb12_clean.h), for which this function (or nsvm_maps_retry since) made
+	 * the cache match them, so its key is theirs; only a write to a map matters. */
+	const uint32_t same_key = VMCB_CLEAN_I | VMCB_CLEAN_IOPM;
+	if ((n->clean_keep & same_key) == same_key && n->maps.valid && !n->maps.filled &&
+	    !__atomic_load_n(&n->maps.stale, __ATOMIC_ACQUIRE))
+		return 0;
 	uint64_t key[3];
 	key_of(n, key);
 	if (map_cache_reusable(&n->maps, key))
