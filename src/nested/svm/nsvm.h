@@ -111,8 +111,9 @@ static inline bool nsvm_np12(const struct nsvm *n)
 uint64_t nsvm_phys_addr_mask(void);
 void nsvm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error);
 
-/* nsvm_entry.c: VMRUN in L1. */
+/* nsvm_entry.c: VMRUN in L1; VMCB02's constant fields, once. */
 void nsvm_vmrun(struct vcpu *v, struct exit *e);
+void nsvm_vmcb02_init(struct nsvm *n);
 
 /* nsvm_exit.c: the #VMEXIT of L2 into L1 with this exit code and information (L2's state
  * and the exit into VMCB12, L1's state back); the switch back to L1 alone (INIT); an exit

@@ -24,19 +24,44 @@
 
 /* ---- entering L2 ---- */
 
-/* VMCB02's control area: every field VMRUN reads written here, at every VMRUN (nestbed
- * changes VMCB02 between entries: vGIF, the INTR and CR intercepts, TLB control, N_CR3);
- * the rest of the area (reserved, AVIC, GHCB, VIRT_EXT, the clean field) is zero from
- * the allocation and nothing writes it, so no memset of the area: VMCB02's clean field
- * stays 0, so the CPU reloads every group (APM 15.15.3). What the CPU writes at #VMEXIT
- * (EXITCODE ... EXITINTINFO, the instruction bytes) VMRUN does not read. */
+/* VMCB02's control area: every field VMRUN reads that depends on VMCB12 or changes
+ * between entries (vGIF, the INTR, HLT and CR intercepts, TLB control, N_CR3) is written
+ * here at every VMRUN; nestbed's constants (the merged maps' addresses, L2's ASID, nested
+ * paging on, vector 5 clear) once (nsvm_vmcb02_init); the rest of the area (reserved,
+ * AVIC, GHCB, VIRT_EXT, the clean field) is zero from the allocation and nothing writes
+ * it, so no memset of the area: VMCB02's clean field stays 0, so the CPU reloads every
+ * group (APM 15.15.3). What the CPU writes at #VMEXIT (EXITCODE ... EXITINTINFO, the
+ * instruction bytes) VMRUN does not read. L1's DR and exception intercepts and pause
+ * filter (group I) are written again only when L1 did not keep that group: only this
+ * function writes them in VMCB02, last at the VMRUN whose values the group keeps. */
+void nsvm_vmcb02_init(struct nsvm *n)
+{
+	struct vmcb_control *c = &n->vmcb02->control;
+	c->intercept_misc3 = 0;
+	/* permission maps: merged by nsvm_maps_for_vmrun (L1's with nestbed's) */
+	c->iopm_base_pa = n->iopm02_pa;
+	c->msrpm_base_pa = n->msrpm02_pa;
+	c->guest_asid = NSVM_L2_ASID;
+	c->np_control = SVM_NP_ENABLE;
+}
+
 static void build_vmcb02_control(struct nsvm *n)
 {
 	const struct vmcb_control *c12 = &n->vmcb12.control;
 	struct vmcb_control *c = &n->vmcb02->control;
+	if (!(n->clean_keep & VMCB_CLEAN_I)) {
+		c->intercept_dr = c12->intercept_dr;
+		c->intercept_exceptions = c12->intercept_exceptions;
+		/* nestbed never intercepts PAUSE: the PAUSE intercept and the filter are L1's
+		 * (APM 15.14.4), offered where the CPU has them; each VMRUN reloads the
+		 * counter from the VMCB, so the value stays L1's. */
+		c->pause_filter_count = (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER) ?
+						c12->pause_filter_count : 0;
+		c->pause_filter_threshold = (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER_THRESHOLD) ?
+						    c12->pause_filter_threshold : 0;
+	}
+	/* svm_long_mode_intercepts adds the CR0-write intercept to VMCB02: from L1's again */
 	c->intercept_cr = c12->intercept_cr;
-	c->intercept_dr = c12->intercept_dr;
-	c->intercept_exceptions = c12->intercept_exceptions;
 	/* nestbed's own needs for any guest: CPUID policy, its MSRs and the exit port, a
 	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
 	c->intercept_misc1 = c12->intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
@@ -45,18 +70,7 @@ static void build_vmcb02_control(struct nsvm *n)
 	c->intercept_misc2 = c12->intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
-	c->intercept_misc3 = 0;
-	/* permission maps: merged by nsvm_maps_for_vmrun (L1's with nestbed's) */
-	c->iopm_base_pa = n->iopm02_pa;
-	c->msrpm_base_pa = n->msrpm02_pa;
 	c->tsc_offset = n->vmcb01->control.tsc_offset + c12->tsc_offset;
-	/* nestbed never intercepts PAUSE: the PAUSE intercept and the filter are L1's (APM
-	 * 15.14.4), offered where the CPU has them; each VMRUN reloads the counter. */
-	c->pause_filter_count = (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER) ?
-					c12->pause_filter_count : 0;
-	c->pause_filter_threshold = (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER_THRESHOLD) ?
-					    c12->pause_filter_threshold : 0;
-	c->guest_asid = NSVM_L2_ASID;
 	c->vintr = c12->vintr & ~VINTR_VGIF_BITS;
 	/* vGIF: with V_GIF 0 a virtual interrupt waits (kept out of VMCB02 until L2's STGI) */
 	n->l2_vgif = (c12->vintr & VINTR_V_GIF_ENABLE) != 0;
@@ -66,7 +80,6 @@ static void build_vmcb02_control(struct nsvm *n)
 		c->vintr &= ~VINTR_V_IRQ;
 	c->interrupt_shadow = c12->interrupt_shadow;
 	c->eventinj = c12->eventinj;
-	c->np_control = SVM_NP_ENABLE;
 	c->n_cr3 = nsvm_np12(n) ? n->shadow.root : n->vmcb01->control.n_cr3;
 
 	bool flush = n->flush_l2 || c12->tlb_control || c12->guest_asid != n->last_asid12;
