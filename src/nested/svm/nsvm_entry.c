@@ -230,6 +230,8 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 	v->level = 2;
 	n->in_l2 = true;
 	n->gif = true;
-	nsvm_xcr0_arm(&n->xcr0, n->host_xsave, n->vmcb12.control.intercept_misc2,
-		      n->host_xsave ? nsvm_read_xcr0() : 0);
+	uint32_t misc2 = n->vmcb12.control.intercept_misc2;
+	if ((misc2 & NSVM_INTERCEPT_XSETBV) || n->xcr0.armed) /* else it stays disarmed */
+		nsvm_xcr0_arm(&n->xcr0, n->host_xsave, misc2,
+			      n->host_xsave && (misc2 & NSVM_INTERCEPT_XSETBV) ? nsvm_read_xcr0() : 0);
 }

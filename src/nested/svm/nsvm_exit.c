@@ -171,7 +171,8 @@ void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1,
 
 /* The exit L1 gets for this exit of L2 (nsvm_reflect.c decides from VMCB12's intercepts
  * and L1's permission maps as they are now), or false. */
-static bool exit_for_l1(struct vcpu *v, const struct nsvm *n, const struct exit *e, uint32_t *code)
+static __attribute__((noinline)) bool exit_for_l1(struct vcpu *v, const struct nsvm *n,
+						  const struct exit *e, uint32_t *code)
 {
 	const struct nsvm_exit_controls *c = &n->l1_exits;
 	struct nsvm_exit_event ev = { .code = (uint32_t)e->native_code };
@@ -195,6 +196,29 @@ static bool exit_for_l1(struct vcpu *v, const struct nsvm *n, const struct exit 
 	return nsvm_exit_for_l1(c, &ev, code);
 }
 
+static __attribute__((noinline)) void xcr0_check(struct vcpu *v, struct nsvm *n)
+{
+	uint64_t xcr0 = nsvm_read_xcr0();
+	if (nsvm_xcr0_changed_unseen(&n->xcr0, xcr0))
+		kprintf("nestbed: nested: CPU %u: XCR0 went from %#llx to %#llx while L2 ran, with no "
+			"XSETBV #VMEXIT though L1 intercepts XSETBV: the CPU ignored the intercept "
+			"(APM vol.2 15.9); L1 no longer knows its guest's XCR0 (reported once)\n",
+			v->id, (unsigned long long)n->xcr0.at_vmrun, (unsigned long long)xcr0);
+}
+
+/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
+ * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02 on the
+ * failure is nestbed's own state; none of it may reach VMCB12. */
+static __attribute__((noinline, noreturn)) void vmcb02_refused(struct vcpu *v, const struct nsvm *n)
+{
+	kprintf("nestbed: nested: the CPU refused VMCB02 (VMEXIT_INVALID) built from the VMCB "
+		"at %#llx that nestbed's checks passed: nestbed's bug, stopped\n",
+		(unsigned long long)n->vmcb12_pa);
+	if (v->ops->dump)
+		v->ops->dump(v);
+	platform_exit(EXIT_CODE_FATAL);
+}
+
 bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
@@ -202,25 +226,10 @@ bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		return false;
 	uint64_t code = e->native_code;
 	uint64_t info1 = e->info1, info2 = e->info2;
-	if (n->xcr0.armed) {
-		uint64_t xcr0 = nsvm_read_xcr0();
-		if (nsvm_xcr0_changed_unseen(&n->xcr0, xcr0))
-			kprintf("nestbed: nested: CPU %u: XCR0 went from %#llx to %#llx while L2 ran, with no "
-				"XSETBV #VMEXIT though L1 intercepts XSETBV: the CPU ignored the intercept "
-				"(APM vol.2 15.9); L1 no longer knows its guest's XCR0 (reported once)\n",
-				v->id, (unsigned long long)n->xcr0.at_vmrun, (unsigned long long)xcr0);
-	}
-	if ((uint32_t)code == SVM_EXIT_INVALID) {
-		/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
-		 * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02
-		 * on the failure is nestbed's own state; none of it may reach VMCB12. */
-		kprintf("nestbed: nested: the CPU refused VMCB02 (VMEXIT_INVALID) built from the VMCB "
-			"at %#llx that nestbed's checks passed: nestbed's bug, stopped\n",
-			(unsigned long long)n->vmcb12_pa);
-		if (v->ops->dump)
-			v->ops->dump(v);
-		platform_exit(EXIT_CODE_FATAL);
-	}
+	if (n->xcr0.armed)
+		xcr0_check(v, n);
+	if ((uint32_t)code == SVM_EXIT_INVALID)
+		vmcb02_refused(v, n);
 	if ((uint32_t)code == SVM_EXIT_NMI && !n->gif) {
 		/* L2 cleared its GIF: the NMI waits for its STGI (or the next #VMEXIT) */
 		n->nmi_held_l2 = true;

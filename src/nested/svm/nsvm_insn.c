@@ -64,13 +64,10 @@ static void emulate_vmload_vmsave(struct vcpu *v, struct exit *e, bool load)
 	vcpu_skip_instruction(v, e);
 }
 
-void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
+static __attribute__((noinline)) void emulate_other(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
 	switch ((uint32_t)e->native_code) {
-	case SVM_EXIT_VMRUN:
-		nsvm_vmrun(v, e);
-		return;
 	case SVM_EXIT_VMLOAD:
 		emulate_vmload_vmsave(v, e, true);
 		return;
@@ -108,6 +105,14 @@ void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 		nsvm_inject_exception(v, VECTOR_UD, false);
 		return;
 	}
+}
+
+void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
+{
+	if ((uint32_t)e->native_code == SVM_EXIT_VMRUN)
+		nsvm_vmrun(v, e); /* the hot one, without the others' frame */
+	else
+		emulate_other(v, e);
 }
 
 /* ---- SVM instructions L2 executes that L1 does not intercept ---- */
