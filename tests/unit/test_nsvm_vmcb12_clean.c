@@ -110,6 +110,12 @@ static void test_all_clean(void **state)
 	assert_int_equal(cached.save.rip, 0x2222222222222222ull);
 	assert_int_equal(cached.save.rsp, 0x2222222222222222ull);
 	assert_int_equal(cached.save.rax, 0x2222222222222222ull);
+	/* VMCB02: the same four from L1's page, every group as it was */
+	assert_int_equal(v02.save.rip, 0x2222222222222222ull);
+	assert_int_equal(v02.save.rax, 0x2222222222222222ull);
+	assert_int_equal(v02.save.cr0, 0x3333333333333333ull);
+	assert_int_equal(v02.save.es.base, 0x3333333333333333ull);
+	assert_int_equal(v02.save.g_pat, 0x3333333333333333ull);
 }
 
 /* one group dirty: only it is read */

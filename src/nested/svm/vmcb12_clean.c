@@ -35,12 +35,13 @@ static void load_control(struct vmcb_control *d, const struct vmcb_control *c, u
 
 /* One value of L1's page into both copies: read once (L1 may write its page meanwhile,
  * so both copies must hold the same value), stored twice. */
-#define LOAD2(field)                          \
-	do {                                  \
-		__typeof__(s->field) t_ = s->field; \
-		d->field = t_;                \
-		d02->field = t_;              \
+#define LOAD2_TO(d, d02, s, field)                \
+	do {                                      \
+		__typeof__((s)->field) t_ = (s)->field; \
+		(d)->field = t_;                  \
+		(d02)->field = t_;                \
 	} while (0)
+#define LOAD2(field) LOAD2_TO(d, d02, s, field)
 
 static inline void save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
 			     uint32_t keep)
@@ -93,6 +94,27 @@ void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct 
 		       uint32_t clean, uint32_t keep)
 {
 	keep &= VMCB12_CLEAN_HONOURED;
+	if (keep == VMCB12_CLEAN_HONOURED) {
+		/* every group kept (a hypervisor's loop that changes nothing): the fields with
+		 * no clean bit alone, straight */
+		const struct vmcb_control *c = &live->control;
+		struct vmcb_control *d = &cached->control;
+		d->tlb_control = c->tlb_control;
+		d->vintr = c->vintr;
+		d->interrupt_shadow = c->interrupt_shadow;
+		d->np_control = c->np_control;
+		d->virt_ext = c->virt_ext;
+		d->eventinj = c->eventinj;
+		d->next_rip = c->next_rip;
+		d->clean_bits = clean;
+		const struct vmcb_save *s = &live->save;
+		struct vmcb_save *ds = &cached->save, *d02 = v02;
+		LOAD2_TO(ds, d02, s, rflags);
+		LOAD2_TO(ds, d02, s, rip);
+		LOAD2_TO(ds, d02, s, rsp);
+		LOAD2_TO(ds, d02, s, rax);
+		return;
+	}
 	if (!keep)
 		memcpy(&cached->control, &live->control, VMCB12_CONTROL_BYTES);
 	else
