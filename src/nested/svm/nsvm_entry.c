@@ -20,7 +20,7 @@
 /* VMCB12 as VMRUN reads it: the control area's defined fields (VMCB12_CONTROL_BYTES)
  * and the state save area's fields VMRUN loads (vmcb12_clean.c), not the whole page; the
  * page is L1's memory (checked once here), so #VMEXIT writes its fields in place
- * (write_vmcb12). */
+ * (nsvm_reflect). */
 
 /* ---- entering L2 ---- */
 

@@ -84,12 +84,6 @@ static inline void save_load(struct vmcb_save *d, struct vmcb_save *d02, const s
 	LOAD2(rax);
 }
 
-void vmcb12_clean_save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
-			    uint32_t keep)
-{
-	save_load(d, d02, s, keep & VMCB12_CLEAN_HONOURED);
-}
-
 void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct vmcb *live,
 		       uint32_t clean, uint32_t keep)
 {

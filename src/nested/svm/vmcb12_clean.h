@@ -41,9 +41,4 @@
 void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct vmcb *live,
 		       uint32_t clean, uint32_t keep);
 
-/* The save-area part alone: the fields VMRUN loads from s into d and d02 (one read of
- * each, two stores), but the groups in `keep`. */
-void vmcb12_clean_save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
-			    uint32_t keep);
-
 #endif
