@@ -47,14 +47,7 @@ void nsvm_switch_to_l1(struct vcpu *v, struct nsvm *n)
 	v->state.gpr.rax = n->l1_state.gpr.rax;
 	v->level = 1;
 	n->in_l2 = false;
-	/* GIF=0: hold physical interrupts and NMIs (nsvm_l1_set_gif; its emulated-GIF case
-	 * here, without a call) */
-	if (n->l1_vgif) {
-		nsvm_l1_set_gif(n, false);
-	} else {
-		n->gif = false;
-		n->vmcb01->control.vintr |= VINTR_MASKING;
-	}
+	nsvm_l1_set_gif(n, false); /* GIF=0: hold physical interrupts and NMIs */
 	if (n->nmi_held_l2) /* held by L2's GIF 0: still pending, L1's after its STGI */
 		n->nmi_pending_l1 = true;
 	n->nmi_held_l2 = false;

@@ -75,32 +75,7 @@ static const char *check_event_injection(uint64_t eventinj)
 	(void)VECTOR_OF;
 }
 
-bool nsvm_vmcb12_passes(const struct vmcb *vmcb, const struct nsvm_check_limits *lim)
-{
-	const struct vmcb_save *s = &vmcb->save;
-	const struct vmcb_control *c = &vmcb->control;
-	uint64_t lp = ((s->efer & EFER_LME) && (s->cr0 & CR0_PG)) ? ~0ull : 0; /* long paging */
-	uint64_t cs_ld = (s->cs.attrib & (SEG_L | SEG_DB)) == (SEG_L | SEG_DB) ? ~0ull : 0;
-	uint64_t bad = (~s->efer & EFER_SVME) |
-		       ((s->cr0 & (CR0_CD | CR0_NW)) == CR0_NW) |
-		       (s->cr0 >> 32) | (s->dr6 >> 32) | (s->dr7 >> 32) |
-		       (lp & s->cr3 & (CR3_LONG_MBZ | lim->phys_addr_mask)) |
-		       (s->cr4 & ~lim->cr4_allowed) | (s->efer & ~lim->efer_allowed) |
-		       (lp & ~s->cr4 & CR4_PAE) | (lp & ~s->cr0 & CR0_PE) |
-		       (lp & cs_ld & s->cr4 & CR4_PAE) |
-		       (~c->intercept_misc2 & SVM_INTERCEPT_VMRUN) |
-		       (((c->msrpm_base_pa & ~0xfffull) + MSRPM_BYTES - 1) & lim->phys_addr_mask) |
-		       (((c->iopm_base_pa & ~0xfffull) + IOPM_BYTES - 1) & lim->phys_addr_mask) |
-		       (c->guest_asid == 0);
-	return !bad && !check_event_injection(c->eventinj);
-}
-
 const char *nsvm_check_vmcb12(const struct vmcb *vmcb, const struct nsvm_check_limits *lim)
-{
-	return nsvm_vmcb12_passes(vmcb, lim) ? 0 : nsvm_vmcb12_rule_broken(vmcb, lim);
-}
-
-const char *nsvm_vmcb12_rule_broken(const struct vmcb *vmcb, const struct nsvm_check_limits *lim)
 {
 	const struct vmcb_save *s = &vmcb->save;
 	const struct vmcb_control *c = &vmcb->control;

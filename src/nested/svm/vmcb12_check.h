@@ -4,7 +4,6 @@
 #ifndef NESTBED_NSVM_VMCB12_CHECK_H
 #define NESTBED_NSVM_VMCB12_CHECK_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "svm/vmcb.h"
@@ -27,13 +26,7 @@ struct nsvm_cr4_cpuid {
  * cr4_reserved_bits). */
 uint64_t nsvm_cr4_allowed(const struct nsvm_cr4_cpuid *f);
 
-/* NULL when the VMCB passes, else the rule it breaks (a short sentence): the rules at
- * once (nsvm_vmcb12_passes), and only for a VMCB that fails them, one by one in order
- * for the one to name (nsvm_vmcb12_rule_broken). */
+/* NULL when the VMCB passes, else the rule it breaks (a short sentence). */
 const char *nsvm_check_vmcb12(const struct vmcb *vmcb, const struct nsvm_check_limits *lim);
-/* Every rule as one value, few branches: true exactly when nsvm_vmcb12_rule_broken gives
- * NULL (test_vmcb12_check compares the two on random VMCBs). */
-bool nsvm_vmcb12_passes(const struct vmcb *vmcb, const struct nsvm_check_limits *lim);
-const char *nsvm_vmcb12_rule_broken(const struct vmcb *vmcb, const struct nsvm_check_limits *lim);
 
 #endif
