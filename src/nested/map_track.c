@@ -65,12 +65,6 @@ bool map_track_has(const struct map_track *t, uint64_t gpa)
 	return find(t, gpa & ~MAP_TRACK_PAGE_MASK) >= 0;
 }
 
-bool map_cache_reusable(const struct map_cache *c, const uint64_t key[3])
-{
-	return c->valid && !c->filled && !__atomic_load_n(&c->stale, __ATOMIC_ACQUIRE) &&
-	       c->key[0] == key[0] && c->key[1] == key[1] && c->key[2] == key[2];
-}
-
 int map_words_collect(const uint64_t *map, unsigned words, struct map_word *out, unsigned max)
 {
 	unsigned n = 0;

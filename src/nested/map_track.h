@@ -68,7 +68,11 @@ struct map_cache {
 };
 
 /* The merge can be reused for these L1 map addresses (no write since, same key). */
-bool map_cache_reusable(const struct map_cache *c, const uint64_t key[3]);
+static inline bool map_cache_reusable(const struct map_cache *c, const uint64_t key[3])
+{
+	return c->valid && !c->filled && !__atomic_load_n(&c->stale, __ATOMIC_ACQUIRE) &&
+	       c->key[0] == key[0] && c->key[1] == key[1] && c->key[2] == key[2];
+}
 
 /* ---- the bits nestbed itself sets in one of its maps ---- */
 

@@ -25,6 +25,10 @@ struct svm_vcpu {
 	struct vmcb *vmcb;        /* the VMCB the next entry uses: L1's, or an L2's (nested) */
 	struct vmcb *vmcb01;      /* L1's own */
 	uint64_t vmcb_pa;
+	/* The VMCB of the guest's FS, GS, TR, LDTR and syscall MSRs (VMLOAD/VMSAVE around
+	 * the run): L1's (vmcb01) always, also while an L2 runs (nested/svm: VMRUN and
+	 * #VMEXIT leave that state in the CPU, APM 15.5.2) */
+	uint64_t state_vmcb_pa;
 	bool host_if;             /* RFLAGS.IF around VMRUN: L1's, while an L2 runs */
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for the host's own state */
 	uint8_t *iopm;
@@ -39,7 +43,7 @@ void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);
 extern const char svm_vmexit_return[]; /* svm_run.asm: the instruction after VMRUN */
 extern const char svm_idle_hlt[];      /* svm_backend.c: the HLT of its idle */
 void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa,
-		      uint64_t host_if);
+		      uint64_t host_if, uint64_t state_vmcb_pa);
 /* Loads v->state (all but the GPRs VMRUN does not hold) from the current VMCB. */
 void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv);
 

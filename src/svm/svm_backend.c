@@ -275,6 +275,7 @@ static int svm_vcpu_create(struct machine *m, struct vcpu *v, const struct guest
 
 	v->backend = sv;
 	sv->vmcb01 = sv->vmcb;
+	sv->state_vmcb_pa = sv->vmcb_pa;
 	v->apic_page = sv->apic_base;
 	if (start->mode == GUEST_START_WAIT_FOR_SIPI)
 		svm_init_signal(v);
@@ -349,7 +350,8 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 		sv->entry_event.next_rip = c->next_rip;
 	}
 	uint64_t entered = machine.options.marks ? marks_switch_begin(&v->marks) : 0;
-	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if);
+	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if,
+			 sv->state_vmcb_pa);
 	if (machine.options.marks)
 		marks_switch_end(&v->marks, entered);
 	c->tlb_control = 0;

@@ -4,7 +4,10 @@
 ; KernelGSBase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*) between the CPU and a VMCB.
 ;
 ; void svm_world_switch(uint64_t guest_vmcb_pa, struct gprs *gprs, uint64_t host_vmcb_pa,
-;                       uint64_t host_if)
+;                       uint64_t host_if, uint64_t state_vmcb_pa)
+; state_vmcb_pa: the VMCB the guest's VMLOAD/VMSAVE state is loaded from and saved to
+; around VMRUN: the guest VMCB, or L1's while its L2 runs (that state stays in the CPU
+; across a nested VMRUN and #VMEXIT, APM 15.5.2, so L1 and L2 share one copy).
 ; host_if: run the guest with the host's RFLAGS.IF set (an L2 whose L1 had IF=1 at its
 ; VMRUN: with V_INTR_MASKING, physical interrupts follow the host's IF). GIF is 0 around
 ; here, so no interrupt is taken in nestbed between STI and VMRUN or VMRUN and CLI.
@@ -37,9 +40,10 @@ svm_world_switch:
 	push r13
 	push r14
 	push r15
-	push rdx                    ; [rsp+16] host VMCB
-	push rsi                    ; [rsp+8]  gprs
-	push rdi                    ; [rsp]    guest VMCB
+	push rdx                    ; [rsp+24] host VMCB
+	push rsi                    ; [rsp+16] gprs
+	push rdi                    ; [rsp+8]  guest VMCB
+	push r8                     ; [rsp]    the guest's VMLOAD/VMSAVE state
 
 	test rcx, rcx
 	jz .interrupts_stay_off
@@ -49,6 +53,7 @@ svm_world_switch:
 	vmsave                      ; host's FS/GS/TR/LDTR/syscall MSRs
 	mov rax, [rsp]
 	vmload                      ; the guest's
+	mov rax, [rsp + 8]          ; the guest VMCB, for VMRUN
 
 	mov rbx, [rsi + G_RBX]
 	mov rcx, [rsi + G_RCX]
@@ -69,8 +74,9 @@ svm_world_switch:
 svm_vmexit_return:              ; where Bochs raises a guest's single-step #DB
 	cli
 
-	vmsave                      ; rax is the guest VMCB again (restored from host save)
-	mov rax, [rsp + 8]          ; gprs
+	mov rax, [rsp]
+	vmsave                      ; the guest's state
+	mov rax, [rsp + 16]         ; gprs
 	mov [rax + G_RBX], rbx
 	mov [rax + G_RCX], rcx
 	mov [rax + G_RDX], rdx
@@ -86,9 +92,9 @@ svm_vmexit_return:              ; where Bochs raises a guest's single-step #DB
 	mov [rax + G_R14], r14
 	mov [rax + G_R15], r15
 
-	mov rax, [rsp + 16]
+	mov rax, [rsp + 24]
 	vmload                      ; the host's state back
-	add rsp, 24
+	add rsp, 32
 	pop r15
 	pop r14
 	pop r13

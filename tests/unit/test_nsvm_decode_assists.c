@@ -187,6 +187,19 @@ static void test_insn_bytes_rule(void **state)
 	assert_false(da_exit_has_insn_bytes(0x79, 0));                   /* INVLPG */
 }
 
+/* the one-bit-test prefilter says yes exactly for the exits 15.33 gives something */
+static void test_may_assist(void **state)
+{
+	(void)state;
+	for (uint32_t code = 0; code < 0x1000; code++) {
+		bool expect = code <= 0x3f || code == 0x4e || code == 0x65 || code == 0x75 ||
+			      code == 0x79 || code == 0x7b || code == 0x400;
+		assert_int_equal(da_exit_may_assist(code), expect);
+	}
+	assert_false(da_exit_may_assist(0x72));        /* CPUID */
+	assert_false(da_exit_may_assist(0xffffffffu)); /* VMEXIT_INVALID */
+}
+
 static void test_insn_bytes_cs_limit(void **state)
 {
 	(void)state;
@@ -208,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_ioio_segment),
 		cmocka_unit_test(test_insn_bytes_rule),
 		cmocka_unit_test(test_insn_bytes_cs_limit),
+		cmocka_unit_test(test_may_assist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,23 @@ uint64_t da_ioio_seg_bits(const struct insn *insn);
 #define DA_FAULT_FETCH (1ull << 4)
 bool da_exit_has_insn_bytes(uint32_t exitcode, uint64_t info1);
 
+/* Does DecodeAssists give this exit anything (15.33): an EXITINFO1 (CR and DR accesses
+ * 00h-3Fh, the selective CR0 write 65h, INTn 75h, INVLPG 79h, IOIO 7Bh) or instruction
+ * bytes (#PF 4Eh, NPF 400h)? Every other exit keeps EXITINFO1 as it is and has a byte
+ * count of 0: one bit test, no decode. */
+#define DA_EXIT_LAST_DR 0x3fu
+#define DA_EXIT_MASK_BASE 0x40u
+#define DA_EXIT_MASK ((1ull << (0x4e - 0x40)) | (1ull << (0x65 - 0x40)) | (1ull << (0x75 - 0x40)) | \
+		      (1ull << (0x79 - 0x40)) | (1ull << (0x7b - 0x40)))
+static inline bool da_exit_may_assist(uint32_t exitcode)
+{
+	if (exitcode <= DA_EXIT_LAST_DR)
+		return true;
+	if (exitcode - DA_EXIT_MASK_BASE < 64)
+		return (DA_EXIT_MASK >> (exitcode - DA_EXIT_MASK_BASE)) & 1;
+	return exitcode == DA_EXIT_NPF;
+}
+
 /* How many of the 15 bytes lie within CS: all in 64-bit mode, else those up to the CS
  * limit from EIP ("exceeding the CS limit" ends the fetch, 15.33.4). */
 unsigned da_insn_bytes_within_cs(bool long64, uint32_t cs_limit, uint64_t rip);

@@ -42,7 +42,9 @@ static void fetch_insn_bytes(const struct vcpu *v, const struct vmcb_save *s02,
 	memcpy(c12->insn_bytes, bytes, got);
 }
 
-static void cpu_of(struct vcpu *v, const struct vmcb_save *s, struct da_cpu *c)
+/* s: VMCB02's save area; FS and GS are in VMCB01's while L2 runs (state_vmcb_pa) */
+static void cpu_of(struct vcpu *v, const struct vmcb_save *s, const struct vmcb_save *s01,
+		   struct da_cpu *c)
 {
 	for (unsigned i = 0; i < 16; i++)
 		c->gpr[i] = *vcpu_gpr(&v->state, i);
@@ -51,8 +53,8 @@ static void cpu_of(struct vcpu *v, const struct vmcb_save *s, struct da_cpu *c)
 	c->seg_base[DA_SEG_CS] = s->cs.base;
 	c->seg_base[DA_SEG_SS] = s->ss.base;
 	c->seg_base[DA_SEG_DS] = s->ds.base;
-	c->seg_base[DA_SEG_FS] = s->fs.base;
-	c->seg_base[DA_SEG_GS] = s->gs.base;
+	c->seg_base[DA_SEG_FS] = s01->fs.base;
+	c->seg_base[DA_SEG_GS] = s01->gs.base;
 	c->long64 = (v->state.efer & EFER_LMA) && v->state.cs_long;
 }
 
@@ -93,7 +95,7 @@ void nsvm_decode_assists(struct vcpu *v, const struct nsvm *n, uint32_t code, ui
 		*info1 = da_intn_info1(&insn);
 		return;
 	case SVM_EXIT_INVLPG:
-		cpu_of(v, &n->vmcb02->save, &cpu);
+		cpu_of(v, &n->vmcb02->save, &n->vmcb01->save, &cpu);
 		if (insn.kind == INSN_KIND_INVLPG && !da_modrm_linear(&insn, &cpu, &linear))
 			*info1 = linear;
 		return;

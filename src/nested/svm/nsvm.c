@@ -144,6 +144,7 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	n->vmcb02 = phys_to_virt(n->vmcb02_pa);
 	n->iopm02 = phys_to_virt(n->iopm02_pa);
 	n->msrpm02 = phys_to_virt(n->msrpm02_pa);
+	nsvm_vmcb02_init(n);
 	n->shadow.fa = &nestbed_frames;
 	n->shadow.frame_ptr = identity_frame_ptr;
 	n->flush_l2 = true;
@@ -159,10 +160,20 @@ static int nsvm_vcpu_init(struct machine *m, struct vcpu *v)
 	return nsvm_maps_init(m, v);
 }
 
-static void nsvm_before_entry(struct vcpu *v)
+/* Before every entry: the work is rare (another CPU changed L1's NPT or an L1 map, or
+ * L1 runs on vGIF), so the common case is these tests alone. */
+static __attribute__((noinline)) void before_entry_work(struct vcpu *v, struct nsvm *n)
 {
 	nsvm_maps_before_entry(v);
-	nsvm_l1_gif_before_entry(v, nsvm_of(v));
+	nsvm_l1_gif_before_entry(v, n);
+}
+
+static void nsvm_before_entry(struct vcpu *v)
+{
+	struct nsvm *n = nsvm_of(v);
+	if (__atomic_load_n(&n->tdp_sync, __ATOMIC_ACQUIRE) || (n->l1_vgif && !n->in_l2) ||
+	    (n->in_l2 && !n->maps.filled && __atomic_load_n(&n->maps.stale, __ATOMIC_ACQUIRE)))
+		before_entry_work(v, n);
 }
 
 const struct nested_ops nested_svm_ops = {

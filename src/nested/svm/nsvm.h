@@ -10,6 +10,7 @@
 #include "core/paging.h"
 #include "core/vcpu.h"
 #include "nested/map_track.h"
+#include "nested/svm/nsvm_reflect.h"
 #include "nested/svm/nsvm_xcr0.h"
 #include "svm/svm.h"
 #include "core/x86.h"
@@ -69,10 +70,12 @@ struct nsvm {
 	bool clean_valid;
 	uint64_t clean_vmcb12_pa;
 	uint32_t clean_keep;     /* the groups this VMRUN kept (VMCB12_CLEAN_HONOURED bits) */
-	/* The permission maps (nsvm_maps.c): L1's where they live (checked to be its memory
-	 * at the merge; NULL when L1 does not use one), the merge's cache, nestbed's own
-	 * words, and a TLB flush another CPU asked for after changing this vCPU's NPT. */
-	const uint8_t *iopm12, *msrpm12;
+	/* What the reflection decision reads (nsvm_reflect.h): VMCB12's intercept vectors as
+	 * the last VMRUN took them, and L1's permission maps where they live (nsvm_maps.c:
+	 * checked to be its memory at the merge; NULL when L1 does not use one). */
+	struct nsvm_exit_controls l1_exits;
+	/* The permission maps (nsvm_maps.c): the merge's cache, nestbed's own words, and a
+	 * TLB flush another CPU asked for after changing this vCPU's NPT. */
 	struct map_cache maps;
 	volatile uint32_t tdp_sync;
 	struct map_word own_io[NSVM_OWN_WORDS], own_msr[NSVM_OWN_WORDS];
@@ -112,8 +115,9 @@ static inline bool nsvm_np12(const struct nsvm *n)
 uint64_t nsvm_phys_addr_mask(void);
 void nsvm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error);
 
-/* nsvm_entry.c: VMRUN in L1. */
+/* nsvm_entry.c: VMRUN in L1; VMCB02's constant fields, once. */
 void nsvm_vmrun(struct vcpu *v, struct exit *e);
+void nsvm_vmcb02_init(struct nsvm *n);
 
 /* nsvm_exit.c: the #VMEXIT of L2 into L1 with this exit code and information (L2's state
  * and the exit into VMCB12, L1's state back); the switch back to L1 alone (INIT); an exit

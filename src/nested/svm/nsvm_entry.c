@@ -2,6 +2,8 @@
  * to L1), merged into VMCB02 (APM vol.2 15.5), and L2 run. */
 #include "nested/svm/nsvm.h"
 
+#include <stddef.h>
+
 #include "core/console.h"
 #include "core/cpu.h"
 #include "core/guest_mem.h"
@@ -18,89 +20,112 @@
 /* VMCB12 as VMRUN reads it: the control area's defined fields (VMCB12_CONTROL_BYTES)
  * and the state save area's fields VMRUN loads (vmcb12_clean.c), not the whole page; the
  * page is L1's memory (checked once here), so #VMEXIT writes its fields in place
- * (write_vmcb12). */
+ * (nsvm_reflect). */
 
 /* ---- entering L2 ---- */
 
-static void build_vmcb02(struct nsvm *n)
+/* VMCB02's control area: every field VMRUN reads that depends on VMCB12 or changes
+ * between entries (vGIF, the INTR, HLT and CR intercepts, TLB control, N_CR3) is written
+ * here at every VMRUN; nestbed's constants (the merged maps' addresses, L2's ASID, nested
+ * paging on, vector 5 clear) once (nsvm_vmcb02_init); the rest of the area (reserved,
+ * AVIC, GHCB, VIRT_EXT, the clean field) is zero from the allocation and nothing writes
+ * it, so no memset of the area: VMCB02's clean field stays 0, so the CPU reloads every
+ * group (APM 15.15.3). What the CPU writes at #VMEXIT (EXITCODE ... EXITINTINFO, the
+ * instruction bytes) VMRUN does not read. L1's DR and exception intercepts and pause
+ * filter (group I) are written again only when L1 did not keep that group: only this
+ * function writes them in VMCB02, last at the VMRUN whose values the group keeps. */
+void nsvm_vmcb02_init(struct nsvm *n)
 {
-	const struct vmcb *v12 = &n->vmcb12;
-	struct vmcb *v02 = n->vmcb02;
-	struct vmcb_control *c = &v02->control;
-	/* the rest of the area is reserved: zero; so is VMCB02's clean field, and stays so:
-	 * nestbed rewrites VMCB02 at every VMRUN and changes it between entries (vGIF,
-	 * TLB control, N_CR3), so the CPU reloads every group (APM 15.15.3) */
-	memset(c, 0, VMCB12_CONTROL_BYTES);
-	c->intercept_cr = v12->control.intercept_cr;
-	c->intercept_dr = v12->control.intercept_dr;
-	c->intercept_exceptions = v12->control.intercept_exceptions;
-	/* nestbed's own needs for any guest: CPUID policy, its MSRs and the exit port, a
-	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
-	c->intercept_misc1 = v12->control.intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
-			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
-			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_NMI;
-	c->intercept_misc2 = v12->control.intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
-			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
-			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
+	struct vmcb_control *c = &n->vmcb02->control;
 	c->intercept_misc3 = 0;
 	/* permission maps: merged by nsvm_maps_for_vmrun (L1's with nestbed's) */
 	c->iopm_base_pa = n->iopm02_pa;
 	c->msrpm_base_pa = n->msrpm02_pa;
-	c->tsc_offset = n->vmcb01->control.tsc_offset + v12->control.tsc_offset;
-	/* nestbed never intercepts PAUSE: the PAUSE intercept and the filter are L1's (APM
-	 * 15.14.4), offered where the CPU has them; each VMRUN reloads the counter. */
-	if (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER)
-		c->pause_filter_count = v12->control.pause_filter_count;
-	if (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
-		c->pause_filter_threshold = v12->control.pause_filter_threshold;
 	c->guest_asid = NSVM_L2_ASID;
-	c->vintr = v12->control.vintr & ~VINTR_VGIF_BITS;
+	c->np_control = SVM_NP_ENABLE;
+}
+
+static void build_vmcb02_control(struct nsvm *n)
+{
+	const struct vmcb_control *c12 = &n->vmcb12.control;
+	struct vmcb_control *c = &n->vmcb02->control;
+	if (!(n->clean_keep & VMCB_CLEAN_I)) {
+		c->intercept_dr = c12->intercept_dr;
+		c->intercept_exceptions = c12->intercept_exceptions;
+		/* nestbed never intercepts PAUSE: the PAUSE intercept and the filter are L1's
+		 * (APM 15.14.4), offered where the CPU has them; each VMRUN reloads the
+		 * counter from the VMCB, so the value stays L1's. */
+		c->pause_filter_count = (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER) ?
+						c12->pause_filter_count : 0;
+		c->pause_filter_threshold = (n->host_pause_filter & SVM_FEATURE_PAUSE_FILTER_THRESHOLD) ?
+						    c12->pause_filter_threshold : 0;
+	}
+	/* svm_long_mode_intercepts adds the CR0-write intercept to VMCB02: from L1's again */
+	c->intercept_cr = c12->intercept_cr;
+	/* nestbed's own needs for any guest: CPUID policy, its MSRs and the exit port, a
+	 * machine-wide shutdown, and the instructions that would reach real SVM state. */
+	c->intercept_misc1 = c12->intercept_misc1 | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_NMI;
+	c->intercept_misc2 = c12->intercept_misc2 | SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
+	c->tsc_offset = n->vmcb01->control.tsc_offset + c12->tsc_offset;
+	c->vintr = c12->vintr & ~VINTR_VGIF_BITS;
 	/* vGIF: with V_GIF 0 a virtual interrupt waits (kept out of VMCB02 until L2's STGI) */
-	n->l2_vgif = (v12->control.vintr & VINTR_V_GIF_ENABLE) != 0;
-	n->l2_v_gif = (v12->control.vintr & VINTR_V_GIF) != 0;
+	n->l2_vgif = (c12->vintr & VINTR_V_GIF_ENABLE) != 0;
+	n->l2_v_gif = (c12->vintr & VINTR_V_GIF) != 0;
 	n->l2_virq_held = n->l2_vgif && !n->l2_v_gif && (c->vintr & VINTR_V_IRQ);
 	if (n->l2_virq_held)
 		c->vintr &= ~VINTR_V_IRQ;
-	c->interrupt_shadow = v12->control.interrupt_shadow;
-	c->eventinj = v12->control.eventinj;
-	c->np_control = SVM_NP_ENABLE;
+	c->interrupt_shadow = c12->interrupt_shadow;
+	c->eventinj = c12->eventinj;
 	c->n_cr3 = nsvm_np12(n) ? n->shadow.root : n->vmcb01->control.n_cr3;
 
-	bool flush = n->flush_l2 || v12->control.tlb_control ||
-		     v12->control.guest_asid != n->last_asid12;
+	bool flush = n->flush_l2 || c12->tlb_control || c12->guest_asid != n->last_asid12;
 	c->tlb_control = flush ? SVM_TLB_CONTROL_FLUSH_ALL : 0;
 	n->flush_l2 = false;
-	n->last_asid12 = v12->control.guest_asid;
+	n->last_asid12 = c12->guest_asid;
 
 	/* A software interrupt injected with NRIPS returns to nRIP (APM 15.20): copy it, or,
 	 * on a CPU without NRIPS, start L2 there so the pushed return address is the same. */
-	c->next_rip = v12->control.next_rip;
-	/* The fields VMRUN loads; a group L1 marked clean (n->clean_keep) is in VMCB12 as
-	 * the last #VMEXIT wrote it from VMCB02, so VMCB02 holds it already (in place,
-	 * with the adjustments below applied again). EFER: VMCB02's is the CPU's view of
-	 * L2's (svm_efer_for_cpu), VMCB12's L2's own: always copied. */
-	vmcb12_clean_save_copy(&v02->save, &v12->save, n->clean_keep);
+	c->next_rip = c12->next_rip;
+}
+
+/* VMCB02's save area: read_vmcb12 put the fields VMRUN loads there (the groups L1 marked
+ * clean, n->clean_keep, are there as the last #VMEXIT left them, with the adjustments
+ * below made again); what is nestbed's view of them is set here. */
+static void build_vmcb02(struct nsvm *n)
+{
+	const struct vmcb *v12 = &n->vmcb12;
+	struct vmcb *v02 = n->vmcb02;
+	build_vmcb02_control(n);
+	/* EFER: VMCB02's is the CPU's view of L2's (svm_efer_for_cpu), VMCB12's L2's own:
+	 * always copied. */
 	v02->save.efer = v12->save.efer;
 	/* INT3's #BP and INTO's #OF injected as exceptions return to nRIP too (APM 15.20). */
-	n->soft_rip_moved = svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
+	n->soft_rip_moved = (v12->control.eventinj & SVM_EVENT_VALID) &&
+			    svm_event_is_soft(v12->control.eventinj) && v12->control.next_rip &&
 			    !n->host_nrips;
 	n->vmrun_rip12 = v12->save.rip;
 	if (n->soft_rip_moved)
 		v02->save.rip = v12->control.next_rip;
-	nsvm_copy_vmload_state(&v02->save, &n->vmcb01->save); /* VMRUN leaves these as they are */
+	/* FS, GS, TR, LDTR and the syscall MSRs: VMRUN leaves them in the CPU, and the world
+	 * switch loads and saves them in VMCB01 while L2 runs too (svm_vcpu.state_vmcb_pa):
+	 * VMCB02's copy of them is never used, so not copied */
 	/* Outside long mode CR3 is a 32-bit register (APM vol.2 3.1.2): bits 63:32 mean
 	 * nothing to L2, so VMCB02 leaves them out. QEMU checks CR3's bits 63:52 at VMRUN
 	 * against the host's long mode rather than the guest's, and would refuse the L2 of a
 	 * legacy-mode VMCB12 with them set because nestbed runs in long mode. reflect() gives
-	 * L1 its own value back while L2 has not changed CR3. */
-	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
-		v02->save.cr3 &= LEGACY_CR3_BITS;
-	/* CS.L means nothing outside long mode (APM vol.2 4.8.1; 15.5.1 refuses it only with
+	 * L1 its own value back while L2 has not changed CR3.
+	 * CS.L means nothing outside long mode (APM vol.2 4.8.1; 15.5.1 refuses it only with
 	 * EFER.LME, CR0.PG, CR4.PAE and CS.D): Bochs 2.7 refuses the VMRUN of a legacy-mode
 	 * guest with CS.L set, so VMCB02 leaves it out; reflect() gives L1 its value back
 	 * while L2 has not loaded CS. */
-	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG))
+	if (!(v12->save.efer & EFER_LME) || !(v12->save.cr0 & CR0_PG)) {
+		v02->save.cr3 &= LEGACY_CR3_BITS;
 		v02->save.cs.attrib &= ~SEG_ATTR_L;
+	}
 	if (!nsvm_np12(n))
 		v02->save.g_pat = n->vmcb01->save.g_pat;
 }
@@ -119,22 +144,37 @@ static void vmexit_invalid(struct nsvm *n, const char *rule)
 	nsvm_l1_set_gif(n, false); /* a #VMEXIT clears GIF (APM 15.17) */
 }
 
-/* VMCB12 into n->vmcb12: the control area read whole (which also checks the page is
- * L1's: nestbed's ranges are whole pages), then the fields VMRUN loads from the page, but
- * for a VMRUN of the VMCB12 this vCPU last ran, the groups L1 marked clean: their values
- * are the ones nestbed read, checked and wrote back last time (APM 15.15.3 lets the CPU
- * keep its cached copy). Nothing is kept that nestbed did not check: the checks, the
- * maps and the NPT root all see n->vmcb12 after this. */
+/* VMCB12 into n->vmcb12 and VMCB02's save area: the page checked to be L1's (nestbed's
+ * ranges and the end of the identity map are whole pages, so one read of its clean field
+ * checks the page; the VMCB12 of this vCPU's last successful VMRUN was checked then, and
+ * the guest's memory map is fixed from boot on), then the fields VMRUN loads, each read once from the page, but for a
+ * VMRUN of the VMCB12 this vCPU last ran, the groups L1 marked clean: their values are
+ * the ones nestbed read, checked and wrote back last time (APM 15.15.3 lets the CPU keep
+ * its cached copy). Nothing is kept that nestbed did not check: the checks, the maps and
+ * the NPT root all see n->vmcb12 after this; a VMRUN that fails them clears clean_valid,
+ * so the next one reads everything again (VMCB02 is not run meanwhile). */
 static int read_vmcb12(struct nsvm *n, uint64_t pa)
 {
-	struct vmcb_control c;
-	if (guest_phys_read(pa, &c, VMCB12_CONTROL_BYTES))
+	uint32_t clean;
+	const struct vmcb *live = phys_to_virt(pa);
+	bool same = n->clean_valid && n->clean_vmcb12_pa == pa;
+	if (same)
+		clean = *(const volatile uint32_t *)((const uint8_t *)live +
+						     __builtin_offsetof(struct vmcb, control.clean_bits));
+	else if (guest_phys_read(pa + __builtin_offsetof(struct vmcb, control.clean_bits), &clean,
+				 sizeof(clean)))
 		return -1;
-	struct vmcb *live = phys_to_virt(pa);
-	uint32_t keep = n->clean_valid && n->clean_vmcb12_pa == pa ? c.clean_bits : 0;
-	n->clean_keep = keep & VMCB12_CLEAN_HONOURED;
-	vmcb12_clean_load(&n->vmcb12, &c, &live->save, keep);
-	n->vmcb12_live = live;
+	uint32_t keep = same ? clean & VMCB12_CLEAN_HONOURED : 0;
+	n->clean_keep = keep;
+	vmcb12_clean_load(&n->vmcb12, &n->vmcb02->save, live, clean, keep);
+	n->vmcb12_live = (struct vmcb *)live;
+	/* the reflection decision's vectors (nsvm_reflect.h), in exit-code order */
+	const struct vmcb_control *c12 = &n->vmcb12.control;
+	n->l1_exits.intercept_cr = c12->intercept_cr;
+	n->l1_exits.intercept_dr = c12->intercept_dr;
+	n->l1_exits.intercept_exceptions = c12->intercept_exceptions;
+	n->l1_exits.intercept_misc1 = c12->intercept_misc1;
+	n->l1_exits.intercept_misc2 = c12->intercept_misc2;
 	return 0;
 }
 
@@ -176,7 +216,9 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 	n->clean_vmcb12_pa = pa;
 
 	/* L1's state stays in VMCB01 and here; L2 gets VMCB02. */
-	n->l1_state = v->state;
+	/* what #VMEXIT gives back (nsvm_switch_to_l1): RAX and the state from RSP on */
+	n->l1_state.gpr.rax = v->state.gpr.rax;
+	memcpy(&n->l1_state.rsp, &v->state.rsp, sizeof(v->state) - offsetof(struct vcpu_state, rsp));
 	struct svm_vcpu *sv = v->backend;
 	build_vmcb02(n);
 	sv->vmcb = n->vmcb02;
@@ -188,6 +230,8 @@ void nsvm_vmrun(struct vcpu *v, struct exit *e)
 	v->level = 2;
 	n->in_l2 = true;
 	n->gif = true;
-	nsvm_xcr0_arm(&n->xcr0, n->host_xsave, n->vmcb12.control.intercept_misc2,
-		      n->host_xsave ? nsvm_read_xcr0() : 0);
+	uint32_t misc2 = n->vmcb12.control.intercept_misc2;
+	if ((misc2 & NSVM_INTERCEPT_XSETBV) || n->xcr0.armed) /* else it stays disarmed */
+		nsvm_xcr0_arm(&n->xcr0, n->host_xsave, misc2,
+			      n->host_xsave && (misc2 & NSVM_INTERCEPT_XSETBV) ? nsvm_read_xcr0() : 0);
 }

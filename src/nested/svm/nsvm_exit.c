@@ -13,6 +13,7 @@
 #include "core/run.h"
 #include "core/string.h"
 #include "core/vmm.h"
+#include "nested/svm/decode_assists.h"
 #include "nested/svm/nsvm_reflect.h"
 
 /* ---- leaving L2: the #VMEXIT L1 sees (APM vol.2 15.6) ---- */
@@ -33,8 +34,8 @@ static bool exit_has_next_rip(uint32_t code)
 void nsvm_switch_to_l1(struct vcpu *v, struct nsvm *n)
 {
 	struct svm_vcpu *sv = v->backend;
-	/* FS, GS, TR, LDTR and the syscall MSRs stay in the CPU across #VMEXIT */
-	nsvm_copy_vmload_state(&n->vmcb01->save, &n->vmcb02->save);
+	/* FS, GS, TR, LDTR and the syscall MSRs stay in the CPU across #VMEXIT: they are in
+	 * VMCB01 already (svm_vcpu.state_vmcb_pa), as L2 left them */
 	sv->vmcb = n->vmcb01;
 	sv->vmcb_pa = n->vmcb01_pa;
 	sv->host_if = false;
@@ -76,107 +77,95 @@ static uint64_t l2_event_in_flight(const struct vcpu *v, const struct nsvm *n)
 	return (ev & ~SVM_EVENT_TYPE_MASK) | (SVM_EVENT_TYPE_EXCEPTION << SVM_EVENT_TYPE_SHIFT);
 }
 
-static void copy_segment(struct vmcb_segment *dst, const struct vmcb_segment *src)
-{
-	*dst = *src;
-}
+/* One VMCB02 field into L1's VMCB12 page (what #VMEXIT writes) and, where nestbed reads
+ * it again (the checks at the next VMRUN, the legacy CS and CR3 rules here), into its
+ * copy n->vmcb12 too: read once, stored where it goes. */
+#define SAVE_OUT(field)                                 \
+	do {                                            \
+		__typeof__(s02->field) t_ = s02->field; \
+		ls->field = t_;                         \
+	} while (0)
+#define SAVE_OUT2(field)                                \
+	do {                                            \
+		__typeof__(s02->field) t_ = s02->field; \
+		ls->field = t_;                         \
+		s->field = t_;                          \
+	} while (0)
 
-/* What #VMEXIT writes into the VMCB (APM vol.2 15.6): the guest state it saves, the exit
- * information, the interrupt state, EVENTINJ; nothing else of the page. */
-static void write_vmcb12(struct nsvm *n)
-{
-	struct vmcb *live = n->vmcb12_live;
-	const struct vmcb_save *s = &n->vmcb12.save;
-	const struct vmcb_control *c = &n->vmcb12.control;
-	copy_segment(&live->save.es, &s->es);
-	copy_segment(&live->save.cs, &s->cs);
-	copy_segment(&live->save.ss, &s->ss);
-	copy_segment(&live->save.ds, &s->ds);
-	copy_segment(&live->save.gdtr, &s->gdtr);
-	copy_segment(&live->save.idtr, &s->idtr);
-	live->save.cpl = s->cpl;
-	live->save.efer = s->efer;
-	live->save.cr4 = s->cr4;
-	live->save.cr3 = s->cr3;
-	live->save.cr0 = s->cr0;
-	live->save.dr7 = s->dr7;
-	live->save.dr6 = s->dr6;
-	live->save.rflags = s->rflags;
-	live->save.rip = s->rip;
-	live->save.rsp = s->rsp;
-	live->save.rax = s->rax;
-	live->save.cr2 = s->cr2;
-	live->save.g_pat = s->g_pat;
-	live->control.vintr = c->vintr;
-	live->control.interrupt_shadow = c->interrupt_shadow;
-	live->control.exitcode = c->exitcode;
-	live->control.exitinfo1 = c->exitinfo1;
-	live->control.exitinfo2 = c->exitinfo2;
-	live->control.exitintinfo = c->exitintinfo;
-	live->control.eventinj = c->eventinj;
-	live->control.next_rip = c->next_rip;
-	live->control.insn_bytes_fetched = c->insn_bytes_fetched;
-	for (unsigned i = 0; i < sizeof(c->insn_bytes); i++)
-		live->control.insn_bytes[i] = c->insn_bytes[i];
-}
-
+/* #VMEXIT of L2 into L1 (APM vol.2 15.6): VMCB12 gets what the CPU writes there, the
+ * guest state it saves (ES, CS, SS, DS, GDTR, IDTR, CPL, EFER, CR0, CR2, CR3, CR4, DR6,
+ * DR7, RFLAGS, RIP, RSP, RAX, and G_PAT with nested paging), the exit information, the
+ * interrupt state, EVENTINJ cleared, nRIP and the instruction bytes (15.7, 15.33.4):
+ * each written once into L1's page from VMCB02, nothing else of the page. n->vmcb12
+ * keeps the control area and the save fields nestbed reads again (CS, EFER, CR0, CR3,
+ * CR4, DR6, DR7: the next VMRUN's checks for the groups L1 marks clean, and the legacy
+ * rules below); the others of a clean group are in VMCB02, where the next VMRUN finds
+ * them. */
 void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1, uint64_t info2,
 		  uint64_t next_rip)
 {
 	struct vmcb *v12 = &n->vmcb12;
+	struct vmcb *live = n->vmcb12_live;
 	const struct vmcb *v02 = n->vmcb02;
-	struct vmcb_save *s = &v12->save;
+	struct vmcb_save *s = &v12->save, *ls = &live->save;
 	const struct vmcb_save *s02 = &v02->save;
-	bool legacy_cs_kept = !(s02->efer & EFER_LMA) && s02->cs.selector == s->cs.selector &&
-			      s02->cs.base == s->cs.base && s02->cs.limit == s->cs.limit &&
-			      s02->cs.attrib == (s->cs.attrib & ~SEG_ATTR_L);
-	s->es = s02->es;
-	if (!legacy_cs_kept)
-		s->cs = s02->cs;
-	s->ss = s02->ss;
-	s->ds = s02->ds;
-	s->gdtr = s02->gdtr;
-	s->idtr = s02->idtr;
-	s->cpl = s02->cpl;
-	s->efer = v->state.efer; /* as L2 wrote it: the CPU may hold LME back (svm_long_mode_entry.c) */
-	s->cr0 = s02->cr0;
-	s->cr2 = s02->cr2;
-	bool legacy_cr3_kept = !(s02->efer & EFER_LMA) && s02->cr3 == (s->cr3 & LEGACY_CR3_BITS);
-	s->cr3 = legacy_cr3_kept ? s->cr3 : s02->cr3;
-	s->cr4 = s02->cr4;
-	s->dr6 = s02->dr6;
-	s->dr7 = s02->dr7;
-	s->rflags = s02->rflags;
-	s->rip = s02->rip;
+	bool legacy = !(s02->efer & EFER_LMA);
+	if (legacy && s02->cs.selector == s->cs.selector && s02->cs.base == s->cs.base &&
+	    s02->cs.limit == s->cs.limit && s02->cs.attrib == (s->cs.attrib & ~SEG_ATTR_L))
+		ls->cs = s->cs; /* L2 kept L1's CS: L1 gets its CS.L back (build_vmcb02) */
+	else
+		SAVE_OUT2(cs);
+	if (legacy && s02->cr3 == (s->cr3 & LEGACY_CR3_BITS))
+		ls->cr3 = s->cr3; /* and its CR3 bits 63:32 */
+	else
+		SAVE_OUT2(cr3);
+	SAVE_OUT(es);
+	SAVE_OUT(ss);
+	SAVE_OUT(ds);
+	SAVE_OUT(gdtr);
+	SAVE_OUT(idtr);
+	SAVE_OUT(cpl);
+	/* EFER as L2 wrote it: the CPU may hold LME back (svm_long_mode_entry.c) */
+	ls->efer = s->efer = v->state.efer;
+	SAVE_OUT2(cr0);
+	SAVE_OUT(cr2);
+	SAVE_OUT2(cr4);
+	SAVE_OUT2(dr6);
+	SAVE_OUT2(dr7);
+	SAVE_OUT(rflags);
+	SAVE_OUT(rsp);
+	SAVE_OUT(rax);
+	if (nsvm_np12(n))
+		SAVE_OUT(g_pat);
 	/* The event in flight, typed as the APM types it (svm_event.c). If it is the software
 	 * event L1 injected and nestbed started L2 at its nRIP for a CPU without NRIPS
 	 * (build_vmcb02), L1 gets back the RIP it gave: the CPU saves the RIP the delivery
 	 * started from (APM 15.7.2), and L1 injects again with its own nRIP. */
-	uint64_t in_flight = l2_event_in_flight(v, n);
-	if (n->soft_rip_moved && svm_event_is_soft(in_flight) && s02->rip == v12->control.next_rip &&
+	uint64_t in_flight = (v02->control.exitintinfo & SVM_EVENT_VALID) ? l2_event_in_flight(v, n) : 0;
+	uint64_t rip = s02->rip;
+	if (in_flight && n->soft_rip_moved && svm_event_is_soft(in_flight) && rip == v12->control.next_rip &&
 	    (in_flight & SVM_EVENT_ID_MASK) == (svm_event_normalize(v12->control.eventinj) & SVM_EVENT_ID_MASK))
-		s->rip = n->vmrun_rip12;
-	s->rsp = s02->rsp;
-	s->rax = s02->rax;
-	if (nsvm_np12(n))
-		s->g_pat = s02->g_pat;
-	struct vmcb_control *c = &v12->control;
-	nsvm_decode_assists(v, n, (uint32_t)code, &info1, c); /* while L2's state is current */
-	c->exitcode = code;
-	c->exitinfo1 = info1;
-	c->exitinfo2 = info2;
-	c->exitintinfo = in_flight;
-	c->interrupt_shadow = v02->control.interrupt_shadow;
-	c->vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
+		rip = n->vmrun_rip12;
+	ls->rip = rip;
+
+	struct vmcb_control *c = &v12->control, *lc = &live->control;
+	if (da_exit_may_assist((uint32_t)code))
+		nsvm_decode_assists(v, n, (uint32_t)code, &info1, lc); /* while L2's state is current */
+	else
+		lc->insn_bytes_fetched = 0; /* the intercepts without bytes clear the count (15.33.4) */
+	c->exitcode = lc->exitcode = code;
+	c->exitinfo1 = lc->exitinfo1 = info1;
+	c->exitinfo2 = lc->exitinfo2 = info2;
+	c->exitintinfo = lc->exitintinfo = in_flight;
+	c->interrupt_shadow = lc->interrupt_shadow = v02->control.interrupt_shadow;
+	uint64_t vintr = (c->vintr & ~0x1ffull) | (v02->control.vintr & 0x1ffull); /* V_TPR, V_IRQ */
 	if (n->l2_virq_held)
-		c->vintr |= VINTR_V_IRQ; /* still pending: vGIF held it */
+		vintr |= VINTR_V_IRQ; /* still pending: vGIF held it */
 	if (n->l2_vgif) /* V_GIF as L2 left it */
-		c->vintr = (c->vintr & ~VINTR_V_GIF) | (n->l2_v_gif ? VINTR_V_GIF : 0);
-	c->eventinj = 0;
-	c->next_rip = next_rip;
-	/* VMCB12 lives in L1's memory (an L1-physical address, checked at VMRUN), whatever
-	 * level runs now: the fields #VMEXIT writes */
-	write_vmcb12(n);
+		vintr = (vintr & ~VINTR_V_GIF) | (n->l2_v_gif ? VINTR_V_GIF : 0);
+	c->vintr = lc->vintr = vintr;
+	c->eventinj = lc->eventinj = 0;
+	c->next_rip = lc->next_rip = next_rip;
 	nsvm_switch_to_l1(v, n);
 	/* A physical interrupt L1 intercepts is still pending in the APIC, and L1's GIF is 0
 	 * now: with vGIF it waits for L1's STGI from here, as L1's own INTR exit at its
@@ -187,16 +176,10 @@ void nsvm_reflect(struct vcpu *v, struct nsvm *n, uint64_t code, uint64_t info1,
 
 /* The exit L1 gets for this exit of L2 (nsvm_reflect.c decides from VMCB12's intercepts
  * and L1's permission maps as they are now), or false. */
-static bool exit_for_l1(struct vcpu *v, const struct nsvm *n, const struct exit *e, uint32_t *code)
+static __attribute__((noinline)) bool exit_for_l1(struct vcpu *v, const struct nsvm *n,
+						  const struct exit *e, uint32_t *code)
 {
-	const struct vmcb_control *c12 = &n->vmcb12.control;
-	struct nsvm_exit_controls c = { .intercept_cr = c12->intercept_cr,
-					.intercept_dr = c12->intercept_dr,
-					.intercept_exceptions = c12->intercept_exceptions,
-					.intercept_misc1 = c12->intercept_misc1,
-					.intercept_misc2 = c12->intercept_misc2,
-					.iopm = n->iopm12,
-					.msrpm = n->msrpm12 };
+	const struct nsvm_exit_controls *c = &n->l1_exits;
 	struct nsvm_exit_event ev = { .code = (uint32_t)e->native_code };
 	if (e->kind == EXIT_IO) {
 		ev.port = e->u.io.port;
@@ -205,7 +188,7 @@ static bool exit_for_l1(struct vcpu *v, const struct nsvm *n, const struct exit 
 		ev.msr = e->u.msr;
 		ev.msr_write = e->kind == EXIT_MSR_WRITE;
 	}
-	if (nsvm_needs_cr0_insn(&c, ev.code)) {
+	if (nsvm_needs_cr0_insn(c, ev.code)) {
 		struct insn insn;
 		if (!guest_insn_decode(v, &insn)) {
 			ev.cr0_insn = insn.kind == INSN_KIND_CLTS ? NSVM_CR0_INSN_CLTS :
@@ -215,7 +198,30 @@ static bool exit_for_l1(struct vcpu *v, const struct nsvm *n, const struct exit 
 				svm_cr0_write_value(v, &ev.cr0_new);
 		}
 	}
-	return nsvm_exit_for_l1(&c, &ev, code);
+	return nsvm_exit_for_l1(c, &ev, code);
+}
+
+static __attribute__((noinline)) void xcr0_check(struct vcpu *v, struct nsvm *n)
+{
+	uint64_t xcr0 = nsvm_read_xcr0();
+	if (nsvm_xcr0_changed_unseen(&n->xcr0, xcr0))
+		kprintf("nestbed: nested: CPU %u: XCR0 went from %#llx to %#llx while L2 ran, with no "
+			"XSETBV #VMEXIT though L1 intercepts XSETBV: the CPU ignored the intercept "
+			"(APM vol.2 15.9); L1 no longer knows its guest's XCR0 (reported once)\n",
+			v->id, (unsigned long long)n->xcr0.at_vmrun, (unsigned long long)xcr0);
+}
+
+/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
+ * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02 on the
+ * failure is nestbed's own state; none of it may reach VMCB12. */
+static __attribute__((noinline, noreturn)) void vmcb02_refused(struct vcpu *v, const struct nsvm *n)
+{
+	kprintf("nestbed: nested: the CPU refused VMCB02 (VMEXIT_INVALID) built from the VMCB "
+		"at %#llx that nestbed's checks passed: nestbed's bug, stopped\n",
+		(unsigned long long)n->vmcb12_pa);
+	if (v->ops->dump)
+		v->ops->dump(v);
+	platform_exit(EXIT_CODE_FATAL);
 }
 
 bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
@@ -225,32 +231,19 @@ bool nsvm_reflect_if_wanted(struct vcpu *v, struct exit *e)
 		return false;
 	uint64_t code = e->native_code;
 	uint64_t info1 = e->info1, info2 = e->info2;
-	if (n->xcr0.armed) {
-		uint64_t xcr0 = nsvm_read_xcr0();
-		if (nsvm_xcr0_changed_unseen(&n->xcr0, xcr0))
-			kprintf("nestbed: nested: CPU %u: XCR0 went from %#llx to %#llx while L2 ran, with no "
-				"XSETBV #VMEXIT though L1 intercepts XSETBV: the CPU ignored the intercept "
-				"(APM vol.2 15.9); L1 no longer knows its guest's XCR0 (reported once)\n",
-				v->id, (unsigned long long)n->xcr0.at_vmrun, (unsigned long long)xcr0);
-	}
-	if ((uint32_t)code == SVM_EXIT_INVALID) {
-		/* nestbed's checks passed VMCB12 (nsvm_check_vmcb12) and the CPU refused the VMCB
-		 * nestbed built from it: nestbed's bug, not L1's. What the CPU wrote into VMCB02
-		 * on the failure is nestbed's own state; none of it may reach VMCB12. */
-		kprintf("nestbed: nested: the CPU refused VMCB02 (VMEXIT_INVALID) built from the VMCB "
-			"at %#llx that nestbed's checks passed: nestbed's bug, stopped\n",
-			(unsigned long long)n->vmcb12_pa);
-		if (v->ops->dump)
-			v->ops->dump(v);
-		platform_exit(EXIT_CODE_FATAL);
-	}
+	if (n->xcr0.armed)
+		xcr0_check(v, n);
+	if ((uint32_t)code == SVM_EXIT_INVALID)
+		vmcb02_refused(v, n);
 	if ((uint32_t)code == SVM_EXIT_NMI && !n->gif) {
 		/* L2 cleared its GIF: the NMI waits for its STGI (or the next #VMEXIT) */
 		n->nmi_held_l2 = true;
 		return true;
 	}
-	uint32_t code12;
-	if (!exit_for_l1(v, n, e, &code12)) {
+	uint32_t code12 = (uint32_t)code;
+	bool wanted = nsvm_exit_needs_event(code12) ? exit_for_l1(v, n, e, &code12)
+						    : nsvm_intercepted(&n->l1_exits, code12);
+	if (!wanted) {
 		/* a stale merged map's exit runs the instruction again; otherwise nestbed's to
 		 * handle for L2: a VMMCALL gets #UD there */
 		return nsvm_maps_retry(v, n, e);

@@ -65,13 +65,10 @@ static void emulate_vmload_vmsave(struct vcpu *v, struct exit *e, bool load)
 	vcpu_skip_instruction(v, e);
 }
 
-void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
+static __attribute__((noinline)) void emulate_other(struct vcpu *v, struct exit *e)
 {
 	struct nsvm *n = nsvm_of(v);
 	switch ((uint32_t)e->native_code) {
-	case SVM_EXIT_VMRUN:
-		nsvm_vmrun(v, e);
-		return;
 	case SVM_EXIT_VMLOAD:
 		emulate_vmload_vmsave(v, e, true);
 		return;
@@ -109,6 +106,14 @@ void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
 		nsvm_inject_exception(v, VECTOR_UD, false);
 		return;
 	}
+}
+
+void nsvm_emulate_vm_insn(struct vcpu *v, struct exit *e)
+{
+	if ((uint32_t)e->native_code == SVM_EXIT_VMRUN)
+		nsvm_vmrun(v, e); /* the hot one, without the others' frame */
+	else
+		emulate_other(v, e);
 }
 
 /* ---- SVM instructions L2 executes that L1 does not intercept ---- */
@@ -163,7 +168,8 @@ static void l2_set_vgif(struct nsvm *n, bool gif)
 /* VMLOAD and VMSAVE without virtual VMLOAD/VMSAVE (which nestbed does not offer): rAX
  * is a physical address of the host, which for L2's instruction is L1 (APM vol.2 15.5.2,
  * 15.33.1; KVM's CVE-2021-3656 fix): an L1-physical address that must be L1's memory,
- * never nestbed's. The state moves between that VMCB and L2's (VMCB02). */
+ * never nestbed's. The state moves between that VMCB and the CPU, which is VMCB01 while
+ * L2 runs too (svm_vcpu.state_vmcb_pa). */
 static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
 {
 	uint64_t pa = v->state.gpr.rax;
@@ -180,9 +186,9 @@ static void l2_vmload_vmsave(struct vcpu *v, struct nsvm *n, bool load)
 		return;
 	}
 	if (load) {
-		nsvm_copy_vmload_state(&n->vmcb02->save, &tmp);
+		nsvm_copy_vmload_state(&n->vmcb01->save, &tmp);
 	} else {
-		nsvm_copy_vmload_state(&tmp, &n->vmcb02->save);
+		nsvm_copy_vmload_state(&tmp, &n->vmcb01->save);
 		if (guest_phys_write(pa + off, &tmp, sizeof(tmp))) {
 			l2_exception(v, n, VECTOR_GP, true);
 			return;

@@ -14,6 +14,7 @@
 #include "core/string.h"
 #include "nested/map_track_machine.h"
 #include "nested/svm/nsvm_reflect.h"
+#include "nested/svm/vmcb12_clean.h"
 #include "core/x86.h"
 #include "nested/map_track.h"
 #include "svm/vmcb.h"
@@ -92,18 +93,18 @@ static int rebuild(struct vcpu *v, struct nsvm *n, const uint64_t key[3])
 			pages[nr++] = key[1] + i * 4096ull;
 	/* protected first, then read: a write after this point marks the merge stale */
 	map_track_begin_rebuild(v, &vendor, pages, nr, key);
-	n->iopm12 = n->msrpm12 = NULL;
+	n->l1_exits.iopm = n->l1_exits.msrpm = NULL;
 	if (key[0] != KEY_UNUSED) {
 		if (guest_phys_read(key[0], n->iopm02, IOPM_BYTES))
 			goto unreadable;
-		n->iopm12 = phys_to_virt(key[0]);
+		n->l1_exits.iopm = phys_to_virt(key[0]);
 	} else {
 		memset(n->iopm02, 0, IOPM_BYTES);
 	}
 	if (key[1] != KEY_UNUSED) {
 		if (guest_phys_read(key[1], n->msrpm02, MSRPM_BYTES))
 			goto unreadable;
-		n->msrpm12 = phys_to_virt(key[1]);
+		n->l1_exits.msrpm = phys_to_virt(key[1]);
 	} else {
 		memset(n->msrpm02, 0, MSRPM_BYTES);
 	}
@@ -113,7 +114,7 @@ static int rebuild(struct vcpu *v, struct nsvm *n, const uint64_t key[3])
 	return 0;
 unreadable:
 	map_track_forget(v, &vendor);
-	n->iopm12 = n->msrpm12 = NULL;
+	n->l1_exits.iopm = n->l1_exits.msrpm = NULL;
 	fill_all(n);
 	return -1;
 }
@@ -128,6 +129,13 @@ static void key_of(const struct nsvm *n, uint64_t key[3])
 
 int nsvm_maps_for_vmrun(struct vcpu *v, struct nsvm *n)
 {
+	/* L1 kept the intercepts and the map addresses clean: they are the last successful
+	 * VMRUN's (vmcb12_clean.h), for which this function (or nsvm_maps_retry since) made
+	 * the cache match them, so its key is theirs; only a write to a map matters. */
+	const uint32_t same_key = VMCB_CLEAN_I | VMCB_CLEAN_IOPM;
+	if ((n->clean_keep & same_key) == same_key && n->maps.valid && !n->maps.filled &&
+	    !__atomic_load_n(&n->maps.stale, __ATOMIC_ACQUIRE))
+		return 0;
 	uint64_t key[3];
 	key_of(n, key);
 	if (map_cache_reusable(&n->maps, key))

@@ -4,16 +4,11 @@
 #include "svm/vmcb.h"
 #include "core/x86.h"
 
-#define SVM_EXIT_CR_DR_LAST 0x3f   /* CR reads/writes 0x00-0x1f, DR 0x20-0x3f (appendix C) */
 #define SVM_EXIT_DR_BASE 0x20
-#define SVM_EXIT_EXCEPTIONS 32
 #define SVM_EXIT_MISC1_BASE 0x60   /* 0x60-0x7f: intercept vector 3, bit by bit */
-#define SVM_EXIT_MISC1_LAST 0x7f
 #define SVM_EXIT_MISC2_BASE 0x80   /* 0x80-0x9f: intercept vector 4 */
-#define SVM_EXIT_MISC2_LAST 0x9f
-/* The selective CR0 write is vector 3's bit 5 (exit 0x65); it ignores TS and MP, treats
- * every LMSW as a change and never fires for CLTS (APM vol.2 15.9, table 15-7). */
-#define SVM_INTERCEPT_CR0_SEL_WRITE (1u << (SVM_EXIT_CR0_SEL_WRITE - SVM_EXIT_MISC1_BASE))
+/* The selective CR0 write ignores TS and MP, treats every LMSW as a change and never
+ * fires for CLTS (APM vol.2 15.9, table 15-7). */
 #define CR0_SELECTIVE_IGNORED (CR0_TS | CR0_MP)
 /* MSRPM: 2 bits per MSR (read, write) in three ranges of 8K MSRs (APM vol.2 15.11) */
 #define MSRPM_RANGE_MSRS 0x2000u
@@ -55,37 +50,28 @@ bool nsvm_msrpm_exits(const uint8_t *msrpm, uint32_t msr, bool write)
 	return bit < 0 || map_bit(msrpm, (uint32_t)bit); /* outside the ranges: always */
 }
 
+_Static_assert(__builtin_offsetof(struct nsvm_exit_controls, vec[1]) ==
+		       __builtin_offsetof(struct nsvm_exit_controls, intercept_dr) &&
+	       __builtin_offsetof(struct nsvm_exit_controls, vec[4]) ==
+		       __builtin_offsetof(struct nsvm_exit_controls, intercept_misc2),
+	       "the intercept vectors in exit-code order");
+_Static_assert(SVM_EXIT_EXCEPTION_BASE == 2 * 32 && SVM_EXIT_MISC1_BASE == 3 * 32 &&
+	       SVM_EXIT_MISC2_BASE == 4 * 32 && SVM_EXIT_DR_BASE == 32,
+	       "exit codes follow the intercept vectors (APM vol.2 appendix C)");
+
 bool nsvm_l1_wants_exit(const struct nsvm_exit_controls *c, const struct nsvm_exit_event *e)
 {
 	uint32_t code = e->code;
-	if (code < SVM_EXIT_DR_BASE)
-		return (c->intercept_cr >> code) & 1;
-	if (code <= SVM_EXIT_CR_DR_LAST)
-		return (c->intercept_dr >> (code - SVM_EXIT_DR_BASE)) & 1;
-	if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + SVM_EXIT_EXCEPTIONS)
-		return (c->intercept_exceptions >> (code - SVM_EXIT_EXCEPTION_BASE)) & 1;
-	if (code == SVM_EXIT_IOIO) {
-		if (!(c->intercept_misc1 & SVM_INTERCEPT_IOIO) || !c->iopm)
-			return false;
-		return nsvm_iopm_exits(c->iopm, e->port, e->io_size);
-	}
-	if (code == SVM_EXIT_MSR) {
-		if (!(c->intercept_misc1 & SVM_INTERCEPT_MSR) || !c->msrpm)
-			return false;
-		return nsvm_msrpm_exits(c->msrpm, e->msr, e->msr_write);
-	}
-	if (code >= SVM_EXIT_MISC1_BASE && code <= SVM_EXIT_MISC1_LAST)
-		return (c->intercept_misc1 >> (code - SVM_EXIT_MISC1_BASE)) & 1;
-	if (code >= SVM_EXIT_MISC2_BASE && code <= SVM_EXIT_MISC2_LAST)
-		return (c->intercept_misc2 >> (code - SVM_EXIT_MISC2_BASE)) & 1;
-	return false;
+	if (!nsvm_intercepted(c, code))
+		return false;
+	/* IOIO's and MSR's bits enable the maps (15.10.1, 15.11), read as they are now */
+	if (code == SVM_EXIT_IOIO)
+		return c->iopm && nsvm_iopm_exits(c->iopm, e->port, e->io_size);
+	if (code == SVM_EXIT_MSR)
+		return c->msrpm && nsvm_msrpm_exits(c->msrpm, e->msr, e->msr_write);
+	return true;
 }
 
-bool nsvm_needs_cr0_insn(const struct nsvm_exit_controls *c, uint32_t code)
-{
-	return code == SVM_EXIT_CR0_WRITE && !(c->intercept_cr & SVM_INTERCEPT_CR0_WRITE) &&
-	       (c->intercept_misc1 & SVM_INTERCEPT_CR0_SEL_WRITE);
-}
 
 /* nestbed intercepts every CR0 write of an L2 that uses EFER.LME (svm_long_mode_entry.c);
  * when L1 asked only for the selective CR0-write intercept, it gets that exit for a MOV to

@@ -30,59 +30,89 @@ static void load_control(struct vmcb_control *d, const struct vmcb_control *c, u
 	d->np_control = c->np_control;
 	d->virt_ext = c->virt_ext;
 	d->eventinj = c->eventinj;
-	d->clean_bits = c->clean_bits;
 	d->next_rip = c->next_rip;
 }
 
-void vmcb12_clean_save_copy(struct vmcb_save *d, const struct vmcb_save *s, uint32_t keep)
+/* One value of L1's page into both copies: read once (L1 may write its page meanwhile,
+ * so both copies must hold the same value), stored twice. */
+#define LOAD2_TO(d, d02, s, field)                \
+	do {                                      \
+		__typeof__((s)->field) t_ = (s)->field; \
+		(d)->field = t_;                  \
+		(d02)->field = t_;                \
+	} while (0)
+#define LOAD2(field) LOAD2_TO(d, d02, s, field)
+
+static inline void save_load(struct vmcb_save *d, struct vmcb_save *d02, const struct vmcb_save *s,
+			     uint32_t keep)
 {
-	keep &= VMCB12_CLEAN_HONOURED;
 	if (!(keep & VMCB_CLEAN_SEG)) {
-		d->es = s->es;
-		d->cs = s->cs;
-		d->ss = s->ss;
-		d->ds = s->ds;
-		d->cpl = s->cpl;
+		LOAD2(es);
+		LOAD2(cs);
+		LOAD2(ss);
+		LOAD2(ds);
+		LOAD2(cpl);
 	}
 	if (!(keep & VMCB_CLEAN_DT)) {
-		d->gdtr = s->gdtr;
-		d->idtr = s->idtr;
+		LOAD2(gdtr);
+		LOAD2(idtr);
 	}
 	if (!(keep & VMCB_CLEAN_CRX)) {
-		d->efer = s->efer;
-		d->cr4 = s->cr4;
-		d->cr3 = s->cr3;
-		d->cr0 = s->cr0;
+		LOAD2(efer);
+		LOAD2(cr4);
+		LOAD2(cr3);
+		LOAD2(cr0);
 	}
 	if (!(keep & VMCB_CLEAN_DRX)) {
-		d->dr7 = s->dr7;
-		d->dr6 = s->dr6;
+		LOAD2(dr7);
+		LOAD2(dr6);
 	}
 	if (!(keep & VMCB_CLEAN_CR2))
-		d->cr2 = s->cr2;
+		LOAD2(cr2);
 	if (!(keep & VMCB_CLEAN_NP))
-		d->g_pat = s->g_pat;
+		LOAD2(g_pat);
 	if (!(keep & VMCB_CLEAN_LBR)) {
-		d->dbgctl = s->dbgctl;
-		d->br_from = s->br_from;
-		d->br_to = s->br_to;
-		d->last_excp_from = s->last_excp_from;
-		d->last_excp_to = s->last_excp_to;
+		LOAD2(dbgctl);
+		LOAD2(br_from);
+		LOAD2(br_to);
+		LOAD2(last_excp_from);
+		LOAD2(last_excp_to);
 	}
-	d->rflags = s->rflags;
-	d->rip = s->rip;
-	d->rsp = s->rsp;
-	d->rax = s->rax;
+	LOAD2(rflags);
+	LOAD2(rip);
+	LOAD2(rsp);
+	LOAD2(rax);
 }
 
-void vmcb12_clean_load(struct vmcb *cached, const struct vmcb_control *c, const struct vmcb_save *s,
-		       uint32_t keep)
+void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct vmcb *live,
+		       uint32_t clean, uint32_t keep)
 {
 	keep &= VMCB12_CLEAN_HONOURED;
-	if (!keep) {
-		memcpy(&cached->control, c, VMCB12_CONTROL_BYTES);
-	} else {
-		load_control(&cached->control, c, keep);
+	if (keep == VMCB12_CLEAN_HONOURED) {
+		/* every group kept (a hypervisor's loop that changes nothing): the fields with
+		 * no clean bit alone, straight */
+		const struct vmcb_control *c = &live->control;
+		struct vmcb_control *d = &cached->control;
+		d->tlb_control = c->tlb_control;
+		d->vintr = c->vintr;
+		d->interrupt_shadow = c->interrupt_shadow;
+		d->np_control = c->np_control;
+		d->virt_ext = c->virt_ext;
+		d->eventinj = c->eventinj;
+		d->next_rip = c->next_rip;
+		d->clean_bits = clean;
+		const struct vmcb_save *s = &live->save;
+		struct vmcb_save *ds = &cached->save, *d02 = v02;
+		LOAD2_TO(ds, d02, s, rflags);
+		LOAD2_TO(ds, d02, s, rip);
+		LOAD2_TO(ds, d02, s, rsp);
+		LOAD2_TO(ds, d02, s, rax);
+		return;
 	}
-	vmcb12_clean_save_copy(&cached->save, s, keep);
+	if (!keep)
+		memcpy(&cached->control, &live->control, VMCB12_CONTROL_BYTES);
+	else
+		load_control(&cached->control, &live->control, keep);
+	cached->control.clean_bits = clean; /* the value `keep` came from, not a second read */
+	save_load(&cached->save, v02, &live->save, keep);
 }

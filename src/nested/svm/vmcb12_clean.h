@@ -30,16 +30,15 @@
 /* What VMRUN reads of the control area: to the end of the instruction bytes */
 #define VMCB12_CONTROL_BYTES 0x0e0u
 
-/* Fills *cached (nestbed's copy of VMCB12) from L1's control area c (read whole) and
- * save area s (L1's page, each field read once): every field VMRUN loads, except the
- * groups in `keep` (L1's clean bits, already masked with VMCB12_CLEAN_HONOURED, 0 on a
- * full copy). The state VMLOAD loads (FS, GS, TR, LDTR, the syscall MSRs) is not
- * VMRUN's and is not read. */
-void vmcb12_clean_load(struct vmcb *cached, const struct vmcb_control *c, const struct vmcb_save *s,
-		       uint32_t keep);
-
-/* The save-area part alone: the fields VMRUN loads from s into d, but the groups in
- * `keep`. Also VMCB02's: a group kept in VMCB12 is in VMCB02 as L2 left it. */
-void vmcb12_clean_save_copy(struct vmcb_save *d, const struct vmcb_save *s, uint32_t keep);
+/* Fills *cached (nestbed's copy of VMCB12) from L1's page `live` (each field read once):
+ * the control area's defined fields (VMCB12_CONTROL_BYTES) but the groups in `keep`, and
+ * every save-area field VMRUN loads but the groups in `keep` (L1's clean bits `clean`,
+ * masked with VMCB12_CLEAN_HONOURED by the caller when the VMCB12 may keep them, 0 on a
+ * full copy) into both *cached and VMCB02's save area v02: a group kept is in VMCB02
+ * already, as L2 left it at the last #VMEXIT. The state VMLOAD loads (FS, GS, TR, LDTR,
+ * the syscall MSRs) is not VMRUN's and is not read. cached->control.clean_bits is
+ * `clean`, the value `keep` came from. */
+void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct vmcb *live,
+		       uint32_t clean, uint32_t keep);
 
 #endif
