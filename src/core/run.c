@@ -237,17 +237,31 @@ static inline void take_posted_init(struct vcpu *v)
 		take_init(v);
 }
 
+/* The nested layer's before-entry hook has work only once nested state exists on the
+ * machine (struct machine nested_used): a VM instruction seen, or this vCPU's EFER has
+ * a bit only the nested layer accepts (L1's CLGI/STGI intercepts follow EFER.SVME). */
+static inline bool nested_in_use(struct machine *m, const struct vcpu *v, uint64_t efer_bits)
+{
+	if (__builtin_expect(__atomic_load_n(&m->nested_used, __ATOMIC_ACQUIRE) != 0, 1))
+		return true;
+	if (!(v->state.efer & efer_bits))
+		return false;
+	__atomic_store_n(&m->nested_used, 1, __ATOMIC_RELEASE);
+	return true;
+}
+
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 {
 	const struct vmm_ops *ops = v->ops;
 	/* the vCPU's ops and nested layer are set once, at its creation (vcpu_new) */
 	void (*const before_entry)(struct vcpu *) = v->nested ? v->nested->before_entry : NULL;
+	const uint64_t nested_efer_bits = v->nested ? v->nested->efer_extra_bits : 0;
 	int (*const vcpu_run)(struct vcpu *, struct exit *) = ops->vcpu_run;
 	for (;;) {
 		if (__builtin_expect(v->wait_for_sipi, 0) && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
 		struct exit e;
-		if (before_entry)
+		if (before_entry && nested_in_use(m, v, nested_efer_bits))
 			before_entry(v);
 		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
@@ -280,6 +294,9 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			guest_failure(v, "unexpected exit %s (native %#llx, info1 %#llx, info2 %#llx)",
 				      exit_kind_name(e.kind), (unsigned long long)e.native_code,
 				      (unsigned long long)e.info1, (unsigned long long)e.info2);
+		/* before the handler: a VMRUN/VMLAUNCH makes state other CPUs may ask about */
+		if (__builtin_expect(e.kind == EXIT_VM_INSN, 0))
+			__atomic_store_n(&m->nested_used, 1, __ATOMIC_RELEASE);
 		uint64_t reflected = v->trace.reflected.total;
 		handler(v, &e);
 		/* the nested layer reflects some L2 exits from their handler (a fault of L1's
