@@ -265,7 +265,9 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			before_entry(v);
 		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
-		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
+		uint32_t tsc_lo, tsc_hi;
+		__asm__ volatile("rdtsc" : "=a"(tsc_lo), "=d"(tsc_hi));
+		trace_exit_split(&v->trace, v->level, &e, v->state.rip, tsc_lo, tsc_hi);
 		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again
 		 * at every entry (Bochs 2.7) would keep the vCPU from running at all, unseen. */
 		v->init_streak = e.kind == EXIT_INIT ? v->init_streak + 1 : 0;
