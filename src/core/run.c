@@ -296,9 +296,6 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			guest_failure(v, "unexpected exit %s (native %#llx, info1 %#llx, info2 %#llx)",
 				      exit_kind_name(e.kind), (unsigned long long)e.native_code,
 				      (unsigned long long)e.info1, (unsigned long long)e.info2);
-		/* before the handler: a VMRUN/VMLAUNCH makes state other CPUs may ask about */
-		if (__builtin_expect(e.kind == EXIT_VM_INSN, 0))
-			__atomic_store_n(&m->nested_used, 1, __ATOMIC_RELEASE);
 		uint64_t reflected = v->trace.reflected.total;
 		handler(v, &e);
 		/* the nested layer reflects some L2 exits from their handler (a fault of L1's
