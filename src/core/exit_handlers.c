@@ -356,6 +356,9 @@ static void handle_hypercall(struct vcpu *v, struct exit *e)
  * CPU that does not offer them: #UD. */
 static void handle_vm_insn(struct vcpu *v, struct exit *e)
 {
+	/* before the nested layer runs it: a VMRUN/VMLAUNCH makes state other CPUs may ask
+	 * this or any vCPU to pick up (struct machine nested_used, run.c) */
+	__atomic_store_n(&machine.nested_used, 1, __ATOMIC_RELEASE);
 	if (v->nested && v->level == 1) {
 		v->nested->emulate_vm_insn(v, e);
 		return;

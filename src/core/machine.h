@@ -42,6 +42,13 @@ struct machine {
 	 * write to one is caught), under their lock (nested/map_track_machine.c). */
 	struct map_track *map_track;
 	struct spinlock map_track_lock;
+	/* Set once, never cleared: a vCPU executed a VM instruction (exit_handlers.c
+	 * handle_vm_insn) or turned on a nested EFER bit (SVME). Until then no vCPU has
+	 * nested state another CPU could ask it to pick up, and the nested layer's
+	 * before-entry hook is skipped (run.c). Machine-wide, not per vCPU: one vCPU's
+	 * nested paging write-protects every vCPU's L1 table and asks each to flush
+	 * (nested/map_track_machine.c). */
+	volatile uint32_t nested_used;
 	/* What pcpu_this() gives the boot CPU before it runs on its struct pcpu's tables
 	 * (early boot, or while it keeps the firmware's): its per-CPU bookkeeping then. */
 	struct pcpu early_cpu;

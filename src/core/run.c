@@ -245,22 +245,39 @@ static inline void take_posted_init(struct vcpu *v)
 		take_init(v);
 }
 
+/* The nested layer's before-entry hook has work only once nested state exists on the
+ * machine (struct machine nested_used): a VM instruction seen, or this vCPU's EFER has
+ * a bit only the nested layer accepts (L1's CLGI/STGI intercepts follow EFER.SVME). */
+static inline bool nested_in_use(struct machine *m, const struct vcpu *v, uint64_t efer_bits)
+{
+	if (__builtin_expect(__atomic_load_n(&m->nested_used, __ATOMIC_ACQUIRE) != 0, 1))
+		return true;
+	if (!(v->state.efer & efer_bits))
+		return false;
+	__atomic_store_n(&m->nested_used, 1, __ATOMIC_RELEASE);
+	return true;
+}
+
 static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 {
 	const struct vmm_ops *ops = v->ops;
 	/* the vCPU's ops and nested layer are set once, at its creation (vcpu_new) */
 	void (*const before_entry)(struct vcpu *) = v->nested ? v->nested->before_entry : NULL;
+	const uint64_t nested_efer_bits = v->nested ? v->nested->efer_extra_bits : 0;
 	int (*const vcpu_run)(struct vcpu *, struct exit *) = ops->vcpu_run;
 	for (;;) {
 		if (__builtin_expect(v->wait_for_sipi, 0) && !ops->cpu_waits_for_sipi)
 			wait_for_startup(v);
 		struct exit e;
-		if (before_entry)
+		if (before_entry && nested_in_use(m, v, nested_efer_bits))
 			before_entry(v);
 		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
-		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
-		marks_count(v, &e);
+		uint32_t tsc_lo, tsc_hi;
+		__asm__ volatile("rdtsc" : "=a"(tsc_lo), "=d"(tsc_hi));
+		trace_exit_split(&v->trace, v->level, &e, v->state.rip, tsc_lo, tsc_hi);
+		if (__builtin_expect(m->options.marks, 0)) /* the option's counting, off the hot path */
+			marks_count(v, &e);
 		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again
 		 * at every entry (Bochs 2.7) would keep the vCPU from running at all, unseen. */
 		v->init_streak = e.kind == EXIT_INIT ? v->init_streak + 1 : 0;

@@ -18,12 +18,20 @@ struct exit_counters {
 };
 
 struct trace_record {
-	uint64_t tsc;
+	union {
+		uint64_t tsc;
+		uint32_t tsc_half[2]; /* RDTSC's EAX and EDX, stored as they come */
+	};
 	uint64_t native_code;
 	uint64_t rip;
 	uint64_t info1, info2;
-	uint8_t level;
-	uint8_t kind;
+	union {
+		struct {
+			uint8_t level;
+			uint8_t kind;
+		};
+		uint16_t level_kind; /* both in one store (trace_exit_split) */
+	};
 };
 
 struct trace {
@@ -36,8 +44,8 @@ struct trace {
 /* Every exit: its counters and a fixed-size record in the vCPU's ring, nothing formatted
  * (trace_format_json and the `trace` option's lines format later). Inlined: it runs at
  * every exit. */
-static inline void trace_exit(struct trace *t, unsigned level, const struct exit *e,
-			      uint64_t rip, uint64_t tsc)
+static inline void trace_exit_split(struct trace *t, unsigned level, const struct exit *e,
+				    uint64_t rip, uint32_t tsc_lo, uint32_t tsc_hi)
 {
 	if (level >= TRACE_LEVELS)
 		level = TRACE_LEVELS - 1;
@@ -46,14 +54,21 @@ static inline void trace_exit(struct trace *t, unsigned level, const struct exit
 	t->level[level].by_kind[kind]++;
 	uint64_t n = t->next;
 	struct trace_record *r = &t->ring[n % TRACE_RING_SIZE];
-	r->tsc = tsc;
+	r->tsc_half[0] = tsc_lo;
+	r->tsc_half[1] = tsc_hi;
 	r->native_code = e->native_code;
 	r->rip = rip;
 	r->info1 = e->info1;
 	r->info2 = e->info2;
-	r->level = (uint8_t)level;
-	r->kind = (uint8_t)kind;
+	/* x86 is little-endian: level in the low byte (APM vol.1 3.1.3) */
+	r->level_kind = (uint16_t)(level | kind << 8);
 	t->next = n + 1;
+}
+
+static inline void trace_exit(struct trace *t, unsigned level, const struct exit *e,
+			      uint64_t rip, uint64_t tsc)
+{
+	trace_exit_split(t, level, e, rip, (uint32_t)tsc, (uint32_t)(tsc >> 32));
 }
 void trace_reflected(struct trace *t, const struct exit *e);
 /* Adds t's counters (not its ring) to sum's: the machine's figures are the CPUs' sum. */

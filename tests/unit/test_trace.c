@@ -42,6 +42,29 @@ static void test_counters_and_json(void **state)
 	assert_non_null(strstr(out, "{\"l\":2,\"kind\":\"io\",\"code\":\"0x7b\",\"rip\":\"0x3000\",\"info1\":\"0xf40010\",\"info2\":\"0x0\"}]}"));
 }
 
+/* One 16-bit store for level and kind, two 32-bit halves for the TSC: each field reads
+ * back whole. */
+static void test_record_packed_fields(void **state)
+{
+	(void)state;
+	static struct trace t;
+	memset(&t, 0, sizeof(t));
+	struct exit e = { .kind = EXIT_MSR_WRITE, .native_code = 0x7c, .info1 = 1, .info2 = 2 };
+	trace_exit(&t, 2, &e, 0x5000, 0x123456789abcdef0ull);
+	const struct trace_record *r = &t.ring[0];
+	assert_int_equal(r->level, 2);
+	assert_int_equal(r->kind, EXIT_MSR_WRITE);
+	assert_true(r->tsc == 0x123456789abcdef0ull);
+	assert_int_equal(r->rip, 0x5000);
+	assert_int_equal(r->info2, 2);
+	e.kind = EXIT_KIND_COUNT + 3; /* out of range: counted and recorded as unknown */
+	trace_exit(&t, 7, &e, 0x6000, 1);
+	r = &t.ring[1];
+	assert_int_equal(r->level, TRACE_LEVELS - 1);
+	assert_int_equal(r->kind, EXIT_UNKNOWN);
+	assert_int_equal(t.level[TRACE_LEVELS - 1].by_kind[EXIT_UNKNOWN], 1);
+}
+
 static void test_ring_keeps_the_newest(void **state)
 {
 	(void)state;
@@ -127,6 +150,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_and_json),
+		cmocka_unit_test(test_record_packed_fields),
 		cmocka_unit_test(test_ring_keeps_the_newest),
 		cmocka_unit_test(test_line_is_kvm_exit),
 		cmocka_unit_test(test_line_of_an_l2_exit_and_its_reflection),
