@@ -273,9 +273,7 @@ static _Noreturn void vcpu_loop(struct machine *m, struct vcpu *v)
 			before_entry(v);
 		if (vcpu_run(v, &e))
 			guest_failure(v, "%s refused to enter the guest (see above)", ops->name);
-		uint32_t tsc_lo, tsc_hi;
-		__asm__ volatile("rdtsc" : "=a"(tsc_lo), "=d"(tsc_hi));
-		trace_exit_split(&v->trace, v->level, &e, v->state.rip, tsc_lo, tsc_hi);
+		trace_exit(&v->trace, v->level, &e, v->state.rip, rdtsc());
 		if (__builtin_expect(m->options.marks, 0)) /* the option's counting, off the hot path */
 			marks_count(v, &e);
 		/* An INIT exit consumes the INIT (SDM vol.3 25.2); a CPU that delivers one again

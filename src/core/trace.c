@@ -2,6 +2,26 @@
 
 #include "core/format.h"
 
+void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip,
+		uint64_t tsc)
+{
+	if (level >= TRACE_LEVELS)
+		level = TRACE_LEVELS - 1;
+	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
+	t->level[level].total++;
+	t->level[level].by_kind[kind]++;
+	uint64_t n = t->next;
+	struct trace_record *r = &t->ring[n % TRACE_RING_SIZE];
+	r->tsc = tsc;
+	r->native_code = e->native_code;
+	r->rip = rip;
+	r->info1 = e->info1;
+	r->info2 = e->info2;
+	/* x86 is little-endian: level in the low byte (APM vol.1 3.1.3) */
+	r->level_kind = (uint16_t)(level | kind << 8);
+	t->next = n + 1;
+}
+
 void trace_add_counters(struct trace *sum, const struct trace *t)
 {
 	for (unsigned l = 0; l < TRACE_LEVELS; l++) {

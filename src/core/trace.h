@@ -18,10 +18,7 @@ struct exit_counters {
 };
 
 struct trace_record {
-	union {
-		uint64_t tsc;
-		uint32_t tsc_half[2]; /* RDTSC's EAX and EDX, stored as they come */
-	};
+	uint64_t tsc;
 	uint64_t native_code;
 	uint64_t rip;
 	uint64_t info1, info2;
@@ -30,7 +27,7 @@ struct trace_record {
 			uint8_t level;
 			uint8_t kind;
 		};
-		uint16_t level_kind; /* both in one store (trace_exit_split) */
+		uint16_t level_kind; /* both in one store (trace_exit) */
 	};
 };
 
@@ -42,34 +39,12 @@ struct trace {
 };
 
 /* Every exit: its counters and a fixed-size record in the vCPU's ring, nothing formatted
- * (trace_format_json and the `trace` option's lines format later). Inlined: it runs at
- * every exit. */
-static inline void trace_exit_split(struct trace *t, unsigned level, const struct exit *e,
-				    uint64_t rip, uint32_t tsc_lo, uint32_t tsc_hi)
-{
-	if (level >= TRACE_LEVELS)
-		level = TRACE_LEVELS - 1;
-	unsigned kind = e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN;
-	t->level[level].total++;
-	t->level[level].by_kind[kind]++;
-	uint64_t n = t->next;
-	struct trace_record *r = &t->ring[n % TRACE_RING_SIZE];
-	r->tsc_half[0] = tsc_lo;
-	r->tsc_half[1] = tsc_hi;
-	r->native_code = e->native_code;
-	r->rip = rip;
-	r->info1 = e->info1;
-	r->info2 = e->info2;
-	/* x86 is little-endian: level in the low byte (APM vol.1 3.1.3) */
-	r->level_kind = (uint16_t)(level | kind << 8);
-	t->next = n + 1;
-}
-
-static inline void trace_exit(struct trace *t, unsigned level, const struct exit *e,
-			      uint64_t rip, uint64_t tsc)
-{
-	trace_exit_split(t, level, e, rip, (uint32_t)tsc, (uint32_t)(tsc >> 32));
-}
+ * (trace_format_json and the `trace` option's lines format later). Out of line on
+ * purpose: the one function every exit passes, where a debugger stops on an exit kind
+ * (README: `break trace_exit if e->kind == EXIT_CPUID`); the call costs a few
+ * instructions per exit. */
+void trace_exit(struct trace *t, unsigned level, const struct exit *e, uint64_t rip,
+		uint64_t tsc);
 void trace_reflected(struct trace *t, const struct exit *e);
 /* Adds t's counters (not its ring) to sum's: the machine's figures are the CPUs' sum. */
 void trace_add_counters(struct trace *sum, const struct trace *t);
