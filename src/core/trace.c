@@ -41,13 +41,7 @@ void trace_reflected(struct trace *t, const struct exit *e)
 	t->reflected.by_kind[kind]++;
 }
 
-struct json_ctx {
-	trace_out_fn out;
-	void *ctx;
-};
-
-static void emit(struct json_ctx *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(struct json_ctx *j, const char *fmt, ...)
+void trace_json_emit(struct trace_json *j, const char *fmt, ...)
 {
 	char buf[160];
 	va_list ap;
@@ -59,36 +53,36 @@ static void emit(struct json_ctx *j, const char *fmt, ...)
 	j->out(j->ctx, buf, (uint64_t)n);
 }
 
+void trace_json_counters(struct trace_json *j, const char *key, const struct exit_counters *c)
+{
+	trace_json_emit(j, ",\"%s\":{\"total\":%llu", key, (unsigned long long)c->total);
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		if (c->by_kind[k])
+			trace_json_emit(j, ",\"%s\":%llu", exit_kind_name((enum exit_kind)k),
+					(unsigned long long)c->by_kind[k]);
+	trace_json_emit(j, "}");
+}
+
 void trace_format_json(const struct trace *t, const char *vendor, const char *iommu,
 		       trace_out_fn out, void *ctx)
 {
-	struct json_ctx j = { out, ctx };
+	struct trace_json j = { out, ctx };
 	uint64_t total = 0;
 	for (unsigned l = 1; l < TRACE_LEVELS; l++)
 		total += t->level[l].total;
-	emit(&j, "{\"vendor\":\"%s\",\"exits\":%llu", vendor, (unsigned long long)total);
-	for (unsigned l = 1; l < TRACE_LEVELS; l++) {
-		emit(&j, ",\"l%u\":{\"total\":%llu", l, (unsigned long long)t->level[l].total);
-		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
-			if (t->level[l].by_kind[k])
-				emit(&j, ",\"%s\":%llu", exit_kind_name((enum exit_kind)k),
-				     (unsigned long long)t->level[l].by_kind[k]);
-		emit(&j, "}");
-	}
-	emit(&j, ",\"reflected\":{\"total\":%llu", (unsigned long long)t->reflected.total);
-	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
-		if (t->reflected.by_kind[k])
-			emit(&j, ",\"%s\":%llu", exit_kind_name((enum exit_kind)k),
-			     (unsigned long long)t->reflected.by_kind[k]);
-	emit(&j, "}");
+	trace_json_emit(&j, "{\"vendor\":\"%s\",\"exits\":%llu", vendor, (unsigned long long)total);
+	static const char *const level_key[TRACE_LEVELS] = { NULL, "l1", "l2" };
+	for (unsigned l = 1; l < TRACE_LEVELS; l++)
+		trace_json_counters(&j, level_key[l], &t->level[l]);
+	trace_json_counters(&j, "reflected", &t->reflected);
 	/* "exit multiplication": every L0 exit per exit L1 saw, in hundredths (no floats here) */
 	if (t->reflected.total) {
 		uint64_t x100 = total * 100 / t->reflected.total;
-		emit(&j, ",\"l0_exits_per_reflected\":%llu.%02llu", (unsigned long long)(x100 / 100),
+		trace_json_emit(&j, ",\"l0_exits_per_reflected\":%llu.%02llu", (unsigned long long)(x100 / 100),
 		     (unsigned long long)(x100 % 100));
 	}
-	emit(&j, ",\"iommu\":\"%s\"", iommu);
-	emit(&j, ",\"recent\":[");
+	trace_json_emit(&j, ",\"iommu\":\"%s\"", iommu);
+	trace_json_emit(&j, ",\"recent\":[");
 	uint64_t first = t->next > TRACE_RING_SIZE ? t->next - TRACE_RING_SIZE : 0;
 	uint64_t shown = 0;
 	/* the last 8 only: the line must stay readable */
@@ -96,12 +90,12 @@ void trace_format_json(const struct trace *t, const char *vendor, const char *io
 		first = t->next - 8;
 	for (uint64_t i = first; i < t->next; i++, shown++) {
 		const struct trace_record *r = &t->ring[i % TRACE_RING_SIZE];
-		emit(&j, "%s{\"l\":%u,\"kind\":\"%s\",\"code\":\"%#llx\",\"rip\":\"%#llx\",\"info1\":\"%#llx\",\"info2\":\"%#llx\"}",
+		trace_json_emit(&j, "%s{\"l\":%u,\"kind\":\"%s\",\"code\":\"%#llx\",\"rip\":\"%#llx\",\"info1\":\"%#llx\",\"info2\":\"%#llx\"}",
 		     shown ? "," : "", r->level, exit_kind_name((enum exit_kind)r->kind),
 		     (unsigned long long)r->native_code, (unsigned long long)r->rip,
 		     (unsigned long long)r->info1, (unsigned long long)r->info2);
 	}
-	emit(&j, "]}");
+	trace_json_emit(&j, "]}");
 }
 
 static const char *const event_names[] = {

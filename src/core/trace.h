@@ -52,6 +52,15 @@ void trace_add_counters(struct trace *sum, const struct trace *t);
 /* Writes the stats as JSON through `out` (pure: host-tested); iommu is what keeps
  * device DMA out of nestbed's memory ("vt-d", or "none"). */
 typedef void (*trace_out_fn)(void *ctx, const char *s, uint64_t len);
+/* The JSON writer behind trace_format_json, shared with marks_format.c: one formatted
+ * piece (at most 159 bytes) through `out`, and one exit_counters object under `key`. */
+struct trace_json {
+	trace_out_fn out;
+	void *ctx;
+};
+void trace_json_emit(struct trace_json *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void trace_json_counters(struct trace_json *j, const char *key, const struct exit_counters *c);
 void trace_format_json(const struct trace *t, const char *vendor, const char *iommu,
 		       trace_out_fn out, void *ctx);
 
