@@ -2,6 +2,19 @@
 
 #include "core/string.h"
 
+/* The control fields read at every VMRUN: no clean bit covers them (or TPR, which nestbed
+ * does not honour, APM 15.15.3). */
+static inline void load_always_read(struct vmcb_control *d, const struct vmcb_control *c)
+{
+	d->tlb_control = c->tlb_control;
+	d->vintr = c->vintr;
+	d->interrupt_shadow = c->interrupt_shadow;
+	d->np_control = c->np_control;
+	d->virt_ext = c->virt_ext;
+	d->eventinj = c->eventinj;
+	d->next_rip = c->next_rip;
+}
+
 static void load_control(struct vmcb_control *d, const struct vmcb_control *c, uint32_t keep)
 {
 	if (!(keep & VMCB_CLEAN_I)) {
@@ -23,14 +36,7 @@ static void load_control(struct vmcb_control *d, const struct vmcb_control *c, u
 		d->guest_asid = c->guest_asid;
 	if (!(keep & VMCB_CLEAN_NP))
 		d->n_cr3 = c->n_cr3;
-	/* read at every VMRUN (no clean bit, or TPR, which nestbed does not honour) */
-	d->tlb_control = c->tlb_control;
-	d->vintr = c->vintr;
-	d->interrupt_shadow = c->interrupt_shadow;
-	d->np_control = c->np_control;
-	d->virt_ext = c->virt_ext;
-	d->eventinj = c->eventinj;
-	d->next_rip = c->next_rip;
+	load_always_read(d, c);
 }
 
 /* One value of L1's page into both copies: read once (L1 may write its page meanwhile,
@@ -93,13 +99,7 @@ void vmcb12_clean_load(struct vmcb *cached, struct vmcb_save *v02, const struct 
 		 * no clean bit alone, straight */
 		const struct vmcb_control *c = &live->control;
 		struct vmcb_control *d = &cached->control;
-		d->tlb_control = c->tlb_control;
-		d->vintr = c->vintr;
-		d->interrupt_shadow = c->interrupt_shadow;
-		d->np_control = c->np_control;
-		d->virt_ext = c->virt_ext;
-		d->eventinj = c->eventinj;
-		d->next_rip = c->next_rip;
+		load_always_read(d, c);
 		d->clean_bits = clean;
 		const struct vmcb_save *s = &live->save;
 		struct vmcb_save *ds = &cached->save, *d02 = v02;
