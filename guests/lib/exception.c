@@ -22,10 +22,16 @@ struct exc_try_context *exc_try_top;
 extern char exc_try_resume[];
 
 static interrupt_hook current_interrupt_hook;
+static interrupt_frame_hook current_interrupt_frame_hook;
 
 void exception_set_interrupt_hook(interrupt_hook hook)
 {
 	current_interrupt_hook = hook;
+}
+
+void exception_set_interrupt_frame_hook(interrupt_frame_hook hook)
+{
+	current_interrupt_frame_hook = hook;
 }
 
 #define BACKTRACE_DEPTH 8
@@ -120,8 +126,13 @@ void exception_dispatch(struct exception_frame *frame)
 	uint64_t cr2 = read_cr2();
 	struct exc_try_context *catcher = exc_try_top;
 
-	if (current_interrupt_hook && (frame->vector >= EXCEPTION_VECTORS || frame->vector == EXC_NMI)) {
+	bool interrupt = frame->vector >= EXCEPTION_VECTORS || frame->vector == EXC_NMI;
+	if (current_interrupt_hook && interrupt) {
 		current_interrupt_hook(frame->vector);
+		return;
+	}
+	if (current_interrupt_frame_hook && interrupt) {
+		current_interrupt_frame_hook(frame);
 		return;
 	}
 

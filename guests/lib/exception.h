@@ -53,6 +53,10 @@ bool exc_try(struct exc_record *record, void (*fn)(void *), void *arg);
  * it instead of ending the run; the handler returns with IRETQ. NULL to remove. */
 typedef void (*interrupt_hook)(uint64_t vector);
 void exception_set_interrupt_hook(interrupt_hook hook);
+/* The same with the frame the handler returns through: the hook may read where the
+ * interrupt came (frame->rip) and change where it returns. Set one hook kind at a time. */
+typedef void (*interrupt_frame_hook)(struct exception_frame *frame);
+void exception_set_interrupt_frame_hook(interrupt_frame_hook hook);
 
 /* "#PF", "#UD", ...; "#??" for vectors without a name. */
 const char *exception_mnemonic(uint64_t vector);

@@ -71,3 +71,93 @@ static enum probe_status sti_hlt_pending(struct probe_run *run)
 	return PROBE_PASS;
 }
 PROBE("event/sti-hlt-pending-interrupt", sti_hlt_pending);
+
+/* event/sti-hlt-interrupt-race: the same shadow, with the interrupt arriving around the
+ * HLT instead of already pending. A one-shot LAPIC timer is armed with IF = 0, then
+ * STI; HLT: whenever it expires, its interrupt must be taken after the HLT (the frame's
+ * RIP past it), never at the HLT itself (SDM vol.2B STI; APM vol.3 STI). The delays sweep
+ * the time a hypervisor spends on the HLT's exit, so that some expire during it: then
+ * the interrupt is pending at the VM entry that resumes the guest at the shadowed HLT,
+ * which must honour the shadow (APM vol.2 15.21.5) or hold the interrupt. A broken shadow
+ * would leave the HLT asleep with its wakeup spent: the handler then returns past it, so
+ * the probe goes on and counts. */
+#define RACE_TIMER_VECTOR 0x43
+#define RACE_ROUNDS 256u
+#define RACE_DELAY_STEP 400u   /* timer ticks at divide-by-1 (QEMU: 1 ns each) */
+#define LAPIC_DIVIDE_BY_1 0xb  /* SDM vol.3A Figure 11-10 */
+
+/* STI; HLT; RET, with the HLT's address known to the handler. */
+__asm__(".pushsection .text\n"
+	".globl sti_hlt_race_once\n"
+	"sti_hlt_race_once:\n\t"
+	"sti\n"
+	".globl sti_hlt_race_hlt\n"
+	"sti_hlt_race_hlt:\n\t"
+	"hlt\n\t"
+	"ret\n"
+	".popsection");
+void sti_hlt_race_once(void);
+extern const char sti_hlt_race_hlt[];
+#define HLT_LENGTH 1u
+
+static volatile uint64_t race_timers, race_at_hlt, race_other, race_bad_rip;
+
+static void race_interrupt(struct exception_frame *f)
+{
+	if (f->vector != RACE_TIMER_VECTOR) {
+		race_other++;
+		if (f->vector >= 32)
+			lapic_eoi();
+		return;
+	}
+	race_timers++;
+	if (f->rip == (uint64_t)sti_hlt_race_hlt) {
+		race_at_hlt++;           /* taken in the shadow: the HLT would sleep for good */
+		f->rip += HLT_LENGTH;
+	} else if (f->rip != (uint64_t)sti_hlt_race_hlt + HLT_LENGTH) {
+		race_bad_rip++;          /* IF was 0 everywhere else */
+	}
+	lapic_eoi();
+}
+
+static enum probe_status sti_hlt_race(struct probe_run *run)
+{
+	if (!lapic_usable())
+		return probe_skip(run, "no xAPIC usable (CPUID.1:EDX.APIC, IA32_APIC_BASE)");
+	lapic_enable();
+	race_timers = race_at_hlt = race_other = race_bad_rip = 0;
+	__asm__ volatile("cli" ::: "memory");
+	exception_set_interrupt_frame_hook(race_interrupt);
+	uint32_t lint0 = lapic_read(LAPIC_LVT_LINT0);
+	lapic_write(LAPIC_LVT_LINT0, lint0 | LAPIC_LVT_MASKED);
+	uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+	lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_1);
+	lapic_write(LAPIC_LVT_TIMER, RACE_TIMER_VECTOR);
+	unsigned rounds = 0, unwoken = 0;
+	for (unsigned i = 1; i <= RACE_ROUNDS; i++) {
+		uint64_t before = race_timers;
+		lapic_write(LAPIC_TIMER_INITIAL, i * RACE_DELAY_STEP);
+		sti_hlt_race_once();
+		__asm__ volatile("cli" ::: "memory");
+		rounds++;
+		if (race_timers == before)
+			unwoken++;       /* something else woke the HLT */
+	}
+	lapic_write(LAPIC_TIMER_INITIAL, 0);
+	lapic_write(LAPIC_LVT_TIMER, RACE_TIMER_VECTOR | LAPIC_LVT_MASKED);
+	__asm__ volatile("sti\n\tnop\n\tcli" ::: "memory");
+	exception_set_interrupt_frame_hook(NULL);
+	outb(PIC2_DATA, pic2);
+	outb(PIC1_DATA, pic1);
+	lapic_write(LAPIC_LVT_LINT0, lint0);
+	EXPECT_EQ(run, "timer interrupts taken at the HLT after STI (inside its shadow)", 0,
+		  race_at_hlt);
+	EXPECT_EQ(run, "timer interrupts taken outside STI; HLT", 0, race_bad_rip);
+	EXPECT_EQ(run, "other interrupts meanwhile", 0, race_other);
+	EXPECT_EQ(run, "timer interrupts, one per round", rounds, race_timers);
+	EXPECT_EQ(run, "HLTs that returned without the timer's interrupt", 0, unwoken);
+	return PROBE_PASS;
+}
+PROBE("event/sti-hlt-interrupt-race", sti_hlt_race);
