@@ -37,6 +37,11 @@ struct svm_vcpu {
 	uint64_t apic_base;       /* the xAPIC page the NPT maps read-only (ICR writes exit) */
 	bool nrips;
 	struct svm_entry_event entry_event; /* what the last VMRUN injected (svm_event.h) */
+	/* L1 resumes at the HLT of an "STI; HLT" with the HLT intercept off
+	 * (svm_set_hlt_intercept): the HLT's RIP and length while that holds */
+	bool hlt_guard;
+	uint8_t hlt_guard_length;
+	uint64_t hlt_guard_rip;
 };
 
 void svm_decode_exit(const struct vmcb *vmcb, bool nrips, struct exit *e);

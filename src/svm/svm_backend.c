@@ -333,6 +333,9 @@ void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
 	state_from_vmcb(v, sv->vmcb);
 }
 
+static void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv, const struct exit *e,
+			       bool intr_was_on);
+
 /* The fixed exit path: what the next entry needs into the VMCB, the world switch, the
  * state and the exit out of it, each read once. */
 static int svm_vcpu_run(struct vcpu *v, struct exit *e)
@@ -349,6 +352,11 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 		sv->entry_event.rip = vmcb->save.rip;
 		sv->entry_event.next_rip = c->next_rip;
 	}
+	bool hlt_guard = sv->hlt_guard, intr_was_on = false;
+	if (__builtin_expect(hlt_guard, 0)) {
+		intr_was_on = (c->intercept_misc1 & SVM_INTERCEPT_INTR) != 0;
+		c->intercept_misc1 |= SVM_INTERCEPT_INTR;
+	}
 	uint64_t entered = machine.options.marks ? marks_switch_begin(&v->marks) : 0;
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if,
 			 sv->state_vmcb_pa);
@@ -357,6 +365,8 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	c->tlb_control = 0;
 	state_from_vmcb(v, vmcb);
 	svm_exit_decode(vmcb, sv->nrips, v->state.gpr.rcx, e);
+	if (__builtin_expect(hlt_guard, 0))
+		svm_hlt_guard_exit(v, sv, e, intr_was_on);
 	/* An intercepted NMI is held while GIF is 0 (APM vol.2 15.17): nestbed takes it now
 	 * (its handler only returns) and the core decides whose it was: a kick, L1's (held
 	 * for L1 until its STGI by the nested layer) or the guest's (injected back). */
@@ -414,7 +424,11 @@ static bool lapic_interrupt_deliverable(uint64_t apic_page)
  * (Xen's idle loop: a one-shot timer interrupt whose softirq never ran; the run stalled for
  * good). So when an interrupt is already deliverable at such a HLT exit of L1, nestbed
  * completes the HLT itself (it would wake at once): L1 resumes past it and takes the
- * interrupt there, as with the shadow honoured (event/sti-hlt-pending-interrupt). */
+ * interrupt there, as with the shadow honoured (event/sti-hlt-pending-interrupt).
+ * One that becomes pending after that look, before the HLT runs, is caught by the guard:
+ * the run that resumes L1 at the HLT intercepts INTR, and an INTR exit still at the HLT
+ * completes it the same way (svm_hlt_guard_exit; event/sti-hlt-interrupt-race). A CPU
+ * that honours the shadow halts and exits past the HLT instead: one exit more. */
 static void svm_set_hlt_intercept(struct vcpu *v, bool on)
 {
 	struct svm_vcpu *sv = v->backend;
@@ -434,7 +448,38 @@ static void svm_set_hlt_intercept(struct vcpu *v, bool on)
 			return;               /* the intercept stays: the HLT is done */
 		}
 	}
+	if (sv->vmcb == sv->vmcb01 && (c->interrupt_shadow & SVM_INTERRUPT_SHADOW) &&
+	    (v->state.rflags & RFLAGS_IF)) {
+		unsigned len = guest_insn_length(v);
+		if (len) {
+			sv->hlt_guard = true;
+			sv->hlt_guard_rip = v->state.rip;
+			sv->hlt_guard_length = (uint8_t)len;
+		}
+	}
 	c->intercept_misc1 &= ~SVM_INTERCEPT_HLT;
+}
+
+/* After a guarded run (svm_set_hlt_intercept): INTR as it was; an INTR exit with L1 still
+ * at the shadowed HLT means the interrupt came before the HLT ran, which completes as a
+ * HLT that woke at once. Any other exit still at the HLT keeps the guard for the resume. */
+static __attribute__((noinline, cold)) void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv,
+							       const struct exit *e, bool intr_was_on)
+{
+	struct vmcb_control *c = &sv->vmcb->control;
+	if (!intr_was_on)
+		c->intercept_misc1 &= ~SVM_INTERCEPT_INTR;
+	if (v->state.rip != sv->hlt_guard_rip || sv->vmcb != sv->vmcb01) {
+		sv->hlt_guard = false; /* the HLT ran (or L1 went elsewhere) */
+		return;
+	}
+	if (e->kind != EXIT_INTR)
+		return;
+	v->state.rip += sv->hlt_guard_length;
+	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
+		v->state.rip &= 0xffffffffull;
+	v->insn_skipped = true; /* the shadow ends with the HLT */
+	sv->hlt_guard = false;
 }
 
 /* Sleeps until an NMI: GIF 1 lets it in (nestbed's IF stays 0, so nothing else is
