@@ -39,7 +39,7 @@ struct svm_vcpu {
 	struct svm_entry_event entry_event; /* what the last VMRUN injected (svm_event.h) */
 	/* L1 resumes at the HLT of an "STI; HLT" with the HLT intercept off
 	 * (svm_set_hlt_intercept): the HLT's RIP and length while that holds */
-	bool hlt_guard;
+	bool hlt_guard, hlt_guard_intr_was_on;
 	uint8_t hlt_guard_length;
 	uint64_t hlt_guard_rip;
 };

@@ -333,8 +333,8 @@ void svm_state_from_vmcb(struct vcpu *v, const struct svm_vcpu *sv)
 	state_from_vmcb(v, sv->vmcb);
 }
 
-static void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv, const struct exit *e,
-			       bool intr_was_on);
+static void svm_hlt_guard_enter(struct svm_vcpu *sv);
+static void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv, const struct exit *e);
 
 /* The fixed exit path: what the next entry needs into the VMCB, the world switch, the
  * state and the exit out of it, each read once. */
@@ -352,11 +352,8 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 		sv->entry_event.rip = vmcb->save.rip;
 		sv->entry_event.next_rip = c->next_rip;
 	}
-	bool hlt_guard = sv->hlt_guard, intr_was_on = false;
-	if (__builtin_expect(hlt_guard, 0)) {
-		intr_was_on = (c->intercept_misc1 & SVM_INTERCEPT_INTR) != 0;
-		c->intercept_misc1 |= SVM_INTERCEPT_INTR;
-	}
+	if (__builtin_expect(sv->hlt_guard, 0))
+		svm_hlt_guard_enter(sv);
 	uint64_t entered = machine.options.marks ? marks_switch_begin(&v->marks) : 0;
 	svm_world_switch(sv->vmcb_pa, &v->state.gpr, sv->host_vmcb_pa, sv->host_if,
 			 sv->state_vmcb_pa);
@@ -365,8 +362,8 @@ static int svm_vcpu_run(struct vcpu *v, struct exit *e)
 	c->tlb_control = 0;
 	state_from_vmcb(v, vmcb);
 	svm_exit_decode(vmcb, sv->nrips, v->state.gpr.rcx, e);
-	if (__builtin_expect(hlt_guard, 0))
-		svm_hlt_guard_exit(v, sv, e, intr_was_on);
+	if (__builtin_expect(sv->hlt_guard, 0))
+		svm_hlt_guard_exit(v, sv, e);
 	/* An intercepted NMI is held while GIF is 0 (APM vol.2 15.17): nestbed takes it now
 	 * (its handler only returns) and the core decides whose it was: a kick, L1's (held
 	 * for L1 until its STGI by the nested layer) or the guest's (injected back). */
@@ -463,11 +460,18 @@ static void svm_set_hlt_intercept(struct vcpu *v, bool on)
 /* After a guarded run (svm_set_hlt_intercept): INTR as it was; an INTR exit with L1 still
  * at the shadowed HLT means the interrupt came before the HLT ran, which completes as a
  * HLT that woke at once. Any other exit still at the HLT keeps the guard for the resume. */
-static __attribute__((noinline, cold)) void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv,
-							       const struct exit *e, bool intr_was_on)
+static __attribute__((noinline, cold)) void svm_hlt_guard_enter(struct svm_vcpu *sv)
 {
 	struct vmcb_control *c = &sv->vmcb->control;
-	if (!intr_was_on)
+	sv->hlt_guard_intr_was_on = (c->intercept_misc1 & SVM_INTERCEPT_INTR) != 0;
+	c->intercept_misc1 |= SVM_INTERCEPT_INTR;
+}
+
+static __attribute__((noinline, cold)) void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv,
+							       const struct exit *e)
+{
+	struct vmcb_control *c = &sv->vmcb->control;
+	if (!sv->hlt_guard_intr_was_on)
 		c->intercept_misc1 &= ~SVM_INTERCEPT_INTR;
 	if (v->state.rip != sv->hlt_guard_rip || sv->vmcb != sv->vmcb01) {
 		sv->hlt_guard = false; /* the HLT ran (or L1 went elsewhere) */
