@@ -1040,7 +1040,7 @@ static void run_loops(struct vm *vm, unsigned loops)
 		snprintf(why, sizeof why, "%lu exits to user space during the CPUID loop, "
 			 "expected 1", vm->total_exits - before);
 	if (rc == 0)
-		vdiag(vm, "L2 CPUID loop: %u CPUIDs handled in the kernel in %.3f s: %.0f/s, %.1f us "
+		vdiag(vm, "L2 CPUID loop: %u CPUIDs handled in the kernel in %.6f s: %.0f/s, %.3f us "
 		     "each", loops, t1 - t0, loops / (t1 - t0), (t1 - t0) * 1e6 / loops);
 	vtap(vm, why);
 	if (rc != 0 && strncmp(why, "OUT", 3) != 0) {
@@ -1071,7 +1071,7 @@ static void run_loops(struct vm *vm, unsigned loops)
 	vm->counting = 0;
 	vm->alive = !msg[0] && rc == 0;
 	if (!msg[0])
-		vdiag(vm, "L2 I/O loop: %u OUT exits to user space in %.3f s: %.0f/s, %.1f us each",
+		vdiag(vm, "L2 I/O loop: %u OUT exits to user space in %.6f s: %.0f/s, %.3f us each",
 		     loops, t1 - t0, loops / (t1 - t0), (t1 - t0) * 1e6 / loops);
 	vtap(vm, msg);
 }
