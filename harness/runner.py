@@ -86,6 +86,10 @@ class Console:
         # its exit-port line before nestbed ended the run (Bochs' UART takes seconds)
         self.counters_open = False
         self.lines: List[str] = []
+        # when the run began and its last console line came: a timeout says how long the
+        # console had been silent (a stall) or not (a slow run)
+        self.started = time.monotonic()
+        self.last_line_time: Optional[float] = None
         self._filter = AnsiFilter()
         self._partial = b""
         self._ends_with_newline = True
@@ -121,6 +125,7 @@ class Console:
         text = raw.decode("utf-8", errors="replace")
         line = clean_line(text)
         self.lines.append(line)
+        self.last_line_time = time.monotonic()
         test = self.parser.feed(text)
         if line.startswith(GCOV_BEGIN):
             self.counters_open = True
@@ -141,6 +146,13 @@ class Console:
                 self.watch_time = time.monotonic()
         if self.on_line is not None:
             self.on_line(line, test)
+
+    def silence(self, now: Optional[float] = None) -> str:
+        """'console silent for the last N s' (since its last line, or since the start
+        when there was none)."""
+        now = time.monotonic() if now is None else now
+        since = self.last_line_time if self.last_line_time is not None else self.started
+        return "console silent for the last %d s" % max(0, round(now - since))
 
     @property
     def text(self) -> str:
@@ -197,7 +209,8 @@ def decide_watch(watch: Watch, console: "Console", status: Optional[int], timed_
     what = "waiting for /%s/%s" % (watch.waiting_for(), seen)
     console_hint = " (console: %s)" % hint if hint else ""
     if timed_out:
-        return False, "timeout after %gs %s%s" % (timeout, what, console_hint)
+        return False, "timeout after %gs %s%s; %s" % (timeout, what, console_hint,
+                                                     console.silence())
     return False, "emulator exited with status %s %s%s" % (status, what, console_hint)
 
 
@@ -583,9 +596,12 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
                                               execution.timed_out, timeout,
                                               hint=console.hint())
             else:
+                hint = console.hint()
+                if execution.timed_out:
+                    hint = "; ".join(x for x in (hint, console.silence()) if x)
                 passed, reason = decide(tap, console.exit_code, execution.status,
                                         execution.timed_out, timeout, launch.exit_kind,
-                                        late=execution.late, hint=console.hint(),
+                                        late=execution.late, hint=hint,
                                         stop_reason=stop, known=known_failures)
             result = RunResult(
                 platform=platform.name, mode=spec.mode, image=repo_path(spec.image),

@@ -60,6 +60,7 @@ def test_timeout_and_early_exit_name_the_missing_line():
     assert not ok
     assert why.startswith("timeout after 60s waiting for /^\\(XEN\\) Freed")
     assert "saw 1 of 2" in why
+    assert why.endswith("; console silent for the last 0 s")
     ok, why = decide_watch(watch, c, 0, False, 60)
     assert not ok and why.startswith("emulator exited with status 0 waiting for")
 
@@ -179,3 +180,11 @@ def test_pvh_dom0_under_nestbed_gets_the_virtual_iommu(tmp_path, monkeypatch):
     assert spec.nestbed_args == "trace viommu"
     assert xen_mod.spec_for(False, platform_name="qemu-svm", dom0="pv").nestbed_args == ""
     assert xen_mod.spec_for(True, platform_name="qemu-q35-amdvi-svm", dom0="pvh").bare
+
+
+def test_timeout_says_how_long_the_console_was_silent():
+    watch, c = xen_console()
+    feed(c, "(XEN) HVM: SVM enabled\n")
+    assert c.silence(now=c.last_line_time + 612.4) == "console silent for the last 612 s"
+    quiet = Console(watch=watch)
+    assert quiet.silence(now=quiet.started + 30) == "console silent for the last 30 s"
