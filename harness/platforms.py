@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import ROOT, HarnessError, PlatformUnavailable
+from . import ROOT, HarnessError, PlatformUnavailable, qemu_monitor
 
 MB1_MAGIC = 0x1BADB002
 MB2_MAGIC = 0xE85250D6
@@ -179,6 +179,7 @@ class Launch:
     console_file: Optional[Path] = None   # None: the console is the emulator's stdout
     output_log: Optional[Path] = None     # the emulator's own stdout/stderr
     bochs_log: Optional[Path] = None
+    monitor_socket: Optional[Path] = None   # QEMU's monitor, asked at a timeout
 
     def shell_command(self) -> str:
         return "cd %s && %s" % (shlex.quote(str(self.cwd)), shlex.join(self.argv))
@@ -197,7 +198,7 @@ def qemu_argv(binary: str, accel: str, cpu: str, memory: int, cpus: int = 1) -> 
     if cpus > 1:
         argv += ["-smp", str(cpus)]
     return argv + ["-display", "none", "-serial", "stdio", "-no-reboot", "-nic", "none",
-                   "-device", QEMU_DEBUG_EXIT]
+                   "-device", QEMU_DEBUG_EXIT] + qemu_monitor.argv()
 
 
 def check_cpus(cpus: int) -> int:
@@ -498,7 +499,8 @@ class QemuSvm(Platform):
         if spec.gdb_port:
             argv += ["-gdb", "tcp:127.0.0.1:%d" % spec.gdb_port, "-S"]
         argv += spec.qemu_extra
-        return Launch(argv=argv, cwd=run_dir, exit_kind="qemu", output_log=run_dir / "qemu.err")
+        return Launch(argv=argv, cwd=run_dir, exit_kind="qemu", output_log=run_dir / "qemu.err",
+                      monitor_socket=run_dir / qemu_monitor.SOCKET_NAME)
 
 
 # The disk of the IOMMU platform: every sector says which it is, so a probe that reads
@@ -637,7 +639,8 @@ class QemuUefiSvm(QemuSvm):
             (esp / "nestbed.cfg").write_text(
                 efi_cfg_line(spec.nestbed_args, guest, spec.args_text, modules) + "\n")
         return Launch(argv=self.command(spec), cwd=run_dir, exit_kind="qemu",
-                      output_log=run_dir / "qemu.err")
+                      output_log=run_dir / "qemu.err",
+                      monitor_socket=run_dir / qemu_monitor.SOCKET_NAME)
 
 
 class Bochs(Platform):

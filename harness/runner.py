@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from . import ROOT, HarnessError
+from . import ROOT, HarnessError, qemu_monitor
 from .platforms import Launch, Platform, RunSpec
 from .tap import TapParser, TapResult, TapTest, clean_line
 
@@ -253,6 +253,21 @@ class Execution:
     timed_out: bool
     duration: float
     late: bool = False              # killed after the exit-port line: it did not stop
+    monitor: str = ""               # QEMU's state at a timeout (qemu_monitor.summarize)
+
+
+def ask_monitor(launch: Launch) -> str:
+    """QEMU's state before a timed-out run is killed: the whole answers into the run
+    directory (qemu-monitor-at-timeout.txt), one summary line returned."""
+    if launch.monitor_socket is None or not launch.monitor_socket.exists():
+        return ""
+    answers = qemu_monitor.query(launch.monitor_socket)
+    try:
+        (launch.cwd / "qemu-monitor-at-timeout.txt").write_text(
+            "".join("(qemu) %s\n%s\n" % item for item in answers.items()))
+    except OSError:
+        pass
+    return qemu_monitor.summarize(answers)
 
 
 def execute(launch: Launch, timeout: float, console: Console,
@@ -277,6 +292,7 @@ def execute(launch: Launch, timeout: float, console: Console,
             raise HarnessError("cannot start %s: %s" % (launch.argv[0], e.strerror))
         deadline = start + timeout
         timed_out = late = False
+        monitor = ""
         exited = 0.0
         try:
             pipe = proc.stdout.fileno() if proc.stdout is not None else None
@@ -290,6 +306,8 @@ def execute(launch: Launch, timeout: float, console: Console,
                 if now >= limit:
                     timed_out = console.exit_time is None and console.watch_time is None
                     late = not timed_out and console.watch_time is None
+                    if timed_out:
+                        monitor = ask_monitor(launch)
                     kill_emulator(proc)
                     break
                 wait = min(POLL, limit - now)
@@ -343,7 +361,7 @@ def execute(launch: Launch, timeout: float, console: Console,
                 proc.stdout.close()
         status = proc.returncode
         return Execution(status=status, timed_out=timed_out,
-                         duration=time.monotonic() - start, late=late)
+                         duration=time.monotonic() - start, late=late, monitor=monitor)
     finally:
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
@@ -592,13 +610,18 @@ def run(platform: Platform, spec: RunSpec, timeout: Optional[float] = None, stre
             else:
                 stop = qemu_stop_reason(launch) if console.exit_code is None else ""
             if watch is not None:
+                hint = console.hint()
+                if execution.monitor:
+                    hint = "; ".join(x for x in (hint, "QEMU at the timeout: " +
+                                                 execution.monitor) if x)
                 passed, reason = decide_watch(watch, console, execution.status,
-                                              execution.timed_out, timeout,
-                                              hint=console.hint())
+                                              execution.timed_out, timeout, hint=hint)
             else:
                 hint = console.hint()
                 if execution.timed_out:
-                    hint = "; ".join(x for x in (hint, console.silence()) if x)
+                    hint = "; ".join(x for x in (hint, console.silence(),
+                                                 ("QEMU at the timeout: " + execution.monitor)
+                                                 if execution.monitor else "") if x)
                 passed, reason = decide(tap, console.exit_code, execution.status,
                                         execution.timed_out, timeout, launch.exit_kind,
                                         late=execution.late, hint=hint,

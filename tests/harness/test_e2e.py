@@ -83,9 +83,15 @@ def test_qemu_timeout(tmp_path, testkernel):
     rc, last, out, took = harness(tmp_path, "run", "--platform", "qemu-svm", "--bare",
                                   "--timeout", "5", testkernel, "spin")
     assert rc == 1, out
-    # the console's last line came early: silent for most of the 5 s, never more
+    # the console's last line came early: silent for most of the 5 s, never more; QEMU's
+    # monitor says where the CPU was: the spin is "hlt; jmp" with interrupts off
     assert re.fullmatch(r"harness: FAIL: timeout after 5s \(console: # spinning; "
-                        r"console silent for the last [0-5] s\)", last), last
+                        r"console silent for the last [0-5] s; QEMU at the timeout: "
+                        r"CPU 0: EIP=[0-9a-f]{8} EFL=[0-9a-f]{8} .* HLT=1 \| lapic: .*IRR .*\)",
+                        last), last
+    kept = [d for d in (tmp_path / "runs").iterdir()]
+    assert len(kept) == 1 and "(qemu) info lapic" in \
+        (kept[0] / "qemu-monitor-at-timeout.txt").read_text()
     assert took < 15
     assert processes_in(tmp_path / "runs") == []
 

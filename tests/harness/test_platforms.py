@@ -12,7 +12,8 @@ from harness.platforms import (PLATFORMS, RunSpec, bochsrc, cpu_flags, efi_cfg_l
 
 QEMU_BASE = ["/usr/bin/qemu-system-x86_64", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt",
              "-m", "256", "-display", "none", "-serial", "stdio", "-no-reboot",
-             "-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+             "-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+             "-monitor", "unix:qemu-monitor.sock,server=on,wait=off"]
 
 
 def fake_which(name):
