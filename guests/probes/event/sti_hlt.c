@@ -28,6 +28,30 @@
 
 static volatile uint64_t ipi_count, timer_count;
 
+/* The other interrupt sources, masked while a probe counts its own: LINT0 (the 8259 in
+ * virtual-wire mode: the PIT) and the 8259s themselves (Bochs wires them to INTR past
+ * LINT0). */
+struct other_sources {
+	uint32_t lint0;
+	uint8_t pic1, pic2;
+};
+
+static struct other_sources other_sources_mask(void)
+{
+	struct other_sources o = { lapic_read(LAPIC_LVT_LINT0), inb(PIC1_DATA), inb(PIC2_DATA) };
+	lapic_write(LAPIC_LVT_LINT0, o.lint0 | LAPIC_LVT_MASKED);
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+	return o;
+}
+
+static void other_sources_restore(const struct other_sources *o)
+{
+	outb(PIC2_DATA, o->pic2);
+	outb(PIC1_DATA, o->pic1);
+	lapic_write(LAPIC_LVT_LINT0, o->lint0);
+}
+
 static void count_interrupt(uint64_t vector)
 {
 	if (vector == IPI_VECTOR)
@@ -46,11 +70,7 @@ static enum probe_status sti_hlt_pending(struct probe_run *run)
 	ipi_count = timer_count = 0;
 	exception_set_interrupt_hook(count_interrupt);
 	__asm__ volatile("cli" ::: "memory");
-	uint32_t lint0 = lapic_read(LAPIC_LVT_LINT0);
-	lapic_write(LAPIC_LVT_LINT0, lint0 | LAPIC_LVT_MASKED); /* no PIT through the 8259 */
-	uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
-	outb(PIC1_DATA, 0xff); /* Bochs wires the 8259 to INTR past LINT0 */
-	outb(PIC2_DATA, 0xff);
+	struct other_sources others = other_sources_mask();
 	lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_128);
 	lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR);
 	lapic_write(LAPIC_TIMER_INITIAL, SAFETY_COUNT);
@@ -62,9 +82,7 @@ static enum probe_status sti_hlt_pending(struct probe_run *run)
 	lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | LAPIC_LVT_MASKED);
 	__asm__ volatile("sti\n\tnop\n\tcli" ::: "memory"); /* a timer interrupt already pending */
 	exception_set_interrupt_hook(NULL);
-	outb(PIC2_DATA, pic2);
-	outb(PIC1_DATA, pic1);
-	lapic_write(LAPIC_LVT_LINT0, lint0);
+	other_sources_restore(&others);
 	EXPECT_EQ(run, "pending IPIs taken when the HLT after STI returned", 1, ipis);
 	EXPECT_EQ(run, "safety-net timer interrupts before that HLT returned (1: the IPI came "
 		  "before the HLT, which slept)", 0, timers);
@@ -128,11 +146,7 @@ static enum probe_status sti_hlt_race(struct probe_run *run)
 	race_timers = race_at_hlt = race_other = race_bad_rip = 0;
 	__asm__ volatile("cli" ::: "memory");
 	exception_set_interrupt_frame_hook(race_interrupt);
-	uint32_t lint0 = lapic_read(LAPIC_LVT_LINT0);
-	lapic_write(LAPIC_LVT_LINT0, lint0 | LAPIC_LVT_MASKED);
-	uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
-	outb(PIC1_DATA, 0xff);
-	outb(PIC2_DATA, 0xff);
+	struct other_sources others = other_sources_mask();
 	lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_1);
 	lapic_write(LAPIC_LVT_TIMER, RACE_TIMER_VECTOR);
 	unsigned rounds = 0, unwoken = 0;
@@ -149,9 +163,7 @@ static enum probe_status sti_hlt_race(struct probe_run *run)
 	lapic_write(LAPIC_LVT_TIMER, RACE_TIMER_VECTOR | LAPIC_LVT_MASKED);
 	__asm__ volatile("sti\n\tnop\n\tcli" ::: "memory");
 	exception_set_interrupt_frame_hook(NULL);
-	outb(PIC2_DATA, pic2);
-	outb(PIC1_DATA, pic1);
-	lapic_write(LAPIC_LVT_LINT0, lint0);
+	other_sources_restore(&others);
 	EXPECT_EQ(run, "timer interrupts taken at the HLT after STI (inside its shadow)", 0,
 		  race_at_hlt);
 	EXPECT_EQ(run, "timer interrupts taken outside STI; HLT", 0, race_bad_rip);

@@ -93,6 +93,25 @@ static inline bool l0_reserved_range(uint64_t *base, uint64_t *length)
 	return false;
 }
 
+#define L0_PAGE 4096ull
+
+/* The first whole 4 KiB page of nestbed's range (a target for an instruction that takes
+ * a page-aligned physical address): PROBE_PASS with *pa, or a FAIL saying why there is
+ * none. Says in a diagnostic what `use` aims there. */
+static inline enum probe_status l0_first_page(struct probe_run *run, uint64_t *pa, const char *use)
+{
+	uint64_t base, length;
+	if (!l0_reserved_range(&base, &length))
+		return probe_fail(run, "no reserved range above 1 MiB in the memory map under nestbed");
+	*pa = (base + L0_PAGE - 1) & ~(L0_PAGE - 1);
+	if (*pa + L0_PAGE > base + length)
+		return probe_fail(run, "nestbed's range [%#llx, +%#llx) holds no whole page",
+				  (unsigned long long)base, (unsigned long long)length);
+	diag("nestbed's memory: [%#llx, +%#llx), %s at %#llx", (unsigned long long)base,
+	     (unsigned long long)length, use, (unsigned long long)*pa);
+	return PROBE_PASS;
+}
+
 /* PCI configuration mechanism #1, bus 0 device 0 function 0 (the host bridge). */
 #define PCI_CFG_ADDRESS 0xcf8
 #define PCI_CFG_DATA 0xcfc

@@ -12,7 +12,6 @@
 #include "lib/msr.h"
 #include "lib/svm.h"
 
-#define PAGE 4096ull
 #define MSR_LSTAR 0xc0000082u
 
 static void vmsave_at(void *pa) { svm_vmsave((uint64_t)pa); }
@@ -40,15 +39,8 @@ static enum probe_status l1_vm_insn_l0_memory(struct probe_run *run)
 	struct mhv_vm *vm;
 	MHV_START(run, vm, MHV_MODE_LONG, 0); /* EFER.SVME, and the vendor */
 	MHV_CHECK(mhv_require_vendor(run, MHV_VENDOR_SVM, "VMSAVE, VMLOAD and VMRUN are SVM's"));
-	uint64_t base, length;
-	if (!l0_reserved_range(&base, &length))
-		return probe_fail(run, "no reserved range above 1 MiB in the memory map under nestbed");
-	uint64_t pa = (base + PAGE - 1) & ~(PAGE - 1);
-	if (pa + PAGE > base + length)
-		return probe_fail(run, "nestbed's range [%#llx, +%#llx) holds no whole page",
-				  (unsigned long long)base, (unsigned long long)length);
-	diag("nestbed's memory: [%#llx, +%#llx), L1's VMSAVE/VMLOAD/VMRUN at %#llx",
-	     (unsigned long long)base, (unsigned long long)length, (unsigned long long)pa);
+	uint64_t pa = 0;
+	MHV_CHECK(l0_first_page(run, &pa, "L1's VMSAVE/VMLOAD/VMRUN"));
 	uint64_t lstar = rdmsr(MSR_LSTAR);
 	MHV_CHECK(expect_gp(run, vmsave_at, pa, "L1's VMSAVE into nestbed's memory"));
 	MHV_CHECK(expect_gp(run, vmload_at, pa, "L1's VMLOAD from nestbed's memory"));

@@ -7,8 +7,6 @@
 #include "lib/exception.h"
 #include "lib/mhv.h"
 
-#define PAGE 4096ull
-
 MHV_L2_ASM(l2_vmsave_at, "mov %rdi, %rax\n\tvmsave %rax");  /* VMSAVE at 3 */
 MHV_L2_ASM(l2_vmload_at, "mov %rdi, %rax\n\tvmload %rax");  /* VMLOAD at 3 */
 
@@ -31,15 +29,8 @@ static enum probe_status vmsave_l0_memory(struct probe_run *run)
 {
 	struct l0_canary before = { 0, 0, 0 };
 	MHV_CHECK(l0_canary_get(run, &before));
-	uint64_t base, length;
-	if (!l0_reserved_range(&base, &length))
-		return probe_fail(run, "no reserved range above 1 MiB in the memory map under nestbed");
-	uint64_t pa = (base + PAGE - 1) & ~(PAGE - 1);
-	if (pa + PAGE > base + length)
-		return probe_fail(run, "nestbed's range [%#llx, +%#llx) holds no whole page",
-				  (unsigned long long)base, (unsigned long long)length);
-	diag("nestbed's memory: [%#llx, +%#llx), VMSAVE/VMLOAD at %#llx", (unsigned long long)base,
-	     (unsigned long long)length, (unsigned long long)pa);
+	uint64_t pa = 0;
+	MHV_CHECK(l0_first_page(run, &pa, "VMSAVE/VMLOAD"));
 	MHV_CHECK(one(run, l2_vmsave_at, pa, "L2's VMSAVE into nestbed's memory"));
 	MHV_CHECK(one(run, l2_vmload_at, pa, "L2's VMLOAD from nestbed's memory"));
 	return l0_canary_same(run, &before, "after L2's VMSAVE and VMLOAD at its memory");
