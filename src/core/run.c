@@ -158,12 +158,7 @@ void vcpu_skip_decoded(struct vcpu *v, const struct exit *e)
 	unsigned len = guest_insn_length(v);
 	if (!len)
 		no_insn_length(v, e);
-	uint64_t rip = v->state.rip + len;
-	/* outside 64-bit code RIP is EIP (APM vol.2 2.5.3) */
-	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
-		rip &= 0xffffffffull;
-	v->state.rip = rip;
-	v->insn_skipped = true;
+	vcpu_advance_rip(v, len);
 }
 
 static struct vcpu *vcpu_new(struct machine *m, struct pcpu *c, const struct vmm_ops *ops,

@@ -10,6 +10,18 @@
 
 _Noreturn void run_primary_guest(struct machine *m);
 
+/* Advances RIP by len bytes, past an instruction the guest executed (an STI or MOV SS
+ * shadow ends with it). */
+static inline void vcpu_advance_rip(struct vcpu *v, unsigned len)
+{
+	uint64_t rip = v->state.rip + len;
+	/* outside 64-bit code RIP is EIP (APM vol.2 2.5.3) */
+	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
+		rip &= 0xffffffffull;
+	v->state.rip = rip;
+	v->insn_skipped = true;
+}
+
 /* Advances RIP past the exiting instruction whose length the CPU did not give: decodes
  * it (a failure to find it ends the run). */
 void vcpu_skip_decoded(struct vcpu *v, const struct exit *e);
@@ -23,12 +35,7 @@ static inline void vcpu_skip_instruction(struct vcpu *v, const struct exit *e)
 		vcpu_skip_decoded(v, e);
 		return;
 	}
-	uint64_t rip = v->state.rip + len;
-	/* outside 64-bit code RIP is EIP (APM vol.2 2.5.3) */
-	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
-		rip &= 0xffffffffull;
-	v->state.rip = rip;
-	v->insn_skipped = true;
+	vcpu_advance_rip(v, len);
 }
 
 /* Ends the run: prints the stats line, then the exit protocol with `code`. */

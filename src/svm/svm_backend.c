@@ -434,32 +434,23 @@ static void svm_set_hlt_intercept(struct vcpu *v, bool on)
 		c->intercept_misc1 |= SVM_INTERCEPT_HLT;
 		return;
 	}
+	unsigned len = 0;
 	if (sv->vmcb == sv->vmcb01 && (c->interrupt_shadow & SVM_INTERRUPT_SHADOW) &&
-	    (v->state.rflags & RFLAGS_IF) && v->apic_page && lapic_interrupt_deliverable(v->apic_page)) {
-		unsigned len = guest_insn_length(v);
-		if (len) {
-			v->state.rip += len;
-			if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
-				v->state.rip &= 0xffffffffull;
-			v->insn_skipped = true; /* the shadow ends with the HLT */
-			return;               /* the intercept stays: the HLT is done */
-		}
+	    (v->state.rflags & RFLAGS_IF))
+		len = guest_insn_length(v);
+	if (len && v->apic_page && lapic_interrupt_deliverable(v->apic_page)) {
+		vcpu_advance_rip(v, len); /* the HLT is done: the intercept stays */
+		return;
 	}
-	if (sv->vmcb == sv->vmcb01 && (c->interrupt_shadow & SVM_INTERRUPT_SHADOW) &&
-	    (v->state.rflags & RFLAGS_IF)) {
-		unsigned len = guest_insn_length(v);
-		if (len) {
-			sv->hlt_guard = true;
-			sv->hlt_guard_rip = v->state.rip;
-			sv->hlt_guard_length = (uint8_t)len;
-		}
+	if (len) {
+		sv->hlt_guard = true;
+		sv->hlt_guard_rip = v->state.rip;
+		sv->hlt_guard_length = (uint8_t)len;
 	}
 	c->intercept_misc1 &= ~SVM_INTERCEPT_HLT;
 }
 
-/* After a guarded run (svm_set_hlt_intercept): INTR as it was; an INTR exit with L1 still
- * at the shadowed HLT means the interrupt came before the HLT ran, which completes as a
- * HLT that woke at once. Any other exit still at the HLT keeps the guard for the resume. */
+/* Before a guarded run (svm_set_hlt_intercept): INTR intercepted, as it was noted. */
 static __attribute__((noinline, cold)) void svm_hlt_guard_enter(struct svm_vcpu *sv)
 {
 	struct vmcb_control *c = &sv->vmcb->control;
@@ -467,6 +458,9 @@ static __attribute__((noinline, cold)) void svm_hlt_guard_enter(struct svm_vcpu 
 	c->intercept_misc1 |= SVM_INTERCEPT_INTR;
 }
 
+/* After it: INTR as it was; an INTR exit with L1 still at the shadowed HLT means the
+ * interrupt came before the HLT ran, which completes as a HLT that woke at once. Any
+ * other exit still at the HLT keeps the guard for the resume. */
 static __attribute__((noinline, cold)) void svm_hlt_guard_exit(struct vcpu *v, struct svm_vcpu *sv,
 							       const struct exit *e)
 {
@@ -479,10 +473,7 @@ static __attribute__((noinline, cold)) void svm_hlt_guard_exit(struct vcpu *v, s
 	}
 	if (e->kind != EXIT_INTR)
 		return;
-	v->state.rip += sv->hlt_guard_length;
-	if (!(v->state.efer & EFER_LMA) || !v->state.cs_long)
-		v->state.rip &= 0xffffffffull;
-	v->insn_skipped = true; /* the shadow ends with the HLT */
+	vcpu_advance_rip(v, sv->hlt_guard_length);
 	sv->hlt_guard = false;
 }
 
